@@ -1,0 +1,146 @@
+"""One-file model checkpoints: weights, architecture, classes, normalisation and history.
+
+Files are written atomically and read with ``torch.load(weights_only=True)``, so a model file
+from elsewhere cannot run code when opened.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from model.atomic import atomic_write
+from model.classes import ClassInfo
+from model.errors import ModelFileError
+from model.unet import UNet, UNetConfig, build_unet
+
+FORMAT = "seggui-model"
+VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    """A trained (or initial) model and everything needed to use it on new images."""
+
+    config: UNetConfig
+    state_dict: dict[str, torch.Tensor]
+    classes: list[ClassInfo]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    history: list[dict[str, object]] = field(default_factory=list)
+    train_settings: dict[str, object] = field(default_factory=dict)
+
+    def build_model(self) -> UNet:
+        """A U-Net with these weights, in eval mode, on the CPU."""
+        model = build_unet(self.config)
+        model.load_state_dict(self.state_dict)
+        return model.eval()
+
+    @property
+    def class_names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "config": self.config.to_dict(),
+            "state_dict": {k: v.detach().cpu() for k, v in self.state_dict.items()},
+            "classes": [c.to_dict() for c in self.classes],
+            "normalization": {"mean": list(self.mean), "std": list(self.std)},
+            "history": list(self.history),
+            "train_settings": dict(self.train_settings),
+        }
+
+
+def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> None:
+    """Write ``checkpoint`` to ``path`` atomically (the old file stays whole on any failure)."""
+    buffer = io.BytesIO()
+    torch.save(checkpoint.to_dict(), buffer)
+    data = buffer.getvalue()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, lambda fh: fh.write(data))
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """Read a SegGUI model file; ``ModelFileError`` names the file if it is anything else."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"{path}: model file not found")
+    try:
+        with warnings.catch_warnings():  # foreign pickles warn about their protocol; we report below
+            warnings.simplefilter("ignore", UserWarning)
+            data = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+        raise ModelFileError(
+            f"{path}: not a SegGUI model file (could not be read safely: {str(exc).splitlines()[0]})"
+        ) from exc
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ModelFileError(
+            f"{path}: not a SegGUI model file (no '{FORMAT}' marker; "
+            "plain PyTorch state dicts and other tools' models cannot be opened)"
+        )
+    if int(data.get("version", 0)) > VERSION:
+        raise ModelFileError(
+            f"{path}: made by a newer SegGUI (format version {data['version']}); please update"
+        )
+    try:
+        config = UNetConfig.from_dict(data["config"])
+        checkpoint = Checkpoint(
+            config=config,
+            state_dict=dict(data["state_dict"]),
+            classes=[ClassInfo.from_dict(c) for c in data["classes"]],
+            mean=tuple(float(v) for v in data["normalization"]["mean"]),
+            std=tuple(float(v) for v in data["normalization"]["std"]),
+            history=list(data.get("history", [])),
+            train_settings=dict(data.get("train_settings", {})),
+        )
+        build_unet(config).load_state_dict(checkpoint.state_dict)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ModelFileError(f"{path}: damaged SegGUI model file ({exc})") from exc
+    if len(checkpoint.classes) != config.num_classes:
+        raise ModelFileError(
+            f"{path}: damaged SegGUI model file ({len(checkpoint.classes)} class names for "
+            f"{config.num_classes} outputs)"
+        )
+    return checkpoint
+
+
+def adapt_to_classes(checkpoint: Checkpoint, classes: list[ClassInfo]) -> Checkpoint:
+    """``checkpoint`` with its head resized for ``classes`` (fine-tuning after classes were added).
+
+    Classes are matched by position: existing outputs keep their weights, new ones start fresh.
+    Removing classes is refused, since predictions of a class the project lost are meaningless.
+    """
+    old = checkpoint.config.num_classes
+    new = len(classes)
+    if new < old:
+        raise ModelFileError(
+            f"the model knows {old} classes ({', '.join(checkpoint.class_names)}) but the project "
+            f"has {new}; train a new model or restore the removed classes"
+        )
+    if new == old:
+        return Checkpoint(**{**checkpoint.__dict__, "classes": list(classes)})
+    config = UNetConfig.from_dict({**checkpoint.config.to_dict(), "num_classes": new})
+    fresh = build_unet(config).state_dict()
+    state = dict(checkpoint.state_dict)
+    for name in ("head.weight", "head.bias"):
+        grown = fresh[name].clone()
+        grown[:old] = state[name]
+        state[name] = grown
+    return Checkpoint(
+        config=config,
+        state_dict=state,
+        classes=list(classes),
+        mean=checkpoint.mean,
+        std=checkpoint.std,
+        history=list(checkpoint.history),
+        train_settings=dict(checkpoint.train_settings),
+    )

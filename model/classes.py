@@ -1,0 +1,68 @@
+"""Class names and colours, and the palette written into index PNG masks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+IGNORE_INDEX = 255
+"""Mask value for "not labelled": ignored by the loss and the metrics."""
+
+IGNORE_COLOR = (0, 0, 0)
+
+# Class 0 (background) is dark grey; the rest are distinct, saturated colours.
+_DEFAULT_COLORS: tuple[tuple[int, int, int], ...] = (
+    (40, 40, 40),
+    (230, 25, 75),
+    (60, 180, 75),
+    (0, 130, 200),
+    (255, 225, 25),
+    (145, 30, 180),
+    (245, 130, 48),
+    (70, 240, 240),
+    (240, 50, 230),
+    (210, 245, 60),
+    (0, 128, 128),
+    (170, 110, 40),
+)
+
+
+@dataclass(frozen=True)
+class ClassInfo:
+    """One segmentation class: its name and RGB display colour."""
+
+    name: str
+    color: tuple[int, int, int]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"name": self.name, "color": list(self.color)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> ClassInfo:
+        color = tuple(int(c) for c in data["color"])  # type: ignore[union-attr]
+        if len(color) != 3:
+            raise ValueError(f"class colour must have 3 components, got {color}")
+        return cls(name=str(data["name"]), color=color)  # type: ignore[arg-type]
+
+
+def default_color(index: int) -> tuple[int, int, int]:
+    """A distinct colour for class ``index`` (cycles after the built-in table)."""
+    return _DEFAULT_COLORS[index % len(_DEFAULT_COLORS)]
+
+
+def default_classes(num_classes: int) -> list[ClassInfo]:
+    """``background`` plus ``class 1`` ... ``class N-1`` with default colours."""
+    if num_classes < 2:
+        raise ValueError(f"need at least 2 classes (background and one more), got {num_classes}")
+    names = ["background"] + [f"class {i}" for i in range(1, num_classes)]
+    return [ClassInfo(name, default_color(i)) for i, name in enumerate(names)]
+
+
+def palette_bytes(classes: list[ClassInfo]) -> list[int]:
+    """A 256-entry flat RGB palette: class colours first, ``IGNORE_COLOR`` at 255."""
+    if len(classes) > IGNORE_INDEX:
+        raise ValueError(f"at most {IGNORE_INDEX} classes fit an index PNG, got {len(classes)}")
+    palette = [0] * (256 * 3)
+    for i, info in enumerate(classes):
+        palette[3 * i : 3 * i + 3] = info.color
+    palette[3 * IGNORE_INDEX : 3 * IGNORE_INDEX + 3] = IGNORE_COLOR
+    return palette

@@ -1,0 +1,236 @@
+"""Command-line interface: ``seggui train | predict | evaluate | export`` (no Qt needed)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from model.classes import ClassInfo, default_classes, default_color
+from model.errors import SegGUIError
+
+log = logging.getLogger("seggui")
+
+COMMANDS = ("train", "predict", "evaluate", "export")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="seggui",
+        description="SegGUI: label images for semantic segmentation with a U-Net in the loop. "
+        "Without a command the labelling window opens; the commands below run headless.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = sub.add_parser("train", help="train or fine-tune a U-Net on an image and mask folder")
+    train.add_argument("--images", required=True, type=Path, help="folder of images")
+    train.add_argument("--masks", type=Path, help="folder of index-PNG masks (default: IMAGES/masks)")
+    train.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
+    train.add_argument("--classes", help="comma-separated class names, background first "
+                       "(default: from the largest mask value)")
+    train.add_argument("--resume", type=Path, help="fine-tune from this model file")
+    train.add_argument("--preset", help="network preset: seed, fast (default) or large")
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--steps", type=int, dest="max_steps", help="stop after this many steps")
+    train.add_argument("--time-budget", type=float, dest="time_budget_s", help="stop after SECONDS")
+    train.add_argument("--batch-size", type=int)
+    train.add_argument("--crop-size", type=int)
+    train.add_argument("--lr", type=float, dest="learning_rate")
+    train.add_argument("--loss", choices=("ce+dice", "ce", "bce"))
+    train.add_argument("--no-augment", action="store_false", dest="augment", default=None)
+    train.add_argument("--val-fraction", type=float)
+    train.add_argument("--seed", type=int)
+    train.add_argument("--device", help="auto (default), cuda, mps or cpu")
+    train.add_argument("--workers", type=int, dest="num_workers", help="data-loading processes")
+
+    predict = sub.add_parser("predict", help="predict masks for a folder (or one image)")
+    predict.add_argument("--model", required=True, type=Path)
+    predict.add_argument("--images", required=True, type=Path, help="folder of images, or one image")
+    predict.add_argument("--out", required=True, type=Path, help="folder for the predicted masks")
+    predict.add_argument("--probabilities", action="store_true",
+                         help="also write class probabilities as <stem>.npy (float16, C x H x W)")
+    predict.add_argument("--tile", type=int, default=512)
+    predict.add_argument("--overlap", type=int, default=64)
+    predict.add_argument("--device", default="auto")
+
+    evaluate = sub.add_parser("evaluate", help="per-class IoU and Dice of a model on labelled images")
+    evaluate.add_argument("--model", required=True, type=Path)
+    evaluate.add_argument("--images", required=True, type=Path)
+    evaluate.add_argument("--masks", type=Path, help="default: IMAGES/masks")
+    evaluate.add_argument("--device", default="auto")
+
+    export = sub.add_parser("export", help="export a model (TorchScript, ONNX)")
+    export_sub = export.add_subparsers(dest="what", metavar="WHAT", required=True)
+    export_model = export_sub.add_parser("model", help="export a trained model for other tools")
+    export_model.add_argument("--model", required=True, type=Path)
+    export_model.add_argument("--format", required=True, choices=("torchscript", "onnx"))
+    export_model.add_argument("--out", required=True, type=Path)
+    return parser
+
+
+def _classes_from_args(names: str | None, mask_dir: Path) -> list[ClassInfo]:
+    if names:
+        parts = [n.strip() for n in names.split(",") if n.strip()]
+        if len(parts) < 2:
+            raise SegGUIError("--classes needs at least two names, background first")
+        return [ClassInfo(name, default_color(i)) for i, name in enumerate(parts)]
+    from model.imageio import list_images, read_mask
+
+    highest = 0
+    if mask_dir.is_dir():
+        for path in list_images(mask_dir):
+            try:
+                values = np.unique(read_mask(path))
+            except SegGUIError as exc:
+                log.warning("%s", exc)
+                continue
+            labelled = values[values != 255]
+            if labelled.size:
+                highest = max(highest, int(labelled.max()))
+    return default_classes(max(2, highest + 1))
+
+
+def _train(args: argparse.Namespace) -> int:
+    from model import distributed
+    from model.checkpoint import load_checkpoint
+    from model.device import choose_device
+    from model.train import EpochEnded, StepEnded, TrainingStarted, TrainSettings, train_from_folders
+
+    mask_dir = args.masks or args.images / "masks"
+    overrides = {
+        k: getattr(args, k)
+        for k in ("preset", "epochs", "max_steps", "time_budget_s", "batch_size", "crop_size",
+                  "learning_rate", "loss", "augment", "val_fraction", "seed", "device", "num_workers")
+        if getattr(args, k) is not None
+    }
+    settings = TrainSettings(**overrides)
+    init = load_checkpoint(args.resume) if args.resume else None
+    classes = _classes_from_args(args.classes, mask_dir) if args.classes or init is None else init.classes
+    distributed.init_from_environment(choose_device(settings.device))
+    quiet = distributed.rank() != 0
+    tty = sys.stderr.isatty()
+
+    def report(event: object) -> None:
+        if quiet:
+            return
+        if isinstance(event, TrainingStarted):
+            print(f"training on {event.device}: {event.train_images} images, "
+                  f"{event.val_images or 'no'} held out"
+                  f"{' (metrics on training pixels)' if event.validating_on_training_images else ''}, "
+                  f"{event.total_steps} steps", file=sys.stderr)
+        elif isinstance(event, StepEnded) and tty:
+            print(f"\rstep {event.step} epoch {event.epoch} loss {event.loss:.4f} "
+                  f"{event.images_per_s:.1f} img/s {100 * event.progress:.0f}%", end="", file=sys.stderr)
+        elif isinstance(event, EpochEnded) and event.metrics is not None:
+            dice = " ".join(f"{c.name}={d:.3f}" for c, d in zip(classes, event.metrics.dice))
+            print(f"\repoch {event.epoch} step {event.step} loss {event.train_loss:.4f} "
+                  f"mIoU {event.metrics.mean_iou:.4f} Dice {dice}{' *' if event.best else ''} "
+                  f"({event.elapsed_s:.0f} s)", file=sys.stderr)
+
+    stop = threading.Event()
+    try:
+        result = train_from_folders(
+            args.images, mask_dir, settings, classes, out_path=args.out, init=init,
+            on_event=report, should_stop=stop.is_set,
+            on_problem=lambda message: print(f"warning: skipped {message}", file=sys.stderr),
+        )
+    except KeyboardInterrupt:
+        stop.set()
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    finally:
+        distributed.shutdown()
+    if not quiet:
+        best = result.best_metrics
+        print(f"saved {args.out} (best mIoU {best.mean_iou:.4f})" if best else f"saved {args.out}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from model.checkpoint import load_checkpoint
+    from model.imageio import list_images, read_image, write_mask
+    from model.predict import Predictor
+
+    checkpoint = load_checkpoint(args.model)
+    predictor = Predictor(checkpoint, args.device, tile=args.tile, overlap=args.overlap)
+    paths = [args.images] if args.images.is_file() else list_images(args.images)
+    if not paths:
+        raise SegGUIError(f"{args.images}: no images found")
+    args.out.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for index, path in enumerate(paths, 1):
+        start = time.perf_counter()
+        try:
+            raw = read_image(path)
+        except SegGUIError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        prediction = predictor.predict(raw, probabilities=args.probabilities)
+        write_mask(args.out / f"{path.stem}.png", prediction.classes, checkpoint.classes)
+        if prediction.probabilities is not None:
+            np.save(args.out / f"{path.stem}.npy", prediction.probabilities)
+        print(f"[{index}/{len(paths)}] {path.name}: uncertainty {prediction.uncertainty:.4f} "
+              f"({time.perf_counter() - start:.2f} s)")
+    return 1 if failures else 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from model.checkpoint import load_checkpoint
+    from model.data import find_samples, load_labelled
+    from model.device import choose_device
+    from model.train import evaluate_images
+
+    checkpoint = load_checkpoint(args.model)
+    samples = find_samples(args.images, args.masks or args.images / "masks")
+    images, problems = load_labelled(samples, checkpoint.config.in_channels, len(checkpoint.classes))
+    for message in problems:
+        print(f"warning: skipped {message}", file=sys.stderr)
+    if not images:
+        raise SegGUIError(f"no labelled images to evaluate in {args.images}")
+    device = choose_device(args.device)
+    model = checkpoint.build_model().to(device)
+    metrics = evaluate_images(model, images, checkpoint.mean, checkpoint.std, device)
+    assert metrics is not None
+    print(f"{len(images)} images")
+    print(f"{'class':<20} {'IoU':>8} {'Dice':>8}")
+    for info, iou, dice in zip(checkpoint.classes, metrics.iou, metrics.dice):
+        print(f"{info.name:<20} {iou:>8.4f} {dice:>8.4f}")
+    print(f"{'mean':<20} {metrics.mean_iou:>8.4f} {metrics.mean_dice:>8.4f}")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from model.checkpoint import load_checkpoint
+    from model.export import export_model
+
+    path = export_model(load_checkpoint(args.model), args.out, args.format)
+    print(f"wrote {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one CLI command; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    handlers = {"train": _train, "predict": _predict, "evaluate": _evaluate, "export": _export}
+    try:
+        return handlers[args.command](args)
+    except (SegGUIError, FileNotFoundError, ValueError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

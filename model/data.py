@@ -1,0 +1,223 @@
+"""Image/mask pairs on disk, loading them for training, and the augmented crop dataset."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+from model.classes import IGNORE_INDEX
+from model.errors import DatasetError, SegGUIError
+from model.imageio import list_images, read_image, read_mask
+from model.intensity import image_to_input
+
+log = logging.getLogger(__name__)
+
+MASK_SUFFIX = ".png"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One image file and the mask file that belongs to it (``None`` if there is none yet)."""
+
+    image: Path
+    mask: Path | None
+
+
+@dataclass(frozen=True)
+class LabelledImage:
+    """A decoded image (``C x H x W`` float32 in [0, 1]) and its mask (``H x W`` uint8)."""
+
+    path: Path
+    image: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def labelled_pixels(self) -> int:
+        return int((self.mask != IGNORE_INDEX).sum())
+
+
+def mask_path_for(image: Path, mask_dir: Path) -> Path:
+    """Where the mask of ``image`` lives: ``mask_dir/<image stem>.png``."""
+    return mask_dir / f"{image.stem}{MASK_SUFFIX}"
+
+
+def find_samples(image_dir: str | os.PathLike[str], mask_dir: str | os.PathLike[str]) -> list[Sample]:
+    """Every image in ``image_dir`` with its mask from ``mask_dir`` (same file stem), if any."""
+    image_dir, mask_dir = Path(image_dir), Path(mask_dir)
+    if not image_dir.is_dir():
+        raise DatasetError(f"{image_dir}: image folder not found")
+    images = list_images(image_dir)
+    if not images:
+        raise DatasetError(f"{image_dir}: no images found (looked for PNG, JPEG, TIFF, BMP, GIF, WebP)")
+    seen: dict[str, Path] = {}
+    for path in images:
+        if path.stem in seen:
+            raise DatasetError(
+                f"{image_dir}: {seen[path.stem].name} and {path.name} share the stem "
+                f"{path.stem!r}, so they would share one mask; rename one of them"
+            )
+        seen[path.stem] = path
+    samples = []
+    for path in images:
+        mask = mask_path_for(path, mask_dir) if mask_dir.is_dir() else None
+        samples.append(Sample(path, mask if mask is not None and mask.is_file() else None))
+    return samples
+
+
+def load_labelled(
+    samples: list[Sample], in_channels: int, num_classes: int
+) -> tuple[list[LabelledImage], list[str]]:
+    """Decode every sample that has a mask with at least one labelled pixel.
+
+    Returns the loaded images and one message per file that was skipped because it could not be
+    used (corrupt image, mask of the wrong size, unknown class values). Images without a mask, or
+    whose mask is all "not labelled", are skipped silently: they simply have nothing to teach.
+    """
+    loaded: list[LabelledImage] = []
+    problems: list[str] = []
+    for sample in samples:
+        if sample.mask is None:
+            continue
+        try:
+            raw = read_image(sample.image)
+            mask = read_mask(sample.mask, shape=raw.shape[:2], num_classes=num_classes)
+        except SegGUIError as exc:
+            problems.append(str(exc))
+            log.warning("skipping %s: %s", sample.image.name, exc)
+            continue
+        if not (mask != IGNORE_INDEX).any():
+            continue
+        loaded.append(LabelledImage(sample.image, image_to_input(raw, in_channels), mask))
+    return loaded, problems
+
+
+def channel_stats(images: list[LabelledImage]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and standard deviation over all ``images`` (for input standardisation)."""
+    channels = images[0].image.shape[0]
+    total = np.zeros(channels)
+    total_sq = np.zeros(channels)
+    count = 0
+    for item in images:
+        flat = item.image.reshape(channels, -1).astype(np.float64)
+        total += flat.sum(axis=1)
+        total_sq += np.square(flat).sum(axis=1)
+        count += flat.shape[1]
+    mean = total / count
+    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+    std = np.where(std < 1e-3, 1.0, std)
+    return tuple(float(v) for v in mean), tuple(float(v) for v in std)
+
+
+class RandomRot90(v2.Transform):
+    """Rotate image and mask together by a random multiple of 90 degrees."""
+
+    def make_params(self, flat_inputs: list[object]) -> dict[str, int]:
+        return {"k": int(torch.randint(4, ()))}
+
+    def transform(self, inpt: torch.Tensor, params: dict[str, int]) -> torch.Tensor:
+        if params["k"] == 0:
+            return inpt
+        rotated = torch.rot90(inpt, params["k"], dims=(-2, -1))
+        return tv_tensors.wrap(rotated, like=inpt) if isinstance(inpt, tv_tensors.TVTensor) else rotated
+
+
+def build_augmentation(crop_size: int, augment: bool) -> v2.Transform:
+    """Joint image/mask transforms applied after the (scaled) crop is cut out."""
+    steps: list[v2.Transform] = [v2.Resize((crop_size, crop_size), antialias=True)]
+    if augment:
+        steps += [
+            v2.RandomHorizontalFlip(),
+            v2.RandomVerticalFlip(),
+            RandomRot90(),
+            v2.ColorJitter(brightness=0.25, contrast=0.25),
+        ]
+    return v2.Compose(steps)
+
+
+class CropDataset(torch.utils.data.Dataset):
+    """Random crops of labelled images with joint augmentation; one item is one crop.
+
+    Crops are centred on a labelled pixel of a randomly chosen class most of the time, so sparse
+    scribbles and rare classes are seen often; the rest are placed uniformly. Each crop is cut at a
+    random scale, padded with "not labelled" where it leaves the image, and resized to
+    ``crop_size``. Images are standardised with ``mean`` and ``std``.
+    """
+
+    def __init__(
+        self,
+        images: list[LabelledImage],
+        *,
+        crop_size: int,
+        length: int,
+        mean: tuple[float, ...],
+        std: tuple[float, ...],
+        augment: bool = True,
+        scale_range: tuple[float, float] = (0.75, 1.33),
+        labelled_center_prob: float = 0.8,
+    ) -> None:
+        if not images:
+            raise DatasetError("no labelled images to train on")
+        self.images = images
+        self.crop_size = crop_size
+        self.length = length
+        self.augment = augment
+        self.scale_range = scale_range if augment else (1.0, 1.0)
+        self.labelled_center_prob = labelled_center_prob
+        self.mean = torch.tensor(mean, dtype=torch.float32)[:, None, None]
+        self.std = torch.tensor(std, dtype=torch.float32)[:, None, None]
+        self.transform = build_augmentation(crop_size, augment)
+        self._class_pixels = [self._index_classes(item.mask) for item in images]
+        weights = np.array([math.sqrt(max(item.labelled_pixels, 1)) for item in images])
+        self._image_weights = torch.tensor(weights / weights.sum())
+
+    @staticmethod
+    def _index_classes(mask: np.ndarray) -> list[np.ndarray]:
+        flat = mask.ravel()
+        return [np.flatnonzero(flat == c) for c in np.unique(flat) if c != IGNORE_INDEX]
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        which = int(torch.multinomial(self._image_weights, 1))
+        item = self.images[which]
+        height, width = item.mask.shape
+        low, high = self.scale_range
+        scale = math.exp(float(torch.empty(()).uniform_(math.log(low), math.log(high))))
+        region = max(8, round(self.crop_size / scale))
+        if float(torch.rand(())) < self.labelled_center_prob:
+            classes = self._class_pixels[which]
+            pixels = classes[int(torch.randint(len(classes), ()))]
+            flat = int(pixels[int(torch.randint(len(pixels), ()))])
+            cy, cx = divmod(flat, width)
+            jitter = region // 4
+            top = cy - region // 2 + int(torch.randint(-jitter, jitter + 1, ()))
+            left = cx - region // 2 + int(torch.randint(-jitter, jitter + 1, ()))
+        else:
+            top = int(torch.randint(min(0, height - region), max(1, height - region + 1), ()))
+            left = int(torch.randint(min(0, width - region), max(1, width - region + 1), ()))
+        image, mask = _cut(item.image, item.mask, top, left, region)
+        image_t, mask_t = self.transform(tv_tensors.Image(image), tv_tensors.Mask(mask))
+        image_t = (image_t.as_subclass(torch.Tensor) - self.mean) / self.std
+        return image_t, mask_t.as_subclass(torch.Tensor).long()
+
+
+def _cut(image: np.ndarray, mask: np.ndarray, top: int, left: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A ``size`` square at (top, left); outside the image: image 0, mask ``IGNORE_INDEX``."""
+    channels, height, width = image.shape
+    out_image = torch.zeros((channels, size, size), dtype=torch.float32)
+    out_mask = torch.full((size, size), IGNORE_INDEX, dtype=torch.uint8)
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + size, height), min(left + size, width)
+    if y1 > y0 and x1 > x0:
+        out_image[:, y0 - top : y1 - top, x0 - left : x1 - left] = torch.from_numpy(image[:, y0:y1, x0:x1])
+        out_mask[y0 - top : y1 - top, x0 - left : x1 - left] = torch.from_numpy(mask[y0:y1, x0:x1])
+    return out_image, out_mask

@@ -1,0 +1,27 @@
+"""Errors the engine raises; each names the file and what was expected."""
+
+from __future__ import annotations
+
+
+class SegGUIError(Exception):
+    """Base class for every error the engine reports to a user."""
+
+
+class ImageReadError(SegGUIError):
+    """An image or mask file could not be read or decoded."""
+
+
+class MaskError(SegGUIError):
+    """A mask does not fit its image or holds values the project does not know."""
+
+
+class DatasetError(SegGUIError):
+    """A data folder is missing, empty or has nothing to train on."""
+
+
+class ModelFileError(SegGUIError):
+    """A file is not a SegGUI model, or does not fit the project."""
+
+
+class TrainingCancelled(SegGUIError):
+    """Training stopped because the caller asked it to."""

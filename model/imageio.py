@@ -1,0 +1,186 @@
+"""Reading images and masks of every common kind, and writing index-PNG masks.
+
+Every format quirk lives here so that training, prediction and the GUI read files the same way:
+EXIF orientation, 16-bit and float images, palette and RGBA images, multi-page TIFF, truncated files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from model.atomic import atomic_write
+from model.classes import IGNORE_INDEX, ClassInfo, palette_bytes
+from model.errors import ImageReadError, MaskError
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"})
+MAX_PIXELS = 1 << 30
+"""Largest image we decode (about 32768 x 32768); larger files get a clear error."""
+
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+_GREY_MODES = {"1", "L", "LA", "La"}
+_INT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
+
+
+def list_images(folder: str | os.PathLike[str]) -> list[Path]:
+    """Image files directly in ``folder`` in natural name order (hidden files skipped)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such folder")
+    found = (
+        p
+        for p in root.iterdir()
+        if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()
+    )
+    return sorted(found, key=natural_key)
+
+
+def natural_key(path: Path) -> list[object]:
+    """Sort key that orders ``img2`` before ``img10``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def _open(path: Path) -> Image.Image:
+    """Open, pick the first frame, apply EXIF orientation and fully decode ``path``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(path)
+            img.seek(0)
+            img.load()
+            return ImageOps.exif_transpose(img)
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: file not found") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageReadError(
+            f"{path}: image is larger than {MAX_PIXELS:,} pixels; split it into tiles first"
+        ) from None
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{path}: not an image file, or a format Pillow cannot read") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(f"{path}: cannot decode image ({exc})") from exc
+
+
+def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """``(width, height)`` as displayed (after EXIF orientation), read from the header only."""
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            orientation = img.getexif().get(0x0112, 1)
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
+        raise ImageReadError(f"{path}: cannot read image header ({exc})") from exc
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+
+
+def image_channels(path: str | os.PathLike[str]) -> int:
+    """1 for greyscale images (including grey palettes), 3 for colour; from the header only."""
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            mode = img.mode
+            palette = img.getpalette() if mode == "P" else None
+    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
+        raise ImageReadError(f"{path}: cannot read image header ({exc})") from exc
+    if mode in _GREY_MODES or mode in _INT_MODES or mode == "F":
+        return 1
+    if palette is not None:
+        rgb = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
+        return 1 if bool((rgb[:, 0] == rgb[:, 1]).all() and (rgb[:, 0] == rgb[:, 2]).all()) else 3
+    return 3
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image as ``H x W`` (grey) or ``H x W x 3`` (colour).
+
+    8-bit images come back as uint8, 16-bit as uint16, 32-bit int and float as float32.
+    Alpha is dropped, palette images become grey or RGB, EXIF orientation is applied.
+    """
+    path = Path(path)
+    img = _open(path)
+    mode = img.mode
+    if mode in _INT_MODES:
+        arr = np.asarray(img)
+        return arr.astype(np.uint16) if arr.dtype != np.int32 else arr.astype(np.float32)
+    if mode == "F":
+        return np.asarray(img, dtype=np.float32)
+    if mode in _GREY_MODES:
+        return np.asarray(img.convert("L"))
+    if mode == "P":
+        rgb = np.asarray(img.convert("RGB"))
+        if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
+            return np.ascontiguousarray(rgb[..., 0])
+        return rgb
+    try:
+        return np.asarray(img.convert("RGB"))
+    except (OSError, ValueError) as exc:
+        raise ImageReadError(f"{path}: unsupported image mode {mode!r} ({exc})") from exc
+
+
+def read_mask(
+    path: str | os.PathLike[str],
+    *,
+    shape: tuple[int, int] | None = None,
+    num_classes: int | None = None,
+) -> np.ndarray:
+    """Read a single-channel index mask (palette or greyscale PNG) as an ``H x W`` uint8 array.
+
+    ``shape`` (height, width) checks the mask fits its image; ``num_classes`` checks that every
+    value is a class index or ``IGNORE_INDEX``. Colour masks are refused with a clear message.
+    """
+    path = Path(path)
+    img = _open(path)
+    mode = img.mode
+    if mode in ("P", "L", "1"):
+        arr = np.array(img, dtype=np.uint8)
+    elif mode in ("LA", "La", "PA"):
+        arr = np.array(img.getchannel(0), dtype=np.uint8)
+    elif mode in _INT_MODES:
+        wide = np.asarray(img)
+        if wide.size and (wide.min() < 0 or wide.max() > 255):
+            raise MaskError(f"{path}: mask values must lie in 0..255, found up to {wide.max()}")
+        arr = wide.astype(np.uint8)
+    elif mode in ("RGB", "RGBA"):
+        rgb = np.asarray(img)[..., :3]
+        if not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])):
+            raise MaskError(
+                f"{path}: colour mask; masks must be index images (palette or greyscale), "
+                "import colour masks with a palette instead"
+            )
+        arr = np.ascontiguousarray(rgb[..., 0])
+    else:
+        raise MaskError(f"{path}: unsupported mask mode {mode!r}; expected a palette or greyscale PNG")
+    if shape is not None and arr.shape != tuple(shape):
+        raise MaskError(
+            f"{path}: mask is {arr.shape[1]}x{arr.shape[0]} pixels but its image is "
+            f"{shape[1]}x{shape[0]}"
+        )
+    if num_classes is not None:
+        check_mask_values(arr, num_classes, path)
+    return arr
+
+
+def check_mask_values(mask: np.ndarray, num_classes: int, path: str | os.PathLike[str]) -> None:
+    """Raise ``MaskError`` if ``mask`` holds a value that is neither a class nor ignore."""
+    present = np.flatnonzero(np.bincount(mask.ravel(), minlength=256))
+    bad = [int(v) for v in present if v >= num_classes and v != IGNORE_INDEX]
+    if bad:
+        raise MaskError(
+            f"{path}: mask values {bad[:8]} are not classes of this project "
+            f"(0..{num_classes - 1}, and {IGNORE_INDEX} for not labelled)"
+        )
+
+
+def write_mask(path: str | os.PathLike[str], mask: np.ndarray, classes: list[ClassInfo]) -> None:
+    """Write ``mask`` atomically as an index PNG whose palette holds the class colours."""
+    if mask.dtype != np.uint8 or mask.ndim != 2:
+        raise ValueError(f"mask must be a 2-D uint8 array, got {mask.dtype} {mask.shape}")
+    img = Image.fromarray(mask)  # mode "L"; putpalette turns it into "P" keeping the indices
+    img.putpalette(palette_bytes(classes))
+    atomic_write(path, lambda fh: img.save(fh, format="PNG", transparency=IGNORE_INDEX))

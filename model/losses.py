@@ -1,0 +1,58 @@
+"""Segmentation losses that ignore unlabelled pixels (mask value ``IGNORE_INDEX``)."""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+from model.classes import IGNORE_INDEX
+
+LOSSES = ("ce+dice", "ce", "bce")
+
+
+def _one_hot_valid(target: torch.Tensor, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One-hot ``N x C x H x W`` of ``target`` and the ``N x 1 x H x W`` labelled-pixel mask."""
+    valid = target != IGNORE_INDEX
+    safe = torch.where(valid, target, torch.zeros_like(target))
+    one_hot = F.one_hot(safe.long(), num_classes).permute(0, 3, 1, 2).to(torch.float32)
+    valid_f = valid.unsqueeze(1).to(torch.float32)
+    return one_hot * valid_f, valid_f
+
+
+def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0) -> torch.Tensor:
+    """1 - mean soft Dice over the classes labelled in the batch; ignored pixels do not count."""
+    num_classes = logits.shape[1]
+    probs = logits.float().softmax(dim=1)
+    one_hot, valid = _one_hot_valid(target, num_classes)
+    probs = probs * valid
+    dims = (0, 2, 3)
+    intersection = (probs * one_hot).sum(dims)
+    denominator = probs.sum(dims) + one_hot.sum(dims)
+    dice = (2 * intersection + eps) / (denominator + eps)
+    present = one_hot.sum(dims) > 0
+    if not bool(present.any()):
+        return logits.sum() * 0.0
+    return 1.0 - dice[present].mean()
+
+
+def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "ce+dice") -> torch.Tensor:
+    """Loss of ``logits`` (``N x C x H x W``) against ``target`` (``N x H x W`` class indices).
+
+    ``ce+dice``: cross-entropy plus soft Dice (robust to thin, rare classes);
+    ``ce``: cross-entropy alone; ``bce``: per-class binary cross-entropy on one-hot targets.
+    Pixels equal to ``IGNORE_INDEX`` contribute neither loss nor gradient.
+    """
+    target = target.long()
+    labelled = int((target != IGNORE_INDEX).sum())
+    if labelled == 0:
+        return logits.sum() * 0.0
+    if kind == "bce":
+        one_hot, valid = _one_hot_valid(target, logits.shape[1])
+        per_pixel = F.binary_cross_entropy_with_logits(logits.float(), one_hot, reduction="none")
+        return (per_pixel * valid).sum() / (valid.sum() * logits.shape[1])
+    ce = F.cross_entropy(logits.float(), target, ignore_index=IGNORE_INDEX)
+    if kind == "ce":
+        return ce
+    if kind == "ce+dice":
+        return ce + soft_dice_loss(logits, target)
+    raise ValueError(f"unknown loss {kind!r}; choose one of {LOSSES}")

@@ -1,0 +1,231 @@
+"""Prediction on images of any size: overlapping tiles, smoothly blended, in bounded memory."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from model.checkpoint import Checkpoint
+from model.device import choose_device
+from model.intensity import intensity_range, to_channels
+from model.unet import UNet
+
+DEFAULT_TILE = 512
+DEFAULT_OVERLAP = 64
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Class map (``H x W`` uint8), optional probabilities (``C x H x W`` float16) and uncertainty.
+
+    ``uncertainty`` is the mean normalised entropy of the class probabilities over the image:
+    0 when the model is sure of every pixel, 1 when every pixel is a coin toss.
+    """
+
+    classes: np.ndarray
+    probabilities: np.ndarray | None
+    uncertainty: float
+
+
+class Predictor:
+    """A model ready to predict raw images (any dtype, grey or colour, any size)."""
+
+    def __init__(
+        self,
+        checkpoint: Checkpoint,
+        device: str | torch.device = "auto",
+        *,
+        tile: int = DEFAULT_TILE,
+        overlap: int = DEFAULT_OVERLAP,
+        batch_size: int = 4,
+    ) -> None:
+        self.device = device if isinstance(device, torch.device) else choose_device(device)
+        self.model = checkpoint.build_model().to(self.device)
+        self.model = self.model.to(memory_format=torch.channels_last)
+        self.in_channels = checkpoint.config.in_channels
+        self.mean = checkpoint.mean
+        self.std = checkpoint.std
+        self.tile = tile
+        self.overlap = overlap
+        self.batch_size = batch_size
+
+    def predict(self, raw: np.ndarray, *, probabilities: bool = False) -> Prediction:
+        """Predict one raw image as read by ``model.imageio.read_image``."""
+        return predict_tiled(
+            self.model,
+            raw,
+            in_channels=self.in_channels,
+            mean=self.mean,
+            std=self.std,
+            device=self.device,
+            tile=self.tile,
+            overlap=self.overlap,
+            batch_size=self.batch_size,
+            return_probabilities=probabilities,
+        )
+
+
+def _positions(length: int, tile: int, step: int) -> list[int]:
+    """Tile start offsets covering ``length``; the last tile ends exactly at the border."""
+    if length <= tile:
+        return [0]
+    starts = list(range(0, length - tile, step))
+    starts.append(length - tile)
+    return starts
+
+
+def _blend_window(tile_h: int, tile_w: int, overlap: int) -> torch.Tensor:
+    """Weights that fall smoothly to near zero over ``overlap`` pixels at each tile edge."""
+
+    def ramp(n: int) -> torch.Tensor:
+        w = torch.ones(n)
+        m = min(overlap, n // 2)
+        if m > 0:
+            edge = 0.5 - 0.5 * torch.cos(torch.linspace(0, math.pi, m + 2)[1:-1])
+            w[:m] = edge
+            w[n - m :] = edge.flip(0)
+        return w.clamp_min(1e-3)
+
+    return ramp(tile_h)[:, None] * ramp(tile_w)[None, :]
+
+
+def _pad_to(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """Pad ``C x h x w`` to ``height x width`` at the bottom/right (reflect where possible)."""
+    dh, dw = height - x.shape[-2], width - x.shape[-1]
+    if dh == 0 and dw == 0:
+        return x
+    mode = "reflect" if dh < x.shape[-2] and dw < x.shape[-1] else "replicate"
+    return F.pad(x[None], [0, dw, 0, dh], mode=mode)[0]
+
+
+@torch.inference_mode()
+def _run(model: UNet, batch: list[torch.Tensor], device: torch.device) -> torch.Tensor:
+    x = torch.stack(batch).to(device).contiguous(memory_format=torch.channels_last)
+    with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+        logits = model(x)
+    return logits.float().softmax(dim=1).cpu()
+
+
+def predict_tiled(
+    model: UNet,
+    raw: np.ndarray,
+    *,
+    in_channels: int,
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    device: torch.device | None = None,
+    tile: int = DEFAULT_TILE,
+    overlap: int = DEFAULT_OVERLAP,
+    batch_size: int = 4,
+    return_probabilities: bool = False,
+) -> Prediction:
+    """Predict a raw image (``H x W`` or ``H x W x 3``, any dtype) tile by tile.
+
+    An image no larger than ``tile`` is predicted in a single pass. Larger images are cut into
+    ``tile``-sized windows overlapping by ``overlap`` pixels whose probabilities are blended with a
+    smooth window. Rows of tiles are finished and released one at a time, so working memory is
+    bounded by ``tile x width`` whatever the image height.
+    """
+    rng = intensity_range(raw)
+    mean_t = torch.tensor(mean, dtype=torch.float32)[:, None, None]
+    std_t = torch.tensor(std, dtype=torch.float32)[:, None, None]
+
+    def read_tile(y: int, x: int, h: int, w: int) -> torch.Tensor:
+        planes = to_channels(rng.to_unit(raw[y : y + h, x : x + w]), in_channels)
+        return (torch.from_numpy(planes) - mean_t) / std_t
+
+    return predict_planes(
+        model, raw.shape[0], raw.shape[1], read_tile, device=device, tile=tile, overlap=overlap,
+        batch_size=batch_size, return_probabilities=return_probabilities,
+    )
+
+
+def predict_standardised(
+    model: UNet, planes: torch.Tensor, *, device: torch.device | None = None, tile: int = DEFAULT_TILE
+) -> Prediction:
+    """Predict an already standardised ``C x H x W`` tensor (used for validation)."""
+
+    def read_tile(y: int, x: int, h: int, w: int) -> torch.Tensor:
+        return planes[:, y : y + h, x : x + w]
+
+    return predict_planes(model, planes.shape[-2], planes.shape[-1], read_tile, device=device, tile=tile)
+
+
+def predict_planes(
+    model: UNet,
+    height: int,
+    width: int,
+    read_tile: Callable[[int, int, int, int], torch.Tensor],
+    *,
+    device: torch.device | None = None,
+    tile: int = DEFAULT_TILE,
+    overlap: int = DEFAULT_OVERLAP,
+    batch_size: int = 4,
+    return_probabilities: bool = False,
+) -> Prediction:
+    """The tiling engine: ``read_tile(y, x, h, w)`` gives standardised ``C x h x w`` input."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    multiple = model.config.size_multiple
+    num_classes = model.config.num_classes
+    tile_h = _round_up(height, multiple) if height <= tile else tile
+    tile_w = _round_up(width, multiple) if width <= tile else tile
+    if tile_h % multiple or tile_w % multiple:
+        raise ValueError(f"tile size {tile} must be a multiple of {multiple} for this model")
+    overlap = min(overlap, tile_h // 2, tile_w // 2)
+    ys = _positions(height, tile_h, tile_h - overlap)
+    xs = _positions(width, tile_w, tile_w - overlap)
+    window = _blend_window(tile_h, tile_w, overlap if len(ys) * len(xs) > 1 else 0)
+
+    classes = np.empty((height, width), dtype=np.uint8)
+    probs_out = np.empty((num_classes, height, width), dtype=np.float16) if return_probabilities else None
+    entropy_sum = 0.0
+    acc = torch.zeros((num_classes, tile_h, width))
+    weight = torch.zeros((tile_h, width))
+    top = 0
+    for y in ys:
+        if y > top:  # rows [top, y) are complete: no later tile reaches them
+            entropy_sum += _finish_rows(acc, weight, y - top, top, classes, probs_out)
+            acc = torch.cat([acc[:, y - top :], torch.zeros((num_classes, y - top, width))], dim=1)
+            weight = torch.cat([weight[y - top :], torch.zeros((y - top, width))], dim=0)
+            top = y
+        h_rows = min(tile_h, height - y)
+        for start in range(0, len(xs), batch_size):
+            placed = xs[start : start + batch_size]
+            batch = [_pad_to(read_tile(y, x, tile_h, tile_w), tile_h, tile_w) for x in placed]
+            probs = _run(model, batch, device)
+            for x, p in zip(placed, probs):
+                w_cols = min(tile_w, width - x)
+                win = window[:h_rows, :w_cols]
+                acc[:, :h_rows, x : x + w_cols] += p[:, :h_rows, :w_cols] * win
+                weight[:h_rows, x : x + w_cols] += win
+    entropy_sum += _finish_rows(acc, weight, height - top, top, classes, probs_out)
+    model.train(was_training)
+    uncertainty = entropy_sum / (height * width * math.log(num_classes))
+    return Prediction(classes=classes, probabilities=probs_out, uncertainty=float(uncertainty))
+
+
+def _finish_rows(
+    acc: torch.Tensor,
+    weight: torch.Tensor,
+    rows: int,
+    top: int,
+    classes: np.ndarray,
+    probs_out: np.ndarray | None,
+) -> float:
+    """Normalise the first ``rows`` rows of the accumulator into the outputs; return entropy sum."""
+    probs = acc[:, :rows] / weight[:rows].clamp_min(1e-8)
+    classes[top : top + rows] = probs.argmax(dim=0).to(torch.uint8).numpy()
+    if probs_out is not None:
+        probs_out[:, top : top + rows] = probs.to(torch.float16).numpy()
+    return float(-(probs * probs.clamp_min(1e-8).log()).sum())
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return int(math.ceil(value / multiple) * multiple)

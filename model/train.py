@@ -1,0 +1,410 @@
+"""Training: ``fit`` runs the loop; ``train_from_folders`` does the whole job from two folders.
+
+Qt-free: progress goes out through ``on_event`` (typed, immutable events), and training stops
+within one step once ``should_stop()`` returns true. The GUI, the CLI and ``torchrun`` all call
+these same functions.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model import distributed as dist_utils
+from model.checkpoint import Checkpoint, adapt_to_classes, save_checkpoint
+from model.classes import ClassInfo
+from model.data import CropDataset, LabelledImage, Sample, channel_stats, find_samples, load_labelled
+from model.device import choose_device, device_description, verify_device
+from model.errors import DatasetError, SegGUIError
+from model.imageio import image_channels
+from model.losses import LOSSES, segmentation_loss
+from model.metrics import SegmentationMetrics, confusion_matrix, metrics_from_confusion
+from model.predict import Prediction, predict_standardised, predict_tiled
+from model.unet import DEFAULT_PRESET, PRESETS, build_unet, preset
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Training hyper-parameters; defaults suit interactive fine-tuning on a laptop CPU."""
+
+    preset: str = DEFAULT_PRESET
+    epochs: int = 30
+    max_steps: int | None = None
+    time_budget_s: float | None = None
+    batch_size: int = 4
+    crop_size: int = 256
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    optimizer: str = "adamw"
+    schedule: str = "cosine"
+    loss: str = "ce+dice"
+    augment: bool = True
+    val_fraction: float = 0.2
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    num_workers: int = 0
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ValueError(f"unknown preset {self.preset!r}; choose one of {sorted(PRESETS)}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"unknown loss {self.loss!r}; choose one of {LOSSES}")
+        if self.optimizer not in ("adam", "adamw"):
+            raise ValueError(f"optimizer must be 'adam' or 'adamw', got {self.optimizer!r}")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
+        if self.batch_size < 1 or self.crop_size < 16 or self.epochs < 1:
+            raise ValueError("batch_size must be >= 1, crop_size >= 16 and epochs >= 1")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainingStarted:
+    device: str
+    train_images: int
+    val_images: int
+    validating_on_training_images: bool
+    total_steps: int
+    steps_per_epoch: int
+
+
+@dataclass(frozen=True)
+class StepEnded:
+    step: int
+    epoch: int
+    loss: float
+    learning_rate: float
+    images_per_s: float
+    elapsed_s: float
+    progress: float
+    """Fraction of the run done, by steps or by the time budget, whichever is further."""
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    epoch: int
+    step: int
+    train_loss: float
+    metrics: SegmentationMetrics | None
+    best: bool
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class PreviewReady:
+    key: object
+    prediction: Prediction
+
+
+TrainEvent = TrainingStarted | StepEnded | EpochEnded | PreviewReady
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    """An image the caller wants predicted after each epoch (``key`` comes back unchanged)."""
+
+    key: object
+    raw: np.ndarray
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Checkpoint
+    stopped: bool
+    steps: int
+    best_metrics: SegmentationMetrics | None
+    history: list[dict[str, object]] = field(default_factory=list)
+
+
+def _never() -> bool:
+    return False
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def split_train_val(
+    images: list[LabelledImage], val_fraction: float, seed: int
+) -> tuple[list[LabelledImage], list[LabelledImage]]:
+    """Hold out ``val_fraction`` of the images (by a seeded shuffle).
+
+    With too few images to spare one, nothing is held out and the caller validates on the
+    training images' labelled pixels instead.
+    """
+    order = list(range(len(images)))
+    random.Random(seed).shuffle(order)
+    n_val = int(len(images) * val_fraction)
+    val = [images[i] for i in sorted(order[:n_val])]
+    train = [images[i] for i in sorted(order[n_val:])]
+    return train, val
+
+
+def learning_rate_at(progress: float, base: float, schedule: str, warmup: float = 0.03) -> float:
+    """Linear warm-up over the first ``warmup`` of the run, then cosine decay to 1 % of ``base``."""
+    if schedule == "constant":
+        return base
+    if progress < warmup:
+        return base * max(progress / warmup, 0.05)
+    t = min((progress - warmup) / (1 - warmup), 1.0)
+    return base * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def evaluate_images(
+    model: torch.nn.Module,
+    images: list[LabelledImage],
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    device: torch.device,
+    should_stop: Callable[[], bool] = _never,
+) -> SegmentationMetrics | None:
+    """Metrics of ``model`` on ``images`` over their labelled pixels (None if stopped midway)."""
+    num_classes = model.config.num_classes
+    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+    mean_t = torch.tensor(mean, dtype=torch.float32)[:, None, None]
+    std_t = torch.tensor(std, dtype=torch.float32)[:, None, None]
+    for item in images:
+        if should_stop():
+            return None
+        planes = (torch.from_numpy(item.image) - mean_t) / std_t
+        prediction = predict_standardised(model, planes, device=device)
+        confusion += confusion_matrix(item.mask, prediction.classes, num_classes)
+    return metrics_from_confusion(confusion)
+
+
+def fit(
+    settings: TrainSettings,
+    train_images: list[LabelledImage],
+    val_images: list[LabelledImage],
+    classes: list[ClassInfo],
+    *,
+    init: Checkpoint | None = None,
+    on_event: Callable[[TrainEvent], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    preview: Callable[[], PreviewRequest | None] | None = None,
+) -> TrainResult:
+    """Train a U-Net on ``train_images`` and return the best checkpoint seen.
+
+    ``init`` fine-tunes from an earlier checkpoint (its head grows if classes were added) and
+    continues its history. Without ``val_images`` the labelled pixels of the training images are
+    used for the metrics. The best model by validation mean IoU is kept; stopping early through
+    ``should_stop`` still returns it.
+    """
+    if not train_images:
+        raise DatasetError("no labelled images to train on: paint some pixels first")
+    emit = on_event or (lambda event: None)
+    stop_requested = should_stop or _never
+    num_classes = len(classes)
+    in_channels = train_images[0].image.shape[0]
+    device = dist_utils.local_device(choose_device(settings.device))
+    verify_device(device)
+    rank, world = dist_utils.rank(), dist_utils.world_size()
+    _seed_everything(settings.seed + rank)
+
+    if init is not None:
+        if init.config.in_channels != in_channels:
+            raise SegGUIError(
+                f"the model expects {init.config.in_channels}-channel images but these images "
+                f"have {in_channels}; train a new model"
+            )
+        init = adapt_to_classes(init, classes)
+        config, mean, std = init.config, init.mean, init.std
+        history = list(init.history)
+    else:
+        config = preset(settings.preset, in_channels=in_channels, num_classes=num_classes)
+        mean, std = channel_stats(train_images)
+        history = []
+    model = build_unet(config)
+    if init is not None:
+        model.load_state_dict(init.state_dict)
+    model = model.to(device).to(memory_format=torch.channels_last)
+    validation = val_images or train_images
+    validating_on_training = not val_images
+
+    total_pixels = sum(item.mask.size for item in train_images)
+    crops_per_epoch = max(len(train_images), math.ceil(total_pixels / settings.crop_size**2))
+    steps_per_epoch = max(1, math.ceil(crops_per_epoch / (settings.batch_size * world)))
+    total_steps = settings.max_steps or settings.epochs * steps_per_epoch
+    dataset = CropDataset(
+        train_images, crop_size=settings.crop_size, length=total_steps * settings.batch_size,
+        mean=mean, std=std, augment=settings.augment,
+    )
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=settings.batch_size, num_workers=settings.num_workers,
+        pin_memory=device.type == "cuda", persistent_workers=settings.num_workers > 0,
+    )
+    train_model: torch.nn.Module = model
+    if dist_utils.is_distributed():
+        train_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+    optimizer_cls = torch.optim.AdamW if settings.optimizer == "adamw" else torch.optim.Adam
+    optimizer = optimizer_cls(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
+                              if settings.optimizer == "adamw" else 0.0)
+    use_amp = settings.amp and device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+
+    emit(TrainingStarted(device_description(device), len(train_images), len(val_images),
+                         validating_on_training, total_steps, steps_per_epoch))
+    start = time.perf_counter()
+    best_score, best_state, best_metrics = -math.inf, None, None
+    step, epoch, stopped = 0, 0, False
+    epoch_losses: list[float] = []
+    window_start, window_images = start, 0
+    model.train()
+    for images, targets in loader:
+        elapsed = time.perf_counter() - start
+        out_of_time = settings.time_budget_s is not None and elapsed >= settings.time_budget_s
+        if dist_utils.any_rank(stop_requested() or out_of_time, device):
+            stopped = not out_of_time
+            break
+        progress = step / total_steps
+        if settings.time_budget_s:
+            progress = max(progress, elapsed / settings.time_budget_s)
+        lr = learning_rate_at(progress, settings.learning_rate, settings.schedule)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        targets = targets.to(device, non_blocking=True)
+        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+            logits = train_model(images)
+        loss = segmentation_loss(logits, targets, settings.loss)
+        if not torch.isfinite(loss):
+            raise SegGUIError(
+                f"training diverged on {device_description(device)} at step {step + 1} (loss is "
+                f"{loss.item()}); lower the learning rate or train on the CPU"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        scaler.step(optimizer)
+        scaler.update()
+        step += 1
+        loss_value = float(loss.detach())
+        epoch_losses.append(loss_value)
+        window_images += images.shape[0] * world
+        now = time.perf_counter()
+        emit(StepEnded(step, epoch + 1, loss_value, lr, window_images / max(now - window_start, 1e-9),
+                       now - start, min(1.0, max(step / total_steps, progress))))
+        if step % steps_per_epoch == 0 or step == total_steps:
+            epoch += 1
+            dist_utils.sync_buffers(model)
+            metrics = evaluate_images(model, validation, mean, std, device, stop_requested)
+            if metrics is None:
+                stopped = True
+                break
+            score = metrics.mean_iou
+            improved = dist_utils.any_rank(rank == 0 and score > best_score, device)
+            if improved:
+                best_score, best_metrics = score, metrics
+                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+            train_loss = float(np.mean(epoch_losses))
+            epoch_losses = []
+            history.append({
+                "epoch": len(history) + 1, "step": step, "train_loss": train_loss,
+                "elapsed_s": now - start, "learning_rate": lr,
+                "validated_on_training_images": validating_on_training, **metrics.to_dict(),
+            })
+            emit(EpochEnded(epoch, step, train_loss, metrics, improved, time.perf_counter() - start))
+            _emit_preview(preview, model, mean, std, device, emit)
+            model.train()
+            window_start, window_images = time.perf_counter(), 0
+
+    if epoch_losses or best_state is None:
+        # Stopped (or out of time) between validations: score the latest weights too.
+        dist_utils.sync_buffers(model)
+        metrics = evaluate_images(model, validation, mean, std, device)
+        score = metrics.mean_iou if metrics is not None else -math.inf
+        if dist_utils.any_rank(rank == 0 and score > best_score, device):
+            best_score, best_metrics = score, metrics
+            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    assert best_state is not None
+    checkpoint = Checkpoint(
+        config=config, state_dict=best_state, classes=list(classes), mean=tuple(mean), std=tuple(std),
+        history=history, train_settings=settings.to_dict(),
+    )
+    return TrainResult(checkpoint, stopped, step, best_metrics, history)
+
+
+def _emit_preview(
+    preview: Callable[[], PreviewRequest | None] | None,
+    model: torch.nn.Module,
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    device: torch.device,
+    emit: Callable[[TrainEvent], None],
+) -> None:
+    request = preview() if preview is not None else None
+    if request is None:
+        return
+    prediction = predict_tiled(
+        model, request.raw, in_channels=model.config.in_channels, mean=mean, std=std, device=device,
+        return_probabilities=True,
+    )
+    emit(PreviewReady(request.key, prediction))
+
+
+def train_from_folders(
+    image_dir: str | os.PathLike[str],
+    mask_dir: str | os.PathLike[str],
+    settings: TrainSettings,
+    classes: list[ClassInfo],
+    *,
+    out_path: str | os.PathLike[str] | None = None,
+    init: Checkpoint | None = None,
+    on_event: Callable[[TrainEvent], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    on_problem: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Find, load and split the labelled images of two folders, train, and save the model.
+
+    Files that cannot be used are reported through ``on_problem`` and skipped; if nothing usable
+    remains a ``DatasetError`` explains why. Only rank 0 writes ``out_path``.
+    """
+    samples = find_samples(image_dir, mask_dir)
+    in_channels = init.config.in_channels if init is not None else _channels_for(samples)
+    images, problems = load_labelled(samples, in_channels, len(classes))
+    for message in problems:
+        (on_problem or log.warning)(message)
+    if not images:
+        reason = "; ".join(problems[:3]) if problems else (
+            f"no image in {image_dir} has a mask with painted pixels in {mask_dir}"
+        )
+        raise DatasetError(f"nothing to train on: {reason}")
+    train, val = split_train_val(images, settings.val_fraction, settings.seed)
+    result = fit(settings, train, val, classes, init=init, on_event=on_event, should_stop=should_stop)
+    if out_path is not None and dist_utils.rank() == 0:
+        save_checkpoint(out_path, result.checkpoint)
+    return result
+
+
+def _channels_for(samples: list[Sample]) -> int:
+    """1 if every labelled image is greyscale, else 3 (from file headers only)."""
+    for sample in samples:
+        if sample.mask is not None:
+            try:
+                if image_channels(sample.image) == 3:
+                    return 3
+            except SegGUIError as exc:
+                log.debug("channel check skipped: %s", exc)
+    return 1

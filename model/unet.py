@@ -1,0 +1,163 @@
+"""A configurable U-Net and its named presets."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+NORMS = ("batch", "group", "instance", "none")
+UPSAMPLINGS = ("transpose", "bilinear")
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """Everything needed to rebuild a U-Net; saved in every checkpoint."""
+
+    in_channels: int = 1
+    num_classes: int = 2
+    depth: int = 4
+    base_channels: int = 16
+    norm: str = "batch"
+    upsampling: str = "bilinear"
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.in_channels not in (1, 3):
+            raise ValueError(f"in_channels must be 1 or 3, got {self.in_channels}")
+        if self.num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2 (background + one), got {self.num_classes}")
+        if self.depth < 1:
+            raise ValueError(f"depth must be >= 1, got {self.depth}")
+        if self.base_channels < 4:
+            raise ValueError(f"base_channels must be >= 4, got {self.base_channels}")
+        if self.norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
+        if self.upsampling not in UPSAMPLINGS:
+            raise ValueError(f"upsampling must be one of {UPSAMPLINGS}, got {self.upsampling!r}")
+
+    @property
+    def size_multiple(self) -> int:
+        """Input height and width must be multiples of this (one halving per level)."""
+        return 2**self.depth
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> UNetConfig:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)  # type: ignore[arg-type]
+
+
+PRESETS: dict[str, UNetConfig] = {
+    # The classic tutorial shape: one 64-channel level, a 128-channel bottleneck,
+    # one transposed-conv up-step; ends in a plain 1x1 head (no ReLU before the loss).
+    "seed": UNetConfig(depth=1, base_channels=64, norm="none", upsampling="transpose"),
+    # Fast interactive default, chosen by benchmarks/engine.py on a 2-core laptop CPU.
+    "fast": UNetConfig(depth=4, base_channels=16, norm="batch", upsampling="bilinear"),
+    # Larger model for GPUs.
+    "large": UNetConfig(depth=5, base_channels=32, norm="batch", upsampling="transpose"),
+}
+DEFAULT_PRESET = "fast"
+
+
+def preset(name: str, **overrides: object) -> UNetConfig:
+    """The named preset's config with ``overrides`` applied (e.g. ``num_classes=3``)."""
+    try:
+        base = PRESETS[name]
+    except KeyError:
+        raise KeyError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "group":
+        return nn.GroupNorm(min(8, channels // 4) or 1, channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    return nn.Identity()
+
+
+class DoubleConv(nn.Sequential):
+    """(3x3 conv, norm, ReLU) twice."""
+
+    def __init__(self, in_ch: int, out_ch: int, norm: str, dropout: float = 0.0) -> None:
+        bias = norm == "none"
+        layers: list[nn.Module] = [
+            nn.Conv2d(in_ch, out_ch, 3, padding=1, bias=bias),
+            _norm(norm, out_ch),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(out_ch, out_ch, 3, padding=1, bias=bias),
+            _norm(norm, out_ch),
+            nn.ReLU(inplace=True),
+        ]
+        if dropout > 0:
+            layers.append(nn.Dropout2d(dropout))
+        super().__init__(*layers)
+
+
+class Down(nn.Sequential):
+    """2x2 max-pool, then a double conv."""
+
+    def __init__(self, in_ch: int, out_ch: int, norm: str, dropout: float = 0.0) -> None:
+        super().__init__(nn.MaxPool2d(2), DoubleConv(in_ch, out_ch, norm, dropout))
+
+
+class Up(nn.Module):
+    """Up-sample, concatenate the skip connection, double conv."""
+
+    def __init__(self, in_ch: int, skip_ch: int, out_ch: int, norm: str, mode: str) -> None:
+        super().__init__()
+        if mode == "transpose":
+            self.up: nn.Module = nn.ConvTranspose2d(in_ch, in_ch // 2, 2, stride=2)
+            up_ch = in_ch // 2
+        else:
+            self.up = nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
+            up_ch = in_ch
+        self.conv = DoubleConv(up_ch + skip_ch, out_ch, norm)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = self.up(x)
+        dy = skip.shape[-2] - x.shape[-2]
+        dx = skip.shape[-1] - x.shape[-1]
+        if dy or dx:  # odd input sizes: pad to the skip's size
+            x = F.pad(x, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+        return self.conv(torch.cat([skip, x], dim=1))
+
+
+class UNet(nn.Module):
+    """U-Net returning per-class logits ``N x num_classes x H x W`` (softmax over classes)."""
+
+    def __init__(self, config: UNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        widths = [config.base_channels * 2**i for i in range(config.depth + 1)]
+        self.inc = DoubleConv(config.in_channels, widths[0], config.norm)
+        self.downs = nn.ModuleList(
+            Down(widths[i], widths[i + 1], config.norm, config.dropout if i == config.depth - 1 else 0)
+            for i in range(config.depth)
+        )
+        self.ups = nn.ModuleList(
+            Up(widths[i + 1], widths[i], widths[i], config.norm, config.upsampling)
+            for i in reversed(range(config.depth))
+        )
+        self.head = nn.Conv2d(widths[0], config.num_classes, kernel_size=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = [self.inc(x)]
+        for down in self.downs:
+            skips.append(down(skips[-1]))
+        x = skips.pop()
+        for up in self.ups:
+            x = up(x, skips.pop())
+        return self.head(x)
+
+
+def build_unet(config: UNetConfig) -> UNet:
+    """A freshly initialised U-Net for ``config``."""
+    return UNet(config)

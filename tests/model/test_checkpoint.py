@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import pickle
+
+import pytest
+import torch
+
+from model.checkpoint import Checkpoint, adapt_to_classes, load_checkpoint, save_checkpoint
+from model.classes import default_classes
+from model.errors import ModelFileError
+from model.unet import UNetConfig, build_unet
+
+
+def _checkpoint(num_classes: int = 3) -> Checkpoint:
+    torch.manual_seed(0)
+    config = UNetConfig(depth=2, base_channels=4, num_classes=num_classes)
+    model = build_unet(config)
+    with torch.no_grad():  # non-trivial BatchNorm statistics, so they must round-trip too
+        model.inc[1].running_mean.uniform_(-1, 1)
+    return Checkpoint(config, model.state_dict(), default_classes(num_classes), (0.4,), (0.2,),
+                      history=[{"epoch": 1, "mean_iou": 0.5}], train_settings={"preset": "fast"})
+
+
+def test_round_trip_gives_identical_outputs(tmp_path):
+    original = _checkpoint()
+    save_checkpoint(tmp_path / "m.pt", original)
+    loaded = load_checkpoint(tmp_path / "m.pt")
+    x = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(original.build_model()(x), loaded.build_model()(x))
+    assert loaded.classes == original.classes
+    assert loaded.mean == (0.4,) and loaded.std == (0.2,)
+    assert loaded.history == original.history and loaded.config == original.config
+
+
+def test_foreign_files_give_a_clear_error_naming_the_file(tmp_path):
+    torch.save(build_unet(UNetConfig()).state_dict(), tmp_path / "plain.pt")
+    (tmp_path / "noise.pt").write_bytes(b"\x00\x01not a model at all")
+    (tmp_path / "evil.pt").write_bytes(pickle.dumps(print))
+    for name in ("plain.pt", "noise.pt", "evil.pt"):
+        with pytest.raises(ModelFileError, match=f"{name}.*not a SegGUI model"):
+            load_checkpoint(tmp_path / name)
+    with pytest.raises(ModelFileError, match="missing.pt.*not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_damaged_model_file_is_refused(tmp_path):
+    data = _checkpoint().to_dict()
+    data["state_dict"].pop("head.weight")
+    torch.save(data, tmp_path / "broken.pt")
+    with pytest.raises(ModelFileError, match="broken.pt.*damaged"):
+        load_checkpoint(tmp_path / "broken.pt")
+
+
+def test_head_grows_when_classes_are_added_and_old_outputs_are_kept():
+    old = _checkpoint(num_classes=2)
+    grown = adapt_to_classes(old, default_classes(4))
+    assert grown.config.num_classes == 4
+    x = torch.randn(1, 1, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(old.build_model()(x), grown.build_model()(x)[:, :2])
+    with pytest.raises(ModelFileError, match="knows 3 classes"):
+        adapt_to_classes(_checkpoint(3), default_classes(2))

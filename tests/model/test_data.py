@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from model.classes import IGNORE_INDEX
+from model.data import CropDataset, LabelledImage, find_samples, load_labelled
+from model.errors import DatasetError
+from tests.synthetic import write_shapes_folder
+
+
+def test_find_samples_pairs_images_with_masks_by_stem(tmp_path):
+    image_dir = write_shapes_folder(tmp_path, 3, masks=2)
+    samples = find_samples(image_dir, image_dir / "masks")
+    assert [s.image.name for s in samples] == ["img00.png", "img01.png", "img02.png"]
+    assert [s.mask.name if s.mask else None for s in samples] == ["img00.png", "img01.png", None]
+
+
+def test_find_samples_errors_name_the_folder(tmp_path):
+    with pytest.raises(DatasetError, match="nowhere.*not found"):
+        find_samples(tmp_path / "nowhere", tmp_path)
+    with pytest.raises(DatasetError, match="no images"):
+        find_samples(tmp_path, tmp_path)
+    (tmp_path / "a.png").write_bytes(b"")
+    (tmp_path / "a.tif").write_bytes(b"")
+    with pytest.raises(DatasetError, match="a.png and a.tif share"):
+        find_samples(tmp_path, tmp_path / "masks")
+
+
+def test_load_labelled_skips_bad_files_with_a_reason_and_keeps_the_rest(tmp_path):
+    image_dir = write_shapes_folder(tmp_path, 4)
+    masks = image_dir / "masks"
+    (image_dir / "img01.png").write_bytes(b"garbage")
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(masks / "img02.png")
+    Image.fromarray(np.full((64, 64), IGNORE_INDEX, np.uint8)).save(masks / "img03.png")
+
+    loaded, problems = load_labelled(find_samples(image_dir, masks), in_channels=1, num_classes=3)
+    assert [item.path.name for item in loaded] == ["img00.png"]
+    assert len(problems) == 2
+    assert "img01.png" in problems[0]
+    assert "img02.png" in problems[1] and "10x10" in problems[1]
+
+
+def test_crops_keep_image_and_mask_aligned_through_augmentation():
+    # The image encodes its own label (value = class / 4), so any misalignment shows up.
+    rng = np.random.default_rng(1)
+    mask = rng.integers(0, 3, (40, 56)).astype(np.uint8)
+    mask = np.kron(mask, np.ones((2, 2), np.uint8))  # blocks survive nearest resizing
+    mask[:10] = IGNORE_INDEX
+    image = (np.where(mask == IGNORE_INDEX, 0, mask) / 4.0).astype(np.float32)[None]
+    dataset = CropDataset(
+        [LabelledImage(None, image, mask)], crop_size=32, length=40, mean=(0.0,), std=(1.0,),
+        scale_range=(1.0, 1.0),
+    )
+    dataset.transform.transforms = [t for t in dataset.transform.transforms if "ColorJitter" not in repr(t)]
+    torch.manual_seed(0)
+    for i in range(len(dataset)):
+        x, y = dataset[i]
+        assert x.shape == (1, 32, 32) and y.shape == (32, 32) and y.dtype == torch.long
+        labelled = y != IGNORE_INDEX
+        assert labelled.any()
+        assert torch.allclose(x[0][labelled], y[labelled].float() / 4.0)
+
+
+def test_crops_past_the_border_are_padded_as_not_labelled():
+    image = np.ones((1, 8, 8), np.float32)
+    mask = np.ones((8, 8), np.uint8)
+    dataset = CropDataset(
+        [LabelledImage(None, image, mask)], crop_size=32, length=4, mean=(0.0,), std=(1.0,), augment=False
+    )
+    x, y = dataset[0]
+    assert (y == 1).sum() == 64 and (y == IGNORE_INDEX).sum() == 32 * 32 - 64
+    assert x.sum() == 64
