@@ -16,7 +16,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
     On any error the temporary file is removed and the error propagates unchanged.
     """
     target = Path(path)
-    handle = tempfile.NamedTemporaryFile(
+    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, before the replace
         dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
     )
     tmp_path = Path(handle.name)

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,7 +76,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         with warnings.catch_warnings():  # foreign pickles warn about their protocol; we report below
             warnings.simplefilter("ignore", UserWarning)
             data = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
+    except Exception as exc:
         raise ModelFileError(
             f"{path}: not a SegGUI model file (could not be read safely: {str(exc).splitlines()[0]})"
         ) from exc

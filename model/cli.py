@@ -32,8 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--images", required=True, type=Path, help="folder of images")
     train.add_argument("--masks", type=Path, help="folder of index-PNG masks (default: IMAGES/masks)")
     train.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
-    train.add_argument("--classes", help="comma-separated class names, background first "
-                       "(default: from the largest mask value)")
+    train.add_argument(
+        "--classes",
+        help="comma-separated class names, background first (default: from the largest mask value)",
+    )
     train.add_argument("--resume", type=Path, help="fine-tune from this model file")
     train.add_argument("--preset", help="network preset: seed, fast (default) or large")
     train.add_argument("--epochs", type=int)
@@ -53,8 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", required=True, type=Path)
     predict.add_argument("--images", required=True, type=Path, help="folder of images, or one image")
     predict.add_argument("--out", required=True, type=Path, help="folder for the predicted masks")
-    predict.add_argument("--probabilities", action="store_true",
-                         help="also write class probabilities as <stem>.npy (float16, C x H x W)")
+    predict.add_argument(
+        "--probabilities",
+        action="store_true",
+        help="also write class probabilities as <stem>.npy (float16, C x H x W)",
+    )
     predict.add_argument("--tile", type=int, default=512)
     predict.add_argument("--overlap", type=int, default=64)
     predict.add_argument("--device", default="auto")
@@ -105,8 +110,21 @@ def _train(args: argparse.Namespace) -> int:
     mask_dir = args.masks or args.images / "masks"
     overrides = {
         k: getattr(args, k)
-        for k in ("preset", "epochs", "max_steps", "time_budget_s", "batch_size", "crop_size",
-                  "learning_rate", "loss", "augment", "val_fraction", "seed", "device", "num_workers")
+        for k in (
+            "preset",
+            "epochs",
+            "max_steps",
+            "time_budget_s",
+            "batch_size",
+            "crop_size",
+            "learning_rate",
+            "loss",
+            "augment",
+            "val_fraction",
+            "seed",
+            "device",
+            "num_workers",
+        )
         if getattr(args, k) is not None
     }
     settings = TrainSettings(**overrides)
@@ -120,24 +138,40 @@ def _train(args: argparse.Namespace) -> int:
         if quiet:
             return
         if isinstance(event, TrainingStarted):
-            print(f"training on {event.device}: {event.train_images} images, "
-                  f"{event.val_images or 'no'} held out"
-                  f"{' (metrics on training pixels)' if event.validating_on_training_images else ''}, "
-                  f"{event.total_steps} steps", file=sys.stderr)
+            print(
+                f"training on {event.device}: {event.train_images} images, "
+                f"{event.val_images or 'no'} held out"
+                f"{' (metrics on training pixels)' if event.validating_on_training_images else ''}, "
+                f"{event.total_steps} steps",
+                file=sys.stderr,
+            )
         elif isinstance(event, StepEnded) and tty:
-            print(f"\rstep {event.step} epoch {event.epoch} loss {event.loss:.4f} "
-                  f"{event.images_per_s:.1f} img/s {100 * event.progress:.0f}%", end="", file=sys.stderr)
+            print(
+                f"\rstep {event.step} epoch {event.epoch} loss {event.loss:.4f} "
+                f"{event.images_per_s:.1f} img/s {100 * event.progress:.0f}%",
+                end="",
+                file=sys.stderr,
+            )
         elif isinstance(event, EpochEnded) and event.metrics is not None:
             dice = " ".join(f"{c.name}={d:.3f}" for c, d in zip(classes, event.metrics.dice))
-            print(f"\repoch {event.epoch} step {event.step} loss {event.train_loss:.4f} "
-                  f"mIoU {event.metrics.mean_iou:.4f} Dice {dice}{' *' if event.best else ''} "
-                  f"({event.elapsed_s:.0f} s)", file=sys.stderr)
+            print(
+                f"\repoch {event.epoch} step {event.step} loss {event.train_loss:.4f} "
+                f"mIoU {event.metrics.mean_iou:.4f} Dice {dice}{' *' if event.best else ''} "
+                f"({event.elapsed_s:.0f} s)",
+                file=sys.stderr,
+            )
 
     stop = threading.Event()
     try:
         result = train_from_folders(
-            args.images, mask_dir, settings, classes, out_path=args.out, init=init,
-            on_event=report, should_stop=stop.is_set,
+            args.images,
+            mask_dir,
+            settings,
+            classes,
+            out_path=args.out,
+            init=init,
+            on_event=report,
+            should_stop=stop.is_set,
             on_problem=lambda message: print(f"warning: skipped {message}", file=sys.stderr),
         )
     except KeyboardInterrupt:
@@ -176,8 +210,10 @@ def _predict(args: argparse.Namespace) -> int:
         write_mask(args.out / f"{path.stem}.png", prediction.classes, checkpoint.classes)
         if prediction.probabilities is not None:
             np.save(args.out / f"{path.stem}.npy", prediction.probabilities)
-        print(f"[{index}/{len(paths)}] {path.name}: uncertainty {prediction.uncertainty:.4f} "
-              f"({time.perf_counter() - start:.2f} s)")
+        print(
+            f"[{index}/{len(paths)}] {path.name}: uncertainty {prediction.uncertainty:.4f} "
+            f"({time.perf_counter() - start:.2f} s)"
+        )
     return 1 if failures else 0
 
 

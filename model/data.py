@@ -210,7 +210,9 @@ class CropDataset(torch.utils.data.Dataset):
         return image_t, mask_t.as_subclass(torch.Tensor).long()
 
 
-def _cut(image: np.ndarray, mask: np.ndarray, top: int, left: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _cut(
+    image: np.ndarray, mask: np.ndarray, top: int, left: int, size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """A ``size`` square at (top, left); outside the image: image 0, mask ``IGNORE_INDEX``."""
     channels, height, width = image.shape
     out_image = torch.zeros((channels, size, size), dtype=torch.float32)

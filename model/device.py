@@ -52,8 +52,10 @@ def verify_device(device: torch.device) -> None:
     got = torch.nn.functional.conv2d(x.to(device), w_dev, padding=1)
     got.square().mean().backward()
     grad = w_dev.grad
-    if not torch.allclose(got.detach().cpu(), expected, atol=1e-2, rtol=1e-2) or grad is None or not bool(
-        torch.isfinite(grad).all() and grad.abs().sum() > 0
+    if (
+        not torch.allclose(got.detach().cpu(), expected, atol=1e-2, rtol=1e-2)
+        or grad is None
+        or not bool(torch.isfinite(grad).all() and grad.abs().sum() > 0)
     ):
         raise SegGUIError(
             f"the {device} device gives wrong results for a test convolution; "

@@ -8,6 +8,7 @@ probabilities (softmax), so other tools need no SegGUI code to use it.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,15 +37,21 @@ class StandaloneSegmenter(nn.Module):
 
 def _example_input(checkpoint: Checkpoint, size: int = 64) -> torch.Tensor:
     side = max(size, checkpoint.config.size_multiple)
-    return torch.rand(1, checkpoint.config.in_channels, side, side, generator=torch.Generator().manual_seed(0))
+    return torch.rand(
+        1, checkpoint.config.in_channels, side, side, generator=torch.Generator().manual_seed(0)
+    )
 
 
 def export_torchscript(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Path:
     """Write a traced TorchScript module (load with ``torch.jit.load``)."""
     module = StandaloneSegmenter(checkpoint).eval()
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        # torch.jit is deprecated in favour of torch.export but is what TorchScript users load;
+        # the traced size check in Up.forward is constant for sizes that are multiples of 2**depth.
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         traced = torch.jit.trace(module, _example_input(checkpoint))
-    atomic_write(path, lambda fh: torch.jit.save(traced, fh))
+        atomic_write(path, lambda fh: torch.jit.save(traced, fh))
     return Path(path)
 
 
@@ -63,10 +70,17 @@ def export_onnx(checkpoint: Checkpoint, path: str | os.PathLike[str], *, verify:
     tmp = target.with_name(f".{target.name}.partial")
     try:
         torch.onnx.export(
-            module, (example,), str(tmp), dynamo=False, input_names=["image"],
-            output_names=["probabilities"], opset_version=17,
-            dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
-                          "probabilities": {0: "batch", 2: "height", 3: "width"}},
+            module,
+            (example,),
+            str(tmp),
+            dynamo=False,
+            input_names=["image"],
+            output_names=["probabilities"],
+            opset_version=17,
+            dynamic_axes={
+                "image": {0: "batch", 2: "height", 3: "width"},
+                "probabilities": {0: "batch", 2: "height", 3: "width"},
+            },
         )
         if verify:
             verify_onnx(module, tmp, checkpoint)

@@ -63,8 +63,8 @@ def _open(path: Path) -> Image.Image:
         ) from None
     except UnidentifiedImageError:
         raise ImageReadError(f"{path}: not an image file, or a format Pillow cannot read") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageReadError(f"{path}: cannot decode image ({exc})") from exc
+    except Exception as exc:
+        raise ImageReadError(f"{path}: cannot decode image ({type(exc).__name__}: {exc})") from exc
 
 
 def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
@@ -74,8 +74,8 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
         with Image.open(path) as img:
             width, height = img.size
             orientation = img.getexif().get(0x0112, 1)
-    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
-        raise ImageReadError(f"{path}: cannot read image header ({exc})") from exc
+    except Exception as exc:
+        raise ImageReadError(f"{path}: cannot read image header ({type(exc).__name__}: {exc})") from exc
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
@@ -86,8 +86,8 @@ def image_channels(path: str | os.PathLike[str]) -> int:
         with Image.open(path) as img:
             mode = img.mode
             palette = img.getpalette() if mode == "P" else None
-    except (OSError, SyntaxError, ValueError, UnidentifiedImageError) as exc:
-        raise ImageReadError(f"{path}: cannot read image header ({exc})") from exc
+    except Exception as exc:
+        raise ImageReadError(f"{path}: cannot read image header ({type(exc).__name__}: {exc})") from exc
     if mode in _GREY_MODES or mode in _INT_MODES or mode == "F":
         return 1
     if palette is not None:
@@ -158,8 +158,7 @@ def read_mask(
         raise MaskError(f"{path}: unsupported mask mode {mode!r}; expected a palette or greyscale PNG")
     if shape is not None and arr.shape != tuple(shape):
         raise MaskError(
-            f"{path}: mask is {arr.shape[1]}x{arr.shape[0]} pixels but its image is "
-            f"{shape[1]}x{shape[0]}"
+            f"{path}: mask is {arr.shape[1]}x{arr.shape[0]} pixels but its image is {shape[1]}x{shape[0]}"
         )
     if num_classes is not None:
         check_mask_values(arr, num_classes, path)

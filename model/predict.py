@@ -140,8 +140,15 @@ def predict_tiled(
         return (torch.from_numpy(planes) - mean_t) / std_t
 
     return predict_planes(
-        model, raw.shape[0], raw.shape[1], read_tile, device=device, tile=tile, overlap=overlap,
-        batch_size=batch_size, return_probabilities=return_probabilities,
+        model,
+        raw.shape[0],
+        raw.shape[1],
+        read_tile,
+        device=device,
+        tile=tile,
+        overlap=overlap,
+        batch_size=batch_size,
+        return_probabilities=return_probabilities,
     )
 
 

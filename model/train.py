@@ -15,7 +15,6 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -245,12 +244,19 @@ def fit(
     steps_per_epoch = max(1, math.ceil(crops_per_epoch / (settings.batch_size * world)))
     total_steps = settings.max_steps or settings.epochs * steps_per_epoch
     dataset = CropDataset(
-        train_images, crop_size=settings.crop_size, length=total_steps * settings.batch_size,
-        mean=mean, std=std, augment=settings.augment,
+        train_images,
+        crop_size=settings.crop_size,
+        length=total_steps * settings.batch_size,
+        mean=mean,
+        std=std,
+        augment=settings.augment,
     )
     loader = torch.utils.data.DataLoader(
-        dataset, batch_size=settings.batch_size, num_workers=settings.num_workers,
-        pin_memory=device.type == "cuda", persistent_workers=settings.num_workers > 0,
+        dataset,
+        batch_size=settings.batch_size,
+        num_workers=settings.num_workers,
+        pin_memory=device.type == "cuda",
+        persistent_workers=settings.num_workers > 0,
     )
     train_model: torch.nn.Module = model
     if dist_utils.is_distributed():
@@ -258,13 +264,24 @@ def fit(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
     optimizer_cls = torch.optim.AdamW if settings.optimizer == "adamw" else torch.optim.Adam
-    optimizer = optimizer_cls(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay
-                              if settings.optimizer == "adamw" else 0.0)
+    optimizer = optimizer_cls(
+        model.parameters(),
+        lr=settings.learning_rate,
+        weight_decay=settings.weight_decay if settings.optimizer == "adamw" else 0.0,
+    )
     use_amp = settings.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
-    emit(TrainingStarted(device_description(device), len(train_images), len(val_images),
-                         validating_on_training, total_steps, steps_per_epoch))
+    emit(
+        TrainingStarted(
+            device_description(device),
+            len(train_images),
+            len(val_images),
+            validating_on_training,
+            total_steps,
+            steps_per_epoch,
+        )
+    )
     start = time.perf_counter()
     best_score, best_state, best_metrics = -math.inf, None, None
     step, epoch, stopped = 0, 0, False
@@ -304,8 +321,17 @@ def fit(
         epoch_losses.append(loss_value)
         window_images += images.shape[0] * world
         now = time.perf_counter()
-        emit(StepEnded(step, epoch + 1, loss_value, lr, window_images / max(now - window_start, 1e-9),
-                       now - start, min(1.0, max(step / total_steps, progress))))
+        emit(
+            StepEnded(
+                step,
+                epoch + 1,
+                loss_value,
+                lr,
+                window_images / max(now - window_start, 1e-9),
+                now - start,
+                min(1.0, max(step / total_steps, progress)),
+            )
+        )
         if step % steps_per_epoch == 0 or step == total_steps:
             epoch += 1
             dist_utils.sync_buffers(model)
@@ -320,11 +346,17 @@ def fit(
                 best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
             train_loss = float(np.mean(epoch_losses))
             epoch_losses = []
-            history.append({
-                "epoch": len(history) + 1, "step": step, "train_loss": train_loss,
-                "elapsed_s": now - start, "learning_rate": lr,
-                "validated_on_training_images": validating_on_training, **metrics.to_dict(),
-            })
+            history.append(
+                {
+                    "epoch": len(history) + 1,
+                    "step": step,
+                    "train_loss": train_loss,
+                    "elapsed_s": now - start,
+                    "learning_rate": lr,
+                    "validated_on_training_images": validating_on_training,
+                    **metrics.to_dict(),
+                }
+            )
             emit(EpochEnded(epoch, step, train_loss, metrics, improved, time.perf_counter() - start))
             _emit_preview(preview, model, mean, std, device, emit)
             model.train()
@@ -340,8 +372,13 @@ def fit(
             best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     assert best_state is not None
     checkpoint = Checkpoint(
-        config=config, state_dict=best_state, classes=list(classes), mean=tuple(mean), std=tuple(std),
-        history=history, train_settings=settings.to_dict(),
+        config=config,
+        state_dict=best_state,
+        classes=list(classes),
+        mean=tuple(mean),
+        std=tuple(std),
+        history=history,
+        train_settings=settings.to_dict(),
     )
     return TrainResult(checkpoint, stopped, step, best_metrics, history)
 
@@ -358,7 +395,12 @@ def _emit_preview(
     if request is None:
         return
     prediction = predict_tiled(
-        model, request.raw, in_channels=model.config.in_channels, mean=mean, std=std, device=device,
+        model,
+        request.raw,
+        in_channels=model.config.in_channels,
+        mean=mean,
+        std=std,
+        device=device,
         return_probabilities=True,
     )
     emit(PreviewReady(request.key, prediction))
@@ -387,8 +429,10 @@ def train_from_folders(
     for message in problems:
         (on_problem or log.warning)(message)
     if not images:
-        reason = "; ".join(problems[:3]) if problems else (
-            f"no image in {image_dir} has a mask with painted pixels in {mask_dir}"
+        reason = (
+            "; ".join(problems[:3])
+            if problems
+            else (f"no image in {image_dir} has a mask with painted pixels in {mask_dir}")
         )
         raise DatasetError(f"nothing to train on: {reason}")
     train, val = split_train_val(images, settings.val_fraction, settings.seed)

@@ -17,8 +17,15 @@ def _checkpoint(num_classes: int = 3) -> Checkpoint:
     model = build_unet(config)
     with torch.no_grad():  # non-trivial BatchNorm statistics, so they must round-trip too
         model.inc[1].running_mean.uniform_(-1, 1)
-    return Checkpoint(config, model.state_dict(), default_classes(num_classes), (0.4,), (0.2,),
-                      history=[{"epoch": 1, "mean_iou": 0.5}], train_settings={"preset": "fast"})
+    return Checkpoint(
+        config,
+        model.state_dict(),
+        default_classes(num_classes),
+        (0.4,),
+        (0.2,),
+        history=[{"epoch": 1, "mean_iou": 0.5}],
+        train_settings={"preset": "fast"},
+    )
 
 
 def test_round_trip_gives_identical_outputs(tmp_path):

@@ -51,7 +51,11 @@ def test_crops_keep_image_and_mask_aligned_through_augmentation():
     mask[:10] = IGNORE_INDEX
     image = (np.where(mask == IGNORE_INDEX, 0, mask) / 4.0).astype(np.float32)[None]
     dataset = CropDataset(
-        [LabelledImage(None, image, mask)], crop_size=32, length=40, mean=(0.0,), std=(1.0,),
+        [LabelledImage(None, image, mask)],
+        crop_size=32,
+        length=40,
+        mean=(0.0,),
+        std=(1.0,),
         scale_range=(1.0, 1.0),
     )
     dataset.transform.transforms = [t for t in dataset.transform.transforms if "ColorJitter" not in repr(t)]

@@ -36,8 +36,16 @@ def test_tiled_prediction_matches_single_pass(checkpoint):
     raw = np.random.default_rng(1).integers(0, 256, (100, 140), dtype=np.uint8)
     expected = _single_pass(checkpoint, raw[:96, :128])
     model = checkpoint.build_model()
-    tiled = predict_tiled(model, raw[:96, :128], in_channels=1, mean=(0.5,), std=(0.25,), tile=32,
-                          overlap=16, return_probabilities=True)
+    tiled = predict_tiled(
+        model,
+        raw[:96, :128],
+        in_channels=1,
+        mean=(0.5,),
+        std=(0.25,),
+        tile=32,
+        overlap=16,
+        return_probabilities=True,
+    )
     assert tiled.classes.shape == (96, 128)
     # Away from tile borders the receptive field is the same, so the blend is close to exact.
     assert np.abs(tiled.probabilities.astype(np.float32) - expected).mean() < 0.02

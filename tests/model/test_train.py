@@ -9,7 +9,15 @@ from model.checkpoint import load_checkpoint
 from model.classes import IGNORE_INDEX, default_classes
 from model.data import LabelledImage
 from model.errors import DatasetError
-from model.train import EpochEnded, PreviewReady, PreviewRequest, StepEnded, TrainSettings, fit, train_from_folders
+from model.train import (
+    EpochEnded,
+    PreviewReady,
+    PreviewRequest,
+    StepEnded,
+    TrainSettings,
+    fit,
+    train_from_folders,
+)
 from tests.synthetic import shapes_dataset, shapes_image, write_shapes_folder
 
 FAST = dict(crop_size=64, batch_size=8, learning_rate=3e-3, device="cpu", val_fraction=0.0)
@@ -40,7 +48,9 @@ def test_scribbles_alone_train_a_useful_model():
             sparse[ys[keep], xs[keep]] = c
         scribbled.append(LabelledImage(item.path, item.image, sparse))
     assert np.mean([(s.mask != IGNORE_INDEX).mean() for s in scribbled]) < 0.03
-    result = fit(TrainSettings(max_steps=120, **FAST), scribbled, shapes_dataset(3, seed=3), default_classes(3))
+    result = fit(
+        TrainSettings(max_steps=120, **FAST), scribbled, shapes_dataset(3, seed=3), default_classes(3)
+    )
     assert result.best_metrics.mean_dice > 0.8, result.best_metrics
 
 
@@ -54,8 +64,14 @@ def test_stop_is_honoured_within_one_step_and_returns_a_model():
             if event.step == 3:
                 stop.set()
 
-    result = fit(TrainSettings(max_steps=500, **FAST), shapes_dataset(4), [], default_classes(3),
-                 on_event=on_event, should_stop=stop.is_set)
+    result = fit(
+        TrainSettings(max_steps=500, **FAST),
+        shapes_dataset(4),
+        [],
+        default_classes(3),
+        on_event=on_event,
+        should_stop=stop.is_set,
+    )
     assert result.stopped and result.steps == 3 and steps == [1, 2, 3]
     assert result.checkpoint.state_dict and result.best_metrics is not None
 
@@ -65,8 +81,13 @@ def test_same_seed_same_losses_and_fine_tuning_continues_history():
     runs = []
     for _ in range(2):
         losses: list[float] = []
-        result = fit(TrainSettings(max_steps=6, seed=7, **FAST), data, [], default_classes(3),
-                     on_event=lambda e, out=losses: out.append(e.loss) if isinstance(e, StepEnded) else None)
+        result = fit(
+            TrainSettings(max_steps=6, seed=7, **FAST),
+            data,
+            [],
+            default_classes(3),
+            on_event=lambda e, out=losses: out.append(e.loss) if isinstance(e, StepEnded) else None,
+        )
         runs.append(losses)
     assert runs[0] == runs[1]
     tuned = fit(TrainSettings(max_steps=6, **FAST), data, [], default_classes(4), init=result.checkpoint)
@@ -78,9 +99,14 @@ def test_same_seed_same_losses_and_fine_tuning_continues_history():
 def test_preview_is_predicted_after_each_epoch():
     image, _ = shapes_image(np.random.default_rng(5), 48)
     previews = []
-    fit(TrainSettings(max_steps=2, **FAST), shapes_dataset(8), [], default_classes(3),
+    fit(
+        TrainSettings(max_steps=2, **FAST),
+        shapes_dataset(8),
+        [],
+        default_classes(3),
         on_event=lambda e: previews.append(e) if isinstance(e, PreviewReady) else None,
-        preview=lambda: PreviewRequest("current", image))
+        preview=lambda: PreviewRequest("current", image),
+    )
     assert [p.key for p in previews] == ["current", "current"]
     assert previews[0].prediction.classes.shape == (48, 48)
     assert previews[0].prediction.probabilities.shape == (3, 48, 48)
@@ -91,8 +117,14 @@ def test_train_from_folders_saves_a_model_and_reports_skipped_files(tmp_path):
     (image_dir / "img04.png").write_bytes(b"broken")
     problems: list[str] = []
     out = tmp_path / "models" / "m.pt"
-    train_from_folders(image_dir, image_dir / "masks", TrainSettings(max_steps=3, **FAST), default_classes(3),
-                       out_path=out, on_problem=problems.append)
+    train_from_folders(
+        image_dir,
+        image_dir / "masks",
+        TrainSettings(max_steps=3, **FAST),
+        default_classes(3),
+        out_path=out,
+        on_problem=problems.append,
+    )
     assert load_checkpoint(out).class_names == ["background", "class 1", "class 2"]
     assert len(problems) == 1 and "img04.png" in problems[0]
 
@@ -100,4 +132,6 @@ def test_train_from_folders_saves_a_model_and_reports_skipped_files(tmp_path):
 def test_nothing_labelled_is_a_clear_error(tmp_path):
     image_dir = write_shapes_folder(tmp_path, 2, masks=0)
     with pytest.raises(DatasetError, match="nothing to train on.*no image.*painted pixels"):
-        train_from_folders(image_dir, image_dir / "masks", TrainSettings(max_steps=1, **FAST), default_classes(3))
+        train_from_folders(
+            image_dir, image_dir / "masks", TrainSettings(max_steps=1, **FAST), default_classes(3)
+        )

@@ -1,0 +1,27 @@
+"""Run by ``torchrun`` in test_distributed: trains briefly and saves this rank's weights."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+from model import distributed
+from model.classes import default_classes
+from model.train import TrainSettings, fit
+from tests.synthetic import shapes_dataset
+
+
+def main(out_dir: str) -> None:
+    torch.set_num_threads(1)
+    distributed.init_from_environment(torch.device("cpu"))
+    settings = TrainSettings(max_steps=4, crop_size=32, batch_size=2, device="cpu", val_fraction=0.0)
+    result = fit(settings, shapes_dataset(4, size=32), [], default_classes(3))
+    torch.save(result.checkpoint.state_dict, Path(out_dir) / f"rank{distributed.rank()}.pt")
+    torch.save(result.steps, Path(out_dir) / f"steps{distributed.rank()}.pt")
+    distributed.shutdown()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

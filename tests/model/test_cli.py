@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from model.checkpoint import load_checkpoint
+from model.cli import main
+from model.imageio import read_mask
+from tests.synthetic import write_shapes_folder
+
+TRAIN = ["--steps", "4", "--crop-size", "64", "--batch-size", "4", "--device", "cpu", "--val-fraction", "0"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    image_dir = write_shapes_folder(root, 4)
+    model = root / "model.pt"
+    assert (
+        main(
+            [
+                "train",
+                "--images",
+                str(image_dir),
+                "--out",
+                str(model),
+                "--classes",
+                "background,disk,square",
+                *TRAIN,
+            ]
+        )
+        == 0
+    )
+    return image_dir, model
+
+
+def test_train_writes_a_model_with_the_named_classes(trained, capsys):
+    _, model = trained
+    assert load_checkpoint(model).class_names == ["background", "disk", "square"]
+
+
+def test_predict_writes_one_index_mask_per_image(trained, tmp_path, capsys):
+    image_dir, model = trained
+    out = tmp_path / "pred"
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(model),
+                "--images",
+                str(image_dir),
+                "--out",
+                str(out),
+                "--probabilities",
+            ]
+        )
+        == 0
+    )
+    assert sorted(p.name for p in out.glob("*.png")) == [f"img0{i}.png" for i in range(4)]
+    mask = read_mask(out / "img00.png", shape=(64, 64), num_classes=3)
+    assert mask.dtype == np.uint8
+    assert np.load(out / "img00.npy").shape == (3, 64, 64)
+    assert "uncertainty" in capsys.readouterr().out
+
+
+def test_evaluate_prints_per_class_table(trained, capsys):
+    image_dir, model = trained
+    assert main(["evaluate", "--model", str(model), "--images", str(image_dir)]) == 0
+    out = capsys.readouterr().out
+    for name in ("background", "disk", "square", "mean"):
+        assert name in out
+
+
+def test_export_torchscript_via_cli(trained, tmp_path, capsys):
+    _, model = trained
+    assert (
+        main(
+            [
+                "export",
+                "model",
+                "--model",
+                str(model),
+                "--format",
+                "torchscript",
+                "--out",
+                str(tmp_path / "m.ts"),
+            ]
+        )
+        == 0
+    )
+    assert (tmp_path / "m.ts").stat().st_size > 0
+
+
+def test_classes_inferred_from_masks_when_not_named(tmp_path, capsys):
+    image_dir = write_shapes_folder(tmp_path, 2)
+    assert main(["train", "--images", str(image_dir), "--out", str(tmp_path / "m.pt"), *TRAIN]) == 0
+    assert len(load_checkpoint(tmp_path / "m.pt").classes) == 3
+
+
+def _error(capsys, argv: list[str]) -> str:
+    assert main(argv) == 2
+    return capsys.readouterr().err
+
+
+def test_clear_errors(tmp_path, capsys, trained):
+    missing = tmp_path / "nowhere"
+    assert "nowhere" in _error(capsys, ["train", "--images", str(missing), "--out", "m.pt", *TRAIN])
+
+    empty = write_shapes_folder(tmp_path / "unlabelled", 2, masks=0)
+    err = _error(capsys, ["train", "--images", str(empty), "--out", str(tmp_path / "m.pt"), *TRAIN])
+    assert "nothing to train on" in err
+
+    wrong = write_shapes_folder(tmp_path / "wrong", 1)
+    Image.fromarray(np.zeros((10, 12), np.uint8)).save(wrong / "masks" / "img00.png")
+    err = _error(capsys, ["train", "--images", str(wrong), "--out", str(tmp_path / "m.pt"), *TRAIN])
+    assert "img00.png" in err and "12x10" in err
+
+    corrupt = write_shapes_folder(tmp_path / "corrupt", 1)
+    (corrupt / "img00.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    err = _error(capsys, ["train", "--images", str(corrupt), "--out", str(tmp_path / "m.pt"), *TRAIN])
+    assert "img00.png" in err and "cannot decode" in err
+
+    (tmp_path / "foreign.pt").write_bytes(b"junk")
+    image_dir, _ = trained
+    err = _error(
+        capsys,
+        [
+            "predict",
+            "--model",
+            str(tmp_path / "foreign.pt"),
+            "--images",
+            str(image_dir),
+            "--out",
+            str(tmp_path / "p"),
+        ],
+    )
+    assert "foreign.pt" in err and "not a SegGUI model" in err
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 0
+    assert "train" in capsys.readouterr().out

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_engine_and_cli_import_no_qt():
+    code = (
+        "import sys, model.cli, model.train, model.predict, model.export, model.data;"
+        "import seggui.launcher;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', 'shiboken6')];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_no_qt_import_statement_in_model():
+    offenders = [
+        str(path)
+        for path in (ROOT / "model").rglob("*.py")
+        for line in path.read_text().splitlines()
+        if line.lstrip().startswith(
+            ("import PySide", "from PySide", "import PyQt", "from PyQt", "import qtpy")
+        )
+    ]
+    assert offenders == []
