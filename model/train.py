@@ -7,7 +7,6 @@ these same functions.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import os
@@ -24,6 +23,7 @@ from model.checkpoint import Checkpoint, adapt_to_classes, save_checkpoint
 from model.classes import ClassInfo
 from model.data import CropDataset, LabelledImage, Sample, channel_stats, find_samples, load_labelled
 from model.device import choose_device, device_description, verify_device
+from model.ema import WeightAverage
 from model.errors import DatasetError, SegGUIError
 from model.imageio import image_channels
 from model.losses import LOSSES, segmentation_loss
@@ -55,6 +55,8 @@ class TrainSettings:
     device: str = "auto"
     amp: bool = True
     num_workers: int = 0
+    ema_decay: float = 0.99
+    """Weight averaging for evaluation and the saved model; 0 turns it off."""
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -92,6 +94,8 @@ class StepEnded:
     learning_rate: float
     images_per_s: float
     elapsed_s: float
+    train_s: float
+    """Time spent in training steps alone (no validation or previews)."""
     progress: float
     """Fraction of the run done, by steps or by the time budget, whichever is further."""
 
@@ -104,6 +108,7 @@ class EpochEnded:
     metrics: SegmentationMetrics | None
     best: bool
     elapsed_s: float
+    train_s: float
 
 
 @dataclass(frozen=True)
@@ -282,8 +287,11 @@ def fit(
             steps_per_epoch,
         )
     )
+    ema = WeightAverage(model, settings.ema_decay) if settings.ema_decay > 0 else None
+    scored = ema.shadow if ema is not None else model  # what is validated, previewed and saved
+    best = _BestKeeper(rank, device)
     start = time.perf_counter()
-    best_score, best_state, best_metrics = -math.inf, None, None
+    train_s = 0.0
     step, epoch, stopped = 0, 0, False
     epoch_losses: list[float] = []
     window_start, window_images = start, 0
@@ -300,6 +308,7 @@ def fit(
         lr = learning_rate_at(progress, settings.learning_rate, settings.schedule)
         for group in optimizer.param_groups:
             group["lr"] = lr
+        step_start = time.perf_counter()
         images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         targets = targets.to(device, non_blocking=True)
         with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
@@ -316,34 +325,35 @@ def fit(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         scaler.step(optimizer)
         scaler.update()
+        if ema is not None:
+            ema.update(model)
         step += 1
         loss_value = float(loss.detach())
+        now = time.perf_counter()
+        train_s += now - step_start
         epoch_losses.append(loss_value)
         window_images += images.shape[0] * world
-        now = time.perf_counter()
+        rate = window_images / max(now - window_start, 1e-9)
         emit(
             StepEnded(
                 step,
                 epoch + 1,
                 loss_value,
                 lr,
-                window_images / max(now - window_start, 1e-9),
+                rate,
                 now - start,
+                train_s,
                 min(1.0, max(step / total_steps, progress)),
             )
         )
         if step % steps_per_epoch == 0 or step == total_steps:
             epoch += 1
-            dist_utils.sync_buffers(model)
-            metrics = evaluate_images(model, validation, mean, std, device, stop_requested)
+            dist_utils.sync_buffers(scored)
+            metrics = evaluate_images(scored, validation, mean, std, device, stop_requested)
             if metrics is None:
                 stopped = True
                 break
-            score = metrics.mean_iou
-            improved = dist_utils.any_rank(rank == 0 and score > best_score, device)
-            if improved:
-                best_score, best_metrics = score, metrics
-                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
+            improved = best.offer(scored, metrics)
             train_loss = float(np.mean(epoch_losses))
             epoch_losses = []
             history.append(
@@ -352,35 +362,54 @@ def fit(
                     "step": step,
                     "train_loss": train_loss,
                     "elapsed_s": now - start,
+                    "train_s": train_s,
                     "learning_rate": lr,
                     "validated_on_training_images": validating_on_training,
                     **metrics.to_dict(),
                 }
             )
-            emit(EpochEnded(epoch, step, train_loss, metrics, improved, time.perf_counter() - start))
-            _emit_preview(preview, model, mean, std, device, emit)
+            emit(EpochEnded(epoch, step, train_loss, metrics, improved, time.perf_counter() - start, train_s))
+            _emit_preview(preview, scored, mean, std, device, emit)
             model.train()
             window_start, window_images = time.perf_counter(), 0
 
-    if epoch_losses or best_state is None:
+    if epoch_losses or best.state is None:
         # Stopped (or out of time) between validations: score the latest weights too.
-        dist_utils.sync_buffers(model)
-        metrics = evaluate_images(model, validation, mean, std, device)
-        score = metrics.mean_iou if metrics is not None else -math.inf
-        if dist_utils.any_rank(rank == 0 and score > best_score, device):
-            best_score, best_metrics = score, metrics
-            best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    assert best_state is not None
+        dist_utils.sync_buffers(scored)
+        metrics = evaluate_images(scored, validation, mean, std, device)
+        if metrics is not None:
+            best.offer(scored, metrics)
+    assert best.state is not None
     checkpoint = Checkpoint(
         config=config,
-        state_dict=best_state,
+        state_dict=best.state,
         classes=list(classes),
         mean=tuple(mean),
         std=tuple(std),
         history=history,
         train_settings=settings.to_dict(),
     )
-    return TrainResult(checkpoint, stopped, step, best_metrics, history)
+    return TrainResult(checkpoint, stopped, step, best.metrics, history)
+
+
+class _BestKeeper:
+    """Keeps a CPU copy of the weights with the best validation mean IoU (rank 0 decides)."""
+
+    def __init__(self, rank: int, device: torch.device) -> None:
+        self.rank, self.device = rank, device
+        self.score = -math.inf
+        self.state: dict[str, torch.Tensor] | None = None
+        self.metrics: SegmentationMetrics | None = None
+
+    def offer(self, model: torch.nn.Module, metrics: SegmentationMetrics) -> bool:
+        score = metrics.mean_iou if not math.isnan(metrics.mean_iou) else -1.0
+        better = dist_utils.any_rank(
+            self.rank == 0 and (score > self.score or self.state is None), self.device
+        )
+        if better:
+            self.score, self.metrics = score, metrics
+            self.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        return better
 
 
 def _emit_preview(

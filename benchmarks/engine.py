@@ -1,0 +1,142 @@
+"""Engine benchmark: training speed and quality on a real data set, and prediction latency.
+
+    python benchmarks/engine.py ../shared/data/membrane --budget 180
+
+Trains the default preset with SegGUI's recipe and the ``seed`` preset with the tutorial's plain
+loop (Adam 1e-3, BCE, no augmentation) for the same training time on all but the last
+``--holdout`` images, scoring the held-out images after every epoch; then times prediction at
+512, 1024 and 4096 pixels square against this machine's float32 matmul ceiling, measured in
+the same run. Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from model.classes import default_classes  # noqa: E402
+from model.data import find_samples, load_labelled  # noqa: E402
+from model.predict import Predictor  # noqa: E402
+from model.train import EpochEnded, StepEnded, TrainSettings, fit  # noqa: E402
+from model.unet import DEFAULT_PRESET, build_unet, preset  # noqa: E402
+
+TARGET_MIOU = 0.80
+
+
+@dataclass
+class RunResult:
+    name: str
+    images_per_s: float = 0.0
+    time_to_target_s: float = math.nan
+    curve: list[tuple[float, float]] = field(default_factory=list)
+    final_miou: float = math.nan
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 8) -> float:
+    """Sustained float32 matmul rate: the practical compute ceiling of this machine."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def train_for(name: str, settings: TrainSettings, train, val, budget_s: float) -> RunResult:
+    """Train until ``budget_s`` seconds of training steps (validation time not counted)."""
+    result = RunResult(name)
+    last = {"train_s": 0.0, "images": 0}
+
+    def on_event(event: object) -> None:
+        if isinstance(event, StepEnded):
+            last["train_s"] = event.train_s
+            last["images"] += settings.batch_size
+        elif isinstance(event, EpochEnded) and event.metrics is not None:
+            miou = event.metrics.mean_iou
+            result.curve.append((event.train_s, miou))
+            if math.isnan(result.time_to_target_s) and miou >= TARGET_MIOU:
+                result.time_to_target_s = event.train_s
+            print(f"  {name}: {event.train_s:6.1f} s  epoch {event.epoch:3d}  mIoU {miou:.4f}", flush=True)
+
+    out = fit(settings, train, val, default_classes(2), on_event=on_event,
+              should_stop=lambda: last["train_s"] >= budget_s)
+    result.images_per_s = last["images"] / max(last["train_s"], 1e-9)
+    result.final_miou = out.best_metrics.mean_iou if out.best_metrics else math.nan
+    result.checkpoint = out.checkpoint  # type: ignore[attr-defined]
+    return result
+
+
+def forward_gflop(config, size: int) -> float:
+    model = build_unet(config).eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(torch.zeros(1, config.in_channels, size, size))
+    return counter.get_total_flops() / 1e9
+
+
+def latency_s(predictor: Predictor, size: int, repeats: int) -> float:
+    raw = np.random.default_rng(0).integers(0, 256, (size, size), dtype=np.uint8)
+    predictor.predict(raw[:512, :512])  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predictor.predict(raw)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("data", type=Path, nargs="?", default=Path("../shared/data/membrane"))
+    parser.add_argument("--holdout", type=int, default=6)
+    parser.add_argument("--budget", type=float, default=180.0, help="training seconds per recipe")
+    args = parser.parse_args()
+
+    samples = find_samples(args.data / "images", args.data / "masks")
+    images, problems = load_labelled(samples, in_channels=1, num_classes=2)
+    if problems or len(images) <= args.holdout:
+        raise SystemExit(f"cannot benchmark on {args.data}: {problems or 'too few images'}")
+    train, val = images[: -args.holdout], images[-args.holdout :]
+    print(f"{torch.get_num_threads()} threads; {len(train)} training and {len(val)} held-out images")
+    ceiling = matmul_gflops()
+    print(f"float32 matmul ceiling: {ceiling:.0f} GFLOP/s")
+
+    ours = train_for(DEFAULT_PRESET, TrainSettings(device="cpu", epochs=10_000, time_budget_s=None), train, val,
+                     args.budget)
+    seed_settings = TrainSettings(preset="seed", optimizer="adam", learning_rate=1e-3, weight_decay=0.0,
+                                  loss="bce", augment=False, schedule="constant", ema_decay=0.0,
+                                  batch_size=2, crop_size=256, device="cpu", epochs=10_000)
+    seed = train_for("seed", seed_settings, train, val, args.budget)
+
+    print(f"\n### Training on {args.data.name} ({len(train)} train / {len(val)} held out, "
+          f"{args.budget:.0f} s of training each)\n")
+    print("| recipe | training images/s | time to mIoU 0.80 | mIoU after equal time | ratio |")
+    print("| --- | --- | --- | --- | --- |")
+    for run in (ours, seed):
+        reach = f"{run.time_to_target_s:.0f} s" if not math.isnan(run.time_to_target_s) else "not reached"
+        ratio = run.final_miou / seed.final_miou
+        print(f"| {run.name} | {run.images_per_s:.2f} | {reach} | {run.final_miou:.4f} | {ratio:.2f}x |")
+
+    predictor = Predictor(ours.checkpoint, "cpu")  # type: ignore[attr-defined]
+    config = preset(DEFAULT_PRESET, in_channels=1, num_classes=2)
+    print(f"\n### Prediction latency ({DEFAULT_PRESET} preset, CPU, matmul ceiling {ceiling:.0f} GFLOP/s)\n")
+    print("| image | latency | GFLOP | FLOP-count limit | latency / limit |")
+    print("| --- | --- | --- | --- | --- |")
+    for size, repeats in ((512, 5), (1024, 3), (4096, 1)):
+        seconds = latency_s(predictor, size, repeats)
+        gflop = forward_gflop(config, min(size, 1024)) * (size / min(size, 1024)) ** 2
+        limit = gflop / ceiling
+        print(f"| {size} x {size} | {seconds:.3f} s | {gflop:.1f} | {limit:.3f} s | {seconds / limit:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
