@@ -24,11 +24,11 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.classes import default_classes  # noqa: E402
-from model.data import find_samples, load_labelled  # noqa: E402
-from model.predict import Predictor  # noqa: E402
-from model.train import EpochEnded, StepEnded, TrainSettings, fit  # noqa: E402
-from model.unet import DEFAULT_PRESET, build_unet, preset  # noqa: E402
+from model.classes import default_classes
+from model.data import find_samples, load_labelled
+from model.predict import Predictor
+from model.train import EpochEnded, StepEnded, TrainSettings, fit
+from model.unet import DEFAULT_PRESET, build_unet, preset
 
 TARGET_MIOU = 0.80
 
@@ -68,8 +68,14 @@ def train_for(name: str, settings: TrainSettings, train, val, budget_s: float) -
                 result.time_to_target_s = event.train_s
             print(f"  {name}: {event.train_s:6.1f} s  epoch {event.epoch:3d}  mIoU {miou:.4f}", flush=True)
 
-    out = fit(settings, train, val, default_classes(2), on_event=on_event,
-              should_stop=lambda: last["train_s"] >= budget_s)
+    out = fit(
+        settings,
+        train,
+        val,
+        default_classes(2),
+        on_event=on_event,
+        should_stop=lambda: last["train_s"] >= budget_s,
+    )
     result.images_per_s = last["images"] / max(last["train_s"], 1e-9)
     result.final_miou = out.best_metrics.mean_iou if out.best_metrics else math.nan
     result.checkpoint = out.checkpoint  # type: ignore[attr-defined]
@@ -95,7 +101,9 @@ def latency_s(predictor: Predictor, size: int, repeats: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("data", type=Path, nargs="?", default=Path("../shared/data/membrane"))
     parser.add_argument("--holdout", type=int, default=6)
     parser.add_argument("--budget", type=float, default=180.0, help="training seconds per recipe")
@@ -110,15 +118,33 @@ def main() -> None:
     ceiling = matmul_gflops()
     print(f"float32 matmul ceiling: {ceiling:.0f} GFLOP/s")
 
-    ours = train_for(DEFAULT_PRESET, TrainSettings(device="cpu", epochs=10_000, time_budget_s=None), train, val,
-                     args.budget)
-    seed_settings = TrainSettings(preset="seed", optimizer="adam", learning_rate=1e-3, weight_decay=0.0,
-                                  loss="bce", augment=False, schedule="constant", ema_decay=0.0,
-                                  batch_size=2, crop_size=256, device="cpu", epochs=10_000)
+    ours = train_for(
+        DEFAULT_PRESET,
+        TrainSettings(device="cpu", epochs=10_000, time_budget_s=None),
+        train,
+        val,
+        args.budget,
+    )
+    seed_settings = TrainSettings(
+        preset="seed",
+        optimizer="adam",
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        loss="bce",
+        augment=False,
+        schedule="constant",
+        ema_decay=0.0,
+        batch_size=2,
+        crop_size=256,
+        device="cpu",
+        epochs=10_000,
+    )
     seed = train_for("seed", seed_settings, train, val, args.budget)
 
-    print(f"\n### Training on {args.data.name} ({len(train)} train / {len(val)} held out, "
-          f"{args.budget:.0f} s of training each)\n")
+    print(
+        f"\n### Training on {args.data.name} ({len(train)} train / {len(val)} held out, "
+        f"{args.budget:.0f} s of training each)\n"
+    )
     print("| recipe | training images/s | time to mIoU 0.80 | mIoU after equal time | ratio |")
     print("| --- | --- | --- | --- | --- |")
     for run in (ours, seed):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import threading
@@ -46,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, dest="learning_rate")
     train.add_argument("--loss", choices=("ce+dice", "ce", "bce"))
     train.add_argument("--no-augment", action="store_false", dest="augment", default=None)
+    train.add_argument(
+        "--scale-range",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="random zoom of training crops, e.g. 0.8 1.25 (default: off)",
+    )
     train.add_argument("--val-fraction", type=float)
     train.add_argument("--seed", type=int)
     train.add_argument("--device", help="auto (default), cuda, mps or cpu")
@@ -109,24 +117,12 @@ def _train(args: argparse.Namespace) -> int:
 
     mask_dir = args.masks or args.images / "masks"
     overrides = {
-        k: getattr(args, k)
-        for k in (
-            "preset",
-            "epochs",
-            "max_steps",
-            "time_budget_s",
-            "batch_size",
-            "crop_size",
-            "learning_rate",
-            "loss",
-            "augment",
-            "val_fraction",
-            "seed",
-            "device",
-            "num_workers",
-        )
-        if getattr(args, k) is not None
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(TrainSettings)
+        if getattr(args, field.name, None) is not None
     }
+    if "scale_range" in overrides:
+        overrides["scale_range"] = tuple(overrides["scale_range"])
     settings = TrainSettings(**overrides)
     init = load_checkpoint(args.resume) if args.resume else None
     classes = _classes_from_args(args.classes, mask_dir) if args.classes or init is None else init.classes

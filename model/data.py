@@ -21,7 +21,6 @@ from model.intensity import image_to_input
 log = logging.getLogger(__name__)
 
 MASK_SUFFIX = ".png"
-SCALE_RANGE = (0.75, 1.33)
 
 
 @dataclass(frozen=True)
@@ -161,7 +160,7 @@ class CropDataset(torch.utils.data.Dataset):
         mean: tuple[float, ...],
         std: tuple[float, ...],
         augment: bool = True,
-        scale_range: tuple[float, float] | None = None,
+        scale_range: tuple[float, float] = (1.0, 1.0),
         labelled_center_prob: float = 0.8,
     ) -> None:
         if not images:
@@ -170,7 +169,7 @@ class CropDataset(torch.utils.data.Dataset):
         self.crop_size = crop_size
         self.length = length
         self.augment = augment
-        self.scale_range = (scale_range or SCALE_RANGE) if augment else (1.0, 1.0)
+        self.scale_range = scale_range if augment else (1.0, 1.0)
         self.labelled_center_prob = labelled_center_prob
         self.mean = torch.tensor(mean, dtype=torch.float32)[:, None, None]
         self.std = torch.tensor(std, dtype=torch.float32)[:, None, None]

@@ -69,19 +69,23 @@ def export_onnx(checkpoint: Checkpoint, path: str | os.PathLike[str], *, verify:
     target = Path(path)
     tmp = target.with_name(f".{target.name}.partial")
     try:
-        torch.onnx.export(
-            module,
-            (example,),
-            str(tmp),
-            dynamo=False,
-            input_names=["image"],
-            output_names=["probabilities"],
-            opset_version=17,
-            dynamic_axes={
-                "image": {0: "batch", 2: "height", 3: "width"},
-                "probabilities": {0: "batch", 2: "height", 3: "width"},
-            },
-        )
+        with warnings.catch_warnings():
+            # The TorchScript-based exporter needs only the onnx package; the dynamo one also needs
+            # onnxscript. It warns that it is legacy, which is no news to us.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(
+                module,
+                (example,),
+                str(tmp),
+                dynamo=False,
+                input_names=["image"],
+                output_names=["probabilities"],
+                opset_version=17,
+                dynamic_axes={
+                    "image": {0: "batch", 2: "height", 3: "width"},
+                    "probabilities": {0: "batch", 2: "height", 3: "width"},
+                },
+            )
         if verify:
             verify_onnx(module, tmp, checkpoint)
         os.replace(tmp, target)

@@ -21,7 +21,7 @@ class UNetConfig:
     depth: int = 4
     base_channels: int = 16
     norm: str = "batch"
-    upsampling: str = "bilinear"
+    upsampling: str = "transpose"
     dropout: float = 0.0
 
     def __post_init__(self) -> None:
@@ -57,7 +57,7 @@ PRESETS: dict[str, UNetConfig] = {
     # one transposed-conv up-step; ends in a plain 1x1 head (no ReLU before the loss).
     "seed": UNetConfig(depth=1, base_channels=64, norm="none", upsampling="transpose"),
     # Fast interactive default, chosen by benchmarks/engine.py on a 2-core laptop CPU.
-    "fast": UNetConfig(depth=4, base_channels=16, norm="batch", upsampling="bilinear"),
+    "fast": UNetConfig(depth=4, base_channels=16, norm="batch", upsampling="transpose"),
     # Larger model for GPUs.
     "large": UNetConfig(depth=5, base_channels=32, norm="batch", upsampling="transpose"),
 }
