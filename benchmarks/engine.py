@@ -12,6 +12,7 @@ the same run. Prints Markdown tables.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -68,14 +69,8 @@ def train_for(name: str, settings: TrainSettings, train, val, budget_s: float) -
                 result.time_to_target_s = event.train_s
             print(f"  {name}: {event.train_s:6.1f} s  epoch {event.epoch:3d}  mIoU {miou:.4f}", flush=True)
 
-    out = fit(
-        settings,
-        train,
-        val,
-        default_classes(2),
-        on_event=on_event,
-        should_stop=lambda: last["train_s"] >= budget_s,
-    )
+    settings = dataclasses.replace(settings, time_budget_s=budget_s, epochs=10_000)
+    out = fit(settings, train, val, default_classes(2), on_event=on_event)
     result.images_per_s = last["images"] / max(last["train_s"], 1e-9)
     result.final_miou = out.best_metrics.mean_iou if out.best_metrics else math.nan
     result.checkpoint = out.checkpoint  # type: ignore[attr-defined]
@@ -120,7 +115,7 @@ def main() -> None:
 
     ours = train_for(
         DEFAULT_PRESET,
-        TrainSettings(device="cpu", epochs=10_000, time_budget_s=None),
+        TrainSettings(device="cpu"),
         train,
         val,
         args.budget,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -12,16 +12,15 @@ from typing import BinaryIO
 def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> None:
     """Call ``write`` on a temporary file in ``path``'s folder, then move it over ``path``.
 
-    A reader never sees a half-written file: either the old file or the whole new one.
-    On any error the temporary file is removed and the error propagates unchanged.
+    A reader never sees a half-written file: either the old file or the whole new one. The new
+    file gets the usual permissions (0o666 less the umask), not a temporary file's 0o600. On any
+    error the temporary file is removed and the error propagates unchanged.
     """
     target = Path(path)
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, before the replace
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp", delete=False
-    )
-    tmp_path = Path(handle.name)
+    tmp_path = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
-        with handle:
+        with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
             os.fsync(handle.fileno())

@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seggui",
         description="SegGUI: label images for semantic segmentation with a U-Net in the loop. "
-        "Without a command the labelling window opens; the commands below run headless.",
+        "Without a command (or with a folder) the labelling window opens; the commands below run headless.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write class probabilities as <stem>.npy (float16, C x H x W)",
     )
-    predict.add_argument("--tile", type=int, default=512)
+    predict.add_argument("--tile", type=int, default=1024)
     predict.add_argument("--overlap", type=int, default=64)
     predict.add_argument("--device", default="auto")
 

@@ -15,12 +15,10 @@ from torchvision.transforms import v2
 
 from model.classes import IGNORE_INDEX
 from model.errors import DatasetError, SegGUIError
-from model.imageio import list_images, read_image, read_mask
+from model.imageio import list_images, mask_path_for, read_image, read_mask
 from model.intensity import image_to_input
 
 log = logging.getLogger(__name__)
-
-MASK_SUFFIX = ".png"
 
 
 @dataclass(frozen=True)
@@ -42,11 +40,6 @@ class LabelledImage:
     @property
     def labelled_pixels(self) -> int:
         return int((self.mask != IGNORE_INDEX).sum())
-
-
-def mask_path_for(image: Path, mask_dir: Path) -> Path:
-    """Where the mask of ``image`` lives: ``mask_dir/<image stem>.png``."""
-    return mask_dir / f"{image.stem}{MASK_SUFFIX}"
 
 
 def find_samples(image_dir: str | os.PathLike[str], mask_dir: str | os.PathLike[str]) -> list[Sample]:

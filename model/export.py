@@ -73,6 +73,7 @@ def export_onnx(checkpoint: Checkpoint, path: str | os.PathLike[str], *, verify:
             # The TorchScript-based exporter needs only the onnx package; the dynamo one also needs
             # onnxscript. It warns that it is legacy, which is no news to us.
             warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
             torch.onnx.export(
                 module,
                 (example,),

@@ -22,6 +22,8 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".
 MAX_PIXELS = 1 << 30
 """Largest image we decode (about 32768 x 32768); larger files get a clear error."""
 
+MASK_SUFFIX = ".png"
+
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 _GREY_MODES = {"1", "L", "LA", "La"}
@@ -44,6 +46,11 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
 def natural_key(path: Path) -> list[object]:
     """Sort key that orders ``img2`` before ``img10``."""
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def mask_path_for(image: Path, mask_dir: Path) -> Path:
+    """Where the mask of ``image`` lives: ``mask_dir/<image stem>.png``."""
+    return mask_dir / f"{image.stem}{MASK_SUFFIX}"
 
 
 def _open(path: Path) -> Image.Image:

@@ -15,7 +15,7 @@ from model.device import choose_device
 from model.intensity import intensity_range, to_channels
 from model.unet import UNet
 
-DEFAULT_TILE = 512
+DEFAULT_TILE = 1024
 DEFAULT_OVERLAP = 64
 
 

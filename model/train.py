@@ -42,6 +42,7 @@ class TrainSettings:
     epochs: int = 30
     max_steps: int | None = None
     time_budget_s: float | None = None
+    """Stop after this many seconds of training steps (validation and previews not counted)."""
     batch_size: int = 16
     crop_size: int = 128
     learning_rate: float = 1.5e-3
@@ -300,14 +301,13 @@ def fit(
     window_start, window_images = start, 0
     model.train()
     for images, targets in loader:
-        elapsed = time.perf_counter() - start
-        out_of_time = settings.time_budget_s is not None and elapsed >= settings.time_budget_s
+        out_of_time = settings.time_budget_s is not None and train_s >= settings.time_budget_s
         if dist_utils.any_rank(stop_requested() or out_of_time, device):
             stopped = not out_of_time
             break
         progress = step / total_steps
         if settings.time_budget_s:
-            progress = max(progress, elapsed / settings.time_budget_s)
+            progress = max(progress, train_s / settings.time_budget_s)
         lr = learning_rate_at(progress, settings.learning_rate, settings.schedule)
         for group in optimizer.param_groups:
             group["lr"] = lr

@@ -10,11 +10,10 @@ from model.cli import main as cli_main
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``seggui COMMAND ...`` runs the CLI; ``seggui [FOLDER]`` opens the labelling window.
-
-    The labelling window arrives with the GUI; until then anything else prints the CLI help.
-    """
+    """``seggui COMMAND ...`` runs the CLI; ``seggui [FOLDER]`` opens the labelling window."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and (args[0] in COMMANDS or args[0].startswith("-")):
         return cli_main(args)
-    return cli_main([])
+    from seggui.app import run
+
+    return run(args[0] if args else None)

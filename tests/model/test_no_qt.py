@@ -28,3 +28,14 @@ def test_no_qt_import_statement_in_model():
         )
     ]
     assert offenders == []
+
+
+def test_window_code_does_not_import_torch():
+    """The window must appear before the 6 s torch import; nothing on its start-up path needs it."""
+    code = (
+        "import sys, seggui.launcher, seggui.app, seggui.main_window;"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision')];"
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -1,0 +1,41 @@
+"""Starting the labelling window (torch is not imported here, so the window appears at once)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+SAMPLE_PROJECT = Path(__file__).resolve().parents[1] / "resources" / "sample"
+
+
+def sample_copy() -> Path:
+    """A writable copy of the bundled sample project in the user's data folder (made once)."""
+    import shutil
+
+    from PySide6.QtCore import QStandardPaths
+
+    root = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
+    target = root / "sample"
+    if not target.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(SAMPLE_PROJECT, target)
+    return target
+
+
+def run(folder: str | None = None) -> int:
+    """Show the main window on ``folder`` (default: the bundled sample project)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from seggui.main_window import MainWindow
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("SegGUI")
+    app.setOrganizationName("SegGUI")
+    window = MainWindow()
+    window.show()
+    target = Path(folder) if folder else sample_copy()
+    QTimer.singleShot(0, lambda: window.open_folder(target))
+    return app.exec()

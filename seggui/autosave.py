@@ -1,0 +1,118 @@
+"""Background mask saving: one writer thread, coalesced requests, errors reported and retried.
+
+The GUI thread hands over an immutable snapshot (a copy of the mask) with a revision number and
+never waits for the disk. Pending saves of the same file are coalesced so only the newest is
+written. A failed write (read-only folder, full disk) is reported through ``save_failed`` and
+retried; the strokes stay in memory, and the file counts as unsaved, until a write succeeds.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from model.classes import ClassInfo
+from model.imageio import write_mask
+
+log = logging.getLogger(__name__)
+
+RETRY_MS = 3000
+
+
+@dataclass(frozen=True)
+class SaveRequest:
+    path: Path
+    mask: np.ndarray
+    classes: tuple[ClassInfo, ...]
+    revision: int
+
+
+class MaskSaver(QObject):
+    """Writes masks off the GUI thread; ``saved``/``save_failed`` arrive on the GUI thread."""
+
+    saved = Signal(object, int)  # path, revision
+    save_failed = Signal(object, str)  # path, message
+    _finished = Signal(object, object)  # request, error message or None (thread -> GUI)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mask-saver")
+        self._pending: dict[Path, SaveRequest] = {}
+        self._in_flight: dict[Path, Future[None]] = {}
+        self._failed: set[Path] = set()
+        self._lock = threading.Lock()
+        self._finished.connect(self._on_finished)
+        self._retry = QTimer(self)
+        self._retry.setSingleShot(True)
+        self._retry.setInterval(RETRY_MS)
+        self._retry.timeout.connect(self._retry_failed)
+
+    def request(self, path: Path, mask: np.ndarray, classes: tuple[ClassInfo, ...], revision: int) -> None:
+        """Save a copy of ``mask`` to ``path`` soon (newest revision wins)."""
+        self._pending[path] = SaveRequest(path, mask.copy(), classes, revision)
+        self._start(path)
+
+    def has_unsaved(self) -> bool:
+        return bool(self._pending or self._in_flight or self._failed)
+
+    def _start(self, path: Path) -> None:
+        if path in self._in_flight or path not in self._pending:
+            return
+        request = self._pending.pop(path)
+        future = self._executor.submit(self._write, request)
+        self._in_flight[path] = future
+
+    def _write(self, request: SaveRequest) -> None:
+        error: str | None = None
+        try:
+            request.path.parent.mkdir(parents=True, exist_ok=True)
+            write_mask(request.path, request.mask, list(request.classes))
+        except OSError as exc:
+            error = f"Cannot save {request.path}: {exc.strerror or exc}"
+            log.warning("%s", error)
+        self._finished.emit(request, error)
+
+    def _on_finished(self, request: SaveRequest, error: str | None) -> None:
+        self._in_flight.pop(request.path, None)
+        if error is None:
+            self._failed.discard(request.path)
+            self.saved.emit(request.path, request.revision)
+        else:
+            self._failed.add(request.path)
+            # Keep the newest data for the retry unless a newer request already arrived.
+            self._pending.setdefault(request.path, request)
+            self.save_failed.emit(request.path, error)
+            self._retry.start()
+        self._start(request.path)
+
+    def _retry_failed(self) -> None:
+        for path in list(self._failed):
+            self._start(path)
+
+    def flush(self) -> list[str]:
+        """Write everything now, waiting for the writer (used on close). Returns failure messages."""
+        errors = []
+        for path in list(self._pending):
+            request = self._pending.pop(path)
+            future = self._in_flight.pop(path, None)
+            if future is not None:
+                future.result()
+            try:
+                request.path.parent.mkdir(parents=True, exist_ok=True)
+                write_mask(request.path, request.mask, list(request.classes))
+                self._failed.discard(path)
+            except OSError as exc:
+                errors.append(f"Cannot save {request.path}: {exc.strerror or exc}")
+                self._pending[path] = request
+        for future in list(self._in_flight.values()):
+            future.result()
+        return errors
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True)

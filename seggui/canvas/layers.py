@@ -1,0 +1,115 @@
+"""Graphics items for the image and the mask; the mask re-uploads only the rectangle that changed."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from model.classes import IGNORE_INDEX, ClassInfo
+from seggui.document import Rect
+
+
+def class_lut(classes: list[ClassInfo] | tuple[ClassInfo, ...]) -> np.ndarray:
+    """256 premultiplied ARGB32 colours: class colours opaque, everything else transparent."""
+    lut = np.zeros(256, np.uint32)
+    for index, info in enumerate(classes):
+        r, g, b = info.color
+        lut[index] = (0xFF << 24) | (r << 16) | (g << 8) | b
+    lut[IGNORE_INDEX] = 0
+    return lut
+
+
+def display_image(raw: np.ndarray, low: float, high: float) -> QImage:
+    """An 8-bit QImage of ``raw`` with ``low..high`` stretched to 0..255 (display only)."""
+    scale = 255.0 / max(high - low, 1e-6)
+    if raw.dtype == np.uint8 and low == 0 and high == 255:
+        data = np.ascontiguousarray(raw)
+    else:
+        lut_input = raw.astype(np.float32) if raw.dtype != np.uint8 else raw
+        data = np.clip((lut_input - low) * scale, 0, 255).astype(np.uint8)
+    h, w = data.shape[:2]
+    if data.ndim == 2:
+        image = QImage(data.data, w, h, data.strides[0], QImage.Format.Format_Grayscale8)
+    else:
+        image = QImage(data.data, w, h, data.strides[0], QImage.Format.Format_RGB888)
+    return image.copy()  # own the pixels: ``data`` goes away
+
+
+class ImageLayer(QGraphicsItem):
+    """The image, drawn from a QImage pixel-exact; only the exposed area is painted."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setZValue(0)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self._image = QImage()
+
+    def set_image(self, image: QImage) -> None:
+        self.prepareGeometryChange()
+        self._image = image
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self._image.width(), self._image.height())
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        if not self._image.isNull():
+            exposed = option.exposedRect.toAlignedRect().intersected(self._image.rect())
+            painter.drawImage(exposed, self._image, exposed)
+
+
+class LabelLayer(QGraphicsItem):
+    """An index array drawn through a class colour table (masks and predictions)."""
+
+    def __init__(self, z: float) -> None:
+        super().__init__()
+        self.setZValue(z)
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self._labels: np.ndarray | None = None
+        self._image = QImage()
+        self._argb: np.ndarray | None = None
+        self._lut = np.zeros(256, np.uint32)
+
+    def set_labels(self, labels: np.ndarray | None, classes: list[ClassInfo] | tuple[ClassInfo, ...]) -> None:
+        """Show ``labels`` (kept by reference: edits to it show after ``refresh``)."""
+        self.prepareGeometryChange()
+        self._labels = labels
+        self._lut = class_lut(classes)
+        if labels is None:
+            self._image, self._argb = QImage(), None
+            return
+        h, w = labels.shape
+        self._image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
+        stride = self._image.bytesPerLine() // 4
+        self._argb = np.frombuffer(self._image.bits(), np.uint32).reshape(h, stride)[:, :w]
+        self.refresh(Rect(0, 0, w, h))
+
+    def set_classes(self, classes: list[ClassInfo] | tuple[ClassInfo, ...]) -> None:
+        self._lut = class_lut(classes)
+        if self._labels is not None:
+            h, w = self._labels.shape
+            self.refresh(Rect(0, 0, w, h))
+
+    def refresh(self, rect: Rect) -> None:
+        """Re-colour ``rect`` from the label array and repaint just that area."""
+        if self._labels is None or self._argb is None or rect.width <= 0 or rect.height <= 0:
+            return
+        ys = slice(rect.y, rect.y + rect.height)
+        xs = slice(rect.x, rect.x + rect.width)
+        self._argb[ys, xs] = self._lut[self._labels[ys, xs]]
+        self.update(QRectF(rect.x, rect.y, rect.width, rect.height))
+
+    def boundingRect(self) -> QRectF:
+        return QRectF(0, 0, self._image.width(), self._image.height())
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        if self._image.isNull():
+            return
+        exposed = option.exposedRect.toAlignedRect().intersected(self._image.rect())
+        painter.drawImage(exposed, self._image, exposed)

@@ -1,0 +1,119 @@
+"""Canvas tools: objects with press/move/release in image coordinates. No widgets here."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from PySide6.QtCore import QPointF
+
+from seggui.editor import MaskEditor
+
+
+class Tool(Protocol):
+    name: str
+
+    def press(self, pos: QPointF) -> None: ...
+    def move(self, pos: QPointF) -> None: ...
+    def release(self, pos: QPointF) -> None: ...
+
+
+class BrushTool:
+    """Round brush; the eraser is a brush that paints the project's "erased" value."""
+
+    def __init__(self, editor: MaskEditor, *, eraser: bool = False) -> None:
+        self.editor = editor
+        self.eraser = eraser
+        self.name = "eraser" if eraser else "brush"
+        self._last: QPointF | None = None
+
+    def _value(self) -> int:
+        return self.editor.erase_value if self.eraser else self.editor.current_class
+
+    def press(self, pos: QPointF) -> None:
+        if not self.editor.begin_edit(self.name):
+            return
+        self._last = pos
+        self.editor.paint_segment(pos, pos, self._value())
+
+    def move(self, pos: QPointF) -> None:
+        if self._last is None:
+            return
+        self.editor.paint_segment(self._last, pos, self._value())
+        self._last = pos
+
+    def release(self, pos: QPointF) -> None:
+        if self._last is None:
+            return
+        self._last = None
+        self.editor.end_edit()
+
+
+class FillTool:
+    """Flood fill of the connected region under the click."""
+
+    name = "fill"
+
+    def __init__(self, editor: MaskEditor) -> None:
+        self.editor = editor
+
+    def press(self, pos: QPointF) -> None:
+        if self.editor.begin_edit(self.name):
+            self.editor.flood_fill(pos, self.editor.current_class)
+            self.editor.end_edit()
+
+    def move(self, pos: QPointF) -> None:
+        return
+
+    def release(self, pos: QPointF) -> None:
+        return
+
+
+class LassoTool:
+    """Freehand lasso: drag a closed outline; its inside is filled on release."""
+
+    name = "lasso"
+
+    def __init__(self, editor: MaskEditor) -> None:
+        self.editor = editor
+        self.points: list[tuple[float, float]] = []
+
+    def press(self, pos: QPointF) -> None:
+        self.points = [(pos.x(), pos.y())]
+
+    def move(self, pos: QPointF) -> None:
+        if self.points:
+            self.points.append((pos.x(), pos.y()))
+
+    def release(self, pos: QPointF) -> None:
+        points, self.points = self.points, []
+        if len(points) >= 3 and self.editor.begin_edit(self.name):
+            self.editor.fill_polygon(points, self.editor.current_class)
+            self.editor.end_edit()
+
+
+class PolygonTool:
+    """Click vertices; double-click or Enter (``finish``) fills the polygon, Escape cancels."""
+
+    name = "polygon"
+
+    def __init__(self, editor: MaskEditor) -> None:
+        self.editor = editor
+        self.points: list[tuple[float, float]] = []
+
+    def press(self, pos: QPointF) -> None:
+        self.points.append((pos.x(), pos.y()))
+
+    def move(self, pos: QPointF) -> None:
+        return
+
+    def release(self, pos: QPointF) -> None:
+        return
+
+    def finish(self) -> None:
+        points, self.points = self.points, []
+        if len(points) >= 3 and self.editor.begin_edit(self.name):
+            self.editor.fill_polygon(points, self.editor.current_class)
+            self.editor.end_edit()
+
+    def cancel(self) -> None:
+        self.points = []

@@ -1,0 +1,181 @@
+"""The canvas: image, mask and prediction layers; zoom around the cursor, pan, tool input."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QWheelEvent
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView
+
+from seggui.canvas.layers import ImageLayer, LabelLayer
+from seggui.canvas.tools import BrushTool, LassoTool, PolygonTool, Tool
+
+MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
+
+
+class CanvasView(QGraphicsView):
+    """Shows one image with its layers and feeds left-button input to the active tool."""
+
+    cursor_moved = Signal(int, int)  # image pixel under the cursor
+    zoom_changed = Signal(float)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.image_layer = ImageLayer()
+        self.mask_layer = LabelLayer(z=2)
+        self.prediction_layer = LabelLayer(z=1)
+        for item in (self.image_layer, self.prediction_layer, self.mask_layer):
+            self.scene().addItem(item)
+        self.mask_layer.setOpacity(0.5)
+        self.prediction_layer.setOpacity(0.4)
+        self._outline = QGraphicsEllipseItem()
+        self._outline.setPen(QPen(QColor(255, 255, 255, 220), 0))
+        self._outline.setZValue(10)
+        self._outline.setVisible(False)
+        self.scene().addItem(self._outline)
+        self._path = QGraphicsPathItem()
+        self._path.setPen(QPen(QColor(255, 255, 0), 0))
+        self._path.setZValue(11)
+        self.scene().addItem(self._path)
+        self.tool: Tool | None = None
+        self._panning: QPointF | None = None
+        self._space_down = False
+        self._painting = False
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        self.setMouseTracking(True)
+        self.setBackgroundBrush(QColor(30, 30, 30))
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    # -- view --------------------------------------------------------------------------------
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def set_scene_size(self, width: int, height: int) -> None:
+        self.scene().setSceneRect(QRectF(0, 0, width, height))
+        self.fit_to_window()
+
+    def fit_to_window(self) -> None:
+        rect = self.scene().sceneRect()
+        if rect.isEmpty():
+            return
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        self.zoom_changed.emit(self.zoom)
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        """Zoom keeping the scene point under ``anchor`` (view coordinates) in place."""
+        factor = max(MIN_ZOOM / self.zoom, min(MAX_ZOOM / self.zoom, factor))
+        anchor = anchor if anchor is not None else QPointF(self.viewport().rect().center())
+        before = self.mapToScene(anchor.toPoint())
+        self.scale(factor, factor)
+        after = self.mapToScene(anchor.toPoint())
+        delta = after - before
+        self.translate(delta.x(), delta.y())
+        self.zoom_changed.emit(self.zoom)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        steps = event.angleDelta().y() / 120
+        if steps:
+            self.zoom_by(1.25**steps, event.position())
+        event.accept()
+
+    # -- brush outline -----------------------------------------------------------------------
+    def update_outline(self, scene_pos: QPointF | None = None) -> None:
+        tool = self.tool
+        if not isinstance(tool, BrushTool):
+            self._outline.setVisible(False)
+            return
+        if scene_pos is None:
+            scene_pos = self._outline.rect().center() if self._outline.isVisible() else QPointF()
+        r = tool.editor.brush_radius
+        self._outline.setRect(QRectF(scene_pos.x() - r, scene_pos.y() - r, 2 * r, 2 * r))
+        self._outline.setVisible(True)
+
+    # -- input -------------------------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        middle = event.button() == Qt.MouseButton.MiddleButton
+        if middle or (event.button() == Qt.MouseButton.LeftButton and self._space_down):
+            self._panning = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        if event.button() == Qt.MouseButton.LeftButton and self.tool is not None:
+            self._painting = True
+            self.tool.press(self._exact_pos(event))
+            self._show_path()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._panning is not None:
+            delta = event.position() - self._panning
+            self._panning = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+            return
+        pos = self._exact_pos(event)
+        self.cursor_moved.emit(int(pos.x() // 1), int(pos.y() // 1))
+        self.update_outline(pos)
+        if self._painting and self.tool is not None:
+            self.tool.move(pos)
+            self._show_path()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._panning is not None and event.button() in (
+            Qt.MouseButton.MiddleButton,
+            Qt.MouseButton.LeftButton,
+        ):
+            self._panning = None
+            self.viewport().unsetCursor()
+            return
+        if self._painting and event.button() == Qt.MouseButton.LeftButton and self.tool is not None:
+            self._painting = False
+            self.tool.release(self._exact_pos(event))
+            self._show_path()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if isinstance(self.tool, PolygonTool):
+            self.tool.finish()
+            self._show_path()
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        if isinstance(self.tool, PolygonTool) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.tool.finish()
+            self._show_path()
+            return
+        if isinstance(self.tool, PolygonTool) and event.key() == Qt.Key.Key_Escape:
+            self.tool.cancel()
+            self._show_path()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_down = False
+            self.viewport().unsetCursor()
+            return
+        super().keyReleaseEvent(event)
+
+    def _exact_pos(self, event: QMouseEvent) -> QPointF:
+        """Image coordinates of the cursor with sub-pixel precision, at any zoom."""
+        inverse, _ = self.viewportTransform().inverted()
+        return inverse.map(event.position())
+
+    def _show_path(self) -> None:
+        points = (
+            getattr(self.tool, "points", None) if isinstance(self.tool, (LassoTool, PolygonTool)) else None
+        )
+        path = QPainterPath()
+        if points:
+            path.moveTo(*points[0])
+            for x, y in points[1:]:
+                path.lineTo(x, y)
+        self._path.setPath(path)

@@ -1,0 +1,115 @@
+"""The editing state of the mask on screen: current class, brush size, undo; emits what changed."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QPointF, Signal
+from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
+
+from model.classes import IGNORE_INDEX, ClassInfo
+from seggui.document import Edit, MaskDocument, Rect
+
+UNDO_LIMIT = 200
+
+
+class EditCommand(QUndoCommand):
+    """An already-applied ``Edit`` on the undo stack (the first ``redo`` is a no-op)."""
+
+    def __init__(self, editor: MaskEditor, document: MaskDocument, edit: Edit) -> None:
+        super().__init__(edit.label)
+        self._editor, self._document, self._edit = editor, document, edit
+        self._applied = True
+
+    def redo(self) -> None:
+        if self._applied:
+            self._applied = False
+            return
+        self._editor._apply(self._document, self._edit, undo=False)
+
+    def undo(self) -> None:
+        self._editor._apply(self._document, self._edit, undo=True)
+
+
+class MaskEditor(QObject):
+    """Paints into the current ``MaskDocument`` and records undoable edits, one stack per image."""
+
+    region_changed = Signal(object)  # Rect of the current document that needs repainting
+    edited = Signal(object)  # the MaskDocument whose pixels changed (for autosave)
+
+    def __init__(self, classes: tuple[ClassInfo, ...], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.classes = classes
+        self.current_class = 1
+        self.brush_radius = 8.0
+        self.erase_to_background = False
+        self.document: MaskDocument | None = None
+        self.undo_group = QUndoGroup(self)
+        self._stacks: dict[int, QUndoStack] = {}
+
+    @property
+    def erase_value(self) -> int:
+        return 0 if self.erase_to_background else IGNORE_INDEX
+
+    def set_document(self, document: MaskDocument | None) -> None:
+        """Edit ``document`` from now on (its undo history is kept while it lives)."""
+        self.document = document
+        if document is None:
+            self.undo_group.setActiveStack(None)
+            return
+        stack = self._stacks.get(id(document))
+        if stack is None:
+            stack = QUndoStack(self.undo_group)
+            stack.setUndoLimit(UNDO_LIMIT)
+            self._stacks[id(document)] = stack
+        self.undo_group.setActiveStack(stack)
+
+    def forget_document(self, document: MaskDocument) -> None:
+        """Drop the undo history of a document that is no longer open."""
+        stack = self._stacks.pop(id(document), None)
+        if stack is not None:
+            self.undo_group.removeStack(stack)
+            stack.deleteLater()
+
+    def set_classes(self, classes: tuple[ClassInfo, ...]) -> None:
+        self.classes = classes
+        self.current_class = min(self.current_class, len(classes) - 1)
+
+    # -- used by tools ------------------------------------------------------------------------
+    def begin_edit(self, label: str) -> bool:
+        if self.document is None:
+            return False
+        self.document.begin_edit(label)
+        return True
+
+    def end_edit(self) -> None:
+        document = self.document
+        if document is None:
+            return
+        edit = document.end_edit()
+        if edit is not None:
+            self.undo_group.activeStack().push(EditCommand(self, document, edit))
+            self.edited.emit(document)
+
+    def paint_segment(self, start: QPointF, end: QPointF, value: int) -> None:
+        if self.document is not None:
+            rect = self.document.paint_segment(
+                start.x(), start.y(), end.x(), end.y(), self.brush_radius, value
+            )
+            self._changed(rect)
+
+    def flood_fill(self, pos: QPointF, value: int) -> None:
+        if self.document is not None:
+            self._changed(self.document.flood_fill(int(pos.x()), int(pos.y()), value))
+
+    def fill_polygon(self, points: list[tuple[float, float]], value: int) -> None:
+        if self.document is not None:
+            self._changed(self.document.fill_polygon(points, value))
+
+    def _changed(self, rect: Rect) -> None:
+        if rect.width and rect.height:
+            self.region_changed.emit(rect)
+
+    def _apply(self, document: MaskDocument, edit: Edit, *, undo: bool) -> None:
+        rect = document.apply(edit, undo=undo)
+        if document is self.document:
+            self.region_changed.emit(rect)
+        self.edited.emit(document)

@@ -1,0 +1,72 @@
+"""Opening an image and its mask off the GUI thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, Signal
+from PySide6.QtGui import QImage
+
+from model.classes import IGNORE_INDEX
+from model.errors import SegGUIError
+from model.imageio import read_image, read_mask
+from model.intensity import intensity_range
+from seggui.canvas.layers import display_image
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """Everything the canvas needs to show and edit one image."""
+
+    path: Path
+    mask_path: Path
+    raw: np.ndarray
+    display: QImage
+    display_range: tuple[float, float]
+    mask: np.ndarray
+    mask_problem: str | None
+    """Why an existing mask file was not used (then ``mask`` starts empty); None if it was."""
+
+
+def load_image(path: Path, mask_path: Path, num_classes: int) -> LoadedImage:
+    """Read ``path`` and its mask (or an empty mask); raises ``SegGUIError`` for a bad image."""
+    raw = read_image(path)
+    rng = intensity_range(raw)
+    display = display_image(raw, rng.low, rng.high)
+    problem = None
+    mask = np.full(raw.shape[:2], IGNORE_INDEX, np.uint8)
+    if mask_path.exists():
+        try:
+            mask = read_mask(mask_path, shape=raw.shape[:2], num_classes=num_classes)
+        except SegGUIError as exc:
+            problem = str(exc)
+    return LoadedImage(path, mask_path, raw, display, (rng.low, rng.high), mask, problem)
+
+
+class _LoadSignals(QObject):
+    loaded = Signal(int, object)  # ticket, LoadedImage
+    failed = Signal(int, object, str)  # ticket, path, message
+
+
+class ImageLoadJob(QRunnable):
+    """Loads one image on the thread pool; results carry the ticket so stale ones can be dropped."""
+
+    def __init__(self, ticket: int, path: Path, mask_path: Path, num_classes: int) -> None:
+        super().__init__()
+        self.signals = _LoadSignals()
+        self.ticket, self.path, self.mask_path, self.num_classes = ticket, path, mask_path, num_classes
+
+    def run(self) -> None:
+        try:
+            result = load_image(self.path, self.mask_path, self.num_classes)
+        except SegGUIError as exc:
+            self.signals.failed.emit(self.ticket, self.path, str(exc))
+            return
+        except MemoryError:
+            self.signals.failed.emit(
+                self.ticket, self.path, f"{self.path}: not enough memory to open this image"
+            )
+            return
+        self.signals.loaded.emit(self.ticket, result)

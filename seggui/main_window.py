@@ -1,0 +1,475 @@
+"""The main window: wiring of project, browser, canvas, tools, undo and autosave."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QSettings, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSlider,
+    QToolBar,
+    QWidget,
+)
+
+from model.classes import IGNORE_INDEX
+from model.errors import SegGUIError
+from model.imageio import list_images
+from seggui.autosave import MaskSaver
+from seggui.browser import BrowserPanel, Status, scan_folder
+from seggui.canvas.tools import BrushTool, FillTool, LassoTool, PolygonTool
+from seggui.canvas.view import CanvasView
+from seggui.document import MaskDocument
+from seggui.editor import MaskEditor
+from seggui.loading import ImageLoadJob, LoadedImage
+from seggui.project import Project, load_project, save_project
+
+log = logging.getLogger(__name__)
+
+AUTOSAVE_DELAY_MS = 1500
+MAX_RECENT = 8
+SHORTCUTS = [
+    ("B", "Brush"),
+    ("E", "Eraser"),
+    ("F", "Fill"),
+    ("P", "Polygon (double-click or Enter closes)"),
+    ("L", "Lasso"),
+    ("1-9", "Pick class"),
+    ("[ / ]", "Brush size"),
+    ("Space + drag, middle drag", "Pan"),
+    ("Wheel", "Zoom around the cursor"),
+    ("0", "Fit to window"),
+    ("M", "Show/hide mask"),
+    ("Page Down / Page Up", "Next / previous image"),
+    ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
+]
+
+
+class _ScanSignals(QObject):
+    done = Signal(int, object)  # ticket, list[ImageRecord] or error message
+
+
+class FolderScanJob(QRunnable):
+    """Lists a folder off the GUI thread."""
+
+    def __init__(self, ticket: int, project: Project) -> None:
+        super().__init__()
+        self.signals = _ScanSignals()
+        self.ticket, self.project = ticket, project
+
+    def run(self) -> None:
+        try:
+            records: object = scan_folder(list_images(self.project.folder), self.project.mask_path)
+        except OSError as exc:
+            records = f"Cannot list {self.project.folder}: {exc}"
+        self.signals.done.emit(self.ticket, records)
+
+
+class MainWindow(QMainWindow):
+    """SegGUI's window. ``open_folder`` and ``open_image`` are asynchronous; signals tell when done."""
+
+    folder_opened = Signal(object)
+    image_opened = Signal(object)
+    image_failed = Signal(object, str)
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("SegGUI", "SegGUI")
+        self.project: Project | None = None
+        self.current: LoadedImage | None = None
+        self.document: MaskDocument | None = None
+        self._revision = 0
+        self._saved_revision = 0
+        self._ticket = 0
+        self._jobs: set[QRunnable] = set()
+        self._image_of_mask: dict[Path, Path] = {}
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(2)
+
+        self.canvas = CanvasView(self)
+        self.setCentralWidget(self.canvas)
+        self.browser = BrowserPanel(self)
+        dock = QDockWidget("Images", self)
+        dock.setObjectName("images")
+        dock.setWidget(self.browser)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+
+        self.editor = MaskEditor(tuple(Project(Path()).classes), self)
+        self.saver = MaskSaver(self)
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setSingleShot(True)
+        self.autosave_timer.setInterval(AUTOSAVE_DELAY_MS)
+        self.autosave_timer.timeout.connect(self.save_current)
+
+        self.tools = {
+            "brush": BrushTool(self.editor),
+            "eraser": BrushTool(self.editor, eraser=True),
+            "fill": FillTool(self.editor),
+            "polygon": PolygonTool(self.editor),
+            "lasso": LassoTool(self.editor),
+        }
+        self._build_status_bar()
+        self._build_actions()
+        self._build_toolbar()
+        self._build_menus()
+        self.set_tool("brush")
+
+        self.editor.region_changed.connect(self.canvas.mask_layer.refresh)
+        self.editor.edited.connect(self._on_editor_edited)
+        self.saver.saved.connect(self._on_saver_saved)
+        self.saver.save_failed.connect(self._on_saver_failed)
+        self.canvas.cursor_moved.connect(self._on_canvas_cursor_moved)
+        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{100 * z:.0f}%"))
+        self.browser.view.clicked.connect(lambda index: self._open_path(self.browser.path_at(index.row())))
+        self.browser.view.activated.connect(lambda index: self._open_path(self.browser.path_at(index.row())))
+        self.setWindowTitle("SegGUI")
+        self.resize(1400, 900)
+
+    # -- construction ---------------------------------------------------------------------------
+    def _build_status_bar(self) -> None:
+        self.position_label = QLabel()
+        self.zoom_label = QLabel()
+        self.save_label = QLabel()
+        bar = self.statusBar()
+        bar.addPermanentWidget(self.save_label)
+        bar.addPermanentWidget(self.position_label)
+        bar.addPermanentWidget(self.zoom_label)
+
+    def _action(
+        self, text: str, slot, shortcut: str | QKeySequence | None = None, checkable: bool = False
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.open_action = self._action("&Open Folder...", self._choose_folder, QKeySequence.StandardKey.Open)
+        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.undo_action = self.editor.undo_group.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
+        self.redo_action = self.editor.undo_group.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.next_action = self._action("&Next Image", lambda: self.step_image(1), "PgDown")
+        self.previous_action = self._action("&Previous Image", lambda: self.step_image(-1), "PgUp")
+        self.fit_action = self._action("&Fit to Window", self.canvas.fit_to_window, "0")
+        self.mask_visible_action = self._action(
+            "Show &Mask", self._on_mask_visible_toggled, "M", checkable=True
+        )
+        self.mask_visible_action.setChecked(True)
+        self.smaller_action = self._action(
+            "Smaller Brush", lambda: self.set_brush_radius(self.editor.brush_radius / 1.25), "["
+        )
+        self.larger_action = self._action(
+            "Larger Brush", lambda: self.set_brush_radius(self.editor.brush_radius * 1.25), "]"
+        )
+        self.help_action = self._action(
+            "&Keyboard Shortcuts", self._show_shortcuts, QKeySequence.StandardKey.HelpContents
+        )
+        self.tool_group = QActionGroup(self)
+        self.tool_actions: dict[str, QAction] = {}
+        for name, key in (("brush", "B"), ("eraser", "E"), ("fill", "F"), ("polygon", "P"), ("lasso", "L")):
+            action = self._action(
+                name.capitalize(), lambda _=False, n=name: self.set_tool(n), key, checkable=True
+            )
+            self.tool_group.addAction(action)
+            self.tool_actions[name] = action
+        for number in range(1, 10):
+            self._action(f"Class {number}", lambda _=False, n=number: self.set_class(n), str(number))
+
+    def _build_toolbar(self) -> None:
+        bar = QToolBar("Tools", self)
+        bar.setObjectName("tools")
+        self.addToolBar(bar)
+        for action in self.tool_actions.values():
+            bar.addAction(action)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Class "))
+        self.class_combo = QComboBox()
+        self.class_combo.currentIndexChanged.connect(self._on_class_combo_changed)
+        bar.addWidget(self.class_combo)
+        bar.addWidget(QLabel(" Size "))
+        self.size_slider = QSlider(Qt.Orientation.Horizontal)
+        self.size_slider.setRange(1, 200)
+        self.size_slider.setFixedWidth(120)
+        self.size_slider.valueChanged.connect(lambda v: self.set_brush_radius(v / 2))
+        bar.addWidget(self.size_slider)
+        bar.addWidget(QLabel(" Opacity "))
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, 100)
+        self.opacity_slider.setValue(50)
+        self.opacity_slider.setFixedWidth(100)
+        self.opacity_slider.valueChanged.connect(lambda v: self.canvas.mask_layer.setOpacity(v / 100))
+        bar.addWidget(self.opacity_slider)
+        bar.addAction(self.mask_visible_action)
+        bar.addSeparator()
+        bar.addAction(self.undo_action)
+        bar.addAction(self.redo_action)
+        self.set_brush_radius(8)
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self._refresh_recent_menu()
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        view_menu = self.menuBar().addMenu("&View")
+        for action in (self.fit_action, self.mask_visible_action, self.next_action, self.previous_action):
+            view_menu.addAction(action)
+        tools_menu = self.menuBar().addMenu("&Tools")
+        for action in (*self.tool_actions.values(), self.smaller_action, self.larger_action):
+            tools_menu.addAction(action)
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction(self.help_action)
+
+    # -- folders and images -----------------------------------------------------------------------
+    def open_folder(self, folder: str | Path) -> None:
+        """Open the project in ``folder``; the list fills in when the background scan ends."""
+        folder = Path(folder)
+        self.save_current()
+        try:
+            project = load_project(folder)
+        except SegGUIError as exc:
+            self._error(str(exc))
+            return
+        self.project = project
+        self.editor.set_classes(project.classes)
+        self._fill_class_combo()
+        self.canvas.mask_layer.set_classes(project.classes)
+        self._remember_recent(folder)
+        self.setWindowTitle(f"SegGUI - {folder}")
+        self._ticket += 1
+        job = FolderScanJob(self._ticket, project)
+        job.signals.done.connect(self._on_scan_done)
+        self._start(job)
+
+    def _on_scan_done(self, ticket: int, records: object) -> None:
+        if ticket != self._ticket or self.project is None:
+            return
+        if isinstance(records, str):
+            self._error(records)
+            return
+        assert isinstance(records, list)
+        self.browser.model.set_records(records)
+        self.folder_opened.emit(self.project.folder)
+        if records:
+            self.open_image(records[0].path)
+
+    def open_image(self, path: Path) -> None:
+        """Save the current mask, then load ``path`` off the GUI thread."""
+        if self.project is None:
+            return
+        self.save_current()
+        self._ticket += 1
+        job = ImageLoadJob(self._ticket, path, self.project.mask_path(path), len(self.project.classes))
+        job.signals.loaded.connect(self._on_image_loaded)
+        job.signals.failed.connect(self._on_image_failed)
+        self._start(job)
+
+    def _open_path(self, path: Path | None) -> None:
+        if path is not None and (self.current is None or path != self.current.path):
+            self.open_image(path)
+
+    def _on_image_loaded(self, ticket: int, loaded: LoadedImage) -> None:
+        if ticket != self._ticket:
+            return
+        if self.document is not None:
+            self.editor.forget_document(self.document)
+        self.current = loaded
+        self.document = MaskDocument(loaded.mask)
+        self._revision = self._saved_revision = 0
+        self.editor.set_document(self.document)
+        height, width = loaded.mask.shape
+        self.canvas.image_layer.set_image(loaded.display)
+        self.canvas.mask_layer.set_labels(loaded.mask, self.editor.classes)
+        self.canvas.set_scene_size(width, height)
+        self.browser.select(loaded.path)
+        self.statusBar().showMessage(f"{loaded.path.name}  {width} x {height}", 5000)
+        if loaded.mask_problem:
+            self._error(
+                f"{loaded.mask_problem}. The mask starts empty; the old file is kept until you paint."
+            )
+        self.image_opened.emit(loaded.path)
+
+    def _on_image_failed(self, ticket: int, path: Path, message: str) -> None:
+        self.browser.model.update(path, Status.UNREADABLE, message)
+        if ticket == self._ticket:
+            self.statusBar().showMessage(message, 10000)
+        self.image_failed.emit(path, message)
+
+    def step_image(self, delta: int) -> None:
+        rows = self.browser.proxy.rowCount()
+        if not rows:
+            return
+        current = self.browser.view.currentIndex().row()
+        row = max(0, min(rows - 1, (current if current >= 0 else -delta) + delta))
+        path = self.browser.path_at(row)
+        if path is not None and (self.current is None or path != self.current.path):
+            self.open_image(path)
+
+    def _start(self, job: QRunnable) -> None:
+        self._jobs.add(job)
+        signals = job.signals  # type: ignore[attr-defined]
+        for name in ("done", "loaded", "failed"):
+            signal = getattr(signals, name, None)
+            if signal is not None:
+                signal.connect(lambda *_, j=job: self._jobs.discard(j))
+        job.setAutoDelete(False)
+        self.pool.start(job)
+
+    # -- editing --------------------------------------------------------------------------------
+    def set_tool(self, name: str) -> None:
+        self.canvas.tool = self.tools[name]
+        self.tool_actions[name].setChecked(True)
+        self.canvas.update_outline()
+
+    def set_class(self, index: int) -> None:
+        if 0 <= index < len(self.editor.classes):
+            self.editor.current_class = index
+            self.class_combo.setCurrentIndex(index)
+
+    def set_brush_radius(self, radius: float) -> None:
+        radius = max(0.5, min(100.0, radius))
+        self.editor.brush_radius = radius
+        blocked = self.size_slider.blockSignals(True)
+        self.size_slider.setValue(round(radius * 2))
+        self.size_slider.blockSignals(blocked)
+        self.canvas.update_outline()
+
+    def _fill_class_combo(self) -> None:
+        blocked = self.class_combo.blockSignals(True)
+        self.class_combo.clear()
+        for index, info in enumerate(self.editor.classes):
+            self.class_combo.addItem(f"{index}: {info.name}")
+            self.class_combo.setItemData(index, _colour_icon(info.color), Qt.ItemDataRole.DecorationRole)
+        self.class_combo.setCurrentIndex(self.editor.current_class)
+        self.class_combo.blockSignals(blocked)
+
+    def _on_class_combo_changed(self, index: int) -> None:
+        if index >= 0:
+            self.editor.current_class = index
+
+    def _on_mask_visible_toggled(self, checked: bool) -> None:
+        self.canvas.mask_layer.setVisible(checked)
+
+    def _on_canvas_cursor_moved(self, x: int, y: int) -> None:
+        if self.document is None:
+            return
+        height, width = self.document.shape
+        if 0 <= x < width and 0 <= y < height:
+            value = int(self.document.mask[y, x])
+            name = "not labelled" if value == IGNORE_INDEX else self.editor.classes[value].name
+            self.position_label.setText(f"x {x}  y {y}  {name}")
+        else:
+            self.position_label.setText("")
+
+    # -- saving ---------------------------------------------------------------------------------
+    def _on_editor_edited(self, document: MaskDocument) -> None:
+        if document is self.document:
+            self._revision += 1
+            self._update_save_label()
+            self.autosave_timer.start()
+
+    def is_dirty(self) -> bool:
+        return self._revision != self._saved_revision
+
+    def save_current(self) -> None:
+        """Hand the current mask to the background writer if it changed since the last save."""
+        self.autosave_timer.stop()
+        if self.current is None or self.document is None or self.project is None or not self.is_dirty():
+            return
+        self._image_of_mask[self.current.mask_path] = self.current.path
+        self.saver.request(self.current.mask_path, self.document.mask, self.project.classes, self._revision)
+
+    def _on_saver_saved(self, path: Path, revision: int) -> None:
+        if self.current is not None and path == self.current.mask_path:
+            self._saved_revision = max(self._saved_revision, revision)
+        image = self._image_of_mask.get(path)
+        if image is not None:
+            self.browser.model.update(image, Status.LABELLED)
+        self.save_label.setStyleSheet("")
+        self._update_save_label()
+
+    def _on_saver_failed(self, path: Path, message: str) -> None:
+        self.save_label.setStyleSheet("color: #e6194b; font-weight: bold")
+        self.save_label.setText(f"NOT SAVED: {message} (retrying; your strokes are kept)")
+        self.save_label.setToolTip(message)
+
+    def _update_save_label(self) -> None:
+        if self.save_label.styleSheet():
+            return
+        self.save_label.setText("unsaved changes" if self.is_dirty() else "saved")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_current()
+        errors = self.saver.flush()
+        if errors:
+            answer = QMessageBox.critical(
+                self,
+                "Masks not saved",
+                "\n".join(errors) + "\n\nThe window stays open so nothing is lost. Make the folder "
+                "writable or free some disk space, then close again.",
+                QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Discard,
+            )
+            if answer != QMessageBox.StandardButton.Discard:
+                event.ignore()
+                return
+        self.saver.shutdown()
+        self.pool.waitForDone(5000)
+        if self.project is not None and self.project.file.exists() is False:
+            try:
+                save_project(self.project)
+            except SegGUIError as exc:
+                log.warning("%s", exc)
+        super().closeEvent(event)
+
+    # -- misc -----------------------------------------------------------------------------------
+    def _choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open image folder")
+        if folder:
+            self.open_folder(folder)
+
+    def _remember_recent(self, folder: Path) -> None:
+        recent = [str(folder)] + [f for f in self.recent_folders() if f != str(folder)]
+        self.settings.setValue("recent_folders", recent[:MAX_RECENT])
+        self._refresh_recent_menu()
+
+    def recent_folders(self) -> list[str]:
+        value = self.settings.value("recent_folders", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def _refresh_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for folder in self.recent_folders():
+            self.recent_menu.addAction(folder, lambda f=folder: self.open_folder(f))
+        self.recent_menu.setEnabled(bool(self.recent_folders()))
+
+    def _show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table cellspacing=6>{rows}</table>")
+
+    def _error(self, message: str) -> None:
+        log.warning("%s", message)
+        self.statusBar().showMessage(message, 15000)
+
+
+def _colour_icon(color: tuple[int, int, int]) -> QWidget | object:
+    from PySide6.QtGui import QColor, QIcon, QPixmap
+
+    pixmap = QPixmap(12, 12)
+    pixmap.fill(QColor(*color))
+    return QIcon(pixmap)

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import numpy as np
+
+from seggui.document import TILE, MaskDocument, Rect
+
+
+def _doc(h: int = 100, w: int = 120, fill: int = 255) -> MaskDocument:
+    return MaskDocument(np.full((h, w), fill, np.uint8))
+
+
+def test_dab_paints_the_pixels_whose_centres_are_within_the_radius():
+    doc = _doc()
+    doc.begin_edit("brush")
+    rect = doc.paint_segment(10.5, 20.5, 10.5, 20.5, 2.0, 1)
+    doc.end_edit()
+    ys, xs = np.nonzero(doc.mask == 1)
+    assert set(zip(ys.tolist(), xs.tolist())) == {
+        (y, x) for y in range(17, 24) for x in range(7, 14) if (x - 10) ** 2 + (y - 20) ** 2 <= 4
+    }
+    assert rect.x <= 8 and rect.y <= 18 and rect.x + rect.width >= 13 and rect.y + rect.height >= 23
+
+
+def test_segment_leaves_no_gaps_and_clips_at_the_border():
+    doc = _doc()
+    doc.begin_edit("brush")
+    doc.paint_segment(-5, 50.5, 200, 50.5, 0.5, 2)
+    doc.end_edit()
+    assert (doc.mask[50] == 2).all() and (doc.mask == 2).sum() == 120
+
+
+def test_undo_and_redo_restore_exact_pixels_and_store_only_touched_tiles():
+    rng = np.random.default_rng(0)
+    doc = MaskDocument(rng.integers(0, 3, (300, 300)).astype(np.uint8))
+    before = doc.mask.copy()
+    doc.begin_edit("brush")
+    doc.paint_segment(5, 5, 40, 30, 3, 1)
+    edit = doc.end_edit()
+    after = doc.mask.copy()
+    assert edit is not None and len(edit.tiles) == 1 and edit.nbytes == 2 * TILE * TILE
+    doc.apply(edit, undo=True)
+    assert np.array_equal(doc.mask, before)
+    doc.apply(edit, undo=False)
+    assert np.array_equal(doc.mask, after)
+
+
+def test_edit_that_changes_nothing_is_not_recorded():
+    doc = _doc(fill=1)
+    doc.begin_edit("brush")
+    doc.paint_segment(10, 10, 20, 20, 4, 1)
+    assert doc.end_edit() is None
+
+
+def test_flood_fill_fills_only_the_connected_region():
+    doc = _doc(fill=0)
+    doc.mask[:, 50] = 1  # a wall splits the image
+    doc.begin_edit("fill")
+    rect = doc.flood_fill(10, 10, 2)
+    doc.end_edit()
+    assert (doc.mask[:, :50] == 2).all() and (doc.mask[:, 51:] == 0).all() and (doc.mask[:, 50] == 1).all()
+    assert rect == Rect(0, 0, 50, 100)
+
+
+def test_polygon_fill_covers_the_inside():
+    doc = _doc()
+    doc.begin_edit("polygon")
+    doc.fill_polygon([(10, 10), (30, 10), (30, 20), (10, 20)], 3)
+    doc.end_edit()
+    ys, xs = np.nonzero(doc.mask == 3)
+    assert ys.min() == 10 and ys.max() == 19 and xs.min() == 10 and xs.max() == 29
+    assert (doc.mask[10:20, 10:30] == 3).all()
+
+
+def test_replace_where_copies_values_only_where_asked():
+    doc = _doc()
+    doc.mask[0, 0] = 1
+    prediction = np.full(doc.shape, 2, np.uint8)
+    doc.begin_edit("accept")
+    doc.replace_where(doc.mask == 255, prediction)
+    edit = doc.end_edit()
+    assert doc.mask[0, 0] == 1 and (doc.mask != 1).sum() == doc.mask.size - 1
+    doc.apply(edit, undo=True)
+    assert (doc.mask == 255).sum() == doc.mask.size - 1

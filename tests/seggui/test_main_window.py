@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from model.classes import IGNORE_INDEX, default_classes
+from model.imageio import read_mask, write_mask
+from seggui.browser import Status
+from tests.seggui.conftest import at_zoom_one, capsule, drag, landed, open_folder, view_point
+
+
+def _folder(tmp_path, n: int = 3, size: tuple[int, int] = (80, 100)):
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, size, dtype=np.uint8)).save(tmp_path / f"im{i}.png")
+    return tmp_path
+
+
+def _saved_mask(qtbot, window, path, shape):
+    qtbot.waitUntil(lambda: path.exists() and not window.is_dirty(), timeout=10000)
+    return read_mask(path, shape=shape)
+
+
+def test_brush_stroke_paints_the_expected_pixels_on_disk(qtbot, window, tmp_path):
+    open_folder(qtbot, window, _folder(tmp_path))
+    at_zoom_one(window)
+    window.set_class(1)
+    window.set_brush_radius(3)
+    drag(qtbot, window, [(10.5, 20.5), (30.5, 20.5), (40.5, 30.5)])
+    mask = _saved_mask(qtbot, window, tmp_path / "masks" / "im0.png", (80, 100))
+    a, b, c = landed(window, 10.5, 20.5), landed(window, 30.5, 20.5), landed(window, 40.5, 30.5)
+    assert abs(a[0] - 10.5) <= 1 and abs(c[1] - 30.5) <= 1
+    expected = capsule(mask.shape, a, b, 3) | capsule(mask.shape, b, c, 3)
+    assert np.array_equal(mask == 1, expected)
+    assert np.all(mask[~expected] == IGNORE_INDEX)
+
+
+def test_eraser_returns_pixels_to_not_labelled(qtbot, window, tmp_path):
+    open_folder(qtbot, window, _folder(tmp_path))
+    at_zoom_one(window)
+    window.set_class(1)
+    window.set_brush_radius(5)
+    drag(qtbot, window, [(20.5, 20.5), (50.5, 20.5)])
+    window.set_tool("eraser")
+    window.set_brush_radius(2)
+    drag(qtbot, window, [(35.5, 10.5), (35.5, 30.5)])
+    mask = _saved_mask(qtbot, window, tmp_path / "masks" / "im0.png", (80, 100))
+    erased = capsule(mask.shape, landed(window, 35.5, 10.5), landed(window, 35.5, 30.5), 2)
+    painted = capsule(mask.shape, landed(window, 20.5, 20.5), landed(window, 50.5, 20.5), 5)
+    assert np.all(mask[erased] == IGNORE_INDEX)
+    assert np.all(mask[painted & ~erased] == 1)
+
+
+def test_fill_polygon_and_lasso(qtbot, window, tmp_path):
+    _folder(tmp_path, 1)
+    (tmp_path / "masks").mkdir()
+    start = np.zeros((80, 100), np.uint8)
+    start[:, 50] = 1
+    write_mask(tmp_path / "masks" / "im0.png", start, default_classes(3))
+    window_classes = default_classes(3)
+    from seggui.project import Project, save_project
+
+    save_project(Project(tmp_path, classes=tuple(window_classes)))
+    open_folder(qtbot, window, tmp_path)
+    at_zoom_one(window)
+
+    window.set_tool("fill")
+    window.set_class(2)
+    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=view_point(window, 10.5, 10.5))
+    assert np.all(window.document.mask[:, :50] == 2) and np.all(window.document.mask[:, 51:] == 0)
+
+    window.set_tool("polygon")
+    window.set_class(1)
+    for x, y in ((60, 10), (90, 10), (90, 30), (60, 30)):
+        qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=view_point(window, x, y))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert np.all(window.document.mask[10:30, 60:90] == 1)
+    assert np.all(window.document.mask[31:, 51:] == 0)
+
+    window.set_tool("lasso")
+    window.set_class(2)
+    drag(qtbot, window, [(60, 50), (90, 50), (90, 70), (60, 70)])
+    assert np.all(window.document.mask[51:69, 61:89] == 2)
+    mask = _saved_mask(qtbot, window, tmp_path / "masks" / "im0.png", (80, 100))
+    assert np.array_equal(mask, window.document.mask)
+
+
+def test_undo_and_redo_restore_exact_pixels(qtbot, window, tmp_path):
+    open_folder(qtbot, window, _folder(tmp_path))
+    at_zoom_one(window)
+    window.set_brush_radius(4)
+    drag(qtbot, window, [(10, 10), (60, 40)])
+    after_first = window.document.mask.copy()
+    window.set_class(1)
+    drag(qtbot, window, [(10, 60), (80, 60)])
+    after_second = window.document.mask.copy()
+    window.undo_action.trigger()
+    assert np.array_equal(window.document.mask, after_first)
+    window.undo_action.trigger()
+    assert np.all(window.document.mask == IGNORE_INDEX)
+    window.redo_action.trigger()
+    window.redo_action.trigger()
+    assert np.array_equal(window.document.mask, after_second)
+    mask = _saved_mask(qtbot, window, tmp_path / "masks" / "im0.png", (80, 100))
+    assert np.array_equal(mask, after_second)
+
+
+def test_switching_image_saves_at_once(qtbot, window, tmp_path):
+    open_folder(qtbot, window, _folder(tmp_path))
+    window.autosave_timer.setInterval(60_000)  # only the switch can save
+    at_zoom_one(window)
+    drag(qtbot, window, [(5, 5), (20, 5)])
+    painted = window.document.mask.copy()
+    with qtbot.waitSignal(window.image_opened, timeout=10000):
+        window.next_action.trigger()
+    assert window.current.path.name == "im1.png"
+    qtbot.waitUntil(lambda: window.browser.model.record(0).status == Status.LABELLED, timeout=10000)
+    assert np.array_equal(read_mask(tmp_path / "masks" / "im0.png"), painted)
+
+
+def test_corrupt_image_is_listed_with_its_error_and_others_still_open(qtbot, window, tmp_path):
+    _folder(tmp_path, 2)
+    (tmp_path / "im0b.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
+    open_folder(qtbot, window, tmp_path)
+    assert window.current.path.name == "im0.png"
+    with qtbot.waitSignal(window.image_failed, timeout=10000) as failed:
+        window.next_action.trigger()
+    assert failed.args[0].name == "im0b.png"
+    record = window.browser.model.record(1)
+    assert record.status == Status.UNREADABLE and "im0b.png" in record.error
+    tooltip = window.browser.model.index(1).data(Qt.ItemDataRole.ToolTipRole)
+    assert "im0b.png" in tooltip and "not an image" in tooltip
+    with qtbot.waitSignal(window.image_opened, timeout=10000):
+        window.open_image(tmp_path / "im1.png")
+    assert window.current.path.name == "im1.png"
+
+
+def test_unwritable_mask_folder_shows_an_error_and_loses_nothing(qtbot, window, tmp_path):
+    open_folder(qtbot, window, _folder(tmp_path))
+    (tmp_path / "masks").write_text("a file where the mask folder should be")  # any write fails, even as root
+    at_zoom_one(window)
+    window.set_brush_radius(3)
+    with qtbot.waitSignal(window.saver.save_failed, timeout=10000):
+        drag(qtbot, window, [(10, 10), (40, 10)])
+    assert "NOT SAVED" in window.save_label.text() and "masks" in window.save_label.text()
+    assert window.is_dirty()
+    painted = window.document.mask.copy()
+    (tmp_path / "masks").unlink()  # the folder becomes writable again: the retry succeeds
+    mask = _saved_mask(qtbot, window, tmp_path / "masks" / "im0.png", (80, 100))
+    assert np.array_equal(mask, painted)
+    qtbot.waitUntil(lambda: window.save_label.text() == "saved", timeout=10000)
+
+
+def test_exif_rotated_and_16bit_images_save_masks_as_displayed(qtbot, window, tmp_path):
+    photo = np.zeros((40, 60, 3), np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown rotated by 90 degrees: 40 wide, 60 high
+    Image.fromarray(photo).save(tmp_path / "a_photo.jpg", exif=exif.tobytes())
+    Image.fromarray(np.arange(30 * 50, dtype=np.uint16).reshape(30, 50) * 40).save(tmp_path / "b_wide.png")
+    open_folder(qtbot, window, tmp_path)
+    assert window.document.shape == (60, 40)
+    at_zoom_one(window)
+    window.set_brush_radius(2)
+    drag(qtbot, window, [(5.5, 50.5), (5.5, 55.5)])
+    mask = _saved_mask(qtbot, window, tmp_path / "masks" / "a_photo.png", (60, 40))
+    assert mask[52, 5] == 1
+
+    with qtbot.waitSignal(window.image_opened, timeout=10000):
+        window.next_action.trigger()
+    assert window.document.shape == (30, 50)
+    assert window.current.raw.dtype == np.uint16
+    assert window.canvas.image_layer.boundingRect().width() == 50
+    at_zoom_one(window)
+    drag(qtbot, window, [(45.5, 25.5), (46.5, 25.5)])
+    mask = _saved_mask(qtbot, window, tmp_path / "masks" / "b_wide.png", (30, 50))
+    assert mask[25, 45] == 1
+
+
+def test_keys_pick_class_and_brush_size(qtbot, window, tmp_path):
+    open_folder(qtbot, window, _folder(tmp_path))
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_2)  # default project has 2 classes: stays on class 1
+    assert window.editor.current_class == 1
+    radius = window.editor.brush_radius
+    qtbot.keyClick(window.canvas, Qt.Key.Key_BracketRight)
+    assert window.editor.brush_radius > radius
+    qtbot.keyClick(window.canvas, Qt.Key.Key_E)
+    assert window.canvas.tool is window.tools["eraser"]
+
+
+def test_recent_folders_are_remembered(qtbot, window, tmp_path):
+    first = _folder(tmp_path / "a") if (tmp_path / "a").mkdir() is None else None
+    second = _folder(tmp_path / "b") if (tmp_path / "b").mkdir() is None else None
+    open_folder(qtbot, window, first)
+    open_folder(qtbot, window, second)
+    assert window.recent_folders()[:2] == [str(second), str(first)]
+    shutil.rmtree(first)
