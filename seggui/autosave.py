@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from model.classes import ClassInfo
+from model.classes import IGNORE_INDEX, ClassInfo
 from model.imageio import write_mask
 
 log = logging.getLogger(__name__)
@@ -36,9 +36,9 @@ class SaveRequest:
 class MaskSaver(QObject):
     """Writes masks off the GUI thread; ``saved``/``save_failed`` arrive on the GUI thread."""
 
-    saved = Signal(object, int)  # path, revision
+    saved = Signal(object, int, bool)  # path, revision, every pixel labelled
     save_failed = Signal(object, str)  # path, message
-    _finished = Signal(object, object)  # request, error message or None (thread -> GUI)
+    _finished = Signal(object, object, bool)  # request, error message or None, complete (thread -> GUI)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -76,13 +76,14 @@ class MaskSaver(QObject):
         except OSError as exc:
             error = f"Cannot save {request.path}: {exc.strerror or exc}"
             log.warning("%s", error)
-        self._finished.emit(request, error)
+        complete = not bool((request.mask == IGNORE_INDEX).any())
+        self._finished.emit(request, error, complete)
 
-    def _on_finished(self, request: SaveRequest, error: str | None) -> None:
+    def _on_finished(self, request: SaveRequest, error: str | None, complete: bool) -> None:
         self._in_flight.pop(request.path, None)
         if error is None:
             self._failed.discard(request.path)
-            self.saved.emit(request.path, request.revision)
+            self.saved.emit(request.path, request.revision, complete)
         else:
             self._failed.add(request.path)
             # Keep the newest data for the retry unless a newer request already arrived.

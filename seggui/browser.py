@@ -11,15 +11,19 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QSize,
     QSortFilterProxyModel,
     Qt,
 )
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QListView, QVBoxLayout, QWidget
 
+from seggui.thumbnails import THUMBNAIL_SIZE, ThumbnailLoader
+
 
 class Status(enum.Enum):
     NO_MASK = "no mask"
+    PARTLY = "partly labelled"
     LABELLED = "labelled"
     PREDICTED = "predicted"
     UNREADABLE = "unreadable"
@@ -27,6 +31,7 @@ class Status(enum.Enum):
 
 _STATUS_COLOURS = {
     Status.NO_MASK: QColor(150, 150, 150),
+    Status.PARTLY: QColor(245, 130, 48),
     Status.LABELLED: QColor(60, 180, 75),
     Status.PREDICTED: QColor(0, 130, 200),
     Status.UNREADABLE: QColor(230, 25, 75),
@@ -51,6 +56,7 @@ class ImageListModel(QAbstractListModel):
         super().__init__(parent)
         self._records: list[ImageRecord] = []
         self._rows: dict[Path, int] = {}
+        self.thumbnails: ThumbnailLoader | None = None
 
     def set_records(self, records: list[ImageRecord]) -> None:
         self.beginResetModel()
@@ -72,6 +78,26 @@ class ImageListModel(QAbstractListModel):
         index = self.index(row)
         self.dataChanged.emit(index, index)
 
+    def status_of(self, path: Path) -> Status | None:
+        row = self._rows.get(path)
+        return None if row is None else self._records[row].status
+
+    def _on_thumbnail_loaded(self, path: Path, complete: bool | None) -> None:
+        status = self.status_of(path)
+        if status in (Status.LABELLED, Status.PARTLY) and complete is not None:
+            self.update(path, Status.LABELLED if complete else Status.PARTLY)
+        elif status is not None:
+            row = self._rows[path]
+            self.dataChanged.emit(self.index(row), self.index(row), [Qt.ItemDataRole.DecorationRole])
+
+    def _on_thumbnail_failed(self, path: Path, message: str) -> None:
+        self.update(path, Status.UNREADABLE, message)
+
+    def use_thumbnails(self, loader: ThumbnailLoader) -> None:
+        self.thumbnails = loader
+        loader.loaded.connect(self._on_thumbnail_loaded)
+        loader.failed.connect(self._on_thumbnail_failed)
+
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._records)
 
@@ -85,6 +111,10 @@ class ImageListModel(QAbstractListModel):
             return record.path.name
         if role == Qt.ItemDataRole.ToolTipRole:
             return record.error or f"{record.path.name}: {record.status.value}"
+        if role == Qt.ItemDataRole.DecorationRole and self.thumbnails is not None:
+            if record.status == Status.UNREADABLE:
+                return None
+            return self.thumbnails.get(record.path)
         if role == Qt.ItemDataRole.ForegroundRole:
             return _STATUS_COLOURS[record.status]
         if role == StatusRole:
@@ -107,8 +137,13 @@ class StatusFilter(QSortFilterProxyModel):
         self.status: Status | None = None
 
     def set_status(self, status: Status | None) -> None:
-        self.status = status
-        self.invalidateFilter()
+        if hasattr(self, "beginFilterChange"):  # Qt >= 6.9; invalidateFilter() is deprecated there
+            self.beginFilterChange()
+            self.status = status
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        else:
+            self.status = status
+            self.invalidateFilter()
 
     def filterAcceptsRow(self, row: int, parent: QModelIndex | QPersistentModelIndex) -> bool:
         if self.status is None:
@@ -132,6 +167,7 @@ class BrowserPanel(QWidget):
         self.view = QListView()
         self.view.setModel(self.proxy)
         self.view.setUniformItemSizes(True)
+        self.view.setIconSize(QSize(THUMBNAIL_SIZE, THUMBNAIL_SIZE))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.filter)

@@ -70,3 +70,19 @@ class ImageLoadJob(QRunnable):
             )
             return
         self.signals.loaded.emit(self.ticket, result)
+
+
+class _DisplaySignals(QObject):
+    ready = Signal(int, object)  # ticket, QImage
+
+
+class DisplayJob(QRunnable):
+    """Re-renders the display image with another brightness/contrast window."""
+
+    def __init__(self, ticket: int, raw: np.ndarray, low: float, high: float) -> None:
+        super().__init__()
+        self.signals = _DisplaySignals()
+        self.ticket, self.raw, self.low, self.high = ticket, raw, low, high
+
+    def run(self) -> None:
+        self.signals.ready.emit(self.ticket, display_image(self.raw, self.low, self.high))

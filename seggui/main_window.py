@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox,
     QDockWidget,
     QFileDialog,
     QLabel,
@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QSlider,
     QToolBar,
-    QWidget,
 )
 
 from model.classes import IGNORE_INDEX
@@ -26,10 +25,12 @@ from seggui.autosave import MaskSaver
 from seggui.browser import BrowserPanel, Status, scan_folder
 from seggui.canvas.tools import BrushTool, FillTool, LassoTool, PolygonTool
 from seggui.canvas.view import CanvasView
+from seggui.class_panel import ClassPanel
 from seggui.document import MaskDocument
 from seggui.editor import MaskEditor
-from seggui.loading import ImageLoadJob, LoadedImage
+from seggui.loading import DisplayJob, ImageLoadJob, LoadedImage
 from seggui.project import Project, load_project, save_project
+from seggui.thumbnails import ThumbnailLoader
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self._ticket = 0
         self._jobs: set[QRunnable] = set()
         self._image_of_mask: dict[Path, Path] = {}
+        self._ticket_display = 0
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
 
@@ -100,8 +102,17 @@ class MainWindow(QMainWindow):
         dock.setObjectName("images")
         dock.setWidget(self.browser)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+        self.class_panel = ClassPanel(self)
+        class_dock = QDockWidget("Classes", self)
+        class_dock.setObjectName("classes")
+        class_dock.setWidget(self.class_panel)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, class_dock)
+        self.class_panel.class_picked.connect(self.set_class)
+        self.class_panel.classes_edited.connect(self.set_classes)
 
         self.editor = MaskEditor(tuple(Project(Path()).classes), self)
+        self.thumbnails = ThumbnailLoader(Project(Path()).mask_path, self)
+        self.browser.model.use_thumbnails(self.thumbnails)
         self.saver = MaskSaver(self)
         self.autosave_timer = QTimer(self)
         self.autosave_timer.setSingleShot(True)
@@ -173,6 +184,9 @@ class MainWindow(QMainWindow):
         self.larger_action = self._action(
             "Larger Brush", lambda: self.set_brush_radius(self.editor.brush_radius * 1.25), "]"
         )
+        self.erase_to_background_action = self._action(
+            "Eraser Paints &Background", self._on_erase_mode_toggled, checkable=True
+        )
         self.help_action = self._action(
             "&Keyboard Shortcuts", self._show_shortcuts, QKeySequence.StandardKey.HelpContents
         )
@@ -194,16 +208,15 @@ class MainWindow(QMainWindow):
         for action in self.tool_actions.values():
             bar.addAction(action)
         bar.addSeparator()
-        bar.addWidget(QLabel(" Class "))
-        self.class_combo = QComboBox()
-        self.class_combo.currentIndexChanged.connect(self._on_class_combo_changed)
-        bar.addWidget(self.class_combo)
         bar.addWidget(QLabel(" Size "))
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setRange(1, 200)
         self.size_slider.setFixedWidth(120)
         self.size_slider.valueChanged.connect(lambda v: self.set_brush_radius(v / 2))
         bar.addWidget(self.size_slider)
+        self.size_label = QLabel()
+        self.size_label.setMinimumWidth(44)
+        bar.addWidget(self.size_label)
         bar.addWidget(QLabel(" Opacity "))
         self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
         self.opacity_slider.setRange(0, 100)
@@ -212,6 +225,19 @@ class MainWindow(QMainWindow):
         self.opacity_slider.valueChanged.connect(lambda v: self.canvas.mask_layer.setOpacity(v / 100))
         bar.addWidget(self.opacity_slider)
         bar.addAction(self.mask_visible_action)
+        bar.addWidget(QLabel(" Brightness "))
+        self.brightness_slider = QSlider(Qt.Orientation.Horizontal)
+        self.brightness_slider.setRange(-100, 100)
+        self.brightness_slider.setFixedWidth(90)
+        bar.addWidget(self.brightness_slider)
+        bar.addWidget(QLabel(" Contrast "))
+        self.contrast_slider = QSlider(Qt.Orientation.Horizontal)
+        self.contrast_slider.setRange(-100, 100)
+        self.contrast_slider.setFixedWidth(90)
+        bar.addWidget(self.contrast_slider)
+        for slider in (self.brightness_slider, self.contrast_slider):
+            slider.valueChanged.connect(self._on_display_slider_changed)
+            slider.setToolTip("Display only: the image file and training data are not changed")
         bar.addSeparator()
         bar.addAction(self.undo_action)
         bar.addAction(self.redo_action)
@@ -231,7 +257,12 @@ class MainWindow(QMainWindow):
         for action in (self.fit_action, self.mask_visible_action, self.next_action, self.previous_action):
             view_menu.addAction(action)
         tools_menu = self.menuBar().addMenu("&Tools")
-        for action in (*self.tool_actions.values(), self.smaller_action, self.larger_action):
+        for action in (
+            *self.tool_actions.values(),
+            self.smaller_action,
+            self.larger_action,
+            self.erase_to_background_action,
+        ):
             tools_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.help_action)
@@ -247,8 +278,12 @@ class MainWindow(QMainWindow):
             self._error(str(exc))
             return
         self.project = project
+        self.thumbnails.clear()
+        self.thumbnails.mask_path_of = project.mask_path
         self.editor.set_classes(project.classes)
-        self._fill_class_combo()
+        self.erase_to_background_action.setChecked(project.eraser_mode == "background")
+        self.editor.erase_to_background = project.eraser_mode == "background"
+        self.class_panel.set_classes(project.classes, self.editor.current_class)
         self.canvas.mask_layer.set_classes(project.classes)
         self._remember_recent(folder)
         self.setWindowTitle(f"SegGUI - {folder}")
@@ -324,7 +359,7 @@ class MainWindow(QMainWindow):
     def _start(self, job: QRunnable) -> None:
         self._jobs.add(job)
         signals = job.signals  # type: ignore[attr-defined]
-        for name in ("done", "loaded", "failed"):
+        for name in ("done", "loaded", "failed", "ready"):
             signal = getattr(signals, name, None)
             if signal is not None:
                 signal.connect(lambda *_, j=job: self._jobs.discard(j))
@@ -340,7 +375,7 @@ class MainWindow(QMainWindow):
     def set_class(self, index: int) -> None:
         if 0 <= index < len(self.editor.classes):
             self.editor.current_class = index
-            self.class_combo.setCurrentIndex(index)
+            self.class_panel.select(index)
 
     def set_brush_radius(self, radius: float) -> None:
         radius = max(0.5, min(100.0, radius))
@@ -348,20 +383,52 @@ class MainWindow(QMainWindow):
         blocked = self.size_slider.blockSignals(True)
         self.size_slider.setValue(round(radius * 2))
         self.size_slider.blockSignals(blocked)
+        self.size_label.setText(f" {2 * radius:.0f} px")
         self.canvas.update_outline()
 
-    def _fill_class_combo(self) -> None:
-        blocked = self.class_combo.blockSignals(True)
-        self.class_combo.clear()
-        for index, info in enumerate(self.editor.classes):
-            self.class_combo.addItem(f"{index}: {info.name}")
-            self.class_combo.setItemData(index, _colour_icon(info.color), Qt.ItemDataRole.DecorationRole)
-        self.class_combo.setCurrentIndex(self.editor.current_class)
-        self.class_combo.blockSignals(blocked)
+    def set_classes(self, classes: tuple) -> None:
+        """Rename, recolour or add classes; saved to the project file at once."""
+        if self.project is None:
+            return
+        project = self.project.with_classes(list(classes))
+        try:
+            save_project(project)
+        except SegGUIError as exc:
+            self._error(str(exc))
+            return
+        self.project = project
+        self.editor.set_classes(project.classes)
+        self.canvas.mask_layer.set_classes(project.classes)
+        self.class_panel.set_classes(project.classes, self.editor.current_class)
 
-    def _on_class_combo_changed(self, index: int) -> None:
-        if index >= 0:
-            self.editor.current_class = index
+    def _on_erase_mode_toggled(self, checked: bool) -> None:
+        self.editor.erase_to_background = checked
+        if self.project is not None and self.project.eraser_mode != (
+            "background" if checked else "unlabelled"
+        ):
+            project = dataclasses.replace(self.project, eraser_mode="background" if checked else "unlabelled")
+            try:
+                save_project(project)
+                self.project = project
+            except SegGUIError as exc:
+                self._error(str(exc))
+
+    def _on_display_slider_changed(self) -> None:
+        if self.current is None:
+            return
+        low, high = self.current.display_range
+        brightness = self.brightness_slider.value() / 100
+        contrast = 2 ** (self.contrast_slider.value() / 50)
+        centre = (low + high) / 2 - brightness * (high - low) / 2
+        half = (high - low) / (2 * contrast)
+        self._ticket_display += 1
+        job = DisplayJob(self._ticket_display, self.current.raw, centre - half, centre + half)
+        job.signals.ready.connect(self._on_display_ready)
+        self._start(job)
+
+    def _on_display_ready(self, ticket: int, image: object) -> None:
+        if ticket == self._ticket_display:
+            self.canvas.image_layer.set_image(image)
 
     def _on_mask_visible_toggled(self, checked: bool) -> None:
         self.canvas.mask_layer.setVisible(checked)
@@ -392,15 +459,26 @@ class MainWindow(QMainWindow):
         self.autosave_timer.stop()
         if self.current is None or self.document is None or self.project is None or not self.is_dirty():
             return
+        if self.current.mask_problem and self.current.mask_path.exists():
+            self._keep_unusable_mask(self.current.mask_path)
         self._image_of_mask[self.current.mask_path] = self.current.path
         self.saver.request(self.current.mask_path, self.document.mask, self.project.classes, self._revision)
 
-    def _on_saver_saved(self, path: Path, revision: int) -> None:
+    def _keep_unusable_mask(self, path: Path) -> None:
+        """Move a mask file that could not be used aside instead of overwriting it."""
+        backup = path.with_name(f"{path.stem}.unusable{path.suffix}")
+        try:
+            path.replace(backup)
+            self.statusBar().showMessage(f"The old, unusable mask was kept as {backup.name}", 10000)
+        except OSError as exc:
+            self._error(f"Cannot move {path} aside: {exc.strerror or exc}")
+
+    def _on_saver_saved(self, path: Path, revision: int, complete: bool) -> None:
         if self.current is not None and path == self.current.mask_path:
             self._saved_revision = max(self._saved_revision, revision)
         image = self._image_of_mask.get(path)
         if image is not None:
-            self.browser.model.update(image, Status.LABELLED)
+            self.browser.model.update(image, Status.LABELLED if complete else Status.PARTLY)
         self.save_label.setStyleSheet("")
         self._update_save_label()
 
@@ -429,7 +507,9 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self.saver.shutdown()
+        self.thumbnails.clear()
         self.pool.waitForDone(5000)
+        self.thumbnails.pool.waitForDone(5000)
         if self.project is not None and self.project.file.exists() is False:
             try:
                 save_project(self.project)
@@ -465,11 +545,3 @@ class MainWindow(QMainWindow):
     def _error(self, message: str) -> None:
         log.warning("%s", message)
         self.statusBar().showMessage(message, 15000)
-
-
-def _colour_icon(color: tuple[int, int, int]) -> QWidget | object:
-    from PySide6.QtGui import QColor, QIcon, QPixmap
-
-    pixmap = QPixmap(12, 12)
-    pixmap.fill(QColor(*color))
-    return QIcon(pixmap)

@@ -41,6 +41,7 @@ class CanvasView(QGraphicsView):
         self._panning: QPointF | None = None
         self._space_down = False
         self._painting = False
+        self._auto_fit = True  # keep fitting on resize until the user zooms or pans
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
@@ -63,10 +64,23 @@ class CanvasView(QGraphicsView):
         if rect.isEmpty():
             return
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        self._auto_fit = True
+        self.zoom_changed.emit(self.zoom)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self._auto_fit:
+            self.fit_to_window()
+
+    def actual_size(self) -> None:
+        """One screen pixel per image pixel."""
+        self._auto_fit = False
+        self.resetTransform()
         self.zoom_changed.emit(self.zoom)
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         """Zoom keeping the scene point under ``anchor`` (view coordinates) in place."""
+        self._auto_fit = False
         factor = max(MIN_ZOOM / self.zoom, min(MAX_ZOOM / self.zoom, factor))
         anchor = anchor if anchor is not None else QPointF(self.viewport().rect().center())
         before = self.mapToScene(anchor.toPoint())
@@ -99,6 +113,7 @@ class CanvasView(QGraphicsView):
         middle = event.button() == Qt.MouseButton.MiddleButton
         if middle or (event.button() == Qt.MouseButton.LeftButton and self._space_down):
             self._panning = event.position()
+            self._auto_fit = False
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             return
         if event.button() == Qt.MouseButton.LeftButton and self.tool is not None:

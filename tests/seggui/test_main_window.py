@@ -117,7 +117,7 @@ def test_switching_image_saves_at_once(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.image_opened, timeout=10000):
         window.next_action.trigger()
     assert window.current.path.name == "im1.png"
-    qtbot.waitUntil(lambda: window.browser.model.record(0).status == Status.LABELLED, timeout=10000)
+    qtbot.waitUntil(lambda: window.browser.model.record(0).status == Status.PARTLY, timeout=10000)
     assert np.array_equal(read_mask(tmp_path / "masks" / "im0.png"), painted)
 
 

@@ -1,0 +1,99 @@
+"""The class palette: pick, rename, recolour and add classes."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QHBoxLayout,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from model.classes import ClassInfo, default_color
+
+
+def colour_icon(color: tuple[int, int, int], size: int = 14) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(*color))
+    return QIcon(pixmap)
+
+
+class ClassPanel(QWidget):
+    """Lists the project's classes; edits come out as a whole new tuple of classes."""
+
+    classes_edited = Signal(object)  # tuple[ClassInfo, ...]
+    class_picked = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._classes: tuple[ClassInfo, ...] = ()
+        self.list = QListWidget()
+        self.list.itemChanged.connect(self._on_list_item_changed)
+        self.list.currentRowChanged.connect(self._on_list_row_changed)
+        self.add_button = QPushButton("Add")
+        self.add_button.clicked.connect(self.add_class)
+        self.colour_button = QPushButton("Colour...")
+        self.colour_button.clicked.connect(self.choose_colour)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.add_button)
+        buttons.addWidget(self.colour_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.list)
+        layout.addLayout(buttons)
+
+    def set_classes(self, classes: tuple[ClassInfo, ...], current: int) -> None:
+        self._classes = classes
+        blocked = self.list.blockSignals(True)
+        self.list.clear()
+        for index, info in enumerate(classes):
+            item = QListWidgetItem(colour_icon(info.color), info.name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
+            item.setToolTip(f"class {index}; key {index}" if index < 10 else f"class {index}")
+            self.list.addItem(item)
+        self.list.setCurrentRow(current)
+        self.list.blockSignals(blocked)
+
+    def select(self, index: int) -> None:
+        blocked = self.list.blockSignals(True)
+        self.list.setCurrentRow(index)
+        self.list.blockSignals(blocked)
+
+    def add_class(self, name: str | None = None) -> None:
+        index = len(self._classes)
+        info = ClassInfo(name or f"class {index}", default_color(index))
+        self.classes_edited.emit((*self._classes, info))
+
+    def rename(self, index: int, name: str) -> None:
+        name = name.strip()
+        if not name or name == self._classes[index].name:
+            self.set_classes(self._classes, index)
+            return
+        classes = list(self._classes)
+        classes[index] = ClassInfo(name, classes[index].color)
+        self.classes_edited.emit(tuple(classes))
+
+    def set_colour(self, index: int, color: tuple[int, int, int]) -> None:
+        classes = list(self._classes)
+        classes[index] = ClassInfo(classes[index].name, color)
+        self.classes_edited.emit(tuple(classes))
+
+    def choose_colour(self) -> None:
+        index = self.list.currentRow()
+        if index < 0:
+            return
+        chosen = QColorDialog.getColor(QColor(*self._classes[index].color), self, "Class colour")
+        if chosen.isValid():
+            self.set_colour(index, (chosen.red(), chosen.green(), chosen.blue()))
+
+    def _on_list_item_changed(self, item: QListWidgetItem) -> None:
+        self.rename(self.list.row(item), item.text())
+
+    def _on_list_row_changed(self, row: int) -> None:
+        if row >= 0:
+            self.class_picked.emit(row)

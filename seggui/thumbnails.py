@@ -1,0 +1,112 @@
+"""Small previews of the images in the browser, made lazily on a thread pool and cached."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QImage
+
+from model.classes import IGNORE_INDEX
+from model.errors import SegGUIError
+from model.imageio import read_image, read_mask
+from model.intensity import intensity_range
+
+THUMBNAIL_SIZE = 48
+CACHE_LIMIT = 2000
+
+
+def thumbnail_array(raw: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
+    """An 8-bit preview of ``raw`` no larger than ``size`` on its long side (strided, no filtering)."""
+    step = max(1, int(np.ceil(max(raw.shape[:2]) / size)))
+    small = raw[::step, ::step]
+    rng = intensity_range(small)
+    return np.ascontiguousarray((rng.to_unit(small) * 255).astype(np.uint8))
+
+
+def to_qimage(array: np.ndarray) -> QImage:
+    h, w = array.shape[:2]
+    fmt = QImage.Format.Format_Grayscale8 if array.ndim == 2 else QImage.Format.Format_RGB888
+    return QImage(array.data, w, h, array.strides[0], fmt).copy()
+
+
+class _Signals(QObject):
+    ready = Signal(object, object, object)  # path, QImage, fully labelled (bool | None)
+    failed = Signal(object, str)
+
+
+class ThumbnailJob(QRunnable):
+    """Reads one image (and its mask, to tell partly from fully labelled) for the browser."""
+
+    def __init__(self, path: Path, mask_path: Path) -> None:
+        super().__init__()
+        self.path, self.mask_path = path, mask_path
+        self.signals = _Signals()
+
+    def run(self) -> None:
+        try:
+            raw = read_image(self.path)
+            image = to_qimage(thumbnail_array(raw))
+        except SegGUIError as exc:
+            self.signals.failed.emit(self.path, str(exc))
+            return
+        except MemoryError:
+            self.signals.failed.emit(self.path, f"{self.path}: too large to preview")
+            return
+        complete: bool | None = None
+        if self.mask_path.exists():
+            try:
+                complete = not bool((read_mask(self.mask_path) == IGNORE_INDEX).any())
+            except SegGUIError:
+                complete = None
+        self.signals.ready.emit(self.path, image, complete)
+
+
+class ThumbnailLoader(QObject):
+    """Hands out cached thumbnails and loads missing ones once each, off the GUI thread."""
+
+    loaded = Signal(object, object)  # path, fully labelled (bool | None)
+    failed = Signal(object, str)
+
+    def __init__(self, mask_path_of, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.mask_path_of = mask_path_of
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self._cache: OrderedDict[Path, QImage] = OrderedDict()
+        self._pending: dict[Path, ThumbnailJob] = {}
+
+    def get(self, path: Path) -> QImage | None:
+        image = self._cache.get(path)
+        if image is not None:
+            self._cache.move_to_end(path)
+            return image
+        if path not in self._pending:
+            job = ThumbnailJob(path, self.mask_path_of(path))
+            job.setAutoDelete(False)
+            job.signals.ready.connect(self._on_ready)
+            job.signals.failed.connect(self._on_failed)
+            self._pending[path] = job
+            self.pool.start(job)
+        return None
+
+    def forget(self, path: Path) -> None:
+        self._cache.pop(path, None)
+
+    def clear(self) -> None:
+        self.pool.clear()
+        self._cache.clear()
+        self._pending.clear()
+
+    def _on_ready(self, path: Path, image: QImage, complete: bool | None) -> None:
+        self._pending.pop(path, None)
+        self._cache[path] = image
+        while len(self._cache) > CACHE_LIMIT:
+            self._cache.popitem(last=False)
+        self.loaded.emit(path, complete)
+
+    def _on_failed(self, path: Path, message: str) -> None:
+        self._pending.pop(path, None)
+        self.failed.emit(path, message)

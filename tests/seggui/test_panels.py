@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from model.classes import IGNORE_INDEX, default_classes
+from model.imageio import read_mask, write_mask
+from seggui.browser import Status
+from seggui.project import load_project
+from tests.seggui.conftest import at_zoom_one, drag, open_folder
+
+
+def _folder(tmp_path, n: int = 2):
+    rng = np.random.default_rng(1)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (40, 50), dtype=np.uint8)).save(tmp_path / f"im{i}.png")
+    return tmp_path
+
+
+def test_added_and_renamed_classes_are_saved_and_paintable(qtbot, window, tmp_path):
+    open_folder(qtbot, window, _folder(tmp_path))
+    window.class_panel.add_class("nucleus")
+    window.class_panel.list.item(1).setText("cell")  # an in-place edit in the list
+    project = load_project(tmp_path)
+    assert [c.name for c in project.classes] == ["background", "cell", "nucleus"]
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_2)
+    assert window.editor.current_class == 2
+    assert window.class_panel.list.currentRow() == 2
+    at_zoom_one(window)
+    drag(qtbot, window, [(10, 10), (12, 10)])
+    qtbot.waitUntil(lambda: not window.is_dirty(), timeout=10000)
+    with Image.open(tmp_path / "masks" / "im0.png") as img:
+        assert tuple(img.getpalette()[6:9]) == project.classes[2].color
+    assert read_mask(tmp_path / "masks" / "im0.png", num_classes=3)[10, 10] == 2
+
+
+def test_brightness_and_contrast_change_the_display_only(qtbot, window, tmp_path):
+    open_folder(qtbot, window, _folder(tmp_path))
+    before = window.canvas.image_layer._image.copy()
+    raw_before = window.current.raw.copy()
+    window.brightness_slider.setValue(60)
+    qtbot.waitUntil(lambda: window.canvas.image_layer._image != before, timeout=5000)
+    assert window.canvas.image_layer._image.pixelColor(5, 5).red() >= before.pixelColor(5, 5).red()
+    assert np.array_equal(window.current.raw, raw_before)
+
+
+def test_eraser_can_paint_background_instead(qtbot, window, tmp_path):
+    open_folder(qtbot, window, _folder(tmp_path))
+    window.erase_to_background_action.trigger()
+    assert load_project(tmp_path).eraser_mode == "background"
+    window.set_tool("eraser")
+    at_zoom_one(window)
+    drag(qtbot, window, [(20, 20), (21, 20)])
+    assert window.document.mask[20, 20] == 0
+    assert (window.document.mask == IGNORE_INDEX).sum() < window.document.mask.size
+
+
+def test_thumbnails_load_and_partly_labelled_masks_are_marked(qtbot, window, tmp_path):
+    _folder(tmp_path, 3)
+    (tmp_path / "masks").mkdir()
+    partial = np.full((40, 50), IGNORE_INDEX, np.uint8)
+    partial[:5] = 1
+    write_mask(tmp_path / "masks" / "im1.png", partial, default_classes(2))
+    write_mask(tmp_path / "masks" / "im2.png", np.ones((40, 50), np.uint8), default_classes(2))
+    open_folder(qtbot, window, tmp_path)
+    model = window.browser.model
+    for row in range(3):
+        model.index(row).data(Qt.ItemDataRole.DecorationRole)  # what the view asks when a row shows
+    qtbot.waitUntil(
+        lambda: all(model.index(r).data(Qt.ItemDataRole.DecorationRole) is not None for r in range(3)),
+        timeout=10000,
+    )
+    assert [model.record(r).status for r in range(3)] == [Status.NO_MASK, Status.PARTLY, Status.LABELLED]
+    window.browser.filter.setCurrentIndex(window.browser.filter.findData(Status.PARTLY))
+    assert window.browser.proxy.rowCount() == 1
+
+
+def test_unusable_mask_is_moved_aside_not_overwritten(qtbot, window, tmp_path):
+    _folder(tmp_path, 1)
+    (tmp_path / "masks").mkdir()
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(tmp_path / "masks" / "im0.png")  # wrong size
+    original = (tmp_path / "masks" / "im0.png").read_bytes()
+    open_folder(qtbot, window, tmp_path)
+    assert "5x5" in window.current.mask_problem
+    at_zoom_one(window)
+    drag(qtbot, window, [(10, 10), (12, 10)])
+    qtbot.waitUntil(lambda: not window.is_dirty(), timeout=10000)
+    assert (tmp_path / "masks" / "im0.unusable.png").read_bytes() == original
+    assert read_mask(tmp_path / "masks" / "im0.png").shape == (40, 50)
