@@ -28,6 +28,7 @@ class ClassPanel(QWidget):
 
     classes_edited = Signal(object)  # tuple[ClassInfo, ...]
     class_picked = Signal(int)
+    removal_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -39,9 +40,12 @@ class ClassPanel(QWidget):
         self.add_button.clicked.connect(self.add_class)
         self.colour_button = QPushButton("Colour...")
         self.colour_button.clicked.connect(self.choose_colour)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(lambda: self.removal_requested.emit(self.list.currentRow()))
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.colour_button)
+        buttons.addWidget(self.remove_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.list)

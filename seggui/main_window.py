@@ -29,7 +29,7 @@ from seggui.class_panel import ClassPanel
 from seggui.document import MaskDocument
 from seggui.editor import MaskEditor
 from seggui.loading import DisplayJob, ImageLoadJob, LoadedImage
-from seggui.project import Project, load_project, save_project
+from seggui.project import Project, load_project, remove_class_from_masks, save_project
 from seggui.thumbnails import ThumbnailLoader
 
 log = logging.getLogger(__name__)
@@ -73,12 +73,29 @@ class FolderScanJob(QRunnable):
         self.signals.done.emit(self.ticket, records)
 
 
+class ClassRemovalJob(QRunnable):
+    """Rewrites every mask of the project without one class."""
+
+    def __init__(self, project: Project, index: int) -> None:
+        super().__init__()
+        self.signals = _ScanSignals()
+        self.project, self.index = project, index
+
+    def run(self) -> None:
+        try:
+            result: object = remove_class_from_masks(self.project, self.index)
+        except SegGUIError as exc:
+            result = str(exc)
+        self.signals.done.emit(0, result)
+
+
 class MainWindow(QMainWindow):
     """SegGUI's window. ``open_folder`` and ``open_image`` are asynchronous; signals tell when done."""
 
     folder_opened = Signal(object)
     image_opened = Signal(object)
     image_failed = Signal(object, str)
+    classes_changed = Signal(object)
 
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -109,6 +126,7 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, class_dock)
         self.class_panel.class_picked.connect(self.set_class)
         self.class_panel.classes_edited.connect(self.set_classes)
+        self.class_panel.removal_requested.connect(self.remove_class)
 
         self.editor = MaskEditor(tuple(Project(Path()).classes), self)
         self.thumbnails = ThumbnailLoader(Project(Path()).mask_path, self)
@@ -400,6 +418,47 @@ class MainWindow(QMainWindow):
         self.editor.set_classes(project.classes)
         self.canvas.mask_layer.set_classes(project.classes)
         self.class_panel.set_classes(project.classes, self.editor.current_class)
+
+    def remove_class(self, index: int) -> None:
+        """After confirmation, remove a class from the project and from every mask on disk."""
+        if self.project is None or not 0 < index < len(self.project.classes):
+            self._error("Background (class 0) cannot be removed; pick another class")
+            return
+        name = self.project.classes[index].name
+        answer = QMessageBox.question(
+            self,
+            "Remove class",
+            f"Remove class '{name}'? Its pixels in every mask of this folder become not labelled, and "
+            "the classes after it move down one number. This cannot be undone.",
+        )
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        self.save_current()
+        errors = self.saver.flush()
+        if errors:
+            self._error("; ".join(errors))
+            return
+        self.canvas.setEnabled(False)
+        job = ClassRemovalJob(self.project, index)
+        job.signals.done.connect(self._on_class_removed)
+        self._start(job)
+
+    def _on_class_removed(self, ticket: int, result: object) -> None:
+        self.canvas.setEnabled(True)
+        if isinstance(result, str):
+            self._error(result)
+            return
+        project, problems = result  # type: ignore[misc]
+        for message in problems:
+            self._error(message)
+        self.project = project
+        self.editor.set_classes(project.classes)
+        self.canvas.mask_layer.set_classes(project.classes)
+        self.class_panel.set_classes(project.classes, self.editor.current_class)
+        if self.current is not None:
+            self._revision = self._saved_revision  # the file on disk is now the truth
+            self.open_image(self.current.path)
+        self.classes_changed.emit(project.classes)
 
     def _on_erase_mode_toggled(self, checked: bool) -> None:
         self.editor.erase_to_background = checked

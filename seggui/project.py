@@ -114,3 +114,36 @@ def save_project(project: Project) -> None:
         atomic_write(project.file, lambda fh: fh.write(text.encode("utf-8")))
     except OSError as exc:
         raise ProjectError(f"{project.file}: cannot save project ({exc.strerror or exc})") from exc
+
+
+def remove_class_from_masks(project: Project, index: int) -> tuple[Project, list[str]]:
+    """Remove class ``index``: its pixels become "not labelled", higher classes move down one.
+
+    Every mask in the project's mask folder is rewritten atomically. Returns the new project
+    (already saved) and one message per mask that could not be rewritten (left as it was).
+    """
+    import numpy as np
+
+    from model.classes import IGNORE_INDEX
+    from model.imageio import list_images, read_mask, write_mask
+
+    if not 0 < index < len(project.classes):
+        raise ProjectError(f"class {index} cannot be removed (background, class 0, always stays)")
+    if len(project.classes) <= 2:
+        raise ProjectError("a project needs at least two classes (background and one more)")
+    classes = [c for i, c in enumerate(project.classes) if i != index]
+    lut = np.arange(256, dtype=np.uint8)
+    lut[index] = IGNORE_INDEX
+    lut[index + 1 : len(project.classes)] -= 1
+    problems = []
+    if project.mask_dir.is_dir():
+        for path in list_images(project.mask_dir):
+            try:
+                mask = read_mask(path, num_classes=len(project.classes))
+                if ((mask >= index) & (mask != IGNORE_INDEX)).any():
+                    write_mask(path, lut[mask], classes)
+            except (SegGUIError, OSError) as exc:
+                problems.append(str(exc))
+    updated = project.with_classes(classes)
+    save_project(updated)
+    return updated, problems

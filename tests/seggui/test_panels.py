@@ -89,3 +89,27 @@ def test_unusable_mask_is_moved_aside_not_overwritten(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: not window.is_dirty(), timeout=10000)
     assert (tmp_path / "masks" / "im0.unusable.png").read_bytes() == original
     assert read_mask(tmp_path / "masks" / "im0.png").shape == (40, 50)
+
+
+def test_removing_a_class_updates_the_open_mask_and_the_files(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from seggui.project import Project, save_project
+
+    _folder(tmp_path, 1)
+    save_project(Project(tmp_path).with_classes(default_classes(3)))
+    (tmp_path / "masks").mkdir()
+    write_mask(
+        tmp_path / "masks" / "im0.png",
+        np.tile(np.array([0, 1, 2, 255], np.uint8), (40, 13))[:, :50],
+        default_classes(3),
+    )
+    open_folder(qtbot, window, tmp_path)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(window.image_opened, timeout=10000):
+        window.class_panel.list.setCurrentRow(1)
+        window.class_panel.remove_button.click()
+    assert [c.name for c in load_project(tmp_path).classes] == ["background", "class 2"]
+    assert window.document.mask[0, :4].tolist() == [0, 255, 1, 255]
+    assert read_mask(tmp_path / "masks" / "im0.png")[0, :4].tolist() == [0, 255, 1, 255]
+    assert window.class_panel.list.count() == 2

@@ -28,3 +28,25 @@ def test_broken_project_file_names_the_file(tmp_path):
     (tmp_path / PROJECT_FILE).write_text("{ not json")
     with pytest.raises(ProjectError, match=PROJECT_FILE):
         load_project(tmp_path)
+
+
+def test_removing_a_class_rewrites_every_mask(tmp_path):
+    import numpy as np
+
+    from model.classes import default_classes
+    from model.imageio import read_mask, write_mask
+    from seggui.project import remove_class_from_masks
+
+    project = Project(tmp_path).with_classes(default_classes(4))
+    project.mask_dir.mkdir()
+    write_mask(project.mask_dir / "a.png", np.array([[0, 1, 2, 3, 255]], np.uint8), default_classes(4))
+    write_mask(project.mask_dir / "b.png", np.array([[0, 1]], np.uint8), default_classes(4))
+    before_b = (project.mask_dir / "b.png").read_bytes()
+    updated, problems = remove_class_from_masks(project, 2)
+    assert problems == []
+    assert [c.name for c in updated.classes] == ["background", "class 1", "class 3"]
+    assert read_mask(project.mask_dir / "a.png").tolist() == [[0, 1, 255, 2, 255]]
+    assert (project.mask_dir / "b.png").read_bytes() == before_b  # untouched: nothing to change
+    assert load_project(tmp_path).classes == updated.classes
+    with pytest.raises(ProjectError, match="background"):
+        remove_class_from_masks(updated, 0)
