@@ -9,11 +9,11 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtGui import QImage
 
-from model.classes import IGNORE_INDEX
+from model.classes import IGNORE_INDEX, ClassInfo
 from model.errors import SegGUIError
 from model.imageio import read_image, read_mask
 from model.intensity import intensity_range
-from seggui.canvas.layers import display_image
+from seggui.canvas.layers import display_image, render_labels
 
 
 @dataclass(frozen=True)
@@ -28,9 +28,11 @@ class LoadedImage:
     mask: np.ndarray
     mask_problem: str | None
     """Why an existing mask file was not used (then ``mask`` starts empty); None if it was."""
+    mask_image: QImage
+    """``mask`` coloured for display, made on the loading thread."""
 
 
-def load_image(path: Path, mask_path: Path, num_classes: int) -> LoadedImage:
+def load_image(path: Path, mask_path: Path, classes: tuple[ClassInfo, ...]) -> LoadedImage:
     """Read ``path`` and its mask (or an empty mask); raises ``SegGUIError`` for a bad image."""
     raw = read_image(path)
     rng = intensity_range(raw)
@@ -39,10 +41,12 @@ def load_image(path: Path, mask_path: Path, num_classes: int) -> LoadedImage:
     mask = np.full(raw.shape[:2], IGNORE_INDEX, np.uint8)
     if mask_path.exists():
         try:
-            mask = read_mask(mask_path, shape=raw.shape[:2], num_classes=num_classes)
+            mask = read_mask(mask_path, shape=raw.shape[:2], num_classes=len(classes))
         except SegGUIError as exc:
             problem = str(exc)
-    return LoadedImage(path, mask_path, raw, display, (rng.low, rng.high), mask, problem)
+    return LoadedImage(
+        path, mask_path, raw, display, (rng.low, rng.high), mask, problem, render_labels(mask, classes)
+    )
 
 
 class _LoadSignals(QObject):
@@ -53,14 +57,14 @@ class _LoadSignals(QObject):
 class ImageLoadJob(QRunnable):
     """Loads one image on the thread pool; results carry the ticket so stale ones can be dropped."""
 
-    def __init__(self, ticket: int, path: Path, mask_path: Path, num_classes: int) -> None:
+    def __init__(self, ticket: int, path: Path, mask_path: Path, classes: tuple[ClassInfo, ...]) -> None:
         super().__init__()
         self.signals = _LoadSignals()
-        self.ticket, self.path, self.mask_path, self.num_classes = ticket, path, mask_path, num_classes
+        self.ticket, self.path, self.mask_path, self.classes = ticket, path, mask_path, classes
 
     def run(self) -> None:
         try:
-            result = load_image(self.path, self.mask_path, self.num_classes)
+            result = load_image(self.path, self.mask_path, self.classes)
         except SegGUIError as exc:
             self.signals.failed.emit(self.ticket, self.path, str(exc))
             return

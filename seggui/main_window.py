@@ -328,7 +328,7 @@ class MainWindow(QMainWindow):
             return
         self.save_current()
         self._ticket += 1
-        job = ImageLoadJob(self._ticket, path, self.project.mask_path(path), len(self.project.classes))
+        job = ImageLoadJob(self._ticket, path, self.project.mask_path(path), self.project.classes)
         job.signals.loaded.connect(self._on_image_loaded)
         job.signals.failed.connect(self._on_image_failed)
         self._start(job)
@@ -348,7 +348,7 @@ class MainWindow(QMainWindow):
         self.editor.set_document(self.document)
         height, width = loaded.mask.shape
         self.canvas.image_layer.set_image(loaded.display)
-        self.canvas.mask_layer.set_labels(loaded.mask, self.editor.classes)
+        self.canvas.mask_layer.set_labels(loaded.mask, self.editor.classes, loaded.mask_image)
         self.canvas.set_scene_size(width, height)
         self.browser.select(loaded.path)
         self.statusBar().showMessage(f"{loaded.path.name}  {width} x {height}", 5000)

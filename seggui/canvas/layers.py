@@ -37,6 +37,20 @@ def display_image(raw: np.ndarray, low: float, high: float) -> QImage:
     return image.copy()  # own the pixels: ``data`` goes away
 
 
+def _argb_view(image: QImage) -> np.ndarray:
+    """The pixels of an ARGB32 ``image`` as a writable ``H x W`` uint32 array (no copy)."""
+    stride = image.bytesPerLine() // 4
+    return np.frombuffer(image.bits(), np.uint32).reshape(image.height(), stride)[:, : image.width()]
+
+
+def render_labels(labels: np.ndarray, classes: list[ClassInfo] | tuple[ClassInfo, ...]) -> QImage:
+    """``labels`` coloured through the class table (safe to call on a worker thread)."""
+    h, w = labels.shape
+    image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
+    _argb_view(image)[...] = class_lut(classes)[labels]
+    return image
+
+
 class ImageLayer(QGraphicsItem):
     """The image, drawn from a QImage pixel-exact; only the exposed area is painted."""
 
@@ -74,19 +88,26 @@ class LabelLayer(QGraphicsItem):
         self._argb: np.ndarray | None = None
         self._lut = np.zeros(256, np.uint32)
 
-    def set_labels(self, labels: np.ndarray | None, classes: list[ClassInfo] | tuple[ClassInfo, ...]) -> None:
-        """Show ``labels`` (kept by reference: edits to it show after ``refresh``)."""
+    def set_labels(
+        self,
+        labels: np.ndarray | None,
+        classes: list[ClassInfo] | tuple[ClassInfo, ...],
+        rendered: QImage | None = None,
+    ) -> None:
+        """Show ``labels`` (kept by reference: edits to it show after ``refresh``).
+
+        ``rendered`` is ``render_labels(labels, classes)`` made off the GUI thread, which saves
+        colouring a large image here.
+        """
         self.prepareGeometryChange()
         self._labels = labels
         self._lut = class_lut(classes)
         if labels is None:
             self._image, self._argb = QImage(), None
             return
-        h, w = labels.shape
-        self._image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
-        stride = self._image.bytesPerLine() // 4
-        self._argb = np.frombuffer(self._image.bits(), np.uint32).reshape(h, stride)[:, :w]
-        self.refresh(Rect(0, 0, w, h))
+        self._image = rendered if rendered is not None else render_labels(labels, classes)
+        self._argb = _argb_view(self._image)
+        self.update()
 
     def set_classes(self, classes: list[ClassInfo] | tuple[ClassInfo, ...]) -> None:
         self._lut = class_lut(classes)
