@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QSettings, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QRunnable, QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -28,6 +28,7 @@ from seggui.canvas.view import CanvasView
 from seggui.class_panel import ClassPanel
 from seggui.document import MaskDocument
 from seggui.editor import MaskEditor
+from seggui.jobs import FunctionJob
 from seggui.loading import DisplayJob, ImageLoadJob, LoadedImage
 from seggui.project import Project, load_project, remove_class_from_masks, save_project
 from seggui.thumbnails import ThumbnailLoader
@@ -51,42 +52,6 @@ SHORTCUTS = [
     ("Page Down / Page Up", "Next / previous image"),
     ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
 ]
-
-
-class _ScanSignals(QObject):
-    done = Signal(int, object)  # ticket, list[ImageRecord] or error message
-
-
-class FolderScanJob(QRunnable):
-    """Lists a folder off the GUI thread."""
-
-    def __init__(self, ticket: int, project: Project) -> None:
-        super().__init__()
-        self.signals = _ScanSignals()
-        self.ticket, self.project = ticket, project
-
-    def run(self) -> None:
-        try:
-            records: object = scan_folder(list_images(self.project.folder), self.project.mask_path)
-        except OSError as exc:
-            records = f"Cannot list {self.project.folder}: {exc}"
-        self.signals.done.emit(self.ticket, records)
-
-
-class ClassRemovalJob(QRunnable):
-    """Rewrites every mask of the project without one class."""
-
-    def __init__(self, project: Project, index: int) -> None:
-        super().__init__()
-        self.signals = _ScanSignals()
-        self.project, self.index = project, index
-
-    def run(self) -> None:
-        try:
-            result: object = remove_class_from_masks(self.project, self.index)
-        except SegGUIError as exc:
-            result = str(exc)
-        self.signals.done.emit(0, result)
 
 
 class MainWindow(QMainWindow):
@@ -306,7 +271,7 @@ class MainWindow(QMainWindow):
         self._remember_recent(folder)
         self.setWindowTitle(f"SegGUI - {folder}")
         self._ticket += 1
-        job = FolderScanJob(self._ticket, project)
+        job = FunctionJob(self._ticket, lambda: scan_folder(list_images(project.folder), project.mask_path))
         job.signals.done.connect(self._on_scan_done)
         self._start(job)
 
@@ -439,7 +404,8 @@ class MainWindow(QMainWindow):
             self._error("; ".join(errors))
             return
         self.canvas.setEnabled(False)
-        job = ClassRemovalJob(self.project, index)
+        project = self.project
+        job = FunctionJob(0, lambda: remove_class_from_masks(project, index))
         job.signals.done.connect(self._on_class_removed)
         self._start(job)
 

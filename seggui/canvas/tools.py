@@ -86,9 +86,7 @@ class LassoTool:
 
     def release(self, pos: QPointF) -> None:
         points, self.points = self.points, []
-        if len(points) >= 3 and self.editor.begin_edit(self.name):
-            self.editor.fill_polygon(points, self.editor.current_class)
-            self.editor.end_edit()
+        _fill_outline(self.editor, self.name, points)
 
 
 class PolygonTool:
@@ -111,9 +109,14 @@ class PolygonTool:
 
     def finish(self) -> None:
         points, self.points = self.points, []
-        if len(points) >= 3 and self.editor.begin_edit(self.name):
-            self.editor.fill_polygon(points, self.editor.current_class)
-            self.editor.end_edit()
+        _fill_outline(self.editor, self.name, points)
 
     def cancel(self) -> None:
         self.points = []
+
+
+def _fill_outline(editor: MaskEditor, label: str, points: list[tuple[float, float]]) -> None:
+    """Fill a closed outline with the current class as one undoable edit."""
+    if len(points) >= 3 and editor.begin_edit(label):
+        editor.fill_polygon(points, editor.current_class)
+        editor.end_edit()
