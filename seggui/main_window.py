@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QRunnable, QSettings, Qt, QThreadPool, QTimer, Signal
@@ -36,6 +37,7 @@ from seggui.thumbnails import ThumbnailLoader
 log = logging.getLogger(__name__)
 
 AUTOSAVE_DELAY_MS = 1500
+AUTOSAVE_MAX_WAIT_S = 5.0
 MAX_RECENT = 8
 SHORTCUTS = [
     ("B", "Brush"),
@@ -74,6 +76,7 @@ class MainWindow(QMainWindow):
         self._jobs: set[QRunnable] = set()
         self._image_of_mask: dict[Path, Path] = {}
         self._ticket_display = 0
+        self._dirty_since = 0.0
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
 
@@ -471,9 +474,15 @@ class MainWindow(QMainWindow):
 
     # -- saving ---------------------------------------------------------------------------------
     def _on_editor_edited(self, document: MaskDocument) -> None:
-        if document is self.document:
-            self._revision += 1
-            self._update_save_label()
+        if document is not self.document:
+            return
+        if not self.is_dirty():
+            self._dirty_since = time.monotonic()
+        self._revision += 1
+        self._update_save_label()
+        if time.monotonic() - self._dirty_since > AUTOSAVE_MAX_WAIT_S:
+            self.save_current()  # steady painting keeps restarting the timer: save anyway
+        else:
             self.autosave_timer.start()
 
     def is_dirty(self) -> bool:
@@ -486,8 +495,10 @@ class MainWindow(QMainWindow):
             return
         if self.current.mask_problem and self.current.mask_path.exists():
             self._keep_unusable_mask(self.current.mask_path)
+            self.current = dataclasses.replace(self.current, mask_problem=None)
         self._image_of_mask[self.current.mask_path] = self.current.path
         self.saver.request(self.current.mask_path, self.document.mask, self.project.classes, self._revision)
+        self._dirty_since = time.monotonic()
 
     def _keep_unusable_mask(self, path: Path) -> None:
         """Move a mask file that could not be used aside instead of overwriting it."""

@@ -47,6 +47,9 @@ class CanvasView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         self.setMouseTracking(True)
+        self._image_rect = QRectF()
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setBackgroundBrush(QColor(30, 30, 30))
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -56,11 +59,15 @@ class CanvasView(QGraphicsView):
         return self.transform().m11()
 
     def set_scene_size(self, width: int, height: int) -> None:
-        self.scene().setSceneRect(QRectF(0, 0, width, height))
+        """Show an image of this size; the scene extends well past it so the view can always
+        scroll, which zooming around the cursor and panning near the border need."""
+        self._image_rect = QRectF(0, 0, width, height)
+        margin = 4.0 * max(width, height) + 20_000.0
+        self.scene().setSceneRect(self._image_rect.adjusted(-margin, -margin, margin, margin))
         self.fit_to_window()
 
     def fit_to_window(self) -> None:
-        rect = self.scene().sceneRect()
+        rect = self._image_rect
         if rect.isEmpty():
             return
         self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
@@ -73,9 +80,12 @@ class CanvasView(QGraphicsView):
             self.fit_to_window()
 
     def actual_size(self) -> None:
-        """One screen pixel per image pixel."""
+        """One screen pixel per image pixel, the image's top-left corner at the view's."""
         self._auto_fit = False
         self.resetTransform()
+        offset = self.viewportTransform().map(self._image_rect.topLeft())
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(offset.x()))
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(offset.y()))
         self.zoom_changed.emit(self.zoom)
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
@@ -83,11 +93,12 @@ class CanvasView(QGraphicsView):
         self._auto_fit = False
         factor = max(MIN_ZOOM / self.zoom, min(MAX_ZOOM / self.zoom, factor))
         anchor = anchor if anchor is not None else QPointF(self.viewport().rect().center())
-        before = self.mapToScene(anchor.toPoint())
+        inverse, _ = self.viewportTransform().inverted()
+        before = inverse.map(anchor)
         self.scale(factor, factor)
-        after = self.mapToScene(anchor.toPoint())
-        delta = after - before
-        self.translate(delta.x(), delta.y())
+        drift = self.viewportTransform().map(before) - anchor
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(drift.x()))
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(drift.y()))
         self.zoom_changed.emit(self.zoom)
 
     def wheelEvent(self, event: QWheelEvent) -> None:

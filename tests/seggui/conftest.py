@@ -30,8 +30,6 @@ def open_folder(qtbot, window: MainWindow, folder: Path) -> None:
 def at_zoom_one(window: MainWindow) -> None:
     """1 screen pixel per image pixel, image top-left at the viewport's top-left."""
     window.canvas.actual_size()
-    window.canvas.horizontalScrollBar().setValue(window.canvas.horizontalScrollBar().minimum())
-    window.canvas.verticalScrollBar().setValue(window.canvas.verticalScrollBar().minimum())
 
 
 def view_point(window: MainWindow, x: float, y: float) -> QPoint:

@@ -198,3 +198,53 @@ def test_recent_folders_are_remembered(qtbot, window, tmp_path):
     open_folder(qtbot, window, second)
     assert window.recent_folders()[:2] == [str(second), str(first)]
     shutil.rmtree(first)
+
+
+def test_closing_writes_the_last_strokes_without_asking(qtbot, window, tmp_path):
+    open_folder(qtbot, window, _folder(tmp_path))
+    window.autosave_timer.setInterval(60_000)
+    at_zoom_one(window)
+    drag(qtbot, window, [(30, 30), (31, 30)])
+    painted = window.document.mask.copy()
+    window.close()
+    assert np.array_equal(read_mask(tmp_path / "masks" / "im0.png"), painted)
+
+
+def test_steady_painting_is_saved_within_seconds(qtbot, window, tmp_path, monkeypatch):
+    import seggui.main_window as main_window
+
+    open_folder(qtbot, window, _folder(tmp_path))
+    window.autosave_timer.setInterval(60_000)  # the debounce alone would never fire
+    monkeypatch.setattr(main_window, "AUTOSAVE_MAX_WAIT_S", 0.0)
+    at_zoom_one(window)
+    drag(qtbot, window, [(30, 30), (31, 30)])
+    drag(qtbot, window, [(30, 40), (31, 40)])
+    qtbot.waitUntil(lambda: (tmp_path / "masks" / "im0.png").exists(), timeout=10000)
+
+
+def test_wheel_zoom_keeps_the_point_under_the_cursor_and_paints_exact_pixels(qtbot, window, tmp_path):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+
+    open_folder(qtbot, window, _folder(tmp_path))
+    at_zoom_one(window)
+    anchor = view_point(window, 40, 30)
+    before = window.canvas.mapToScene(anchor)
+    for _ in range(6):
+        event = QWheelEvent(
+            QPointF(anchor),
+            QPointF(window.canvas.viewport().mapToGlobal(anchor)),
+            QPoint(0, 0),
+            QPoint(0, 120),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        window.canvas.wheelEvent(event)
+    assert window.canvas.zoom > 3
+    after = window.canvas.mapToScene(anchor)
+    assert abs(after.x() - before.x()) < 1 and abs(after.y() - before.y()) < 1
+    window.set_brush_radius(0.5)
+    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=view_point(window, 40.5, 30.5))
+    assert np.argwhere(window.document.mask != IGNORE_INDEX).tolist() == [[30, 40]]
