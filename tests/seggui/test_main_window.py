@@ -4,7 +4,7 @@ import shutil
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 
 from model.classes import IGNORE_INDEX, default_classes
 from model.imageio import read_mask, write_mask
@@ -248,3 +248,47 @@ def test_wheel_zoom_keeps_the_point_under_the_cursor_and_paints_exact_pixels(qtb
     window.set_brush_radius(0.5)
     qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=view_point(window, 40.5, 30.5))
     assert np.argwhere(window.document.mask != IGNORE_INDEX).tolist() == [[30, 40]]
+
+
+def test_middle_drag_and_space_drag_pan_without_painting(qtbot, window, tmp_path):
+    open_folder(qtbot, window, _folder(tmp_path))
+    at_zoom_one(window)
+    viewport = window.canvas.viewport()
+    start = view_point(window, 40, 40)
+    scene_before = window.canvas.mapToScene(start)
+    qtbot.mousePress(viewport, Qt.MouseButton.MiddleButton, pos=start)
+    qtbot.mouseMove(viewport, start + QPoint(25, 10))
+    qtbot.mouseRelease(viewport, Qt.MouseButton.MiddleButton, pos=start + QPoint(25, 10))
+    moved = window.canvas.mapToScene(start) - scene_before
+    assert (round(moved.x()), round(moved.y())) == (-25, -10)
+    qtbot.keyPress(window.canvas, Qt.Key.Key_Space)
+    drag(qtbot, window, [(40, 40), (60, 40)])
+    qtbot.keyRelease(window.canvas, Qt.Key.Key_Space)
+    assert np.all(window.document.mask == IGNORE_INDEX)
+
+
+def test_full_disk_is_reported_and_retried(qtbot, window, tmp_path, monkeypatch):
+    import errno
+
+    import seggui.autosave as autosave
+
+    open_folder(qtbot, window, _folder(tmp_path))
+    real_write = autosave.write_mask
+    failures = {"left": 1}
+
+    def flaky_write(path, mask, classes):
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(path, mask, classes)
+
+    monkeypatch.setattr(autosave, "write_mask", flaky_write)
+    monkeypatch.setattr(autosave, "RETRY_MS", 50)
+    window.saver._retry.setInterval(50)
+    at_zoom_one(window)
+    with qtbot.waitSignal(window.saver.save_failed, timeout=10000) as failed:
+        drag(qtbot, window, [(10, 10), (20, 10)])
+    assert "No space left" in failed.args[1] and "im0.png" in failed.args[1]
+    assert "NOT SAVED" in window.save_label.text()
+    mask = _saved_mask(qtbot, window, tmp_path / "masks" / "im0.png", (80, 100))
+    assert np.array_equal(mask, window.document.mask)
