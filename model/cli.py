@@ -68,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write class probabilities as <stem>.npy (float16, C x H x W)",
     )
-    predict.add_argument("--tile", type=int, default=1024)
-    predict.add_argument("--overlap", type=int, default=64)
+    predict.add_argument("--tile", type=int, default=512)
+    predict.add_argument("--overlap", type=int, default=48)
     predict.add_argument("--device", default="auto")
 
     evaluate = sub.add_parser("evaluate", help="per-class IoU and Dice of a model on labelled images")

@@ -15,8 +15,10 @@ from model.device import choose_device
 from model.intensity import intensity_range, to_channels
 from model.unet import UNet
 
-DEFAULT_TILE = 1024
-DEFAULT_OVERLAP = 64
+DEFAULT_TILE = 512
+DEFAULT_OVERLAP = 48
+SINGLE_PASS_PIXELS = 1024 * 1024
+"""Images up to this many pixels are predicted in one pass (no seams, fewer FLOPs than tiles)."""
 
 
 @dataclass(frozen=True)
@@ -123,10 +125,11 @@ def predict_tiled(
     overlap: int = DEFAULT_OVERLAP,
     batch_size: int = 4,
     return_probabilities: bool = False,
+    single_pass_pixels: int = SINGLE_PASS_PIXELS,
 ) -> Prediction:
     """Predict a raw image (``H x W`` or ``H x W x 3``, any dtype) tile by tile.
 
-    An image no larger than ``tile`` is predicted in a single pass. Larger images are cut into
+    An image of up to ``single_pass_pixels`` pixels is predicted in a single pass. Larger images are cut into
     ``tile``-sized windows overlapping by ``overlap`` pixels whose probabilities are blended with a
     smooth window. Rows of tiles are finished and released one at a time, so working memory is
     bounded by ``tile x width`` whatever the image height.
@@ -149,6 +152,7 @@ def predict_tiled(
         overlap=overlap,
         batch_size=batch_size,
         return_probabilities=return_probabilities,
+        single_pass_pixels=single_pass_pixels,
     )
 
 
@@ -174,6 +178,7 @@ def predict_planes(
     overlap: int = DEFAULT_OVERLAP,
     batch_size: int = 4,
     return_probabilities: bool = False,
+    single_pass_pixels: int = SINGLE_PASS_PIXELS,
 ) -> Prediction:
     """The tiling engine: ``read_tile(y, x, h, w)`` gives standardised ``C x h x w`` input."""
     device = device or next(model.parameters()).device
@@ -181,8 +186,9 @@ def predict_planes(
     model.eval()
     multiple = model.config.size_multiple
     num_classes = model.config.num_classes
-    tile_h = _round_up(height, multiple) if height <= tile else tile
-    tile_w = _round_up(width, multiple) if width <= tile else tile
+    single = height * width <= single_pass_pixels
+    tile_h = _round_up(height, multiple) if height <= tile or single else tile
+    tile_w = _round_up(width, multiple) if width <= tile or single else tile
     if tile_h % multiple or tile_w % multiple:
         raise ValueError(f"tile size {tile} must be a multiple of {multiple} for this model")
     overlap = min(overlap, tile_h // 2, tile_w // 2)
