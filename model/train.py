@@ -13,7 +13,6 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -26,118 +25,36 @@ from model.device import choose_device, device_description, verify_device
 from model.ema import WeightAverage
 from model.errors import DatasetError, SegGUIError
 from model.imageio import image_channels
-from model.losses import LOSSES, segmentation_loss
+from model.losses import segmentation_loss
 from model.metrics import SegmentationMetrics, confusion_matrix, metrics_from_confusion
-from model.predict import Prediction, predict_standardised, predict_tiled
-from model.unet import DEFAULT_PRESET, PRESETS, build_unet, preset
+from model.predict import predict_standardised, predict_tiled
+from model.settings import TrainSettings
+from model.train_events import (
+    EpochEnded,
+    PreviewReady,
+    PreviewRequest,
+    StepEnded,
+    TrainEvent,
+    TrainingStarted,
+    TrainResult,
+)
+from model.unet import build_unet, preset
+
+__all__ = [
+    "EpochEnded",
+    "PreviewReady",
+    "PreviewRequest",
+    "StepEnded",
+    "TrainEvent",
+    "TrainResult",
+    "TrainSettings",
+    "TrainingStarted",
+    "evaluate_images",
+    "fit",
+    "train_from_folders",
+]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """Training hyper-parameters; defaults suit interactive fine-tuning on a laptop CPU."""
-
-    preset: str = DEFAULT_PRESET
-    epochs: int = 30
-    max_steps: int | None = None
-    time_budget_s: float | None = None
-    """Stop after this many seconds of training steps (validation and previews not counted)."""
-    batch_size: int = 16
-    crop_size: int = 128
-    learning_rate: float = 1.5e-3
-    weight_decay: float = 1e-4
-    optimizer: str = "adamw"
-    schedule: str = "cosine"
-    loss: str = "ce+dice"
-    augment: bool = True
-    scale_range: tuple[float, float] = (1.0, 1.0)
-    """Random zoom of training crops; off by default (it slowed learning on fixed-scale data)."""
-    val_fraction: float = 0.2
-    seed: int = 0
-    device: str = "auto"
-    amp: bool = True
-    num_workers: int = 0
-    ema_decay: float = 0.99
-    """Weight averaging for evaluation and the saved model; 0 turns it off."""
-
-    def __post_init__(self) -> None:
-        if self.preset not in PRESETS:
-            raise ValueError(f"unknown preset {self.preset!r}; choose one of {sorted(PRESETS)}")
-        if self.loss not in LOSSES:
-            raise ValueError(f"unknown loss {self.loss!r}; choose one of {LOSSES}")
-        if self.optimizer not in ("adam", "adamw"):
-            raise ValueError(f"optimizer must be 'adam' or 'adamw', got {self.optimizer!r}")
-        if self.schedule not in ("cosine", "constant"):
-            raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
-        if self.batch_size < 1 or self.crop_size < 16 or self.epochs < 1:
-            raise ValueError("batch_size must be >= 1, crop_size >= 16 and epochs >= 1")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class TrainingStarted:
-    device: str
-    train_images: int
-    val_images: int
-    validating_on_training_images: bool
-    total_steps: int
-    steps_per_epoch: int
-
-
-@dataclass(frozen=True)
-class StepEnded:
-    step: int
-    epoch: int
-    loss: float
-    learning_rate: float
-    images_per_s: float
-    elapsed_s: float
-    train_s: float
-    """Time spent in training steps alone (no validation or previews)."""
-    progress: float
-    """Fraction of the run done, by steps or by the time budget, whichever is further."""
-
-
-@dataclass(frozen=True)
-class EpochEnded:
-    epoch: int
-    step: int
-    train_loss: float
-    metrics: SegmentationMetrics | None
-    best: bool
-    elapsed_s: float
-    train_s: float
-
-
-@dataclass(frozen=True)
-class PreviewReady:
-    key: object
-    prediction: Prediction
-
-
-TrainEvent = TrainingStarted | StepEnded | EpochEnded | PreviewReady
-
-
-@dataclass(frozen=True)
-class PreviewRequest:
-    """An image the caller wants predicted after each epoch (``key`` comes back unchanged)."""
-
-    key: object
-    raw: np.ndarray
-
-
-@dataclass
-class TrainResult:
-    checkpoint: Checkpoint
-    stopped: bool
-    steps: int
-    best_metrics: SegmentationMetrics | None
-    history: list[dict[str, object]] = field(default_factory=list)
 
 
 def _never() -> bool:

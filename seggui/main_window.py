@@ -546,7 +546,7 @@ class MainWindow(QMainWindow):
         self.thumbnails.clear()
         self.pool.waitForDone(5000)
         self.thumbnails.pool.waitForDone(5000)
-        if self.project is not None and self.project.file.exists() is False:
+        if self.project is not None and not self.project.file.exists():
             try:
                 save_project(self.project)
             except SegGUIError as exc:

@@ -1,0 +1,72 @@
+"""What ``fit`` reports while it runs and returns when it ends (immutable, safe across threads)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from model.checkpoint import Checkpoint
+from model.metrics import SegmentationMetrics
+from model.predict import Prediction
+
+
+@dataclass(frozen=True)
+class TrainingStarted:
+    device: str
+    train_images: int
+    val_images: int
+    validating_on_training_images: bool
+    total_steps: int
+    steps_per_epoch: int
+
+
+@dataclass(frozen=True)
+class StepEnded:
+    step: int
+    epoch: int
+    loss: float
+    learning_rate: float
+    images_per_s: float
+    elapsed_s: float
+    train_s: float
+    """Time spent in training steps alone (no validation or previews)."""
+    progress: float
+    """Fraction of the run done, by steps or by the time budget, whichever is further."""
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    epoch: int
+    step: int
+    train_loss: float
+    metrics: SegmentationMetrics | None
+    best: bool
+    elapsed_s: float
+    train_s: float
+
+
+@dataclass(frozen=True)
+class PreviewReady:
+    key: object
+    prediction: Prediction
+
+
+TrainEvent = TrainingStarted | StepEnded | EpochEnded | PreviewReady
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    """An image the caller wants predicted after each epoch (``key`` comes back unchanged)."""
+
+    key: object
+    raw: np.ndarray
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Checkpoint
+    stopped: bool
+    steps: int
+    best_metrics: SegmentationMetrics | None
+    history: list[dict[str, object]] = field(default_factory=list)
