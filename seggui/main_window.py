@@ -8,15 +8,11 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QRunnable, QSettings, Qt, QThreadPool, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
-    QLabel,
     QMainWindow,
     QMessageBox,
-    QSlider,
-    QToolBar,
 )
 
 from model.classes import IGNORE_INDEX
@@ -33,30 +29,15 @@ from seggui.jobs import FunctionJob
 from seggui.loading import DisplayJob, ImageLoadJob, LoadedImage
 from seggui.project import Project, load_project, remove_class_from_masks, save_project
 from seggui.thumbnails import ThumbnailLoader
+from seggui.window_ui import WindowUi
 
 log = logging.getLogger(__name__)
 
 AUTOSAVE_DELAY_MS = 1500
 AUTOSAVE_MAX_WAIT_S = 5.0
-MAX_RECENT = 8
-SHORTCUTS = [
-    ("B", "Brush"),
-    ("E", "Eraser"),
-    ("F", "Fill"),
-    ("P", "Polygon (double-click or Enter closes)"),
-    ("L", "Lasso"),
-    ("1-9", "Pick class"),
-    ("[ / ]", "Brush size"),
-    ("Space + drag, middle drag", "Pan"),
-    ("Wheel", "Zoom around the cursor"),
-    ("0", "Fit to window"),
-    ("M", "Show/hide mask"),
-    ("Page Down / Page Up", "Next / previous image"),
-    ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
-]
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowUi, QMainWindow):
     """SegGUI's window. ``open_folder`` and ``open_image`` are asynchronous; signals tell when done."""
 
     folder_opened = Signal(object)
@@ -130,129 +111,6 @@ class MainWindow(QMainWindow):
         self.resize(1400, 900)
 
     # -- construction ---------------------------------------------------------------------------
-    def _build_status_bar(self) -> None:
-        self.position_label = QLabel()
-        self.zoom_label = QLabel()
-        self.save_label = QLabel()
-        bar = self.statusBar()
-        bar.addPermanentWidget(self.save_label)
-        bar.addPermanentWidget(self.position_label)
-        bar.addPermanentWidget(self.zoom_label)
-
-    def _action(
-        self, text: str, slot, shortcut: str | QKeySequence | None = None, checkable: bool = False
-    ) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
-    def _build_actions(self) -> None:
-        self.open_action = self._action("&Open Folder...", self._choose_folder, QKeySequence.StandardKey.Open)
-        self.quit_action = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.undo_action = self.editor.undo_group.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.editor.undo_group.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.next_action = self._action("&Next Image", lambda: self.step_image(1), "PgDown")
-        self.previous_action = self._action("&Previous Image", lambda: self.step_image(-1), "PgUp")
-        self.fit_action = self._action("&Fit to Window", self.canvas.fit_to_window, "0")
-        self.mask_visible_action = self._action(
-            "Show &Mask", self._on_mask_visible_toggled, "M", checkable=True
-        )
-        self.mask_visible_action.setChecked(True)
-        self.smaller_action = self._action(
-            "Smaller Brush", lambda: self.set_brush_radius(self.editor.brush_radius / 1.25), "["
-        )
-        self.larger_action = self._action(
-            "Larger Brush", lambda: self.set_brush_radius(self.editor.brush_radius * 1.25), "]"
-        )
-        self.erase_to_background_action = self._action(
-            "Eraser Paints &Background", self._on_erase_mode_toggled, checkable=True
-        )
-        self.help_action = self._action(
-            "&Keyboard Shortcuts", self._show_shortcuts, QKeySequence.StandardKey.HelpContents
-        )
-        self.tool_group = QActionGroup(self)
-        self.tool_actions: dict[str, QAction] = {}
-        for name, key in (("brush", "B"), ("eraser", "E"), ("fill", "F"), ("polygon", "P"), ("lasso", "L")):
-            action = self._action(
-                name.capitalize(), lambda _=False, n=name: self.set_tool(n), key, checkable=True
-            )
-            self.tool_group.addAction(action)
-            self.tool_actions[name] = action
-        for number in range(1, 10):
-            self._action(f"Class {number}", lambda _=False, n=number: self.set_class(n), str(number))
-
-    def _build_toolbar(self) -> None:
-        bar = QToolBar("Tools", self)
-        bar.setObjectName("tools")
-        self.addToolBar(bar)
-        for action in self.tool_actions.values():
-            bar.addAction(action)
-        bar.addSeparator()
-        bar.addWidget(QLabel(" Size "))
-        self.size_slider = QSlider(Qt.Orientation.Horizontal)
-        self.size_slider.setRange(1, 200)
-        self.size_slider.setFixedWidth(120)
-        self.size_slider.valueChanged.connect(lambda v: self.set_brush_radius(v / 2))
-        bar.addWidget(self.size_slider)
-        self.size_label = QLabel()
-        self.size_label.setMinimumWidth(44)
-        bar.addWidget(self.size_label)
-        bar.addWidget(QLabel(" Opacity "))
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
-        self.opacity_slider.setRange(0, 100)
-        self.opacity_slider.setValue(50)
-        self.opacity_slider.setFixedWidth(100)
-        self.opacity_slider.valueChanged.connect(lambda v: self.canvas.mask_layer.setOpacity(v / 100))
-        bar.addWidget(self.opacity_slider)
-        bar.addAction(self.mask_visible_action)
-        bar.addWidget(QLabel(" Brightness "))
-        self.brightness_slider = QSlider(Qt.Orientation.Horizontal)
-        self.brightness_slider.setRange(-100, 100)
-        self.brightness_slider.setFixedWidth(90)
-        bar.addWidget(self.brightness_slider)
-        bar.addWidget(QLabel(" Contrast "))
-        self.contrast_slider = QSlider(Qt.Orientation.Horizontal)
-        self.contrast_slider.setRange(-100, 100)
-        self.contrast_slider.setFixedWidth(90)
-        bar.addWidget(self.contrast_slider)
-        for slider in (self.brightness_slider, self.contrast_slider):
-            slider.valueChanged.connect(self._on_display_slider_changed)
-            slider.setToolTip("Display only: the image file and training data are not changed")
-        bar.addSeparator()
-        bar.addAction(self.undo_action)
-        bar.addAction(self.redo_action)
-        self.set_brush_radius(8)
-
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        file_menu.addAction(self.open_action)
-        self.recent_menu = file_menu.addMenu("Open &Recent")
-        self._refresh_recent_menu()
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        edit_menu = self.menuBar().addMenu("&Edit")
-        edit_menu.addAction(self.undo_action)
-        edit_menu.addAction(self.redo_action)
-        view_menu = self.menuBar().addMenu("&View")
-        for action in (self.fit_action, self.mask_visible_action, self.next_action, self.previous_action):
-            view_menu.addAction(action)
-        tools_menu = self.menuBar().addMenu("&Tools")
-        for action in (
-            *self.tool_actions.values(),
-            self.smaller_action,
-            self.larger_action,
-            self.erase_to_background_action,
-        ):
-            tools_menu.addAction(action)
-        help_menu = self.menuBar().addMenu("&Help")
-        help_menu.addAction(self.help_action)
-
     # -- folders and images -----------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> None:
         """Open the project in ``folder``; the list fills in when the background scan ends."""
@@ -554,30 +412,6 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     # -- misc -----------------------------------------------------------------------------------
-    def _choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open image folder")
-        if folder:
-            self.open_folder(folder)
-
-    def _remember_recent(self, folder: Path) -> None:
-        recent = [str(folder)] + [f for f in self.recent_folders() if f != str(folder)]
-        self.settings.setValue("recent_folders", recent[:MAX_RECENT])
-        self._refresh_recent_menu()
-
-    def recent_folders(self) -> list[str]:
-        value = self.settings.value("recent_folders", [])
-        return [value] if isinstance(value, str) else list(value or [])
-
-    def _refresh_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for folder in self.recent_folders():
-            self.recent_menu.addAction(folder, lambda f=folder: self.open_folder(f))
-        self.recent_menu.setEnabled(bool(self.recent_folders()))
-
-    def _show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
-        QMessageBox.information(self, "Keyboard shortcuts", f"<table cellspacing=6>{rows}</table>")
-
     def _error(self, message: str) -> None:
         log.warning("%s", message)
         self.statusBar().showMessage(message, 15000)
