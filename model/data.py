@@ -164,7 +164,6 @@ class CropDataset(torch.utils.data.Dataset):
         self.length = length
         self.augment = augment
         self.scale_range = scale_range if augment else (1.0, 1.0)
-        self.labelled_center_prob = labelled_center_prob
         self.mean = torch.tensor(mean, dtype=torch.float32)[:, None, None]
         self.std = torch.tensor(std, dtype=torch.float32)[:, None, None]
         self.transform = build_augmentation(crop_size, augment)
