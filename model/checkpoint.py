@@ -142,3 +142,26 @@ def adapt_to_classes(checkpoint: Checkpoint, classes: list[ClassInfo]) -> Checkp
         history=list(checkpoint.history),
         train_settings=dict(checkpoint.train_settings),
     )
+
+
+def check_classes(checkpoint: Checkpoint, classes: list[ClassInfo], source: str = "the model") -> str | None:
+    """Whether ``checkpoint`` can serve a project with ``classes``; classes match by position.
+
+    Raises ``ModelFileError`` when the model knows more classes than the project (its extra
+    outputs would have no meaning). Returns a note for the user when the model knows fewer
+    classes (training adds them) or the names differ (e.g. after a rename), else ``None``.
+    """
+    model_names, project_names = checkpoint.class_names, [c.name for c in classes]
+    if len(model_names) > len(project_names):
+        raise ModelFileError(
+            f"{source} was trained for {len(model_names)} classes ({', '.join(model_names)}) but "
+            f"this project has {len(project_names)} ({', '.join(project_names)}); "
+            "train a new model or add the missing classes"
+        )
+    if len(model_names) < len(project_names):
+        missing = ", ".join(project_names[len(model_names) :])
+        return f"{source} does not know the classes {missing} yet; train to teach it"
+    if model_names != project_names:
+        pairs = ", ".join(f"{a} = {b}" for a, b in zip(model_names, project_names) if a != b)
+        return f"{source} names its classes differently; matched by number: {pairs}"
+    return None

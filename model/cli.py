@@ -7,7 +7,6 @@ import dataclasses
 import logging
 import sys
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -184,33 +183,28 @@ def _train(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from model.checkpoint import load_checkpoint
-    from model.imageio import list_images, read_image, write_mask
+    from model.imageio import list_images
     from model.predict import Predictor
+    from model.predict_folder import ImagePredicted, predict_folder
 
     checkpoint = load_checkpoint(args.model)
     predictor = Predictor(checkpoint, args.device, tile=args.tile, overlap=args.overlap)
     paths = [args.images] if args.images.is_file() else list_images(args.images)
     if not paths:
         raise SegGUIError(f"{args.images}: no images found")
-    args.out.mkdir(parents=True, exist_ok=True)
-    failures = 0
-    for index, path in enumerate(paths, 1):
-        start = time.perf_counter()
-        try:
-            raw = read_image(path)
-        except SegGUIError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            failures += 1
-            continue
-        prediction = predictor.predict(raw, probabilities=args.probabilities)
-        write_mask(args.out / f"{path.stem}.png", prediction.classes, checkpoint.classes)
-        if prediction.probabilities is not None:
-            np.save(args.out / f"{path.stem}.npy", prediction.probabilities)
+
+    def report(done: ImagePredicted) -> None:
         print(
-            f"[{index}/{len(paths)}] {path.name}: uncertainty {prediction.uncertainty:.4f} "
-            f"({time.perf_counter() - start:.2f} s)"
+            f"[{done.index}/{done.total}] {done.image.name}: uncertainty {done.uncertainty:.4f} "
+            f"({done.seconds:.2f} s)"
         )
-    return 1 if failures else 0
+
+    result = predict_folder(
+        predictor, paths, args.out, checkpoint.classes, probabilities=args.probabilities, on_image=report
+    )
+    for message in result.problems:
+        print(f"error: {message}", file=sys.stderr)
+    return 1 if result.problems else 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:

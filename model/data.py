@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +15,8 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from model.classes import IGNORE_INDEX
-from model.errors import DatasetError, SegGUIError
-from model.imageio import list_images, mask_path_for, read_image, read_mask
+from model.errors import DatasetError, MaskError, SegGUIError
+from model.imageio import check_mask_values, list_images, mask_path_for, read_image, read_mask
 from model.intensity import image_to_input
 
 log = logging.getLogger(__name__)
@@ -66,22 +67,39 @@ def find_samples(image_dir: str | os.PathLike[str], mask_dir: str | os.PathLike[
 
 
 def load_labelled(
-    samples: list[Sample], in_channels: int, num_classes: int
+    samples: list[Sample],
+    in_channels: int,
+    num_classes: int,
+    overrides: Mapping[Path, np.ndarray] | None = None,
 ) -> tuple[list[LabelledImage], list[str]]:
     """Decode every sample that has a mask with at least one labelled pixel.
 
-    Returns the loaded images and one message per file that was skipped because it could not be
-    used (corrupt image, mask of the wrong size, unknown class values). Images without a mask, or
-    whose mask is all "not labelled", are skipped silently: they simply have nothing to teach.
+    ``overrides`` maps image paths to masks newer than the files (strokes not yet saved); they
+    are used instead of the mask files. Returns the loaded images and one message per file that
+    was skipped because it could not be used (corrupt image, mask of the wrong size, unknown class
+    values). Images without a mask, or whose mask is all "not labelled", are skipped silently:
+    they simply have nothing to teach.
     """
+    overrides = overrides or {}
     loaded: list[LabelledImage] = []
     problems: list[str] = []
     for sample in samples:
-        if sample.mask is None:
+        override = overrides.get(sample.image)
+        if sample.mask is None and override is None:
             continue
         try:
             raw = read_image(sample.image)
-            mask = read_mask(sample.mask, shape=raw.shape[:2], num_classes=num_classes)
+            if override is not None:
+                if override.shape != raw.shape[:2]:
+                    raise MaskError(
+                        f"{sample.image}: the mask is {override.shape[1]} x {override.shape[0]} but "
+                        f"the image is {raw.shape[1]} x {raw.shape[0]}"
+                    )
+                mask = override
+                check_mask_values(mask, num_classes, sample.image)
+            else:
+                assert sample.mask is not None
+                mask = read_mask(sample.mask, shape=raw.shape[:2], num_classes=num_classes)
         except SegGUIError as exc:
             problems.append(str(exc))
             log.warning("skipping %s: %s", sample.image.name, exc)

@@ -125,8 +125,12 @@ def fit(
     on_event: Callable[[TrainEvent], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     preview: Callable[[], PreviewRequest | None] | None = None,
+    preview_interval_s: float | None = None,
 ) -> TrainResult:
     """Train a U-Net on ``train_images`` and return the best checkpoint seen.
+
+    ``preview`` is asked after every epoch, and also every ``preview_interval_s`` seconds within
+    long epochs, for an image to predict with the current weights (``PreviewReady`` events).
 
     ``init`` fine-tunes from an earlier checkpoint (its head grows if classes were added) and
     continues its history. Without ``val_images`` the labelled pixels of the training images are
@@ -216,6 +220,7 @@ def fit(
     step, epoch, stopped = 0, 0, False
     epoch_losses: list[float] = []
     window_start, window_images = start, 0
+    last_preview = start
     model.train()
     for images, targets in loader:
         out_of_time = settings.time_budget_s is not None and train_s >= settings.time_budget_s
@@ -292,6 +297,11 @@ def fit(
             _emit_preview(preview, scored, mean, std, device, emit)
             model.train()
             window_start, window_images = time.perf_counter(), 0
+            last_preview = window_start
+        elif preview_interval_s is not None and now - last_preview >= preview_interval_s:
+            _emit_preview(preview, scored, mean, std, device, emit)
+            model.train()
+            last_preview = time.perf_counter()
 
     if epoch_losses or best.state is None:
         # Stopped (or out of time) between validations: score the latest weights too.

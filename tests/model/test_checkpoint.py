@@ -68,3 +68,16 @@ def test_head_grows_when_classes_are_added_and_old_outputs_are_kept():
         assert torch.allclose(old.build_model()(x), grown.build_model()(x)[:, :2])
     with pytest.raises(ModelFileError, match="knows 3 classes"):
         adapt_to_classes(_checkpoint(3), default_classes(2))
+
+
+def test_class_check_refuses_extra_model_classes_and_notes_differences():
+    from model.checkpoint import check_classes
+    from model.classes import ClassInfo
+
+    three = _checkpoint(3)
+    with pytest.raises(ModelFileError, match="trained for 3 classes.*this project has 2"):
+        check_classes(three, default_classes(2))
+    assert check_classes(three, default_classes(3)) is None
+    assert "class 3" in check_classes(three, default_classes(4))
+    renamed = [ClassInfo("background", (0, 0, 0)), ClassInfo("cell", (1, 2, 3)), *default_classes(3)[2:]]
+    assert "class 1 = cell" in check_classes(three, renamed)

@@ -77,3 +77,26 @@ def test_crops_past_the_border_are_padded_as_not_labelled():
     x, y = dataset[0]
     assert (y == 1).sum() == 64 and (y == IGNORE_INDEX).sum() == 32 * 32 - 64
     assert x.sum() == 64
+
+
+def test_unsaved_masks_override_the_files_and_count_without_a_file(tmp_path):
+    image_dir = write_shapes_folder(tmp_path, 3, masks=1)
+    samples = find_samples(image_dir, image_dir / "masks")
+    newer = np.full((64, 64), IGNORE_INDEX, np.uint8)
+    newer[:8, :8] = 2
+    unsaved = np.full((64, 64), IGNORE_INDEX, np.uint8)
+    unsaved[10:20, 10:20] = 1
+    overrides = {image_dir / "img00.png": newer, image_dir / "img02.png": unsaved}
+
+    loaded, problems = load_labelled(samples, 1, 3, overrides=overrides)
+
+    assert problems == []
+    assert [item.path.name for item in loaded] == ["img00.png", "img02.png"]
+    assert np.array_equal(loaded[0].mask, newer) and np.array_equal(loaded[1].mask, unsaved)
+
+
+def test_an_override_of_the_wrong_size_is_reported_by_image_name(tmp_path):
+    image_dir = write_shapes_folder(tmp_path, 1, masks=0)
+    overrides = {image_dir / "img00.png": np.zeros((8, 8), np.uint8)}
+    loaded, problems = load_labelled(find_samples(image_dir, image_dir / "masks"), 1, 3, overrides)
+    assert loaded == [] and "img00.png" in problems[0] and "8 x 8" in problems[0]

@@ -135,3 +135,20 @@ def test_nothing_labelled_is_a_clear_error(tmp_path):
         train_from_folders(
             image_dir, image_dir / "masks", TrainSettings(max_steps=1, **FAST), default_classes(3)
         )
+
+
+def test_previews_also_come_within_long_epochs():
+    image, _ = shapes_image(np.random.default_rng(6), 32)
+    events = []
+    fit(
+        TrainSettings(max_steps=3, epochs=1, **FAST),
+        shapes_dataset(40, size=64),  # one epoch is 3 steps here: only the interval asks mid-epoch
+        [],
+        default_classes(3),
+        on_event=events.append,
+        preview=lambda: PreviewRequest("current", image),
+        preview_interval_s=0.0,
+    )
+    kinds = [type(e).__name__ for e in events]
+    steps_before_epoch_end = kinds[: kinds.index("EpochEnded")]
+    assert steps_before_epoch_end.count("PreviewReady") == 2  # after steps 1 and 2

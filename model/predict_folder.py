@@ -1,0 +1,114 @@
+"""Predicting a list of images into a folder of index PNGs, with per-image uncertainty.
+
+Used by ``seggui predict`` and by the app's "Predict all" (which runs it on a worker thread and
+stops it through ``should_stop``). Predictions never go into the mask folder.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from model.atomic import atomic_write
+from model.classes import ClassInfo
+from model.errors import SegGUIError
+from model.imageio import read_image, write_mask
+from model.predict import Predictor
+
+UNCERTAINTY_FILE = "uncertainty.json"
+
+
+@dataclass(frozen=True)
+class ImagePredicted:
+    """Progress of ``predict_folder``: image ``index`` (1-based) of ``total`` is done."""
+
+    index: int
+    total: int
+    image: Path
+    output: Path
+    uncertainty: float
+    seconds: float
+
+
+@dataclass
+class FolderPrediction:
+    """What ``predict_folder`` did: uncertainty per predicted image, files it could not read."""
+
+    uncertainties: dict[Path, float] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    stopped: bool = False
+
+
+def prediction_path(image: Path, out_dir: Path) -> Path:
+    """Where the prediction of ``image`` goes (same stem, PNG)."""
+    return out_dir / f"{image.stem}.png"
+
+
+def predict_folder(
+    predictor: Predictor,
+    images: Sequence[Path],
+    out_dir: Path,
+    classes: list[ClassInfo],
+    *,
+    probabilities: bool = False,
+    on_image: Callable[[ImagePredicted], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> FolderPrediction:
+    """Predict ``images`` into ``out_dir`` (index PNGs with the class palette, written atomically).
+
+    Unreadable images are reported in ``problems`` and skipped. ``uncertainty.json`` in
+    ``out_dir`` lists every image's uncertainty (highest first) when the run ends. A write that
+    fails (read-only folder, full disk) raises ``SegGUIError`` naming the file.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = FolderPrediction()
+    for index, path in enumerate(images, 1):
+        if should_stop is not None and should_stop():
+            result.stopped = True
+            break
+        start = time.perf_counter()
+        try:
+            raw = read_image(path)
+        except SegGUIError as exc:
+            result.problems.append(str(exc))
+            continue
+        prediction = predictor.predict(raw, probabilities=probabilities)
+        output = prediction_path(path, out_dir)
+        try:
+            write_mask(output, prediction.classes, classes)
+            if prediction.probabilities is not None:
+                probs = prediction.probabilities
+                atomic_write(output.with_suffix(".npy"), lambda fh, p=probs: np.save(fh, p))
+        except OSError as exc:
+            raise SegGUIError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        result.uncertainties[path] = prediction.uncertainty
+        if on_image is not None:
+            on_image(
+                ImagePredicted(
+                    index, len(images), path, output, prediction.uncertainty, time.perf_counter() - start
+                )
+            )
+    write_uncertainties(out_dir, result.uncertainties)
+    return result
+
+
+def write_uncertainties(out_dir: Path, uncertainties: dict[Path, float]) -> None:
+    """``uncertainty.json``: image file names with their uncertainty, most uncertain first."""
+    ranked = rank_by_uncertainty(uncertainties)
+    text = json.dumps([{"image": p.name, "uncertainty": uncertainties[p]} for p in ranked], indent=1)
+    try:
+        atomic_write(out_dir / UNCERTAINTY_FILE, lambda fh: fh.write(text.encode("utf-8")))
+    except OSError as exc:
+        raise SegGUIError(f"cannot write {out_dir / UNCERTAINTY_FILE}: {exc.strerror or exc}") from exc
+
+
+def rank_by_uncertainty(uncertainties: dict[Path, float], exclude: set[Path] | None = None) -> list[Path]:
+    """Images from most to least uncertain (ties by name), leaving out ``exclude``."""
+    exclude = exclude or set()
+    candidates = [p for p in uncertainties if p not in exclude]
+    return sorted(candidates, key=lambda p: (-uncertainties[p], p.name))

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from model.classes import default_classes
+from model.errors import SegGUIError
+from model.imageio import read_mask
+from model.predict import Predictor
+from model.predict_folder import predict_folder, rank_by_uncertainty
+from model.train import TrainSettings, fit
+from tests.synthetic import shapes_dataset, shapes_image
+
+
+@pytest.fixture(scope="module")
+def trained():
+    settings = TrainSettings(max_steps=60, crop_size=64, batch_size=8, learning_rate=3e-3, device="cpu")
+    return fit(settings, shapes_dataset(12), [], default_classes(3)).checkpoint
+
+
+def test_predicts_every_image_reports_bad_ones_and_ranks_the_ambiguous_first(tmp_path, trained):
+    rng = np.random.default_rng(9)
+    images = []
+    for i in range(3):
+        image, _ = shapes_image(rng)
+        images.append(tmp_path / f"clear{i}.png")
+        Image.fromarray(image).save(images[-1])
+    # Half bright-disk texture, half dark-square texture, blurred together: no clear answer.
+    ambiguous = np.clip(rng.normal(110, 60, (64, 64)), 0, 255).astype(np.uint8)
+    images.append(tmp_path / "ambiguous.png")
+    Image.fromarray(ambiguous).save(images[-1])
+    images.append(tmp_path / "broken.png")
+    images[-1].write_bytes(b"\x89PNG truncated")
+    out = tmp_path / "predictions"
+    seen = []
+
+    result = predict_folder(Predictor(trained, "cpu"), images, out, trained.classes, on_image=seen.append)
+
+    assert [e.image.name for e in seen] == ["clear0.png", "clear1.png", "clear2.png", "ambiguous.png"]
+    assert len(result.problems) == 1 and "broken.png" in result.problems[0]
+    for path in images[:4]:
+        assert read_mask(out / path.name, shape=(64, 64), num_classes=3).shape == (64, 64)
+    ranked = rank_by_uncertainty(result.uncertainties)
+    assert ranked[0].name == "ambiguous.png"
+    listed = json.loads((out / "uncertainty.json").read_text())
+    assert [row["image"] for row in listed] == [p.name for p in ranked]
+    assert rank_by_uncertainty(result.uncertainties, exclude={ranked[0]})[0] == ranked[1]
+
+
+def test_stops_when_asked_and_a_failed_write_names_the_file(tmp_path, trained):
+    image, _ = shapes_image(np.random.default_rng(1))
+    paths = []
+    for i in range(3):
+        paths.append(tmp_path / f"im{i}.png")
+        Image.fromarray(image).save(paths[-1])
+    predictor = Predictor(trained, "cpu")
+    done = []
+    result = predict_folder(
+        predictor,
+        paths,
+        tmp_path / "out",
+        trained.classes,
+        on_image=done.append,
+        should_stop=lambda: len(done) >= 1,
+    )
+    assert result.stopped and list(result.uncertainties) == paths[:1]
+
+    blocked = tmp_path / "blocked"
+    blocked.mkdir()
+    (blocked / "im0.png").mkdir()  # a folder where the prediction file should go
+    with pytest.raises(SegGUIError, match="im0.png"):
+        predict_folder(predictor, paths, blocked, trained.classes)
