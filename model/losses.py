@@ -6,8 +6,7 @@ import torch
 from torch.nn import functional as F
 
 from model.classes import IGNORE_INDEX
-
-LOSSES = ("ce+dice", "ce", "bce")
+from model.settings import LOSSES
 
 
 def _one_hot_valid(target: torch.Tensor, num_classes: int) -> tuple[torch.Tensor, torch.Tensor]:

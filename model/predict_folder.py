@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -18,7 +19,9 @@ from model.atomic import atomic_write
 from model.classes import ClassInfo
 from model.errors import SegGUIError
 from model.imageio import read_image, write_mask
-from model.predict import Predictor
+
+if TYPE_CHECKING:  # importing torch is slow; the app's GUI thread ranks images without it
+    from model.predict import Predictor
 
 UNCERTAINTY_FILE = "uncertainty.json"
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from model.losses import LOSSES
-from model.unet import DEFAULT_PRESET, PRESETS
+from model.config import DEFAULT_PRESET, PRESETS
+
+LOSSES = ("ce+dice", "ce", "bce")
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,11 @@ class TrainSettings:
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> TrainSettings:
+        """Settings from a project file or checkpoint (unknown keys ignored; bad values raise)."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if "scale_range" in known:
+            known["scale_range"] = tuple(known["scale_range"])  # type: ignore[arg-type]
+        return cls(**known)  # type: ignore[arg-type]

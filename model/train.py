@@ -383,7 +383,7 @@ def train_from_folders(
     remains a ``DatasetError`` explains why. Only rank 0 writes ``out_path``.
     """
     samples = find_samples(image_dir, mask_dir)
-    in_channels = init.config.in_channels if init is not None else _channels_for(samples)
+    in_channels = init.config.in_channels if init is not None else channels_for(samples)
     images, problems = load_labelled(samples, in_channels, len(classes))
     for message in problems:
         (on_problem or log.warning)(message)
@@ -401,7 +401,7 @@ def train_from_folders(
     return result
 
 
-def _channels_for(samples: list[Sample]) -> int:
+def channels_for(samples: list[Sample]) -> int:
     """1 if every labelled image is greyscale, else 3 (from file headers only)."""
     for sample in samples:
         if sample.mask is not None:

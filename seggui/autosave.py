@@ -45,6 +45,7 @@ class MaskSaver(QObject):
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mask-saver")
         self._pending: dict[Path, SaveRequest] = {}
         self._in_flight: dict[Path, Future[None]] = {}
+        self._writing: dict[Path, SaveRequest] = {}
         self._failed: set[Path] = set()
         self._lock = threading.Lock()
         self._finished.connect(self._on_finished)
@@ -61,12 +62,18 @@ class MaskSaver(QObject):
     def has_unsaved(self) -> bool:
         return bool(self._pending or self._in_flight or self._failed)
 
+    def unsaved_masks(self) -> dict[Path, np.ndarray]:
+        """Mask path -> the newest mask not yet confirmed on disk (being written, queued or failed)."""
+        newest = {**self._writing, **self._pending}
+        return {path: request.mask for path, request in newest.items()}
+
     def _start(self, path: Path) -> None:
         if path in self._in_flight or path not in self._pending:
             return
         request = self._pending.pop(path)
         future = self._executor.submit(self._write, request)
         self._in_flight[path] = future
+        self._writing[path] = request
 
     def _write(self, request: SaveRequest) -> None:
         error: str | None = None
@@ -81,6 +88,7 @@ class MaskSaver(QObject):
 
     def _on_finished(self, request: SaveRequest, error: str | None, complete: bool) -> None:
         self._in_flight.pop(request.path, None)
+        self._writing.pop(request.path, None)
         if error is None:
             self._failed.discard(request.path)
             self.saved.emit(request.path, request.revision, complete)

@@ -67,6 +67,9 @@ class ImageListModel(QAbstractListModel):
     def record(self, row: int) -> ImageRecord:
         return self._records[row]
 
+    def records(self) -> list[ImageRecord]:
+        return list(self._records)
+
     def row_of(self, path: Path) -> int | None:
         return self._rows.get(path)
 
@@ -124,9 +127,19 @@ class ImageListModel(QAbstractListModel):
         return None
 
 
-def scan_folder(images: list[Path], mask_path_of) -> list[ImageRecord]:
-    """Records with status from whether a mask file exists (one ``stat`` per image)."""
-    return [ImageRecord(p, Status.LABELLED if mask_path_of(p).exists() else Status.NO_MASK) for p in images]
+def scan_folder(images: list[Path], mask_path_of, predictions_dir: Path | None = None) -> list[ImageRecord]:
+    """Records with status from whether a mask file exists (one ``stat`` per image), else whether
+    a prediction does (one listing of ``predictions_dir``)."""
+    predicted = set()
+    if predictions_dir is not None and predictions_dir.is_dir():
+        predicted = {p.stem for p in predictions_dir.glob("*.png")}
+
+    def status(path: Path) -> Status:
+        if mask_path_of(path).exists():
+            return Status.LABELLED
+        return Status.PREDICTED if path.stem in predicted else Status.NO_MASK
+
+    return [ImageRecord(p, status(p)) for p in images]
 
 
 class StatusFilter(QSortFilterProxyModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
@@ -103,6 +104,16 @@ class MaskEditor(QObject):
     def fill_polygon(self, points: list[tuple[float, float]], value: int) -> None:
         if self.document is not None:
             self._changed(self.document.fill_polygon(points, value))
+
+    def replace_where(self, where: np.ndarray, values: np.ndarray, label: str) -> bool:
+        """Set the masked pixels to ``values`` as one undoable edit; False if nothing changed."""
+        if not self.begin_edit(label):
+            return False
+        assert self.document is not None
+        rect = self.document.replace_where(where, values)
+        self._changed(rect)
+        self.end_edit()
+        return bool(rect.width and rect.height)
 
     def _changed(self, rect: Rect) -> None:
         if rect.width and rect.height:

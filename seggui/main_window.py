@@ -27,6 +27,7 @@ from seggui.document import MaskDocument
 from seggui.editor import MaskEditor
 from seggui.jobs import FunctionJob
 from seggui.loading import DisplayJob, ImageLoadJob, LoadedImage
+from seggui.model_loop import ModelLoop
 from seggui.project import Project, load_project, remove_class_from_masks, save_project
 from seggui.thumbnails import ThumbnailLoader
 from seggui.window_ui import WindowUi
@@ -95,6 +96,7 @@ class MainWindow(WindowUi, QMainWindow):
         }
         self._build_status_bar()
         self._build_actions()
+        self.model_loop = ModelLoop(self)
         self._build_toolbar()
         self._build_menus()
         self.set_tool("brush")
@@ -131,8 +133,12 @@ class MainWindow(WindowUi, QMainWindow):
         self.canvas.mask_layer.set_classes(project.classes)
         self._remember_recent(folder)
         self.setWindowTitle(f"SegGUI - {folder}")
+        self.model_loop.project_opened()
         self._ticket += 1
-        job = FunctionJob(self._ticket, lambda: scan_folder(list_images(project.folder), project.mask_path))
+        job = FunctionJob(
+            self._ticket,
+            lambda: scan_folder(list_images(project.folder), project.mask_path, project.predictions_dir),
+        )
         job.signals.done.connect(self._on_scan_done)
         self._start(job)
 
@@ -182,6 +188,7 @@ class MainWindow(WindowUi, QMainWindow):
             self._error(
                 f"{loaded.mask_problem}. The mask starts empty; the old file is kept until you paint."
             )
+        self.model_loop.image_opened()
         self.image_opened.emit(loaded.path)
 
     def _on_image_failed(self, ticket: int, path: Path, message: str) -> None:
@@ -244,6 +251,8 @@ class MainWindow(WindowUi, QMainWindow):
         self.editor.set_classes(project.classes)
         self.canvas.mask_layer.set_classes(project.classes)
         self.class_panel.set_classes(project.classes, self.editor.current_class)
+        self.model_loop.classes_changed()
+        self.classes_changed.emit(project.classes)
 
     def remove_class(self, index: int) -> None:
         """After confirmation, remove a class from the project and from every mask on disk."""
@@ -285,6 +294,7 @@ class MainWindow(WindowUi, QMainWindow):
         if self.current is not None:
             self._revision = self._saved_revision  # the file on disk is now the truth
             self.open_image(self.current.path)
+        self.model_loop.classes_changed()
         self.classes_changed.emit(project.classes)
 
     def _on_erase_mode_toggled(self, checked: bool) -> None:
@@ -401,6 +411,7 @@ class MainWindow(WindowUi, QMainWindow):
                 event.ignore()
                 return
         self.saver.shutdown()
+        self.model_loop.shutdown()
         self.thumbnails.clear()
         self.pool.waitForDone(5000)
         self.thumbnails.pool.waitForDone(5000)

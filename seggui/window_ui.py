@@ -23,6 +23,11 @@ SHORTCUTS = [
     ("M", "Show/hide mask"),
     ("Page Down / Page Up", "Next / previous image"),
     ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
+    ("Ctrl+T", "Train (fine-tune on everything painted)"),
+    ("R", "Show/hide the prediction"),
+    ("A / Shift+A", "Accept the prediction into unpainted pixels / replace the mask"),
+    ("U", "Next most uncertain image"),
+    ("Ctrl+Shift+P", "Predict all images"),
 ]
 
 
@@ -149,6 +154,12 @@ class WindowUi:
             self.erase_to_background_action,
         ):
             tools_menu.addAction(action)
+        model_menu = self.menuBar().addMenu("&Model")
+        for action in self.model_loop.menu_actions():
+            if action is None:
+                model_menu.addSeparator()
+            else:
+                model_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.help_action)
 

@@ -1,8 +1,25 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import pytest
 import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+
+
+@pytest.fixture(scope="session")
+def shapes_model(tmp_path_factory) -> Path:
+    """A model file trained briefly on the synthetic shapes (3 classes), shared by the tests."""
+    from model.checkpoint import save_checkpoint
+    from model.classes import default_classes
+    from model.train import TrainSettings, fit
+    from tests.synthetic import shapes_dataset
+
+    settings = TrainSettings(max_steps=80, crop_size=64, batch_size=8, learning_rate=3e-3, device="cpu")
+    checkpoint = fit(settings, shapes_dataset(12), [], default_classes(3)).checkpoint
+    path = tmp_path_factory.mktemp("models") / "shapes.pt"
+    save_checkpoint(path, checkpoint)
+    return path

@@ -6,19 +6,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.classes import default_classes
+from model.checkpoint import load_checkpoint
 from model.errors import SegGUIError
 from model.imageio import read_mask
 from model.predict import Predictor
 from model.predict_folder import predict_folder, rank_by_uncertainty
-from model.train import TrainSettings, fit
-from tests.synthetic import shapes_dataset, shapes_image
+from tests.synthetic import shapes_image
 
 
-@pytest.fixture(scope="module")
-def trained():
-    settings = TrainSettings(max_steps=60, crop_size=64, batch_size=8, learning_rate=3e-3, device="cpu")
-    return fit(settings, shapes_dataset(12), [], default_classes(3)).checkpoint
+@pytest.fixture
+def trained(shapes_model):
+    return load_checkpoint(shapes_model)
 
 
 def test_predicts_every_image_reports_bad_ones_and_ranks_the_ambiguous_first(tmp_path, trained):

@@ -1,0 +1,89 @@
+"""Small live line charts (QtCharts) for the training panel: loss per step, Dice per class."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
+from PySide6.QtCore import QMargins, QPointF, Qt, QTimer
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+REDRAW_MS = 250
+"""Points are buffered and drawn at most this often, so fast steps on a GPU cost the GUI little."""
+
+
+class LiveChart(QChartView):
+    """A chart of named line series that grow while training runs."""
+
+    def __init__(
+        self,
+        title: str,
+        x_title: str,
+        y_range: tuple[float, float] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        chart = QChart()
+        chart.setTitle(title)
+        chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+        chart.setMargins(QMargins(2, 2, 2, 2))
+        chart.setBackgroundRoundness(0)
+        super().__init__(chart, parent)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setMinimumHeight(170)
+        self._fixed_y = y_range
+        self.x_axis = QValueAxis()
+        self.x_axis.setTitleText(x_title)
+        self.x_axis.setLabelFormat("%d")
+        self.y_axis = QValueAxis()
+        self.y_axis.setRange(*(y_range or (0.0, 1.0)))
+        chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
+        self._series: dict[str, QLineSeries] = {}
+        self._points: dict[str, list[QPointF]] = {}
+        self._dirty = False
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self.redraw)
+        self._timer.start()
+
+    def set_series(self, names_colors: list[tuple[str, QColor]]) -> None:
+        """Replace all series (emptied) with these names and colours."""
+        chart = self.chart()
+        for series in self._series.values():
+            chart.removeSeries(series)
+        self._series, self._points = {}, {}
+        for name, color in names_colors:
+            series = QLineSeries()
+            series.setName(name)
+            series.setPen(QPen(color, 2))
+            chart.addSeries(series)
+            series.attachAxis(self.x_axis)
+            series.attachAxis(self.y_axis)
+            self._series[name] = series
+            self._points[name] = []
+        self._dirty = True
+
+    def append(self, name: str, x: float, y: float) -> None:
+        if name in self._points and math.isfinite(y):
+            self._points[name].append(QPointF(x, y))
+            self._dirty = True
+
+    def points(self, name: str) -> list[tuple[float, float]]:
+        return [(p.x(), p.y()) for p in self._points.get(name, [])]
+
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        xs, ys = [], []
+        for name, series in self._series.items():
+            points = self._points[name]
+            series.replace(points)
+            xs += [p.x() for p in points[-1:]]
+            ys += [p.y() for p in points]
+        self.x_axis.setRange(0, max([1.0, *xs]))
+        if self._fixed_y is None and ys:
+            low, high = min(ys), max(ys)
+            pad = 0.05 * max(high - low, 1e-3)
+            self.y_axis.setRange(max(0.0, low - pad), high + pad)

@@ -1,0 +1,534 @@
+"""The model in the loop: train from the painted masks, show predictions, accept them, rank images.
+
+``ModelLoop`` owns the training thread, the prediction service, the training panel and the
+Model menu's actions; the main window only forwards its folder, image and class changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, QThread, Signal
+from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog
+
+from model.classes import IGNORE_INDEX, ClassInfo
+from model.errors import SegGUIError
+from model.predict_folder import rank_by_uncertainty
+from seggui.browser import Status
+from seggui.jobs import FunctionJob
+from seggui.predictions import PredictionService
+from seggui.project import save_project
+from seggui.training_panel import TrainingPanel, format_duration
+from seggui.training_worker import TrainOutcome, TrainRequest, TrainWorker
+
+if TYPE_CHECKING:
+    from model.checkpoint import Checkpoint
+    from model.predict import Prediction
+    from model.predict_folder import FolderPrediction, ImagePredicted
+    from model.train_events import EpochEnded, StepEnded, TrainingStarted
+    from seggui.main_window import MainWindow
+
+log = logging.getLogger(__name__)
+
+MODEL_SUFFIX = ".pt"
+
+
+def model_files(folder: Path) -> list[Path]:
+    """Model files in ``folder``, newest first."""
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob(f"*{MODEL_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def load_model_for(path: Path, classes: tuple[ClassInfo, ...]) -> tuple[Checkpoint, str | None]:
+    """Read a model file and check it against the project's classes (worker thread: imports torch)."""
+    from model.checkpoint import check_classes, load_checkpoint
+
+    checkpoint = load_checkpoint(path)
+    note = check_classes(checkpoint, list(classes), f"the model {path.name}")
+    return checkpoint, note
+
+
+def detect_device() -> str:
+    from model.device import choose_device, device_description
+
+    return device_description(choose_device("auto"))
+
+
+class ModelLoop(QObject):
+    """Training, prediction overlay, accept, predict-all and uncertainty ranking for one window."""
+
+    training_started = Signal()
+    training_finished = Signal(object)  # TrainOutcome
+    training_failed = Signal(str)
+    prediction_shown = Signal(object)  # image path
+    predict_all_finished = Signal(object)  # FolderPrediction
+    model_changed = Signal(object)  # model path
+    model_failed = Signal(str)
+    _run_request = Signal(object)  # TrainRequest, queued to the worker's thread
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.checkpoint: Checkpoint | None = None
+        self.model_path: Path | None = None
+        self.training = False
+        self.uncertainties: dict[Path, float] = {}
+        self.shown: tuple[Path, np.ndarray] | None = None  # the prediction on screen: image, classes
+        self._jump_when_ranked = False
+        self._started_at = 0.0
+        self._load_ticket = 0
+        self._build_actions()
+        self.panel = TrainingPanel(self.actions)
+        self.dock = QDockWidget("Model", window)
+        self.dock.setObjectName("model")
+        self.dock.setWidget(self.panel)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+        self.panel.model_picked.connect(self.load_model)
+        self.panel.settings_changed.connect(self._on_settings_changed)
+        self.panel.overlay_opacity_changed.connect(window.canvas.prediction_layer.setOpacity)
+        window.canvas.prediction_layer.setOpacity(self.panel.overlay_opacity.value() / 100)
+
+        self.service = PredictionService(self)
+        self.service.ready.connect(self._on_prediction_ready)
+        self.service.failed.connect(self._on_prediction_failed)
+        self.service.progress.connect(self._on_predict_all_progress)
+        self.service.all_done.connect(self._on_predict_all_done)
+
+        self.thread = QThread(self)
+        self.thread.setObjectName("training")
+        self.worker = TrainWorker()
+        self.worker.moveToThread(self.thread)
+        self.thread.finished.connect(self.worker.deleteLater)
+        self._run_request.connect(self.worker.run)
+        self.worker.started.connect(self._on_training_started)
+        self.worker.step_ended.connect(self._on_step)
+        self.worker.epoch_ended.connect(self._on_epoch)
+        self.worker.preview_ready.connect(self._on_preview)
+        self.worker.problem.connect(window._error)
+        self.worker.finished.connect(self._on_training_finished)
+        self.worker.failed.connect(self._on_training_failed)
+        self.thread.start()
+        self._update_actions()
+
+        job = FunctionJob(0, detect_device)
+        job.signals.done.connect(self._on_device_known)
+        window._start(job)
+
+    def _build_actions(self) -> None:
+        w = self.window
+        self.actions: dict[str, QAction] = {
+            "train": w._action("&Train", self.train, "Ctrl+T"),
+            "stop": w._action("&Stop", self.stop),
+            "accept_unpainted": w._action(
+                "&Accept Prediction (Unpainted Pixels)", self.accept_unpainted, "A"
+            ),
+            "accept_all": w._action("&Replace Mask with Prediction", self.accept_all, "Shift+A"),
+            "predict_all": w._action("&Predict All", lambda: self.predict_all(), "Ctrl+Shift+P"),
+            "next_uncertain": w._action("&Next Most Uncertain", self.next_uncertain, "U"),
+            "load_model": w._action("&Load Model...", self._choose_model_file),
+            "show_prediction": w._action("Show P&rediction", self._on_show_toggled, "R", checkable=True),
+        }
+        self.actions["train"].setToolTip("Fine-tune the model on every painted pixel (Ctrl+T)")
+        self.actions["stop"].setToolTip("Stop after the current step and keep the best model so far")
+        self.actions["accept_unpainted"].setToolTip(
+            "Copy the prediction into the pixels not painted yet; painted pixels stay (A)"
+        )
+        self.actions["accept_all"].setToolTip("Copy the whole prediction into the mask (undoable) (Shift+A)")
+        self.actions["predict_all"].setToolTip("Predict every image into the predictions folder")
+        self.actions["next_uncertain"].setToolTip(
+            "Open the unfinished image the model is least sure about: correcting it helps most (U)"
+        )
+        self.actions["load_model"].setText("Load...")
+        self.actions["show_prediction"].setChecked(True)
+        self.actions["load_model"].setShortcut(QKeySequence())
+
+    def menu_actions(self) -> list[QAction | None]:
+        a = self.actions
+        return [
+            a["train"],
+            a["stop"],
+            None,
+            a["show_prediction"],
+            a["accept_unpainted"],
+            a["accept_all"],
+            None,
+            a["predict_all"],
+            a["next_uncertain"],
+            None,
+            a["load_model"],
+        ]
+
+    def _update_actions(self) -> None:
+        has_model = self.checkpoint is not None
+        has_project = self.window.project is not None
+        self.actions["train"].setEnabled(has_project and not self.training)
+        self.actions["stop"].setEnabled(self.training or self.service.running_all)
+        shown = self.shown is not None and self._is_current(self.shown[0])
+        self.actions["accept_unpainted"].setEnabled(shown)
+        self.actions["accept_all"].setEnabled(shown)
+        self.actions["predict_all"].setEnabled(has_model and has_project and not self.service.running_all)
+        self.actions["next_uncertain"].setEnabled(has_model and has_project)
+
+    # -- project and image events (called by the window) --------------------------------------------
+    def project_opened(self) -> None:
+        """A folder was opened: show its settings and use its newest model, if any."""
+        project = self.window.project
+        assert project is not None
+        self.panel.set_settings(project.train_settings)
+        self.panel.set_classes(project.classes)
+        self._set_model(None, None)
+        models = model_files(project.models_dir)
+        self.panel.set_models(models, None)
+        if models:
+            self.load_model(models[0])
+        self._update_actions()
+
+    def image_opened(self) -> None:
+        current = self.window.current
+        self._clear_overlay()
+        if current is None:
+            return
+        if self.training:
+            self.worker.set_preview_target(current.path, current.raw)
+        cached = self.service.cached(current.path)
+        if cached is not None:
+            self._show(current.path, cached.prediction.classes, cached.rendered)
+        elif self.checkpoint is not None and not self.training and self.window.project is not None:
+            self.service.request(current.path, current.raw, self.window.project.classes)
+
+    def classes_changed(self) -> None:
+        """Recolour the overlay; a model that knows more classes than remain is put aside."""
+        project = self.window.project
+        if project is None:
+            return
+        self.service.forget_rendered()
+        if self.checkpoint is not None and len(self.checkpoint.classes) > len(project.classes):
+            message = (
+                f"The model knows {len(self.checkpoint.classes)} classes but the project now has "
+                f"{len(project.classes)}; train a new model (Advanced: start a new model)"
+            )
+            self._set_model(None, None)
+            self.panel.fresh_check.setChecked(True)
+            self.panel.status_label.setText(message)
+            self.window._error(message)
+            return
+        self.window.canvas.prediction_layer.set_classes(project.classes)
+
+    def _is_current(self, path: Path) -> bool:
+        return self.window.current is not None and self.window.current.path == path
+
+    # -- showing predictions ---------------------------------------------------------------------
+    def _clear_overlay(self) -> None:
+        self.shown = None
+        self.window.canvas.prediction_layer.set_labels(None, ())
+        self._update_actions()
+
+    def _show(self, path: Path, classes: np.ndarray, rendered: QImage | None = None) -> None:
+        project = self.window.project
+        if project is None or not self._is_current(path):
+            return
+        current = self.window.current
+        assert current is not None
+        if classes.shape != current.mask.shape:
+            return
+        self.shown = (path, classes)
+        layer = self.window.canvas.prediction_layer
+        layer.set_labels(classes, project.classes, rendered)
+        layer.setVisible(self.actions["show_prediction"].isChecked())
+        self._update_actions()
+        self.prediction_shown.emit(path)
+
+    def _on_prediction_ready(self, path: Path, prediction: Prediction, rendered: QImage) -> None:
+        self.uncertainties[path] = prediction.uncertainty
+        self._show(path, prediction.classes, rendered)
+
+    def _on_prediction_failed(self, path: Path | None, message: str) -> None:
+        self.window._error(message)
+        self.panel.status_label.setText(message)
+        self._update_actions()
+
+    def _on_show_toggled(self, checked: bool) -> None:
+        self.window.canvas.prediction_layer.setVisible(checked)
+
+    # -- accept and correct ------------------------------------------------------------------------
+    def accept_unpainted(self) -> None:
+        """Copy the prediction into the pixels that are not labelled yet (one undo step)."""
+        self._accept(only_unpainted=True)
+
+    def accept_all(self) -> None:
+        """Replace the mask by the prediction (one undo step; Ctrl+Z brings the strokes back)."""
+        self._accept(only_unpainted=False)
+
+    def _accept(self, only_unpainted: bool) -> None:
+        document = self.window.document
+        if document is None or self.shown is None or not self._is_current(self.shown[0]):
+            self.window._error("No prediction on this image yet: train or load a model first")
+            return
+        predicted = self.shown[1]
+        if only_unpainted:
+            where = document.mask == IGNORE_INDEX
+            label = "Accept prediction (unpainted)"
+        else:
+            where = np.ones(document.shape, bool)
+            label = "Replace mask with prediction"
+        if not self.window.editor.replace_where(where, predicted, label):
+            self.window.statusBar().showMessage("The mask already matches the prediction there", 5000)
+
+    # -- training ------------------------------------------------------------------------------
+    def train(self) -> None:
+        """Fine-tune the current model (or start one) on every painted pixel, in the background."""
+        window, project = self.window, self.window.project
+        if project is None or self.training:
+            return
+        window.save_current()
+        unsaved: dict[Path, np.ndarray] = {}
+        for mask_path, mask in window.saver.unsaved_masks().items():
+            image = window._image_of_mask.get(mask_path)
+            if image is not None:
+                unsaved[image] = mask
+        if window.current is not None and window.document is not None:
+            unsaved[window.current.path] = window.document.mask.copy()
+        fresh = self.panel.fresh_check.isChecked() or self.checkpoint is None
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        request = TrainRequest(
+            image_dir=project.folder,
+            mask_dir=project.mask_dir,
+            model_path=project.models_dir / f"model-{stamp}{MODEL_SUFFIX}",
+            classes=project.classes,
+            settings={**project.train_settings, **self.panel.settings()},
+            init=None if fresh else self.checkpoint,
+            unsaved_masks=unsaved,
+        )
+        self.training = True
+        self._started_at = time.monotonic()
+        self.panel.start_run(project.classes)
+        if window.current is not None:
+            self.worker.set_preview_target(window.current.path, window.current.raw)
+        else:
+            self.worker.set_preview_target(None, None)
+        self._update_actions()
+        self.worker.prepare()
+        self._run_request.emit(request)
+        self.training_started.emit()
+
+    def stop(self) -> None:
+        """Stop training within one step (the best model so far is kept) and any predict-all."""
+        if self.training:
+            self.worker.request_stop()
+            self.panel.status_label.setText("Stopping after this step; the best model so far is kept...")
+        if self.service.running_all:
+            self.service.stop_all()
+
+    def _on_device_known(self, _ticket: int, result: object) -> None:
+        self.panel.device_label.setText(f"Device: {result}")
+
+    def _on_training_started(self, event: TrainingStarted) -> None:
+        self.panel.device_label.setText(f"Device: {event.device}")
+        held_out = (
+            "validating on the painted pixels (too few images to hold some out)"
+            if event.validating_on_training_images
+            else f"{event.val_images} held out for validation"
+        )
+        self.panel.status_label.setText(f"Training on {event.train_images} images, {held_out}")
+
+    def _on_step(self, event: StepEnded) -> None:
+        self.panel.show_step(event.step, event.loss, event.progress, event.elapsed_s)
+
+    def _on_epoch(self, event: EpochEnded) -> None:
+        project = self.window.project
+        if event.metrics is None or project is None:
+            return
+        names = [c.name for c in project.classes]
+        self.panel.show_epoch(event.epoch, event.metrics.dice, names)
+        self.panel.status_label.setText(
+            f"Epoch {event.epoch}: loss {event.train_loss:.3f}, validation Dice "
+            f"{event.metrics.mean_dice:.3f}{' (best so far)' if event.best else ''}"
+        )
+
+    def _on_preview(self, key: object, prediction: Prediction, rendered: QImage) -> None:
+        if isinstance(key, Path):
+            self._show(key, prediction.classes, rendered)
+
+    def _on_training_finished(self, outcome: TrainOutcome) -> None:
+        self.training = False
+        result = outcome.result
+        # The last preview stays on screen until the kept (best) model's prediction replaces it.
+        self._set_model(
+            result.checkpoint, outcome.model_path if outcome.save_error is None else None, clear=False
+        )
+        best = result.best_metrics
+        score = f"validation Dice {best.mean_dice:.3f}" if best is not None else "no validation pixels"
+        how = "Stopped" if result.stopped else "Finished"
+        message = (
+            f"{how} after {result.steps} steps in {format_duration(outcome.seconds)}; best model kept "
+            f"({score}), saved as {outcome.model_path.name}"
+        )
+        if outcome.save_error:
+            message = f"{how}, but the model could not be saved: {outcome.save_error}"
+            self.window._error(outcome.save_error)
+        self.panel.progress.setValue(self.panel.progress.maximum())
+        self.panel.end_run(message)
+        project = self.window.project
+        if project is not None:
+            self.panel.set_models(model_files(project.models_dir), self.model_path)
+        current = self.window.current
+        if current is not None and project is not None:  # the kept model predicts the image on screen
+            self.service.request(current.path, current.raw, project.classes)
+        self._update_actions()
+        self.training_finished.emit(outcome)
+
+    def _on_training_failed(self, message: str) -> None:
+        self.training = False
+        self.panel.end_run(f"Training failed: {message}")
+        self.window._error(f"Training failed: {message}")
+        self._update_actions()
+        self.training_failed.emit(message)
+
+    def _on_settings_changed(self, settings: dict[str, object]) -> None:
+        window = self.window
+        if window.project is None:
+            return
+        project = dataclasses.replace(
+            window.project, train_settings={**window.project.train_settings, **settings}
+        )
+        try:
+            save_project(project)
+        except SegGUIError as exc:
+            window._error(str(exc))
+            return
+        window.project = project
+
+    # -- models ------------------------------------------------------------------------------------
+    def _set_model(self, checkpoint: Checkpoint | None, path: Path | None, clear: bool = True) -> None:
+        self.checkpoint, self.model_path = checkpoint, path
+        self.service.set_model(checkpoint)
+        self.uncertainties = {}
+        if clear:
+            self._clear_overlay()
+        if path is not None:
+            self.model_changed.emit(path)
+
+    def load_model(self, path: Path) -> None:
+        """Use the model in ``path`` (read and checked off the GUI thread)."""
+        project = self.window.project
+        if project is None or self.training:
+            if self.training:
+                self.window._error("Wait for training to end (or stop it) before switching models")
+            return
+        self._load_ticket += 1
+        classes = project.classes
+        job = FunctionJob(self._load_ticket, lambda: load_model_for(path, classes))
+        job.signals.done.connect(lambda ticket, result, p=path: self._on_model_loaded(ticket, p, result))
+        self.window._start(job)
+
+    def _on_model_loaded(self, ticket: int, path: Path, result: object) -> None:
+        if ticket != self._load_ticket:
+            return
+        project = self.window.project
+        if isinstance(result, str):
+            self.panel.status_label.setText(f"Model not loaded: {result}")
+            self.window._error(result)
+            if project is not None:
+                self.panel.set_models(model_files(project.models_dir), self.model_path)
+            self.model_failed.emit(result)
+            return
+        checkpoint, note = result  # type: ignore[misc]
+        self._set_model(checkpoint, path)
+        if project is not None:
+            self.panel.set_models(model_files(project.models_dir), path)
+        self.panel.status_label.setText(note or f"Using {path.name}")
+        if note:
+            self.window.statusBar().showMessage(note, 10000)
+        self._update_actions()
+        self.image_opened()
+
+    def _choose_model_file(self) -> None:
+        project = self.window.project
+        start = str(project.models_dir if project is not None else Path.home())
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Load model", start, f"SegGUI models (*{MODEL_SUFFIX});;All files (*)"
+        )
+        if path:
+            self.load_model(Path(path))
+
+    # -- predict all and uncertainty ---------------------------------------------------------------
+    def _candidates(self) -> list[Path]:
+        """Images without a finished mask (the ones worth predicting and correcting)."""
+        records = self.window.browser.model.records()
+        return [r.path for r in records if r.status not in (Status.LABELLED, Status.UNREADABLE)]
+
+    def predict_all(self, images: list[Path] | None = None) -> None:
+        """Predict every image (or ``images``) into the predictions folder, in the background."""
+        project = self.window.project
+        if project is None or self.checkpoint is None:
+            self.window._error("Train or load a model first")
+            return
+        if images is None:
+            images = [r.path for r in self.window.browser.model.records() if r.status != Status.UNREADABLE]
+        if not self.service.predict_all(images, project.predictions_dir, project.classes):
+            return
+        self.panel.progress.setValue(0)
+        self.panel.status_label.setText(f"Predicting {len(images)} images...")
+        self._update_actions()
+
+    def _on_predict_all_progress(self, done: ImagePredicted) -> None:
+        self.uncertainties[done.image] = done.uncertainty
+        self.panel.progress.setValue(round(1000 * done.index / max(done.total, 1)))
+        self.panel.status_label.setText(f"Predicted {done.index} of {done.total}: {done.image.name}")
+        model = self.window.browser.model
+        if model.status_of(done.image) == Status.NO_MASK:
+            model.update(done.image, Status.PREDICTED)
+
+    def _on_predict_all_done(self, result: FolderPrediction) -> None:
+        for message in result.problems:
+            self.window._error(message)
+        count = len(result.uncertainties)
+        project = self.window.project
+        where = project.predictions_dir if project is not None else "the predictions folder"
+        verb = "Stopped after predicting" if result.stopped else "Predicted"
+        self.panel.end_run(f"{verb} {count} images into {where}")
+        self._update_actions()
+        self.predict_all_finished.emit(result)
+        if self._jump_when_ranked:
+            self._jump_when_ranked = False
+            if not result.stopped:
+                self.next_uncertain()
+
+    def next_uncertain(self) -> None:
+        """Open the unfinished image with the highest uncertainty (scoring the unscored first)."""
+        if self.checkpoint is None:
+            self.window._error("Train or load a model first: the ranking needs its predictions")
+            return
+        candidates = self._candidates()
+        missing = [p for p in candidates if p not in self.uncertainties]
+        if missing:
+            self._jump_when_ranked = True
+            self.predict_all(missing)
+            return
+        current = self.window.current.path if self.window.current is not None else None
+        scores = {p: self.uncertainties[p] for p in candidates}
+        ranked = rank_by_uncertainty(scores, exclude={current} if current is not None else set())
+        if not ranked:
+            self.window.statusBar().showMessage("Every image has a finished mask", 5000)
+            return
+        target = ranked[0]
+        self.window.statusBar().showMessage(
+            f"{target.name}: uncertainty {scores[target]:.3f} (highest of {len(scores)} unfinished images)",
+            8000,
+        )
+        self.window.open_image(target)
+
+    # -- shutdown ------------------------------------------------------------------------------------
+    def shutdown(self) -> None:
+        """Stop training (its best model is still saved) and prediction, and end the threads."""
+        self.worker.request_stop()
+        self.service.shutdown()
+        self.thread.quit()
+        self.thread.wait()

@@ -1,0 +1,226 @@
+"""Predictions for the app: one model, one worker thread, a cache, and "predict all".
+
+Every call returns at once; results arrive as signals on the GUI thread, tagged with the model
+generation so that a result of a replaced model is dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QImage
+
+from model.classes import ClassInfo
+from model.errors import SegGUIError
+from seggui.canvas.layers import render_labels
+
+if TYPE_CHECKING:
+    from model.checkpoint import Checkpoint
+    from model.predict import Prediction, Predictor
+    from model.predict_folder import FolderPrediction, ImagePredicted
+
+CACHE_PIXELS = 48 * 1024 * 1024
+"""Cached predictions keep 5 bytes per pixel (class map and coloured overlay): about 240 MB."""
+
+
+@dataclass(frozen=True)
+class ShownPrediction:
+    """A prediction and its overlay image, coloured on the worker thread."""
+
+    prediction: Prediction
+    rendered: QImage
+
+    @property
+    def pixels(self) -> int:
+        return int(self.prediction.classes.size)
+
+
+class _Signals(QObject):
+    ready = Signal(int, object, object)  # generation, image path, ShownPrediction
+    failed = Signal(int, object, str)  # generation, image path (or None), message
+    progress = Signal(int, object)  # generation, ImagePredicted
+    all_done = Signal(int, object)  # generation, FolderPrediction
+
+
+class _Job(QRunnable):
+    def __init__(self, run) -> None:
+        super().__init__()
+        self._run = run
+
+    def run(self) -> None:
+        self._run()
+
+
+class PredictionService(QObject):
+    """Predicts images with the current model off the GUI thread and caches the class maps."""
+
+    ready = Signal(object, object, object)  # image path, Prediction (current model), overlay QImage
+    failed = Signal(object, str)  # image path or None, message
+    progress = Signal(object)  # ImagePredicted, during predict_all
+    all_done = Signal(object)  # FolderPrediction
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)  # one model, one thread: predictions queue up in order
+        self.checkpoint: Checkpoint | None = None
+        self.generation = 0
+        self._predictor: Predictor | None = None
+        self._predictor_generation = -1
+        self._predictor_lock = threading.Lock()
+        self._cache: OrderedDict[Path, ShownPrediction] = OrderedDict()
+        self._pending: set[Path] = set()
+        self._written: dict[Path, tuple[Path, float]] = {}  # image -> (prediction file, uncertainty)
+        self._stop_all = threading.Event()
+        self.running_all = False
+        self._signals = _Signals()
+        self._signals.ready.connect(self._on_ready)
+        self._signals.failed.connect(self._on_failed)
+        self._signals.progress.connect(self._on_progress)
+        self._signals.all_done.connect(self._on_all_done)
+
+    # -- model -----------------------------------------------------------------------------------
+    def set_model(self, checkpoint: Checkpoint | None) -> None:
+        """Use ``checkpoint`` from now on; cached and queued results of the old one are dropped."""
+        self.stop_all()
+        self.checkpoint = checkpoint
+        self.generation += 1
+        self._cache.clear()
+        self._pending.clear()
+        self._written.clear()
+
+    def _predictor_for(self, generation: int, checkpoint: Checkpoint) -> Predictor:
+        """Build the predictor on the worker thread (torch is imported there, never on the GUI)."""
+        from model.predict import Predictor
+
+        with self._predictor_lock:
+            if self._predictor is None or self._predictor_generation != generation:
+                self._predictor = Predictor(checkpoint)
+                self._predictor_generation = generation
+            return self._predictor
+
+    # -- one image -------------------------------------------------------------------------------
+    def cached(self, path: Path) -> ShownPrediction | None:
+        shown = self._cache.get(path)
+        if shown is not None:
+            self._cache.move_to_end(path)
+        return shown
+
+    def remember(self, path: Path, shown: ShownPrediction) -> None:
+        """Keep a prediction of the current model in the cache (oldest dropped past the budget)."""
+        self._cache[path] = shown
+        self._cache.move_to_end(path)
+        while len(self._cache) > 1 and sum(s.pixels for s in self._cache.values()) > CACHE_PIXELS:
+            self._cache.popitem(last=False)
+
+    def forget_rendered(self) -> None:
+        """Class colours changed: drop the cache (its overlays have the old colours)."""
+        self._cache.clear()
+
+    def request(self, path: Path, raw: np.ndarray, classes: tuple[ClassInfo, ...]) -> None:
+        """Predict ``path`` (``raw`` already decoded); ``ready`` follows, at once if cached."""
+        checkpoint = self.checkpoint
+        if checkpoint is None:
+            return
+        cached = self.cached(path)
+        if cached is not None:
+            self.ready.emit(path, cached.prediction, cached.rendered)
+            return
+        if path in self._pending:
+            return
+        self._pending.add(path)
+        generation, signals = self.generation, self._signals
+        written = self._written.get(path)
+
+        def work() -> None:
+            try:
+                if written is not None:  # "predict all" wrote it with this model: read, don't recompute
+                    prediction = _read_prediction(
+                        written[0], raw.shape[:2], len(checkpoint.classes), written[1]
+                    )
+                else:
+                    prediction = self._predictor_for(generation, checkpoint).predict(raw)
+            except (SegGUIError, RuntimeError, MemoryError) as exc:
+                signals.failed.emit(generation, path, f"Cannot predict {path.name}: {exc}")
+                return
+            signals.ready.emit(
+                generation, path, ShownPrediction(prediction, render_labels(prediction.classes, classes))
+            )
+
+        self.pool.start(_Job(work))
+
+    def _on_ready(self, generation: int, path: Path, shown: ShownPrediction) -> None:
+        if generation != self.generation:
+            return
+        self._pending.discard(path)
+        self.remember(path, shown)
+        self.ready.emit(path, shown.prediction, shown.rendered)
+
+    def _on_failed(self, generation: int, path: Path | None, message: str) -> None:
+        if path is None:
+            self.running_all = False
+        if generation != self.generation:
+            return
+        self._pending.discard(path)  # type: ignore[arg-type]
+        self.failed.emit(path, message)
+
+    # -- the whole folder ----------------------------------------------------------------------------
+    def predict_all(self, images: list[Path], out_dir: Path, classes: tuple[ClassInfo, ...]) -> bool:
+        """Predict ``images`` into ``out_dir`` in the background; False if no model or already running."""
+        checkpoint = self.checkpoint
+        if checkpoint is None or self.running_all:
+            return False
+        self.running_all = True
+        self._stop_all.clear()
+        generation, signals, stop = self.generation, self._signals, self._stop_all
+
+        def work() -> None:
+            from model.predict_folder import predict_folder
+
+            try:
+                result = predict_folder(
+                    self._predictor_for(generation, checkpoint),
+                    images,
+                    out_dir,
+                    list(classes),
+                    on_image=lambda done: signals.progress.emit(generation, done),
+                    should_stop=stop.is_set,
+                )
+            except (SegGUIError, OSError, RuntimeError, MemoryError) as exc:
+                signals.failed.emit(generation, None, f"Predict all stopped: {exc}")
+                return
+            signals.all_done.emit(generation, result)
+
+        self.pool.start(_Job(work))
+        return True
+
+    def stop_all(self) -> None:
+        self._stop_all.set()
+
+    def _on_progress(self, generation: int, done: ImagePredicted) -> None:
+        if generation == self.generation:
+            self._written[done.image] = (done.output, done.uncertainty)
+            self.progress.emit(done)
+
+    def _on_all_done(self, generation: int, result: FolderPrediction) -> None:
+        self.running_all = False
+        if generation == self.generation:
+            self.all_done.emit(result)
+
+    def shutdown(self) -> None:
+        self.stop_all()
+        self.pool.clear()
+        self.pool.waitForDone(10000)
+
+
+def _read_prediction(path: Path, shape: tuple[int, ...], num_classes: int, uncertainty: float) -> Prediction:
+    from model.imageio import read_mask
+    from model.predict import Prediction
+
+    return Prediction(read_mask(path, shape=shape[:2], num_classes=num_classes), None, uncertainty)

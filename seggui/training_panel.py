@@ -1,0 +1,269 @@
+"""The training panel: model choice, Train/Stop, progress with ETA, live charts, prediction overlay,
+and the training settings behind an "Advanced" section."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from model.classes import ClassInfo
+from model.config import PRESETS
+from model.settings import TrainSettings
+from seggui.charts import LiveChart
+
+EDITABLE_SETTINGS = (
+    "preset",
+    "epochs",
+    "time_budget_s",
+    "learning_rate",
+    "crop_size",
+    "batch_size",
+    "augment",
+)
+
+
+def format_duration(seconds: float) -> str:
+    """``1:05`` style (``1:02:03`` past an hour)."""
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _button(action: QAction) -> QToolButton:
+    button = QToolButton()
+    button.setDefaultAction(action)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    button.setSizePolicy(button.sizePolicy().Policy.Expanding, button.sizePolicy().Policy.Fixed)
+    return button
+
+
+class TrainingPanel(QWidget):
+    """Shows training and model state; its buttons run the window's model actions."""
+
+    model_picked = Signal(object)  # Path of a model file in the project's models folder
+    settings_changed = Signal(object)  # dict of the editable training settings
+    overlay_opacity_changed = Signal(float)
+
+    def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model_combo = QComboBox()
+        self.model_combo.setToolTip("Models trained in this project, newest first")
+        self.model_combo.activated.connect(self._on_model_activated)
+        self.device_label = QLabel("Device: finding out...")
+        self.status_label = QLabel("No model yet: paint a few strokes of each class, then Train.")
+        self.status_label.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        self.eta_label = QLabel("")
+        self.loss_chart = LiveChart("Loss", "step")
+        self.loss_chart.set_series([("training loss", QColor(0, 130, 200))])
+        self.dice_chart = LiveChart("Validation Dice", "epoch", (0.0, 1.0))
+        self.overlay_opacity = QSlider(Qt.Orientation.Horizontal)
+        self.overlay_opacity.setRange(0, 100)
+        self.overlay_opacity.setValue(45)
+        self.overlay_opacity.setToolTip("Opacity of the prediction overlay")
+        self.overlay_opacity.valueChanged.connect(lambda v: self.overlay_opacity_changed.emit(v / 100))
+
+        layout = QVBoxLayout(self)
+        model_row = QHBoxLayout()
+        model_row.addWidget(QLabel("Model"))
+        model_row.addWidget(self.model_combo, 1)
+        model_row.addWidget(_button(actions["load_model"]))
+        layout.addLayout(model_row)
+        layout.addWidget(self.device_label)
+        buttons = QGridLayout()
+        buttons.addWidget(_button(actions["train"]), 0, 0)
+        buttons.addWidget(_button(actions["stop"]), 0, 1)
+        buttons.addWidget(_button(actions["accept_unpainted"]), 1, 0)
+        buttons.addWidget(_button(actions["accept_all"]), 1, 1)
+        buttons.addWidget(_button(actions["predict_all"]), 2, 0)
+        buttons.addWidget(_button(actions["next_uncertain"]), 2, 1)
+        layout.addLayout(buttons)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.eta_label)
+        layout.addLayout(progress_row)
+        layout.addWidget(self.status_label)
+        overlay_row = QHBoxLayout()
+        overlay_row.addWidget(_button(actions["show_prediction"]))
+        overlay_row.addWidget(self.overlay_opacity, 1)
+        layout.addLayout(overlay_row)
+        layout.addWidget(self.loss_chart, 1)
+        layout.addWidget(self.dice_chart, 1)
+        layout.addWidget(self._build_advanced())
+
+    # -- advanced settings -------------------------------------------------------------------
+    def _build_advanced(self) -> QWidget:
+        box = QWidget()
+        outer = QVBoxLayout(box)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setText("Advanced")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.setAutoRaise(True)
+        outer.addWidget(self.advanced_toggle)
+        self.advanced = QWidget()
+        form = QFormLayout(self.advanced)
+        self.preset_combo = QComboBox()
+        self.preset_combo.addItems(list(PRESETS))
+        self.preset_combo.setToolTip("Network size for a new model: fast for CPUs, large for GPUs")
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(1, 10000)
+        self.budget_spin = QDoubleSpinBox()
+        self.budget_spin.setRange(0, 24 * 60)
+        self.budget_spin.setDecimals(1)
+        self.budget_spin.setSuffix(" min")
+        self.budget_spin.setSpecialValueText("no limit")
+        self.budget_spin.setToolTip("Stop after this much training time, whatever the epochs")
+        self.lr_spin = QDoubleSpinBox()
+        self.lr_spin.setDecimals(5)
+        self.lr_spin.setRange(1e-5, 1.0)
+        self.lr_spin.setSingleStep(1e-4)
+        self.crop_spin = QSpinBox()
+        self.crop_spin.setRange(32, 1024)
+        self.crop_spin.setSingleStep(32)
+        self.crop_spin.setSuffix(" px")
+        self.batch_spin = QSpinBox()
+        self.batch_spin.setRange(1, 256)
+        self.augment_check = QCheckBox("flips, rotations, brightness, contrast")
+        self.fresh_check = QCheckBox("start a new model instead of fine-tuning")
+        form.addRow("Preset", self.preset_combo)
+        form.addRow("Epochs", self.epochs_spin)
+        form.addRow("Time limit", self.budget_spin)
+        form.addRow("Learning rate", self.lr_spin)
+        form.addRow("Crop size", self.crop_spin)
+        form.addRow("Batch size", self.batch_spin)
+        form.addRow("Augment", self.augment_check)
+        form.addRow("", self.fresh_check)
+        outer.addWidget(self.advanced)
+        self.advanced.setVisible(False)
+        self.advanced_toggle.toggled.connect(self._on_advanced_toggled)
+        for spin in (self.epochs_spin, self.crop_spin, self.batch_spin):
+            spin.valueChanged.connect(self._emit_settings)
+        for dspin in (self.budget_spin, self.lr_spin):
+            dspin.valueChanged.connect(self._emit_settings)
+        self.preset_combo.currentIndexChanged.connect(self._emit_settings)
+        self.augment_check.toggled.connect(self._emit_settings)
+        self.set_settings({})
+        return box
+
+    def _on_advanced_toggled(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+    def set_settings(self, saved: dict[str, object]) -> None:
+        """Show ``saved`` settings (a project's), defaults for what it lacks or gets wrong."""
+        defaults = TrainSettings()
+        try:
+            settings = TrainSettings.from_dict(saved)
+        except (ValueError, TypeError):
+            settings = defaults
+        widgets = (
+            self.preset_combo,
+            self.epochs_spin,
+            self.budget_spin,
+            self.lr_spin,
+            self.crop_spin,
+            self.batch_spin,
+            self.augment_check,
+        )
+        blocked = [w.blockSignals(True) for w in widgets]
+        self.preset_combo.setCurrentText(settings.preset)
+        self.epochs_spin.setValue(settings.epochs)
+        self.budget_spin.setValue((settings.time_budget_s or 0) / 60)
+        self.lr_spin.setValue(settings.learning_rate)
+        self.crop_spin.setValue(settings.crop_size)
+        self.batch_spin.setValue(settings.batch_size)
+        self.augment_check.setChecked(settings.augment)
+        for widget, was in zip(widgets, blocked):
+            widget.blockSignals(was)
+
+    def settings(self) -> dict[str, object]:
+        """The editable training settings as shown (the rest keep their defaults)."""
+        budget = self.budget_spin.value() * 60
+        return {
+            "preset": self.preset_combo.currentText(),
+            "epochs": self.epochs_spin.value(),
+            "time_budget_s": budget if budget > 0 else None,
+            "learning_rate": self.lr_spin.value(),
+            "crop_size": self.crop_spin.value(),
+            "batch_size": self.batch_spin.value(),
+            "augment": self.augment_check.isChecked(),
+        }
+
+    def _emit_settings(self) -> None:
+        self.settings_changed.emit(self.settings())
+
+    # -- models ------------------------------------------------------------------------------
+    def set_models(self, paths: list[Path], current: Path | None) -> None:
+        """List model files (newest first) and select ``current``."""
+        self.model_combo.blockSignals(True)
+        self.model_combo.clear()
+        for path in paths:
+            self.model_combo.addItem(path.name, str(path))
+        if current is not None and current not in paths:
+            self.model_combo.addItem(current.name, str(current))
+        if current is not None:
+            self.model_combo.setCurrentIndex(self.model_combo.findData(str(current)))
+        else:
+            self.model_combo.setCurrentIndex(-1)
+            self.model_combo.setPlaceholderText("none yet")
+        self.model_combo.blockSignals(False)
+
+    def _on_model_activated(self, index: int) -> None:
+        data = self.model_combo.itemData(index)
+        if data:
+            self.model_picked.emit(Path(data))
+
+    # -- progress -----------------------------------------------------------------------------
+    def set_classes(self, classes: tuple[ClassInfo, ...]) -> None:
+        """One Dice line per foreground class, in the class colours (emptied)."""
+        self.dice_chart.set_series([(c.name, QColor(*c.color)) for c in classes[1:]])
+
+    def start_run(self, classes: tuple[ClassInfo, ...]) -> None:
+        """Reset progress and charts for a new run."""
+        self.progress.setValue(0)
+        self.eta_label.setText("")
+        self.loss_chart.set_series([("training loss", QColor(0, 130, 200))])
+        self.set_classes(classes)
+        self.status_label.setText("Loading the labelled images...")
+
+    def show_step(self, step: int, loss: float, progress: float, elapsed_s: float) -> None:
+        self.progress.setValue(round(1000 * progress))
+        if progress > 0.01:
+            self.eta_label.setText(f"{format_duration(elapsed_s * (1 - progress) / progress)} left")
+        self.loss_chart.append("training loss", step, loss)
+
+    def show_epoch(self, epoch: int, dice: tuple[float, ...], names: list[str]) -> None:
+        for name, value in zip(names[1:], dice[1:]):
+            if not math.isnan(value):
+                self.dice_chart.append(name, epoch, value)
+
+    def end_run(self, message: str) -> None:
+        self.eta_label.setText("")
+        self.status_label.setText(message)
+        self.loss_chart.redraw()
+        self.dice_chart.redraw()

@@ -1,0 +1,157 @@
+"""Training on a QThread: a worker object calls ``model.train.fit`` and turns its events into signals.
+
+The GUI thread never waits on torch: it hands a ``TrainRequest`` over through a queued signal, gets
+progress back as signals, and stops the run through a flag that ``fit`` checks every step.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from model.classes import ClassInfo
+from model.errors import SegGUIError
+from seggui.canvas.layers import render_labels
+
+if TYPE_CHECKING:
+    from model.checkpoint import Checkpoint
+    from model.train import PreviewRequest, TrainEvent, TrainResult
+
+log = logging.getLogger(__name__)
+
+PREVIEW_INTERVAL_S = 8.0
+"""Within long epochs the overlay still refreshes this often (each refresh costs one prediction)."""
+
+
+@dataclass(frozen=True)
+class TrainRequest:
+    """Everything a training run needs, copied on the GUI thread so the worker shares nothing."""
+
+    image_dir: Path
+    mask_dir: Path
+    model_path: Path
+    classes: tuple[ClassInfo, ...]
+    settings: dict[str, object]
+    init: Checkpoint | None = None
+    unsaved_masks: dict[Path, np.ndarray] = field(default_factory=dict)
+    """Strokes not on disk yet (image path -> mask copy); they win over the mask files."""
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    """A finished (or stopped) run: the model, where it was saved, and what it reached."""
+
+    result: TrainResult
+    model_path: Path
+    save_error: str | None
+    seconds: float
+
+
+class TrainWorker(QObject):
+    """Lives on its own QThread; ``run`` trains, the signals report back to the GUI thread."""
+
+    started = Signal(object)  # TrainingStarted
+    step_ended = Signal(object)  # StepEnded
+    epoch_ended = Signal(object)  # EpochEnded
+    preview_ready = Signal(object, object, object)  # key, Prediction, overlay QImage
+    problem = Signal(str)  # a skipped file
+    finished = Signal(object)  # TrainOutcome
+    failed = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._preview: tuple[object, np.ndarray] | None = None
+        self._classes: tuple[ClassInfo, ...] = ()
+
+    def prepare(self) -> None:
+        """Clear an old stop request; call before queuing ``run`` (a stop after this one counts)."""
+        self._stop.clear()
+
+    def request_stop(self) -> None:
+        """Ask the run to stop; ``fit`` checks this before every step (thread-safe)."""
+        self._stop.set()
+
+    def set_preview_target(self, key: object, raw: np.ndarray | None) -> None:
+        """The image to predict after each epoch (the one on screen); ``raw=None`` for none."""
+        with self._lock:
+            self._preview = None if raw is None else (key, raw)
+
+    def _preview_target(self) -> PreviewRequest | None:
+        from model.train_events import PreviewRequest
+
+        with self._lock:
+            return None if self._preview is None else PreviewRequest(*self._preview)
+
+    @Slot(object)
+    def run(self, request: TrainRequest) -> None:
+        self._classes = request.classes
+        start = time.perf_counter()
+        try:
+            result = self._train(request)
+        except (SegGUIError, OSError, ValueError) as exc:
+            self.failed.emit(str(exc))
+            return
+        except MemoryError:
+            self.failed.emit("not enough memory to train: lower the batch size or the crop size")
+            return
+        except RuntimeError as exc:  # e.g. CUDA out of memory: a message, not a crash
+            log.exception("training failed")
+            self.failed.emit(f"training failed: {str(exc).splitlines()[0]}")
+            return
+        save_error = None
+        try:
+            from model.checkpoint import save_checkpoint
+
+            save_checkpoint(request.model_path, result.checkpoint)
+        except OSError as exc:
+            save_error = f"Cannot save the model to {request.model_path}: {exc.strerror or exc}"
+        self.finished.emit(TrainOutcome(result, request.model_path, save_error, time.perf_counter() - start))
+
+    def _train(self, request: TrainRequest) -> TrainResult:
+        from model.data import find_samples, load_labelled
+        from model.errors import DatasetError
+        from model.train import TrainSettings, channels_for, fit, split_train_val
+
+        settings = TrainSettings.from_dict(request.settings)
+        samples = find_samples(request.image_dir, request.mask_dir)
+        init = request.init
+        in_channels = init.config.in_channels if init is not None else channels_for(samples)
+        images, problems = load_labelled(samples, in_channels, len(request.classes), request.unsaved_masks)
+        for message in problems:
+            self.problem.emit(message)
+        if not images:
+            raise DatasetError("nothing to train on: paint a few strokes of each class first")
+        train, val = split_train_val(images, settings.val_fraction, settings.seed)
+        return fit(
+            settings,
+            train,
+            val,
+            list(request.classes),
+            init=request.init,
+            on_event=self._on_event,
+            should_stop=self._stop.is_set,
+            preview=self._preview_target,
+            preview_interval_s=PREVIEW_INTERVAL_S,
+        )
+
+    def _on_event(self, event: TrainEvent) -> None:
+        from model.train_events import EpochEnded, PreviewReady, StepEnded, TrainingStarted
+
+        if isinstance(event, StepEnded):
+            self.step_ended.emit(event)
+        elif isinstance(event, EpochEnded):
+            self.epoch_ended.emit(event)
+        elif isinstance(event, PreviewReady):
+            rendered = render_labels(event.prediction.classes, self._classes)  # coloured here, not on the GUI
+            self.preview_ready.emit(event.key, event.prediction, rendered)
+        elif isinstance(event, TrainingStarted):
+            self.started.emit(event)

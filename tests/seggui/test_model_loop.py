@@ -1,0 +1,201 @@
+"""The model in the loop, driven through the real window: train, stop, overlay, accept, predict all."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from model.checkpoint import load_checkpoint
+from model.classes import IGNORE_INDEX, default_classes
+from model.imageio import read_mask
+from seggui.browser import Status
+from seggui.project import Project, save_project
+from tests.seggui.conftest import at_zoom_one, drag, open_folder
+from tests.synthetic import shapes_image, write_shapes_folder
+
+QUICK = {"crop_size": 64, "batch_size": 8, "learning_rate": 3e-3, "device": "cpu", "val_fraction": 0.0}
+
+
+def _project(root: Path, n: int, masks: int | None, **settings: object) -> Path:
+    folder = write_shapes_folder(root, n, masks=masks)
+    save_project(Project(folder, classes=tuple(default_classes(3)), train_settings={**QUICK, **settings}))
+    return folder
+
+
+def _with_model(folder: Path, model: Path) -> None:
+    (folder / "models").mkdir(exist_ok=True)
+    shutil.copy(model, folder / "models" / "shapes.pt")
+
+
+def _open_with_prediction(qtbot, window, folder: Path) -> None:
+    with qtbot.waitSignal(window.model_loop.prediction_shown, timeout=30000):
+        open_folder(qtbot, window, folder)
+
+
+def _dice(a: np.ndarray, b: np.ndarray, c: int) -> float:
+    return 2 * ((a == c) & (b == c)).sum() / max((a == c).sum() + (b == c).sum(), 1)
+
+
+def test_train_shows_progress_and_a_matching_overlay_then_continues(qtbot, window, tmp_path):
+    folder = _project(tmp_path, 8, masks=None, epochs=150)
+    open_folder(qtbot, window, folder)
+    loop = window.model_loop
+    steps = []
+    loop.worker.step_ended.connect(steps.append)
+
+    with qtbot.waitSignal(loop.training_finished, timeout=180000) as finished:
+        qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
+        assert loop.training and not loop.actions["train"].isEnabled()
+    outcome = finished.args[0]
+
+    assert [s.step for s in steps] == list(range(1, 151))
+    assert steps[-1].loss < 0.5 * steps[0].loss
+    assert window.model_loop.panel.loss_chart.points("training loss")[-1][0] == 150
+    assert len(loop.panel.dice_chart.points("class 2")) == 150  # one epoch = one step here
+    assert outcome.model_path.parent == folder / "models" and outcome.model_path.is_file()
+    assert load_checkpoint(outcome.model_path).history == outcome.result.history
+    qtbot.waitUntil(lambda: loop.shown is not None and loop.model_path == outcome.model_path, timeout=30000)
+    mask = window.document.mask
+    predicted = loop.shown[1]
+    assert all(_dice(predicted, mask, c) > 0.9 for c in (1, 2)), [_dice(predicted, mask, c) for c in (1, 2)]
+    assert window.canvas.prediction_layer.isVisible()
+
+    loop.panel.epochs_spin.setValue(2)  # continue: fine-tunes the model just made
+    with qtbot.waitSignal(loop.training_finished, timeout=60000) as again:
+        loop.train()
+    assert len(again.args[0].result.history) == 152
+    assert loop.panel.model_combo.count() == 2
+
+
+def test_stop_returns_within_one_step_and_leaves_a_valid_model(qtbot, window, tmp_path):
+    folder = _project(tmp_path, 4, masks=None, epochs=5000)
+    open_folder(qtbot, window, folder)
+    loop = window.model_loop
+    latest = [0]
+    loop.worker.step_ended.connect(
+        lambda e: latest.__setitem__(0, e.step), Qt.ConnectionType.DirectConnection
+    )  # runs on the training thread: the worker's own step count
+    with qtbot.waitSignal(loop.worker.step_ended, timeout=60000):
+        loop.train()
+    with qtbot.waitSignal(loop.training_finished, timeout=60000) as finished:
+        steps_at_stop = latest[0]
+        loop.stop()
+    result = finished.args[0].result
+    assert result.stopped and steps_at_stop <= result.steps <= steps_at_stop + 1
+    model = load_checkpoint(finished.args[0].model_path)
+    assert model.class_names == ["background", "class 1", "class 2"]
+    assert "Stopped" in loop.panel.status_label.text()
+
+
+def test_painting_and_saving_go_on_while_training(qtbot, window, tmp_path):
+    folder = _project(tmp_path, 4, masks=2, epochs=5000)
+    open_folder(qtbot, window, folder)
+    loop = window.model_loop
+    with qtbot.waitSignal(loop.worker.step_ended, timeout=60000):
+        loop.train()
+    window.step_image(3)
+    qtbot.waitUntil(lambda: window.current.path.name == "img03.png", timeout=10000)
+    at_zoom_one(window)
+    with qtbot.waitSignal(window.saver.saved, timeout=10000):
+        drag(qtbot, window, [(10, 10), (40, 10)])
+    assert loop.training
+    saved = read_mask(folder / "masks" / "img03.png", shape=(64, 64), num_classes=3)
+    assert (saved[8:13, 12:38] == 1).all() and (saved[30:] == IGNORE_INDEX).all()
+    with qtbot.waitSignal(loop.training_finished, timeout=60000):
+        loop.stop()
+
+
+def test_accept_fills_unpainted_pixels_or_replaces_the_mask_and_undo_restores(
+    qtbot, window, tmp_path, shapes_model
+):
+    folder = _project(tmp_path, 2, masks=0)
+    _with_model(folder, shapes_model)
+    _open_with_prediction(qtbot, window, folder)
+    loop = window.model_loop
+    predicted = loop.shown[1].copy()
+    assert window.model_loop.model_path.name == "shapes.pt"
+    at_zoom_one(window)
+    drag(qtbot, window, [(5, 5), (20, 5)])  # class 1 where the prediction says background
+    painted = window.document.mask.copy()
+    stroke = painted != IGNORE_INDEX
+    assert stroke.any() and (predicted[stroke] != 1).any()
+
+    qtbot.keyClick(window.canvas, Qt.Key.Key_A)
+    mask = window.document.mask
+    assert np.array_equal(mask[stroke], painted[stroke])  # painted pixels are kept
+    assert np.array_equal(mask[~stroke], predicted[~stroke])
+    with qtbot.waitSignal(window.saver.saved, timeout=10000):
+        window.save_current()
+    on_disk = read_mask(folder / "masks" / "img00.png", shape=(64, 64), num_classes=3)
+    assert np.array_equal(on_disk, mask)
+
+    window.undo_action.trigger()
+    assert np.array_equal(window.document.mask, painted)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)
+    assert np.array_equal(window.document.mask, predicted)
+    window.undo_action.trigger()
+    assert np.array_equal(window.document.mask, painted)
+
+
+def test_predict_all_writes_every_prediction_and_leaves_masks_alone(qtbot, window, tmp_path, shapes_model):
+    folder = _project(tmp_path, 5, masks=2)
+    _with_model(folder, shapes_model)
+    masks_before = {p.name: p.read_bytes() for p in (folder / "masks").iterdir()}
+    _open_with_prediction(qtbot, window, folder)
+    loop = window.model_loop
+
+    with qtbot.waitSignal(loop.predict_all_finished, timeout=60000) as done:
+        loop.actions["predict_all"].trigger()
+
+    assert len(done.args[0].uncertainties) == 5
+    written = sorted(p.name for p in (folder / "predictions").glob("*.png"))
+    assert written == [f"img{i:02d}.png" for i in range(5)]
+    assert (folder / "predictions" / "uncertainty.json").is_file()
+    assert {p.name: p.read_bytes() for p in (folder / "masks").iterdir()} == masks_before
+    statuses = [window.browser.model.status_of(folder / f"img{i:02d}.png") for i in range(5)]
+    assert statuses == [Status.LABELLED] * 2 + [Status.PREDICTED] * 3
+    assert loop.panel.progress.value() == loop.panel.progress.maximum()
+
+
+def test_next_most_uncertain_opens_the_ambiguous_image(qtbot, window, tmp_path, shapes_model):
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(3):
+        Image.fromarray(shapes_image(rng)[0]).save(folder / f"clear{i}.png")
+    noise = np.clip(rng.normal(110, 60, (64, 64)), 0, 255).astype(np.uint8)
+    Image.fromarray(noise).save(folder / "murky.png")
+    save_project(Project(folder, classes=tuple(default_classes(3))))
+    _with_model(folder, shapes_model)
+    _open_with_prediction(qtbot, window, folder)
+    assert window.current.path.name == "clear0.png"
+
+    with qtbot.waitSignal(window.image_opened, timeout=60000) as opened:
+        qtbot.keyClick(window.canvas, Qt.Key.Key_U)
+    assert opened.args[0].name == "murky.png"
+    scores = window.model_loop.uncertainties
+    assert max(scores, key=scores.get).name == "murky.png"
+
+
+def test_broken_foreign_or_mismatched_model_files_give_a_clear_error(qtbot, window, tmp_path, shapes_model):
+    folder = tmp_path / "two"
+    folder.mkdir()
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(folder / "a.png")
+    open_folder(qtbot, window, folder)  # a project with 2 classes
+    loop = window.model_loop
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a model at all")
+    with qtbot.waitSignal(loop.model_failed, timeout=30000) as failed:
+        loop.load_model(broken)
+    assert "broken.pt" in failed.args[0] and "not a SegGUI model file" in failed.args[0]
+    assert "broken.pt" in loop.panel.status_label.text()
+
+    with qtbot.waitSignal(loop.model_failed, timeout=30000) as failed:
+        loop.load_model(shapes_model)
+    assert "trained for 3 classes" in failed.args[0] and "this project has 2" in failed.args[0]
+    assert loop.checkpoint is None and not loop.actions["predict_all"].isEnabled()
+    assert loop.actions["train"].isEnabled()  # the app keeps working
