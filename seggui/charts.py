@@ -35,6 +35,8 @@ class LiveChart(QChartView):
         self.x_axis = QValueAxis()
         self.x_axis.setTitleText(x_title)
         self.x_axis.setLabelFormat("%d")
+        self.x_axis.setRange(0, 5)
+        self.x_axis.applyNiceNumbers()
         self.y_axis = QValueAxis()
         self.y_axis.setRange(*(y_range or (0.0, 1.0)))
         chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
@@ -82,7 +84,8 @@ class LiveChart(QChartView):
             series.replace(points)
             xs += [p.x() for p in points[-1:]]
             ys += [p.y() for p in points]
-        self.x_axis.setRange(0, max([1.0, *xs]))
+        self.x_axis.setRange(0, max([5.0, *xs]))
+        self.x_axis.applyNiceNumbers()  # whole-number ticks: steps and epochs are counts
         if self._fixed_y is None and ys:
             low, high = min(ys), max(ys)
             pad = 0.05 * max(high - low, 1e-3)

@@ -46,6 +46,16 @@ def model_files(folder: Path) -> list[Path]:
     return sorted(folder.glob(f"*{MODEL_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
 
 
+def new_model_path(folder: Path) -> Path:
+    """``model-<date>-<time>.pt`` in ``folder``, never the name of an existing file."""
+    stem = f"model-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = folder / f"{stem}{MODEL_SUFFIX}", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}-{n}{MODEL_SUFFIX}"
+    return path
+
+
 def load_model_for(path: Path, classes: tuple[ClassInfo, ...]) -> tuple[Checkpoint, str | None]:
     """Read a model file and check it against the project's classes (worker thread: imports torch)."""
     from model.checkpoint import check_classes, load_checkpoint
@@ -82,7 +92,6 @@ class ModelLoop(QObject):
         self.uncertainties: dict[Path, float] = {}
         self.shown: tuple[Path, np.ndarray] | None = None  # the prediction on screen: image, classes
         self._jump_when_ranked = False
-        self._started_at = 0.0
         self._load_ticket = 0
         self._build_actions()
         self.panel = TrainingPanel(self.actions)
@@ -296,18 +305,18 @@ class ModelLoop(QObject):
         if window.current is not None and window.document is not None:
             unsaved[window.current.path] = window.document.mask.copy()
         fresh = self.panel.fresh_check.isChecked() or self.checkpoint is None
-        stamp = time.strftime("%Y%m%d-%H%M%S")
         request = TrainRequest(
             image_dir=project.folder,
             mask_dir=project.mask_dir,
-            model_path=project.models_dir / f"model-{stamp}{MODEL_SUFFIX}",
+            model_path=new_model_path(project.models_dir),
             classes=project.classes,
             settings={**project.train_settings, **self.panel.settings()},
             init=None if fresh else self.checkpoint,
             unsaved_masks=unsaved,
         )
         self.training = True
-        self._started_at = time.monotonic()
+        if self.panel.model_combo.count() == 0:
+            self.panel.model_combo.setPlaceholderText("training the first model...")
         self.panel.start_run(project.classes)
         if window.current is not None:
             self.worker.set_preview_target(window.current.path, window.current.raw)

@@ -18,7 +18,7 @@ from PySide6.QtGui import QImage
 
 from model.classes import ClassInfo
 from model.errors import SegGUIError
-from seggui.canvas.layers import render_labels
+from seggui.canvas.layers import render_prediction
 
 if TYPE_CHECKING:
     from model.checkpoint import Checkpoint
@@ -150,7 +150,7 @@ class PredictionService(QObject):
                 signals.failed.emit(generation, path, f"Cannot predict {path.name}: {exc}")
                 return
             signals.ready.emit(
-                generation, path, ShownPrediction(prediction, render_labels(prediction.classes, classes))
+                generation, path, ShownPrediction(prediction, render_prediction(prediction.classes, classes))
             )
 
         self.pool.start(_Job(work))

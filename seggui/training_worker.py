@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from model.classes import ClassInfo
 from model.errors import SegGUIError
-from seggui.canvas.layers import render_labels
+from seggui.canvas.layers import render_prediction
 
 if TYPE_CHECKING:
     from model.checkpoint import Checkpoint
@@ -151,7 +151,9 @@ class TrainWorker(QObject):
         elif isinstance(event, EpochEnded):
             self.epoch_ended.emit(event)
         elif isinstance(event, PreviewReady):
-            rendered = render_labels(event.prediction.classes, self._classes)  # coloured here, not on the GUI
+            rendered = render_prediction(
+                event.prediction.classes, self._classes
+            )  # coloured here, not on the GUI
             self.preview_ready.emit(event.key, event.prediction, rendered)
         elif isinstance(event, TrainingStarted):
             self.started.emit(event)

@@ -11,13 +11,18 @@ from model.classes import IGNORE_INDEX, ClassInfo
 from seggui.document import Rect
 
 
-def class_lut(classes: list[ClassInfo] | tuple[ClassInfo, ...]) -> np.ndarray:
-    """256 premultiplied ARGB32 colours: class colours opaque, everything else transparent."""
+def class_lut(classes: list[ClassInfo] | tuple[ClassInfo, ...], background: bool = True) -> np.ndarray:
+    """256 premultiplied ARGB32 colours: class colours opaque, everything else transparent.
+
+    ``background=False`` leaves class 0 transparent too (predictions: only objects are tinted).
+    """
     lut = np.zeros(256, np.uint32)
     for index, info in enumerate(classes):
         r, g, b = info.color
         lut[index] = (0xFF << 24) | (r << 16) | (g << 8) | b
     lut[IGNORE_INDEX] = 0
+    if not background:
+        lut[0] = 0
     return lut
 
 
@@ -43,12 +48,19 @@ def _argb_view(image: QImage) -> np.ndarray:
     return np.frombuffer(image.bits(), np.uint32).reshape(image.height(), stride)[:, : image.width()]
 
 
-def render_labels(labels: np.ndarray, classes: list[ClassInfo] | tuple[ClassInfo, ...]) -> QImage:
+def render_labels(
+    labels: np.ndarray, classes: list[ClassInfo] | tuple[ClassInfo, ...], background: bool = True
+) -> QImage:
     """``labels`` coloured through the class table (safe to call on a worker thread)."""
     h, w = labels.shape
     image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
-    _argb_view(image)[...] = class_lut(classes)[labels]
+    _argb_view(image)[...] = class_lut(classes, background)[labels]
     return image
+
+
+def render_prediction(labels: np.ndarray, classes: list[ClassInfo] | tuple[ClassInfo, ...]) -> QImage:
+    """A predicted class map as the prediction layer shows it (background left clear)."""
+    return render_labels(labels, classes, background=False)
 
 
 class ImageLayer(QGraphicsItem):
@@ -79,9 +91,10 @@ class ImageLayer(QGraphicsItem):
 class LabelLayer(QGraphicsItem):
     """An index array drawn through a class colour table (masks and predictions)."""
 
-    def __init__(self, z: float) -> None:
+    def __init__(self, z: float, background: bool = True) -> None:
         super().__init__()
         self.setZValue(z)
+        self.background = background
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self._labels: np.ndarray | None = None
         self._image = QImage()
@@ -101,16 +114,16 @@ class LabelLayer(QGraphicsItem):
         """
         self.prepareGeometryChange()
         self._labels = labels
-        self._lut = class_lut(classes)
+        self._lut = class_lut(classes, self.background)
         if labels is None:
             self._image, self._argb = QImage(), None
             return
-        self._image = rendered if rendered is not None else render_labels(labels, classes)
+        self._image = rendered if rendered is not None else render_labels(labels, classes, self.background)
         self._argb = _argb_view(self._image)
         self.update()
 
     def set_classes(self, classes: list[ClassInfo] | tuple[ClassInfo, ...]) -> None:
-        self._lut = class_lut(classes)
+        self._lut = class_lut(classes, self.background)
         if self._labels is not None:
             h, w = self._labels.shape
             self.refresh(Rect(0, 0, w, h))
@@ -123,6 +136,10 @@ class LabelLayer(QGraphicsItem):
         xs = slice(rect.x, rect.x + rect.width)
         self._argb[ys, xs] = self._lut[self._labels[ys, xs]]
         self.update(QRectF(rect.x, rect.y, rect.width, rect.height))
+
+    def image(self) -> QImage:
+        """What the layer draws (premultiplied ARGB; empty when there are no labels)."""
+        return self._image
 
     def boundingRect(self) -> QRectF:
         return QRectF(0, 0, self._image.width(), self._image.height())

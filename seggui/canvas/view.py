@@ -23,7 +23,7 @@ class CanvasView(QGraphicsView):
         self.setScene(QGraphicsScene(self))
         self.image_layer = ImageLayer()
         self.mask_layer = LabelLayer(z=2)
-        self.prediction_layer = LabelLayer(z=1)
+        self.prediction_layer = LabelLayer(z=1, background=False)
         for item in (self.image_layer, self.prediction_layer, self.mask_layer):
             self.scene().addItem(item)
         self.mask_layer.setOpacity(0.5)

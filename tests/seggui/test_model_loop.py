@@ -118,6 +118,12 @@ def test_accept_fills_unpainted_pixels_or_replaces_the_mask_and_undo_restores(
     loop = window.model_loop
     predicted = loop.shown[1].copy()
     assert window.model_loop.model_path.name == "shapes.pt"
+    overlay = window.canvas.prediction_layer.image()
+    for value in (0, 1, 2):  # objects tinted in their class colour, background left clear
+        y, x = np.argwhere(predicted == value)[0]
+        colour = overlay.pixelColor(int(x), int(y))
+        expected = (0, 0, 0, 0) if value == 0 else (*default_classes(3)[value].color, 255)
+        assert colour.getRgb() == expected
     at_zoom_one(window)
     drag(qtbot, window, [(5, 5), (20, 5)])  # class 1 where the prediction says background
     painted = window.document.mask.copy()
