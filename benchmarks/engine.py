@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from model.checkpoint import Checkpoint
 from model.classes import default_classes
 from model.data import find_samples, load_labelled
+from model.device import choose_device, device_description
 from model.predict import Predictor
 from model.train import EpochEnded, StepEnded, TrainSettings, fit
 from model.unet import DEFAULT_PRESET, build_unet, preset
@@ -44,17 +45,30 @@ class RunResult:
     final_miou: float = math.nan
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 4, trials: int = 5) -> float:
-    """Best sustained float32 matmul rate over a few trials: the compute ceiling of this machine."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 4, trials: int = 5) -> float:
+    """Best sustained matmul rate over a few trials: the compute ceiling of this machine.
+
+    float32 on the CPU; float16 on CUDA, where prediction runs under autocast.
+    """
+    dtype = torch.float16 if device.type == "cuda" else torch.float32
+    if device.type == "cuda":
+        n, repeats = 8192, 20
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
     a @ b
     best = 0.0
     for _ in range(trials):
+        _sync(device)
         start = time.perf_counter()
         for _ in range(repeats):
             a @ b
+        _sync(device)
         best = max(best, 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9)
     return best
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def train_for(name: str, settings: TrainSettings, train, val, budget_s: float) -> RunResult:
@@ -101,9 +115,9 @@ def latency_s(predictor: Predictor, size: int, repeats: int) -> float:
 
 def compare_recipes(args: argparse.Namespace, train: list, val: list) -> Checkpoint:
     """Train both recipes for the same time, print the table, return the default preset's model."""
-    ours_settings = TrainSettings(device="cpu")
+    ours_settings = TrainSettings(device=args.device, preset=args.preset)
     ours = train_for(
-        DEFAULT_PRESET,
+        args.preset,
         ours_settings,
         train,
         val,
@@ -120,7 +134,7 @@ def compare_recipes(args: argparse.Namespace, train: list, val: list) -> Checkpo
         ema_decay=0.0,
         batch_size=2,
         crop_size=256,
-        device="cpu",
+        device=args.device,
         epochs=10_000,
     )
     seed = train_for("seed", seed_settings, train, val, args.budget)
@@ -153,25 +167,30 @@ def main() -> None:
     parser.add_argument("--holdout", type=int, default=6)
     parser.add_argument("--budget", type=float, default=180.0, help="training seconds per recipe")
     parser.add_argument("--latency-only", action="store_true", help="skip training; time prediction only")
+    parser.add_argument("--device", default="cpu", help="cpu (the figures in the README), cuda, auto")
+    parser.add_argument("--preset", default=DEFAULT_PRESET, help="preset trained with SegGUI's recipe")
     args = parser.parse_args()
+    device = choose_device(args.device)
 
     samples = find_samples(args.data / "images", args.data / "masks")
     images, problems = load_labelled(samples, in_channels=1, num_classes=2)
     if problems or len(images) <= args.holdout:
         raise SystemExit(f"cannot benchmark on {args.data}: {problems or 'too few images'}")
     train, val = images[: -args.holdout], images[-args.holdout :]
-    print(f"{torch.get_num_threads()} threads; {len(train)} training and {len(val)} held-out images")
-    ceiling = matmul_gflops()
-    print(f"float32 matmul ceiling: {ceiling:.0f} GFLOP/s")
+    print(f"{device_description(device)}; {len(train)} training and {len(val)} held-out images")
+    ceiling = matmul_gflops(device)
+    print(f"matmul ceiling: {ceiling:.0f} GFLOP/s")
 
+    config = preset(args.preset, in_channels=1, num_classes=2)
     if args.latency_only:  # latency does not depend on the weights
-        config = preset(DEFAULT_PRESET, in_channels=1, num_classes=2)
         checkpoint = Checkpoint(config, build_unet(config).state_dict(), default_classes(2), (0.5,), (0.25,))
     else:
         checkpoint = compare_recipes(args, train, val)
-    predictor = Predictor(checkpoint, "cpu")
-    config = preset(DEFAULT_PRESET, in_channels=1, num_classes=2)
-    print(f"\n### Prediction latency ({DEFAULT_PRESET} preset, CPU, matmul ceiling {ceiling:.0f} GFLOP/s)\n")
+    predictor = Predictor(checkpoint, device)
+    print(
+        f"\n### Prediction latency ({args.preset} preset, {device_description(device)}, "
+        f"matmul ceiling {ceiling:.0f} GFLOP/s)\n"
+    )
     print("| image | latency | GFLOP | FLOP-count limit | latency / limit |")
     print("| --- | --- | --- | --- | --- |")
     for size, repeats in ((512, 5), (1024, 3), (4096, 1)):
