@@ -130,6 +130,15 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         raise ImageReadError(f"{path}: unsupported image mode {mode!r} ({exc})") from exc
 
 
+def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:
+    """An ``H x W x 3`` uint8 array of any 8-bit image (colour masks; alpha dropped)."""
+    path = Path(path)
+    try:
+        return np.asarray(_open(path).convert("RGB"))
+    except (OSError, ValueError) as exc:
+        raise ImageReadError(f"{path}: cannot read as a colour image ({exc})") from exc
+
+
 def read_mask(
     path: str | os.PathLike[str],
     *,

@@ -1,0 +1,268 @@
+"""Exporting a project's masks to a folder in one of ``label_formats.FORMATS``.
+
+Everything is written into a hidden staging folder inside the export folder first and moved into
+place only when every file is written, so a failure (unreadable mask, full disk) leaves the export
+folder as it was. Existing files are never replaced unless ``overwrite`` is set; the conflict
+error lists them so a caller can ask.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from model.classes import IGNORE_COLOR, IGNORE_INDEX, ClassInfo
+from model.errors import SegGUIError
+from model.imageio import image_size, mask_path_for, read_mask
+from model.label_formats import (
+    CLASSES_FILE,
+    FORMATS,
+    ExportContext,
+    classes_json,
+    finish,
+    shared_paths,
+    target_paths,
+    write_item,
+    write_text,
+)
+
+
+class ExportConflict(SegGUIError):
+    """The export would replace existing files (``paths``, relative to the export folder)."""
+
+    def __init__(self, folder: Path, paths: list[str]) -> None:
+        shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        super().__init__(
+            f"{folder}: {len(paths)} files already exist ({shown}); allow overwriting to replace them"
+        )
+        self.folder, self.paths = folder, paths
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    format: str = "index"
+    unlabelled: str = "keep"
+    """``keep`` writes not-labelled pixels as 255 where the format can; ``background`` makes them 0."""
+    only_complete: bool = False
+    """Only images whose mask labels every pixel."""
+    include_predictions: bool = False
+    """Images without a mask are exported from their prediction, if there is one."""
+    val_fraction: float = 0.0
+    """Share of the exported images listed in ``val.txt`` (the rest in ``train.txt``)."""
+    seed: int = 0
+    coco_polygons: bool = False
+    """COCO segmentations as polygons instead of run-length encoding (RLE is exact)."""
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ValueError(f"unknown format {self.format!r}; choose one of {', '.join(FORMATS)}")
+        if self.unlabelled not in ("keep", "background"):
+            raise ValueError(f"unlabelled must be 'keep' or 'background', got {self.unlabelled!r}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+
+
+@dataclass(frozen=True)
+class ExportProgress:
+    index: int
+    total: int
+    image: Path
+
+
+@dataclass
+class ExportReport:
+    exported: list[Path] = field(default_factory=list)
+    from_predictions: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    train: list[str] = field(default_factory=list)
+    val: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    stopped: bool = False
+
+
+def split_lists(stems: list[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """A seeded split of ``stems`` into train and val (val gets ``round(n * val_fraction)``)."""
+    order = list(stems)
+    random.Random(seed).shuffle(order)
+    n_val = round(len(order) * val_fraction)
+    val = set(order[:n_val])
+    return [s for s in stems if s not in val], [s for s in stems if s in val]
+
+
+def _split_files(fmt: str) -> tuple[str, str]:
+    if fmt == "voc":
+        return "ImageSets/Segmentation/train.txt", "ImageSets/Segmentation/val.txt"
+    return "train.txt", "val.txt"
+
+
+def planned_files(images: Sequence[Path], options: ExportOptions) -> list[str]:
+    """Every file the export may write, relative to the export folder."""
+    files = [CLASSES_FILE, *shared_paths(options.format), *_split_files(options.format)]
+    if options.format == "voc":
+        files.append("ImageSets/Segmentation/trainval.txt")
+    for image in images:
+        files += target_paths(options.format, image.stem)
+    return files
+
+
+def export_labels(
+    images: Sequence[Path],
+    mask_dir: Path,
+    classes: list[ClassInfo],
+    out_dir: Path,
+    options: ExportOptions,
+    *,
+    predictions_dir: Path | None = None,
+    on_progress: Callable[[ExportProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> ExportReport:
+    """Export the masks of ``images`` (from ``mask_dir``) to ``out_dir`` in ``options.format``.
+
+    Masks that cannot be read, or do not fit their image, are reported in ``skipped``; the
+    rest are exported. Raises ``ExportConflict`` before writing anything if files would be
+    replaced without ``options.overwrite``, and ``SegGUIError`` (naming the file) if a write
+    fails, leaving ``out_dir`` unchanged. Stopping midway also leaves it unchanged.
+    """
+    stems: dict[str, Path] = {}
+    for image in images:
+        if image.stem in stems:
+            raise SegGUIError(f"{stems[image.stem].name} and {image.name} share the stem {image.stem!r}")
+        stems[image.stem] = image
+    if options.format == "colour":
+        _check_distinct_colours(classes)
+    planned = planned_files(images, options)
+    if out_dir.exists() and not options.overwrite:
+        existing = [p for p in planned if (out_dir / p).exists()]
+        if existing:
+            raise ExportConflict(out_dir, existing)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        staging = out_dir / f".seggui-export-{secrets.token_hex(4)}"
+        staging.mkdir()
+    except OSError as exc:
+        raise SegGUIError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+    report = ExportReport()
+    try:
+        ctx = ExportContext(staging, out_dir, list(classes), options.coco_polygons)
+        for index, image in enumerate(images, 1):
+            if should_stop is not None and should_stop():
+                report.stopped = True
+                return report
+            mask = _mask_for(image, mask_dir, predictions_dir, classes, options, report)
+            if mask is not None:
+                try:
+                    write_item(options.format, ctx, image, mask)
+                except OSError as exc:
+                    raise SegGUIError(
+                        f"cannot write the export of {image.name}: {exc.strerror or exc}"
+                    ) from exc
+                report.exported.append(image)
+            if on_progress is not None:
+                on_progress(ExportProgress(index, len(images), image))
+        exported = [image.stem for image in report.exported]
+        report.train, report.val = split_lists(exported, options.val_fraction, options.seed)
+        try:
+            finish(options.format, ctx)
+            write_text(staging / CLASSES_FILE, classes_json(list(classes), options.unlabelled == "keep"))
+            train_file, val_file = _split_files(options.format)
+            write_text(staging / train_file, "".join(f"{s}\n" for s in report.train))
+            write_text(staging / val_file, "".join(f"{s}\n" for s in report.val))
+            if options.format == "voc":
+                write_text(
+                    staging / "ImageSets/Segmentation/trainval.txt", "".join(f"{s}\n" for s in exported)
+                )
+        except OSError as exc:
+            raise SegGUIError(f"cannot write the export to {out_dir}: {exc.strerror or exc}") from exc
+        report.files = _move_into_place(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return report
+
+
+def _check_distinct_colours(classes: list[ClassInfo]) -> None:
+    """Colour PNGs lose classes that share a colour (or use the not-labelled colour): refuse."""
+    seen = {IGNORE_COLOR: "not labelled"}
+    for info in classes:
+        if info.color in seen:
+            raise SegGUIError(
+                f"classes '{seen[info.color]}' and '{info.name}' share the colour {info.color}; "
+                "colour PNGs could not tell them apart: give one another colour first"
+            )
+        seen[info.color] = info.name
+
+
+def _mask_for(
+    image: Path,
+    mask_dir: Path,
+    predictions_dir: Path | None,
+    classes: list[ClassInfo],
+    options: ExportOptions,
+    report: ExportReport,
+) -> np.ndarray | None:
+    """The mask to export for ``image`` (None, with a reason in ``report.skipped``, if none)."""
+    path = mask_path_for(image, mask_dir)
+    from_prediction = False
+    if not path.is_file():
+        prediction = mask_path_for(image, predictions_dir) if predictions_dir is not None else None
+        if not options.include_predictions or prediction is None or not prediction.is_file():
+            return None
+        path, from_prediction = prediction, True
+    try:
+        width, height = image_size(image)
+        mask = read_mask(path, shape=(height, width), num_classes=len(classes))
+    except SegGUIError as exc:
+        report.skipped.append(str(exc))
+        return None
+    unlabelled = mask == IGNORE_INDEX
+    if options.only_complete and unlabelled.any():
+        return None
+    if options.unlabelled == "background":
+        mask = np.where(unlabelled, np.uint8(0), mask)
+    if from_prediction:
+        report.from_predictions.append(image)
+    return mask
+
+
+def _move_into_place(staging: Path, out_dir: Path) -> list[str]:
+    """Move every staged file to the same place under ``out_dir``, all or nothing.
+
+    Files being replaced are moved aside first; if any move fails, the files already moved are
+    taken back out and the replaced ones restored. Returns the relative paths written.
+    """
+    relatives = sorted(
+        (Path(folder) / name).relative_to(staging) for folder, _, names in os.walk(staging) for name in names
+    )
+    for relative in relatives:
+        target = out_dir / relative
+        if target.is_dir() or any(parent.is_file() for parent in target.parents if out_dir in parent.parents):
+            raise SegGUIError(f"cannot write {target}: a folder or file is in the way")
+    backup = staging.with_name(staging.name + "-replaced")
+    moved: list[Path] = []
+    replaced: list[Path] = []
+    try:
+        for relative in relatives:
+            target = out_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                (backup / relative).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(target, backup / relative)
+                replaced.append(relative)
+            os.replace(staging / relative, target)
+            moved.append(relative)
+    except OSError as exc:
+        for relative in moved:
+            (out_dir / relative).unlink(missing_ok=True)
+        for relative in replaced:
+            os.replace(backup / relative, out_dir / relative)
+        raise SegGUIError(f"cannot write {out_dir / relative}: {exc.strerror or exc}") from exc
+    finally:
+        shutil.rmtree(backup, ignore_errors=True)
+    return [relative.as_posix() for relative in relatives]

@@ -1,0 +1,310 @@
+"""Export to every format, import back, and compare; pycocotools and labelme's schema as referees."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from model.classes import IGNORE_INDEX, ClassInfo, default_classes
+from model.export_labels import ExportConflict, ExportOptions, export_labels
+from model.imageio import read_mask, write_mask
+from model.import_labels import import_labels
+from model.label_formats import voc_palette
+from model.polygons import mask_to_polygons, rasterize_polygon
+from model.rle import rle_decode, rle_encode
+
+CLASSES = default_classes(4)
+
+
+def _mask(rng: np.random.Generator, height: int = 48, width: int = 60) -> np.ndarray:
+    """Background, cells (1) with nuclei (2) inside, a square of class 3, unlabelled border band."""
+    mask = np.zeros((height, width), np.uint8)
+    yy, xx = np.mgrid[:height, :width]
+    for _ in range(2):
+        cy, cx = rng.integers(12, height - 12), rng.integers(12, width - 12)
+        r = rng.integers(6, 10)
+        mask[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = 1
+        mask[(yy - cy) ** 2 + (xx - cx) ** 2 < (r // 2) ** 2] = 2
+    y0, x0 = rng.integers(5, height - 10), rng.integers(5, width - 10)
+    mask[y0 : y0 + 5, x0 : x0 + 7] = 3
+    mask[:, :3] = IGNORE_INDEX
+    mask[-2:, :] = IGNORE_INDEX
+    return mask
+
+
+@pytest.fixture
+def project(tmp_path):
+    """A folder of 4 images, 3 with masks."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "project"
+    (folder / "masks").mkdir(parents=True)
+    images, masks = [], {}
+    for i in range(4):
+        image = folder / f"im{i}.png"
+        Image.fromarray(rng.integers(0, 255, (48, 60), dtype=np.uint8)).save(image)
+        images.append(image)
+        if i < 3:
+            masks[image.stem] = _mask(rng)
+            write_mask(folder / "masks" / f"im{i}.png", masks[image.stem], CLASSES)
+    return folder, images, masks
+
+
+def _reimport(tmp_path, export_dir, kind, images, source=None):
+    target = tmp_path / f"reimported-{kind}"
+    report = import_labels(source or export_dir, kind, images, target, CLASSES)
+    return report, {p.stem: read_mask(target / p.name) for p in images if (target / p.name).exists()}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "kind", "lossless"),
+    [
+        ("index", "masks", True),
+        ("colour", "colour", True),
+        ("coco", "coco", True),
+        ("voc", "masks", True),
+        ("labelme", "labelme", True),
+        ("yolo", "yolo", False),  # background and not labelled are one thing in YOLO
+    ],
+)
+def test_every_format_round_trips(tmp_path, project, fmt, kind, lossless):
+    folder, images, masks = project
+    out = tmp_path / fmt
+    report = export_labels(
+        images, folder / "masks", CLASSES, out, ExportOptions(format=fmt, val_fraction=0.34)
+    )
+    assert [p.stem for p in report.exported] == ["im0", "im1", "im2"] and report.skipped == []
+    assert sorted(report.train + report.val) == ["im0", "im1", "im2"] and len(report.val) == 1
+    classes = json.loads((out / "classes.json").read_text())["classes"]
+    assert [c["name"] for c in classes] == [c.name for c in CLASSES]
+    assert not [p for p in out.iterdir() if p.name.startswith(".seggui-export")]
+
+    imported, back = _reimport(tmp_path, out, kind, images)
+    assert imported.skipped == [] and sorted(back) == ["im0", "im1", "im2"]
+    for stem, mask in masks.items():
+        expected = mask if lossless else np.where(mask == IGNORE_INDEX, 0, mask)
+        assert np.array_equal(back[stem], expected), (fmt, stem)
+
+
+def test_unlabelled_as_background_and_only_complete_and_predictions(tmp_path, project):
+    folder, images, masks = project
+    complete = np.ones((48, 60), np.uint8)
+    write_mask(folder / "masks" / "im2.png", complete, CLASSES)
+    (folder / "predictions").mkdir()
+    write_mask(folder / "predictions" / "im3.png", np.full((48, 60), 3, np.uint8), CLASSES)
+    out = tmp_path / "out"
+    options = ExportOptions(format="index", unlabelled="background", include_predictions=True)
+    report = export_labels(
+        images, folder / "masks", CLASSES, out, options, predictions_dir=folder / "predictions"
+    )
+    assert [p.stem for p in report.exported] == ["im0", "im1", "im2", "im3"]
+    assert report.from_predictions == [images[3]]
+    written = np.asarray(Image.open(out / "im0.png"))
+    assert Image.open(out / "im0.png").mode == "L"  # plain indices, whatever reads them
+    assert np.array_equal(written, np.where(masks["im0"] == IGNORE_INDEX, 0, masks["im0"]))
+
+    only = export_labels(
+        images, folder / "masks", CLASSES, tmp_path / "only", ExportOptions(only_complete=True)
+    )
+    assert [p.stem for p in only.exported] == ["im2"]
+
+
+def test_coco_output_loads_in_pycocotools_and_decodes_to_our_masks(tmp_path, project):
+    coco_module = pytest.importorskip("pycocotools.coco")
+    mask_api = pytest.importorskip("pycocotools.mask")
+    folder, images, masks = project
+    for polygons in (False, True):
+        out = tmp_path / f"coco-{polygons}"
+        export_labels(
+            images, folder / "masks", CLASSES, out, ExportOptions(format="coco", coco_polygons=polygons)
+        )
+        coco = coco_module.COCO(str(out / "annotations.json"))
+        assert [coco.cats[i]["name"] for i in sorted(coco.cats)] == [c.name for c in CLASSES]
+        for image in coco.dataset["images"]:
+            mask = masks[image["file_name"].split(".")[0]]
+            for ann in coco.loadAnns(coco.getAnnIds(imgIds=image["id"])):
+                theirs = coco.annToMask(ann).astype(bool)
+                ours = mask == ann["category_id"] - 1
+                if polygons:  # pycocotools rasterises polygons its own way: within a pixel of the border
+                    assert (theirs != ours).sum() <= 2 * ours.sum() ** 0.5 * 4
+                else:
+                    assert np.array_equal(theirs, ours)
+                    assert ann["area"] == int(mask_api.area(ann["segmentation"]))
+
+
+def test_rle_matches_pycocotools_both_ways():
+    mask_api = pytest.importorskip("pycocotools.mask")
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        binary = rng.random((int(rng.integers(1, 40)), int(rng.integers(1, 40)))) < 0.4
+        theirs = mask_api.encode(np.asfortranarray(binary.astype(np.uint8)))
+        assert rle_encode(binary)["counts"] == theirs["counts"].decode()
+        assert np.array_equal(
+            rle_decode({"size": theirs["size"], "counts": theirs["counts"].decode()}), binary
+        )
+
+
+def test_voc_pngs_have_the_voc_palette_and_index_values(tmp_path, project):
+    folder, images, masks = project
+    out = tmp_path / "voc"
+    export_labels(images, folder / "masks", CLASSES, out, ExportOptions(format="voc", val_fraction=0.34))
+    png = Image.open(out / "SegmentationClass" / "im0.png")
+    assert png.mode == "P"
+    palette = png.getpalette()
+    assert palette[:12] == [
+        0,
+        0,
+        0,
+        128,
+        0,
+        0,
+        0,
+        128,
+        0,
+        128,
+        128,
+        0,
+    ]  # background, aeroplane, bicycle, bird
+    assert palette[255 * 3 : 256 * 3] == [224, 224, 192] and palette == voc_palette()
+    assert np.array_equal(np.asarray(png), masks["im0"])
+    lists = out / "ImageSets" / "Segmentation"
+    trainval = (lists / "trainval.txt").read_text().split()
+    assert trainval == ["im0", "im1", "im2"]
+    assert (
+        sorted((lists / "train.txt").read_text().split() + (lists / "val.txt").read_text().split())
+        == trainval
+    )
+
+
+def test_yolo_polygons_rasterise_back_within_one_pixel_of_the_border(tmp_path, project):
+    folder, images, masks = project
+    out = tmp_path / "yolo"
+    export_labels(images, folder / "masks", CLASSES, out, ExportOptions(format="yolo"))
+    assert '0: "class 1"' in (out / "data.yaml").read_text()
+    mask = masks["im0"]
+    height, width = mask.shape
+    drawn = Image.new("L", (width, height), 0)
+    painter = ImageDraw.Draw(drawn)  # an independent rasteriser (Pillow), as other tools would use
+    lines = (out / "labels" / "im0.txt").read_text().splitlines()
+    assert lines and all(0 <= int(line.split()[0]) <= 2 for line in lines)
+    for line in lines:
+        values = [float(v) for v in line.split()]
+        assert all(0.0 <= v <= 1.0 for v in values[1:])
+        points = [(x * width, y * height) for x, y in zip(values[1::2], values[2::2])]
+        painter.polygon(points, fill=int(values[0]) + 1)
+    theirs = np.asarray(drawn)
+    ours = np.where(mask == IGNORE_INDEX, 0, mask)
+    wrong = theirs != ours
+    border = np.zeros_like(wrong)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            border |= np.roll(ours, (dy, dx), axis=(0, 1)) != ours
+    assert not (wrong & ~border).any()
+
+
+def test_labelme_json_matches_the_documented_schema(tmp_path, project):
+    folder, images, _ = project
+    out = tmp_path / "labelme"
+    export_labels(images, folder / "masks", CLASSES, out, ExportOptions(format="labelme"))
+    document = json.loads((out / "im0.json").read_text())
+    assert set(document) >= {
+        "version",
+        "flags",
+        "shapes",
+        "imagePath",
+        "imageData",
+        "imageHeight",
+        "imageWidth",
+    }
+    assert (out / document["imagePath"]).resolve() == images[0].resolve()
+    assert document["imageData"] is None and (document["imageHeight"], document["imageWidth"]) == (48, 60)
+    for shape in document["shapes"]:
+        assert set(shape) >= {"label", "points", "group_id", "shape_type", "flags"}
+        assert shape["shape_type"] == "polygon" and shape["label"] in [c.name for c in CLASSES]
+        assert all(len(point) == 2 for point in shape["points"])
+
+
+def test_bad_inputs_are_reported_and_the_rest_is_imported(tmp_path, project):
+    folder, images, _ = project
+    source = tmp_path / "labelme"
+    export_labels(images, folder / "masks", CLASSES, source, ExportOptions(format="labelme"))
+    document = json.loads((source / "im1.json").read_text())
+    document["shapes"][0]["label"] = "zebra"
+    (source / "im1.json").write_text(json.dumps(document))
+    report, back = _reimport(tmp_path, source, "labelme", images)
+    assert sorted(back) == ["im0", "im2"]
+    assert len(report.skipped) == 1 and "im1.json" in report.skipped[0] and "'zebra'" in report.skipped[0]
+
+    pngs = tmp_path / "pngs"
+    export_labels(images, folder / "masks", CLASSES, pngs, ExportOptions(format="index"))
+    Image.fromarray(np.zeros((10, 10), np.uint8)).save(pngs / "im1.png")  # wrong size
+    (pngs / "im2.png").write_bytes((pngs / "im2.png").read_bytes()[:60])  # truncated
+    (pngs / "stranger.png").write_bytes((pngs / "im0.png").read_bytes())  # no such image
+    report, back = _reimport(tmp_path, pngs, "masks", images)
+    assert sorted(back) == ["im0"]
+    reasons = "\n".join(report.skipped)
+    assert "im1.png" in reasons and "10x10" in reasons
+    assert "im2.png" in reasons and "stranger" in reasons and len(report.skipped) == 3
+
+    colours = tmp_path / "colours"
+    export_labels(images, folder / "masks", CLASSES, colours, ExportOptions(format="colour"))
+    rgb = np.asarray(Image.open(colours / "im0.png")).copy()
+    rgb[0, 5] = (1, 2, 3)
+    Image.fromarray(rgb).save(colours / "im0.png")
+    report, back = _reimport(tmp_path, colours, "colour", images)
+    assert sorted(back) == ["im1", "im2"] and "(1, 2, 3)" in report.skipped[0]
+
+
+def test_existing_files_are_not_overwritten_without_asking_and_failures_leave_the_folder_alone(
+    tmp_path, project
+):
+    folder, images, _ = project
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "im0.png").write_bytes(b"mine")
+    with pytest.raises(ExportConflict) as conflict:
+        export_labels(images, folder / "masks", CLASSES, out, ExportOptions())
+    assert "im0.png" in conflict.value.paths and (out / "im0.png").read_bytes() == b"mine"
+    export_labels(images, folder / "masks", CLASSES, out, ExportOptions(overwrite=True))
+    assert (out / "im0.png").read_bytes() != b"mine"
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "im1.png").mkdir()  # a folder where a file must go: the write of im1 fails
+    before = sorted(p.name for p in broken.rglob("*"))
+    with pytest.raises(Exception, match="im1"):
+        export_labels(images, folder / "masks", CLASSES, broken, ExportOptions(overwrite=True))
+    assert sorted(p.name for p in broken.rglob("*")) == before
+
+
+def test_imported_masks_keep_existing_ones_unless_asked(tmp_path, project):
+    folder, images, _ = project
+    out = tmp_path / "index"
+    export_labels(images, folder / "masks", CLASSES, out, ExportOptions(unlabelled="background"))
+    report = import_labels(out, "masks", images, folder / "masks", CLASSES)
+    assert report.imported == [] and len(report.skipped) == 3
+    report = import_labels(out, "masks", images, folder / "masks", CLASSES, overwrite=True)
+    assert len(report.imported) == 3
+    assert (read_mask(folder / "masks" / "im0.png") != IGNORE_INDEX).all()
+
+
+def test_polygons_are_exact_pixel_boundaries():
+    rng = np.random.default_rng(2)
+    for _ in range(50):
+        binary = rng.random((15, 17)) < 0.5
+        union = np.zeros_like(binary)
+        for polygon in mask_to_polygons(binary):
+            union |= rasterize_polygon(polygon, binary.shape)
+        assert (union >= binary).all()  # every pixel covered; extra pixels only in holes
+    disk = np.hypot(*np.mgrid[-20:21, -20:21]) < 15
+    (polygon,) = mask_to_polygons(disk)
+    assert np.array_equal(rasterize_polygon(polygon, disk.shape), disk)
+
+
+def test_colour_export_refuses_classes_that_share_a_colour(tmp_path, project):
+    folder, images, _ = project
+    same = [*CLASSES[:3], ClassInfo("twin", CLASSES[1].color)]
+    with pytest.raises(Exception, match="twin"):
+        export_labels(images, folder / "masks", same, tmp_path / "c", ExportOptions(format="colour"))
