@@ -7,17 +7,19 @@ import dataclasses
 import logging
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from model.classes import ClassInfo, default_classes, default_color
 from model.errors import SegGUIError
+from model.import_labels import IMPORT_KINDS
+from model.label_formats import FORMATS as LABEL_FORMATS
 
 log = logging.getLogger("seggui")
 
-COMMANDS = ("train", "predict", "evaluate", "export")
+COMMANDS = ("train", "predict", "evaluate", "export", "import")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,12 +79,35 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--masks", type=Path, help="default: IMAGES/masks")
     evaluate.add_argument("--device", default="auto")
 
-    export = sub.add_parser("export", help="export a model (TorchScript, ONNX)")
+    export = sub.add_parser("export", help="export masks (PNG, COCO, VOC, YOLO, labelme) or a model")
     export_sub = export.add_subparsers(dest="what", metavar="WHAT", required=True)
     export_model = export_sub.add_parser("model", help="export a trained model for other tools")
     export_model.add_argument("--model", required=True, type=Path)
     export_model.add_argument("--format", required=True, choices=("torchscript", "onnx"))
     export_model.add_argument("--out", required=True, type=Path)
+    export_masks = export_sub.add_parser("masks", help="export a project's masks for other tools")
+    export_masks.add_argument("--project", required=True, type=Path, help="the project (image) folder")
+    export_masks.add_argument("--format", required=True, choices=LABEL_FORMATS)
+    export_masks.add_argument("--out", required=True, type=Path, help="export folder")
+    export_masks.add_argument(
+        "--unlabelled", choices=("keep", "background"), default="keep", help="not-labelled pixels: 255 or 0"
+    )
+    export_masks.add_argument("--only-complete", action="store_true", help="only fully labelled images")
+    export_masks.add_argument(
+        "--include-predictions", action="store_true", help="use predictions for images without a mask"
+    )
+    export_masks.add_argument("--val-fraction", type=float, default=0.0, help="share listed in val.txt")
+    export_masks.add_argument("--seed", type=int, default=0, help="seed of the train/val split")
+    export_masks.add_argument("--polygons", action="store_true", help="COCO polygons instead of RLE")
+    export_masks.add_argument("--overwrite", action="store_true", help="replace files already there")
+
+    imp = sub.add_parser(
+        "import", help="import labels (masks, colour masks, labelme, COCO, YOLO) into a project"
+    )
+    imp.add_argument("--project", required=True, type=Path, help="the project (image) folder")
+    imp.add_argument("--from", dest="source", required=True, type=Path, help="folder or file to read")
+    imp.add_argument("--kind", required=True, choices=IMPORT_KINDS)
+    imp.add_argument("--overwrite", action="store_true", help="replace masks the project already has")
     return parser
 
 
@@ -233,12 +258,86 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    if args.what == "masks":
+        return _export_masks(args)
     from model.checkpoint import load_checkpoint
     from model.export import export_model
 
     path = export_model(load_checkpoint(args.model), args.out, args.format)
     print(f"wrote {path}")
     return 0
+
+
+def _progress(label: str) -> Callable[[object], None]:
+    """A callback printing ``label i/n`` on one terminal line (every 10 % when not a terminal)."""
+    tty = sys.stderr.isatty()
+
+    def show(event: object) -> None:
+        index, total = event.index, event.total  # type: ignore[attr-defined]
+        if tty:
+            print(
+                f"\r{label} {index}/{total}", end="" if index < total else "\n", file=sys.stderr, flush=True
+            )
+        elif index == total or index % max(1, total // 10) == 0:
+            print(f"{label} {index}/{total}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def _export_masks(args: argparse.Namespace) -> int:
+    from model.export_labels import ExportOptions, export_labels
+    from model.imageio import list_images
+    from seggui.project import load_project  # Qt-free: the project file format
+
+    project = load_project(args.project)
+    options = ExportOptions(
+        format=args.format,
+        unlabelled=args.unlabelled,
+        only_complete=args.only_complete,
+        include_predictions=args.include_predictions,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        coco_polygons=args.polygons,
+        overwrite=args.overwrite,
+    )
+    report = export_labels(
+        list_images(project.folder),
+        project.mask_dir,
+        list(project.classes),
+        args.out,
+        options,
+        predictions_dir=project.predictions_dir,
+        on_progress=_progress("exported"),
+    )
+    for message in report.skipped:
+        print(f"skipped: {message}", file=sys.stderr)
+    extra = f" ({len(report.from_predictions)} from predictions)" if report.from_predictions else ""
+    print(
+        f"exported {len(report.exported)} masks{extra} as {args.format} to {args.out} "
+        f"({len(report.train)} train, {len(report.val)} val); {len(report.skipped)} skipped"
+    )
+    return 1 if report.skipped else 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from model.imageio import list_images
+    from model.import_labels import import_labels
+    from seggui.project import load_project  # Qt-free: the project file format
+
+    project = load_project(args.project)
+    report = import_labels(
+        args.source,
+        args.kind,
+        list_images(project.folder),
+        project.mask_dir,
+        list(project.classes),
+        overwrite=args.overwrite,
+        on_progress=_progress("read"),
+    )
+    for message in report.skipped:
+        print(f"skipped: {message}", file=sys.stderr)
+    print(f"{report.summary()} into {project.mask_dir}")
+    return 1 if report.skipped else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -249,7 +348,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    handlers = {"train": _train, "predict": _predict, "evaluate": _evaluate, "export": _export}
+    handlers = {
+        "train": _train,
+        "predict": _predict,
+        "evaluate": _evaluate,
+        "export": _export,
+        "import": _import,
+    }
     try:
         return handlers[args.command](args)
     except (SegGUIError, FileNotFoundError, ValueError, KeyError) as exc:

@@ -142,3 +142,26 @@ def test_clear_errors(tmp_path, capsys, trained):
 def test_no_command_prints_help(capsys):
     assert main([]) == 0
     assert "train" in capsys.readouterr().out
+
+
+def test_export_masks_and_import_them_into_another_project(tmp_path, capsys):
+    from model.classes import default_classes
+    from seggui.project import Project, save_project
+
+    source = write_shapes_folder(tmp_path / "a", 3, masks=2)
+    save_project(Project(source, classes=tuple(default_classes(3))))
+    out = tmp_path / "coco"
+    args = ["export", "masks", "--project", str(source), "--format", "coco", "--out", str(out)]
+    assert main([*args, "--val-fraction", "0.5"]) == 0
+    assert "exported 2 masks as coco" in capsys.readouterr().out
+    assert (out / "annotations.json").is_file() and (out / "val.txt").read_text().count("\n") == 1
+
+    assert main(args) == 2  # the files are there now: refused without --overwrite
+    assert "already exist" in capsys.readouterr().err
+
+    target = write_shapes_folder(tmp_path / "b", 3, masks=0)
+    save_project(Project(target, classes=tuple(default_classes(3))))
+    assert main(["import", "--project", str(target), "--from", str(out), "--kind", "coco"]) == 0
+    assert "2 masks imported, 0 skipped" in capsys.readouterr().out
+    for name in ("img00.png", "img01.png"):
+        assert np.array_equal(read_mask(target / "masks" / name), read_mask(source / "masks" / name))
