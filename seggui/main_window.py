@@ -30,6 +30,7 @@ from seggui.loading import DisplayJob, ImageLoadJob, LoadedImage
 from seggui.model_loop import ModelLoop
 from seggui.project import Project, load_project, remove_class_from_masks, save_project
 from seggui.thumbnails import ThumbnailLoader
+from seggui.transfer import LabelTransfer
 from seggui.window_ui import WindowUi
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ class MainWindow(WindowUi, QMainWindow):
         self._build_status_bar()
         self._build_actions()
         self.model_loop = ModelLoop(self)
+        self.transfer = LabelTransfer(self)
         self._build_toolbar()
         self._build_menus()
         self.set_tool("brush")
@@ -134,15 +136,25 @@ class MainWindow(WindowUi, QMainWindow):
         self._remember_recent(folder)
         self.setWindowTitle(f"SegGUI - {folder}")
         self.model_loop.project_opened()
+        self._scan(reopen=None)
+
+    def rescan(self) -> None:
+        """List the folder again (statuses may have changed on disk) and reload the image on screen."""
+        self.thumbnails.clear()
+        self._scan(reopen=self.current.path if self.current is not None else None)
+
+    def _scan(self, reopen: Path | None) -> None:
+        project = self.project
+        assert project is not None
         self._ticket += 1
         job = FunctionJob(
             self._ticket,
             lambda: scan_folder(list_images(project.folder), project.mask_path, project.predictions_dir),
         )
-        job.signals.done.connect(self._on_scan_done)
+        job.signals.done.connect(lambda ticket, records: self._on_scan_done(ticket, records, reopen))
         self._start(job)
 
-    def _on_scan_done(self, ticket: int, records: object) -> None:
+    def _on_scan_done(self, ticket: int, records: object, reopen: Path | None = None) -> None:
         if ticket != self._ticket or self.project is None:
             return
         if isinstance(records, str):
@@ -150,9 +162,11 @@ class MainWindow(WindowUi, QMainWindow):
             return
         assert isinstance(records, list)
         self.browser.model.set_records(records)
-        self.folder_opened.emit(self.project.folder)
+        if reopen is None:
+            self.folder_opened.emit(self.project.folder)
         if records:
-            self.open_image(records[0].path)
+            paths = [r.path for r in records]
+            self.open_image(reopen if reopen in paths else records[0].path)
 
     def open_image(self, path: Path) -> None:
         """Save the current mask, then load ``path`` off the GUI thread."""

@@ -28,6 +28,7 @@ SHORTCUTS = [
     ("A / Shift+A", "Accept the prediction into unpainted pixels / replace the mask"),
     ("U", "Next most uncertain image"),
     ("Ctrl+Shift+P", "Predict all images"),
+    ("Ctrl+E / Ctrl+I", "Export masks / import labels"),
 ]
 
 
@@ -138,6 +139,9 @@ class WindowUi:
         file_menu.addAction(self.open_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self._refresh_recent_menu()
+        file_menu.addSeparator()
+        file_menu.addAction(self.transfer.export_action)
+        file_menu.addAction(self.transfer.import_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = self.menuBar().addMenu("&Edit")

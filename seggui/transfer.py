@@ -1,0 +1,187 @@
+"""Exporting and importing labels from the window: background jobs with progress and a report."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, QRunnable, Signal
+from PySide6.QtWidgets import QMessageBox, QProgressBar
+
+from model.errors import SegGUIError
+from model.export_labels import ExportConflict, ExportOptions, export_labels
+from model.import_labels import import_labels
+from seggui.transfer_dialogs import ExportDialog, ImportDialog
+
+if TYPE_CHECKING:
+    from seggui.main_window import MainWindow
+
+
+class _Signals(QObject):
+    progress = Signal(int, int)  # done, total
+    done = Signal(object)  # report, or an exception the user can act on
+
+
+class _TransferJob(QRunnable):
+    def __init__(self, work) -> None:
+        super().__init__()
+        self.signals = _Signals()
+        self._work = work
+
+    def run(self) -> None:
+        try:
+            result: object = self._work(lambda event: self.signals.progress.emit(event.index, event.total))
+        except (SegGUIError, OSError) as exc:
+            result = exc
+        self.signals.done.emit(result)
+
+
+class LabelTransfer(QObject):
+    """File > Export Masks and File > Import Labels for one window."""
+
+    export_finished = Signal(object)  # ExportReport, or an error message (str)
+    import_finished = Signal(object)  # ImportReport, or an error message (str)
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.busy = False
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(160)
+        self.progress.setVisible(False)
+        window.statusBar().addPermanentWidget(self.progress)
+        self.export_action = window._action("&Export Masks...", self._ask_export, "Ctrl+E")
+        self.import_action = window._action("&Import Labels...", self._ask_import, "Ctrl+I")
+
+    def _ready(self) -> bool:
+        """Project open, nothing else running, and every stroke on disk (export reads the files)."""
+        window = self.window
+        if window.project is None or self.busy:
+            return False
+        window.save_current()
+        errors = window.saver.flush()
+        if errors:
+            window._error("; ".join(errors))
+            return False
+        return True
+
+    # -- export ------------------------------------------------------------------------------------
+    def _ask_export(self) -> None:
+        project = self.window.project
+        if project is None:
+            return
+        dialog = ExportDialog(project.folder / "export", self.window)
+        if dialog.exec() == ExportDialog.DialogCode.Accepted:
+            self.export(*dialog.choice())
+
+    def export(self, out_dir: Path, options: ExportOptions) -> None:
+        """Export in the background; an existing file is replaced only after the user agrees."""
+        if not self._ready():
+            return
+        project = self.window.project
+        assert project is not None
+        images = [r.path for r in self.window.browser.model.records()]
+
+        def work(progress):
+            return export_labels(
+                images,
+                project.mask_dir,
+                list(project.classes),
+                out_dir,
+                options,
+                predictions_dir=project.predictions_dir,
+                on_progress=progress,
+            )
+
+        self._run(work, lambda result: self._on_exported(result, out_dir, options))
+
+    def _on_exported(self, result: object, out_dir: Path, options: ExportOptions) -> None:
+        if isinstance(result, ExportConflict):
+            answer = QMessageBox.question(
+                self.window,
+                "Replace files?",
+                f"{len(result.paths)} files of this export already exist in {out_dir} "
+                f"(e.g. {result.paths[0]}). Replace them?",
+            )
+            if answer == QMessageBox.StandardButton.Yes:
+                self.export(out_dir, dataclasses.replace(options, overwrite=True))
+            else:
+                self.export_finished.emit(str(result))
+            return
+        if isinstance(result, Exception):
+            self.window._error(f"Export failed, the folder is unchanged: {result}")
+            self.export_finished.emit(str(result))
+            return
+        for message in result.skipped:  # type: ignore[attr-defined]
+            self.window._error(f"Not exported: {message}")
+        self.window.statusBar().showMessage(
+            f"Exported {len(result.exported)} masks as {options.format} to {out_dir}"  # type: ignore[attr-defined]
+            + (f"; {len(result.skipped)} skipped (see the log)" if result.skipped else ""),  # type: ignore[attr-defined]
+            15000,
+        )
+        self.export_finished.emit(result)
+
+    # -- import ------------------------------------------------------------------------------------
+    def _ask_import(self) -> None:
+        if self.window.project is None:
+            return
+        dialog = ImportDialog(self.window)
+        if dialog.exec() == ImportDialog.DialogCode.Accepted:
+            self.import_labels(*dialog.choice())
+
+    def import_labels(self, source: Path, kind: str, overwrite: bool = False) -> None:
+        """Read labels into the project's mask folder in the background, then show what happened."""
+        if not self._ready():
+            return
+        project = self.window.project
+        assert project is not None
+        images = [r.path for r in self.window.browser.model.records()]
+
+        def work(progress):
+            return import_labels(
+                source,
+                kind,
+                images,
+                project.mask_dir,
+                list(project.classes),
+                overwrite=overwrite,
+                on_progress=progress,
+            )
+
+        self._run(work, self._on_imported)
+
+    def _on_imported(self, result: object) -> None:
+        window = self.window
+        if isinstance(result, Exception):
+            window._error(f"Import failed: {result}")
+            self.import_finished.emit(str(result))
+            return
+        window.rescan()
+        text = result.summary()  # type: ignore[attr-defined]
+        details = "\n".join(result.skipped[:30])  # type: ignore[attr-defined]
+        window.statusBar().showMessage(text, 15000)
+        if result.skipped and window.isVisible():  # type: ignore[attr-defined]
+            box = QMessageBox(QMessageBox.Icon.Information, "Import", text, parent=window)
+            box.setDetailedText(details)
+            box.open()  # not modal: the app keeps working
+        self.import_finished.emit(result)
+
+    # -- running ----------------------------------------------------------------------------------
+    def _run(self, work, on_done) -> None:
+        self.busy = True
+        self.progress.setValue(0)
+        self.progress.setVisible(True)
+        job = _TransferJob(work)
+        job.signals.progress.connect(self._on_progress)
+        job.signals.done.connect(lambda result: self._finish(result, on_done))
+        self.window._start(job)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+
+    def _finish(self, result: object, on_done) -> None:
+        self.busy = False
+        self.progress.setVisible(False)
+        on_done(result)

@@ -1,0 +1,139 @@
+"""The File > Export Masks and File > Import Labels dialogs (they only collect choices)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from model.export_labels import ExportOptions
+
+FORMAT_NAMES = {
+    "index": "Index PNGs (pixel = class number)",
+    "colour": "Colour PNGs (class colours)",
+    "coco": "COCO JSON",
+    "voc": "Pascal VOC (SegmentationClass + ImageSets)",
+    "yolo": "YOLO segmentation (polygons)",
+    "labelme": "labelme JSON (polygons)",
+}
+IMPORT_NAMES = {
+    "masks": "Index or palette PNG masks (also VOC SegmentationClass)",
+    "colour": "Colour PNG masks (mapped by the class colours)",
+    "labelme": "labelme JSON folder",
+    "coco": "COCO JSON file",
+    "yolo": "YOLO segmentation folder",
+}
+
+
+def _path_row(edit: QLineEdit, browse) -> QWidget:
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(edit, 1)
+    button = QPushButton("Browse...")
+    button.clicked.connect(browse)
+    layout.addWidget(button)
+    return row
+
+
+class ExportDialog(QDialog):
+    """Format, destination and options of an export."""
+
+    def __init__(self, default_folder: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Export masks")
+        self.format_combo = QComboBox()
+        for key, name in FORMAT_NAMES.items():
+            self.format_combo.addItem(name, key)
+        self.folder_edit = QLineEdit(str(default_folder))
+        self.background_check = QCheckBox("Not-labelled pixels become background")
+        self.complete_check = QCheckBox("Only fully labelled images")
+        self.predictions_check = QCheckBox("Use predictions for images without a mask")
+        self.val_spin = QSpinBox()
+        self.val_spin.setRange(0, 90)
+        self.val_spin.setSuffix(" % validation")
+        self.polygons_check = QCheckBox("COCO: polygons instead of run-length encoding")
+        form = QFormLayout(self)
+        form.addRow("Format", self.format_combo)
+        form.addRow("Folder", _path_row(self.folder_edit, self._browse))
+        form.addRow("", self.background_check)
+        form.addRow("", self.complete_check)
+        form.addRow("", self.predictions_check)
+        form.addRow("Split", self.val_spin)
+        form.addRow("", self.polygons_check)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.format_combo.currentIndexChanged.connect(self._on_format_changed)
+        self._on_format_changed()
+
+    def _on_format_changed(self) -> None:
+        fmt = self.format_combo.currentData()
+        self.polygons_check.setEnabled(fmt == "coco")
+        self.background_check.setEnabled(fmt != "yolo")  # YOLO has no "not labelled"
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export to folder", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def choice(self) -> tuple[Path, ExportOptions]:
+        return Path(self.folder_edit.text()), ExportOptions(
+            format=self.format_combo.currentData(),
+            unlabelled="background" if self.background_check.isChecked() else "keep",
+            only_complete=self.complete_check.isChecked(),
+            include_predictions=self.predictions_check.isChecked(),
+            val_fraction=self.val_spin.value() / 100,
+            coco_polygons=self.polygons_check.isChecked(),
+        )
+
+
+class ImportDialog(QDialog):
+    """What kind of labels to import, from where, and whether existing masks may be replaced."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import labels")
+        self.kind_combo = QComboBox()
+        for key, name in IMPORT_NAMES.items():
+            self.kind_combo.addItem(name, key)
+        self.source_edit = QLineEdit()
+        self.overwrite_check = QCheckBox("Replace masks the project already has")
+        form = QFormLayout(self)
+        form.addRow("Labels", self.kind_combo)
+        form.addRow("From", _path_row(self.source_edit, self._browse))
+        form.addRow("", self.overwrite_check)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        if self.kind_combo.currentData() == "coco":
+            path, _ = QFileDialog.getOpenFileName(self, "COCO annotations", "", "COCO JSON (*.json)")
+        else:
+            path = QFileDialog.getExistingDirectory(self, "Folder of labels")
+        if path:
+            self.source_edit.setText(path)
+
+    def choice(self) -> tuple[Path, str, bool]:
+        return Path(self.source_edit.text()), self.kind_combo.currentData(), self.overwrite_check.isChecked()

@@ -1,0 +1,80 @@
+"""File > Export Masks and File > Import Labels, through the window."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PySide6.QtWidgets import QMessageBox
+
+from model.classes import default_classes
+from model.export_labels import ExportOptions
+from model.imageio import read_mask
+from seggui.browser import Status
+from seggui.project import Project, save_project
+from tests.seggui.conftest import at_zoom_one, drag, open_folder
+from tests.synthetic import write_shapes_folder
+
+
+def _project(root, n, masks):
+    folder = write_shapes_folder(root, n, masks=masks)
+    save_project(Project(folder, classes=tuple(default_classes(3))))
+    return folder
+
+
+def test_export_includes_unsaved_strokes_and_asks_before_replacing(qtbot, window, tmp_path, monkeypatch):
+    folder = _project(tmp_path / "p", 3, masks=1)
+    open_folder(qtbot, window, folder)
+    window.step_image(1)
+    qtbot.waitUntil(lambda: window.current.path.name == "img01.png", timeout=10000)
+    at_zoom_one(window)
+    drag(qtbot, window, [(5, 5), (30, 5)])  # not saved yet: the export must still have it
+    out = tmp_path / "export"
+
+    with qtbot.waitSignal(window.transfer.export_finished, timeout=30000) as done:
+        window.transfer.export(out, ExportOptions(format="labelme"))
+    assert [p.name for p in done.args[0].exported] == ["img00.png", "img01.png"]
+    shapes = json.loads((out / "img01.json").read_text())["shapes"]
+    assert [s["label"] for s in shapes] == ["class 1"]
+
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox, "question", lambda *a, **k: asked.append(a) or QMessageBox.StandardButton.No
+    )
+    (out / "img00.json").write_text("mine")
+    with qtbot.waitSignal(window.transfer.export_finished, timeout=30000) as refused:
+        window.transfer.export(out, ExportOptions(format="labelme"))
+    assert asked and "already exist" in refused.args[0] and (out / "img00.json").read_text() == "mine"
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    with qtbot.waitSignal(window.transfer.export_finished, timeout=30000):
+        window.transfer.export(out, ExportOptions(format="labelme"))
+    assert json.loads((out / "img00.json").read_text())["imageWidth"] == 64
+
+
+def test_import_fills_masks_updates_the_list_and_reports_skipped_files(qtbot, window, tmp_path):
+    source = _project(tmp_path / "a", 3, masks=3)
+    out = tmp_path / "coco"
+    from model.export_labels import export_labels
+
+    images = sorted(source.glob("*.png"))
+    export_labels(images, source / "masks", default_classes(3), out, ExportOptions(format="coco"))
+    data = json.loads((out / "annotations.json").read_text())
+    data["categories"][2]["name"] = "zebra"
+    (out / "annotations.json").write_text(json.dumps(data))
+
+    target = _project(tmp_path / "b", 3, masks=0)
+    open_folder(qtbot, window, target)
+    assert window.browser.model.status_of(target / "img00.png") == Status.NO_MASK
+    with qtbot.waitSignal(window.transfer.import_finished, timeout=30000) as done:
+        window.transfer.import_labels(out, "coco")
+    report = done.args[0]
+    assert len(report.imported) == 3 and "'zebra'" in report.skipped[0]
+    qtbot.waitUntil(
+        lambda: window.browser.model.status_of(target / "img00.png") != Status.NO_MASK, timeout=10000
+    )
+    qtbot.waitUntil(lambda: (window.document.mask != 255).any(), timeout=10000)
+    imported = read_mask(target / "masks" / "img00.png")
+    original = read_mask(source / "masks" / "img00.png")
+    assert np.array_equal(imported == 1, original == 1) and not (imported == 2).any()
+    assert np.array_equal(window.document.mask, imported)
