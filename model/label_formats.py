@@ -19,7 +19,7 @@ from PIL import Image
 from model.atomic import atomic_write
 from model.classes import IGNORE_COLOR, IGNORE_INDEX, ClassInfo
 from model.errors import MaskError
-from model.polygons import mask_to_polygons, polygon_area, rasterize_polygon
+from model.polygons import mask_to_polygons, polygon_area, rasterize_polygon, rasterize_polygon_box
 from model.rle import rle_decode, rle_encode
 
 FORMATS = ("index", "colour", "coco", "voc", "yolo", "labelme")
@@ -86,7 +86,8 @@ def draw_shapes(shapes: list[tuple[int, np.ndarray]], shape: tuple[int, int], fi
     """A mask of ``shape`` starting as ``fill``, with each polygon drawn in order (later on top)."""
     mask = np.full(shape, fill, np.uint8)
     for value, polygon in shapes:
-        mask[rasterize_polygon(polygon, shape)] = value
+        y0, x0, inside = rasterize_polygon_box(polygon, shape)
+        mask[y0 : y0 + inside.shape[0], x0 : x0 + inside.shape[1]][inside] = value
     return mask
 
 
@@ -149,7 +150,7 @@ def write_item(fmt: str, ctx: ExportContext, image: Path, mask: np.ndarray) -> N
         shapes = [
             {
                 "label": classes[value].name,
-                "points": polygon.tolist(),
+                "points": polygon.astype(int).tolist(),  # corners are whole pixels
                 "group_id": None,
                 "description": "",
                 "shape_type": "polygon",
@@ -167,7 +168,7 @@ def write_item(fmt: str, ctx: ExportContext, image: Path, mask: np.ndarray) -> N
             "imageHeight": int(height),
             "imageWidth": int(width),
         }
-        write_text(ctx.root / f"{stem}.json", json.dumps(document, indent=1))
+        write_text(ctx.root / f"{stem}.json", json.dumps(document, separators=(",", ":")))
     else:
         raise ValueError(f"unknown format {fmt!r}; choose one of {FORMATS}")
 
