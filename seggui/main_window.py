@@ -256,17 +256,24 @@ class MainWindow(WindowUi, QMainWindow):
         if self.project is None:
             return
         project = self.project.with_classes(list(classes))
-        try:
-            save_project(project)
-        except SegGUIError as exc:
-            self._error(str(exc))
+        if not self.update_project(project):
             return
-        self.project = project
         self.editor.set_classes(project.classes)
         self.canvas.mask_layer.set_classes(project.classes)
         self.class_panel.set_classes(project.classes, self.editor.current_class)
         self.model_loop.classes_changed()
         self.classes_changed.emit(project.classes)
+
+    def update_project(self, project: Project) -> bool:
+        """Save ``project`` (same folder, new settings) and use it; False, with the error shown, if
+        it could not be saved."""
+        try:
+            save_project(project)
+        except SegGUIError as exc:
+            self._error(str(exc))
+            return False
+        self.project = project
+        return True
 
     def remove_class(self, index: int) -> None:
         """After confirmation, remove a class from the project and from every mask on disk."""
@@ -316,12 +323,9 @@ class MainWindow(WindowUi, QMainWindow):
         if self.project is not None and self.project.eraser_mode != (
             "background" if checked else "unlabelled"
         ):
-            project = dataclasses.replace(self.project, eraser_mode="background" if checked else "unlabelled")
-            try:
-                save_project(project)
-                self.project = project
-            except SegGUIError as exc:
-                self._error(str(exc))
+            self.update_project(
+                dataclasses.replace(self.project, eraser_mode="background" if checked else "unlabelled")
+            )
 
     def _on_display_slider_changed(self) -> None:
         if self.current is None:

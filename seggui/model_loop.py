@@ -18,12 +18,10 @@ from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog
 
 from model.classes import IGNORE_INDEX, ClassInfo
-from model.errors import SegGUIError
 from model.predict_folder import rank_by_uncertainty
 from seggui.browser import Status
 from seggui.jobs import FunctionJob
 from seggui.predictions import PredictionService
-from seggui.project import save_project
 from seggui.training_panel import TrainingPanel, format_duration
 from seggui.training_worker import TrainOutcome, TrainRequest, TrainWorker
 
@@ -93,6 +91,7 @@ class ModelLoop(QObject):
         self.shown: tuple[Path, np.ndarray] | None = None  # the prediction on screen: image, classes
         self._jump_when_ranked = False
         self._load_ticket = 0
+        self._model_jobs: set[FunctionJob] = set()
         self._build_actions()
         self.panel = TrainingPanel(self.actions)
         self.dock = QDockWidget("Model", window)
@@ -128,7 +127,7 @@ class ModelLoop(QObject):
 
         job = FunctionJob(0, detect_device)
         job.signals.done.connect(self._on_device_known)
-        window._start(job)
+        self._start_model_job(job)
 
     def _build_actions(self) -> None:
         w = self.window
@@ -404,15 +403,9 @@ class ModelLoop(QObject):
         window = self.window
         if window.project is None:
             return
-        project = dataclasses.replace(
-            window.project, train_settings={**window.project.train_settings, **settings}
+        window.update_project(
+            dataclasses.replace(window.project, train_settings={**window.project.train_settings, **settings})
         )
-        try:
-            save_project(project)
-        except SegGUIError as exc:
-            window._error(str(exc))
-            return
-        window.project = project
 
     # -- models ------------------------------------------------------------------------------------
     def _set_model(self, checkpoint: Checkpoint | None, path: Path | None, clear: bool = True) -> None:
@@ -435,7 +428,15 @@ class ModelLoop(QObject):
         classes = project.classes
         job = FunctionJob(self._load_ticket, lambda: load_model_for(path, classes))
         job.signals.done.connect(lambda ticket, result, p=path: self._on_model_loaded(ticket, p, result))
-        self.window._start(job)
+        self._start_model_job(job)
+
+    def _start_model_job(self, job: FunctionJob) -> None:
+        """Torch work (its 6 s import included) queues on the model thread, never delaying the
+        image loading pool."""
+        self._model_jobs.add(job)
+        job.signals.done.connect(lambda *_, j=job: self._model_jobs.discard(j))
+        job.setAutoDelete(False)
+        self.service.pool.start(job)
 
     def _on_model_loaded(self, ticket: int, path: Path, result: object) -> None:
         if ticket != self._load_ticket:

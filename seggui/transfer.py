@@ -16,6 +16,7 @@ from seggui.transfer_dialogs import ExportDialog, ImportDialog
 
 if TYPE_CHECKING:
     from seggui.main_window import MainWindow
+    from seggui.project import Project
 
 
 class _Signals(QObject):
@@ -54,17 +55,18 @@ class LabelTransfer(QObject):
         self.export_action = window._action("&Export Masks...", self._ask_export, "Ctrl+E")
         self.import_action = window._action("&Import Labels...", self._ask_import, "Ctrl+I")
 
-    def _ready(self) -> bool:
-        """Project open, nothing else running, and every stroke on disk (export reads the files)."""
+    def _prepare(self) -> tuple[Project, list[Path]] | None:
+        """The project and its images, once every stroke is on disk (both directions read or write
+        the mask files); None if no project is open, a transfer is running or a save failed."""
         window = self.window
         if window.project is None or self.busy:
-            return False
+            return None
         window.save_current()
         errors = window.saver.flush()
         if errors:
             window._error("; ".join(errors))
-            return False
-        return True
+            return None
+        return window.project, [r.path for r in window.browser.model.records()]
 
     # -- export ------------------------------------------------------------------------------------
     def _ask_export(self) -> None:
@@ -77,11 +79,10 @@ class LabelTransfer(QObject):
 
     def export(self, out_dir: Path, options: ExportOptions) -> None:
         """Export in the background; an existing file is replaced only after the user agrees."""
-        if not self._ready():
+        prepared = self._prepare()
+        if prepared is None:
             return
-        project = self.window.project
-        assert project is not None
-        images = [r.path for r in self.window.browser.model.records()]
+        project, images = prepared
 
         def work(progress):
             return export_labels(
@@ -132,11 +133,10 @@ class LabelTransfer(QObject):
 
     def import_labels(self, source: Path, kind: str, overwrite: bool = False) -> None:
         """Read labels into the project's mask folder in the background, then show what happened."""
-        if not self._ready():
+        prepared = self._prepare()
+        if prepared is None:
             return
-        project = self.window.project
-        assert project is not None
-        images = [r.path for r in self.window.browser.model.records()]
+        project, images = prepared
 
         def work(progress):
             return import_labels(

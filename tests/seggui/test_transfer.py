@@ -78,3 +78,26 @@ def test_import_fills_masks_updates_the_list_and_reports_skipped_files(qtbot, wi
     original = read_mask(source / "masks" / "img00.png")
     assert np.array_equal(imported == 1, original == 1) and not (imported == 2).any()
     assert np.array_equal(window.document.mask, imported)
+
+
+def test_export_dialog_choices_become_export_options(qtbot, tmp_path):
+    from seggui.transfer_dialogs import ExportDialog, ImportDialog
+
+    dialog = ExportDialog(tmp_path / "export")
+    qtbot.addWidget(dialog)
+    dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("yolo"))
+    assert not dialog.background_check.isEnabled() and not dialog.polygons_check.isEnabled()
+    dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("coco"))
+    dialog.polygons_check.setChecked(True)
+    dialog.complete_check.setChecked(True)
+    dialog.val_spin.setValue(20)
+    folder, options = dialog.choice()
+    assert folder == tmp_path / "export"
+    assert options == ExportOptions(format="coco", only_complete=True, val_fraction=0.2, coco_polygons=True)
+
+    chooser = ImportDialog()
+    qtbot.addWidget(chooser)
+    chooser.kind_combo.setCurrentIndex(chooser.kind_combo.findData("labelme"))
+    chooser.source_edit.setText(str(tmp_path))
+    chooser.overwrite_check.setChecked(True)
+    assert chooser.choice() == (tmp_path, "labelme", True)
