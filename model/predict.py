@@ -110,7 +110,7 @@ def _run(model: UNet, batch: list[torch.Tensor], device: torch.device) -> torch.
     x = torch.stack(batch).to(device).contiguous(memory_format=torch.channels_last)
     with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
         logits = model(x)
-    return logits.float().softmax(dim=1).cpu()
+    return logits.float().softmax(dim=1)  # stays on the device: blending happens there too
 
 
 def predict_tiled(
@@ -194,19 +194,20 @@ def predict_planes(
     overlap = min(overlap, tile_h // 2, tile_w // 2)
     ys = _positions(height, tile_h, tile_h - overlap)
     xs = _positions(width, tile_w, tile_w - overlap)
-    window = _blend_window(tile_h, tile_w, overlap if len(ys) * len(xs) > 1 else 0)
+    window = _blend_window(tile_h, tile_w, overlap if len(ys) * len(xs) > 1 else 0).to(device)
 
     classes = np.empty((height, width), dtype=np.uint8)
     probs_out = np.empty((num_classes, height, width), dtype=np.float16) if return_probabilities else None
     entropy_sum = 0.0
-    acc = torch.zeros((num_classes, tile_h, width))
-    weight = torch.zeros((tile_h, width))
+    # The blend accumulator lives on the model's device: only class maps come back to the host.
+    acc = torch.zeros((num_classes, tile_h, width), device=device)
+    weight = torch.zeros((tile_h, width), device=device)
     top = 0
     for y in ys:
         if y > top:  # rows [top, y) are complete: no later tile reaches them
             entropy_sum += _finish_rows(acc, weight, y - top, top, classes, probs_out)
-            acc = torch.cat([acc[:, y - top :], torch.zeros((num_classes, y - top, width))], dim=1)
-            weight = torch.cat([weight[y - top :], torch.zeros((y - top, width))], dim=0)
+            acc = torch.cat([acc[:, y - top :], acc.new_zeros((num_classes, y - top, width))], dim=1)
+            weight = torch.cat([weight[y - top :], weight.new_zeros((y - top, width))], dim=0)
             top = y
         h_rows = min(tile_h, height - y)
         for start in range(0, len(xs), batch_size):
@@ -234,9 +235,9 @@ def _finish_rows(
 ) -> float:
     """Normalise the first ``rows`` rows of the accumulator into the outputs; return entropy sum."""
     probs = acc[:, :rows] / weight[:rows].clamp_min(1e-8)
-    classes[top : top + rows] = probs.argmax(dim=0).to(torch.uint8).numpy()
+    classes[top : top + rows] = probs.argmax(dim=0).to(torch.uint8).cpu().numpy()
     if probs_out is not None:
-        probs_out[:, top : top + rows] = probs.to(torch.float16).numpy()
+        probs_out[:, top : top + rows] = probs.to(torch.float16).cpu().numpy()
     return float(-(probs * probs.clamp_min(1e-8).log()).sum())
 
 
