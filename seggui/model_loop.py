@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MODEL_SUFFIX = ".pt"
+PREVIEW_MAX_PIXELS = 2048 * 2048
+"""Larger images get no live preview: on a CPU a 4096 x 4096 preview costs 20 s of every epoch."""
 
 
 def model_files(folder: Path) -> list[Path]:
@@ -204,7 +206,7 @@ class ModelLoop(QObject):
         if current is None:
             return
         if self.training:
-            self.worker.set_preview_target(current.path, current.raw)
+            self._follow_with_previews()
         cached = self.service.cached(current.path)
         if cached is not None:
             self._show(current.path, cached.prediction.classes, cached.rendered)
@@ -317,14 +319,25 @@ class ModelLoop(QObject):
         if self.panel.model_combo.count() == 0:
             self.panel.model_combo.setPlaceholderText("training the first model...")
         self.panel.start_run(project.classes)
-        if window.current is not None:
-            self.worker.set_preview_target(window.current.path, window.current.raw)
-        else:
-            self.worker.set_preview_target(None, None)
+        self._follow_with_previews()
         self._update_actions()
         self.worker.prepare()
         self._run_request.emit(request)
         self.training_started.emit()
+
+    def _follow_with_previews(self) -> None:
+        """Have the training predict the image on screen after each epoch, unless it is so large
+        that previews would cost the training more than they show (it is predicted at the end)."""
+        current = self.window.current
+        if current is not None and current.raw.shape[0] * current.raw.shape[1] <= PREVIEW_MAX_PIXELS:
+            self.worker.set_preview_target(current.path, current.raw)
+        else:
+            self.worker.set_preview_target(None, None)
+            if current is not None:
+                self.window.statusBar().showMessage(
+                    f"{current.path.name} is too large for live previews; it is predicted when training ends",
+                    8000,
+                )
 
     def stop(self) -> None:
         """Stop training within one step (the best model so far is kept) and any predict-all."""

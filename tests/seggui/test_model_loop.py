@@ -91,6 +91,24 @@ def test_stop_returns_within_one_step_and_leaves_a_valid_model(qtbot, window, tm
     assert "Stopped" in loop.panel.status_label.text()
 
 
+def test_images_too_large_for_live_previews_are_predicted_at_the_end(qtbot, window, tmp_path, monkeypatch):
+    from seggui import model_loop
+
+    monkeypatch.setattr(model_loop, "PREVIEW_MAX_PIXELS", 32 * 32)  # the 64 x 64 images count as huge
+    folder = _project(tmp_path, 4, masks=None, epochs=3)
+    open_folder(qtbot, window, folder)
+    loop = window.model_loop
+    previews = []
+    loop.worker.preview_ready.connect(lambda *args: previews.append(args))
+    with qtbot.waitSignal(loop.training_finished, timeout=60000):
+        loop.train()
+        assert "too large for live previews" in window.statusBar().currentMessage()
+    assert previews == []
+    with qtbot.waitSignal(loop.prediction_shown, timeout=30000) as shown:
+        pass
+    assert shown.args[0] == window.current.path
+
+
 def test_painting_and_saving_go_on_while_training(qtbot, window, tmp_path):
     folder = _project(tmp_path, 4, masks=2, epochs=5000)
     open_folder(qtbot, window, folder)
