@@ -48,6 +48,14 @@ def _path_row(edit: QLineEdit, browse) -> QWidget:
     return row
 
 
+def _buttons(dialog: QDialog, ok_text: str) -> QDialogButtonBox:
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(ok_text)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
+
+
 class ExportDialog(QDialog):
     """Format, destination and options of an export."""
 
@@ -73,13 +81,7 @@ class ExportDialog(QDialog):
         form.addRow("", self.predictions_check)
         form.addRow("Split", self.val_spin)
         form.addRow("", self.polygons_check)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(_buttons(self, "Export"))
         self.format_combo.currentIndexChanged.connect(self._on_format_changed)
         self._on_format_changed()
 
@@ -119,13 +121,7 @@ class ImportDialog(QDialog):
         form.addRow("Labels", self.kind_combo)
         form.addRow("From", _path_row(self.source_edit, self._browse))
         form.addRow("", self.overwrite_check)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(_buttons(self, "Import"))
 
     def _browse(self) -> None:
         if self.kind_combo.currentData() == "coco":
