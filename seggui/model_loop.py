@@ -94,6 +94,7 @@ class ModelLoop(QObject):
         self._jump_when_ranked = False
         self._load_ticket = 0
         self._model_jobs: set[FunctionJob] = set()
+        self._training_models_dir: Path | None = None
         self._build_actions()
         self.panel = TrainingPanel(self.actions)
         self.dock = QDockWidget("Model", window)
@@ -316,6 +317,7 @@ class ModelLoop(QObject):
             unsaved_masks=unsaved,
         )
         self.training = True
+        self._training_models_dir = project.models_dir
         if self.panel.model_combo.count() == 0:
             self.panel.model_combo.setPlaceholderText("training the first model...")
         self.panel.start_run(project.classes)
@@ -328,7 +330,9 @@ class ModelLoop(QObject):
     def _follow_with_previews(self) -> None:
         """Have the training predict the image on screen after each epoch, unless it is so large
         that previews would cost the training more than they show (it is predicted at the end)."""
-        current = self.window.current
+        current, project = self.window.current, self.window.project
+        if project is None or project.models_dir != self._training_models_dir:
+            current = None  # training for another folder: its model says nothing about this one
         if current is not None and current.raw.shape[0] * current.raw.shape[1] <= PREVIEW_MAX_PIXELS:
             self.worker.set_preview_target(current.path, current.raw)
         else:
@@ -380,6 +384,15 @@ class ModelLoop(QObject):
     def _on_training_finished(self, outcome: TrainOutcome) -> None:
         self.training = False
         result = outcome.result
+        project = self.window.project
+        if project is None or project.models_dir != self._training_models_dir:
+            # Another folder was opened meanwhile: the model belongs to the folder it was trained on.
+            self.panel.end_run(
+                f"Training of {outcome.model_path.parent.parent.name} ended; model saved there"
+            )
+            self._update_actions()
+            self.training_finished.emit(outcome)
+            return
         # The last preview stays on screen until the kept (best) model's prediction replaces it.
         self._set_model(
             result.checkpoint, outcome.model_path if outcome.save_error is None else None, clear=False

@@ -223,3 +223,20 @@ def test_broken_foreign_or_mismatched_model_files_give_a_clear_error(qtbot, wind
     assert "trained for 3 classes" in failed.args[0] and "this project has 2" in failed.args[0]
     assert loop.checkpoint is None and not loop.actions["predict_all"].isEnabled()
     assert loop.actions["train"].isEnabled()  # the app keeps working
+
+
+def test_training_keeps_to_its_own_folder_when_another_is_opened(qtbot, window, tmp_path):
+    first = _project(tmp_path / "first", 4, masks=None, epochs=5000)
+    second = _project(tmp_path / "second", 2, masks=None)
+    open_folder(qtbot, window, first)
+    loop = window.model_loop
+    with qtbot.waitSignal(loop.worker.step_ended, timeout=60000):
+        loop.train()
+    open_folder(qtbot, window, second)
+    shown = []
+    loop.prediction_shown.connect(shown.append)
+    with qtbot.waitSignal(loop.training_finished, timeout=60000) as finished:
+        loop.stop()
+    assert finished.args[0].model_path.parent == first / "models"
+    assert loop.checkpoint is None and shown == []  # the second folder has no model of its own
+    assert not (second / "models").exists()
