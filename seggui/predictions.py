@@ -112,8 +112,8 @@ class PredictionService(QObject):
             self._cache.move_to_end(path)
         return shown
 
-    def remember(self, path: Path, shown: ShownPrediction) -> None:
-        """Keep a prediction of the current model in the cache (oldest dropped past the budget)."""
+    def _remember(self, path: Path, shown: ShownPrediction) -> None:
+        """Cache a prediction of the current model (oldest dropped past the pixel budget)."""
         self._cache[path] = shown
         self._cache.move_to_end(path)
         while len(self._cache) > 1 and sum(s.pixels for s in self._cache.values()) > CACHE_PIXELS:
@@ -159,7 +159,7 @@ class PredictionService(QObject):
         if generation != self.generation:
             return
         self._pending.discard(path)
-        self.remember(path, shown)
+        self._remember(path, shown)
         self.ready.emit(path, shown.prediction, shown.rendered)
 
     def _on_failed(self, generation: int, path: Path | None, message: str) -> None:
