@@ -6,7 +6,16 @@ import logging
 import sys
 from pathlib import Path
 
-SAMPLE_PROJECT = Path(__file__).resolve().parents[1] / "resources" / "sample"
+
+def _sample_project() -> Path:
+    """The bundled sample: ``resources/sample`` in a checkout, ``seggui/resources`` when installed."""
+    in_checkout = Path(__file__).resolve().parents[1] / "resources" / "sample"
+    if in_checkout.is_dir():
+        return in_checkout
+    return Path(__file__).resolve().parent / "resources" / "sample"
+
+
+SAMPLE_PROJECT = _sample_project()
 
 
 def sample_copy() -> Path:
