@@ -209,7 +209,9 @@ def main() -> None:
         busy = (percentiles(probe.stalls), percentiles(probe.brush_ms), len(probe.brush_ms))
         last = steps[-1]
         wait_for(loop.training_finished, loop.stop)
-        batch = window.project.train_settings.get("batch_size", 16)
+        from model.settings import TrainSettings
+
+        batch = TrainSettings.from_dict(window.project.train_settings).batch_size
         in_app_steps = last.step - first.step
         app_step_rate = in_app_steps * batch / (last.train_s - first.train_s)
         app_wall_rate = in_app_steps * batch / (last.elapsed_s - first.elapsed_s)
