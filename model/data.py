@@ -15,8 +15,8 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from model.classes import IGNORE_INDEX
-from model.errors import DatasetError, MaskError, SegGUIError
-from model.imageio import check_mask_values, list_images, mask_path_for, read_image, read_mask
+from model.errors import DatasetError, SegGUIError
+from model.imageio import check_mask, list_images, mask_path_for, read_image, read_mask
 from model.intensity import image_to_input
 
 log = logging.getLogger(__name__)
@@ -90,13 +90,8 @@ def load_labelled(
         try:
             raw = read_image(sample.image)
             if override is not None:
-                if override.shape != raw.shape[:2]:
-                    raise MaskError(
-                        f"{sample.image}: the mask is {override.shape[1]} x {override.shape[0]} but "
-                        f"the image is {raw.shape[1]} x {raw.shape[0]}"
-                    )
+                check_mask(override, raw.shape[:2], num_classes, sample.image)
                 mask = override
-                check_mask_values(mask, num_classes, sample.image)
             else:
                 assert sample.mask is not None
                 mask = read_mask(sample.mask, shape=raw.shape[:2], num_classes=num_classes)

@@ -12,7 +12,7 @@ import os
 import random
 import secrets
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +20,7 @@ import numpy as np
 
 from model.classes import IGNORE_COLOR, IGNORE_INDEX, ClassInfo
 from model.errors import SegGUIError
-from model.imageio import image_size, mask_path_for, read_mask
+from model.imageio import check_mask, image_size, mask_path_for, read_mask
 from model.label_formats import (
     CLASSES_FILE,
     FORMATS,
@@ -121,10 +121,14 @@ def export_labels(
     options: ExportOptions,
     *,
     predictions_dir: Path | None = None,
+    overrides: Mapping[Path, np.ndarray] | None = None,
     on_progress: Callable[[ExportProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> ExportReport:
     """Export the masks of ``images`` (from ``mask_dir``) to ``out_dir`` in ``options.format``.
+
+    ``overrides`` maps an image path to a mask held in memory (strokes not yet on disk) that is
+    exported instead of its file.
 
     Masks that cannot be read, or do not fit their image, are reported in ``skipped``; the
     rest are exported. Raises ``ExportConflict`` before writing anything if files would be
@@ -156,7 +160,8 @@ def export_labels(
             if should_stop is not None and should_stop():
                 report.stopped = True
                 return report
-            mask = _mask_for(image, mask_dir, predictions_dir, classes, options, report)
+            override = overrides.get(image) if overrides else None
+            mask = _mask_for(image, mask_dir, predictions_dir, classes, options, report, override)
             if mask is not None:
                 try:
                     write_item(options.format, ctx, image, mask)
@@ -206,18 +211,23 @@ def _mask_for(
     classes: list[ClassInfo],
     options: ExportOptions,
     report: ExportReport,
+    override: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """The mask to export for ``image`` (None, with a reason in ``report.skipped``, if none)."""
     path = mask_path_for(image, mask_dir)
     from_prediction = False
-    if not path.is_file():
+    if override is None and not path.is_file():
         prediction = mask_path_for(image, predictions_dir) if predictions_dir is not None else None
         if not options.include_predictions or prediction is None or not prediction.is_file():
             return None
         path, from_prediction = prediction, True
     try:
         width, height = image_size(image)
-        mask = read_mask(path, shape=(height, width), num_classes=len(classes))
+        if override is None:
+            mask = read_mask(path, shape=(height, width), num_classes=len(classes))
+        else:
+            check_mask(override, (height, width), len(classes), image)
+            mask = override
     except SegGUIError as exc:
         report.skipped.append(str(exc))
         return None

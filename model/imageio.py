@@ -192,6 +192,17 @@ def check_mask_values(mask: np.ndarray, num_classes: int, path: str | os.PathLik
         )
 
 
+def check_mask(
+    mask: np.ndarray, shape: tuple[int, int], num_classes: int, path: str | os.PathLike[str]
+) -> None:
+    """Raise ``MaskError`` (naming ``path``) unless ``mask`` is ``shape`` and holds only known values."""
+    if mask.shape != shape:
+        raise MaskError(
+            f"{path}: the mask is {mask.shape[1]} x {mask.shape[0]} but the image is {shape[1]} x {shape[0]}"
+        )
+    check_mask_values(mask, num_classes, path)
+
+
 def write_mask(path: str | os.PathLike[str], mask: np.ndarray, classes: list[ClassInfo]) -> None:
     """Write ``mask`` atomically as an index PNG whose palette holds the class colours."""
     if mask.dtype != np.uint8 or mask.ndim != 2:

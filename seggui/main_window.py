@@ -7,6 +7,7 @@ import logging
 import time
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QRunnable, QSettings, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
@@ -385,6 +386,22 @@ class MainWindow(WindowUi, QMainWindow):
         self._image_of_mask[self.current.mask_path] = self.current.path
         self.saver.request(self.current.mask_path, self.document.mask, self.project.classes, self._revision)
         self._dirty_since = time.monotonic()
+
+    def unsaved_masks(self) -> dict[Path, np.ndarray]:
+        """Image path -> its newest mask not yet confirmed on disk, the one on screen included.
+
+        Training and export use these instead of the files, so they never wait for the writer
+        and still see every stroke when saving fails (a full disk, a read-only folder).
+        """
+        self.save_current()
+        unsaved: dict[Path, np.ndarray] = {}
+        for mask_path, mask in self.saver.unsaved_masks().items():
+            image = self._image_of_mask.get(mask_path)
+            if image is not None:
+                unsaved[image] = mask
+        if self.current is not None and self.document is not None:
+            unsaved[self.current.path] = self.document.mask.copy()
+        return unsaved
 
     def _keep_unusable_mask(self, path: Path) -> None:
         """Move a mask file that could not be used aside instead of overwriting it."""

@@ -298,14 +298,7 @@ class ModelLoop(QObject):
         window, project = self.window, self.window.project
         if project is None or self.training:
             return
-        window.save_current()
-        unsaved: dict[Path, np.ndarray] = {}
-        for mask_path, mask in window.saver.unsaved_masks().items():
-            image = window._image_of_mask.get(mask_path)
-            if image is not None:
-                unsaved[image] = mask
-        if window.current is not None and window.document is not None:
-            unsaved[window.current.path] = window.document.mask.copy()
+        unsaved = window.unsaved_masks()
         fresh = self.panel.fresh_check.isChecked() or self.checkpoint is None
         request = TrainRequest(
             image_dir=project.folder,

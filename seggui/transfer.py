@@ -56,15 +56,9 @@ class LabelTransfer(QObject):
         self.import_action = window._action("&Import Labels...", self._ask_import, "Ctrl+I")
 
     def _prepare(self) -> tuple[Project, list[Path]] | None:
-        """The project and its images, once every stroke is on disk (both directions read or write
-        the mask files); None if no project is open, a transfer is running or a save failed."""
+        """The project and its images; None if no project is open or a transfer is running."""
         window = self.window
         if window.project is None or self.busy:
-            return None
-        window.save_current()
-        errors = window.saver.flush()
-        if errors:
-            window._error("; ".join(errors))
             return None
         return window.project, [r.path for r in window.browser.model.records()]
 
@@ -83,6 +77,7 @@ class LabelTransfer(QObject):
         if prepared is None:
             return
         project, images = prepared
+        unsaved = self.window.unsaved_masks()  # strokes not on disk yet are exported too
 
         def work(progress):
             return export_labels(
@@ -92,6 +87,7 @@ class LabelTransfer(QObject):
                 out_dir,
                 options,
                 predictions_dir=project.predictions_dir,
+                overrides=unsaved,
                 on_progress=progress,
             )
 
@@ -137,6 +133,14 @@ class LabelTransfer(QObject):
         if prepared is None:
             return
         project, images = prepared
+        # Import writes into the mask folder: every stroke goes to disk first, so the writer
+        # cannot replace an imported mask afterwards, nor import overwrite a newer stroke.
+        window = self.window
+        window.save_current()
+        errors = window.saver.flush()
+        if errors:
+            window._error("; ".join(errors))
+            return
 
         def work(progress):
             return import_labels(

@@ -308,3 +308,21 @@ def test_colour_export_refuses_classes_that_share_a_colour(tmp_path, project):
     same = [*CLASSES[:3], ClassInfo("twin", CLASSES[1].color)]
     with pytest.raises(Exception, match="twin"):
         export_labels(images, folder / "masks", same, tmp_path / "c", ExportOptions(format="colour"))
+
+
+def test_masks_in_memory_are_exported_instead_of_their_files(tmp_path, project):
+    folder, images, masks = project
+    painted = masks["im0"].copy()
+    painted[10:20, 10:20] = 3  # strokes not on disk yet
+    fresh = np.full((48, 60), IGNORE_INDEX, np.uint8)
+    fresh[:5] = 2  # an image whose first mask is still in memory only
+    wrong_size = np.zeros((10, 10), np.uint8)
+    overrides = {images[0]: painted, images[3]: fresh, images[1]: wrong_size}
+    report = export_labels(
+        images, folder / "masks", CLASSES, tmp_path / "out", ExportOptions(), overrides=overrides
+    )
+    assert [p.stem for p in report.exported] == ["im0", "im2", "im3"]
+    assert len(report.skipped) == 1 and "im1.png" in report.skipped[0] and "10 x 10" in report.skipped[0]
+    assert np.array_equal(read_mask(tmp_path / "out" / "im0.png"), painted)
+    assert np.array_equal(read_mask(tmp_path / "out" / "im3.png"), fresh)
+    assert np.array_equal(read_mask(folder / "masks" / "im0.png"), masks["im0"])  # the file is untouched

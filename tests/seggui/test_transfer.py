@@ -52,6 +52,37 @@ def test_export_includes_unsaved_strokes_and_asks_before_replacing(qtbot, window
     assert json.loads((out / "img00.json").read_text())["imageWidth"] == 64
 
 
+def test_export_has_the_strokes_even_while_the_disk_refuses_them(qtbot, window, tmp_path, monkeypatch):
+    import errno
+
+    import seggui.autosave as autosave
+
+    def full_disk(path, mask, classes):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    real_write = autosave.write_mask
+    monkeypatch.setattr(autosave, "write_mask", full_disk)
+    window.saver._retry.setInterval(50)
+    folder = _project(tmp_path / "p", 2, masks=0)
+    open_folder(qtbot, window, folder)
+    at_zoom_one(window)
+    with qtbot.waitSignal(window.saver.save_failed, timeout=10000):
+        drag(qtbot, window, [(5, 5), (30, 5)])
+    painted = window.document.mask.copy()
+    assert (painted == 1).any()
+    out = tmp_path / "export"
+    with qtbot.waitSignal(window.transfer.export_finished, timeout=30000) as done:
+        window.transfer.export(out, ExportOptions(format="index"))
+    assert [p.name for p in done.args[0].exported] == ["img00.png"]
+    assert np.array_equal(read_mask(out / "img00.png"), painted)
+    assert not (folder / "masks" / "img00.png").exists()  # the strokes are still waiting to be saved
+    assert "NOT SAVED" in window.save_label.text()
+
+    monkeypatch.setattr(autosave, "write_mask", real_write)  # space freed: the retry saves them
+    qtbot.waitUntil(lambda: (folder / "masks" / "img00.png").exists(), timeout=10000)
+    assert np.array_equal(read_mask(folder / "masks" / "img00.png"), painted)
+
+
 def test_import_fills_masks_updates_the_list_and_reports_skipped_files(qtbot, window, tmp_path):
     source = _project(tmp_path / "a", 3, masks=3)
     out = tmp_path / "coco"
