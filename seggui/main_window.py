@@ -388,10 +388,11 @@ class MainWindow(WindowUi, QMainWindow):
         self._dirty_since = time.monotonic()
 
     def unsaved_masks(self) -> dict[Path, np.ndarray]:
-        """Image path -> its newest mask not yet confirmed on disk, the one on screen included.
+        """Image path -> its newest mask not yet confirmed on disk (new strokes on screen included).
 
         Training and export use these instead of the files, so they never wait for the writer
-        and still see every stroke when saving fails (a full disk, a read-only folder).
+        and still see every stroke when saving fails (a full disk, a read-only folder). An image
+        on screen without new strokes is not included: its file (or its lack of one) holds.
         """
         self.save_current()
         unsaved: dict[Path, np.ndarray] = {}
@@ -399,8 +400,6 @@ class MainWindow(WindowUi, QMainWindow):
             image = self._image_of_mask.get(mask_path)
             if image is not None:
                 unsaved[image] = mask
-        if self.current is not None and self.document is not None:
-            unsaved[self.current.path] = self.document.mask.copy()
         return unsaved
 
     def _keep_unusable_mask(self, path: Path) -> None:

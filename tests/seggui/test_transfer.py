@@ -70,6 +70,8 @@ def test_export_has_the_strokes_even_while_the_disk_refuses_them(qtbot, window, 
         drag(qtbot, window, [(5, 5), (30, 5)])
     painted = window.document.mask.copy()
     assert (painted == 1).any()
+    window.step_image(1)  # on screen now: an image nobody painted, which has nothing to export
+    qtbot.waitUntil(lambda: window.current.path.name == "img01.png", timeout=10000)
     out = tmp_path / "export"
     with qtbot.waitSignal(window.transfer.export_finished, timeout=30000) as done:
         window.transfer.export(out, ExportOptions(format="index"))
