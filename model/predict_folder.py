@@ -18,7 +18,7 @@ import numpy as np
 from model.atomic import atomic_write
 from model.classes import ClassInfo
 from model.errors import SegGUIError
-from model.imageio import read_image, write_mask
+from model.imageio import mask_path_for, read_image, write_mask
 
 if TYPE_CHECKING:  # importing torch is slow; the app's GUI thread ranks images without it
     from model.predict import Predictor
@@ -45,11 +45,6 @@ class FolderPrediction:
     uncertainties: dict[Path, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     stopped: bool = False
-
-
-def prediction_path(image: Path, out_dir: Path) -> Path:
-    """Where the prediction of ``image`` goes (same stem, PNG)."""
-    return out_dir / f"{image.stem}.png"
 
 
 def predict_folder(
@@ -81,7 +76,7 @@ def predict_folder(
             result.problems.append(str(exc))
             continue
         prediction = predictor.predict(raw, probabilities=probabilities)
-        output = prediction_path(path, out_dir)
+        output = mask_path_for(path, out_dir)  # predictions are masks: same name rule
         try:
             write_mask(output, prediction.classes, classes)
             if prediction.probabilities is not None:
