@@ -16,8 +16,8 @@ import torch
 
 from model.atomic import atomic_write
 from model.classes import ClassInfo
-from model.errors import ModelFileError
-from model.unet import UNet, UNetConfig, build_unet
+from model.errors import ModelFileError, first_line
+from model.unet import SegmentationNet, UNetConfig, build_unet
 
 FORMAT = "seggui-model"
 VERSION = 1
@@ -35,7 +35,7 @@ class Checkpoint:
     history: list[dict[str, object]] = field(default_factory=list)
     train_settings: dict[str, object] = field(default_factory=dict)
 
-    def build_model(self) -> UNet:
+    def build_model(self) -> SegmentationNet:
         """A U-Net with these weights, in eval mode, on the CPU."""
         model = build_unet(self.config)
         model.load_state_dict(self.state_dict)
@@ -78,7 +78,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
         raise ModelFileError(
-            f"{path}: not a SegGUI model file (could not be read safely: {str(exc).splitlines()[0]})"
+            f"{path}: not a SegGUI model file (could not be read safely: {first_line(exc)})"
         ) from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ModelFileError(

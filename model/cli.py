@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from model.classes import ClassInfo, default_classes, default_color
+from model.config import AUTO_PRESET, PRESET_INFO
 from model.errors import SegGUIError
 from model.import_labels import IMPORT_KINDS
 from model.label_formats import FORMATS as LABEL_FORMATS
@@ -39,14 +40,43 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated class names, background first (default: from the largest mask value)",
     )
     train.add_argument("--resume", type=Path, help="fine-tune from this model file")
-    train.add_argument("--preset", help="network preset: seed, fast (default) or large")
+    train.add_argument(
+        "--preset",
+        help="network: "
+        + "; ".join(info.title for info in PRESET_INFO.values())
+        + f" (default {AUTO_PRESET})",
+    )
+    train.add_argument(
+        "--start-from",
+        default="imagenet",
+        metavar="imagenet|scratch|FILE",
+        help="a new model's starting weights: the encoder's ImageNet weights (default; from the installed "
+        "weights package, timm's cache, or downloaded), random (scratch), or a file: a SegGUI model or "
+        "weights for the preset's encoder",
+    )
     train.add_argument("--epochs", type=int)
     train.add_argument("--steps", type=int, dest="max_steps", help="stop after this many steps")
-    train.add_argument("--time-budget", type=float, dest="time_budget_s", help="stop after SECONDS")
+    train.add_argument(
+        "--time-budget",
+        type=float,
+        dest="time_budget_s",
+        help="stop after SECONDS of wall-clock time (validation included; loading the images not)",
+    )
     train.add_argument("--batch-size", type=int)
     train.add_argument("--crop-size", type=int)
     train.add_argument("--lr", type=float, dest="learning_rate")
     train.add_argument("--loss", choices=("ce+dice", "ce", "bce"))
+    train.add_argument(
+        "--class-balance",
+        type=float,
+        help="weight cross-entropy by (median / class pixels) ** VALUE: 0 none, 0.5 default, 1 full",
+    )
+    train.add_argument(
+        "--encoder-warmup",
+        type=float,
+        help="share of the run a pretrained encoder stays frozen (default 0.5)",
+    )
+    train.add_argument("--threads", type=int, help="CPU threads (default: chosen by timing steps)")
     train.add_argument("--no-augment", action="store_false", dest="augment", default=None)
     train.add_argument(
         "--scale-range",
@@ -136,8 +166,17 @@ def _classes_from_args(names: str | None, mask_dir: Path) -> list[ClassInfo]:
 def _train(args: argparse.Namespace) -> int:
     from model import distributed
     from model.checkpoint import load_checkpoint
+    from model.data import find_samples
     from model.device import choose_device
-    from model.train import EpochEnded, StepEnded, TrainingStarted, TrainSettings, train_from_folders
+    from model.train import (
+        EpochEnded,
+        StepEnded,
+        TrainingStarted,
+        TrainSettings,
+        resolve_preset,
+        train_from_folders,
+    )
+    from model.weights import WeightsError, initial_checkpoint
 
     mask_dir = args.masks or args.images / "masks"
     overrides = {
@@ -147,9 +186,22 @@ def _train(args: argparse.Namespace) -> int:
     }
     if "scale_range" in overrides:
         overrides["scale_range"] = tuple(overrides["scale_range"])
-    settings = TrainSettings(**overrides)
+    settings = TrainSettings(**{"preset": AUTO_PRESET, **overrides})
     init = load_checkpoint(args.resume) if args.resume else None
+    if init is None:
+        name, why = resolve_preset(settings.preset, find_samples(args.images, mask_dir))
+        settings = dataclasses.replace(settings, preset=name)
+        if args.preset in (None, AUTO_PRESET):
+            print(f"network: {name} ({why}; --preset chooses another)", file=sys.stderr)
     classes = _classes_from_args(args.classes, mask_dir) if args.classes or init is None else init.classes
+    if init is None:
+        try:
+            progress = _download_progress()
+            init = initial_checkpoint(settings.preset, classes, args.start_from, on_progress=progress)
+        except WeightsError as exc:
+            raise SegGUIError(f"{exc} (here: --start-from scratch or --start-from FILE)") from exc
+        if init is not None:
+            print(f"starting from {init.config.describe()}", file=sys.stderr)
     distributed.init_from_environment(choose_device(settings.device))
     quiet = distributed.rank() != 0
     tty = sys.stderr.isatty()
@@ -266,6 +318,25 @@ def _export(args: argparse.Namespace) -> int:
     path = export_model(load_checkpoint(args.model), args.out, args.format)
     print(f"wrote {path}")
     return 0
+
+
+def _download_progress() -> Callable[[int, int], None]:
+    """A callback printing a download's megabytes on one terminal line (every 10 % otherwise)."""
+    tty = sys.stderr.isatty()
+    shown = [-1]
+
+    def show(done: int, total: int) -> None:
+        tenth = 10 * done // total if total else -1
+        if not tty and (tenth == shown[0] or not total):
+            return
+        shown[0] = tenth
+        of = f" of {total / 1e6:.1f}" if total else ""
+        end = "\n" if not tty or (total and done >= total) else ""
+        print(
+            f"\rdownloading ImageNet weights: {done / 1e6:.1f}{of} MB", end=end, file=sys.stderr, flush=True
+        )
+
+    return show
 
 
 def _progress(label: str) -> Callable[[object], None]:

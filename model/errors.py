@@ -25,3 +25,10 @@ class ModelFileError(SegGUIError):
 
 class TrainingCancelled(SegGUIError):
     """Training stopped because the caller asked it to."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, or its type's name when it has none (a
+    truncated file often raises an exception with an empty message)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,8 +1,9 @@
 """Exporting a trained model to TorchScript and ONNX for use outside SegGUI.
 
-The exported graph takes images scaled to [0, 1] (``N x C x H x W``, H and W multiples of the
-model's ``size_multiple``), applies the checkpoint's standardisation itself, and returns class
-probabilities (softmax), so other tools need no SegGUI code to use it.
+The exported graph takes images scaled to [0, 1] (``N x C x H x W``, any H and W: it pads them to
+the network's size multiple itself and crops the output back), applies the checkpoint's
+standardisation itself, and returns class probabilities (softmax), so other tools need no SegGUI
+code to use it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from model.atomic import atomic_write
 from model.checkpoint import Checkpoint
@@ -23,16 +25,22 @@ EXPORT_FORMATS = ("torchscript", "onnx")
 
 
 class StandaloneSegmenter(nn.Module):
-    """Standardise, run the U-Net, softmax: everything between a [0, 1] image and probabilities."""
+    """Standardise, pad, run the U-Net, crop, softmax: a [0, 1] image of any size to probabilities."""
 
     def __init__(self, checkpoint: Checkpoint) -> None:
         super().__init__()
         self.net = checkpoint.build_model()
+        self.multiple = checkpoint.config.size_multiple
         self.register_buffer("mean", torch.tensor(checkpoint.mean).view(1, -1, 1, 1))
         self.register_buffer("std", torch.tensor(checkpoint.std).view(1, -1, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net((x - self.mean) / self.std).softmax(dim=1)
+        height, width = x.shape[-2], x.shape[-1]
+        # Sizes are traced, so the exported graph pads whatever size it is given (360 x 480 too).
+        pad_h = (self.multiple - height % self.multiple) % self.multiple
+        pad_w = (self.multiple - width % self.multiple) % self.multiple
+        x = F.pad((x - self.mean) / self.std, [0, pad_w, 0, pad_h], mode="replicate")
+        return self.net(x)[..., :height, :width].softmax(dim=1)
 
 
 def _example_input(checkpoint: Checkpoint, size: int = 64) -> torch.Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch.nn import functional as F
 
@@ -34,11 +35,32 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, eps: float = 1.0)
     return 1.0 - dice[present].mean()
 
 
-def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "ce+dice") -> torch.Tensor:
+def class_weights(pixel_counts: np.ndarray, power: float = 0.5, limit: float = 10.0) -> np.ndarray:
+    """Cross-entropy weights that favour rarely labelled classes: ``(median / count) ** power``.
+
+    The median count gets weight 1 (median frequency balancing, softened by ``power``); weights
+    are clipped to ``[1 / limit, limit]``, and classes with no labelled pixel get weight 1.
+    """
+    counts = np.asarray(pixel_counts, dtype=np.float64)
+    present = counts > 0
+    weights = np.ones_like(counts)
+    if present.sum() > 1:
+        median = float(np.median(counts[present]))
+        weights[present] = np.clip((median / counts[present]) ** power, 1.0 / limit, limit)
+    return weights
+
+
+def segmentation_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    kind: str = "ce+dice",
+    weights: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Loss of ``logits`` (``N x C x H x W``) against ``target`` (``N x H x W`` class indices).
 
     ``ce+dice``: cross-entropy plus soft Dice (robust to thin, rare classes);
     ``ce``: cross-entropy alone; ``bce``: per-class binary cross-entropy on one-hot targets.
+    ``weights`` (one per class) weight the cross-entropy's pixels by their class.
     Pixels equal to ``IGNORE_INDEX`` contribute neither loss nor gradient.
     """
     target = target.long()
@@ -49,7 +71,7 @@ def segmentation_loss(logits: torch.Tensor, target: torch.Tensor, kind: str = "c
         one_hot, valid = _one_hot_valid(target, logits.shape[1])
         per_pixel = F.binary_cross_entropy_with_logits(logits.float(), one_hot, reduction="none")
         return (per_pixel * valid).sum() / (valid.sum() * logits.shape[1])
-    ce = F.cross_entropy(logits.float(), target, ignore_index=IGNORE_INDEX)
+    ce = F.cross_entropy(logits.float(), target, weight=weights, ignore_index=IGNORE_INDEX)
     if kind == "ce":
         return ce
     if kind == "ce+dice":

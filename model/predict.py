@@ -13,7 +13,7 @@ from torch.nn import functional as F
 from model.checkpoint import Checkpoint
 from model.device import choose_device
 from model.intensity import intensity_range, to_channels
-from model.unet import UNet
+from model.unet import SegmentationNet
 
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 48
@@ -106,7 +106,7 @@ def _pad_to(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def _run(model: UNet, batch: list[torch.Tensor], device: torch.device) -> torch.Tensor:
+def _run(model: SegmentationNet, batch: list[torch.Tensor], device: torch.device) -> torch.Tensor:
     x = torch.stack(batch).to(device).contiguous(memory_format=torch.channels_last)
     with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
         logits = model(x)
@@ -114,7 +114,7 @@ def _run(model: UNet, batch: list[torch.Tensor], device: torch.device) -> torch.
 
 
 def predict_tiled(
-    model: UNet,
+    model: SegmentationNet,
     raw: np.ndarray,
     *,
     in_channels: int,
@@ -157,7 +157,11 @@ def predict_tiled(
 
 
 def predict_standardised(
-    model: UNet, planes: torch.Tensor, *, device: torch.device | None = None, tile: int = DEFAULT_TILE
+    model: SegmentationNet,
+    planes: torch.Tensor,
+    *,
+    device: torch.device | None = None,
+    tile: int = DEFAULT_TILE,
 ) -> Prediction:
     """Predict an already standardised ``C x H x W`` tensor (used for validation)."""
 
@@ -168,7 +172,7 @@ def predict_standardised(
 
 
 def predict_planes(
-    model: UNet,
+    model: SegmentationNet,
     height: int,
     width: int,
     read_tile: Callable[[int, int, int, int], torch.Tensor],

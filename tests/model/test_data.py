@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -100,3 +102,39 @@ def test_an_override_of_the_wrong_size_is_reported_by_image_name(tmp_path):
     overrides = {image_dir / "img00.png": np.zeros((8, 8), np.uint8)}
     loaded, problems = load_labelled(find_samples(image_dir, image_dir / "masks"), 1, 3, overrides)
     assert loaded == [] and "img00.png" in problems[0] and "8 x 8" in problems[0]
+
+
+def _dense_with_rare_square(n: int = 4, size: int = 128) -> list[LabelledImage]:
+    """Dense masks: background everywhere, class 1 a wide band, class 2 one 6 x 6 square."""
+    images = []
+    for i in range(n):
+        mask = np.zeros((size, size), np.uint8)
+        mask[:, : size // 3] = 1
+        if i == 0:
+            mask[90:96, 90:96] = 2
+        images.append(LabelledImage(Path(f"d{i}.png"), np.zeros((1, size, size), np.float32), mask))
+    return images
+
+
+def test_rare_classes_are_in_many_crops_even_with_dense_masks():
+    torch.manual_seed(0)
+    images = _dense_with_rare_square()
+    share = 36 / sum(i.mask.size for i in images)  # 0.05 % of the labelled pixels
+    dataset = CropDataset(images, crop_size=32, length=400, mean=(0.0,), std=(1.0,), augment=False)
+    with_rare = np.mean([bool((dataset[i][1] == 2).any()) for i in range(400)])
+    # Uniform crops would hold it about 2 % of the time; half the crops are centred on a class
+    # drawn with weight share ** -0.5, which is almost always the square's.
+    assert share < 0.001 and with_rare > 0.35, with_rare
+    dataset.center_prob = 0.0
+    uniform = np.mean([bool((dataset[i][1] == 2).any()) for i in range(400)])
+    assert uniform < 0.1
+
+
+def test_class_weights_favour_rare_classes_within_limits():
+    from model.losses import class_weights
+
+    assert np.allclose(class_weights(np.array([100, 10_000, 1_000_000]), power=1.0), [10, 1, 0.1])
+    assert np.allclose(class_weights(np.array([100, 10_000, 1_000_000]), power=0.5), [10, 1, 0.1])
+    assert np.allclose(class_weights(np.array([2_500, 10_000, 40_000]), power=0.5), [2, 1, 0.5])
+    assert np.allclose(class_weights(np.array([0, 10, 40]), power=1.0), [1, 2.5, 0.625])
+    assert np.allclose(class_weights(np.array([0, 7, 0])), [1, 1, 1])

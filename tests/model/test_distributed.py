@@ -5,12 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_two_process_gloo_training_ends_with_identical_weights(tmp_path):
+@pytest.mark.parametrize("preset", ["fast", "lite0"])
+def test_two_process_gloo_training_ends_with_identical_weights(tmp_path, preset):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     cmd = [
         sys.executable,
@@ -21,6 +23,7 @@ def test_two_process_gloo_training_ends_with_identical_weights(tmp_path):
         "2",
         str(ROOT / "tests" / "model" / "ddp_worker.py"),
         str(tmp_path),
+        preset,
     ]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-3000:]

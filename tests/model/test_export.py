@@ -39,3 +39,21 @@ def test_onnx_export_matches_pytorch(checkpoint, tmp_path):
         expected = StandaloneSegmenter(checkpoint).eval()(torch.from_numpy(x)).numpy()
     assert np.allclose(got, expected, atol=1e-4)
     assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+
+
+def test_exports_take_sizes_that_are_not_multiples_of_the_network_stride(checkpoint, tmp_path):
+    """A 360 x 480 frame (360 is no multiple of 16) goes straight in; the graph pads it itself."""
+    pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    config = UNetConfig(in_channels=3, depth=4, base_channels=4, num_classes=3)
+    deep = Checkpoint(config, build_unet(config).state_dict(), default_classes(3), (0.5,) * 3, (0.25,) * 3)
+    x = np.random.default_rng(0).random((1, 3, 360, 482), dtype=np.float32)
+    with torch.no_grad():
+        expected = StandaloneSegmenter(deep).eval()(torch.from_numpy(x)).numpy()
+    got = ort.InferenceSession(
+        str(export_onnx(deep, tmp_path / "m.onnx")), providers=["CPUExecutionProvider"]
+    ).run(None, {"image": x})[0]
+    assert got.shape == (1, 3, 360, 482) and np.abs(got - expected).max() < 1e-4
+    traced = torch.jit.load(str(export_torchscript(deep, tmp_path / "m.ts")))
+    with torch.no_grad():
+        assert np.abs(traced(torch.from_numpy(x)).numpy() - expected).max() < 1e-4

@@ -55,7 +55,8 @@ def test_train_shows_progress_and_a_matching_overlay_then_continues(qtbot, windo
     assert [s.step for s in steps] == list(range(1, 151))
     assert steps[-1].loss < 0.5 * steps[0].loss
     assert window.model_loop.panel.loss_chart.points("training loss")[-1][0] == 150
-    assert len(loop.panel.dice_chart.points("class 2")) == 150  # one epoch = one step here
+    assert len(loop.panel.iou_chart.points("class 2")) == 150  # one epoch = one step here
+    assert loop.panel.iou_label.text().startswith("IoU: background ")
     assert outcome.model_path.parent == folder / "models" and outcome.model_path.is_file()
     assert load_checkpoint(outcome.model_path).history == outcome.result.history
     qtbot.waitUntil(lambda: loop.shown is not None and loop.model_path == outcome.model_path, timeout=30000)
