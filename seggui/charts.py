@@ -1,4 +1,4 @@
-"""Small live line charts (QtCharts) for the training panel: loss per step, Dice per class."""
+"""Small live line charts (QtCharts) for the training panel: loss per step, IoU per class."""
 
 from __future__ import annotations
 

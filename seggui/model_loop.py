@@ -22,7 +22,7 @@ from model.predict_folder import rank_by_uncertainty
 from seggui.browser import Status
 from seggui.jobs import FunctionJob
 from seggui.predictions import PredictionService
-from seggui.training_panel import TrainingPanel, format_duration
+from seggui.training_panel import START_CURRENT, START_IMAGENET, TrainingPanel, format_duration
 from seggui.training_worker import TrainOutcome, TrainRequest, TrainWorker
 
 if TYPE_CHECKING:
@@ -95,6 +95,8 @@ class ModelLoop(QObject):
         self._load_ticket = 0
         self._model_jobs: set[FunctionJob] = set()
         self._training_models_dir: Path | None = None
+        self._stop_requested = False
+        self._network_note = ""
         self._build_actions()
         self.panel = TrainingPanel(self.actions)
         self.dock = QDockWidget("Model", window)
@@ -102,6 +104,7 @@ class ModelLoop(QObject):
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.panel.model_picked.connect(self.load_model)
+        self.panel.start_file_wanted.connect(self._choose_start_file)
         self.panel.settings_changed.connect(self._on_settings_changed)
         self.panel.overlay_opacity_changed.connect(window.canvas.prediction_layer.setOpacity)
         window.canvas.prediction_layer.setOpacity(self.panel.overlay_opacity.value() / 100)
@@ -123,6 +126,8 @@ class ModelLoop(QObject):
         self.worker.epoch_ended.connect(self._on_epoch)
         self.worker.preview_ready.connect(self._on_preview)
         self.worker.problem.connect(window._error)
+        self.worker.download_progress.connect(self.panel.show_download)
+        self.worker.network_chosen.connect(self._on_network_chosen)
         self.worker.finished.connect(self._on_training_finished)
         self.worker.failed.connect(self._on_training_failed)
         self.thread.start()
@@ -223,10 +228,10 @@ class ModelLoop(QObject):
         if self.checkpoint is not None and len(self.checkpoint.classes) > len(project.classes):
             message = (
                 f"The model knows {len(self.checkpoint.classes)} classes but the project now has "
-                f"{len(project.classes)}; train a new model (Advanced: start a new model)"
+                f"{len(project.classes)}; train a new model (Advanced: Start from ImageNet or random weights)"
             )
             self._set_model(None, None)
-            self.panel.fresh_check.setChecked(True)
+            self.panel.set_start_from(START_IMAGENET)
             self.panel.status_label.setText(message)
             self.window._error(message)
             return
@@ -299,7 +304,8 @@ class ModelLoop(QObject):
         if project is None or self.training:
             return
         unsaved = window.unsaved_masks()
-        fresh = self.panel.fresh_check.isChecked() or self.checkpoint is None
+        start = self.panel.start_from()
+        fresh = start != START_CURRENT or self.checkpoint is None
         request = TrainRequest(
             image_dir=project.folder,
             mask_dir=project.mask_dir,
@@ -307,9 +313,12 @@ class ModelLoop(QObject):
             classes=project.classes,
             settings={**project.train_settings, **self.panel.settings()},
             init=None if fresh else self.checkpoint,
+            start_from=START_IMAGENET if start == START_CURRENT else start,
             unsaved_masks=unsaved,
         )
         self.training = True
+        self._stop_requested = False
+        self._network_note = ""
         self._training_models_dir = project.models_dir
         if self.panel.model_combo.count() == 0:
             self.panel.model_combo.setPlaceholderText("training the first model...")
@@ -339,6 +348,7 @@ class ModelLoop(QObject):
     def stop(self) -> None:
         """Stop training within one step (the best model so far is kept) and any predict-all."""
         if self.training:
+            self._stop_requested = True
             self.worker.request_stop()
             self.panel.status_label.setText("Stopping after this step; the best model so far is kept...")
         if self.service.running_all:
@@ -347,6 +357,10 @@ class ModelLoop(QObject):
     def _on_device_known(self, _ticket: int, result: object) -> None:
         self.panel.device_label.setText(f"Device: {result}")
 
+    def _on_network_chosen(self, description: str) -> None:
+        self._network_note = f"New model: {description}. "
+        self.panel.status_label.setText(f"{self._network_note}Loading the labelled images...")
+
     def _on_training_started(self, event: TrainingStarted) -> None:
         self.panel.device_label.setText(f"Device: {event.device}")
         held_out = (
@@ -354,7 +368,9 @@ class ModelLoop(QObject):
             if event.validating_on_training_images
             else f"{event.val_images} held out for validation"
         )
-        self.panel.status_label.setText(f"Training on {event.train_images} images, {held_out}")
+        self.panel.status_label.setText(
+            f"{self._network_note}Training on {event.train_images} images, {held_out}"
+        )
 
     def _on_step(self, event: StepEnded) -> None:
         self.panel.show_step(event.step, event.loss, event.progress, event.elapsed_s)
@@ -364,10 +380,10 @@ class ModelLoop(QObject):
         if event.metrics is None or project is None:
             return
         names = [c.name for c in project.classes]
-        self.panel.show_epoch(event.epoch, event.metrics.dice, names)
+        self.panel.show_epoch(event.epoch, event.metrics.iou, names)
         self.panel.status_label.setText(
-            f"Epoch {event.epoch}: loss {event.train_loss:.3f}, validation Dice "
-            f"{event.metrics.mean_dice:.3f}{' (best so far)' if event.best else ''}"
+            f"Epoch {event.epoch}: loss {event.train_loss:.3f}, validation mean IoU "
+            f"{event.metrics.mean_iou:.3f}{' (best so far)' if event.best else ''}"
         )
 
     def _on_preview(self, key: object, prediction: Prediction, rendered: QImage) -> None:
@@ -391,7 +407,7 @@ class ModelLoop(QObject):
             result.checkpoint, outcome.model_path if outcome.save_error is None else None, clear=False
         )
         best = result.best_metrics
-        score = f"validation Dice {best.mean_dice:.3f}" if best is not None else "no validation pixels"
+        score = f"validation mean IoU {best.mean_iou:.3f}" if best is not None else "no validation pixels"
         how = "Stopped" if result.stopped else "Finished"
         message = (
             f"{how} after {result.steps} steps in {format_duration(outcome.seconds)}; best model kept "
@@ -402,6 +418,9 @@ class ModelLoop(QObject):
             self.window._error(outcome.save_error)
         self.panel.progress.setValue(self.panel.progress.maximum())
         self.panel.end_run(message)
+        if self.panel.start_from() != START_CURRENT and outcome.save_error is None:
+            self.panel.set_start_from(START_CURRENT)  # the next Train fine-tunes the new model
+            self._on_settings_changed(self.panel.settings())
         project = self.window.project
         if project is not None:
             self.panel.set_models(model_files(project.models_dir), self.model_path)
@@ -413,8 +432,12 @@ class ModelLoop(QObject):
 
     def _on_training_failed(self, message: str) -> None:
         self.training = False
-        self.panel.end_run(f"Training failed: {message}")
-        self.window._error(f"Training failed: {message}")
+        if self._stop_requested:  # e.g. the weights' download, cancelled by Stop: no error
+            self.panel.end_run(f"Stopped: {message}")
+            self.panel.progress.setValue(0)
+        else:
+            self.panel.end_run(f"Training failed: {message}")
+            self.window._error(f"Training failed: {message}")
         self._update_actions()
         self.training_failed.emit(message)
 
@@ -486,6 +509,19 @@ class ModelLoop(QObject):
         )
         if path:
             self.load_model(Path(path))
+
+    def _choose_start_file(self) -> None:
+        """ "Start from: a file...": a SegGUI model (any project's) or encoder weights."""
+        project = self.window.project
+        folder = str(project.models_dir if project is not None else Path.home())
+        path, _ = QFileDialog.getOpenFileName(
+            self.window,
+            "Start the next model from",
+            folder,
+            f"Models and weights (*{MODEL_SUFFIX} *.pth *.safetensors *.bin);;All files (*)",
+        )
+        self.panel.set_start_from(path or START_CURRENT)
+        self._on_settings_changed(self.panel.settings())
 
     # -- predict all and uncertainty ---------------------------------------------------------------
     def _candidates(self) -> list[Path]:

@@ -25,9 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from model.classes import ClassInfo
-from model.config import PRESETS
+from model.config import AUTO_PRESET, PRESET_INFO, is_pretrained_preset
 from model.settings import TrainSettings
 from seggui.charts import LiveChart
+
+START_CURRENT = "current"
+START_IMAGENET = "imagenet"  # the same words as model.weights.START_* (not imported: it loads torch)
+START_SCRATCH = "scratch"
+START_FILE = "file"
 
 EDITABLE_SETTINGS = (
     "preset",
@@ -60,6 +65,7 @@ class TrainingPanel(QWidget):
     """Shows training and model state; its buttons run the window's model actions."""
 
     model_picked = Signal(object)  # Path of a model file in the project's models folder
+    start_file_wanted = Signal()  # "Start from: a file..." was chosen; the window asks which
     settings_changed = Signal(object)  # dict of the editable training settings
     overlay_opacity_changed = Signal(float)
 
@@ -78,7 +84,10 @@ class TrainingPanel(QWidget):
         self.eta_label = QLabel("")
         self.loss_chart = LiveChart("Loss", "step")
         self.loss_chart.set_series([("training loss", QColor(0, 130, 200))])
-        self.dice_chart = LiveChart("Validation Dice", "epoch", (0.0, 1.0))
+        self.iou_chart = LiveChart("Validation IoU per class", "epoch", (0.0, 1.0))
+        self.iou_label = QLabel("")
+        self.iou_label.setWordWrap(True)
+        self.iou_label.setToolTip("Each class's intersection over union on the held-out painted pixels")
         self.overlay_opacity = QSlider(Qt.Orientation.Horizontal)
         self.overlay_opacity.setRange(0, 100)
         self.overlay_opacity.setValue(45)
@@ -110,7 +119,8 @@ class TrainingPanel(QWidget):
         overlay_row.addWidget(self.overlay_opacity, 1)
         layout.addLayout(overlay_row)
         layout.addWidget(self.loss_chart, 1)
-        layout.addWidget(self.dice_chart, 1)
+        layout.addWidget(self.iou_chart, 1)
+        layout.addWidget(self.iou_label)
         layout.addWidget(self._build_advanced())
 
     # -- advanced settings -------------------------------------------------------------------
@@ -128,8 +138,23 @@ class TrainingPanel(QWidget):
         self.advanced = QWidget()
         form = QFormLayout(self.advanced)
         self.preset_combo = QComboBox()
-        self.preset_combo.addItems(list(PRESETS))
-        self.preset_combo.setToolTip("Network size for a new model: fast for CPUs, large for GPUs")
+        for name, info in PRESET_INFO.items():  # "auto" first
+            self.preset_combo.addItem(info.title, name)
+        self.preset_combo.setToolTip(
+            "Network for a new model: an ImageNet-pretrained encoder learns colour and multi-class "
+            "images from few strokes; the scratch U-Nets suit grey microscopy"
+        )
+        self.start_combo = QComboBox()
+        self.start_combo.addItem("the current model (fine-tune)", START_CURRENT)
+        self.start_combo.addItem("ImageNet weights (new model)", START_IMAGENET)
+        self.start_combo.addItem("random weights (new model, scratch)", START_SCRATCH)
+        self.start_combo.addItem("a file...", START_FILE)
+        self.start_combo.setToolTip(
+            "What the next training run starts from: fine-tune the model in use, a new model whose "
+            "encoder starts from ImageNet weights, a new model from random weights, or a file (a "
+            "SegGUI model from any project, or weights for the network's encoder)"
+        )
+        self.start_combo.activated.connect(self._on_start_activated)
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(1, 10000)
         self.budget_spin = QDoubleSpinBox()
@@ -149,15 +174,14 @@ class TrainingPanel(QWidget):
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(1, 256)
         self.augment_check = QCheckBox("flips, rotations, brightness, contrast")
-        self.fresh_check = QCheckBox("start a new model instead of fine-tuning")
-        form.addRow("Preset", self.preset_combo)
+        form.addRow("Start from", self.start_combo)
+        form.addRow("Network", self.preset_combo)
         form.addRow("Epochs", self.epochs_spin)
         form.addRow("Time limit", self.budget_spin)
         form.addRow("Learning rate", self.lr_spin)
         form.addRow("Crop size", self.crop_spin)
         form.addRow("Batch size", self.batch_spin)
         form.addRow("Augment", self.augment_check)
-        form.addRow("", self.fresh_check)
         outer.addWidget(self.advanced)
         self.advanced.setVisible(False)
         self.advanced_toggle.toggled.connect(self._on_advanced_toggled)
@@ -165,7 +189,7 @@ class TrainingPanel(QWidget):
             spin.valueChanged.connect(self._emit_settings)
         for dspin in (self.budget_spin, self.lr_spin):
             dspin.valueChanged.connect(self._emit_settings)
-        self.preset_combo.currentIndexChanged.connect(self._emit_settings)
+        self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
         self.augment_check.toggled.connect(self._emit_settings)
         self.set_settings({})
         return box
@@ -191,7 +215,9 @@ class TrainingPanel(QWidget):
             self.augment_check,
         )
         blocked = [w.blockSignals(True) for w in widgets]
-        self.preset_combo.setCurrentText(settings.preset)
+        # A project that never chose a network gets the measured default: "auto".
+        chosen = settings.preset if "preset" in saved else AUTO_PRESET
+        self.preset_combo.setCurrentIndex(self.preset_combo.findData(chosen))
         self.epochs_spin.setValue(settings.epochs)
         self.budget_spin.setValue((settings.time_budget_s or 0) / 60)
         self.lr_spin.setValue(settings.learning_rate)
@@ -200,12 +226,56 @@ class TrainingPanel(QWidget):
         self.augment_check.setChecked(settings.augment)
         for widget, was in zip(widgets, blocked):
             widget.blockSignals(was)
+        start = saved.get("start_from", START_CURRENT)
+        self.set_start_from(start if isinstance(start, str) else START_CURRENT)
+
+    # -- where the next run starts ----------------------------------------------------------------
+    def start_from(self) -> str:
+        """ "current", "imagenet", "scratch", or the path of a chosen file."""
+        data = self.start_combo.currentData()
+        return str(data) if data is not None else START_CURRENT
+
+    def set_start_from(self, start: str) -> None:
+        """Select ``start`` (a file path is added as an item of its own)."""
+        index = self.start_combo.findData(start)
+        if index < 0 and start not in (START_FILE, ""):
+            self.start_combo.insertItem(self.start_combo.count() - 1, f"file: {Path(start).name}", start)
+            self.start_combo.setItemData(self.start_combo.count() - 2, start, Qt.ItemDataRole.ToolTipRole)
+            index = self.start_combo.count() - 2
+        self.start_combo.blockSignals(True)
+        self.start_combo.setCurrentIndex(max(index, 0))
+        self.start_combo.blockSignals(False)
+        self._update_start_items()
+
+    def _on_start_activated(self, _index: int) -> None:
+        if self.start_combo.currentData() == START_FILE:
+            self.start_file_wanted.emit()  # the window asks, then calls set_start_from
+            return
+        self._emit_settings()
+
+    def _on_preset_changed(self) -> None:
+        self._update_start_items()
+        self._emit_settings()
+
+    def _update_start_items(self) -> None:
+        """ "ImageNet weights" only for networks with a pretrained encoder."""
+        pretrained = is_pretrained_preset(str(self.preset_combo.currentData()))
+        item = self.start_combo.model().item(self.start_combo.findData(START_IMAGENET))  # type: ignore[attr-defined]
+        item.setEnabled(pretrained)
+        item.setToolTip(
+            "" if pretrained else "This network has no pretrained encoder: choose an encoder network"
+        )
+        if not pretrained and self.start_combo.currentData() == START_IMAGENET:
+            self.start_combo.blockSignals(True)
+            self.start_combo.setCurrentIndex(self.start_combo.findData(START_SCRATCH))
+            self.start_combo.blockSignals(False)
 
     def settings(self) -> dict[str, object]:
         """The editable training settings as shown (the rest keep their defaults)."""
         budget = self.budget_spin.value() * 60
         return {
-            "preset": self.preset_combo.currentText(),
+            "start_from": self.start_from(),
+            "preset": str(self.preset_combo.currentData()),
             "epochs": self.epochs_spin.value(),
             "time_budget_s": budget if budget > 0 else None,
             "learning_rate": self.lr_spin.value(),
@@ -240,8 +310,9 @@ class TrainingPanel(QWidget):
 
     # -- progress -----------------------------------------------------------------------------
     def set_classes(self, classes: tuple[ClassInfo, ...]) -> None:
-        """One Dice line per foreground class, in the class colours (emptied)."""
-        self.dice_chart.set_series([(c.name, QColor(*c.color)) for c in classes[1:]])
+        """One IoU line per foreground class, in the class colours (emptied)."""
+        self.iou_chart.set_series([(c.name, QColor(*c.color)) for c in classes[1:]])
+        self.iou_label.setText("")
 
     def start_run(self, classes: tuple[ClassInfo, ...]) -> None:
         """Reset progress and charts for a new run."""
@@ -257,13 +328,26 @@ class TrainingPanel(QWidget):
             self.eta_label.setText(f"{format_duration(elapsed_s * (1 - progress) / progress)} left")
         self.loss_chart.append("training loss", step, loss)
 
-    def show_epoch(self, epoch: int, dice: tuple[float, ...], names: list[str]) -> None:
-        for name, value in zip(names[1:], dice[1:]):
+    def show_download(self, done: int, total: int) -> None:
+        """Progress of the pretrained weights' download (before training starts)."""
+        if total > 0:
+            self.progress.setValue(round(1000 * min(done / total, 1.0)))
+        of = f" of {total / 1e6:.1f}" if total > 0 else ""
+        self.status_label.setText(
+            f"Downloading the ImageNet weights: {done / 1e6:.1f}{of} MB "
+            "(Stop cancels; they are kept for next time)"
+        )
+
+    def show_epoch(self, epoch: int, iou: tuple[float, ...], names: list[str]) -> None:
+        """Plot each foreground class's IoU and list every class's latest value."""
+        for name, value in zip(names[1:], iou[1:]):
             if not math.isnan(value):
-                self.dice_chart.append(name, epoch, value)
+                self.iou_chart.append(name, epoch, value)
+        shown = [f"{name} {value:.2f}" for name, value in zip(names, iou) if not math.isnan(value)]
+        self.iou_label.setText("IoU: " + ", ".join(shown))
 
     def end_run(self, message: str) -> None:
         self.eta_label.setText("")
         self.status_label.setText(message)
         self.loss_chart.redraw()
-        self.dice_chart.redraw()
+        self.iou_chart.redraw()

@@ -6,6 +6,7 @@ progress back as signals, and stops the run through a flag that ``fit`` checks e
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -40,6 +41,9 @@ class TrainRequest:
     classes: tuple[ClassInfo, ...]
     settings: dict[str, object]
     init: Checkpoint | None = None
+    """The model to fine-tune; ``None`` starts a new one from ``start_from``."""
+    start_from: str = "imagenet"
+    """For a new model: "imagenet", "scratch", or a model or encoder weights file."""
     unsaved_masks: dict[Path, np.ndarray] = field(default_factory=dict)
     """Strokes not on disk yet (image path -> mask copy); they win over the mask files."""
 
@@ -62,6 +66,8 @@ class TrainWorker(QObject):
     epoch_ended = Signal(object)  # EpochEnded
     preview_ready = Signal(object, object, object)  # key, Prediction, overlay QImage
     problem = Signal(str)  # a skipped file
+    download_progress = Signal(int, int)  # bytes done, bytes in all (0: unknown)
+    network_chosen = Signal(str)  # the network a new model gets, and why
     finished = Signal(object)  # TrainOutcome
     failed = Signal(str)
 
@@ -117,14 +123,27 @@ class TrainWorker(QObject):
         self.finished.emit(TrainOutcome(result, request.model_path, save_error, time.perf_counter() - start))
 
     def _train(self, request: TrainRequest) -> TrainResult:
+        from model.config import PRESET_INFO
         from model.data import find_samples, load_labelled
         from model.errors import DatasetError
-        from model.train import TrainSettings, channels_for, fit, split_train_val
+        from model.train import TrainSettings, fit, model_channels, resolve_preset, split_train_val
+        from model.weights import initial_checkpoint
 
         settings = TrainSettings.from_dict(request.settings)
         samples = find_samples(request.image_dir, request.mask_dir)
         init = request.init
-        in_channels = init.config.in_channels if init is not None else channels_for(samples)
+        if init is None:
+            name, why = resolve_preset(settings.preset, samples)
+            settings = dataclasses.replace(settings, preset=name)
+            self.network_chosen.emit(f"{PRESET_INFO[name].title} ({why})")
+            init = initial_checkpoint(
+                settings.preset,
+                list(request.classes),
+                request.start_from,
+                on_progress=self.download_progress.emit,
+                should_stop=self._stop.is_set,
+            )
+        in_channels = model_channels(settings.preset, init, samples)
         images, problems = load_labelled(samples, in_channels, len(request.classes), request.unsaved_masks)
         for message in problems:
             self.problem.emit(message)
@@ -136,7 +155,7 @@ class TrainWorker(QObject):
             train,
             val,
             list(request.classes),
-            init=request.init,
+            init=init,
             on_event=self._on_event,
             should_stop=self._stop.is_set,
             preview=self._preview_target,
