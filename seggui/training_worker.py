@@ -123,11 +123,11 @@ class TrainWorker(QObject):
         self.finished.emit(TrainOutcome(result, request.model_path, save_error, time.perf_counter() - start))
 
     def _train(self, request: TrainRequest) -> TrainResult:
-        from model.config import PRESET_INFO
+        from model.config import PRESET_INFO, is_pretrained_preset
         from model.data import find_samples, load_labelled
         from model.errors import DatasetError
         from model.train import TrainSettings, fit, model_channels, resolve_preset, split_train_val
-        from model.weights import initial_checkpoint
+        from model.weights import START_CHOICES, START_IMAGENET, initial_checkpoint
 
         settings = TrainSettings.from_dict(request.settings)
         samples = find_samples(request.image_dir, request.mask_dir)
@@ -135,7 +135,12 @@ class TrainWorker(QObject):
         if init is None:
             name, why = resolve_preset(settings.preset, samples)
             settings = dataclasses.replace(settings, preset=name)
-            self.network_chosen.emit(f"{PRESET_INFO[name].title} ({why})")
+            if request.start_from in START_CHOICES:
+                pretrained = request.start_from == START_IMAGENET and is_pretrained_preset(name)
+                start = "ImageNet weights" if pretrained else "random weights"
+                self.network_chosen.emit(f"{PRESET_INFO[name].title} ({why}), from {start}")
+            else:
+                self.network_chosen.emit(f"from {Path(request.start_from).name}")
             init = initial_checkpoint(
                 settings.preset,
                 list(request.classes),

@@ -234,3 +234,22 @@ def test_onnx_and_torchscript_exports_predict_360_by_480_like_pytorch(tmp_path, 
     scripted = torch.jit.load(str(export_torchscript(checkpoint, tmp_path / "m.ts")))
     with torch.no_grad():
         assert np.abs(scripted(torch.from_numpy(x)).numpy() - expected).max() < 1e-4
+
+
+def test_auto_preset_picks_the_pretrained_encoder_for_colour_images(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from model import weights
+    from model.data import Sample
+    from model.train import resolve_preset
+
+    rgb, grey = tmp_path / "rgb.png", tmp_path / "grey.png"
+    Image.new("RGB", (8, 8), (10, 200, 30)).save(rgb)
+    Image.new("L", (8, 8), 7).save(grey)
+    colour = [Sample(grey, tmp_path / "m1.png"), Sample(rgb, tmp_path / "m2.png")]
+    assert resolve_preset("auto", colour) == ("lite0", "colour images")
+    assert resolve_preset("auto", [Sample(grey, tmp_path / "m1.png")]) == ("fast", "grey images")
+    assert resolve_preset("large", colour) == ("large", "chosen")
+    monkeypatch.setattr(weights, "local_weights", lambda name: None)  # no package, nothing cached
+    name, why = resolve_preset("auto", colour)
+    assert name == "fast" and "no EfficientNet-Lite0 ImageNet weights on this machine" in why

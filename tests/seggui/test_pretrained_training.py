@@ -103,3 +103,15 @@ def test_offline_the_message_says_what_to_do(qtbot, window, tmp_path, monkeypatc
     assert "train from scratch" in message and "weights file" in message
     assert "could not download" in window.statusBar().currentMessage()
     assert loop.checkpoint is None  # nothing was trained from random weights behind the user's back
+
+
+def test_a_new_project_gets_the_auto_network_and_says_what_it_chose(qtbot, window, tmp_path):
+    folder = _project(tmp_path, 3, masks=None, epochs=1)  # grey images, no network chosen
+    open_folder(qtbot, window, folder)
+    loop, panel = window.model_loop, window.model_loop.panel
+    assert panel.settings()["preset"] == "auto"
+    notes = []
+    loop.worker.network_chosen.connect(notes.append)
+    outcome = _train(qtbot, loop)
+    assert notes == ["fast: small U-Net from scratch (CPU) (grey images), from random weights"]
+    assert outcome.result.checkpoint.config.encoder == ""
