@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,11 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         with warnings.catch_warnings():  # foreign pickles warn about their protocol; we report below
             warnings.simplefilter("ignore", UserWarning)
             data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:  # torch's text advises weights_only=False: not for users
+        raise ModelFileError(
+            f"{path}: not a SegGUI model file (it holds Python objects besides tensors, which are "
+            "refused because opening them could run code)"
+        ) from exc
     except Exception as exc:
         raise ModelFileError(
             f"{path}: not a SegGUI model file (could not be read safely: {first_line(exc)})"
@@ -85,10 +91,13 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             f"{path}: not a SegGUI model file (no '{FORMAT}' marker; "
             "plain PyTorch state dicts and other tools' models cannot be opened)"
         )
-    if int(data.get("version", 0)) > VERSION:
+    version = data.get("version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
         raise ModelFileError(
-            f"{path}: made by a newer SegGUI (format version {data['version']}); please update"
+            f"{path}: damaged SegGUI model file (format version {version!r} is not a number)"
         )
+    if version > VERSION:
+        raise ModelFileError(f"{path}: made by a newer SegGUI (format version {version}); please update")
     try:
         config = UNetConfig.from_dict(data["config"])
         checkpoint = Checkpoint(

@@ -81,3 +81,23 @@ def test_class_check_refuses_extra_model_classes_and_notes_differences():
     assert "class 3" in check_classes(three, default_classes(4))
     renamed = [ClassInfo("background", (0, 0, 0)), ClassInfo("cell", (1, 2, 3)), *default_classes(3)[2:]]
     assert "class 1 = cell" in check_classes(three, renamed)
+
+
+def test_empty_pickled_and_unversioned_files_are_refused_by_name(tmp_path):
+    import argparse
+
+    from model.errors import ModelFileError
+
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")
+    with pytest.raises(ModelFileError, match=r"empty\.pt: not a SegGUI model file"):
+        load_checkpoint(empty)
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"format": "seggui-model", "thing": argparse.Namespace(a=1)}, pickled)
+    with pytest.raises(ModelFileError, match=r"pickled\.pt: .*could run code") as caught:
+        load_checkpoint(pickled)
+    assert "weights_only" not in str(caught.value)
+    odd = tmp_path / "odd.pt"
+    torch.save({"format": "seggui-model", "version": "one"}, odd)
+    with pytest.raises(ModelFileError, match=r"odd\.pt: damaged SegGUI model file \(format version 'one'"):
+        load_checkpoint(odd)

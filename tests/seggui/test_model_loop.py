@@ -218,6 +218,15 @@ def test_broken_foreign_or_mismatched_model_files_give_a_clear_error(qtbot, wind
         loop.load_model(broken)
     assert "broken.pt" in failed.args[0] and "not a SegGUI model file" in failed.args[0]
     assert "broken.pt" in loop.panel.status_label.text()
+    empty = tmp_path / "empty.pt"
+    empty.write_bytes(b"")  # its torch error has no message: it used to escape as an IndexError
+    with qtbot.waitSignal(loop.model_failed, timeout=30000) as failed:
+        loop.load_model(empty)
+    assert "empty.pt: not a SegGUI model file" in failed.args[0]
+    assert (
+        loop.panel.status_label.text().startswith("Model not loaded: ")
+        and "empty.pt" in loop.panel.status_label.text()
+    )
 
     with qtbot.waitSignal(loop.model_failed, timeout=30000) as failed:
         loop.load_model(shapes_model)
