@@ -3,7 +3,9 @@
 The GUI thread hands over an immutable snapshot (a copy of the mask) with a revision number and
 never waits for the disk. Pending saves of the same file are coalesced so only the newest is
 written. A failed write (read-only folder, full disk) is reported through ``save_failed`` and
-retried; the strokes stay in memory, and the file counts as unsaved, until a write succeeds.
+retried once every ``RETRY_MS`` (new strokes to a failing file wait for that retry too); the
+strokes stay in memory, and the file counts as unsaved, until a write succeeds. A result older
+than what is already on disk (a failed write that ``flush`` overtook) is dropped, never re-queued.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class MaskSaver(QObject):
         self._in_flight: dict[Path, Future[None]] = {}
         self._writing: dict[Path, SaveRequest] = {}
         self._failed: set[Path] = set()
+        self._on_disk: dict[Path, int] = {}  # the newest revision written, per file
         self._lock = threading.Lock()
         self._finished.connect(self._on_finished)
         self._retry = QTimer(self)
@@ -67,9 +70,11 @@ class MaskSaver(QObject):
         newest = {**self._writing, **self._pending}
         return {path: request.mask for path, request in newest.items()}
 
-    def _start(self, path: Path) -> None:
+    def _start(self, path: Path, *, retrying: bool = False) -> None:
         if path in self._in_flight or path not in self._pending:
             return
+        if path in self._failed and not retrying:
+            return  # a failing file is tried again by the retry timer, not once per stroke
         request = self._pending.pop(path)
         future = self._executor.submit(self._write, request)
         self._in_flight[path] = future
@@ -89,20 +94,25 @@ class MaskSaver(QObject):
     def _on_finished(self, request: SaveRequest, error: str | None, complete: bool) -> None:
         self._in_flight.pop(request.path, None)
         self._writing.pop(request.path, None)
+        on_disk = self._on_disk.get(request.path, -1)
         if error is None:
             self._failed.discard(request.path)
+            self._on_disk[request.path] = max(on_disk, request.revision)
             self.saved.emit(request.path, request.revision, complete)
-        else:
+        elif request.revision > on_disk:
             self._failed.add(request.path)
             # Keep the newest data for the retry unless a newer request already arrived.
             self._pending.setdefault(request.path, request)
             self.save_failed.emit(request.path, error)
-            self._retry.start()
+            if not self._retry.isActive():
+                self._retry.start()
+        else:
+            log.info("dropped a failed write of %s older than the file on disk", request.path.name)
         self._start(request.path)
 
     def _retry_failed(self) -> None:
         for path in list(self._failed):
-            self._start(path)
+            self._start(path, retrying=True)
 
     def flush(self) -> list[str]:
         """Write everything now, waiting for the writer (used on close). Returns failure messages."""
@@ -116,6 +126,7 @@ class MaskSaver(QObject):
                 request.path.parent.mkdir(parents=True, exist_ok=True)
                 write_mask(request.path, request.mask, list(request.classes))
                 self._failed.discard(path)
+                self._on_disk[path] = max(self._on_disk.get(path, -1), request.revision)
             except OSError as exc:
                 errors.append(f"Cannot save {request.path}: {exc.strerror or exc}")
                 self._pending[path] = request
