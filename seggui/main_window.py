@@ -57,6 +57,7 @@ class MainWindow(WindowUi, QMainWindow):
         self._revision = 0
         self._saved_revision = 0
         self._ticket = 0
+        self._stepping = 0  # the direction of a Page Down/Up whose image is loading
         self._jobs: set[QRunnable] = set()
         self._image_of_mask: dict[Path, Path] = {}
         self._ticket_display = 0
@@ -173,6 +174,7 @@ class MainWindow(WindowUi, QMainWindow):
         """Save the current mask, then load ``path`` off the GUI thread."""
         if self.project is None:
             return
+        self._stepping = 0  # set again by step_image
         self.save_current()
         self._ticket += 1
         job = ImageLoadJob(self._ticket, path, self.project.mask_path(path), self.project.classes)
@@ -208,19 +210,33 @@ class MainWindow(WindowUi, QMainWindow):
 
     def _on_image_failed(self, ticket: int, path: Path, message: str) -> None:
         self.browser.model.update(path, Status.UNREADABLE, message)
+        stepping, self._stepping = (self._stepping, 0) if ticket == self._ticket else (0, self._stepping)
         if ticket == self._ticket:
-            self.statusBar().showMessage(message, 10000)
+            self.statusBar().showMessage(f"{message} (skipped)" if stepping else message, 10000)
         self.image_failed.emit(path, message)
+        if stepping:
+            self.step_image(stepping)  # on past it, as Page Down/Up meant
 
     def step_image(self, delta: int) -> None:
+        """Open the image ``delta`` rows on, passing over images known to be unreadable; one
+        that turns out unreadable on opening is passed over too (``_on_image_failed``)."""
         rows = self.browser.proxy.rowCount()
-        if not rows:
+        if not rows or not delta:
             return
         current = self.browser.view.currentIndex().row()
         row = max(0, min(rows - 1, (current if current >= 0 else -delta) + delta))
+        direction = 1 if delta > 0 else -1
+        while 0 <= row < rows and self._unreadable(self.browser.path_at(row)):
+            row += direction
+        if not 0 <= row < rows:
+            return
         path = self.browser.path_at(row)
         if path is not None and (self.current is None or path != self.current.path):
             self.open_image(path)
+            self._stepping = direction
+
+    def _unreadable(self, path: Path | None) -> bool:
+        return path is not None and self.browser.model.status_of(path) == Status.UNREADABLE
 
     def _start(self, job: QRunnable) -> None:
         self._jobs.add(job)
@@ -403,8 +419,13 @@ class MainWindow(WindowUi, QMainWindow):
         return unsaved
 
     def _keep_unusable_mask(self, path: Path) -> None:
-        """Move a mask file that could not be used aside instead of overwriting it."""
+        """Move a mask file that could not be used aside (never over an earlier one) instead of
+        overwriting it."""
         backup = path.with_name(f"{path.stem}.unusable{path.suffix}")
+        number = 2
+        while backup.exists():
+            backup = path.with_name(f"{path.stem}.unusable-{number}{path.suffix}")
+            number += 1
         try:
             path.replace(backup)
             self.statusBar().showMessage(f"The old, unusable mask was kept as {backup.name}", 10000)

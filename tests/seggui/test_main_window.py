@@ -292,3 +292,16 @@ def test_full_disk_is_reported_and_retried(qtbot, window, tmp_path, monkeypatch)
     assert "NOT SAVED" in window.save_label.text()
     mask = _saved_mask(qtbot, window, tmp_path / "masks" / "im0.png", (80, 100))
     assert np.array_equal(mask, window.document.mask)
+
+
+def test_page_down_passes_over_an_unreadable_image(qtbot, window, tmp_path):
+    _folder(tmp_path, 3)
+    (tmp_path / "im1.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    open_folder(qtbot, window, tmp_path)
+    assert window.current.path.name == "im0.png"
+    qtbot.keyClick(window, Qt.Key.Key_PageDown)
+    # Before: the window stayed on im0, and every further Page Down tried im1 again.
+    qtbot.waitUntil(lambda: window.current.path.name == "im2.png", timeout=10000)
+    assert window.browser.model.status_of(tmp_path / "im1.png").value == "unreadable"
+    qtbot.keyClick(window, Qt.Key.Key_PageUp)
+    qtbot.waitUntil(lambda: window.current.path.name == "im0.png", timeout=10000)

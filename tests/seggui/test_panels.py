@@ -89,6 +89,15 @@ def test_unusable_mask_is_moved_aside_not_overwritten(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: not window.is_dirty(), timeout=10000)
     assert (tmp_path / "masks" / "im0.unusable.png").read_bytes() == original
     assert read_mask(tmp_path / "masks" / "im0.png").shape == (40, 50)
+    # A second broken mask of the same name gets a backup of its own (it used to replace the first).
+    Image.fromarray(np.ones((6, 6), np.uint8)).save(tmp_path / "masks" / "im0.png")
+    second = (tmp_path / "masks" / "im0.png").read_bytes()
+    open_folder(qtbot, window, tmp_path)
+    at_zoom_one(window)
+    drag(qtbot, window, [(10, 10), (12, 10)])
+    qtbot.waitUntil(lambda: not window.is_dirty(), timeout=10000)
+    assert (tmp_path / "masks" / "im0.unusable.png").read_bytes() == original
+    assert (tmp_path / "masks" / "im0.unusable-2.png").read_bytes() == second
 
 
 def test_removing_a_class_updates_the_open_mask_and_the_files(qtbot, window, tmp_path, monkeypatch):
