@@ -35,6 +35,10 @@ class Project:
     models_dir_name: str = "models"
     eraser_mode: str = "unlabelled"
     train_settings: dict[str, object] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
+    """Fields this version does not know (a newer SegGUI's): kept as they are on every rewrite."""
+    version: int = PROJECT_VERSION
+    """The file's format version; a newer file keeps its number when this version rewrites it."""
 
     @property
     def file(self) -> Path:
@@ -67,7 +71,8 @@ class Project:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "version": PROJECT_VERSION,
+            **self.extra,
+            "version": max(self.version, PROJECT_VERSION),
             "classes": [c.to_dict() for c in self.classes],
             "mask_dir": self.mask_dir_name,
             "predictions_dir": self.predictions_dir_name,
@@ -77,8 +82,24 @@ class Project:
         }
 
 
+KNOWN_FIELDS = (
+    "version",
+    "classes",
+    "mask_dir",
+    "predictions_dir",
+    "models_dir",
+    "eraser_mode",
+    "train_settings",
+)
+MAX_CLASSES = 255
+"""Mask value 255 means "not labelled", so classes are 0..254."""
+
+
 def load_project(folder: str | os.PathLike[str]) -> Project:
-    """The project of ``folder``: read from its project file, or defaults if it has none."""
+    """The project of ``folder``: read from its project file, or defaults if it has none.
+
+    Every field is checked; a ``ProjectError`` names the file and the field that is wrong.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise ProjectError(f"{folder}: folder not found")
@@ -87,24 +108,74 @@ def load_project(folder: str | os.PathLike[str]) -> Project:
         return Project(folder)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        classes = tuple(ClassInfo.from_dict(c) for c in data["classes"])
-        eraser = str(data.get("eraser_mode", "unlabelled"))
-        if eraser not in ERASER_MODES:
-            raise ValueError(f"eraser_mode must be one of {ERASER_MODES}, got {eraser!r}")
+    except (OSError, ValueError) as exc:
+        raise ProjectError(f"{path}: cannot read project file ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ProjectError(f"{path}: cannot read project file (not a JSON object)")
+    try:
         project = Project(
             folder=folder,
-            classes=classes,
-            mask_dir_name=str(data.get("mask_dir", "masks")),
-            predictions_dir_name=str(data.get("predictions_dir", "predictions")),
-            models_dir_name=str(data.get("models_dir", "models")),
-            eraser_mode=eraser,
-            train_settings=dict(data.get("train_settings", {})),
+            classes=_classes(data.get("classes")),
+            mask_dir_name=_inside(folder, data, "mask_dir", "masks"),
+            predictions_dir_name=_inside(folder, data, "predictions_dir", "predictions"),
+            models_dir_name=_inside(folder, data, "models_dir", "models"),
+            eraser_mode=_eraser_mode(data.get("eraser_mode", "unlabelled")),
+            train_settings=_settings(data.get("train_settings", {})),
+            extra={k: v for k, v in data.items() if k not in KNOWN_FIELDS},
+            version=_version(data.get("version", PROJECT_VERSION)),
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except ValueError as exc:
         raise ProjectError(f"{path}: cannot read project file ({exc})") from exc
-    if len(project.classes) < 2:
-        raise ProjectError(f"{path}: a project needs at least two classes")
     return project
+
+
+def _classes(raw: object) -> tuple[ClassInfo, ...]:
+    if not isinstance(raw, list):
+        raise ValueError("'classes' must be a list of {name, color}")
+    if not 2 <= len(raw) <= MAX_CLASSES:
+        raise ValueError(f"'classes' must hold 2 to {MAX_CLASSES} classes, not {len(raw)}")
+    classes = []
+    for index, item in enumerate(raw):
+        where = f"classes[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise ValueError(f"'{where}' needs a 'name' text")
+        color = item.get("color", list(default_color(index)))
+        if (
+            not isinstance(color, list)
+            or len(color) != 3
+            or not all(isinstance(c, int) and not isinstance(c, bool) and 0 <= c <= 255 for c in color)
+        ):
+            raise ValueError(f"'{where}.color' must be three whole numbers from 0 to 255, not {color!r}")
+        classes.append(ClassInfo(item["name"], (color[0], color[1], color[2])))
+    return tuple(classes)
+
+
+def _inside(folder: Path, data: dict[str, object], key: str, default: str) -> str:
+    """A folder name that stays inside the project folder (no absolute path, no way out by '..')."""
+    name = data.get(key, default)
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"'{key}' must be a folder name, not {name!r}")
+    if Path(name).is_absolute() or not (folder / name).resolve().is_relative_to(folder.resolve()):
+        raise ValueError(f"'{key}' must be a folder inside the project folder, not {name!r}")
+    return name
+
+
+def _eraser_mode(value: object) -> str:
+    if value not in ERASER_MODES:
+        raise ValueError(f"'eraser_mode' must be one of {ERASER_MODES}, not {value!r}")
+    return str(value)
+
+
+def _settings(value: object) -> dict[str, object]:
+    if not isinstance(value, dict):
+        raise ValueError(f"'train_settings' must be an object, not {value!r}")
+    return dict(value)
+
+
+def _version(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"'version' must be a whole number, not {value!r}")
+    return value
 
 
 def save_project(project: Project) -> None:

@@ -50,3 +50,40 @@ def test_removing_a_class_rewrites_every_mask(tmp_path):
     assert load_project(tmp_path).classes == updated.classes
     with pytest.raises(ProjectError, match="background"):
         remove_class_from_masks(updated, 0)
+
+
+def _write(folder, **fields) -> None:
+    base = {"version": 1, "classes": [{"name": "bg", "color": [0, 0, 0]}, {"name": "a", "color": [9, 9, 9]}]}
+    (folder / PROJECT_FILE).write_text(json.dumps({**base, **fields}))
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            {"classes": [{"name": "bg", "color": [0, 0, 0]}, {"name": "a", "color": [300, 0, 0]}]},
+            "classes[1].color",
+        ),
+        ({"classes": [{"name": f"c{i}", "color": [0, 0, 0]} for i in range(256)]}, "2 to 255 classes"),
+        ({"classes": [{"name": "bg"}, {"color": [1, 2, 3]}]}, "classes[1]' needs a 'name'"),
+        ({"mask_dir": "../elsewhere"}, "'mask_dir' must be a folder inside the project folder"),
+        ({"models_dir": "/tmp/models"}, "'models_dir' must be a folder inside the project folder"),
+        ({"eraser_mode": "sideways"}, "'eraser_mode' must be one of"),
+        ({"version": "two"}, "'version' must be a whole number"),
+        ({"train_settings": [1]}, "'train_settings' must be an object"),
+    ],
+)
+def test_each_bad_field_is_refused_by_name(tmp_path, fields, message):
+    _write(tmp_path, **fields)
+    with pytest.raises(ProjectError, match=PROJECT_FILE) as caught:
+        load_project(tmp_path)
+    assert message in str(caught.value)
+
+
+def test_fields_of_a_newer_version_survive_a_rewrite(tmp_path):
+    _write(tmp_path, version=3, review={"by": "ana"}, mask_dir="labels/masks")
+    project = load_project(tmp_path)
+    assert project.mask_dir == tmp_path / "labels" / "masks"
+    save_project(project.with_added_class("b"))
+    data = json.loads((tmp_path / PROJECT_FILE).read_text())
+    assert data["version"] == 3 and data["review"] == {"by": "ana"} and len(data["classes"]) == 3
