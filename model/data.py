@@ -17,7 +17,7 @@ from torchvision.transforms import v2
 from model.classes import IGNORE_INDEX
 from model.errors import DatasetError, SegGUIError
 from model.imageio import check_mask, list_images, mask_path_for, read_image, read_mask
-from model.intensity import image_to_input
+from model.intensity import image_to_input, non_finite_pixels
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,14 @@ def load_labelled(
             continue
         if not (mask != IGNORE_INDEX).any():
             continue
+        bad = non_finite_pixels(raw)
+        if bad:
+            log.warning(
+                "%s: %d pixels are NaN or infinite; they are read as the darkest (NaN, -inf) or "
+                "brightest (+inf) value",
+                sample.image,
+                bad,
+            )
         loaded.append(LabelledImage(sample.image, image_to_input(raw, in_channels), mask))
     return loaded, problems
 

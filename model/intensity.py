@@ -17,10 +17,17 @@ class IntensityRange:
     high: float
 
     def to_unit(self, raw: np.ndarray) -> np.ndarray:
-        """``raw`` scaled to float32 in [0, 1] (clipped)."""
+        """``raw`` scaled to float32 in [0, 1] (clipped; NaN becomes 0, infinities 0 or 1)."""
         scale = 1.0 / max(self.high - self.low, 1e-12)
         out = (raw.astype(np.float32) - np.float32(self.low)) * np.float32(scale)
+        if out.dtype.kind == "f" and raw.dtype.kind == "f":
+            np.nan_to_num(out, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
         return np.clip(out, 0.0, 1.0, out=out)
+
+
+def non_finite_pixels(raw: np.ndarray) -> int:
+    """How many values of a float image are NaN or infinite (0 for integer images)."""
+    return 0 if raw.dtype.kind != "f" else int(raw.size - np.count_nonzero(np.isfinite(raw)))
 
 
 def intensity_range(raw: np.ndarray) -> IntensityRange:

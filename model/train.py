@@ -276,9 +276,10 @@ def fit(
                 logits = train_model(images)
             loss = segmentation_loss(logits, targets, settings.loss, loss_weights)
             if not torch.isfinite(loss):
+                advice = "lower the learning rate" + ("" if device.type == "cpu" else " or train on the CPU")
                 raise SegGUIError(
                     f"training diverged on {device_description(device)} at step {step + 1} (loss is "
-                    f"{loss.item()}); lower the learning rate or train on the CPU"
+                    f"{loss.item()}); {advice}"
                 )
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()

@@ -138,3 +138,28 @@ def test_class_weights_favour_rare_classes_within_limits():
     assert np.allclose(class_weights(np.array([2_500, 10_000, 40_000]), power=0.5), [2, 1, 0.5])
     assert np.allclose(class_weights(np.array([0, 10, 40]), power=1.0), [1, 2.5, 0.625])
     assert np.allclose(class_weights(np.array([0, 7, 0])), [1, 1, 1])
+
+
+def test_nan_and_infinite_pixels_are_replaced_named_and_train_without_diverging(tmp_path, caplog):
+    from model.classes import default_classes
+    from model.imageio import write_mask
+    from model.predict import Predictor
+    from model.settings import TrainSettings
+    from model.train import fit
+
+    rng = np.random.default_rng(0)
+    image = rng.random((48, 48), dtype=np.float32) * 100
+    image[5, 5], image[6, 6], image[7, 7] = np.nan, np.inf, -np.inf
+    Image.fromarray(image, mode="F").save(tmp_path / "float.tif")
+    (tmp_path / "masks").mkdir()
+    mask = (image > 50).astype(np.uint8)
+    write_mask(tmp_path / "masks" / "float.png", mask, default_classes(2))
+    with caplog.at_level("WARNING"):
+        images, problems = load_labelled(find_samples(tmp_path, tmp_path / "masks"), 1, 2)
+    assert problems == [] and np.isfinite(images[0].image).all()
+    assert "float.tif: 3 pixels are NaN or infinite" in caplog.text
+    settings = TrainSettings(preset="fast", max_steps=5, crop_size=32, batch_size=2, device="cpu")
+    result = fit(settings, images, [], default_classes(2))  # raised "training diverged" before
+    assert all(np.isfinite(h["train_loss"]) for h in result.history)
+    prediction = Predictor(result.checkpoint, "cpu").predict(image, probabilities=True)
+    assert np.isfinite(prediction.probabilities).all() and np.isfinite(prediction.uncertainty)
