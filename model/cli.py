@@ -358,7 +358,7 @@ def _progress(label: str) -> Callable[[object], None]:
 def _export_masks(args: argparse.Namespace) -> int:
     from model.export_labels import ExportOptions, export_labels
     from model.imageio import list_images
-    from seggui.project import load_project  # Qt-free: the project file format
+    from model.project import load_project
 
     project = load_project(args.project)
     options = ExportOptions(
@@ -393,7 +393,7 @@ def _export_masks(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from model.imageio import list_images
     from model.import_labels import import_labels
-    from seggui.project import load_project  # Qt-free: the project file format
+    from model.project import load_project
 
     project = load_project(args.project)
     report = import_labels(

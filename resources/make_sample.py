@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.classes import IGNORE_INDEX, ClassInfo
 from model.imageio import write_mask
-from seggui.project import Project, save_project
+from model.project import Project, save_project
 
 SIZE = 256
 CLASSES = [

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from model.classes import IGNORE_INDEX
 from model.errors import SegGUIError
 from model.imageio import list_images
+from model.project import Project, load_project, remove_class_from_masks, save_project
 from seggui.autosave import MaskSaver
 from seggui.browser import BrowserPanel, Status, scan_folder
 from seggui.canvas.tools import BrushTool, FillTool, LassoTool, PolygonTool
@@ -29,7 +30,6 @@ from seggui.editor import MaskEditor
 from seggui.jobs import FunctionJob
 from seggui.loading import DisplayJob, ImageLoadJob, LoadedImage
 from seggui.model_loop import ModelLoop
-from seggui.project import Project, load_project, remove_class_from_masks, save_project
 from seggui.thumbnails import ThumbnailLoader
 from seggui.transfer import LabelTransfer
 from seggui.window_ui import WindowUi

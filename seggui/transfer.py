@@ -15,8 +15,8 @@ from model.import_labels import import_labels
 from seggui.transfer_dialogs import ExportDialog, ImportDialog
 
 if TYPE_CHECKING:
+    from model.project import Project
     from seggui.main_window import MainWindow
-    from seggui.project import Project
 
 
 class _Signals(QObject):

@@ -146,7 +146,7 @@ def test_no_command_prints_help(capsys):
 
 def test_export_masks_and_import_them_into_another_project(tmp_path, capsys):
     from model.classes import default_classes
-    from seggui.project import Project, save_project
+    from model.project import Project, save_project
 
     source = write_shapes_folder(tmp_path / "a", 3, masks=2)
     save_project(Project(source, classes=tuple(default_classes(3))))

@@ -18,6 +18,17 @@ def test_engine_and_cli_import_no_qt():
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+def test_engine_never_imports_the_app():
+    """model/ is the engine; seggui/ is built on it, never the other way round."""
+    offenders = [
+        f"{path.name}: {line.strip()}"
+        for path in (ROOT / "model").rglob("*.py")
+        for line in path.read_text().splitlines()
+        if line.lstrip().startswith(("import seggui", "from seggui"))
+    ]
+    assert offenders == []
+
+
 def test_no_qt_import_statement_in_model():
     offenders = [
         str(path)

@@ -61,7 +61,7 @@ def test_fill_polygon_and_lasso(qtbot, window, tmp_path):
     start[:, 50] = 1
     write_mask(tmp_path / "masks" / "im0.png", start, default_classes(3))
     window_classes = default_classes(3)
-    from seggui.project import Project, save_project
+    from model.project import Project, save_project
 
     save_project(Project(tmp_path, classes=tuple(window_classes)))
     open_folder(qtbot, window, tmp_path)

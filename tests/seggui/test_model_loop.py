@@ -12,8 +12,8 @@ from PySide6.QtCore import Qt
 from model.checkpoint import load_checkpoint
 from model.classes import IGNORE_INDEX, default_classes
 from model.imageio import read_mask
+from model.project import Project, save_project
 from seggui.browser import Status
-from seggui.project import Project, save_project
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
 from tests.synthetic import shapes_image, write_shapes_folder
 

@@ -6,8 +6,8 @@ from PySide6.QtCore import Qt
 
 from model.classes import IGNORE_INDEX, default_classes
 from model.imageio import read_mask, write_mask
+from model.project import load_project
 from seggui.browser import Status
-from seggui.project import load_project
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
 
 
@@ -103,7 +103,7 @@ def test_unusable_mask_is_moved_aside_not_overwritten(qtbot, window, tmp_path):
 def test_removing_a_class_updates_the_open_mask_and_the_files(qtbot, window, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from seggui.project import Project, save_project
+    from model.project import Project, save_project
 
     _folder(tmp_path, 1)
     save_project(Project(tmp_path).with_classes(default_classes(3)))

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QMessageBox
 from model.classes import default_classes
 from model.export_labels import ExportOptions
 from model.imageio import read_mask
+from model.project import Project, save_project
 from seggui.browser import Status
-from seggui.project import Project, save_project
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
 from tests.synthetic import write_shapes_folder
 

@@ -1,6 +1,6 @@
 """The project: an image folder plus a small JSON file with classes, folders and settings.
 
-Qt-free, so the CLI and tests can read and write projects too.
+Qt-free and part of the engine, so the CLI reads and writes projects without the app.
 """
 
 from __future__ import annotations
