@@ -1,29 +1,38 @@
-"""A local stand-in for the Hugging Face hub on 127.0.0.1, serving one file slowly enough to watch.
+"""A local stand-in for the Hugging Face hub on 127.0.0.1, serving one file.
 
 It answers what the hub client asks of a file: ``HEAD`` with the commit, ETag and size headers,
-then ``GET`` (ranges included, so a cancelled download can resume), in chunks with a pause
-between them so progress and cancellation can be tested.
+then ``GET`` (ranges included, so a cancelled download can resume), in chunks. With
+``hold_after`` it sends that many bytes, then waits until the test sets ``release``: a download
+caught in the middle, for progress and cancellation tests, without timing anything.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 
 
+@dataclass(frozen=True)
+class FakeHub:
+    endpoint: str
+    release: threading.Event
+    """Set it to let a held download go on."""
+
+
 @contextmanager
 def serve_file(
-    repo_id: str, filename: str, data: bytes, *, chunk: int = 1 << 20, pause_s: float = 0.0
-) -> Iterator[str]:
-    """Serve ``data`` as ``{endpoint}/{repo_id}/resolve/main/{filename}``; yields the endpoint."""
+    repo_id: str, filename: str, data: bytes, *, chunk: int = 1 << 20, hold_after: int | None = None
+) -> Iterator[FakeHub]:
+    """Serve ``data`` as ``{endpoint}/{repo_id}/resolve/main/{filename}``."""
     etag = hashlib.sha256(data).hexdigest()
+    release = threading.Event()
     wanted = f"/{repo_id}/resolve/main/{filename}"
 
     class Handler(BaseHTTPRequestHandler):
@@ -55,10 +64,10 @@ def serve_file(
             self._headers(206 if start else 200, len(data) - start)
             try:
                 for offset in range(start, len(data), chunk):
+                    if hold_after is not None and offset >= hold_after:
+                        release.wait(timeout=60)  # bounded: a test that forgets still ends
                     self.wfile.write(data[offset : offset + chunk])
                     self.wfile.flush()
-                    if pause_s:
-                        time.sleep(pause_s)
             except (BrokenPipeError, ConnectionResetError):
                 return  # the client cancelled
 
@@ -67,8 +76,9 @@ def serve_file(
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield FakeHub(f"http://127.0.0.1:{server.server_address[1]}", release)
     finally:
+        release.set()
         server.shutdown()
         server.server_close()
 

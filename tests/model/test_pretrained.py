@@ -184,7 +184,8 @@ def test_download_reports_progress_can_be_cancelled_and_resumes(tmp_path, lite0_
     data = safetensors_bytes(encoder_state_from_file("efficientnet-lite0", lite0_weights.path), tmp_path)
     hub_id = ENCODERS["efficientnet-lite0"].hf_hub_id
     assert cached_weights("efficientnet-lite0") is None
-    with serve_file(hub_id, "model.safetensors", data, chunk=1 << 18) as endpoint:
+    with serve_file(hub_id, "model.safetensors", data, chunk=1 << 18) as hub:
+        endpoint = hub.endpoint
         seen: list[tuple[int, int]] = []
 
         def cancel_after_two() -> bool:

@@ -72,8 +72,9 @@ def test_download_shows_progress_and_stop_cancels_it(qtbot, window, tmp_path, mo
     folder = _project(tmp_path, 2, masks=None, preset="resnet34", start_from="imagenet")
     open_folder(qtbot, window, folder)
     loop, panel = window.model_loop, window.model_loop.panel
-    with serve_file("timm/resnet34.a1_in1k", "model.safetensors", data, chunk=1 << 16, pause_s=0.05) as url:
-        monkeypatch.setenv("HF_ENDPOINT", url)
+    held = 3 << 20  # the download stops after 3 MiB until released
+    with serve_file("timm/resnet34.a1_in1k", "model.safetensors", data, hold_after=held) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
         progress = []
         loop.worker.download_progress.connect(lambda done, total: progress.append((done, total)))
         loop.train()
@@ -83,6 +84,7 @@ def test_download_shows_progress_and_stop_cancels_it(qtbot, window, tmp_path, mo
         assert f"of {len(data) / 1e6:.1f} MB" in panel.status_label.text()
         with qtbot.waitSignal(loop.training_failed, timeout=30000):
             loop.stop()
+            hub.release.set()  # the next chunk arrives, and the client sees the stop
     assert 0 < progress[-1][0] < len(data) and progress[-1][1] == len(data)
     assert panel.status_label.text().startswith("Stopped")
     assert not loop.training and loop.actions["train"].isEnabled()
