@@ -168,12 +168,12 @@ def _train(args: argparse.Namespace) -> int:
     from model.checkpoint import load_checkpoint
     from model.data import find_samples
     from model.device import choose_device
+    from model.network_choice import resolve_preset
     from model.train import (
         EpochEnded,
         StepEnded,
         TrainingStarted,
         TrainSettings,
-        resolve_preset,
         train_from_folders,
     )
     from model.weights import WeightsError, initial_checkpoint

@@ -125,6 +125,12 @@ class UNetConfig:
         return cls(**known)  # type: ignore[arg-type]
 
 
+START_IMAGENET = "imagenet"
+START_SCRATCH = "scratch"
+START_CHOICES = (START_IMAGENET, START_SCRATCH)
+"""Where a new model starts; any other value is a file: a SegGUI model or encoder weights."""
+
+
 @dataclass(frozen=True)
 class PresetInfo:
     """What the training options show for a preset."""
@@ -150,7 +156,7 @@ DEFAULT_PRESET = "fast"
 """What ``fit`` builds when asked for no particular network."""
 AUTO_PRESET = "auto"
 """A project's default: ``lite0`` for colour images when its ImageNet weights are on the machine,
-else ``fast`` (``model.train.resolve_preset``). Measured: lite0 reached CamVid mean IoU 0.57 in
+else ``fast`` (``model.network_choice.resolve_preset``). Measured: lite0 reached CamVid mean IoU 0.57 in
 3 minutes where fast stays near 0.3; on grey membranes fast was as good (0.791 vs 0.786)."""
 
 PRESET_INFO: dict[str, PresetInfo] = {

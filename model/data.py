@@ -198,6 +198,8 @@ class CropDataset(torch.utils.data.Dataset):
             for value, pixels in classes.items():
                 counts[value] = counts.get(value, 0) + len(pixels)
                 holders.setdefault(value, []).append(index)
+        self.class_counts = counts
+        """Labelled pixels per class value over all the images."""
         self._classes = sorted(counts)
         self._holders = [holders[c] for c in self._classes]
         total = sum(counts.values())

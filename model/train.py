@@ -22,13 +22,13 @@ from model import distributed as dist_utils
 from model.checkpoint import Checkpoint, adapt_to_classes, save_checkpoint
 from model.classes import ClassInfo
 from model.config import AUTO_PRESET
-from model.data import CropDataset, LabelledImage, Sample, channel_stats, find_samples, load_labelled
+from model.data import CropDataset, LabelledImage, channel_stats, find_samples, load_labelled
 from model.device import choose_device, device_description, verify_device
 from model.ema import WeightAverage
 from model.errors import DatasetError, SegGUIError
-from model.imageio import image_channels
 from model.losses import class_weights, segmentation_loss
 from model.metrics import SegmentationMetrics, confusion_matrix, metrics_from_confusion
+from model.network_choice import model_channels, resolve_preset
 from model.predict import predict_standardised, predict_tiled
 from model.settings import TrainSettings
 from model.threads import DEFAULT_THREADS, ThreadTuner
@@ -41,7 +41,7 @@ from model.train_events import (
     TrainingStarted,
     TrainResult,
 )
-from model.unet import PRESETS, build_unet, preset
+from model.unet import build_unet, preset
 
 __all__ = [
     "EpochEnded",
@@ -162,7 +162,7 @@ def fit(
         history = list(init.history)
     else:
         if settings.preset == AUTO_PRESET:
-            raise SegGUIError("resolve the 'auto' preset first (model.train.resolve_preset)")
+            raise SegGUIError("resolve the 'auto' preset first (model.network_choice.resolve_preset)")
         config = preset(settings.preset, in_channels=in_channels, num_classes=num_classes)
         encoder = config.encoder_info
         mean, std = (encoder.mean, encoder.std) if encoder else channel_stats(train_images)
@@ -170,7 +170,7 @@ def fit(
     if config.in_channels != in_channels:
         raise SegGUIError(
             f"the network takes {config.in_channels}-channel images but these have {in_channels}; "
-            "load them with model_channels(...)"
+            "load them with model.network_choice.model_channels(...)"
         )
     model = build_unet(config)
     if init is not None:
@@ -212,10 +212,8 @@ def fit(
     )
     loss_weights = None
     if settings.class_balance > 0 and num_classes > 2:
-        counts = np.zeros(num_classes, dtype=np.int64)
-        for item in train_images:
-            counts += np.bincount(item.mask.ravel(), minlength=256)[:num_classes]
-        weights = class_weights(counts, power=settings.class_balance)
+        counts = [dataset.class_counts.get(c, 0) for c in range(num_classes)]
+        weights = class_weights(np.array(counts), power=settings.class_balance)
         loss_weights = torch.tensor(weights, dtype=torch.float32, device=device)
     use_amp = settings.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
@@ -468,39 +466,3 @@ def train_from_folders(
     if out_path is not None and dist_utils.rank() == 0:
         save_checkpoint(out_path, result.checkpoint)
     return result
-
-
-def resolve_preset(name: str, samples: list[Sample]) -> tuple[str, str]:
-    """The network ``name`` stands for, and why: ``auto`` becomes ``lite0`` for colour images
-    when its ImageNet weights are on this machine (installed package or cache), else ``fast``."""
-    if name != AUTO_PRESET:
-        return name, "chosen"
-    if channels_for(samples) == 1:
-        return "fast", "grey images"
-    from model.weights import local_weights
-
-    if local_weights(PRESETS["lite0"].encoder) is None:
-        return "fast", "colour images, but no EfficientNet-Lite0 ImageNet weights on this machine"
-    return "lite0", "colour images"
-
-
-def model_channels(preset_name: str, init: Checkpoint | None, samples: list[Sample]) -> int:
-    """The channels the network will take: the starting model's, 3 for a pretrained encoder
-    (grey images are repeated), else what the images have."""
-    if init is not None:
-        return init.config.in_channels
-    if PRESETS[preset_name].encoder:
-        return 3
-    return channels_for(samples)
-
-
-def channels_for(samples: list[Sample]) -> int:
-    """1 if every labelled image is greyscale, else 3 (from file headers only)."""
-    for sample in samples:
-        if sample.mask is not None:
-            try:
-                if image_channels(sample.image) == 3:
-                    return 3
-            except SegGUIError as exc:
-                log.debug("channel check skipped: %s", exc)
-    return 1

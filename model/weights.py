@@ -21,7 +21,7 @@ from torch import nn
 
 from model.checkpoint import Checkpoint
 from model.classes import ClassInfo
-from model.config import ENCODERS, EncoderInfo, preset
+from model.config import ENCODERS, START_IMAGENET, START_SCRATCH, EncoderInfo, preset
 from model.errors import SegGUIError, TrainingCancelled, first_line
 from model.unet import build_unet
 
@@ -259,12 +259,6 @@ def pretrained_checkpoint(preset_name: str, classes: list[ClassInfo], weights: W
         mean=info.mean,
         std=info.std,
     )
-
-
-START_IMAGENET = "imagenet"
-START_SCRATCH = "scratch"
-START_CHOICES = (START_IMAGENET, START_SCRATCH)
-"""Where a new model starts; any other value is a file: a SegGUI model or encoder weights."""
 
 
 def initial_checkpoint(

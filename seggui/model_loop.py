@@ -18,11 +18,12 @@ from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog
 
 from model.classes import IGNORE_INDEX, ClassInfo
+from model.config import START_IMAGENET
 from model.predict_folder import rank_by_uncertainty
 from seggui.browser import Status
 from seggui.jobs import FunctionJob
 from seggui.predictions import PredictionService
-from seggui.training_panel import START_CURRENT, START_IMAGENET, TrainingPanel, format_duration
+from seggui.training_panel import START_CURRENT, TrainingPanel, format_duration
 from seggui.training_worker import TrainOutcome, TrainRequest, TrainWorker
 
 if TYPE_CHECKING:

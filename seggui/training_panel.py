@@ -25,13 +25,11 @@ from PySide6.QtWidgets import (
 )
 
 from model.classes import ClassInfo
-from model.config import AUTO_PRESET, PRESET_INFO, is_pretrained_preset
+from model.config import AUTO_PRESET, PRESET_INFO, START_IMAGENET, START_SCRATCH, is_pretrained_preset
 from model.settings import TrainSettings
 from seggui.charts import LiveChart
 
 START_CURRENT = "current"
-START_IMAGENET = "imagenet"  # the same words as model.weights.START_* (not imported: it loads torch)
-START_SCRATCH = "scratch"
 START_FILE = "file"
 
 EDITABLE_SETTINGS = (

@@ -123,11 +123,12 @@ class TrainWorker(QObject):
         self.finished.emit(TrainOutcome(result, request.model_path, save_error, time.perf_counter() - start))
 
     def _train(self, request: TrainRequest) -> TrainResult:
-        from model.config import PRESET_INFO, is_pretrained_preset
+        from model.config import PRESET_INFO, START_CHOICES, START_IMAGENET, is_pretrained_preset
         from model.data import find_samples, load_labelled
         from model.errors import DatasetError
-        from model.train import TrainSettings, fit, model_channels, resolve_preset, split_train_val
-        from model.weights import START_CHOICES, START_IMAGENET, initial_checkpoint
+        from model.network_choice import model_channels, resolve_preset
+        from model.train import TrainSettings, fit, split_train_val
+        from model.weights import initial_checkpoint
 
         settings = TrainSettings.from_dict(request.settings)
         samples = find_samples(request.image_dir, request.mask_dir)

@@ -242,7 +242,7 @@ def test_auto_preset_picks_the_pretrained_encoder_for_colour_images(tmp_path, mo
 
     from model import weights
     from model.data import Sample
-    from model.train import resolve_preset
+    from model.network_choice import resolve_preset
 
     rgb, grey = tmp_path / "rgb.png", tmp_path / "grey.png"
     Image.new("RGB", (8, 8), (10, 200, 30)).save(rgb)
