@@ -105,7 +105,6 @@ class ModelLoop(QObject):
         self.dock.setWidget(self.panel)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.panel.model_picked.connect(self.load_model)
-        self.panel.start_file_wanted.connect(self._choose_start_file)
         self.panel.settings_changed.connect(self._on_settings_changed)
         self.panel.overlay_opacity_changed.connect(window.canvas.prediction_layer.setOpacity)
         window.canvas.prediction_layer.setOpacity(self.panel.overlay_opacity.value() / 100)
@@ -198,6 +197,7 @@ class ModelLoop(QObject):
         """A folder was opened: show its settings and use its newest model, if any."""
         project = self.window.project
         assert project is not None
+        self.panel.models_folder = project.models_dir
         self.panel.set_settings(project.train_settings)
         self.panel.set_classes(project.classes)
         self._set_model(None, None)
@@ -510,19 +510,6 @@ class ModelLoop(QObject):
         )
         if path:
             self.load_model(Path(path))
-
-    def _choose_start_file(self) -> None:
-        """ "Start from: a file...": a SegGUI model (any project's) or encoder weights."""
-        project = self.window.project
-        folder = str(project.models_dir if project is not None else Path.home())
-        path, _ = QFileDialog.getOpenFileName(
-            self.window,
-            "Start the next model from",
-            folder,
-            f"Models and weights (*{MODEL_SUFFIX} *.pth *.safetensors *.bin);;All files (*)",
-        )
-        self.panel.set_start_from(path or START_CURRENT)
-        self._on_settings_changed(self.panel.settings())
 
     # -- predict all and uncertainty ---------------------------------------------------------------
     def _candidates(self) -> list[Path]:

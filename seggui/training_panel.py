@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -63,12 +64,12 @@ class TrainingPanel(QWidget):
     """Shows training and model state; its buttons run the window's model actions."""
 
     model_picked = Signal(object)  # Path of a model file in the project's models folder
-    start_file_wanted = Signal()  # "Start from: a file..." was chosen; the window asks which
     settings_changed = Signal(object)  # dict of the editable training settings
     overlay_opacity_changed = Signal(float)
 
     def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.models_folder = Path.home()  # where "a file..." starts looking (the project's models)
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("Models trained in this project, newest first")
         self.model_combo.activated.connect(self._on_model_activated)
@@ -247,8 +248,13 @@ class TrainingPanel(QWidget):
 
     def _on_start_activated(self, _index: int) -> None:
         if self.start_combo.currentData() == START_FILE:
-            self.start_file_wanted.emit()  # the window asks, then calls set_start_from
-            return
+            path, _ = QFileDialog.getOpenFileName(
+                self,
+                "Start the next model from",
+                str(self.models_folder),
+                "Models and weights (*.pt *.pth *.safetensors *.bin);;All files (*)",
+            )
+            self.set_start_from(path or START_CURRENT)
         self._emit_settings()
 
     def _on_preset_changed(self) -> None:

@@ -117,3 +117,26 @@ def test_a_new_project_gets_the_auto_network_and_says_what_it_chose(qtbot, windo
     outcome = _train(qtbot, loop)
     assert notes == ["fast: small U-Net from scratch (CPU) (grey images), from random weights"]
     assert outcome.result.checkpoint.config.encoder == ""
+
+
+def test_a_file_chosen_in_start_from_is_kept_in_the_project(
+    qtbot, window, tmp_path, shapes_model, monkeypatch
+):
+    from seggui import training_panel
+
+    folder = _project(tmp_path, 2, masks=None)
+    open_folder(qtbot, window, folder)
+    panel = window.model_loop.panel
+    asked = []
+
+    def choose(parent, title, start, filters):
+        asked.append(start)
+        return str(shapes_model), filters
+
+    monkeypatch.setattr(training_panel.QFileDialog, "getOpenFileName", choose)
+    item = panel.start_combo.findData("file")
+    panel.start_combo.setCurrentIndex(item)  # what picking the item does, then Qt emits activated
+    panel.start_combo.activated.emit(item)
+    assert asked == [str(folder / "models")]
+    assert panel.start_from() == str(shapes_model)
+    assert window.project.train_settings["start_from"] == str(shapes_model)
