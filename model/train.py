@@ -204,9 +204,10 @@ def fit(
         train_model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
+    pretrained = bool(config.encoder and config.encoder_weights)
     optimizer_cls = torch.optim.AdamW if settings.optimizer == "adamw" else torch.optim.Adam
     optimizer = optimizer_cls(
-        _parameter_groups(model, settings),
+        _parameter_groups(model, settings, pretrained),
         lr=settings.learning_rate,
         weight_decay=settings.weight_decay if settings.optimizer == "adamw" else 0.0,
     )
@@ -238,7 +239,6 @@ def fit(
     elif device.type == "cpu" and settings.threads > 0:
         torch.set_num_threads(settings.threads)
     frozen_encoder: list[torch.nn.Parameter] = []
-    pretrained = bool(config.encoder and config.encoder_weights)
     if pretrained and settings.encoder_warmup > 0 and not dist_utils.is_distributed():
         frozen_encoder = list(model.encoder_parameters())  # type: ignore[operator]
         _set_trainable(frozen_encoder, False)
@@ -372,9 +372,10 @@ def _set_trainable(parameters: list[torch.nn.Parameter], trainable: bool) -> Non
         parameter.requires_grad_(trainable)
 
 
-def _parameter_groups(model: torch.nn.Module, settings: TrainSettings) -> list[dict[str, object]]:
+def _parameter_groups(
+    model: torch.nn.Module, settings: TrainSettings, pretrained: bool
+) -> list[dict[str, object]]:
     """One group per learning rate: a pretrained encoder learns at ``encoder_lr_scale`` of the rest."""
-    pretrained = bool(getattr(model, "config", None) and model.config.encoder_weights)
     if not pretrained or settings.encoder_lr_scale == 1.0:
         return [{"params": list(model.parameters()), "lr_scale": 1.0}]
     encoder_ids = {id(p) for p in model.encoder_parameters()}  # type: ignore[operator]
