@@ -29,8 +29,8 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from model.classes import default_classes
+from model.project import Project, save_project
 from seggui.main_window import MainWindow
-from seggui.project import Project, save_project
 
 PROBE_MS = 2
 STROKE_EVENT_MS = 30
