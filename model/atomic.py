@@ -28,3 +28,31 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def free_name(path: Path, tag: str) -> Path:
+    """``<stem>.<tag><suffix>`` beside ``path``, or ``<stem>.<tag>-N<suffix>`` for the first N
+    not taken, so a copy never replaces an earlier one."""
+    candidate = path.with_name(f"{path.stem}.{tag}{path.suffix}")
+    number = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}.{tag}-{number}{path.suffix}")
+        number += 1
+    return candidate
+
+
+def move_aside(path: Path, tag: str) -> Path:
+    """Rename ``path`` to ``free_name(path, tag)`` and return the new name (``OSError`` if it cannot)."""
+    target = free_name(path, tag)
+    os.replace(path, target)
+    return target
+
+
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """``(modification time in ns, size)`` of ``path``, or None if it does not exist: two equal
+    stamps mean nobody wrote the file in between."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size

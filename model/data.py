@@ -16,8 +16,9 @@ from torchvision.transforms import v2
 
 from model.classes import IGNORE_INDEX
 from model.errors import DatasetError, SegGUIError
-from model.imageio import check_mask, list_images, mask_path_for, read_image, read_mask
+from model.imageio import check_mask, list_images, read_image, read_mask
 from model.intensity import image_to_input, non_finite_pixels
+from model.mask_names import MaskNames
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ class Sample:
 
     image: Path
     mask: Path | None
+    problem: str | None = None
+    """Why this image cannot be used (its mask name collides with another image's), if so."""
 
 
 @dataclass(frozen=True)
@@ -44,25 +47,22 @@ class LabelledImage:
 
 
 def find_samples(image_dir: str | os.PathLike[str], mask_dir: str | os.PathLike[str]) -> list[Sample]:
-    """Every image in ``image_dir`` with its mask from ``mask_dir`` (same file stem), if any."""
+    """Every image in ``image_dir`` with its mask from ``mask_dir``, if any (named by
+    ``model.mask_names``: the stem, or the whole name where two images share a stem)."""
     image_dir, mask_dir = Path(image_dir), Path(mask_dir)
     if not image_dir.is_dir():
         raise DatasetError(f"{image_dir}: image folder not found")
     images = list_images(image_dir)
     if not images:
         raise DatasetError(f"{image_dir}: no images found (looked for PNG, JPEG, TIFF, BMP, GIF, WebP)")
-    seen: dict[str, Path] = {}
-    for path in images:
-        if path.stem in seen:
-            raise DatasetError(
-                f"{image_dir}: {seen[path.stem].name} and {path.name} share the stem "
-                f"{path.stem!r}, so they would share one mask; rename one of them"
-            )
-        seen[path.stem] = path
+    names = MaskNames(images)
+    for message in names.orphaned_masks(mask_dir):
+        log.warning("%s", message)
     samples = []
     for path in images:
-        mask = mask_path_for(path, mask_dir) if mask_dir.is_dir() else None
-        samples.append(Sample(path, mask if mask is not None and mask.is_file() else None))
+        mask = names.mask_path(path, mask_dir) if mask_dir.is_dir() else None
+        problem = names.refused.get(path)
+        samples.append(Sample(path, mask if mask is not None and mask.is_file() else None, problem))
     return samples
 
 
@@ -85,6 +85,9 @@ def load_labelled(
     problems: list[str] = []
     for sample in samples:
         override = overrides.get(sample.image)
+        if sample.problem is not None:
+            problems.append(f"{sample.image}: {sample.problem}")
+            continue
         if sample.mask is None and override is None:
             continue
         try:

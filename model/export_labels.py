@@ -20,7 +20,7 @@ import numpy as np
 
 from model.classes import IGNORE_COLOR, IGNORE_INDEX, ClassInfo
 from model.errors import SegGUIError
-from model.imageio import check_mask, image_size, mask_path_for, read_mask
+from model.imageio import check_mask, image_size, read_mask
 from model.label_formats import (
     CLASSES_FILE,
     FORMATS,
@@ -32,6 +32,7 @@ from model.label_formats import (
     write_item,
     write_text,
 )
+from model.mask_names import MaskNames
 
 
 class ExportConflict(SegGUIError):
@@ -108,8 +109,9 @@ def planned_files(images: Sequence[Path], options: ExportOptions) -> list[str]:
     files = [CLASSES_FILE, *shared_paths(options.format), *_split_files(options.format)]
     if options.format == "voc":
         files.append("ImageSets/Segmentation/trainval.txt")
-    for image in images:
-        files += target_paths(options.format, image.stem)
+    names = MaskNames(images)
+    for image in names.usable(images):
+        files += target_paths(options.format, names.key(image))
     return files
 
 
@@ -135,11 +137,7 @@ def export_labels(
     replaced without ``options.overwrite``, and ``SegGUIError`` (naming the file) if a write
     fails, leaving ``out_dir`` unchanged. Stopping midway also leaves it unchanged.
     """
-    stems: dict[str, Path] = {}
-    for image in images:
-        if image.stem in stems:
-            raise SegGUIError(f"{stems[image.stem].name} and {image.name} share the stem {image.stem!r}")
-        stems[image.stem] = image
+    names = MaskNames(images)
     if options.format == "colour":
         _check_distinct_colours(classes)
     planned = planned_files(images, options)
@@ -160,11 +158,14 @@ def export_labels(
             if should_stop is not None and should_stop():
                 report.stopped = True
                 return report
+            if image in names.refused:
+                report.skipped.append(f"{image}: {names.refused[image]}")
+                continue
             override = overrides.get(image) if overrides else None
-            mask = _mask_for(image, mask_dir, predictions_dir, classes, options, report, override)
+            mask = _mask_for(image, names, mask_dir, predictions_dir, classes, options, report, override)
             if mask is not None:
                 try:
-                    write_item(options.format, ctx, image, mask)
+                    write_item(options.format, ctx, image, mask, names.key(image))
                 except OSError as exc:
                     raise SegGUIError(
                         f"cannot write the export of {image.name}: {exc.strerror or exc}"
@@ -172,7 +173,7 @@ def export_labels(
                 report.exported.append(image)
             if on_progress is not None:
                 on_progress(ExportProgress(index, len(images), image))
-        exported = [image.stem for image in report.exported]
+        exported = [names.key(image) for image in report.exported]
         report.train, report.val = split_lists(exported, options.val_fraction, options.seed)
         try:
             finish(options.format, ctx)
@@ -206,6 +207,7 @@ def _check_distinct_colours(classes: list[ClassInfo]) -> None:
 
 def _mask_for(
     image: Path,
+    names: MaskNames,
     mask_dir: Path,
     predictions_dir: Path | None,
     classes: list[ClassInfo],
@@ -214,10 +216,10 @@ def _mask_for(
     override: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """The mask to export for ``image`` (None, with a reason in ``report.skipped``, if none)."""
-    path = mask_path_for(image, mask_dir)
+    path = names.mask_path(image, mask_dir)
     from_prediction = False
     if override is None and not path.is_file():
-        prediction = mask_path_for(image, predictions_dir) if predictions_dir is not None else None
+        prediction = names.mask_path(image, predictions_dir) if predictions_dir is not None else None
         if not options.include_predictions or prediction is None or not prediction.is_file():
             return None
         path, from_prediction = prediction, True

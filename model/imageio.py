@@ -48,11 +48,6 @@ def natural_key(path: Path) -> list[object]:
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
 
 
-def mask_path_for(image: Path, mask_dir: Path) -> Path:
-    """Where the mask of ``image`` lives: ``mask_dir/<image stem>.png``."""
-    return mask_dir / f"{image.stem}{MASK_SUFFIX}"
-
-
 def _open(path: Path) -> Image.Image:
     """Open, pick the first frame, apply EXIF orientation and fully decode ``path``."""
     try:

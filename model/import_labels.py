@@ -12,7 +12,7 @@ import numpy as np
 
 from model.classes import IGNORE_INDEX, ClassInfo
 from model.errors import MaskError, SegGUIError
-from model.imageio import image_size, list_images, mask_path_for, read_mask, read_rgb, write_mask
+from model.imageio import image_size, list_images, read_mask, read_rgb, write_mask
 from model.label_formats import (
     CLASSES_FILE,
     COCO_FILE,
@@ -23,6 +23,7 @@ from model.label_formats import (
     read_classes_json,
     yolo_shapes,
 )
+from model.mask_names import MaskNames
 
 IMPORT_KINDS = ("masks", "colour", "labelme", "coco", "yolo")
 """``masks``: index or palette PNGs (also a VOC ``SegmentationClass`` folder); ``colour``: RGB
@@ -58,22 +59,24 @@ def import_labels(
 ) -> ImportReport:
     """Turn the labels in ``source`` into index masks in ``mask_dir`` for the project's ``images``.
 
-    Labels are matched to images by file stem. A file that cannot be used (unknown label or
-    colour, wrong size, truncated) is skipped with its reason and the rest goes on. Existing masks
-    are kept unless ``overwrite``.
+    Labels are matched to images by mask name (``model.mask_names``: the stem, or the whole image
+    name where two images share a stem); labelme and COCO files, which name their image, by that
+    name first. A label file that could belong to either of two images is refused. A file that
+    cannot be used (unknown label or colour, wrong size, truncated) is skipped with its reason and
+    the rest goes on. Existing masks are kept unless ``overwrite``.
     """
     if kind not in IMPORT_KINDS:
         raise ValueError(f"unknown import kind {kind!r}; choose one of {', '.join(IMPORT_KINDS)}")
     if not source.exists():
         raise SegGUIError(f"{source}: not found")
-    by_stem = {image.stem: image for image in images}
+    mask_names = MaskNames(images)
     names = {c.name: i for i, c in enumerate(classes)}
     report = ImportReport()
-    jobs = list(_jobs(source, kind, by_stem, names, classes, report))
+    jobs = list(_jobs(source, kind, _ImageMatcher(images, mask_names, report), names, classes, report))
     for index, (name, image, make_mask) in enumerate(jobs, 1):
         if on_progress is not None:
             on_progress(ImportProgress(index, len(jobs), name))
-        target = mask_path_for(image, mask_dir)
+        target = mask_names.mask_path(image, mask_dir)
         if target.exists() and not overwrite:
             report.skipped.append(
                 f"{name}: {image.name} already has a mask (allow overwriting to replace it)"
@@ -103,14 +106,35 @@ def import_labels(
 MaskMaker = Callable[[tuple[int, int]], np.ndarray]
 
 
-def _jobs(source: Path, kind: str, by_stem: dict[str, Path], names: dict[str, int], classes, report):
-    """(file name, project image, function from image shape to mask) for every usable label file."""
+class _ImageMatcher:
+    """Finds the project image a label file belongs to, reporting files that match none or two."""
 
-    def match(label_file: Path, stem: str) -> Path | None:
-        image = by_stem.get(stem)
-        if image is None:
-            report.skipped.append(f"{label_file}: no image named {stem}.* in the project")
-        return image
+    def __init__(self, images: Sequence[Path], names: MaskNames, report: ImportReport) -> None:
+        self._by_key = {names.key(image).casefold(): image for image in names.usable(images)}
+        self._by_name = {image.name.casefold(): image for image in names.usable(images)}
+        self._shared = {group[0].stem.casefold(): group for group in names.shared_stems}
+        self._report = report
+
+    def __call__(self, label_file: Path, stem: str, image_name: str | None = None) -> Path | None:
+        image = self._by_name.get(image_name.casefold()) if image_name else None
+        image = image or self._by_key.get(stem.casefold())
+        if image is not None:
+            return image
+        group = self._shared.get(stem.casefold())
+        if group is not None:
+            both = " and ".join(i.name for i in group)
+            own = " or ".join(f"{i.name}.*" for i in group)
+            self._report.skipped.append(
+                f"{label_file}: {both} share the name {stem}, so this file could be either's; "
+                f"name it {own} to say which"
+            )
+        else:
+            self._report.skipped.append(f"{label_file}: no image named {stem}.* in the project")
+        return None
+
+
+def _jobs(source: Path, kind: str, match: _ImageMatcher, names: dict[str, int], classes, report):
+    """(file name, project image, function from image shape to mask) for every usable label file."""
 
     if kind in ("masks", "colour"):
         folder = source / "SegmentationClass" if (source / "SegmentationClass").is_dir() else source
@@ -131,11 +155,11 @@ def _jobs(source: Path, kind: str, by_stem: dict[str, Path], names: dict[str, in
                 continue
             try:
                 document = json.loads(path.read_text(encoding="utf-8"))
-                stem = Path(str(document.get("imagePath") or path.name)).stem
+                image_name = Path(str(document.get("imagePath") or path.name)).name
             except (OSError, ValueError) as exc:
                 report.skipped.append(f"{path}: not a labelme JSON file ({exc})")
                 continue
-            image = match(path, stem)
+            image = match(path, Path(image_name).stem, image_name)
             if image is not None:
                 yield (
                     path.name,
@@ -153,7 +177,7 @@ def _jobs(source: Path, kind: str, by_stem: dict[str, Path], names: dict[str, in
         per_image, problems = coco_masks(data, names, path)
         report.skipped += problems
         for file_name, (size, regions) in per_image.items():
-            image = match(path, Path(file_name).stem)
+            image = match(path, Path(file_name).stem, Path(file_name).name)
             if image is not None:
                 yield file_name, image, lambda shape, s=size, r=regions: _coco_mask(s, r)
     elif kind == "yolo":

@@ -120,9 +120,10 @@ def shared_paths(fmt: str) -> list[str]:
     return {"coco": [COCO_FILE], "yolo": ["data.yaml"]}.get(fmt, [])
 
 
-def write_item(fmt: str, ctx: ExportContext, image: Path, mask: np.ndarray) -> None:
-    """Write one image's mask in ``fmt`` under ``ctx.root``."""
-    stem = image.stem
+def write_item(fmt: str, ctx: ExportContext, image: Path, mask: np.ndarray, stem: str | None = None) -> None:
+    """Write one image's mask in ``fmt`` under ``ctx.root``, named ``stem`` (its mask name,
+    ``model.mask_names``; the image's stem by default)."""
+    stem = stem or image.stem
     classes = ctx.classes
     if fmt == "index":
         write_png(ctx.root / f"{stem}.png", Image.fromarray(mask, mode="L"))

@@ -18,7 +18,8 @@ import numpy as np
 from model.atomic import atomic_write
 from model.classes import ClassInfo
 from model.errors import SegGUIError
-from model.imageio import mask_path_for, read_image, write_mask
+from model.imageio import read_image, write_mask
+from model.mask_names import MaskNames
 
 if TYPE_CHECKING:  # importing torch is slow; the app's GUI thread ranks images without it
     from model.predict import Predictor
@@ -65,10 +66,14 @@ def predict_folder(
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     result = FolderPrediction()
+    names = MaskNames(images)
     for index, path in enumerate(images, 1):
         if should_stop is not None and should_stop():
             result.stopped = True
             break
+        if path in names.refused:
+            result.problems.append(f"{path}: {names.refused[path]}")
+            continue
         start = time.perf_counter()
         try:
             raw = read_image(path)
@@ -76,7 +81,7 @@ def predict_folder(
             result.problems.append(str(exc))
             continue
         prediction = predictor.predict(raw, probabilities=probabilities)
-        output = mask_path_for(path, out_dir)  # predictions are masks: same name rule
+        output = names.mask_path(path, out_dir)  # predictions are masks: same name rule
         try:
             write_mask(output, prediction.classes, classes)
             if prediction.probabilities is not None:

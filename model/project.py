@@ -13,7 +13,6 @@ from pathlib import Path
 from model.atomic import atomic_write
 from model.classes import ClassInfo, default_classes, default_color
 from model.errors import SegGUIError
-from model.imageio import mask_path_for
 
 PROJECT_FILE = "seggui_project.json"
 PROJECT_VERSION = 1
@@ -55,9 +54,6 @@ class Project:
     @property
     def models_dir(self) -> Path:
         return self.folder / self.models_dir_name
-
-    def mask_path(self, image: Path) -> Path:
-        return mask_path_for(image, self.mask_dir)
 
     def with_classes(self, classes: list[ClassInfo]) -> Project:
         if len(classes) < 2:

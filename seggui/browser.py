@@ -18,6 +18,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QListView, QVBoxLayout, QWidget
 
+from model.mask_names import MaskNames
 from seggui.thumbnails import THUMBNAIL_SIZE, ThumbnailLoader
 
 
@@ -127,19 +128,25 @@ class ImageListModel(QAbstractListModel):
         return None
 
 
-def scan_folder(images: list[Path], mask_path_of, predictions_dir: Path | None = None) -> list[ImageRecord]:
+def scan_folder(
+    images: list[Path], names: MaskNames, mask_dir: Path, predictions_dir: Path | None = None
+) -> list[ImageRecord]:
     """Records with status from whether a mask file exists (one ``stat`` per image), else whether
-    a prediction does (one listing of ``predictions_dir``)."""
+    a prediction does (one listing of ``predictions_dir``). An image without a mask name of its
+    own (``names.refused``) is listed as unreadable, with the reason."""
     predicted = set()
     if predictions_dir is not None and predictions_dir.is_dir():
-        predicted = {p.stem for p in predictions_dir.glob("*.png")}
+        predicted = {p.name for p in predictions_dir.glob("*.png")}
 
-    def status(path: Path) -> Status:
-        if mask_path_of(path).exists():
-            return Status.LABELLED
-        return Status.PREDICTED if path.stem in predicted else Status.NO_MASK
+    def record(path: Path) -> ImageRecord:
+        if path in names.refused:
+            return ImageRecord(path, Status.UNREADABLE, f"{path}: {names.refused[path]}")
+        mask = names.mask_path(path, mask_dir)
+        if mask.exists():
+            return ImageRecord(path, Status.LABELLED)
+        return ImageRecord(path, Status.PREDICTED if mask.name in predicted else Status.NO_MASK)
 
-    return [ImageRecord(p, status(p)) for p in images]
+    return [record(p) for p in images]
 
 
 class StatusFilter(QSortFilterProxyModel):

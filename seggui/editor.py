@@ -34,7 +34,7 @@ class MaskEditor(QObject):
     """Paints into the current ``MaskDocument`` and records undoable edits, one stack per image."""
 
     region_changed = Signal(object)  # Rect of the current document that needs repainting
-    edited = Signal(object)  # the MaskDocument whose pixels changed (for autosave)
+    edited = Signal(object, object)  # the MaskDocument whose pixels changed, [(tile row, col, new values)]
 
     def __init__(self, classes: tuple[ClassInfo, ...], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -42,6 +42,8 @@ class MaskEditor(QObject):
         self.current_class = 1
         self.brush_radius = 8.0
         self.erase_to_background = False
+        self.read_only = False
+        """Set while another window edits the folder: nothing can be painted."""
         self.document: MaskDocument | None = None
         self.undo_group = QUndoGroup(self)
         self._stacks: dict[int, QUndoStack] = {}
@@ -76,7 +78,7 @@ class MaskEditor(QObject):
 
     # -- used by tools ------------------------------------------------------------------------
     def begin_edit(self, label: str) -> bool:
-        if self.document is None:
+        if self.document is None or self.read_only:
             return False
         self.document.begin_edit(label)
         return True
@@ -88,7 +90,7 @@ class MaskEditor(QObject):
         edit = document.end_edit()
         if edit is not None:
             self.undo_group.activeStack().push(EditCommand(self, document, edit))
-            self.edited.emit(document)
+            self.edited.emit(document, [(ty, tx, new) for ty, tx, _, new in edit.tiles])
 
     def paint_segment(self, start: QPointF, end: QPointF, value: int) -> None:
         if self.document is not None:
@@ -123,4 +125,4 @@ class MaskEditor(QObject):
         rect = document.apply(edit, undo=undo)
         if document is self.document:
             self.region_changed.emit(rect)
-        self.edited.emit(document)
+        self.edited.emit(document, [(ty, tx, old if undo else new) for ty, tx, old, new in edit.tiles])

@@ -9,6 +9,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtGui import QImage
 
+from model.atomic import file_stamp
 from model.classes import IGNORE_INDEX, ClassInfo
 from model.errors import SegGUIError
 from model.imageio import read_image, read_mask
@@ -30,6 +31,8 @@ class LoadedImage:
     """Why an existing mask file was not used (then ``mask`` starts empty); None if it was."""
     mask_image: QImage
     """``mask`` coloured for display, made on the loading thread."""
+    mask_stamp: tuple[int, int] | None = None
+    """The mask file's stamp (``model.atomic.file_stamp``) as it was read."""
 
 
 def load_image(path: Path, mask_path: Path, classes: tuple[ClassInfo, ...]) -> LoadedImage:
@@ -39,13 +42,14 @@ def load_image(path: Path, mask_path: Path, classes: tuple[ClassInfo, ...]) -> L
     display = display_image(raw, rng.low, rng.high)
     problem = None
     mask = np.full(raw.shape[:2], IGNORE_INDEX, np.uint8)
-    if mask_path.exists():
+    stamp = file_stamp(mask_path)  # before reading: a change made after this is noticed on saving
+    if stamp is not None:
         try:
             mask = read_mask(mask_path, shape=raw.shape[:2], num_classes=len(classes))
         except SegGUIError as exc:
             problem = str(exc)
     return LoadedImage(
-        path, mask_path, raw, display, (rng.low, rng.high), mask, problem, render_labels(mask, classes)
+        path, mask_path, raw, display, (rng.low, rng.high), mask, problem, render_labels(mask, classes), stamp
     )
 
 

@@ -1,14 +1,12 @@
-"""The main window: wiring of project, browser, canvas, tools, undo and autosave."""
+"""The main window: wiring of project, browser, canvas, tools, undo and the mask store."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import QRunnable, QSettings, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QRunnable, QSettings, Qt, QThreadPool, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -16,11 +14,14 @@ from PySide6.QtWidgets import (
     QMessageBox,
 )
 
+from model.atomic import move_aside
 from model.classes import IGNORE_INDEX
 from model.errors import SegGUIError
+from model.folder_lock import FolderLock, LockOwner
 from model.imageio import list_images
+from model.mask_names import MaskNames
 from model.project import Project, load_project, remove_class_from_masks, save_project
-from seggui.autosave import MaskSaver
+from model.stroke_journal import replay_journal
 from seggui.browser import BrowserPanel, Status, scan_folder
 from seggui.canvas.tools import BrushTool, FillTool, LassoTool, PolygonTool
 from seggui.canvas.view import CanvasView
@@ -29,6 +30,7 @@ from seggui.document import MaskDocument
 from seggui.editor import MaskEditor
 from seggui.jobs import FunctionJob
 from seggui.loading import DisplayJob, ImageLoadJob, LoadedImage
+from seggui.mask_store import MaskStore
 from seggui.model_loop import ModelLoop
 from seggui.thumbnails import ThumbnailLoader
 from seggui.transfer import LabelTransfer
@@ -36,8 +38,7 @@ from seggui.window_ui import WindowUi
 
 log = logging.getLogger(__name__)
 
-AUTOSAVE_DELAY_MS = 1500
-AUTOSAVE_MAX_WAIT_S = 5.0
+READ_ONLY, TAKE_OVER = "read-only", "take over"
 
 
 class MainWindow(WindowUi, QMainWindow):
@@ -54,14 +55,12 @@ class MainWindow(WindowUi, QMainWindow):
         self.project: Project | None = None
         self.current: LoadedImage | None = None
         self.document: MaskDocument | None = None
-        self._revision = 0
-        self._saved_revision = 0
+        self.mask_names = MaskNames([])
+        self.lock: FolderLock | None = None
         self._ticket = 0
         self._stepping = 0  # the direction of a Page Down/Up whose image is loading
         self._jobs: set[QRunnable] = set()
-        self._image_of_mask: dict[Path, Path] = {}
         self._ticket_display = 0
-        self._dirty_since = 0.0
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
 
@@ -82,13 +81,9 @@ class MainWindow(WindowUi, QMainWindow):
         self.class_panel.removal_requested.connect(self.remove_class)
 
         self.editor = MaskEditor(tuple(Project(Path()).classes), self)
-        self.thumbnails = ThumbnailLoader(Project(Path()).mask_path, self)
+        self.thumbnails = ThumbnailLoader(self._mask_path, self)
         self.browser.model.use_thumbnails(self.thumbnails)
-        self.saver = MaskSaver(self)
-        self.autosave_timer = QTimer(self)
-        self.autosave_timer.setSingleShot(True)
-        self.autosave_timer.setInterval(AUTOSAVE_DELAY_MS)
-        self.autosave_timer.timeout.connect(self.save_current)
+        self.store = MaskStore(self)
 
         self.tools = {
             "brush": BrushTool(self.editor),
@@ -106,9 +101,10 @@ class MainWindow(WindowUi, QMainWindow):
         self.set_tool("brush")
 
         self.editor.region_changed.connect(self.canvas.mask_layer.refresh)
-        self.editor.edited.connect(self._on_editor_edited)
-        self.saver.saved.connect(self._on_saver_saved)
-        self.saver.save_failed.connect(self._on_saver_failed)
+        self.editor.edited.connect(self.store.edited)
+        self.store.saved.connect(self._on_mask_saved)
+        self.store.status_changed.connect(self._show_save_status)
+        self.store.problem.connect(self._error)
         self.canvas.cursor_moved.connect(self._on_canvas_cursor_moved)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{100 * z:.0f}%"))
         self.browser.view.clicked.connect(lambda index: self._open_path(self.browser.path_at(index.row())))
@@ -121,48 +117,101 @@ class MainWindow(WindowUi, QMainWindow):
     def open_folder(self, folder: str | Path) -> None:
         """Open the project in ``folder``; the list fills in when the background scan ends."""
         folder = Path(folder)
-        self.save_current()
         try:
             project = load_project(folder)
         except SegGUIError as exc:
             self._error(str(exc))
             return
+        read_only = self._claim(folder)
+        if read_only is None:
+            return
+        for message in self.store.flush():
+            self._error(f"{message} (the strokes stay in memory and are tried again)")
+        if self.lock is not None and self.lock.path != FolderLock(folder).path:
+            self.lock.release()
+            self.lock = None
+        if not read_only and self.lock is None:
+            self.lock = FolderLock(folder)
+            try:
+                self.lock.acquire()
+            except OSError as exc:  # a read-only folder: saves will fail with a message, too
+                self._error(f"{folder}: cannot write the lock file ({exc.strerror or exc})")
+        if self.document is not None:
+            self.editor.forget_document(self.document)
+        self.current, self.document = None, None
+        self.editor.set_document(None)
         self.project = project
+        self.mask_names = MaskNames([])
+        self.store.set_folder(folder, project.classes, read_only=read_only)
+        self.editor.read_only = read_only
         self.thumbnails.clear()
-        self.thumbnails.mask_path_of = project.mask_path
         self.editor.set_classes(project.classes)
         self.erase_to_background_action.setChecked(project.eraser_mode == "background")
         self.editor.erase_to_background = project.eraser_mode == "background"
         self.class_panel.set_classes(project.classes, self.editor.current_class)
         self.canvas.mask_layer.set_classes(project.classes)
         self._remember_recent(folder)
-        self.setWindowTitle(f"SegGUI - {folder}")
+        self.setWindowTitle(f"SegGUI - {folder}" + (" (read-only)" if read_only else ""))
         self.model_loop.project_opened()
-        self._scan(reopen=None)
+        self._scan(reopen=None, replay=not read_only)
+
+    def _claim(self, folder: Path) -> bool | None:
+        """Whether ``folder`` opens read-only (another window edits it, and the user chose so),
+        or None to stay where we are."""
+        if self.lock is not None and self.lock.path == FolderLock(folder).path:
+            return False  # this window edits it already
+        owner = FolderLock(folder).owner()
+        if owner is None:
+            return False
+        choice = self.ask_about_lock(folder, owner)
+        return None if choice is None else choice == READ_ONLY
+
+    def ask_about_lock(self, folder: Path, owner: LockOwner) -> str | None:
+        """Ask what to do with a folder another SegGUI window edits: ``READ_ONLY``, ``TAKE_OVER``
+        or None (cancel)."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Folder in use")
+        box.setText(f"{folder} is being edited in another SegGUI window: {owner.describe()}.")
+        box.setInformativeText(
+            "Open it read-only to look without changing anything. Edit anyway only if that window "
+            "is gone (a crash on another computer): two windows saving the same masks would "
+            "replace each other's strokes."
+        )
+        read_only = box.addButton("Open read-only", QMessageBox.ButtonRole.AcceptRole)
+        take_over = box.addButton("Edit anyway", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(read_only)
+        box.exec()
+        clicked = box.clickedButton()
+        return READ_ONLY if clicked is read_only else TAKE_OVER if clicked is take_over else None
+
+    def _mask_path(self, image: Path) -> Path:
+        assert self.project is not None
+        return self.mask_names.mask_path(image, self.project.mask_dir)
 
     def rescan(self) -> None:
         """List the folder again (statuses may have changed on disk) and reload the image on screen."""
         self.thumbnails.clear()
         self._scan(reopen=self.current.path if self.current is not None else None)
 
-    def _scan(self, reopen: Path | None) -> None:
+    def _scan(self, reopen: Path | None, *, replay: bool = False) -> None:
         project = self.project
         assert project is not None
         self._ticket += 1
-        job = FunctionJob(
-            self._ticket,
-            lambda: scan_folder(list_images(project.folder), project.mask_path, project.predictions_dir),
-        )
-        job.signals.done.connect(lambda ticket, records: self._on_scan_done(ticket, records, reopen))
+        job = FunctionJob(self._ticket, lambda: _scan_project(project, replay))
+        job.signals.done.connect(lambda ticket, result: self._on_scan_done(ticket, result, reopen))
         self._start(job)
 
-    def _on_scan_done(self, ticket: int, records: object, reopen: Path | None = None) -> None:
+    def _on_scan_done(self, ticket: int, result: object, reopen: Path | None = None) -> None:
         if ticket != self._ticket or self.project is None:
             return
-        if isinstance(records, str):
-            self._error(records)
+        if isinstance(result, str):
+            self._error(result)
             return
-        assert isinstance(records, list)
+        records, self.mask_names, messages = result  # type: ignore[misc]
+        for message in messages:
+            self._error(message)
         self.browser.model.set_records(records)
         if reopen is None:
             self.folder_opened.emit(self.project.folder)
@@ -175,9 +224,12 @@ class MainWindow(WindowUi, QMainWindow):
         if self.project is None:
             return
         self._stepping = 0  # set again by step_image
-        self.save_current()
+        self.store.save_current()
+        if path in self.mask_names.refused:
+            self._on_image_failed(self._ticket, path, f"{path}: {self.mask_names.refused[path]}")
+            return
         self._ticket += 1
-        job = ImageLoadJob(self._ticket, path, self.project.mask_path(path), self.project.classes)
+        job = ImageLoadJob(self._ticket, path, self._mask_path(path), self.project.classes)
         job.signals.loaded.connect(self._on_image_loaded)
         job.signals.failed.connect(self._on_image_failed)
         self._start(job)
@@ -191,9 +243,18 @@ class MainWindow(WindowUi, QMainWindow):
             return
         if self.document is not None:
             self.editor.forget_document(self.document)
+        newest = self.store.newest_mask(loaded.path)  # opened again before its save ended
+        if newest is not None and newest.shape == loaded.mask.shape:
+            loaded = dataclasses.replace(loaded, mask=newest, mask_image=None, mask_problem=None)
         self.current = loaded
         self.document = MaskDocument(loaded.mask)
-        self._revision = self._saved_revision = 0
+        self.store.open(
+            loaded.path,
+            loaded.mask_path,
+            self.document,
+            loaded.mask_stamp,
+            unusable=bool(loaded.mask_problem),
+        )
         self.editor.set_document(self.document)
         height, width = loaded.mask.shape
         self.canvas.image_layer.set_image(loaded.display)
@@ -275,6 +336,7 @@ class MainWindow(WindowUi, QMainWindow):
         project = self.project.with_classes(list(classes))
         if not self.update_project(project):
             return
+        self.store.set_classes(project.classes)
         self.editor.set_classes(project.classes)
         self.canvas.mask_layer.set_classes(project.classes)
         self.class_panel.set_classes(project.classes, self.editor.current_class)
@@ -306,8 +368,7 @@ class MainWindow(WindowUi, QMainWindow):
         )
         if answer != QMessageBox.StandardButton.Yes:
             return
-        self.save_current()
-        errors = self.saver.flush()
+        errors = self.store.flush()
         if errors:
             self._error("; ".join(errors))
             return
@@ -326,12 +387,12 @@ class MainWindow(WindowUi, QMainWindow):
         for message in problems:
             self._error(message)
         self.project = project
+        self.store.set_classes(project.classes)
         self.editor.set_classes(project.classes)
         self.canvas.mask_layer.set_classes(project.classes)
         self.class_panel.set_classes(project.classes, self.editor.current_class)
         if self.current is not None:
-            self._revision = self._saved_revision  # the file on disk is now the truth
-            self.open_image(self.current.path)
+            self.open_image(self.current.path)  # the file on disk is the truth now
         self.model_loop.classes_changed()
         self.classes_changed.emit(project.classes)
 
@@ -376,84 +437,16 @@ class MainWindow(WindowUi, QMainWindow):
             self.position_label.setText("")
 
     # -- saving ---------------------------------------------------------------------------------
-    def _on_editor_edited(self, document: MaskDocument) -> None:
-        if document is not self.document:
-            return
-        if not self.is_dirty():
-            self._dirty_since = time.monotonic()
-        self._revision += 1
-        self._update_save_label()
-        if time.monotonic() - self._dirty_since > AUTOSAVE_MAX_WAIT_S:
-            self.save_current()  # steady painting keeps restarting the timer: save anyway
-        else:
-            self.autosave_timer.start()
+    def _on_mask_saved(self, image: Path, complete: bool) -> None:
+        self.browser.model.update(image, Status.LABELLED if complete else Status.PARTLY)
 
-    def is_dirty(self) -> bool:
-        return self._revision != self._saved_revision
-
-    def save_current(self) -> None:
-        """Hand the current mask to the background writer if it changed since the last save."""
-        self.autosave_timer.stop()
-        if self.current is None or self.document is None or self.project is None or not self.is_dirty():
-            return
-        if self.current.mask_problem and self.current.mask_path.exists():
-            self._keep_unusable_mask(self.current.mask_path)
-            self.current = dataclasses.replace(self.current, mask_problem=None)
-        self._image_of_mask[self.current.mask_path] = self.current.path
-        self.saver.request(self.current.mask_path, self.document.mask, self.project.classes, self._revision)
-        self._dirty_since = time.monotonic()
-
-    def unsaved_masks(self) -> dict[Path, np.ndarray]:
-        """Image path -> its newest mask not yet confirmed on disk (new strokes on screen included).
-
-        Training and export use these instead of the files, so they never wait for the writer
-        and still see every stroke when saving fails (a full disk, a read-only folder). An image
-        on screen without new strokes is not included: its file (or its lack of one) holds.
-        """
-        self.save_current()
-        unsaved: dict[Path, np.ndarray] = {}
-        for mask_path, mask in self.saver.unsaved_masks().items():
-            image = self._image_of_mask.get(mask_path)
-            if image is not None:
-                unsaved[image] = mask
-        return unsaved
-
-    def _keep_unusable_mask(self, path: Path) -> None:
-        """Move a mask file that could not be used aside (never over an earlier one) instead of
-        overwriting it."""
-        backup = path.with_name(f"{path.stem}.unusable{path.suffix}")
-        number = 2
-        while backup.exists():
-            backup = path.with_name(f"{path.stem}.unusable-{number}{path.suffix}")
-            number += 1
-        try:
-            path.replace(backup)
-            self.statusBar().showMessage(f"The old, unusable mask was kept as {backup.name}", 10000)
-        except OSError as exc:
-            self._error(f"Cannot move {path} aside: {exc.strerror or exc}")
-
-    def _on_saver_saved(self, path: Path, revision: int, complete: bool) -> None:
-        if self.current is not None and path == self.current.mask_path:
-            self._saved_revision = max(self._saved_revision, revision)
-        image = self._image_of_mask.get(path)
-        if image is not None:
-            self.browser.model.update(image, Status.LABELLED if complete else Status.PARTLY)
-        self.save_label.setStyleSheet("")
-        self._update_save_label()
-
-    def _on_saver_failed(self, path: Path, message: str) -> None:
-        self.save_label.setStyleSheet("color: #e6194b; font-weight: bold")
-        self.save_label.setText(f"NOT SAVED: {message} (retrying; your strokes are kept)")
-        self.save_label.setToolTip(message)
-
-    def _update_save_label(self) -> None:
-        if self.save_label.styleSheet():
-            return
-        self.save_label.setText("unsaved changes" if self.is_dirty() else "saved")
+    def _show_save_status(self, text: str, warning: bool) -> None:
+        self.save_label.setStyleSheet("color: #e6194b; font-weight: bold" if warning else "")
+        self.save_label.setText(text)
+        self.save_label.setToolTip(text)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        self.save_current()
-        errors = self.saver.flush()
+        errors = self.store.flush()
         if errors:
             answer = QMessageBox.critical(
                 self,
@@ -465,7 +458,9 @@ class MainWindow(WindowUi, QMainWindow):
             if answer != QMessageBox.StandardButton.Discard:
                 event.ignore()
                 return
-        self.saver.shutdown()
+        self.store.shutdown()
+        if self.lock is not None:
+            self.lock.release()
         self.model_loop.shutdown()
         self.thumbnails.clear()
         self.pool.waitForDone(5000)
@@ -481,3 +476,23 @@ class MainWindow(WindowUi, QMainWindow):
     def _error(self, message: str) -> None:
         log.warning("%s", message)
         self.statusBar().showMessage(message, 15000)
+
+
+def _scan_project(project: Project, replay: bool) -> tuple[list, MaskNames, list[str]]:
+    """On a worker thread: put strokes a crash left in the journal into the masks (``replay``),
+    then list the images with their status. Returns records, mask names and messages to show."""
+    messages = []
+    if replay:
+        result = replay_journal(
+            project.folder, project.mask_dir, list(project.classes), lambda path: move_aside(path, "unusable")
+        )
+        messages += result.problems
+        if result.restored:
+            names = ", ".join(path.name for path in result.restored[:5])
+            more = f" and {len(result.restored) - 5} more" if len(result.restored) > 5 else ""
+            messages.append(f"Restored strokes a crash had not saved yet into {names}{more}")
+    images = list_images(project.folder)
+    names = MaskNames(images)
+    messages += names.orphaned_masks(project.mask_dir)
+    records = scan_folder(images, names, project.mask_dir, project.predictions_dir)
+    return records, names, messages

@@ -304,7 +304,7 @@ class ModelLoop(QObject):
         window, project = self.window, self.window.project
         if project is None or self.training:
             return
-        unsaved = window.unsaved_masks()
+        unsaved = window.store.unsaved_masks()
         start = self.panel.start_from()
         fresh = start != START_CURRENT or self.checkpoint is None
         request = TrainRequest(

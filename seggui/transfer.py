@@ -77,7 +77,7 @@ class LabelTransfer(QObject):
         if prepared is None:
             return
         project, images = prepared
-        unsaved = self.window.unsaved_masks()  # strokes not on disk yet are exported too
+        unsaved = self.window.store.unsaved_masks()  # strokes not on disk yet are exported too
 
         def work(progress):
             return export_labels(
@@ -136,8 +136,7 @@ class LabelTransfer(QObject):
         # Import writes into the mask folder: every stroke goes to disk first, so the writer
         # cannot replace an imported mask afterwards, nor import overwrite a newer stroke.
         window = self.window
-        window.save_current()
-        errors = window.saver.flush()
+        errors = window.store.flush()
         if errors:
             window._error("; ".join(errors))
             return

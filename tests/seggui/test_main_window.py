@@ -20,7 +20,7 @@ def _folder(tmp_path, n: int = 3, size: tuple[int, int] = (80, 100)):
 
 
 def _saved_mask(qtbot, window, path, shape):
-    qtbot.waitUntil(lambda: path.exists() and not window.is_dirty(), timeout=10000)
+    qtbot.waitUntil(lambda: path.exists() and not window.store.has_unsaved(), timeout=10000)
     return read_mask(path, shape=shape)
 
 
@@ -110,7 +110,7 @@ def test_undo_and_redo_restore_exact_pixels(qtbot, window, tmp_path):
 
 def test_switching_image_saves_at_once(qtbot, window, tmp_path):
     open_folder(qtbot, window, _folder(tmp_path))
-    window.autosave_timer.setInterval(60_000)  # only the switch can save
+    window.store.autosave_timer.setInterval(60_000)  # only the switch can save
     at_zoom_one(window)
     drag(qtbot, window, [(5, 5), (20, 5)])
     painted = window.document.mask.copy()
@@ -143,10 +143,10 @@ def test_unwritable_mask_folder_shows_an_error_and_loses_nothing(qtbot, window, 
     (tmp_path / "masks").write_text("a file where the mask folder should be")  # any write fails, even as root
     at_zoom_one(window)
     window.set_brush_radius(3)
-    with qtbot.waitSignal(window.saver.save_failed, timeout=10000):
+    with qtbot.waitSignal(window.store.problem, timeout=10000):
         drag(qtbot, window, [(10, 10), (40, 10)])
     assert "NOT SAVED" in window.save_label.text() and "masks" in window.save_label.text()
-    assert window.is_dirty()
+    assert window.store.has_unsaved()
     painted = window.document.mask.copy()
     (tmp_path / "masks").unlink()  # the folder becomes writable again: the retry succeeds
     mask = _saved_mask(qtbot, window, tmp_path / "masks" / "im0.png", (80, 100))
@@ -202,7 +202,7 @@ def test_recent_folders_are_remembered(qtbot, window, tmp_path):
 
 def test_closing_writes_the_last_strokes_without_asking(qtbot, window, tmp_path):
     open_folder(qtbot, window, _folder(tmp_path))
-    window.autosave_timer.setInterval(60_000)
+    window.store.autosave_timer.setInterval(60_000)
     at_zoom_one(window)
     drag(qtbot, window, [(30, 30), (31, 30)])
     painted = window.document.mask.copy()
@@ -211,11 +211,11 @@ def test_closing_writes_the_last_strokes_without_asking(qtbot, window, tmp_path)
 
 
 def test_steady_painting_is_saved_within_seconds(qtbot, window, tmp_path, monkeypatch):
-    import seggui.main_window as main_window
+    import seggui.mask_store as mask_store
 
     open_folder(qtbot, window, _folder(tmp_path))
-    window.autosave_timer.setInterval(60_000)  # the debounce alone would never fire
-    monkeypatch.setattr(main_window, "AUTOSAVE_MAX_WAIT_S", 0.0)
+    window.store.autosave_timer.setInterval(60_000)  # the debounce alone would never fire
+    monkeypatch.setattr(mask_store, "AUTOSAVE_MAX_WAIT_S", 0.0)
     at_zoom_one(window)
     drag(qtbot, window, [(30, 30), (31, 30)])
     drag(qtbot, window, [(30, 40), (31, 40)])
@@ -270,7 +270,7 @@ def test_middle_drag_and_space_drag_pan_without_painting(qtbot, window, tmp_path
 def test_full_disk_is_reported_and_retried(qtbot, window, tmp_path, monkeypatch):
     import errno
 
-    import seggui.autosave as autosave
+    import seggui.mask_store as autosave
 
     open_folder(qtbot, window, _folder(tmp_path))
     real_write = autosave.write_mask
@@ -283,12 +283,11 @@ def test_full_disk_is_reported_and_retried(qtbot, window, tmp_path, monkeypatch)
         real_write(path, mask, classes)
 
     monkeypatch.setattr(autosave, "write_mask", flaky_write)
-    monkeypatch.setattr(autosave, "RETRY_MS", 50)
-    window.saver._retry.setInterval(50)
+    window.store.retry_steps_ms = (50,)
     at_zoom_one(window)
-    with qtbot.waitSignal(window.saver.save_failed, timeout=10000) as failed:
+    with qtbot.waitSignal(window.store.problem, timeout=10000) as failed:
         drag(qtbot, window, [(10, 10), (20, 10)])
-    assert "No space left" in failed.args[1] and "im0.png" in failed.args[1]
+    assert "No space left" in failed.args[0] and "im0.png" in failed.args[0]
     assert "NOT SAVED" in window.save_label.text()
     mask = _saved_mask(qtbot, window, tmp_path / "masks" / "im0.png", (80, 100))
     assert np.array_equal(mask, window.document.mask)

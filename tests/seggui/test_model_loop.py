@@ -119,7 +119,7 @@ def test_painting_and_saving_go_on_while_training(qtbot, window, tmp_path):
     window.step_image(3)
     qtbot.waitUntil(lambda: window.current.path.name == "img03.png", timeout=10000)
     at_zoom_one(window)
-    with qtbot.waitSignal(window.saver.saved, timeout=10000):
+    with qtbot.waitSignal(window.store.saved, timeout=10000):
         drag(qtbot, window, [(10, 10), (40, 10)])
     assert loop.training
     saved = read_mask(folder / "masks" / "img03.png", shape=(64, 64), num_classes=3)
@@ -153,8 +153,8 @@ def test_accept_fills_unpainted_pixels_or_replaces_the_mask_and_undo_restores(
     mask = window.document.mask
     assert np.array_equal(mask[stroke], painted[stroke])  # painted pixels are kept
     assert np.array_equal(mask[~stroke], predicted[~stroke])
-    with qtbot.waitSignal(window.saver.saved, timeout=10000):
-        window.save_current()
+    with qtbot.waitSignal(window.store.saved, timeout=10000):
+        window.store.save_current()
     on_disk = read_mask(folder / "masks" / "img00.png", shape=(64, 64), num_classes=3)
     assert np.array_equal(on_disk, mask)
 

@@ -30,7 +30,7 @@ def test_added_and_renamed_classes_are_saved_and_paintable(qtbot, window, tmp_pa
     assert window.class_panel.list.currentRow() == 2
     at_zoom_one(window)
     drag(qtbot, window, [(10, 10), (12, 10)])
-    qtbot.waitUntil(lambda: not window.is_dirty(), timeout=10000)
+    qtbot.waitUntil(lambda: not window.store.has_unsaved(), timeout=10000)
     with Image.open(tmp_path / "masks" / "im0.png") as img:
         assert tuple(img.getpalette()[6:9]) == project.classes[2].color
     assert read_mask(tmp_path / "masks" / "im0.png", num_classes=3)[10, 10] == 2
@@ -86,7 +86,7 @@ def test_unusable_mask_is_moved_aside_not_overwritten(qtbot, window, tmp_path):
     assert "5x5" in window.current.mask_problem
     at_zoom_one(window)
     drag(qtbot, window, [(10, 10), (12, 10)])
-    qtbot.waitUntil(lambda: not window.is_dirty(), timeout=10000)
+    qtbot.waitUntil(lambda: not window.store.has_unsaved(), timeout=10000)
     assert (tmp_path / "masks" / "im0.unusable.png").read_bytes() == original
     assert read_mask(tmp_path / "masks" / "im0.png").shape == (40, 50)
     # A second broken mask of the same name gets a backup of its own (it used to replace the first).
@@ -95,7 +95,7 @@ def test_unusable_mask_is_moved_aside_not_overwritten(qtbot, window, tmp_path):
     open_folder(qtbot, window, tmp_path)
     at_zoom_one(window)
     drag(qtbot, window, [(10, 10), (12, 10)])
-    qtbot.waitUntil(lambda: not window.is_dirty(), timeout=10000)
+    qtbot.waitUntil(lambda: not window.store.has_unsaved(), timeout=10000)
     assert (tmp_path / "masks" / "im0.unusable.png").read_bytes() == original
     assert (tmp_path / "masks" / "im0.unusable-2.png").read_bytes() == second
 

@@ -55,18 +55,18 @@ def test_export_includes_unsaved_strokes_and_asks_before_replacing(qtbot, window
 def test_export_has_the_strokes_even_while_the_disk_refuses_them(qtbot, window, tmp_path, monkeypatch):
     import errno
 
-    import seggui.autosave as autosave
+    import seggui.mask_store as autosave
 
     def full_disk(path, mask, classes):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     real_write = autosave.write_mask
     monkeypatch.setattr(autosave, "write_mask", full_disk)
-    window.saver._retry.setInterval(50)
+    window.store.retry_steps_ms = (50,)
     folder = _project(tmp_path / "p", 2, masks=0)
     open_folder(qtbot, window, folder)
     at_zoom_one(window)
-    with qtbot.waitSignal(window.saver.save_failed, timeout=10000):
+    with qtbot.waitSignal(window.store.problem, timeout=10000):
         drag(qtbot, window, [(5, 5), (30, 5)])
     painted = window.document.mask.copy()
     assert (painted == 1).any()

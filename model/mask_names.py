@@ -1,0 +1,73 @@
+"""Which file name an image's mask (and prediction, and exported label) gets.
+
+The rule, the same in the app, ``train``, ``predict``, export and import: an image's *key* is its
+stem (``cell01.tif`` -> ``cell01``), so existing projects keep their masks. Images in one folder
+whose stems differ only by extension (``a.png`` and ``a.jpg``) would share one mask, so each of
+those is keyed by its whole name instead (``a.png`` -> ``a.png``, mask ``a.png.png``). Keys are
+compared without case, as on Windows and macOS disks. An image whose key still collides with
+another's (``a.png`` beside ``a.jpg`` and ``a.png.tif``) is refused with a message naming both.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from model.imageio import MASK_SUFFIX
+
+
+class MaskNames:
+    """The key of each image of a folder listing, and the images refused for a colliding key."""
+
+    def __init__(self, images: Iterable[Path]) -> None:
+        images = list(images)
+        by_stem: dict[tuple[Path, str], list[Path]] = defaultdict(list)
+        for image in images:
+            by_stem[(image.parent, image.stem.casefold())].append(image)
+        keys = {}
+        for group in by_stem.values():
+            for image in group:
+                keys[image] = image.stem if len(group) == 1 else image.name
+        self.shared_stems: list[tuple[Path, ...]] = [tuple(g) for g in by_stem.values() if len(g) > 1]
+        """Groups of images that share a stem (each got its whole name as key)."""
+        owner: dict[tuple[Path, str], Path] = {}
+        self.refused: dict[Path, str] = {}
+        """Image -> why it has no mask name (its key collides with another image's)."""
+        for image in images:
+            slot = (image.parent, keys[image].casefold())
+            other = owner.setdefault(slot, image)
+            if other is not image:
+                message = (
+                    f"{image.name} and {other.name} would share the mask name {keys[image]}{MASK_SUFFIX}; "
+                    "rename one of them"
+                )
+                self.refused[image] = self.refused[other] = message
+        self._keys = {image: key for image, key in keys.items() if image not in self.refused}
+
+    def key(self, image: Path) -> str:
+        """The name (without suffix) of ``image``'s mask; its stem for an image not in the listing."""
+        return self._keys.get(image, image.stem)
+
+    def mask_path(self, image: Path, mask_dir: Path) -> Path:
+        """Where ``image``'s mask lives in ``mask_dir``."""
+        return mask_dir / f"{self.key(image)}{MASK_SUFFIX}"
+
+    def usable(self, images: Iterable[Path]) -> list[Path]:
+        """``images`` less the refused ones, in order."""
+        return [image for image in images if image not in self.refused]
+
+    def orphaned_masks(self, mask_dir: Path) -> list[str]:
+        """Messages for masks named by a shared stem (written before images got their own masks):
+        no image uses them now, and which image they belonged to cannot be known."""
+        messages = []
+        for group in self.shared_stems:
+            old = mask_dir / f"{group[0].stem}{MASK_SUFFIX}"
+            if old.exists() and all(self.mask_path(image, mask_dir) != old for image in group):
+                names = " and ".join(image.name for image in group)
+                own = ", ".join(self.mask_path(image, mask_dir).name for image in group)
+                messages.append(
+                    f"{old}: {names} share this mask name, so each now has a mask of its own ({own}); "
+                    f"this file is left as it was: rename it to the mask of the image it belongs to"
+                )
+        return messages
