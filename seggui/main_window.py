@@ -61,6 +61,7 @@ class MainWindow(WindowUi, QMainWindow):
         self._stepping = 0  # the direction of a Page Down/Up whose image is loading
         self._jobs: set[QRunnable] = set()
         self._ticket_display = 0
+        self._notice: str | None = None
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
 
@@ -212,6 +213,7 @@ class MainWindow(WindowUi, QMainWindow):
         records, self.mask_names, messages = result  # type: ignore[misc]
         for message in messages:
             self._error(message)
+        self._notice = " | ".join(messages) or None  # shown again once the first image is up
         self.browser.model.set_records(records)
         if reopen is None:
             self.folder_opened.emit(self.project.folder)
@@ -261,7 +263,11 @@ class MainWindow(WindowUi, QMainWindow):
         self.canvas.mask_layer.set_labels(loaded.mask, self.editor.classes, loaded.mask_image)
         self.canvas.set_scene_size(width, height)
         self.browser.select(loaded.path)
-        self.statusBar().showMessage(f"{loaded.path.name}  {width} x {height}", 5000)
+        if self._notice:
+            self.statusBar().showMessage(self._notice, 30000)
+            self._notice = None
+        else:
+            self.statusBar().showMessage(f"{loaded.path.name}  {width} x {height}", 5000)
         if loaded.mask_problem:
             self._error(
                 f"{loaded.mask_problem}. The mask starts empty; the old file is kept until you paint."

@@ -28,6 +28,10 @@ def _paint(store: MaskStore, document: MaskDocument, value: int, row: int = 0) -
     store.edited(document, [(ty, tx, new) for ty, tx, _, new in edit.tiles])
 
 
+def _records(journal):
+    return decode_records(journal.read_bytes())[0]
+
+
 def _store(tmp_path, **kwargs) -> MaskStore:
     store = MaskStore()
     store.autosave_timer.setInterval(60_000)  # the tests save explicitly
@@ -123,7 +127,7 @@ def test_every_edit_is_journalled_before_the_next_and_the_journal_empties_once_s
     for row in range(3):
         _paint(store, document, 1, row=row * 40)
         # On disk, fsync-ed, before the next stroke (the writer takes milliseconds).
-        qtbot.waitUntil(lambda n=row + 1: journal.exists() and len(decode_records(journal.read_bytes())[0]) == n)
+        qtbot.waitUntil(lambda n=row + 1: journal.exists() and len(_records(journal)) == n)
     assert not path.exists()
     # A kill now: the next session puts the three strokes into the mask file.
     copy = tmp_path / "copy"
