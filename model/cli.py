@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from model.label_formats import FORMATS as LABEL_FORMATS
 log = logging.getLogger("seggui")
 
 COMMANDS = ("train", "predict", "evaluate", "export", "import")
+TILE_REPORT_S = 2.0
+"""A large image being predicted says how many of its tiles are done this often."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -276,8 +279,22 @@ def _predict(args: argparse.Namespace) -> int:
             f"({done.seconds:.2f} s)"
         )
 
+    last_line = [time.monotonic()]
+
+    def tiles(image: Path, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last_line[0] >= TILE_REPORT_S and done < total:  # a large image: say it is moving
+            print(f"  {image.name}: {done}/{total} tiles ({100 * done // total} %)", flush=True)
+            last_line[0] = now
+
     result = predict_folder(
-        predictor, paths, args.out, checkpoint.classes, probabilities=args.probabilities, on_image=report
+        predictor,
+        paths,
+        args.out,
+        checkpoint.classes,
+        probabilities=args.probabilities,
+        on_image=report,
+        on_tiles=tiles,
     )
     for message in result.problems:
         print(f"error: {message}", file=sys.stderr)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]")
+
 
 class SegGUIError(Exception):
     """Base class for every error the engine reports to a user."""
@@ -29,6 +33,7 @@ class TrainingCancelled(SegGUIError):
 
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message, or its type's name when it has none (a
-    truncated file often raises an exception with an empty message)."""
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    truncated file often raises an exception with an empty message). Terminal escape codes and
+    control characters (bold text in torch's and other libraries' messages) are removed."""
+    text = _TERMINAL_CODES.sub("", str(exc)).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__

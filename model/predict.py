@@ -56,8 +56,15 @@ class Predictor:
         self.overlap = overlap
         self.batch_size = batch_size
 
-    def predict(self, raw: np.ndarray, *, probabilities: bool = False) -> Prediction:
-        """Predict one raw image as read by ``model.imageio.read_image``."""
+    def predict(
+        self,
+        raw: np.ndarray,
+        *,
+        probabilities: bool = False,
+        on_tiles: Callable[[int, int], None] | None = None,
+    ) -> Prediction:
+        """Predict one raw image as read by ``model.imageio.read_image``; ``on_tiles(done, total)``
+        follows the tiles of a large image (it may raise to stop)."""
         return predict_tiled(
             self.model,
             raw,
@@ -69,6 +76,7 @@ class Predictor:
             overlap=self.overlap,
             batch_size=self.batch_size,
             return_probabilities=probabilities,
+            on_tiles=on_tiles,
         )
 
 
@@ -126,6 +134,7 @@ def predict_tiled(
     batch_size: int = 4,
     return_probabilities: bool = False,
     single_pass_pixels: int = SINGLE_PASS_PIXELS,
+    on_tiles: Callable[[int, int], None] | None = None,
 ) -> Prediction:
     """Predict a raw image (``H x W`` or ``H x W x 3``, any dtype) tile by tile.
 
@@ -153,6 +162,7 @@ def predict_tiled(
         batch_size=batch_size,
         return_probabilities=return_probabilities,
         single_pass_pixels=single_pass_pixels,
+        on_tiles=on_tiles,
     )
 
 
@@ -183,8 +193,12 @@ def predict_planes(
     batch_size: int = 4,
     return_probabilities: bool = False,
     single_pass_pixels: int = SINGLE_PASS_PIXELS,
+    on_tiles: Callable[[int, int], None] | None = None,
 ) -> Prediction:
-    """The tiling engine: ``read_tile(y, x, h, w)`` gives standardised ``C x h x w`` input."""
+    """The tiling engine: ``read_tile(y, x, h, w)`` gives standardised ``C x h x w`` input.
+
+    ``on_tiles(done, total)`` is called after each batch of tiles; an exception it raises stops
+    the prediction (and propagates)."""
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -206,7 +220,7 @@ def predict_planes(
     # The blend accumulator lives on the model's device: only class maps come back to the host.
     acc = torch.zeros((num_classes, tile_h, width), device=device)
     weight = torch.zeros((tile_h, width), device=device)
-    top = 0
+    top, done, total = 0, 0, len(ys) * len(xs)
     for y in ys:
         if y > top:  # rows [top, y) are complete: no later tile reaches them
             entropy_sum += _finish_rows(acc, weight, y - top, top, classes, probs_out)
@@ -223,6 +237,9 @@ def predict_planes(
                 win = window[:h_rows, :w_cols]
                 acc[:, :h_rows, x : x + w_cols] += p[:, :h_rows, :w_cols] * win
                 weight[:h_rows, x : x + w_cols] += win
+            done += len(placed)
+            if on_tiles is not None:
+                on_tiles(done, total)
     entropy_sum += _finish_rows(acc, weight, height - top, top, classes, probs_out)
     model.train(was_training)
     uncertainty = entropy_sum / (height * width * math.log(num_classes))

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,12 +58,15 @@ def predict_folder(
     probabilities: bool = False,
     on_image: Callable[[ImagePredicted], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_tiles: Callable[[Path, int, int], None] | None = None,
 ) -> FolderPrediction:
     """Predict ``images`` into ``out_dir`` (index PNGs with the class palette, written atomically).
 
     Unreadable images are reported in ``problems`` and skipped. ``uncertainty.json`` in
     ``out_dir`` lists every image's uncertainty (highest first) when the run ends. A write that
-    fails (read-only folder, full disk) raises ``SegGUIError`` naming the file.
+    fails (read-only folder, full disk) raises ``SegGUIError`` naming the file. A large image
+    reports its tiles through ``on_tiles(image, done, total)``, and ``should_stop`` is asked
+    between its tiles as well, so stopping never waits for a whole huge image.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
     result = FolderPrediction()
@@ -80,7 +84,13 @@ def predict_folder(
         except SegGUIError as exc:
             result.problems.append(str(exc))
             continue
-        prediction = predictor.predict(raw, probabilities=probabilities)
+        try:
+            prediction = predictor.predict(
+                raw, probabilities=probabilities, on_tiles=partial(_tiles_done, path, on_tiles, should_stop)
+            )
+        except _Stopped:
+            result.stopped = True
+            break
         output = names.mask_path(path, out_dir)  # predictions are masks: same name rule
         try:
             write_mask(output, prediction.classes, classes)
@@ -98,6 +108,23 @@ def predict_folder(
             )
     write_uncertainties(out_dir, result.uncertainties)
     return result
+
+
+class _Stopped(Exception):
+    """``should_stop`` said yes between two tiles."""
+
+
+def _tiles_done(
+    image: Path,
+    on_tiles: Callable[[Path, int, int], None] | None,
+    should_stop: Callable[[], bool] | None,
+    done: int,
+    total: int,
+) -> None:
+    if on_tiles is not None:
+        on_tiles(image, done, total)
+    if should_stop is not None and done < total and should_stop():
+        raise _Stopped
 
 
 def write_uncertainties(out_dir: Path, uncertainties: dict[Path, float]) -> None:

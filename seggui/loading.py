@@ -14,6 +14,7 @@ from model.classes import IGNORE_INDEX, ClassInfo
 from model.errors import SegGUIError
 from model.imageio import read_image, read_mask
 from model.intensity import intensity_range
+from model.memory import release_freed_memory
 from seggui.canvas.layers import display_image, render_labels
 
 
@@ -70,14 +71,14 @@ class ImageLoadJob(QRunnable):
         try:
             result = load_image(self.path, self.mask_path, self.classes)
         except SegGUIError as exc:
-            self.signals.failed.emit(self.ticket, self.path, str(exc))
-            return
+            message = str(exc)
         except MemoryError:
-            self.signals.failed.emit(
-                self.ticket, self.path, f"{self.path}: not enough memory to open this image"
-            )
+            message = f"{self.path}: not enough memory to open this image"
+        else:
+            self.signals.loaded.emit(self.ticket, result)
             return
-        self.signals.loaded.emit(self.ticket, result)
+        release_freed_memory()  # what a huge image decoded before failing would keep resident
+        self.signals.failed.emit(self.ticket, self.path, message)
 
 
 class _DisplaySignals(QObject):

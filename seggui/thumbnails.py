@@ -13,6 +13,7 @@ from model.classes import IGNORE_INDEX
 from model.errors import SegGUIError
 from model.imageio import read_image, read_mask
 from model.intensity import intensity_range
+from model.memory import LARGE_BYTES, release_freed_memory
 
 THUMBNAIL_SIZE = 48
 CACHE_LIMIT = 2000
@@ -48,13 +49,19 @@ class ThumbnailJob(QRunnable):
     def run(self) -> None:
         try:
             raw = read_image(self.path)
+            large = raw.nbytes >= LARGE_BYTES
             image = to_qimage(thumbnail_array(raw))
+            del raw
         except SegGUIError as exc:
+            release_freed_memory()
             self.signals.failed.emit(self.path, str(exc))
             return
         except MemoryError:
+            release_freed_memory()
             self.signals.failed.emit(self.path, f"{self.path}: too large to preview")
             return
+        if large:
+            release_freed_memory()  # the full image was only needed for the thumbnail
         complete: bool | None = None
         if self.mask_path.exists():
             try:

@@ -101,3 +101,19 @@ def test_empty_pickled_and_unversioned_files_are_refused_by_name(tmp_path):
     torch.save({"format": "seggui-model", "version": "one"}, odd)
     with pytest.raises(ModelFileError, match=r"odd\.pt: damaged SegGUI model file \(format version 'one'"):
         load_checkpoint(odd)
+
+
+def test_a_library_message_reaches_the_user_without_terminal_escape_codes(tmp_path, monkeypatch):
+    path = tmp_path / "m.pt"
+    path.write_bytes(b"PK\x03\x04 something")
+
+    def load(*args, **kwargs):
+        raise RuntimeError("\x1b[1mUnsupported global\x1b[0m: GLOBAL foreign.Thing\r\nmore advice")
+
+    monkeypatch.setattr(torch, "load", load)
+    with pytest.raises(ModelFileError) as error:
+        load_checkpoint(path)
+    assert str(error.value) == (
+        f"{path}: not a SegGUI model file (could not be read safely: "
+        "Unsupported global: GLOBAL foreign.Thing)"
+    )

@@ -71,3 +71,33 @@ def test_stops_when_asked_and_a_failed_write_names_the_file(tmp_path, trained):
     (blocked / "im0.png").mkdir()  # a folder where the prediction file should go
     with pytest.raises(SegGUIError, match="im0.png"):
         predict_folder(predictor, paths, blocked, trained.classes)
+
+
+def test_a_large_image_reports_its_tiles_and_stops_between_them(tmp_path, trained):
+    rng = np.random.default_rng(2)
+    big = tmp_path / "big.png"
+    Image.fromarray(rng.integers(0, 255, (1100, 1000), dtype=np.uint8)).save(big)
+    predictor = Predictor(trained, "cpu", tile=256, overlap=32)
+    seen: list[tuple[int, int]] = []
+    result = predict_folder(
+        predictor,
+        [big],
+        tmp_path / "out",
+        trained.classes,
+        on_tiles=lambda image, done, total: seen.append((done, total)),
+    )
+    total = seen[-1][1]
+    assert total > 4 and seen[-1] == (total, total)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen) and not result.stopped
+    # Stop asked while the first tiles run: before, the whole image was predicted first.
+    seen.clear()
+    result = predict_folder(
+        predictor,
+        [big],
+        tmp_path / "stopped",
+        trained.classes,
+        on_tiles=lambda image, done, total: seen.append((done, total)),
+        should_stop=lambda: bool(seen),
+    )
+    assert result.stopped and len(seen) == 1 and seen[0][0] < seen[0][1]
+    assert not (tmp_path / "stopped" / "big.png").exists()

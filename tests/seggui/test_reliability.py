@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings
 
@@ -179,3 +180,20 @@ def test_strokes_a_crash_left_in_the_journal_are_restored_on_opening(qtbot, wind
     mask = read_mask(folder / "masks" / "im1.png")
     assert (mask[:64, :64] == 1).all() and (mask[64:] == IGNORE_INDEX).all()
     assert window.browser.model.status_of(folder / "im1.png") in (Status.LABELLED, Status.PARTLY)
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="measures /proc/self/statm; trims glibc's heap"
+)
+def test_memory_of_a_huge_image_that_failed_to_open_is_released(tmp_path):
+    probe = [
+        sys.executable,
+        "-c",
+        "from tests.seggui.memory_probe import main; main()",
+        str(tmp_path / "big.png"),
+    ]
+    done = subprocess.run([*probe, "trim"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert done.returncode == 0, done.stderr
+    before, after = map(float, done.stdout.split())
+    # Before: two failed 8000 x 8000 opens kept about 620 MB resident in the loader thread's heap.
+    assert after - before < 100, (before, after)
