@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--strokes", type=int, default=200)
     parser.add_argument("--first-cell", type=int, default=0)
     parser.add_argument("--on-lock", choices=("read-only", "take over"), default="read-only")
+    parser.add_argument("--no-journal", action="store_true", help="the baseline: saves only")
     args = parser.parse_args()
 
     from PySide6.QtCore import QPointF, QSettings, QTimer
@@ -54,6 +55,7 @@ def main() -> None:
     settings_dir = tempfile.mkdtemp()
     window = MainWindow(QSettings(f"{settings_dir}/settings.ini", QSettings.Format.IniFormat))
     window.ask_about_lock = lambda folder, owner: args.on_lock  # type: ignore[method-assign]
+    window.store.use_journal = not args.no_journal
     log = args.log.open("a", buffering=1)  # a line per write: what a kill leaves is whole lines
     start = time.monotonic()
 

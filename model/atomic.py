@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
+
+TEMPORARY_NAME = re.compile(r"^\..+\.[0-9a-f]{8}\.tmp$")
+"""The names ``atomic_write`` gives its temporary files (what a kill mid-write leaves)."""
 
 
 def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> None:

@@ -14,14 +14,13 @@ from PySide6.QtWidgets import (
     QMessageBox,
 )
 
-from model.atomic import move_aside
 from model.classes import IGNORE_INDEX
 from model.errors import SegGUIError
 from model.folder_lock import FolderLock, LockOwner
 from model.imageio import list_images
 from model.mask_names import MaskNames
 from model.project import Project, load_project, remove_class_from_masks, save_project
-from model.stroke_journal import replay_journal
+from model.recovery import recover_folder
 from seggui.browser import BrowserPanel, Status, scan_folder
 from seggui.canvas.tools import BrushTool, FillTool, LassoTool, PolygonTool
 from seggui.canvas.view import CanvasView
@@ -38,7 +37,7 @@ from seggui.window_ui import WindowUi
 
 log = logging.getLogger(__name__)
 
-READ_ONLY, TAKE_OVER = "read-only", "take over"
+READ_ONLY, TAKE_OVER, FREE, OWN = "read-only", "take over", "free", "own"
 
 
 class MainWindow(WindowUi, QMainWindow):
@@ -123,9 +122,10 @@ class MainWindow(WindowUi, QMainWindow):
         except SegGUIError as exc:
             self._error(str(exc))
             return
-        read_only = self._claim(folder)
-        if read_only is None:
+        claim = self._claim(folder)
+        if claim is None:
             return
+        read_only = claim == READ_ONLY
         for message in self.store.flush():
             self._error(f"{message} (the strokes stay in memory and are tried again)")
         if self.lock is not None and self.lock.path != FolderLock(folder).path:
@@ -154,18 +154,20 @@ class MainWindow(WindowUi, QMainWindow):
         self._remember_recent(folder)
         self.setWindowTitle(f"SegGUI - {folder}" + (" (read-only)" if read_only else ""))
         self.model_loop.project_opened()
-        self._scan(reopen=None, replay=not read_only)
+        # Only a folder nobody else writes is recovered: another live window's journal and
+        # temporary files are its own.
+        self._scan(reopen=None, recover=claim == FREE)
 
-    def _claim(self, folder: Path) -> bool | None:
-        """Whether ``folder`` opens read-only (another window edits it, and the user chose so),
-        or None to stay where we are."""
+    def _claim(self, folder: Path) -> str | None:
+        """How ``folder`` opens: ``FREE`` (nobody else edits it), ``OWN`` (this window does
+        already), ``READ_ONLY`` or ``TAKE_OVER`` (the user's answer, when another window edits
+        it), or None to stay where we are."""
         if self.lock is not None and self.lock.path == FolderLock(folder).path:
-            return False  # this window edits it already
+            return OWN
         owner = FolderLock(folder).owner()
         if owner is None:
-            return False
-        choice = self.ask_about_lock(folder, owner)
-        return None if choice is None else choice == READ_ONLY
+            return FREE
+        return self.ask_about_lock(folder, owner)
 
     def ask_about_lock(self, folder: Path, owner: LockOwner) -> str | None:
         """Ask what to do with a folder another SegGUI window edits: ``READ_ONLY``, ``TAKE_OVER``
@@ -196,11 +198,11 @@ class MainWindow(WindowUi, QMainWindow):
         self.thumbnails.clear()
         self._scan(reopen=self.current.path if self.current is not None else None)
 
-    def _scan(self, reopen: Path | None, *, replay: bool = False) -> None:
+    def _scan(self, reopen: Path | None, *, recover: bool = False) -> None:
         project = self.project
         assert project is not None
         self._ticket += 1
-        job = FunctionJob(self._ticket, lambda: _scan_project(project, replay))
+        job = FunctionJob(self._ticket, lambda: _scan_project(project, recover))
         job.signals.done.connect(lambda ticket, result: self._on_scan_done(ticket, result, reopen))
         self._start(job)
 
@@ -484,19 +486,10 @@ class MainWindow(WindowUi, QMainWindow):
         self.statusBar().showMessage(message, 15000)
 
 
-def _scan_project(project: Project, replay: bool) -> tuple[list, MaskNames, list[str]]:
-    """On a worker thread: put strokes a crash left in the journal into the masks (``replay``),
-    then list the images with their status. Returns records, mask names and messages to show."""
-    messages = []
-    if replay:
-        result = replay_journal(
-            project.folder, project.mask_dir, list(project.classes), lambda path: move_aside(path, "unusable")
-        )
-        messages += result.problems
-        if result.restored:
-            names = ", ".join(path.name for path in result.restored[:5])
-            more = f" and {len(result.restored) - 5} more" if len(result.restored) > 5 else ""
-            messages.append(f"Restored strokes a crash had not saved yet into {names}{more}")
+def _scan_project(project: Project, recover: bool) -> tuple[list, MaskNames, list[str]]:
+    """On a worker thread: recover what a crash left (``model.recovery``), then list the images
+    with their status. Returns records, mask names and messages to show."""
+    messages = recover_folder(project).messages() if recover else []
     images = list_images(project.folder)
     names = MaskNames(images)
     messages += names.orphaned_masks(project.mask_dir)

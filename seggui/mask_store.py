@@ -34,6 +34,9 @@ AUTOSAVE_DELAY_MS = 1500
 AUTOSAVE_MAX_WAIT_S = 5.0
 RETRY_STEPS_MS = (1000, 2000, 4000, 8000, 16000)
 """Waits before each retry of a failing save; the last one repeats."""
+JOURNAL_MAX_BYTES = 32 << 20
+"""An edit changing more than this (accepting a prediction on a huge image) is not journalled:
+the mask is handed to the writer at once instead, which is quicker than journalling it."""
 
 Stamp = tuple[int, int] | None
 
@@ -107,6 +110,8 @@ class MaskStore(QObject):
         self._journal_warned = False
         self._classes: tuple[ClassInfo, ...] = ()
         self.read_only = False
+        self.use_journal = True
+        """False turns the stroke journal off (the reliability benchmark's baseline)."""
         self._files: dict[Path, _MaskFile] = {}
         self._pending: dict[Path, SaveRequest] = {}
         self._in_flight: dict[Path, tuple[SaveRequest, Future[WriteResult]]] = {}
@@ -137,7 +142,7 @@ class MaskStore(QObject):
         self.read_only = read_only
         self._warning = None
         self._journal_warned = False
-        if folder is not None and not read_only:
+        if folder is not None and not read_only and self.use_journal:
             self._journal = StrokeJournal(folder / JOURNAL_FILE)
         self._emit_status()
 
@@ -185,15 +190,16 @@ class MaskStore(QObject):
             current.dirty_since = time.monotonic()
         self._counter += 1
         current.revision = self._counter
-        if self._journal is not None:
+        tiles = list(tiles)
+        large = sum(values.nbytes for _, _, values in tiles) > JOURNAL_MAX_BYTES
+        if self._journal is not None and not large:
             name = self._files[current.path].target.name
             shape = (int(document.shape[0]), int(document.shape[1]))
-            record = JournalRecord(
-                name, shape, current.revision, tuple((ty, tx, v.copy()) for ty, tx, v in tiles)
-            )
+            copies = tuple((ty, tx, values.copy()) for ty, tx, values in tiles)
+            record = JournalRecord(name, shape, current.revision, copies)
             self._journal_writer.submit(self._append, self._journal, record)
         self._emit_status()
-        if time.monotonic() - current.dirty_since > AUTOSAVE_MAX_WAIT_S:
+        if large or time.monotonic() - current.dirty_since > AUTOSAVE_MAX_WAIT_S:
             self.save_current()  # steady painting keeps restarting the timer: save anyway
         else:
             self.autosave_timer.start()

@@ -206,7 +206,17 @@ def test_predict_says_how_far_a_large_image_is(trained, tmp_path, capsys, monkey
     big = tmp_path / "big.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (1100, 1000), dtype=np.uint8)).save(big)
     monkeypatch.setattr(cli, "TILE_REPORT_S", 0.0)
-    args = ["predict", "--model", str(model), "--images", str(big), "--out", str(tmp_path / "o"), "--tile", "256"]
+    args = [
+        "predict",
+        "--model",
+        str(model),
+        "--images",
+        str(big),
+        "--out",
+        str(tmp_path / "o"),
+        "--tile",
+        "256",
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     # Before: nothing until the whole image was done (minutes for a 30000 x 30000 slide).

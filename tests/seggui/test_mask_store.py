@@ -164,3 +164,19 @@ def test_replay_moves_an_unreadable_mask_aside_and_keeps_strokes_over_the_saved_
     assert (c[64:, 64:] == 2).all() and (c[:64] == IGNORE_INDEX).all()
     assert (store_dir / "c.unusable.png").read_bytes() == b"\x89PNG broken"
     assert sorted(p.name for p in replay.restored) == ["b.png", "c.png"] and not replay.problems
+
+
+def test_an_edit_too_large_to_journal_is_saved_at_once(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(mask_store, "JOURNAL_MAX_BYTES", 64 * 64)
+    store = _store(tmp_path)
+    path = tmp_path / "masks" / "a.png"
+    document = MaskDocument(np.full((200, 200), IGNORE_INDEX, np.uint8))
+    store.open(tmp_path / "a.tif", path, document, None)
+    document.begin_edit("accept prediction")
+    document.replace_where(np.ones((200, 200), bool), np.ones((200, 200), np.uint8))
+    edit = document.end_edit()
+    store.edited(document, [(ty, tx, new) for ty, tx, _, new in edit.tiles])
+    qtbot.waitUntil(lambda: path.exists() and not store.has_unsaved(), timeout=10000)  # no debounce wait
+    assert (read_mask(path) == 1).all()
+    assert not (tmp_path / JOURNAL_FILE).exists()
+    store.shutdown()

@@ -197,3 +197,30 @@ def test_memory_of_a_huge_image_that_failed_to_open_is_released(tmp_path):
     before, after = map(float, done.stdout.split())
     # Before: two failed 8000 x 8000 opens kept about 620 MB resident in the loader thread's heap.
     assert after - before < 100, (before, after)
+
+
+def test_opening_removes_what_a_killed_write_left_but_not_in_a_folder_another_window_edits(
+    qtbot, window, tmp_path
+):
+    folder = _folder(tmp_path / "p")
+    (folder / "masks").mkdir()
+    leftover = folder / "masks" / ".im0.png.0badf00d.tmp"
+    leftover.write_bytes(b"half a png")
+    mine = folder / "masks" / "notes.tmp"  # not a name atomic_write gives: not ours to remove
+    mine.write_bytes(b"x")
+    journal = StrokeJournal(folder / JOURNAL_FILE)
+    journal.append(JournalRecord("im1.png", (80, 100), 7, ((0, 0, np.full((64, 64), 1, np.uint8)),)))
+    journal.close()
+    # Another live window owns the folder and the user edits anyway: its journal is its own.
+    (folder / LOCK_FILE).write_text(
+        json.dumps({"host": socket.gethostname(), "pid": os.getppid(), "user": "x", "since": 0})
+    )
+    window.ask_about_lock = lambda *a: TAKE_OVER  # type: ignore[method-assign]
+    open_folder(qtbot, window, folder)
+    assert leftover.exists() and (folder / JOURNAL_FILE).exists()
+    assert not (folder / "masks" / "im1.png").exists()
+    window.close()  # nobody edits it now
+    second, _ = _second_window(qtbot, tmp_path, None)
+    open_folder(qtbot, second, folder)
+    assert not leftover.exists() and mine.exists()
+    assert (read_mask(folder / "masks" / "im1.png")[:64, :64] == 1).all()

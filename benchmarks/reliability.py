@@ -1,0 +1,268 @@
+"""What a kill, a failing disk and a second writer cost a user's strokes.
+
+    python benchmarks/reliability.py [--kills 20] [--seed 0]
+
+1. Kill -9 at random moments while ``paint_driver.py`` (the real window, offscreen) paints a
+   stroke every 100 ms into a fresh folder; the driver's own log of finished strokes is the
+   truth. After each kill the folder is opened the way the app does (the journal is replayed)
+   and every logged stroke is looked for in the mask. The same kills are run with the stroke
+   journal off (saves only, as before), in this run, as the baseline.
+2. A save that keeps failing (the disk is full) for 32 s: tries counted against the back-off.
+3. Two processes paint one image: the second finds the folder in use and either opens it
+   read-only, or the user chose "edit anyway"; every stroke must be in a mask file, or have
+   been refused or reported to its painter.
+
+Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from paint_driver import stroke_on_mask  # noqa: E402
+
+from model.classes import default_classes  # noqa: E402
+from model.errors import SegGUIError  # noqa: E402
+from model.imageio import list_images, read_mask  # noqa: E402
+from model.project import Project  # noqa: E402
+from model.recovery import recover_folder  # noqa: E402
+
+DRIVER = ROOT / "benchmarks" / "paint_driver.py"
+CLASSES = default_classes(2)
+ENV = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+
+
+def _folder(root: Path) -> Path:
+    folder = root / "project"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (512, 512, 3), dtype=np.uint8)).save(folder / "im0.png")
+    return folder
+
+
+def _log(path: Path) -> list[tuple[float, str, int]]:
+    """(seconds, kind, stroke) per line of a driver log; kind is stroke, refused or problem."""
+    rows = []
+    for line in path.read_text().splitlines() if path.exists() else []:
+        parts = line.split()
+        if parts[1] in ("stroke", "refused"):
+            rows.append((float(parts[0]), parts[1], int(parts[2])))
+        elif parts[1] == "problem":
+            rows.append((float(parts[0]), "problem", -1))
+    return rows
+
+
+def _wait_for(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def _mask_files(folder: Path) -> tuple[list[np.ndarray], int]:
+    """Every mask in the folder (conflict copies too) and how many could not be read."""
+    masks, corrupt = [], 0
+    mask_dir = folder / "masks"
+    for path in list_images(mask_dir) if mask_dir.is_dir() else []:
+        try:
+            masks.append(read_mask(path))
+        except SegGUIError:
+            corrupt += 1
+    return masks, corrupt
+
+
+def kill_run(root: Path, kill_after_s: float, journal: bool) -> dict[str, float]:
+    folder = _folder(root)
+    log = root / "driver.log"
+    command = [sys.executable, str(DRIVER), str(folder), str(log), "--interval", "0.1", "--strokes", "1000"]
+    driver = subprocess.Popen(
+        [*command, *([] if journal else ["--no-journal"])], env=ENV, stderr=subprocess.DEVNULL
+    )
+    _wait_for(lambda: "ready" in (log.read_text() if log.exists() else ""), 60)
+    time.sleep(kill_after_s)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    strokes = [(t, i) for t, kind, i in _log(log) if kind == "stroke"]
+    last_logged = strokes[-1][0] if strokes else 0.0
+    recover_folder(Project(folder, tuple(CLASSES)))  # what opening the folder does first
+    masks, corrupt = _mask_files(folder)
+    mask = masks[0] if masks else np.full((512, 512), 255, np.uint8)
+    lost = [(t, i) for t, i in strokes if not stroke_on_mask(mask, i)]
+    temporary = list(folder.rglob(".*.tmp"))
+    return {
+        "strokes": len(strokes),
+        "lost": len(lost),
+        "lost_s": (last_logged - lost[0][0] + 0.1) if lost else 0.0,
+        "corrupt": corrupt,
+        "temporary": len(temporary),
+    }
+
+
+def kill_table(kills: int, seed: int) -> None:
+    rng = random.Random(seed)
+    moments = [rng.uniform(0.3, 6.0) for _ in range(kills)]
+    print(f"\n### Kill -9 while painting a stroke every 100 ms ({kills} random moments, 0.3-6 s in)\n")
+    print(
+        "| | runs | strokes painted | strokes lost | runs losing more than the last stroke | "
+        "longest loss (s) | corrupt files | temporary files left |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    results = {}
+    for journal in (False, True):
+        rows = []
+        for moment in moments:
+            with tempfile.TemporaryDirectory() as tmp:
+                rows.append(kill_run(Path(tmp), moment, journal))
+        results[journal] = rows
+        name = "stroke journal (now)" if journal else "saves only (before)"
+        print(
+            f"| {name} | {len(rows)} | {sum(r['strokes'] for r in rows)} | {sum(r['lost'] for r in rows)} | "
+            f"{sum(r['lost'] > 1 for r in rows)} | {max(r['lost_s'] for r in rows):.1f} | "
+            f"{sum(r['corrupt'] for r in rows)} | {sum(r['temporary'] for r in rows)} |"
+        )
+    before = sum(r["lost"] for r in results[False])
+    now = sum(r["lost"] for r in results[True])
+    print(f"\nStrokes lost, now / before: {now} / {before}" + (f" = {now / before:.3f}" if before else ""))
+
+
+def retry_table(seconds: float) -> None:
+    import errno
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
+
+    import seggui.mask_store as mask_store
+    from seggui.document import MaskDocument
+
+    app = QCoreApplication.instance() or QCoreApplication([])
+    logging.getLogger("seggui").setLevel(logging.ERROR)  # one warning per try: the table counts them
+    tries: list[float] = []
+
+    def full_disk(path, mask, classes):
+        tries.append(time.monotonic())
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    mask_store.write_mask = full_disk
+    with tempfile.TemporaryDirectory() as tmp:
+        store = mask_store.MaskStore()
+        store.set_folder(Path(tmp), tuple(CLASSES), read_only=False)
+        document = MaskDocument(np.full((64, 64), 255, np.uint8))
+        store.open(Path(tmp) / "a.png", Path(tmp) / "masks" / "a.png", document, None)
+        start = time.monotonic()
+        for i in range(int(seconds * 10)):  # a stroke every 100 ms all along
+            document.begin_edit("brush")
+            document.paint_segment(1, 1 + i % 60, 5, 1 + i % 60, 1, 1)
+            edit = document.end_edit()
+            if edit is not None:
+                store.edited(document, [(ty, tx, new) for ty, tx, _, new in edit.tiles])
+            store.save_current()
+            loop = QEventLoop()
+            QTimer.singleShot(100, loop.quit)
+            loop.exec()
+        store.shutdown()
+    elapsed = time.monotonic() - start
+    steps, t, allowed = mask_store.RETRY_STEPS_MS, 0.0, 1
+    while True:
+        t += steps[min(allowed - 1, len(steps) - 1)] / 1000
+        if t > elapsed:
+            break
+        allowed += 1
+    del app
+    print(f"\n### A save failing for {elapsed:.0f} s (disk full) while painting goes on\n")
+    print("| tries | tries the back-off allows (1, 2, 4, 8, 16 s) | tries per second |")
+    print("|---|---|---|")
+    print(f"| {len(tries)} | {allowed} | {len(tries) / elapsed:.2f} |")
+
+
+def two_writers_run(root: Path, on_lock: str) -> dict[str, int]:
+    folder = _folder(root)
+    first_log, second_log = root / "first.log", root / "second.log"
+    first = subprocess.Popen(
+        [sys.executable, str(DRIVER), str(folder), str(first_log), "--strokes", "40"],
+        env=ENV,
+        stderr=subprocess.DEVNULL,
+    )
+    _wait_for(lambda: "ready" in (first_log.read_text() if first_log.exists() else ""), 60)
+    second = subprocess.Popen(
+        [
+            sys.executable,
+            str(DRIVER),
+            str(folder),
+            str(second_log),
+            "--strokes",
+            "40",
+            "--first-cell",
+            "100",
+            "--on-lock",
+            on_lock,
+        ],
+        env=ENV,
+    )
+    first.wait(120)
+    second.wait(120)
+    masks, corrupt = _mask_files(folder)
+    counts = {"painted": 0, "on disk": 0, "refused": 0, "lost, reported": 0, "lost silently": 0}
+    for log in (first_log, second_log):
+        rows = _log(log)
+        reported = any(kind == "problem" for _, kind, _ in rows)
+        for _, kind, index in rows:
+            if kind == "refused":
+                counts["refused"] += 1
+            elif kind == "stroke":
+                counts["painted"] += 1
+                if any(stroke_on_mask(m, index) for m in masks):
+                    counts["on disk"] += 1
+                else:
+                    counts["lost, reported" if reported else "lost silently"] += 1
+    counts["corrupt"] = corrupt
+    counts["conflict copies"] = len(list((folder / "masks").glob("*.conflict*.png")))
+    return counts
+
+
+def two_writers_table() -> None:
+    print("\n### Two processes painting one image, 40 strokes each\n")
+    print(
+        "| second window | painted | on disk | refused (read-only) | lost, reported | lost silently | "
+        "conflict copies | corrupt |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for on_lock in ("read-only", "take over"):
+        with tempfile.TemporaryDirectory() as tmp:
+            c = two_writers_run(Path(tmp), on_lock)
+        print(
+            f"| {on_lock} | {c['painted']} | {c['on disk']} | {c['refused']} | {c['lost, reported']} | "
+            f"{c['lost silently']} | {c['conflict copies']} | {c['corrupt']} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--retry-seconds", type=float, default=32.0)
+    args = parser.parse_args()
+    kill_table(args.kills, args.seed)
+    two_writers_table()
+    retry_table(args.retry_seconds)
+
+
+if __name__ == "__main__":
+    main()
