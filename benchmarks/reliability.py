@@ -215,6 +215,7 @@ def two_writers_run(root: Path, on_lock: str) -> dict[str, int]:
             on_lock,
         ],
         env=ENV,
+        stderr=subprocess.DEVNULL,
     )
     first.wait(120)
     second.wait(120)

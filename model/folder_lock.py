@@ -13,6 +13,7 @@ import getpass
 import json
 import os
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,8 @@ class LockOwner:
             return False
         if self.pid == os.getpid():
             return False  # this process: held by another window here, or was (checked by the caller)
+        if sys.platform == "win32":
+            return False  # os.kill(pid, 0) would send Ctrl+C there: the user is asked instead
         try:
             os.kill(self.pid, 0)
         except ProcessLookupError:

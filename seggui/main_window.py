@@ -104,7 +104,6 @@ class MainWindow(WindowUi, QMainWindow):
         self.editor.edited.connect(self.store.edited)
         self.store.saved.connect(self._on_mask_saved)
         self.store.status_changed.connect(self._show_save_status)
-        self.store.problem.connect(self._error)
         self.canvas.cursor_moved.connect(self._on_canvas_cursor_moved)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{100 * z:.0f}%"))
         self.browser.view.clicked.connect(lambda index: self._open_path(self.browser.path_at(index.row())))
@@ -448,10 +447,10 @@ class MainWindow(WindowUi, QMainWindow):
     def _on_mask_saved(self, image: Path, complete: bool) -> None:
         self.browser.model.update(image, Status.LABELLED if complete else Status.PARTLY)
 
-    def _show_save_status(self, text: str, warning: bool) -> None:
+    def _show_save_status(self, text: str, warning: bool, detail: str) -> None:
         self.save_label.setStyleSheet("color: #e6194b; font-weight: bold" if warning else "")
         self.save_label.setText(text)
-        self.save_label.setToolTip(text)
+        self.save_label.setToolTip(detail)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         errors = self.store.flush()

@@ -63,6 +63,8 @@ class WriteResult:
     error: str | None = None
     written: Path | None = None
     stamp: Stamp = None
+    reason: str = ""
+    """Why the write failed, in the system's words (``No space left on device``)."""
     conflict: bool = False
     moved_to: Path | None = None
     complete: bool = False
@@ -98,7 +100,7 @@ class MaskStore(QObject):
 
     saved = Signal(object, bool)  # image path, every pixel labelled
     problem = Signal(str)  # a save failed, a conflict was set aside, the journal failed
-    status_changed = Signal(str, bool)  # text for the status bar, whether it is a warning
+    status_changed = Signal(str, bool, str)  # short text for the status bar, warning?, the whole story
     _finished = Signal(object)  # WriteResult, from the writer thread
     _journal_failed = Signal(str)
 
@@ -118,7 +120,7 @@ class MaskStore(QObject):
         self._counter = 0
         self._closed = False
         self._current: _Current | None = None
-        self._warning: str | None = None
+        self._warning: tuple[str, str] | None = None  # (short, whole) of the latest warning
         self.retry_steps_ms = RETRY_STEPS_MS
         self._retry_step = 0
         self._finished.connect(self._on_finished)
@@ -161,7 +163,7 @@ class MaskStore(QObject):
             # Read again from disk, which is the truth now (after a conflict too: the other
             # version is on screen, and the conflict copy stays as it was).
             known.expected, known.unusable, known.target = stamp, unusable, mask_path
-        if self._warning and not self._warning.startswith("NOT SAVED"):
+        if self._warning and not self._warning[0].startswith("NOT SAVED"):
             self._warning = None
         self._current = _Current(image, mask_path, document, self._counter, self._counter)
         self._emit_status()
@@ -213,10 +215,15 @@ class MaskStore(QObject):
             )
 
     def _on_journal_failed(self, message: str) -> None:
-        log.warning("%s", message)
         if not self._journal_warned:
             self._journal_warned = True
-            self.problem.emit(f"{message}; strokes are safe once saved with the masks")
+            self._warn(
+                f"{message}; strokes are safe once saved with the masks",
+                short="stroke journal failing: strokes are safe once saved",
+            )
+            self._emit_status()
+        else:
+            log.warning("%s", message)
 
     def is_dirty(self) -> bool:
         """Whether the open mask has strokes not yet handed to the writer."""
@@ -298,7 +305,8 @@ class MaskStore(QObject):
                 self._warn(
                     f"{request.path.name} was changed on disk by another program or window since it "
                     f"was opened here; it was left as it is, and your strokes were saved as "
-                    f"{known.target.name} beside it"
+                    f"{known.target.name} beside it",
+                    short=f"{request.path.name} changed elsewhere: your strokes are in {known.target.name}",
                 )
             elif known.target == request.path:
                 known.expected = result.stamp
@@ -306,14 +314,18 @@ class MaskStore(QObject):
                 self._warn(f"The old, unusable mask was kept as {result.moved_to.name}", status_only=True)
             if not any(f.failing for f in self._files.values()):
                 self._retry_step = 0
-                if self._warning and self._warning.startswith("NOT SAVED"):
+                if self._warning and self._warning[0].startswith("NOT SAVED"):
                     self._warning = None
             self._drop_journalled()
             self.saved.emit(request.image, result.complete)
         elif request.revision > known.on_disk:
             known.failing, known.error = True, result.error
             self._pending.setdefault(request.path, request)  # a newer request, if any, wins
-            self._warn(f"NOT SAVED: {result.error} (retrying; your strokes are kept)")
+            where = f"{request.path.parent.name}/{request.path.name}"
+            self._warn(
+                f"NOT SAVED: {result.error} (retrying; your strokes are kept)",
+                short=f"NOT SAVED: {where}: {result.reason} (retrying; strokes kept)",
+            )
             if not self._retry.isActive():
                 steps = self.retry_steps_ms
                 self._retry.start(steps[min(self._retry_step, len(steps) - 1)])
@@ -374,21 +386,25 @@ class MaskStore(QObject):
             self._journal_writer.submit(journal.close).result()
 
     # -- status -----------------------------------------------------------------------------------
-    def _warn(self, message: str, *, status_only: bool = False) -> None:
+    def _warn(self, message: str, *, short: str | None = None, status_only: bool = False) -> None:
+        """Log ``message``; keep it (and its ``short`` form for the status bar) as the current
+        warning and emit ``problem``, or only show it once (``status_only``)."""
         log.warning("%s", message)
         if not status_only:
-            self._warning = message
+            self._warning = (short or message, message)
             self.problem.emit(message)
         else:
-            self.status_changed.emit(message, False)
+            self.status_changed.emit(message, False, message)
 
-    def status(self) -> tuple[str, bool]:
-        """The save state in words, and whether it is a warning."""
+    def status(self) -> tuple[str, bool, str]:
+        """The save state in a few words, whether it is a warning, and the whole story."""
         if self.read_only:
-            return "read-only (another window edits this folder)", True
+            text = "read-only (another window edits this folder)"
+            return text, True, f"{text}: nothing painted here can be saved"
         if self._warning:
-            return self._warning, True
-        return ("unsaved changes" if self.has_unsaved() else "saved"), False
+            return self._warning[0], True, self._warning[1]
+        text = "unsaved changes" if self.has_unsaved() else "saved"
+        return text, False, text
 
     def _emit_status(self) -> None:
         self.status_changed.emit(*self.status())
@@ -410,7 +426,8 @@ def _write(request: SaveRequest) -> WriteResult:
         write_mask(target, request.mask, list(request.classes))
         result.written, result.stamp = target, file_stamp(target)
     except OSError as exc:
-        result.error = f"Cannot save {target}: {exc.strerror or exc}"
+        result.reason = exc.strerror or str(exc)
+        result.error = f"Cannot save {target}: {result.reason}"
         log.warning("%s", result.error)
     result.complete = not bool((request.mask == IGNORE_INDEX).any())
     return result

@@ -180,3 +180,20 @@ def test_an_edit_too_large_to_journal_is_saved_at_once(qtbot, tmp_path, monkeypa
     assert (read_mask(path) == 1).all()
     assert not (tmp_path / JOURNAL_FILE).exists()
     store.shutdown()
+
+
+def test_a_journal_that_cannot_be_written_is_reported_once_and_saving_goes_on(qtbot, tmp_path):
+    (tmp_path / JOURNAL_FILE).mkdir()  # something in the way of the journal file
+    store = _store(tmp_path)
+    problems: list[str] = []
+    store.problem.connect(problems.append)
+    path = tmp_path / "masks" / "a.png"
+    document = MaskDocument(np.full((8, 8), IGNORE_INDEX, np.uint8))
+    store.open(tmp_path / "a.tif", path, document, None)
+    _paint(store, document, 1)
+    _paint(store, document, 2, row=1)
+    qtbot.waitUntil(lambda: bool(problems))
+    assert store.flush() == [] and np.array_equal(read_mask(path), document.mask)
+    assert len(problems) == 1 and "stroke journal" in problems[0] and JOURNAL_FILE in problems[0]
+    assert "journal" in store.status()[0] and store.status()[1]
+    store.shutdown()
