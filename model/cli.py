@@ -296,6 +296,8 @@ def _predict(args: argparse.Namespace) -> int:
         on_image=report,
         on_tiles=tiles,
     )
+    for message in result.warnings:
+        print(f"warning: {message}", file=sys.stderr)
     for message in result.problems:
         print(f"error: {message}", file=sys.stderr)
     return 1 if result.problems else 0

@@ -20,6 +20,7 @@ from model.atomic import atomic_write
 from model.classes import ClassInfo
 from model.errors import SegGUIError
 from model.imageio import read_image, write_mask
+from model.intensity import non_finite_pixels
 from model.mask_names import MaskNames
 
 if TYPE_CHECKING:  # importing torch is slow; the app's GUI thread ranks images without it
@@ -46,6 +47,8 @@ class FolderPrediction:
 
     uncertainties: dict[Path, float] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    """Images predicted with a caveat (NaN or infinite pixels, read as the darkest or brightest)."""
     stopped: bool = False
 
 
@@ -84,6 +87,12 @@ def predict_folder(
         except SegGUIError as exc:
             result.problems.append(str(exc))
             continue
+        bad = non_finite_pixels(raw)
+        if bad:
+            result.warnings.append(
+                f"{path}: {bad} pixels are NaN or infinite; predicted as the darkest (NaN, -inf) or "
+                "brightest (+inf) value"
+            )
         try:
             prediction = predictor.predict(
                 raw, probabilities=probabilities, on_tiles=partial(_tiles_done, path, on_tiles, should_stop)

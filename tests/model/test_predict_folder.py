@@ -101,3 +101,16 @@ def test_a_large_image_reports_its_tiles_and_stops_between_them(tmp_path, traine
     )
     assert result.stopped and len(seen) == 1 and seen[0][0] < seen[0][1]
     assert not (tmp_path / "stopped" / "big.png").exists()
+
+
+def test_nan_and_infinite_pixels_are_named_and_the_image_still_predicted(tmp_path, trained):
+    image = np.random.default_rng(3).random((64, 64)).astype(np.float32)
+    image[1, 1], image[2, 2] = np.nan, np.inf
+    path = tmp_path / "float.tif"
+    Image.fromarray(image, mode="F").save(path)
+    result = predict_folder(Predictor(trained, "cpu"), [path], tmp_path / "out", trained.classes)
+    assert result.warnings == [
+        f"{path}: 2 pixels are NaN or infinite; predicted as the darkest (NaN, -inf) or "
+        "brightest (+inf) value"
+    ]
+    assert not result.problems and (tmp_path / "out" / "float.png").exists()
