@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.classes import IGNORE_INDEX, ClassInfo
+from model.classes import IGNORE_INDEX, ClassInfo, default_color
 from model.errors import MaskError, SegGUIError
 from model.imageio import image_size, list_images, read_mask, read_rgb, write_mask
 from model.label_formats import (
@@ -19,11 +19,12 @@ from model.label_formats import (
     coco_masks,
     colour_to_index,
     draw_shapes,
-    labelme_shapes,
     read_classes_json,
     yolo_shapes,
 )
+from model.labelme_import import labelme_mask
 from model.mask_names import MaskNames
+from model.project import MAX_CLASSES
 
 IMPORT_KINDS = ("masks", "colour", "labelme", "coco", "yolo")
 """``masks``: index or palette PNGs (also a VOC ``SegmentationClass`` folder); ``colour``: RGB
@@ -35,9 +36,18 @@ JSON file (or a folder holding ``annotations.json``); ``yolo``: a folder with ``
 class ImportReport:
     imported: list[Path] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    """Files not imported, each with its reason."""
+    notes: list[str] = field(default_factory=list)
+    """Files imported with something left out (shapes of labels the project does not have)."""
+    classes: list[ClassInfo] = field(default_factory=list)
+    """The project's classes after the import (longer than before if unknown labels were added)."""
+    added: list[str] = field(default_factory=list)
+    """Labels added as classes (``add_classes``)."""
 
     def summary(self) -> str:
-        return f"{len(self.imported)} masks imported, {len(self.skipped)} skipped"
+        added = f"; new classes {', '.join(self.added)}" if self.added else ""
+        notes = f", {len(self.notes)} with shapes left out" if self.notes else ""
+        return f"{len(self.imported)} masks imported{notes}, {len(self.skipped)} skipped{added}"
 
 
 @dataclass(frozen=True)
@@ -55,6 +65,8 @@ def import_labels(
     classes: list[ClassInfo],
     *,
     overwrite: bool = False,
+    outside: str = "background",
+    add_classes: bool = False,
     on_progress: Callable[[ImportProgress], None] | None = None,
 ) -> ImportReport:
     """Turn the labels in ``source`` into index masks in ``mask_dir`` for the project's ``images``.
@@ -64,6 +76,11 @@ def import_labels(
     name first. A label file that could belong to either of two images is refused. A file that
     cannot be used (unknown label or colour, wrong size, truncated) is skipped with its reason and
     the rest goes on. Existing masks are kept unless ``overwrite``.
+
+    labelme files are drawn as labelme's converter draws them (``model.labelme_import``): pixels
+    outside every shape are background (``outside="unlabelled"`` leaves them not labelled).
+    Shapes whose label is not a class are left out, each file listing its unknown labels in
+    ``report.notes``, or, with ``add_classes``, become new classes (``report.classes``).
     """
     if kind not in IMPORT_KINDS:
         raise ValueError(f"unknown import kind {kind!r}; choose one of {', '.join(IMPORT_KINDS)}")
@@ -71,8 +88,9 @@ def import_labels(
         raise SegGUIError(f"{source}: not found")
     mask_names = MaskNames(images)
     names = {c.name: i for i, c in enumerate(classes)}
-    report = ImportReport()
-    jobs = list(_jobs(source, kind, _ImageMatcher(images, mask_names, report), names, classes, report))
+    report = ImportReport(classes=list(classes))
+    options = _LabelmeOptions(outside, add_classes, names, report)
+    jobs = list(_jobs(source, kind, _ImageMatcher(images, mask_names, report), options, classes, report))
     for index, (name, image, make_mask) in enumerate(jobs, 1):
         if on_progress is not None:
             on_progress(ImportProgress(index, len(jobs), name))
@@ -89,11 +107,11 @@ def import_labels(
                 raise MaskError(
                     f"{name}: labels are {mask.shape[1]}x{mask.shape[0]} but {image.name} is {width}x{height}"
                 )
-            bad = np.unique(mask[(mask >= len(classes)) & (mask != IGNORE_INDEX)])
+            bad = np.unique(mask[(mask >= len(report.classes)) & (mask != IGNORE_INDEX)])
             if bad.size:
                 raise MaskError(f"{name}: values {bad[:8].tolist()} are not classes of this project")
             mask_dir.mkdir(parents=True, exist_ok=True)
-            write_mask(target, mask, list(classes))
+            write_mask(target, mask, report.classes)
         except (SegGUIError, ValueError, KeyError, TypeError) as exc:
             report.skipped.append(str(exc) if isinstance(exc, SegGUIError) else f"{name}: {exc}")
             continue
@@ -133,7 +151,39 @@ class _ImageMatcher:
         return None
 
 
-def _jobs(source: Path, kind: str, match: _ImageMatcher, names: dict[str, int], classes, report):
+@dataclass
+class _LabelmeOptions:
+    """How labelme shapes become classes, and the record of labels the project did not have."""
+
+    outside: str
+    add_classes: bool
+    names: dict[str, int]
+    report: ImportReport
+
+    def mask(self, document: dict, shape: tuple[int, int], path: Path) -> np.ndarray:
+        unknown: dict[str, int] = {}
+
+        def value_of(label: str) -> int | None:
+            unknown[label] = unknown.get(label, 0) + 1
+            if not self.add_classes:
+                return None
+            if len(self.report.classes) >= MAX_CLASSES:
+                raise MaskError(f"{path}: cannot add class {label!r}: a project holds {MAX_CLASSES} classes")
+            self.names[label] = len(self.report.classes)
+            self.report.classes.append(ClassInfo(label, default_color(len(self.report.classes))))
+            self.report.added.append(label)
+            return self.names[label]
+
+        mask = labelme_mask(document, shape, self.names, path, outside=self.outside, unknown=value_of)
+        if unknown and not self.add_classes:
+            listed = ", ".join(
+                f"{label!r} ({count} shape{'s' if count > 1 else ''})" for label, count in unknown.items()
+            )
+            self.report.notes.append(f"{path}: left out shapes of labels that are not classes: {listed}")
+        return mask
+
+
+def _jobs(source: Path, kind: str, match: _ImageMatcher, options: _LabelmeOptions, classes, report):
     """(file name, project image, function from image shape to mask) for every usable label file."""
 
     if kind in ("masks", "colour"):
@@ -161,20 +211,14 @@ def _jobs(source: Path, kind: str, match: _ImageMatcher, names: dict[str, int], 
                 continue
             image = match(path, Path(image_name).stem, image_name)
             if image is not None:
-                yield (
-                    path.name,
-                    image,
-                    lambda shape, d=document, p=path: draw_shapes(
-                        labelme_shapes(d, names, p), shape, IGNORE_INDEX
-                    ),
-                )
+                yield path.name, image, lambda shape, d=document, p=path: options.mask(d, shape, p)
     elif kind == "coco":
         path = source / COCO_FILE if source.is_dir() else source
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise SegGUIError(f"{path}: not a COCO JSON file ({exc})") from exc
-        per_image, problems = coco_masks(data, names, path)
+        per_image, problems = coco_masks(data, options.names, path)
         report.skipped += problems
         for file_name, (size, regions) in per_image.items():
             image = match(path, Path(file_name).stem, Path(file_name).name)

@@ -19,6 +19,7 @@ from PIL import Image
 from model.atomic import atomic_write
 from model.classes import IGNORE_COLOR, IGNORE_INDEX, ClassInfo
 from model.errors import MaskError
+from model.labelme_import import EDGE_POLYGONS_KEY
 from model.polygons import mask_to_polygons, polygon_area, rasterize_polygon, rasterize_polygon_box
 from model.rle import rle_decode, rle_encode
 
@@ -168,6 +169,7 @@ def write_item(fmt: str, ctx: ExportContext, image: Path, mask: np.ndarray, stem
             "imageData": None,
             "imageHeight": int(height),
             "imageWidth": int(width),
+            EDGE_POLYGONS_KEY: "polygons follow pixel edges: fill the pixels whose centres are inside",
         }
         write_text(ctx.root / f"{stem}.json", json.dumps(document, separators=(",", ":")))
     else:
@@ -261,26 +263,6 @@ def yolo_shapes(path: Path, shape: tuple[int, int], num_classes: int) -> list[tu
         if not 1 <= value < num_classes:
             raise MaskError(f"{path}, line {number}: class {value - 1} is not a class of this project")
         shapes.append((value, coords * [width, height]))
-    return shapes
-
-
-def labelme_shapes(document: dict, names: dict[str, int], path: Path) -> list[tuple[int, np.ndarray]]:
-    """(class, polygon) from a labelme document; an unknown label raises ``MaskError``."""
-    shapes = []
-    for shape in document.get("shapes", []):
-        label = shape.get("label")
-        if label not in names:
-            raise MaskError(f"{path}: label {label!r} is not a class of this project ({', '.join(names)})")
-        points = np.asarray(shape.get("points", []), np.float64)
-        kind = shape.get("shape_type") or "polygon"
-        if kind == "rectangle" and len(points) == 2:
-            (x0, y0), (x1, y1) = points
-            points = np.asarray([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
-        elif kind != "polygon":
-            raise MaskError(
-                f"{path}: shape type {kind!r} of label {label!r} is not supported (polygon, rectangle)"
-            )
-        shapes.append((names[label], points))
     return shapes
 
 

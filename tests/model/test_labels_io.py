@@ -234,8 +234,9 @@ def test_bad_inputs_are_reported_and_the_rest_is_imported(tmp_path, project):
     document["shapes"][0]["label"] = "zebra"
     (source / "im1.json").write_text(json.dumps(document))
     report, back = _reimport(tmp_path, source, "labelme", images)
-    assert sorted(back) == ["im0", "im2"]
-    assert len(report.skipped) == 1 and "im1.json" in report.skipped[0] and "'zebra'" in report.skipped[0]
+    # Before: the whole file was dropped for one unknown label. Now only that shape is.
+    assert sorted(back) == ["im0", "im1", "im2"] and not report.skipped
+    assert len(report.notes) == 1 and "im1.json" in report.notes[0] and "'zebra' (1 shape)" in report.notes[0]
 
     pngs = tmp_path / "pngs"
     export_labels(images, folder / "masks", CLASSES, pngs, ExportOptions(format="index"))
