@@ -74,6 +74,14 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     if not path.is_file():
         raise ModelFileError(f"{path}: model file not found")
     try:
+        with path.open("rb") as handle:
+            magic = handle.read(4)
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read the model file ({exc.strerror or exc})") from exc
+    if magic[:4] != b"PK\x03\x04" and magic[:1] != b"\x80":  # torch's zip format, or an old pickle
+        what = "an empty file" if not magic else "not a PyTorch file at all"
+        raise ModelFileError(f"{path}: not a SegGUI model file ({what})")
+    try:
         with warnings.catch_warnings():  # foreign pickles warn about their protocol; we report below
             warnings.simplefilter("ignore", UserWarning)
             data = torch.load(path, map_location="cpu", weights_only=True)

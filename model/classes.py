@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 IGNORE_INDEX = 255
 """Mask value for "not labelled": ignored by the loss and the metrics."""
@@ -55,6 +57,34 @@ def default_classes(num_classes: int) -> list[ClassInfo]:
         raise ValueError(f"need at least 2 classes (background and one more), got {num_classes}")
     names = ["background"] + [f"class {i}" for i in range(1, num_classes)]
     return [ClassInfo(name, default_color(i)) for i, name in enumerate(names)]
+
+
+def classes_from_names(names: list[str]) -> list[ClassInfo]:
+    """Classes with these names (class 0 first) and default colours."""
+    if len(names) < 2:
+        raise ValueError(f"need at least 2 classes, background first, got {names}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"class names repeat: {names}")
+    return [ClassInfo(name, default_color(i)) for i, name in enumerate(names)]
+
+
+def read_labels_file(path: Path) -> list[ClassInfo]:
+    """Classes from a labels file: one name per line, class 0 first (labelme's ``labels.txt``,
+    a VOC class list), or a SegGUI export's ``classes.json`` (with its colours). labelme's
+    ``__ignore__`` line is not a class and its ``_background_`` is named ``background``; blank
+    lines and ``#`` comments are skipped."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        data = json.loads(text)
+        rows = sorted(data["classes"], key=lambda row: int(row["index"]))
+        return [ClassInfo(str(row["name"]), tuple(int(v) for v in row["color"])) for row in rows]  # type: ignore[misc]
+    names = []
+    for line in text.splitlines():
+        name = line.strip()
+        if not name or name.startswith("#") or name == "__ignore__":
+            continue
+        names.append("background" if name == "_background_" else name)
+    return classes_from_names(names)
 
 
 def palette_bytes(classes: list[ClassInfo]) -> list[int]:

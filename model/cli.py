@@ -11,9 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-
-from model.classes import ClassInfo, default_classes, default_color
+from model.classes import ClassInfo, classes_from_names, default_classes, read_labels_file
 from model.config import AUTO_PRESET, PRESET_INFO
 from model.errors import SegGUIError
 from model.import_labels import IMPORT_KINDS
@@ -23,6 +21,8 @@ log = logging.getLogger("seggui")
 
 COMMANDS = ("train", "predict", "evaluate", "export", "import")
 TILE_REPORT_S = 2.0
+PROGRESS_S = 10.0
+"""Training without a terminal prints a progress line this often."""
 """A large image being predicted says how many of its tiles are done this often."""
 
 
@@ -38,10 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--images", required=True, type=Path, help="folder of images")
     train.add_argument("--masks", type=Path, help="folder of index-PNG masks (default: IMAGES/masks)")
     train.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
-    train.add_argument(
-        "--classes",
-        help="comma-separated class names, background first (default: from the largest mask value)",
-    )
+    _class_options(train, "default: class 0..N-1 for the mask values found")
+    _ignore_option(train)
     train.add_argument("--resume", type=Path, help="fine-tune from this model file")
     train.add_argument(
         "--preset",
@@ -110,6 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--model", required=True, type=Path)
     evaluate.add_argument("--images", required=True, type=Path)
     evaluate.add_argument("--masks", type=Path, help="default: IMAGES/masks")
+    evaluate.add_argument("--confusion", action="store_true", help="also print the confusion matrix")
+    _ignore_option(evaluate)
     evaluate.add_argument("--device", default="auto")
 
     export = sub.add_parser("export", help="export masks (PNG, COCO, VOC, YOLO, labelme) or a model")
@@ -141,29 +141,71 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--from", dest="source", required=True, type=Path, help="folder or file to read")
     imp.add_argument("--kind", required=True, choices=IMPORT_KINDS)
     imp.add_argument("--overwrite", action="store_true", help="replace masks the project already has")
+    imp.add_argument(
+        "--outside",
+        choices=("background", "unlabelled"),
+        default="background",
+        help="labelme: pixels outside every shape (default background, as labelme2voc)",
+    )
+    imp.add_argument(
+        "--add-classes", action="store_true", help="labels the project does not have become new classes"
+    )
+    _class_options(imp, "declares the project's classes before importing")
     return parser
 
 
-def _classes_from_args(names: str | None, mask_dir: Path) -> list[ClassInfo]:
-    if names:
-        parts = [n.strip() for n in names.split(",") if n.strip()]
-        if len(parts) < 2:
-            raise SegGUIError("--classes needs at least two names, background first")
-        return [ClassInfo(name, default_color(i)) for i, name in enumerate(parts)]
-    from model.imageio import list_images, read_mask
+def _class_options(parser: argparse.ArgumentParser, default: str) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--classes", help=f"comma-separated class names, class 0 first ({default})")
+    group.add_argument(
+        "--labels",
+        type=Path,
+        help="a labels file: one class name per line, class 0 first (labelme's labels.txt, a VOC "
+        "class list), or an export's classes.json",
+    )
 
-    highest = 0
-    if mask_dir.is_dir():
-        for path in list_images(mask_dir):
-            try:
-                values = np.unique(read_mask(path))
-            except SegGUIError as exc:
-                log.warning("%s", exc)
-                continue
-            labelled = values[values != 255]
-            if labelled.size:
-                highest = max(highest, int(labelled.max()))
-    return default_classes(max(2, highest + 1))
+
+def _ignore_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ignore-value",
+        type=int,
+        metavar="V",
+        help="mask value that means not labelled besides 255 (another tool's void, e.g. CamVid's 11)",
+    )
+
+
+def _declared_classes(args: argparse.Namespace) -> list[ClassInfo] | None:
+    """The classes named by ``--classes`` or ``--labels``, if either was given."""
+    try:
+        if getattr(args, "labels", None) is not None:
+            return read_labels_file(args.labels)
+        if getattr(args, "classes", None):
+            return classes_from_names([n.strip() for n in args.classes.split(",") if n.strip()])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        where = args.labels if getattr(args, "labels", None) is not None else "--classes"
+        raise SegGUIError(f"{where}: cannot read the classes ({exc})") from exc
+    return None
+
+
+def _training_classes(args: argparse.Namespace, samples: list, mask_dir: Path) -> list[ClassInfo]:
+    """Declared classes, checked against the masks once for the whole folder; or classes 0..N-1
+    for the values the masks hold, with a line saying so."""
+    from model.data import check_class_values, mask_values
+
+    values = mask_values(samples, args.ignore_value)
+    declared = _declared_classes(args)
+    if declared is not None:
+        check_class_values(values, declared, mask_dir)
+        return declared
+    count = max(2, max(values, default=0) + 1)
+    rare = [f"{v} only in {p[0].name}" for v, p in values.items() if len(p) == 1 and len(samples) > 2]
+    print(
+        f"classes: {count} (0-{count - 1}) from the values in {mask_dir}"
+        + (f"; {', '.join(rare[:3])}" if rare else "")
+        + "; --classes or --labels names them",
+        file=sys.stderr,
+    )
+    return default_classes(count)
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -172,13 +214,7 @@ def _train(args: argparse.Namespace) -> int:
     from model.data import find_samples
     from model.device import choose_device
     from model.network_choice import resolve_preset
-    from model.train import (
-        EpochEnded,
-        StepEnded,
-        TrainingStarted,
-        TrainSettings,
-        train_from_folders,
-    )
+    from model.train import TrainSettings, train_from_folders
     from model.weights import WeightsError, initial_checkpoint
 
     mask_dir = args.masks or args.images / "masks"
@@ -191,12 +227,18 @@ def _train(args: argparse.Namespace) -> int:
         overrides["scale_range"] = tuple(overrides["scale_range"])
     settings = TrainSettings(**{"preset": AUTO_PRESET, **overrides})
     init = load_checkpoint(args.resume) if args.resume else None
+    if not mask_dir.is_dir():
+        raise SegGUIError(f"{mask_dir}: mask folder not found (--masks names another)")
+    samples = find_samples(args.images, mask_dir)
     if init is None:
-        name, why = resolve_preset(settings.preset, find_samples(args.images, mask_dir))
+        name, why = resolve_preset(settings.preset, samples)
         settings = dataclasses.replace(settings, preset=name)
         if args.preset in (None, AUTO_PRESET):
             print(f"network: {name} ({why}; --preset chooses another)", file=sys.stderr)
-    classes = _classes_from_args(args.classes, mask_dir) if args.classes or init is None else init.classes
+    if init is None or args.classes or args.labels:
+        classes = _training_classes(args, samples, mask_dir)
+    else:
+        classes = init.classes
     if init is None:
         try:
             progress = _download_progress()
@@ -207,34 +249,12 @@ def _train(args: argparse.Namespace) -> int:
             print(f"starting from {init.config.describe()}", file=sys.stderr)
     distributed.init_from_environment(choose_device(settings.device))
     quiet = distributed.rank() != 0
-    tty = sys.stderr.isatty()
+    log_lines = _TrainingLog(classes, sys.stderr.isatty())
+    skipped: list[str] = []
 
-    def report(event: object) -> None:
-        if quiet:
-            return
-        if isinstance(event, TrainingStarted):
-            print(
-                f"training on {event.device}: {event.train_images} images, "
-                f"{event.val_images or 'no'} held out"
-                f"{' (metrics on training pixels)' if event.validating_on_training_images else ''}, "
-                f"{event.total_steps} steps",
-                file=sys.stderr,
-            )
-        elif isinstance(event, StepEnded) and tty:
-            print(
-                f"\rstep {event.step} epoch {event.epoch} loss {event.loss:.4f} "
-                f"{event.images_per_s:.1f} img/s {100 * event.progress:.0f}%",
-                end="",
-                file=sys.stderr,
-            )
-        elif isinstance(event, EpochEnded) and event.metrics is not None:
-            dice = " ".join(f"{c.name}={d:.3f}" for c, d in zip(classes, event.metrics.dice))
-            print(
-                f"\repoch {event.epoch} step {event.step} loss {event.train_loss:.4f} "
-                f"mIoU {event.metrics.mean_iou:.4f} Dice {dice}{' *' if event.best else ''} "
-                f"({event.elapsed_s:.0f} s)",
-                file=sys.stderr,
-            )
+    def problem(message: str) -> None:
+        skipped.append(message)
+        print(f"skipped: {message}", file=sys.stderr)
 
     stop = threading.Event()
     try:
@@ -245,9 +265,10 @@ def _train(args: argparse.Namespace) -> int:
             classes,
             out_path=args.out,
             init=init,
-            on_event=report,
+            on_event=None if quiet else log_lines,
             should_stop=stop.is_set,
-            on_problem=lambda message: print(f"warning: skipped {message}", file=sys.stderr),
+            on_problem=problem,
+            ignore_value=args.ignore_value,
         )
     except KeyboardInterrupt:
         stop.set()
@@ -256,9 +277,68 @@ def _train(args: argparse.Namespace) -> int:
     finally:
         distributed.shutdown()
     if not quiet:
-        best = result.best_metrics
-        print(f"saved {args.out} (best mIoU {best.mean_iou:.4f})" if best else f"saved {args.out}")
-    return 0
+        print(log_lines.summary(args.out, result, len(skipped)))
+    return 1 if skipped else 0
+
+
+class _TrainingLog:
+    """Training progress on stderr: one updating line on a terminal, else a plain line every
+    ``PROGRESS_S`` seconds; a line per validation; and the closing summary on stdout."""
+
+    def __init__(self, classes: list[ClassInfo], tty: bool) -> None:
+        self.classes, self.tty = classes, tty
+        self.started = time.monotonic()
+        self.last_line = -PROGRESS_S
+        self.images = (0, 0)
+        self.best: tuple[int, float] | None = None
+
+    def __call__(self, event: object) -> None:
+        from model.train import EpochEnded, StepEnded, TrainingStarted
+
+        if isinstance(event, TrainingStarted):
+            self.images = (event.train_images, event.val_images)
+            held = " (validated on training pixels)" if event.validating_on_training_images else ""
+            print(
+                f"training on {event.device}: {event.train_images} images, {event.val_images or 'none'} "
+                f"held out{held}; {event.total_steps} steps at most",
+                file=sys.stderr,
+            )
+        elif isinstance(event, StepEnded):
+            now = time.monotonic()
+            if not self.tty and now - self.last_line < PROGRESS_S:
+                return
+            self.last_line = now
+            left = event.elapsed_s * (1 - event.progress) / event.progress if event.progress > 0 else 0.0
+            line = (
+                f"step {event.step} ({100 * event.progress:.0f} %) loss {event.loss:.4f} "
+                f"{event.images_per_s:.1f} crops/s, {_duration(left)} left"
+            )
+            end = "" if self.tty else "\n"
+            print(f"\r{line}" if self.tty else line, end=end, file=sys.stderr, flush=True)
+        elif isinstance(event, EpochEnded) and event.metrics is not None:
+            if event.best:
+                self.best = (event.epoch, event.metrics.mean_iou)
+            dice = " ".join(f"{c.name}={d:.3f}" for c, d in zip(self.classes, event.metrics.dice))
+            print(
+                f"\repoch {event.epoch} step {event.step} loss {event.train_loss:.4f} "
+                f"mIoU {event.metrics.mean_iou:.4f} Dice {dice}{' (best)' if event.best else ''} "
+                f"({_duration(event.elapsed_s)})",
+                file=sys.stderr,
+            )
+
+    def summary(self, out: Path, result: object, skipped: int) -> str:
+        best = f"best mIoU {self.best[1]:.4f} at epoch {self.best[0]}" if self.best else "not validated"
+        stopped = ", stopped early" if getattr(result, "stopped", False) else ""
+        return (
+            f"saved {out}: trained on {self.images[0]} images ({self.images[1]} held out), "
+            f"{skipped} skipped; {getattr(result, 'steps', 0)} steps{stopped}; {best}; "
+            f"{_duration(time.monotonic() - self.started)}"
+        )
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -267,6 +347,8 @@ def _predict(args: argparse.Namespace) -> int:
     from model.predict import Predictor
     from model.predict_folder import ImagePredicted, predict_folder
 
+    if args.out.exists() and not args.out.is_dir():
+        raise SegGUIError(f"{args.out}: a file, not a folder (--out names the folder for the predictions)")
     checkpoint = load_checkpoint(args.model)
     predictor = Predictor(checkpoint, args.device, tile=args.tile, overlap=args.overlap)
     paths = [args.images] if args.images.is_file() else list_images(args.images)
@@ -305,27 +387,41 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from model.checkpoint import load_checkpoint
-    from model.data import find_samples, load_labelled
+    from model.data import check_class_values, find_samples, load_labelled, mask_values
     from model.device import choose_device
     from model.train import evaluate_images
 
     checkpoint = load_checkpoint(args.model)
-    samples = find_samples(args.images, args.masks or args.images / "masks")
-    images, problems = load_labelled(samples, checkpoint.config.in_channels, len(checkpoint.classes))
+    mask_dir = args.masks or args.images / "masks"
+    if not mask_dir.is_dir():
+        raise SegGUIError(f"{mask_dir}: mask folder not found (--masks names another)")
+    samples = find_samples(args.images, mask_dir)
+    check_class_values(mask_values(samples, args.ignore_value), checkpoint.classes, mask_dir)
+    images, problems = load_labelled(
+        samples, checkpoint.config.in_channels, len(checkpoint.classes), ignore_value=args.ignore_value
+    )
     for message in problems:
-        print(f"warning: skipped {message}", file=sys.stderr)
+        print(f"skipped: {message}", file=sys.stderr)
     if not images:
-        raise SegGUIError(f"no labelled images to evaluate in {args.images}")
+        raise SegGUIError(f"no image in {args.images} has a mask with labelled pixels in {mask_dir}")
     device = choose_device(args.device)
     model = checkpoint.build_model().to(device)
     metrics = evaluate_images(model, images, checkpoint.mean, checkpoint.std, device)
     assert metrics is not None
-    print(f"{len(images)} images")
-    print(f"{'class':<20} {'IoU':>8} {'Dice':>8}")
-    for info, iou, dice in zip(checkpoint.classes, metrics.iou, metrics.dice):
-        print(f"{info.name:<20} {iou:>8.4f} {dice:>8.4f}")
-    print(f"{'mean':<20} {metrics.mean_iou:>8.4f} {metrics.mean_dice:>8.4f}")
-    return 0
+    print(f"{len(images)} images, {len(problems)} skipped")
+    print(f"{'class':<20} {'IoU':>8} {'Dice':>8} {'accuracy':>9}")
+    for info, iou, dice, acc in zip(checkpoint.classes, metrics.iou, metrics.dice, metrics.class_accuracy):
+        print(f"{info.name:<20} {iou:>8.4f} {dice:>8.4f} {acc:>9.4f}")
+    means = f"{metrics.mean_iou:>8.4f} {metrics.mean_dice:>8.4f} {metrics.mean_class_accuracy:>9.4f}"
+    print(f"{'mean':<20} {means}")
+    print(f"pixel accuracy {metrics.pixel_accuracy:.4f}")
+    if args.confusion and metrics.confusion is not None:
+        width = max(8, *(len(c.name) for c in checkpoint.classes)) + 1
+        print("confusion (rows: true class, columns: predicted; labelled pixels)")
+        print(" " * width + "".join(f"{c.name:>{width}}" for c in checkpoint.classes))
+        for info, row in zip(checkpoint.classes, metrics.confusion):
+            print(f"{info.name:<{width}}" + "".join(f"{int(v):>{width}}" for v in row))
+    return 1 if problems else 0
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import torch
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from model.classes import IGNORE_INDEX
+from model.classes import IGNORE_INDEX, ClassInfo
 from model.errors import DatasetError, SegGUIError
 from model.imageio import check_mask, list_images, read_image, read_mask
 from model.intensity import image_to_input, non_finite_pixels
@@ -66,11 +66,45 @@ def find_samples(image_dir: str | os.PathLike[str], mask_dir: str | os.PathLike[
     return samples
 
 
+def mask_values(samples: list[Sample], ignore_value: int | None = None) -> dict[int, list[Path]]:
+    """Every value the masks of ``samples`` hold ("not labelled" aside), with the files holding
+    it; masks that cannot be read are left to ``load_labelled`` to report."""
+    found: dict[int, list[Path]] = {}
+    for sample in samples:
+        if sample.mask is None or sample.problem is not None:
+            continue
+        try:
+            values = np.unique(read_mask(sample.mask, ignore_value=ignore_value))
+        except SegGUIError:
+            continue
+        for value in values[values != IGNORE_INDEX].tolist():
+            found.setdefault(int(value), []).append(sample.mask)
+    return dict(sorted(found.items()))
+
+
+def check_class_values(values: dict[int, list[Path]], classes: Sequence[ClassInfo], mask_dir: Path) -> None:
+    """Refuse, in one message for the whole folder, mask values that are not ``classes``."""
+    beyond = {value: files for value, files in values.items() if value >= len(classes)}
+    if not beyond:
+        return
+    files = {path for paths in beyond.values() for path in paths}
+    listed = "; ".join(
+        f"{value} in {len(paths)} file{'s' if len(paths) > 1 else ''} (e.g. {paths[0].name})"
+        for value, paths in beyond.items()
+    )
+    hint = f"--ignore-value {max(beyond, key=lambda v: len(beyond[v]))} reads a void value as not labelled"
+    raise DatasetError(
+        f"{len(files)} masks in {mask_dir} hold values beyond the {len(classes)} declared classes "
+        f"(0-{len(classes) - 1}): {listed}. Declare more classes, or {hint}"
+    )
+
+
 def load_labelled(
     samples: list[Sample],
     in_channels: int,
     num_classes: int,
     overrides: Mapping[Path, np.ndarray] | None = None,
+    ignore_value: int | None = None,
 ) -> tuple[list[LabelledImage], list[str]]:
     """Decode every sample that has a mask with at least one labelled pixel.
 
@@ -97,10 +131,11 @@ def load_labelled(
                 mask = override
             else:
                 assert sample.mask is not None
-                mask = read_mask(sample.mask, shape=raw.shape[:2], num_classes=num_classes)
+                mask = read_mask(
+                    sample.mask, shape=raw.shape[:2], num_classes=num_classes, ignore_value=ignore_value
+                )
         except SegGUIError as exc:
-            problems.append(str(exc))
-            log.warning("skipping %s: %s", sample.image.name, exc)
+            problems.append(str(exc))  # reported by the caller, once
             continue
         if not (mask != IGNORE_INDEX).any():
             continue

@@ -139,9 +139,11 @@ def read_mask(
     *,
     shape: tuple[int, int] | None = None,
     num_classes: int | None = None,
+    ignore_value: int | None = None,
 ) -> np.ndarray:
     """Read a single-channel index mask (palette or greyscale PNG) as an ``H x W`` uint8 array.
 
+    ``ignore_value`` (another tool's "void", such as CamVid's 11) is read as ``IGNORE_INDEX``.
     ``shape`` (height, width) checks the mask fits its image; ``num_classes`` checks that every
     value is a class index or ``IGNORE_INDEX``. Colour masks are refused with a clear message.
     """
@@ -167,6 +169,8 @@ def read_mask(
         arr = np.ascontiguousarray(rgb[..., 0])
     else:
         raise MaskError(f"{path}: unsupported mask mode {mode!r}; expected a palette or greyscale PNG")
+    if ignore_value is not None and ignore_value != IGNORE_INDEX:
+        arr = np.where(arr == ignore_value, np.uint8(IGNORE_INDEX), arr)
     if shape is not None and arr.shape != tuple(shape):
         raise MaskError(
             f"{path}: mask is {arr.shape[1]}x{arr.shape[0]} pixels but its image is {shape[1]}x{shape[0]}"

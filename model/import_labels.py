@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.classes import IGNORE_INDEX, ClassInfo, default_color
+from model.classes import IGNORE_INDEX, ClassInfo, default_color, read_labels_file
 from model.errors import MaskError, SegGUIError
 from model.imageio import image_size, list_images, read_mask, read_rgb, write_mask
 from model.label_formats import (
@@ -19,7 +19,6 @@ from model.label_formats import (
     coco_masks,
     colour_to_index,
     draw_shapes,
-    read_classes_json,
     yolo_shapes,
 )
 from model.labelme_import import labelme_mask
@@ -190,7 +189,7 @@ def _jobs(source: Path, kind: str, match: _ImageMatcher, options: _LabelmeOption
         folder = source / "SegmentationClass" if (source / "SegmentationClass").is_dir() else source
         palette = list(classes)
         if kind == "colour" and (folder / CLASSES_FILE).is_file():
-            palette = read_classes_json(folder / CLASSES_FILE)
+            palette = read_labels_file(folder / CLASSES_FILE)
         for path in list_images(folder):
             image = match(path, path.stem)
             if image is None:

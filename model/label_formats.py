@@ -65,12 +65,6 @@ def classes_json(classes: list[ClassInfo], unlabelled_kept: bool) -> str:
     )
 
 
-def read_classes_json(path: Path) -> list[ClassInfo]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    rows = sorted(data["classes"], key=lambda row: int(row["index"]))
-    return [ClassInfo(str(row["name"]), tuple(int(v) for v in row["color"])) for row in rows]  # type: ignore[misc]
-
-
 def shapes_of(mask: np.ndarray, num_classes: int, first_class: int = 0) -> Iterator[tuple[int, np.ndarray]]:
     """(class, polygon) for every region of every class, largest first, so that drawing them in
     this order puts regions inside holes (a nucleus in a cell) back on top."""

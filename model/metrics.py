@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -24,6 +24,10 @@ class SegmentationMetrics:
     iou: tuple[float, ...]
     dice: tuple[float, ...]
     pixel_accuracy: float
+    class_accuracy: tuple[float, ...] = ()
+    """Per class, the share of its labelled pixels predicted as it (recall; NaN if none labelled)."""
+    confusion: np.ndarray | None = field(default=None, compare=False, repr=False)
+    """Labelled pixels counted by true class (rows) and predicted class (columns)."""
 
     @property
     def mean_iou(self) -> float:
@@ -32,6 +36,10 @@ class SegmentationMetrics:
     @property
     def mean_dice(self) -> float:
         return _nanmean(self.dice)
+
+    @property
+    def mean_class_accuracy(self) -> float:
+        return _nanmean(self.class_accuracy)
 
     @property
     def foreground_dice(self) -> tuple[float, ...]:
@@ -44,6 +52,7 @@ class SegmentationMetrics:
             "mean_iou": self.mean_iou,
             "mean_dice": self.mean_dice,
             "pixel_accuracy": self.pixel_accuracy,
+            "class_accuracy": list(self.class_accuracy),
         }
 
 
@@ -60,6 +69,13 @@ def metrics_from_confusion(confusion: np.ndarray) -> SegmentationMetrics:
     with np.errstate(invalid="ignore", divide="ignore"):
         iou = np.where(tp + fp + fn > 0, tp / (tp + fp + fn), np.nan)
         dice = np.where(tp + fp + fn > 0, 2 * tp / (2 * tp + fp + fn), np.nan)
+        recall = np.where(tp + fn > 0, tp / (tp + fn), np.nan)
     total = confusion.sum()
     accuracy = float(tp.sum() / total) if total else math.nan
-    return SegmentationMetrics(tuple(float(v) for v in iou), tuple(float(v) for v in dice), accuracy)
+    return SegmentationMetrics(
+        tuple(float(v) for v in iou),
+        tuple(float(v) for v in dice),
+        accuracy,
+        tuple(float(v) for v in recall),
+        confusion.copy(),
+    )

@@ -256,9 +256,14 @@ def _finish_rows(
 ) -> float:
     """Normalise the first ``rows`` rows of the accumulator into the outputs; return entropy sum."""
     probs = acc[:, :rows] / weight[:rows].clamp_min(1e-8)
-    classes[top : top + rows] = probs.argmax(dim=0).to(torch.uint8).cpu().numpy()
     if probs_out is not None:
-        probs_out[:, top : top + rows] = probs.to(torch.float16).cpu().numpy()
+        # Classes from the saved float16 values, so the saved file's argmax is the saved mask
+        # (float32 differences below float16's resolution would pick another class on ties).
+        half = probs.to(torch.float16).cpu().numpy()
+        probs_out[:, top : top + rows] = half
+        classes[top : top + rows] = half.argmax(axis=0).astype(np.uint8)
+    else:
+        classes[top : top + rows] = probs.argmax(dim=0).to(torch.uint8).cpu().numpy()
     return float(-(probs * probs.clamp_min(1e-8).log()).sum())
 
 

@@ -440,11 +440,13 @@ def train_from_folders(
     on_event: Callable[[TrainEvent], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_problem: Callable[[str], None] | None = None,
+    ignore_value: int | None = None,
 ) -> TrainResult:
     """Find, load and split the labelled images of two folders, train, and save the model.
 
     Files that cannot be used are reported through ``on_problem`` and skipped; if nothing usable
-    remains a ``DatasetError`` explains why. Only rank 0 writes ``out_path``.
+    remains a ``DatasetError`` explains why. ``ignore_value`` in the masks reads as not labelled.
+    Only rank 0 writes ``out_path``.
     """
     samples = find_samples(image_dir, mask_dir)
     if init is None and settings.preset == AUTO_PRESET:
@@ -452,7 +454,7 @@ def train_from_folders(
         settings = dataclasses.replace(settings, preset=name)
         log.info("network %s (auto: %s)", name, why)
     in_channels = model_channels(settings.preset, init, samples)
-    images, problems = load_labelled(samples, in_channels, len(classes))
+    images, problems = load_labelled(samples, in_channels, len(classes), ignore_value=ignore_value)
     for message in problems:
         (on_problem or log.warning)(message)
     if not images:

@@ -221,3 +221,112 @@ def test_predict_says_how_far_a_large_image_is(trained, tmp_path, capsys, monkey
     out = capsys.readouterr().out
     # Before: nothing until the whole image was done (minutes for a 30000 x 30000 slide).
     assert "big.png: 4/" in out and "tiles (" in out
+
+
+def _void_folder(root, void: int = 11):
+    """Shapes masks (0, 1, 2) with a void value painted along the left edge, as CamVid has."""
+    image_dir = write_shapes_folder(root, 4)
+    for path in sorted((image_dir / "masks").glob("*.png")):
+        mask = read_mask(path).copy()
+        mask[:, :6] = void
+        Image.fromarray(mask).save(path)
+    return image_dir
+
+
+def test_a_void_value_is_not_labelled_and_undeclared_values_are_refused_once(tmp_path, capsys):
+    image_dir = _void_folder(tmp_path)
+    out = tmp_path / "m.pt"
+    args = ["train", "--images", str(image_dir), "--out", str(out), "--classes", "bg,disk,square", *TRAIN]
+    # Before: every image was skipped one by one, then "nothing to train on".
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.count("error:") == 1
+        and "4 masks" in err
+        and "11 in 4 files" in err
+        and "--ignore-value 11" in err
+    )
+    assert main([*args, "--ignore-value", "11"]) == 0
+    assert load_checkpoint(out).config.num_classes == 3
+    # Without --classes: not a silent 12-class model; the classes found are said.
+    main(["train", "--images", str(image_dir), "--out", str(out), "--ignore-value", "11", *TRAIN])
+    assert "classes: 3 (0-2)" in capsys.readouterr().err
+
+
+def test_classes_from_a_labels_file(tmp_path, capsys):
+    image_dir = write_shapes_folder(tmp_path, 4)
+    labels = tmp_path / "labels.txt"
+    labels.write_text("__ignore__\n_background_\ndisk\n\nsquare\n")  # labelme's labels.txt
+    out = tmp_path / "m.pt"
+    assert (
+        main(["train", "--images", str(image_dir), "--out", str(out), "--labels", str(labels), *TRAIN]) == 0
+    )
+    assert [c.name for c in load_checkpoint(out).classes] == ["background", "disk", "square"]
+
+
+def test_training_output_without_a_terminal_and_its_summary(tmp_path, capsys, monkeypatch):
+    import model.cli as cli
+
+    monkeypatch.setattr(cli, "PROGRESS_S", 0.0)
+    image_dir = write_shapes_folder(tmp_path, 4)
+    (image_dir / "masks" / "img03.png").write_bytes(b"not a png")
+    out = tmp_path / "m.pt"
+    code = main(["train", "--images", str(image_dir), "--out", str(out), "--classes", "a,b,c", *TRAIN])
+    captured = capsys.readouterr()
+    # Before: "WARNING: skipping" and "warning: skipped" for the same file, and exit code 0.
+    assert captured.err.count("img03.png") == 1 and code == 1
+    steps = [line for line in captured.err.splitlines() if line.startswith("step ")]
+    assert len(steps) == 4 and "crops/s" in steps[0] and " left" in steps[0]
+    assert captured.out.startswith(f"saved {out}: trained on 3 images") and "1 skipped" in captured.out
+
+
+def test_evaluate_prints_accuracies_and_the_confusion_matrix(trained, capsys):
+    image_dir, model = trained
+    assert main(["evaluate", "--model", str(model), "--images", str(image_dir), "--confusion"]) == 0
+    out = capsys.readouterr().out
+    assert "pixel accuracy 0." in out and "accuracy" in out.splitlines()[1]
+    rows = out.split("confusion (rows: true class, columns: predicted; labelled pixels)\n")[1].splitlines()
+    assert rows[0].split() == ["background", "disk", "square"]
+    counts = np.array([[int(v) for v in row.split()[1:]] for row in rows[1:4]])
+    labelled = sum(int((read_mask(p) != 255).sum()) for p in (image_dir / "masks").glob("*.png"))
+    assert counts.sum() == labelled
+
+
+def test_predict_errors_name_what_is_wrong_and_probabilities_agree_with_the_masks(trained, tmp_path, capsys):
+    image_dir, model = trained
+    taken = tmp_path / "taken.txt"
+    taken.write_text("x")
+    # Before: a Python traceback.
+    err = _error(capsys, ["predict", "--model", str(model), "--images", str(image_dir), "--out", str(taken)])
+    assert "taken.txt: a file, not a folder" in err
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"\x00\x01 not torch")
+    err = _error(
+        capsys, ["predict", "--model", str(junk), "--images", str(image_dir), "--out", str(tmp_path)]
+    )
+    assert (
+        "junk.pt: not a SegGUI model file (not a PyTorch file at all)" in err
+    )  # before: "pop from empty list"
+    err = _error(
+        capsys,
+        ["evaluate", "--model", str(model), "--images", str(image_dir), "--masks", str(tmp_path / "no")],
+    )
+    assert "no: mask folder not found" in err  # before: "no image has a mask with painted pixels"
+    out = tmp_path / "pred"
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(model),
+                "--images",
+                str(image_dir),
+                "--out",
+                str(out),
+                "--probabilities",
+            ]
+        )
+        == 0
+    )
+    for png in out.glob("*.png"):
+        assert np.array_equal(np.load(png.with_suffix(".npy")).argmax(axis=0), read_mask(png))
