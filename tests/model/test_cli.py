@@ -330,3 +330,34 @@ def test_predict_errors_name_what_is_wrong_and_probabilities_agree_with_the_mask
     )
     for png in out.glob("*.png"):
         assert np.array_equal(np.load(png.with_suffix(".npy")).argmax(axis=0), read_mask(png))
+
+
+def test_import_declares_the_classes_and_adds_unknown_labels(tmp_path, capsys):
+    import json
+
+    from model.project import load_project
+
+    project = tmp_path / "project"
+    project.mkdir()
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(project / "a.jpg")
+    labelme = tmp_path / "labelme"
+    labelme.mkdir()
+    shapes = [
+        {"label": "cat", "shape_type": "rectangle", "points": [[2, 2], [10, 10]]},
+        {"label": "dog", "shape_type": "rectangle", "points": [[12, 2], [20, 10]]},
+    ]
+    (labelme / "a.json").write_text(json.dumps({"shapes": shapes, "imagePath": "a.jpg"}))
+    labels = tmp_path / "labels.txt"
+    labels.write_text("__ignore__\n_background_\ncat\n")
+    args = ["import", "--project", str(project), "--from", str(labelme), "--kind", "labelme"]
+    assert main([*args, "--labels", str(labels)]) == 0
+    assert [c.name for c in load_project(project).classes] == ["background", "cat"]
+    assert "'dog' (1 shape)" in capsys.readouterr().err
+    mask = read_mask(project / "masks" / "a.png")
+    assert (mask[2:11, 2:11] == 1).all() and (mask[2:11, 12:21] == 0).all()
+    assert main([*args, "--overwrite", "--add-classes"]) == 0
+    assert [c.name for c in load_project(project).classes] == ["background", "cat", "dog"]
+    assert (read_mask(project / "masks" / "a.png")[2:11, 12:21] == 2).all()
+    # Masks exist: declaring other classes would change what their values mean.
+    labels.write_text("background\nbird\n")
+    assert "must start with these" in _error(capsys, [*args, "--labels", str(labels)])
