@@ -508,12 +508,14 @@ def _export_masks(args: argparse.Namespace) -> int:
 def _import(args: argparse.Namespace) -> int:
     from model.imageio import list_images
     from model.import_labels import import_labels
-    from model.project import load_project, save_project
+    from model.project import load_project, save_project, with_declared_classes
 
     project = load_project(args.project)
     declared = _declared_classes(args)
     if declared is not None and declared != list(project.classes):
-        project = _declare_classes(project, declared)
+        project = with_declared_classes(project, declared)
+        save_project(project)
+        print(f"classes of {project.folder}: {', '.join(c.name for c in declared)}", file=sys.stderr)
     report = import_labels(
         args.source,
         args.kind,
@@ -533,26 +535,6 @@ def _import(args: argparse.Namespace) -> int:
         print(f"skipped: {message}", file=sys.stderr)
     print(f"{report.summary()} into {project.mask_dir}")
     return 1 if report.skipped else 0
-
-
-def _declare_classes(project, classes: list[ClassInfo]):
-    """The project with ``classes``, saved; refused when masks exist whose classes would change
-    meaning (the declared list must then start with the project's classes)."""
-    from model.imageio import list_images
-    from model.project import save_project
-
-    has_masks = project.mask_dir.is_dir() and bool(list_images(project.mask_dir))
-    names = [c.name for c in classes[: len(project.classes)]]
-    if has_masks and names != [c.name for c in project.classes]:
-        raise SegGUIError(
-            f"{project.file}: the project's masks use the classes "
-            f"{', '.join(c.name for c in project.classes)}; declared classes must start with these "
-            "(adding classes at the end is fine)"
-        )
-    updated = project.with_classes(classes)
-    save_project(updated)
-    print(f"classes of {project.folder}: {', '.join(c.name for c in classes)}", file=sys.stderr)
-    return updated
 
 
 def main(argv: Sequence[str] | None = None) -> int:

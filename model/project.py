@@ -183,6 +183,23 @@ def save_project(project: Project) -> None:
         raise ProjectError(f"{project.file}: cannot save project ({exc.strerror or exc})") from exc
 
 
+def with_declared_classes(project: Project, classes: list[ClassInfo]) -> Project:
+    """``project`` with ``classes`` (from ``--classes``, a labels file), not yet saved. Refused
+    when the project has masks whose values would change meaning: the declared list must then
+    start with the project's class names (more classes at the end are fine)."""
+    from model.imageio import list_images
+
+    has_masks = project.mask_dir.is_dir() and bool(list_images(project.mask_dir))
+    names = [c.name for c in classes[: len(project.classes)]]
+    if has_masks and names != [c.name for c in project.classes]:
+        raise ProjectError(
+            f"{project.file}: the project's masks use the classes "
+            f"{', '.join(c.name for c in project.classes)}; declared classes must start with these "
+            "(adding classes at the end is fine)"
+        )
+    return project.with_classes(classes)
+
+
 def remove_class_from_masks(project: Project, index: int) -> tuple[Project, list[str]]:
     """Remove class ``index``: its pixels become "not labelled", higher classes move down one.
 

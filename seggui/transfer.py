@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QRunnable, Signal
-from PySide6.QtWidgets import QMessageBox, QProgressBar
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressBar
 
+from model.classes import read_labels_file
 from model.errors import SegGUIError
 from model.export_labels import ExportConflict, ExportOptions, export_labels
 from model.import_labels import import_labels
+from model.project import with_declared_classes
 from seggui.transfer_dialogs import ExportDialog, ImportDialog
 
 if TYPE_CHECKING:
@@ -54,6 +56,41 @@ class LabelTransfer(QObject):
         window.statusBar().addPermanentWidget(self.progress)
         self.export_action = window._action("&Export Masks...", self._ask_export, "Ctrl+E")
         self.import_action = window._action("&Import Labels...", self._ask_import, "Ctrl+I")
+        self.classes_action = window._action("Classes from a &Labels File...", self._ask_classes_file)
+
+    # -- classes -----------------------------------------------------------------------------------
+    def _ask_classes_file(self) -> None:
+        if self.window.project is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self.window,
+            "Labels file",
+            str(self.window.project.folder),
+            "Labels (*.txt *.json);;All files (*)",
+        )
+        if path:
+            self.load_classes_file(Path(path))
+
+    def load_classes_file(self, path: Path) -> bool:
+        """Use the classes of a labels file (labelme's labels.txt, a VOC list, an export's
+        classes.json) for the open project; False, with the reason shown, if they cannot be."""
+        window = self.window
+        if window.project is None:
+            return False
+        try:
+            classes = read_labels_file(path)
+            with_declared_classes(window.project, classes)  # refused if masks would change meaning
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            window._error(f"{path}: cannot read the classes ({exc})")
+            return False
+        except SegGUIError as exc:
+            window._error(str(exc))
+            return False
+        window.set_classes(tuple(classes))
+        window.statusBar().showMessage(
+            f"Classes from {path.name}: {', '.join(c.name for c in classes)}", 10000
+        )
+        return True
 
     def _prepare(self) -> tuple[Project, list[Path]] | None:
         """The project and its images; None if no project is open or a transfer is running."""
@@ -125,10 +162,26 @@ class LabelTransfer(QObject):
             return
         dialog = ImportDialog(self.window)
         if dialog.exec() == ImportDialog.DialogCode.Accepted:
-            self.import_labels(*dialog.choice())
+            choice = dialog.choice()
+            self.import_labels(
+                choice.source,
+                choice.kind,
+                choice.overwrite,
+                outside=choice.outside,
+                add_classes=choice.add_classes,
+            )
 
-    def import_labels(self, source: Path, kind: str, overwrite: bool = False) -> None:
-        """Read labels into the project's mask folder in the background, then show what happened."""
+    def import_labels(
+        self,
+        source: Path,
+        kind: str,
+        overwrite: bool = False,
+        *,
+        outside: str = "background",
+        add_classes: bool = False,
+    ) -> None:
+        """Read labels into the project's mask folder in the background, then show what happened
+        (classes added for unknown labels join the project)."""
         prepared = self._prepare()
         if prepared is None:
             return
@@ -149,6 +202,8 @@ class LabelTransfer(QObject):
                 project.mask_dir,
                 list(project.classes),
                 overwrite=overwrite,
+                outside=outside,
+                add_classes=add_classes,
                 on_progress=progress,
             )
 
@@ -160,11 +215,13 @@ class LabelTransfer(QObject):
             window._error(f"Import failed: {result}")
             self.import_finished.emit(str(result))
             return
+        if result.added:  # type: ignore[attr-defined]
+            window.set_classes(tuple(result.classes))  # type: ignore[attr-defined]
         window.rescan()
         text = result.summary()  # type: ignore[attr-defined]
-        details = "\n".join(result.skipped[:30])  # type: ignore[attr-defined]
+        details = "\n".join([*result.skipped[:30], *result.notes[:30]])  # type: ignore[attr-defined]
         window.statusBar().showMessage(text, 15000)
-        if result.skipped and window.isVisible():  # type: ignore[attr-defined]
+        if (result.skipped or result.notes) and window.isVisible():  # type: ignore[attr-defined]
             box = QMessageBox(QMessageBox.Icon.Information, "Import", text, parent=window)
             box.setDetailedText(details)
             box.open()  # not modal: the app keeps working

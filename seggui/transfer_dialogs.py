@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -106,8 +107,20 @@ class ExportDialog(QDialog):
         )
 
 
+@dataclass(frozen=True)
+class ImportChoice:
+    """What the import dialog collected."""
+
+    source: Path
+    kind: str
+    overwrite: bool = False
+    outside: str = "background"
+    add_classes: bool = False
+
+
 class ImportDialog(QDialog):
-    """What kind of labels to import, from where, and whether existing masks may be replaced."""
+    """What kind of labels to import, from where, whether existing masks may be replaced, what
+    labelme's unshaped pixels are, and whether labels the project lacks become classes."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -117,11 +130,25 @@ class ImportDialog(QDialog):
             self.kind_combo.addItem(name, key)
         self.source_edit = QLineEdit()
         self.overwrite_check = QCheckBox("Replace masks the project already has")
+        self.outside_combo = QComboBox()
+        self.outside_combo.addItem("background (as labelme2voc)", "background")
+        self.outside_combo.addItem("not labelled", "unlabelled")
+        self.add_classes_check = QCheckBox("Add labels this project lacks as new classes")
+        self.add_classes_check.setToolTip(
+            "Otherwise their shapes are left out, and the report lists them file by file"
+        )
         form = QFormLayout(self)
         form.addRow("Labels", self.kind_combo)
         form.addRow("From", _path_row(self.source_edit, self._browse))
+        form.addRow("Outside shapes", self.outside_combo)
+        form.addRow("", self.add_classes_check)
         form.addRow("", self.overwrite_check)
         form.addRow(_buttons(self, "Import"))
+        self.kind_combo.currentIndexChanged.connect(self._update)
+        self._update()
+
+    def _update(self) -> None:
+        self.outside_combo.setEnabled(self.kind_combo.currentData() == "labelme")
 
     def _browse(self) -> None:
         if self.kind_combo.currentData() == "coco":
@@ -131,5 +158,11 @@ class ImportDialog(QDialog):
         if path:
             self.source_edit.setText(path)
 
-    def choice(self) -> tuple[Path, str, bool]:
-        return Path(self.source_edit.text()), self.kind_combo.currentData(), self.overwrite_check.isChecked()
+    def choice(self) -> ImportChoice:
+        return ImportChoice(
+            Path(self.source_edit.text()),
+            self.kind_combo.currentData(),
+            self.overwrite_check.isChecked(),
+            self.outside_combo.currentData(),
+            self.add_classes_check.isChecked(),
+        )

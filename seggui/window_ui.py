@@ -142,6 +142,7 @@ class WindowUi:
         file_menu.addSeparator()
         file_menu.addAction(self.transfer.export_action)
         file_menu.addAction(self.transfer.import_action)
+        file_menu.addAction(self.transfer.classes_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = self.menuBar().addMenu("&Edit")

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QMessageBox
 from model.classes import default_classes
 from model.export_labels import ExportOptions
 from model.imageio import read_mask
-from model.project import Project, save_project
+from model.project import Project, load_project, save_project
 from seggui.browser import Status
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
 from tests.synthetic import write_shapes_folder
@@ -114,7 +114,7 @@ def test_import_fills_masks_updates_the_list_and_reports_skipped_files(qtbot, wi
 
 
 def test_export_dialog_choices_become_export_options(qtbot, tmp_path):
-    from seggui.transfer_dialogs import ExportDialog, ImportDialog
+    from seggui.transfer_dialogs import ExportDialog, ImportChoice, ImportDialog
 
     dialog = ExportDialog(tmp_path / "export")
     qtbot.addWidget(dialog)
@@ -133,4 +133,35 @@ def test_export_dialog_choices_become_export_options(qtbot, tmp_path):
     chooser.kind_combo.setCurrentIndex(chooser.kind_combo.findData("labelme"))
     chooser.source_edit.setText(str(tmp_path))
     chooser.overwrite_check.setChecked(True)
-    assert chooser.choice() == (tmp_path, "labelme", True)
+    chooser.outside_combo.setCurrentIndex(chooser.outside_combo.findData("unlabelled"))
+    chooser.add_classes_check.setChecked(True)
+    assert chooser.choice() == ImportChoice(tmp_path, "labelme", True, "unlabelled", True)
+    chooser.kind_combo.setCurrentIndex(chooser.kind_combo.findData("coco"))
+    assert not chooser.outside_combo.isEnabled()  # only labelme has unshaped pixels to decide
+
+
+def test_classes_from_a_labels_file_and_labelme_labels_added_as_classes(qtbot, window, tmp_path):
+    folder = _project(tmp_path / "p", 2, masks=0)
+    open_folder(qtbot, window, folder)
+    labels = tmp_path / "labels.txt"
+    labels.write_text("__ignore__\n_background_\ncat\n")
+    assert window.transfer.load_classes_file(labels)
+    assert [c.name for c in window.project.classes] == ["background", "cat"]
+    assert window.class_panel.list.count() == 2
+    labelme = tmp_path / "labelme"
+    labelme.mkdir()
+    shapes = [
+        {"label": "cat", "shape_type": "rectangle", "points": [[2, 2], [10, 10]]},
+        {"label": "dog", "shape_type": "rectangle", "points": [[20, 2], [30, 10]]},
+    ]
+    (labelme / "img00.json").write_text(json.dumps({"shapes": shapes, "imagePath": "img00.png"}))
+    with qtbot.waitSignal(window.transfer.import_finished, timeout=30000) as done:
+        window.transfer.import_labels(labelme, "labelme", add_classes=True)
+    assert done.args[0].added == ["dog"]
+    assert [c.name for c in load_project(folder).classes] == ["background", "cat", "dog"]
+    assert window.class_panel.list.count() == 3
+    mask = read_mask(folder / "masks" / "img00.png")
+    assert (mask[2:11, 20:31] == 2).all() and (mask[2:11, 2:11] == 1).all() and mask[40, 40] == 0
+    labels.write_text("background\nbird\n")  # masks exist now: their values would change meaning
+    assert not window.transfer.load_classes_file(labels)
+    assert "must start with these" in window.statusBar().currentMessage()
