@@ -87,3 +87,13 @@ def test_fields_of_a_newer_version_survive_a_rewrite(tmp_path):
     save_project(project.with_added_class("b"))
     data = json.loads((tmp_path / PROJECT_FILE).read_text())
     assert data["version"] == 3 and data["review"] == {"by": "ana"} and len(data["classes"]) == 3
+
+
+def test_classes_without_colours_get_distinct_default_colours(tmp_path):
+    (tmp_path / "seggui_project.json").write_text(
+        '{"classes": [{"name": "bg"}, {"name": "cell"}, {"name": "nucleus"}]}'
+    )
+    # Before: "cannot read project file ('color')".
+    project = load_project(tmp_path)
+    assert [c.name for c in project.classes] == ["bg", "cell", "nucleus"]
+    assert len({c.color for c in project.classes}) == 3

@@ -152,3 +152,35 @@ def test_previews_also_come_within_long_epochs():
     kinds = [type(e).__name__ for e in events]
     steps_before_epoch_end = kinds[: kinds.index("EpochEnded")]
     assert steps_before_epoch_end.count("PreviewReady") == 2  # after steps 1 and 2
+
+
+def test_the_time_budget_counts_wall_clock_time_validation_included(monkeypatch):
+    import model.train as train_module
+
+    class Clock:
+        now = 0.0
+
+        def perf_counter(self) -> float:
+            return self.now
+
+        monotonic = perf_counter
+
+    clock = Clock()
+    monkeypatch.setattr(train_module, "time", clock)
+    real_evaluate = train_module.evaluate_images
+
+    def slow_validation(*args, **kwargs):
+        clock.now += 10.0  # validation takes 10 s; the training steps take no time at all
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "evaluate_images", slow_validation)
+    epochs: list[int] = []
+    result = fit(
+        TrainSettings(max_steps=400, time_budget_s=25.0, **FAST),
+        shapes_dataset(4),
+        [],
+        default_classes(3),
+        on_event=lambda e: epochs.append(e.epoch) if isinstance(e, EpochEnded) else None,
+    )
+    # Before: only step time counted, so the 25 s budget never ran out and all 400 steps ran.
+    assert len(epochs) == 3 and result.steps < 400 and not result.stopped
