@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import logging
 import sys
 import threading
@@ -109,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--images", required=True, type=Path)
     evaluate.add_argument("--masks", type=Path, help="default: IMAGES/masks")
     evaluate.add_argument("--confusion", action="store_true", help="also print the confusion matrix")
+    evaluate.add_argument("--json", action="store_true", help="print the results as one JSON object")
     _ignore_option(evaluate)
     evaluate.add_argument("--device", default="auto")
 
@@ -320,14 +322,18 @@ class _TrainingLog:
                 self.best = (event.epoch, event.metrics.mean_iou)
             dice = " ".join(f"{c.name}={d:.3f}" for c, d in zip(self.classes, event.metrics.dice))
             print(
-                f"\repoch {event.epoch} step {event.step} loss {event.train_loss:.4f} "
+                f"\repoch {event.epoch} step {event.step} loss {event.train_loss:.4f} held-out strokes: "
                 f"mIoU {event.metrics.mean_iou:.4f} Dice {dice}{' (best)' if event.best else ''} "
                 f"({_duration(event.elapsed_s)})",
                 file=sys.stderr,
             )
 
     def summary(self, out: Path, result: object, skipped: int) -> str:
-        best = f"best mIoU {self.best[1]:.4f} at epoch {self.best[0]}" if self.best else "not validated"
+        best = (
+            f"best mIoU {self.best[1]:.4f} on held-out strokes at epoch {self.best[0]}"
+            if self.best
+            else "not scored"
+        )
         stopped = ", stopped early" if getattr(result, "stopped", False) else ""
         return (
             f"saved {out}: trained on {self.images[0]} images ({self.images[1]} held out), "
@@ -408,6 +414,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     model = checkpoint.build_model().to(device)
     metrics = evaluate_images(model, images, checkpoint.mean, checkpoint.std, device)
     assert metrics is not None
+    if args.json:
+        print(json.dumps(_metrics_json(metrics, checkpoint.classes, len(images), problems), indent=1))
+        return 1 if problems else 0
     print(f"{len(images)} images, {len(problems)} skipped")
     print(f"{'class':<20} {'IoU':>8} {'Dice':>8} {'accuracy':>9}")
     for info, iou, dice, acc in zip(checkpoint.classes, metrics.iou, metrics.dice, metrics.class_accuracy):
@@ -422,6 +431,27 @@ def _evaluate(args: argparse.Namespace) -> int:
         for info, row in zip(checkpoint.classes, metrics.confusion):
             print(f"{info.name:<{width}}" + "".join(f"{int(v):>{width}}" for v in row))
     return 1 if problems else 0
+
+
+def _metrics_json(metrics, classes: list[ClassInfo], images: int, skipped: list[str]) -> dict[str, object]:
+    """``evaluate --json``: NaN (a class neither labelled nor predicted) becomes null."""
+
+    def number(value: float) -> float | None:
+        return None if value != value else round(float(value), 6)
+
+    return {
+        "images": images,
+        "skipped": skipped,
+        "classes": [
+            {"name": info.name, "iou": number(iou), "dice": number(dice), "accuracy": number(acc)}
+            for info, iou, dice, acc in zip(classes, metrics.iou, metrics.dice, metrics.class_accuracy)
+        ],
+        "mean_iou": number(metrics.mean_iou),
+        "mean_dice": number(metrics.mean_dice),
+        "mean_class_accuracy": number(metrics.mean_class_accuracy),
+        "pixel_accuracy": number(metrics.pixel_accuracy),
+        "confusion": metrics.confusion.tolist() if metrics.confusion is not None else None,
+    }
 
 
 def _export(args: argparse.Namespace) -> int:

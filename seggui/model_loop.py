@@ -365,9 +365,9 @@ class ModelLoop(QObject):
     def _on_training_started(self, event: TrainingStarted) -> None:
         self.panel.device_label.setText(f"Device: {event.device}")
         held_out = (
-            "validating on the painted pixels (too few images to hold some out)"
+            "scoring on the painted pixels (too few images to hold some out)"
             if event.validating_on_training_images
-            else f"{event.val_images} held out for validation"
+            else f"{event.val_images} held out to score"
         )
         self.panel.status_label.setText(
             f"{self._network_note}Training on {event.train_images} images, {held_out}"
@@ -383,7 +383,7 @@ class ModelLoop(QObject):
         names = [c.name for c in project.classes]
         self.panel.show_epoch(event.epoch, event.metrics.iou, names)
         self.panel.status_label.setText(
-            f"Epoch {event.epoch}: loss {event.train_loss:.3f}, validation mean IoU "
+            f"Epoch {event.epoch}: loss {event.train_loss:.3f}, agreement with held-out strokes "
             f"{event.metrics.mean_iou:.3f}{' (best so far)' if event.best else ''}"
         )
 
@@ -408,7 +408,11 @@ class ModelLoop(QObject):
             result.checkpoint, outcome.model_path if outcome.save_error is None else None, clear=False
         )
         best = result.best_metrics
-        score = f"validation mean IoU {best.mean_iou:.3f}" if best is not None else "no validation pixels"
+        score = (
+            f"agreement with held-out strokes {best.mean_iou:.3f}"
+            if best is not None
+            else "no held-out pixels"
+        )
         how = "Stopped" if result.stopped else "Finished"
         message = (
             f"{how} after {result.steps} steps in {format_duration(outcome.seconds)}; best model kept "

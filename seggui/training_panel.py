@@ -83,7 +83,12 @@ class TrainingPanel(QWidget):
         self.eta_label = QLabel("")
         self.loss_chart = LiveChart("Loss", "step")
         self.loss_chart.set_series([("training loss", QColor(0, 130, 200))])
-        self.iou_chart = LiveChart("Validation IoU per class", "epoch", (0.0, 1.0))
+        self.iou_chart = LiveChart("Agreement with held-out strokes (IoU per class)", "epoch", (0.0, 1.0))
+        self.iou_chart.setToolTip(
+            "IoU on the painted pixels of images held out from training. Strokes lie inside regions, "
+            "so with scribbles this reads higher than the quality at region edges; full masks, or "
+            "'evaluate' on fully labelled images, measure that."
+        )
         self.iou_label = QLabel("")
         self.iou_label.setWordWrap(True)
         self.iou_label.setToolTip("Each class's intersection over union on the held-out painted pixels")

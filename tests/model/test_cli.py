@@ -361,3 +361,14 @@ def test_import_declares_the_classes_and_adds_unknown_labels(tmp_path, capsys):
     # Masks exist: declaring other classes would change what their values mean.
     labels.write_text("background\nbird\n")
     assert "must start with these" in _error(capsys, [*args, "--labels", str(labels)])
+
+
+def test_evaluate_json_is_one_object_a_script_can_read(trained, capsys):
+    import json
+
+    image_dir, model = trained
+    assert main(["evaluate", "--model", str(model), "--images", str(image_dir), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["images"] == 4 and result["skipped"] == []
+    assert [c["name"] for c in result["classes"]] == ["background", "disk", "square"]
+    assert 0 <= result["mean_iou"] <= 1 and len(result["confusion"]) == 3

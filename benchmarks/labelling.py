@@ -1,0 +1,208 @@
+"""The labelling loop, measured with a simulated labeller (``benchmarks/labeller.py``).
+
+    python benchmarks/labelling.py [--membrane DIR] [--camvid DIR] [--seconds 60] [--rounds 5]
+
+1. Share painted against quality: every training image scribbled with the app's brush until a
+   share of its labelled pixels is painted (0.5 % to full masks), trained as the app trains
+   (``fit``, its default settings, a fifth of the painted images held out to pick the kept
+   weights) for the same wall-clock time, scored on held-out images' full masks. The score the
+   app shows while training (mean IoU on the held-out painted pixels) is printed beside it.
+2. Rounds: two images scribbled (2 %), a model trained; then each round predicts the images not
+   labelled yet, picks one by the app's uncertainty ranking (and, the baseline in the same run,
+   at random), accepts its prediction, corrects it with a budget of strokes, fine-tunes, and
+   scores the model on the hold-out. Simulated time counts 1 s per stroke.
+
+Prints Markdown tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from labeller import correct, scribble  # noqa: E402
+
+from model.checkpoint import Checkpoint  # noqa: E402
+from model.classes import IGNORE_INDEX, ClassInfo, classes_from_names, default_classes  # noqa: E402
+from model.data import LabelledImage  # noqa: E402
+from model.device import choose_device  # noqa: E402
+from model.imageio import list_images, read_image, read_mask  # noqa: E402
+from model.intensity import image_to_input  # noqa: E402
+from model.predict import Predictor  # noqa: E402
+from model.predict_folder import rank_by_uncertainty  # noqa: E402
+from model.settings import TrainSettings  # noqa: E402
+from model.train import evaluate_images, fit, split_train_val  # noqa: E402
+from model.weights import initial_checkpoint  # noqa: E402
+
+CAMVID_CLASSES = [
+    "sky",
+    "building",
+    "pole",
+    "road",
+    "pavement",
+    "tree",
+    "sign",
+    "fence",
+    "car",
+    "pedestrian",
+    "bicyclist",
+]
+SHARES = (0.005, 0.02, 0.1, 1.0)
+
+
+@dataclass
+class DataSet:
+    name: str
+    classes: list[ClassInfo]
+    preset: str
+    channels: int
+    pool: list[tuple[Path, np.ndarray, np.ndarray]]  # (path, raw image, full truth)
+    test: list[LabelledImage]
+
+
+def membrane(root: Path, holdout: int = 6) -> DataSet:
+    items = []
+    for path in list_images(root / "images"):
+        items.append((path, read_image(path), read_mask(root / "masks" / f"{path.stem}.png")))
+    test = [LabelledImage(p, image_to_input(raw, 1), truth) for p, raw, truth in items[-holdout:]]
+    return DataSet("membrane", default_classes(2), "fast", 1, items[:-holdout], test)
+
+
+def camvid(root: Path, train: int, test: int) -> DataSet:
+    def load(split: str, count: int) -> list[tuple[Path, np.ndarray, np.ndarray]]:
+        paths = sorted((root / split / "images").glob("*.jpg"))
+        step = max(1, len(paths) // count)
+        out = []
+        for path in paths[::step][:count]:
+            truth = read_mask(root / split / "labels" / f"{path.stem}.png", ignore_value=11)
+            out.append((path, read_image(path), truth))
+        return out
+
+    held = [LabelledImage(p, image_to_input(raw, 3), truth) for p, raw, truth in load("val", test)]
+    return DataSet("camvid", classes_from_names(CAMVID_CLASSES), "lite0", 3, load("train", train), held)
+
+
+def train(data: DataSet, labelled: list[LabelledImage], seconds: float, init: Checkpoint | None):
+    """Train (or fine-tune ``init``) as the app does; returns (checkpoint, shown score, hold-out score)."""
+    settings = TrainSettings(preset=data.preset, time_budget_s=seconds, epochs=100_000, device="cpu")
+    if init is None and data.preset != "fast":
+        init = initial_checkpoint(data.preset, data.classes, "imagenet")
+    fit_train, fit_val = split_train_val(labelled, settings.val_fraction, settings.seed)
+    result = fit(settings, fit_train, fit_val, data.classes, init=init)
+    device = choose_device("cpu")
+    model = result.checkpoint.build_model().to(device)
+    metrics = evaluate_images(model, data.test, result.checkpoint.mean, result.checkpoint.std, device)
+    shown = result.best_metrics.mean_iou if result.best_metrics is not None else math.nan
+    return result.checkpoint, shown, metrics.mean_iou if metrics is not None else math.nan
+
+
+def shares_table(data: DataSet, seconds: float, seed: int) -> None:
+    print(f"\n### {data.name}: share painted against hold-out mean IoU ({seconds:.0f} s of training each)\n")
+    print(
+        "| painted (target) | painted (actual) | strokes | simulated time | score shown while training | "
+        "hold-out mean IoU (full masks) | of full masks |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    rows = []
+    for share in SHARES:
+        rng = np.random.default_rng(seed)
+        labelled, strokes, pixels, total = [], 0, 0, 0
+        for path, raw, truth in data.pool:
+            mask, painted = scribble(truth, share, rng)
+            strokes, pixels = strokes + painted.strokes, pixels + painted.pixels
+            total += int((truth != IGNORE_INDEX).sum())
+            labelled.append(LabelledImage(path, image_to_input(raw, data.channels), mask))
+        _, shown, score = train(data, labelled, seconds, None)
+        rows.append((share, pixels / total, strokes, shown, score))
+    full = rows[-1][4]
+    for share, actual, strokes, shown, score in rows:
+        name = "full masks" if share >= 1 else f"{100 * share:g} %"
+        when = "-" if share >= 1 else f"{strokes / 60:.0f} min"
+        print(
+            f"| {name} | {100 * actual:.2f} % | {strokes if share < 1 else '-'} | {when} | {shown:.3f} | "
+            f"{score:.3f} | {100 * score / full:.0f} % |"
+        )
+
+
+def rounds_table(data: DataSet, seconds: float, rounds: int, budget: int, seed: int) -> None:
+    print(
+        f"\n### {data.name}: accept-and-correct rounds ({budget} correction strokes per image, "
+        f"{seconds:.0f} s of fine-tuning per round)\n"
+    )
+    results = {}
+    for strategy in ("uncertainty", "random"):
+        rng = np.random.default_rng(seed)
+        order = rng.permutation(len(data.pool))
+        labelled, strokes = [], 0
+        done: set[int] = set()
+        for index in order[:2]:  # the user starts by scribbling two images
+            path, raw, truth = data.pool[index]
+            mask, painted = scribble(truth, 0.02, rng)
+            labelled.append(LabelledImage(path, image_to_input(raw, data.channels), mask))
+            strokes += painted.strokes
+            done.add(int(index))
+        checkpoint, _, score = train(data, labelled, seconds, None)
+        row = [(strokes, score)]
+        pick_rng = np.random.default_rng(seed + 1)
+        for _ in range(rounds):
+            predictor = Predictor(checkpoint, "cpu")
+            left = [i for i in range(len(data.pool)) if i not in done]
+            if not left:
+                break
+            predictions = {i: predictor.predict(data.pool[i][1]) for i in left}
+            if strategy == "uncertainty":
+                ranked = rank_by_uncertainty({data.pool[i][0]: predictions[i].uncertainty for i in left})
+                chosen = next(i for i in left if data.pool[i][0] == ranked[0])
+            else:
+                chosen = int(pick_rng.choice(left))
+            path, raw, truth = data.pool[chosen]
+            mask = predictions[chosen].classes.copy()  # Accept Prediction on an unpainted image
+            painted = correct(mask, truth, budget, rng)
+            strokes += painted.strokes + 1  # the accept key counts as one action
+            labelled.append(LabelledImage(path, image_to_input(raw, data.channels), mask))
+            done.add(chosen)
+            checkpoint, _, score = train(data, labelled, seconds, checkpoint)
+            row.append((strokes, score))
+        results[strategy] = row
+    print(
+        "| round | images labelled | uncertainty picks: actions, mean IoU | random picks: actions, mean IoU |"
+    )
+    print("|---|---|---|---|")
+    for number, (unc, rnd) in enumerate(zip(results["uncertainty"], results["random"])):
+        print(f"| {number} | {number + 2} | {unc[0]}, {unc[1]:.3f} | {rnd[0]}, {rnd[1]:.3f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--membrane", type=Path, default=ROOT.parent / "shared" / "data" / "membrane")
+    parser.add_argument("--camvid", type=Path, default=ROOT.parent / "shared" / "data" / "camvid")
+    parser.add_argument("--seconds", type=float, default=60.0, help="training time per run")
+    parser.add_argument("--camvid-train", type=int, default=40)
+    parser.add_argument("--camvid-test", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--budget", type=int, default=15, help="correction strokes per image")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--only", choices=("shares", "rounds"), help="one of the two experiments")
+    args = parser.parse_args()
+    start = time.perf_counter()
+    sets = [membrane(args.membrane), camvid(args.camvid, args.camvid_train, args.camvid_test)]
+    for data in sets:
+        if args.only != "rounds":
+            shares_table(data, args.seconds, args.seed)
+    if args.only != "shares":
+        rounds_table(sets[0], args.seconds * 2 / 3, args.rounds, args.budget, args.seed)
+    print(f"\n({time.perf_counter() - start:.0f} s in all, CPU)")
+
+
+if __name__ == "__main__":
+    main()
