@@ -137,12 +137,13 @@ def _segments_for(pixels: float) -> int:
 
 
 def correct(mask: np.ndarray, truth: np.ndarray, budget: int, rng: np.random.Generator) -> Painted:
-    """Paint the true class over wrong pixels of ``mask`` (in place): one stroke into each wrong
-    region, largest first, at most ``budget`` strokes."""
+    """Paint the true class over wrongly labelled pixels of ``mask`` (in place; pixels left not
+    labelled are not wrong), one stroke at a time from a random wrong pixel, so large wrong
+    areas are found first; at most ``budget`` strokes."""
     document = MaskDocument(mask)
     painted = Painted()
     for _ in range(budget):
-        wrong = (mask != truth) & (truth != IGNORE_INDEX)
+        wrong = (mask != truth) & (truth != IGNORE_INDEX) & (mask != IGNORE_INDEX)
         if not wrong.any():
             break
         ys, xs = np.nonzero(wrong)

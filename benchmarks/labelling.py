@@ -134,39 +134,56 @@ def shares_table(data: DataSet, seconds: float, seed: int) -> None:
         )
 
 
-def rounds_table(data: DataSet, seconds: float, rounds: int, budget: int, seed: int) -> None:
+def accepted(prediction, confident: float | None) -> np.ndarray:
+    """What Accept Prediction puts into an unpainted mask: every pixel's class, or (``confident``)
+    only pixels whose class probability reaches it, the rest left not labelled."""
+    mask = prediction.classes.copy()
+    if confident is not None:
+        mask[prediction.probabilities.max(axis=0) < confident] = IGNORE_INDEX
+    return mask
+
+
+def rounds_table(
+    data: DataSet, seconds: float, rounds: int, budget: int, seed: int, confident: float | None = None
+) -> None:
     print(
         f"\n### {data.name}: accept-and-correct rounds ({budget} correction strokes per image, "
-        f"{seconds:.0f} s of fine-tuning per round)\n"
+        f"{seconds:.0f} s of fine-tuning per round; accepting "
+        f"{'all pixels' if confident is None else f'pixels of probability >= {confident:g}'})\n"
     )
+    # Round 0 is shared: the same two scribbled images and the same first model for both ways
+    # of picking, so the rounds differ only by the pick.
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(data.pool))
+    first, first_strokes = [], 0
+    for index in order[:2]:  # the user starts by scribbling two images
+        path, raw, truth = data.pool[index]
+        mask, painted = scribble(truth, 0.02, rng)
+        first.append(LabelledImage(path, image_to_input(raw, data.channels), mask))
+        first_strokes += painted.strokes
+    first_model, _, first_score = train(data, first, seconds, None)
     results = {}
     for strategy in ("uncertainty", "random"):
-        rng = np.random.default_rng(seed)
-        order = rng.permutation(len(data.pool))
-        labelled, strokes = [], 0
-        done: set[int] = set()
-        for index in order[:2]:  # the user starts by scribbling two images
-            path, raw, truth = data.pool[index]
-            mask, painted = scribble(truth, 0.02, rng)
-            labelled.append(LabelledImage(path, image_to_input(raw, data.channels), mask))
-            strokes += painted.strokes
-            done.add(int(index))
-        checkpoint, _, score = train(data, labelled, seconds, None)
-        row = [(strokes, score)]
+        rng = np.random.default_rng(seed + 2)
+        labelled, strokes, checkpoint = list(first), first_strokes, first_model
+        done = {int(i) for i in order[:2]}
+        row = [(strokes, first_score)]
         pick_rng = np.random.default_rng(seed + 1)
         for _ in range(rounds):
             predictor = Predictor(checkpoint, "cpu")
             left = [i for i in range(len(data.pool)) if i not in done]
             if not left:
                 break
-            predictions = {i: predictor.predict(data.pool[i][1]) for i in left}
+            predictions = {
+                i: predictor.predict(data.pool[i][1], probabilities=confident is not None) for i in left
+            }
             if strategy == "uncertainty":
                 ranked = rank_by_uncertainty({data.pool[i][0]: predictions[i].uncertainty for i in left})
                 chosen = next(i for i in left if data.pool[i][0] == ranked[0])
             else:
                 chosen = int(pick_rng.choice(left))
             path, raw, truth = data.pool[chosen]
-            mask = predictions[chosen].classes.copy()  # Accept Prediction on an unpainted image
+            mask = accepted(predictions[chosen], confident)  # Accept Prediction on an unpainted image
             painted = correct(mask, truth, budget, rng)
             strokes += painted.strokes + 1  # the accept key counts as one action
             labelled.append(LabelledImage(path, image_to_input(raw, data.channels), mask))
@@ -193,6 +210,12 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=15, help="correction strokes per image")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", choices=("shares", "rounds"), help="one of the two experiments")
+    parser.add_argument(
+        "--accept-confident",
+        type=float,
+        metavar="P",
+        help="rounds accept only pixels whose class probability is at least P (default: all)",
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     sets = [membrane(args.membrane), camvid(args.camvid, args.camvid_train, args.camvid_test)]
@@ -200,7 +223,9 @@ def main() -> None:
         if args.only != "rounds":
             shares_table(data, args.seconds, args.seed)
     if args.only != "shares":
-        rounds_table(sets[0], args.seconds * 2 / 3, args.rounds, args.budget, args.seed)
+        rounds_table(
+            sets[0], args.seconds * 2 / 3, args.rounds, args.budget, args.seed, args.accept_confident
+        )
     print(f"\n({time.perf_counter() - start:.0f} s in all, CPU)")
 
 
