@@ -544,13 +544,17 @@ class ModelLoop(QObject):
             model.update(done.image, Status.PREDICTED)
 
     def _on_predict_all_done(self, result: FolderPrediction) -> None:
-        for message in result.problems:
+        for message in [*result.warnings, *result.problems]:
             self.window._error(message)
         count = len(result.uncertainties)
         project = self.window.project
         where = project.predictions_dir if project is not None else "the predictions folder"
         verb = "Stopped after predicting" if result.stopped else "Predicted"
-        self.panel.end_run(f"{verb} {count} images into {where}")
+        caveat = ""
+        if result.warnings:
+            names = ", ".join(Path(line.split(": ", 1)[0]).name for line in result.warnings[:3])
+            caveat = f"; NaN or infinite pixels in {names}{' and more' if len(result.warnings) > 3 else ''}"
+        self.panel.end_run(f"{verb} {count} images into {where}{caveat}")
         self._update_actions()
         self.predict_all_finished.emit(result)
         if self._jump_when_ranked:

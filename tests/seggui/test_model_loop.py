@@ -185,6 +185,14 @@ def test_predict_all_writes_every_prediction_and_leaves_masks_alone(qtbot, windo
     assert statuses == [Status.LABELLED] * 2 + [Status.PREDICTED] * 3
     assert loop.panel.progress.value() == loop.panel.progress.maximum()
 
+    nan_image = np.random.default_rng(0).random((64, 64)).astype(np.float32)
+    nan_image[3, 3] = np.nan
+    Image.fromarray(nan_image, mode="F").save(folder / "float.tif")
+    with qtbot.waitSignal(loop.predict_all_finished, timeout=60000) as done:
+        loop.predict_all([folder / "float.tif"])
+    # Before: predicted silently, the NaN pixel read as the darkest value without a word.
+    assert "NaN or infinite pixels in float.tif" in loop.panel.status_label.text()
+
 
 def test_next_most_uncertain_opens_the_ambiguous_image(qtbot, window, tmp_path, shapes_model):
     folder = tmp_path / "images"
