@@ -56,7 +56,8 @@ def _open(path: Path) -> Image.Image:
             img = Image.open(path)
             img.seek(0)
             img.load()
-            return ImageOps.exif_transpose(img)
+            ImageOps.exif_transpose(img, in_place=True)  # not a copy: huge images stay affordable
+            return img
     except FileNotFoundError:
         raise ImageReadError(f"{path}: file not found") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -113,14 +114,14 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     if mode == "F":
         return np.asarray(img, dtype=np.float32)
     if mode in _GREY_MODES:
-        return np.asarray(img.convert("L"))
+        return np.asarray(img if mode == "L" else img.convert("L"))
     if mode == "P":
         rgb = np.asarray(img.convert("RGB"))
         if np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
             return np.ascontiguousarray(rgb[..., 0])
         return rgb
     try:
-        return np.asarray(img.convert("RGB"))
+        return np.asarray(img if mode == "RGB" else img.convert("RGB"))
     except (OSError, ValueError) as exc:
         raise ImageReadError(f"{path}: unsupported image mode {mode!r} ({exc})") from exc
 
