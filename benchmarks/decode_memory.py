@@ -36,6 +36,7 @@ array = read_image(sys.argv[1])
 print(array.nbytes, high_water() - before)
 """
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--width", type=int, default=8000)

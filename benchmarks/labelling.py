@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from labeller import correct, scribble  # noqa: E402
+from transfer import CAMVID_CLASSES, CAMVID_VOID  # noqa: E402
 
 from model.checkpoint import Checkpoint  # noqa: E402
 from model.classes import IGNORE_INDEX, ClassInfo, classes_from_names, default_classes  # noqa: E402
@@ -44,19 +45,6 @@ from model.settings import TrainSettings  # noqa: E402
 from model.train import evaluate_images, fit, split_train_val  # noqa: E402
 from model.weights import initial_checkpoint  # noqa: E402
 
-CAMVID_CLASSES = [
-    "sky",
-    "building",
-    "pole",
-    "road",
-    "pavement",
-    "tree",
-    "sign",
-    "fence",
-    "car",
-    "pedestrian",
-    "bicyclist",
-]
 SHARES = (0.005, 0.02, 0.1, 1.0)
 
 
@@ -84,7 +72,7 @@ def camvid(root: Path, train: int, test: int) -> DataSet:
         step = max(1, len(paths) // count)
         out = []
         for path in paths[::step][:count]:
-            truth = read_mask(root / split / "labels" / f"{path.stem}.png", ignore_value=11)
+            truth = read_mask(root / split / "labels" / f"{path.stem}.png", ignore_value=CAMVID_VOID)
             out.append((path, read_image(path), truth))
         return out
 

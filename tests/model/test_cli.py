@@ -62,6 +62,8 @@ def test_predict_writes_one_index_mask_per_image(trained, tmp_path, capsys):
     mask = read_mask(out / "img00.png", shape=(64, 64), num_classes=3)
     assert mask.dtype == np.uint8
     assert np.load(out / "img00.npy").shape == (3, 64, 64)
+    for png in out.glob("*.png"):  # the saved probabilities' argmax is the saved mask
+        assert np.array_equal(np.load(png.with_suffix(".npy")).argmax(axis=0), read_mask(png))
     assert "uncertainty" in capsys.readouterr().out
 
 
@@ -292,7 +294,7 @@ def test_evaluate_prints_accuracies_and_the_confusion_matrix(trained, capsys):
     assert counts.sum() == labelled
 
 
-def test_predict_errors_name_what_is_wrong_and_probabilities_agree_with_the_masks(trained, tmp_path, capsys):
+def test_predict_and_evaluate_errors_name_what_is_wrong(trained, tmp_path, capsys):
     image_dir, model = trained
     taken = tmp_path / "taken.txt"
     taken.write_text("x")
@@ -312,24 +314,6 @@ def test_predict_errors_name_what_is_wrong_and_probabilities_agree_with_the_mask
         ["evaluate", "--model", str(model), "--images", str(image_dir), "--masks", str(tmp_path / "no")],
     )
     assert "no: mask folder not found" in err  # before: "no image has a mask with painted pixels"
-    out = tmp_path / "pred"
-    assert (
-        main(
-            [
-                "predict",
-                "--model",
-                str(model),
-                "--images",
-                str(image_dir),
-                "--out",
-                str(out),
-                "--probabilities",
-            ]
-        )
-        == 0
-    )
-    for png in out.glob("*.png"):
-        assert np.array_equal(np.load(png.with_suffix(".npy")).argmax(axis=0), read_mask(png))
 
 
 def test_import_declares_the_classes_and_adds_unknown_labels(tmp_path, capsys):
