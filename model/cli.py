@@ -8,10 +8,10 @@ import json
 import logging
 import sys
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
+from model import cli_output
 from model.classes import ClassInfo, classes_from_names, default_classes, read_labels_file
 from model.config import AUTO_PRESET, PRESET_INFO
 from model.errors import SegGUIError
@@ -243,7 +243,7 @@ def _train(args: argparse.Namespace) -> int:
         classes = init.classes
     if init is None:
         try:
-            progress = _download_progress()
+            progress = cli_output.download_progress()
             init = initial_checkpoint(settings.preset, classes, args.start_from, on_progress=progress)
         except WeightsError as exc:
             raise SegGUIError(f"{exc} (here: --start-from scratch or --start-from FILE)") from exc
@@ -251,7 +251,7 @@ def _train(args: argparse.Namespace) -> int:
             print(f"starting from {init.config.describe()}", file=sys.stderr)
     distributed.init_from_environment(choose_device(settings.device))
     quiet = distributed.rank() != 0
-    log_lines = _TrainingLog(classes, sys.stderr.isatty())
+    log_lines = cli_output.TrainingLog(classes, sys.stderr.isatty())
     skipped: list[str] = []
 
     def problem(message: str) -> None:
@@ -283,70 +283,6 @@ def _train(args: argparse.Namespace) -> int:
     return 1 if skipped else 0
 
 
-class _TrainingLog:
-    """Training progress on stderr: one updating line on a terminal, else a plain line every
-    ``PROGRESS_S`` seconds; a line per validation; and the closing summary on stdout."""
-
-    def __init__(self, classes: list[ClassInfo], tty: bool) -> None:
-        self.classes, self.tty = classes, tty
-        self.started = time.monotonic()
-        self.last_line = -PROGRESS_S
-        self.images = (0, 0)
-        self.best: tuple[int, float] | None = None
-
-    def __call__(self, event: object) -> None:
-        from model.train import EpochEnded, StepEnded, TrainingStarted
-
-        if isinstance(event, TrainingStarted):
-            self.images = (event.train_images, event.val_images)
-            held = " (validated on training pixels)" if event.validating_on_training_images else ""
-            print(
-                f"training on {event.device}: {event.train_images} images, {event.val_images or 'none'} "
-                f"held out{held}; {event.total_steps} steps at most",
-                file=sys.stderr,
-            )
-        elif isinstance(event, StepEnded):
-            now = time.monotonic()
-            if not self.tty and now - self.last_line < PROGRESS_S:
-                return
-            self.last_line = now
-            left = event.elapsed_s * (1 - event.progress) / event.progress if event.progress > 0 else 0.0
-            line = (
-                f"step {event.step} ({100 * event.progress:.0f} %) loss {event.loss:.4f} "
-                f"{event.images_per_s:.1f} crops/s, {_duration(left)} left"
-            )
-            end = "" if self.tty else "\n"
-            print(f"\r{line}" if self.tty else line, end=end, file=sys.stderr, flush=True)
-        elif isinstance(event, EpochEnded) and event.metrics is not None:
-            if event.best:
-                self.best = (event.epoch, event.metrics.mean_iou)
-            dice = " ".join(f"{c.name}={d:.3f}" for c, d in zip(self.classes, event.metrics.dice))
-            print(
-                f"\repoch {event.epoch} step {event.step} loss {event.train_loss:.4f} held-out strokes: "
-                f"mIoU {event.metrics.mean_iou:.4f} Dice {dice}{' (best)' if event.best else ''} "
-                f"({_duration(event.elapsed_s)})",
-                file=sys.stderr,
-            )
-
-    def summary(self, out: Path, result: object, skipped: int) -> str:
-        best = (
-            f"best mIoU {self.best[1]:.4f} on held-out strokes at epoch {self.best[0]}"
-            if self.best
-            else "not scored"
-        )
-        stopped = ", stopped early" if getattr(result, "stopped", False) else ""
-        return (
-            f"saved {out}: trained on {self.images[0]} images ({self.images[1]} held out), "
-            f"{skipped} skipped; {getattr(result, 'steps', 0)} steps{stopped}; {best}; "
-            f"{_duration(time.monotonic() - self.started)}"
-        )
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
-
-
 def _predict(args: argparse.Namespace) -> int:
     from model.checkpoint import load_checkpoint
     from model.imageio import list_images
@@ -367,14 +303,6 @@ def _predict(args: argparse.Namespace) -> int:
             f"({done.seconds:.2f} s)"
         )
 
-    last_line = [time.monotonic()]
-
-    def tiles(image: Path, done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - last_line[0] >= TILE_REPORT_S and done < total:  # a large image: say it is moving
-            print(f"  {image.name}: {done}/{total} tiles ({100 * done // total} %)", flush=True)
-            last_line[0] = now
-
     result = predict_folder(
         predictor,
         paths,
@@ -382,7 +310,7 @@ def _predict(args: argparse.Namespace) -> int:
         checkpoint.classes,
         probabilities=args.probabilities,
         on_image=report,
-        on_tiles=tiles,
+        on_tiles=cli_output.tile_progress(),
     )
     for message in result.warnings:
         print(f"warning: {message}", file=sys.stderr)
@@ -415,7 +343,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     metrics = evaluate_images(model, images, checkpoint.mean, checkpoint.std, device)
     assert metrics is not None
     if args.json:
-        print(json.dumps(_metrics_json(metrics, checkpoint.classes, len(images), problems), indent=1))
+        print(
+            json.dumps(cli_output.metrics_json(metrics, checkpoint.classes, len(images), problems), indent=1)
+        )
         return 1 if problems else 0
     print(f"{len(images)} images, {len(problems)} skipped")
     print(f"{'class':<20} {'IoU':>8} {'Dice':>8} {'accuracy':>9}")
@@ -433,27 +363,6 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _metrics_json(metrics, classes: list[ClassInfo], images: int, skipped: list[str]) -> dict[str, object]:
-    """``evaluate --json``: NaN (a class neither labelled nor predicted) becomes null."""
-
-    def number(value: float) -> float | None:
-        return None if value != value else round(float(value), 6)
-
-    return {
-        "images": images,
-        "skipped": skipped,
-        "classes": [
-            {"name": info.name, "iou": number(iou), "dice": number(dice), "accuracy": number(acc)}
-            for info, iou, dice, acc in zip(classes, metrics.iou, metrics.dice, metrics.class_accuracy)
-        ],
-        "mean_iou": number(metrics.mean_iou),
-        "mean_dice": number(metrics.mean_dice),
-        "mean_class_accuracy": number(metrics.mean_class_accuracy),
-        "pixel_accuracy": number(metrics.pixel_accuracy),
-        "confusion": metrics.confusion.tolist() if metrics.confusion is not None else None,
-    }
-
-
 def _export(args: argparse.Namespace) -> int:
     if args.what == "masks":
         return _export_masks(args)
@@ -463,41 +372,6 @@ def _export(args: argparse.Namespace) -> int:
     path = export_model(load_checkpoint(args.model), args.out, args.format)
     print(f"wrote {path}")
     return 0
-
-
-def _download_progress() -> Callable[[int, int], None]:
-    """A callback printing a download's megabytes on one terminal line (every 10 % otherwise)."""
-    tty = sys.stderr.isatty()
-    shown = [-1]
-
-    def show(done: int, total: int) -> None:
-        tenth = 10 * done // total if total else -1
-        if not tty and (tenth == shown[0] or not total):
-            return
-        shown[0] = tenth
-        of = f" of {total / 1e6:.1f}" if total else ""
-        end = "\n" if not tty or (total and done >= total) else ""
-        print(
-            f"\rdownloading ImageNet weights: {done / 1e6:.1f}{of} MB", end=end, file=sys.stderr, flush=True
-        )
-
-    return show
-
-
-def _progress(label: str) -> Callable[[object], None]:
-    """A callback printing ``label i/n`` on one terminal line (every 10 % when not a terminal)."""
-    tty = sys.stderr.isatty()
-
-    def show(event: object) -> None:
-        index, total = event.index, event.total  # type: ignore[attr-defined]
-        if tty:
-            print(
-                f"\r{label} {index}/{total}", end="" if index < total else "\n", file=sys.stderr, flush=True
-            )
-        elif index == total or index % max(1, total // 10) == 0:
-            print(f"{label} {index}/{total}", file=sys.stderr, flush=True)
-
-    return show
 
 
 def _export_masks(args: argparse.Namespace) -> int:
@@ -523,7 +397,7 @@ def _export_masks(args: argparse.Namespace) -> int:
         args.out,
         options,
         predictions_dir=project.predictions_dir,
-        on_progress=_progress("exported"),
+        on_progress=cli_output.count_progress("exported"),
     )
     for message in report.skipped:
         print(f"skipped: {message}", file=sys.stderr)
@@ -555,7 +429,7 @@ def _import(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         outside=args.outside,
         add_classes=args.add_classes,
-        on_progress=_progress("read"),
+        on_progress=cli_output.count_progress("read"),
     )
     if report.added:
         save_project(project.with_classes(report.classes))

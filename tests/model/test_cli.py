@@ -202,12 +202,12 @@ def test_train_offline_says_what_to_do(tmp_path, capsys, monkeypatch):
 
 
 def test_predict_says_how_far_a_large_image_is(trained, tmp_path, capsys, monkeypatch):
-    import model.cli as cli
+    import model.cli_output as cli_output
 
     _, model = trained
     big = tmp_path / "big.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (1100, 1000), dtype=np.uint8)).save(big)
-    monkeypatch.setattr(cli, "TILE_REPORT_S", 0.0)
+    monkeypatch.setattr(cli_output, "TILE_REPORT_S", 0.0)
     args = [
         "predict",
         "--model",
@@ -267,9 +267,9 @@ def test_classes_from_a_labels_file(tmp_path, capsys):
 
 
 def test_training_output_without_a_terminal_and_its_summary(tmp_path, capsys, monkeypatch):
-    import model.cli as cli
+    import model.cli_output as cli_output
 
-    monkeypatch.setattr(cli, "PROGRESS_S", 0.0)
+    monkeypatch.setattr(cli_output, "PROGRESS_S", 0.0)
     image_dir = write_shapes_folder(tmp_path, 4)
     (image_dir / "masks" / "img03.png").write_bytes(b"not a png")
     out = tmp_path / "m.pt"
