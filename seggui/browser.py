@@ -18,7 +18,10 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QListView, QVBoxLayout, QWidget
 
+from model.imageio import list_images
 from model.mask_names import MaskNames
+from model.project import Project
+from model.recovery import recover_folder
 from seggui.thumbnails import THUMBNAIL_SIZE, ThumbnailLoader
 
 
@@ -204,3 +207,14 @@ class BrowserPanel(QWidget):
         index = self.proxy.mapFromSource(self.model.index(row))
         if index.isValid():
             self.view.setCurrentIndex(index)
+
+
+def scan_project(project: Project, recover: bool) -> tuple[list, MaskNames, list[str]]:
+    """On a worker thread: recover what a crash left (``model.recovery``), then list the images
+    with their status. Returns records, mask names and messages to show."""
+    messages = recover_folder(project).messages() if recover else []
+    images = list_images(project.folder)
+    names = MaskNames(images)
+    messages += names.orphaned_masks(project.mask_dir)
+    records = scan_folder(images, names, project.mask_dir, project.predictions_dir)
+    return records, names, messages

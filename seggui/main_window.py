@@ -17,16 +17,15 @@ from PySide6.QtWidgets import (
 from model.classes import IGNORE_INDEX
 from model.errors import SegGUIError
 from model.folder_lock import FolderLock, LockOwner
-from model.imageio import list_images
 from model.mask_names import MaskNames
 from model.project import Project, load_project, remove_class_from_masks, save_project
-from model.recovery import recover_folder
-from seggui.browser import BrowserPanel, Status, scan_folder
+from seggui.browser import BrowserPanel, Status, scan_project
 from seggui.canvas.tools import BrushTool, FillTool, LassoTool, PolygonTool
 from seggui.canvas.view import CanvasView
 from seggui.class_panel import ClassPanel
 from seggui.document import MaskDocument
 from seggui.editor import MaskEditor
+from seggui.folder_claim import FREE, OWN, READ_ONLY, ask_about_lock
 from seggui.jobs import FunctionJob
 from seggui.loading import DisplayJob, ImageLoadJob, LoadedImage
 from seggui.mask_store import MaskStore
@@ -36,8 +35,6 @@ from seggui.transfer import LabelTransfer
 from seggui.window_ui import WindowUi
 
 log = logging.getLogger(__name__)
-
-READ_ONLY, TAKE_OVER, FREE, OWN = "read-only", "take over", "free", "own"
 
 
 class MainWindow(WindowUi, QMainWindow):
@@ -169,24 +166,8 @@ class MainWindow(WindowUi, QMainWindow):
         return self.ask_about_lock(folder, owner)
 
     def ask_about_lock(self, folder: Path, owner: LockOwner) -> str | None:
-        """Ask what to do with a folder another SegGUI window edits: ``READ_ONLY``, ``TAKE_OVER``
-        or None (cancel)."""
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("Folder in use")
-        box.setText(f"{folder} is being edited in another SegGUI window: {owner.describe()}.")
-        box.setInformativeText(
-            "Open it read-only to look without changing anything. Edit anyway only if that window "
-            "is gone (a crash on another computer): two windows saving the same masks would "
-            "replace each other's strokes."
-        )
-        read_only = box.addButton("Open read-only", QMessageBox.ButtonRole.AcceptRole)
-        take_over = box.addButton("Edit anyway", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(read_only)
-        box.exec()
-        clicked = box.clickedButton()
-        return READ_ONLY if clicked is read_only else TAKE_OVER if clicked is take_over else None
+        """What to do with a folder another window edits (``folder_claim.ask_about_lock``)."""
+        return ask_about_lock(self, folder, owner)
 
     def _mask_path(self, image: Path) -> Path:
         assert self.project is not None
@@ -201,7 +182,7 @@ class MainWindow(WindowUi, QMainWindow):
         project = self.project
         assert project is not None
         self._ticket += 1
-        job = FunctionJob(self._ticket, lambda: _scan_project(project, recover))
+        job = FunctionJob(self._ticket, lambda: scan_project(project, recover))
         job.signals.done.connect(lambda ticket, result: self._on_scan_done(ticket, result, reopen))
         self._start(job)
 
@@ -483,14 +464,3 @@ class MainWindow(WindowUi, QMainWindow):
     def _error(self, message: str) -> None:
         log.warning("%s", message)
         self.statusBar().showMessage(message, 15000)
-
-
-def _scan_project(project: Project, recover: bool) -> tuple[list, MaskNames, list[str]]:
-    """On a worker thread: recover what a crash left (``model.recovery``), then list the images
-    with their status. Returns records, mask names and messages to show."""
-    messages = recover_folder(project).messages() if recover else []
-    images = list_images(project.folder)
-    names = MaskNames(images)
-    messages += names.orphaned_masks(project.mask_dir)
-    records = scan_folder(images, names, project.mask_dir, project.predictions_dir)
-    return records, names, messages

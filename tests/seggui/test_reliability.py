@@ -21,7 +21,8 @@ from model.folder_lock import LOCK_FILE
 from model.imageio import read_mask, write_mask
 from model.stroke_journal import JOURNAL_FILE, JournalRecord, StrokeJournal
 from seggui.browser import Status
-from seggui.main_window import READ_ONLY, TAKE_OVER, MainWindow
+from seggui.folder_claim import READ_ONLY, TAKE_OVER
+from seggui.main_window import MainWindow
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
 
 ROOT = Path(__file__).resolve().parents[2]
