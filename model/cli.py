@@ -271,6 +271,7 @@ def _train(args: argparse.Namespace) -> int:
             should_stop=stop.is_set,
             on_problem=problem,
             ignore_value=args.ignore_value,
+            samples=samples,  # listed once (the preset and the classes came from it)
         )
     except KeyboardInterrupt:
         stop.set()

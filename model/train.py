@@ -22,7 +22,7 @@ from model import distributed as dist_utils
 from model.checkpoint import Checkpoint, adapt_to_classes, save_checkpoint
 from model.classes import ClassInfo
 from model.config import AUTO_PRESET
-from model.data import CropDataset, LabelledImage, channel_stats, find_samples, load_labelled
+from model.data import CropDataset, LabelledImage, Sample, channel_stats, find_samples, load_labelled
 from model.device import choose_device, device_description, verify_device
 from model.ema import WeightAverage
 from model.errors import DatasetError, SegGUIError
@@ -441,14 +441,16 @@ def train_from_folders(
     should_stop: Callable[[], bool] | None = None,
     on_problem: Callable[[str], None] | None = None,
     ignore_value: int | None = None,
+    samples: list[Sample] | None = None,
 ) -> TrainResult:
     """Find, load and split the labelled images of two folders, train, and save the model.
 
     Files that cannot be used are reported through ``on_problem`` and skipped; if nothing usable
     remains a ``DatasetError`` explains why. ``ignore_value`` in the masks reads as not labelled.
-    Only rank 0 writes ``out_path``.
+    ``samples`` is the folders' listing when the caller has it already. Only rank 0 writes
+    ``out_path``.
     """
-    samples = find_samples(image_dir, mask_dir)
+    samples = samples if samples is not None else find_samples(image_dir, mask_dir)
     if init is None and settings.preset == AUTO_PRESET:
         name, why = resolve_preset(settings.preset, samples)
         settings = dataclasses.replace(settings, preset=name)
