@@ -322,9 +322,11 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from model.checkpoint import load_checkpoint
-    from model.data import check_class_values, find_samples, load_labelled, mask_values
+    from model.data import check_class_values, find_samples, mask_values
     from model.device import choose_device
+    from model.image_cache import DecodedCache, default_cache_bytes
     from model.train import evaluate_images
+    from model.training_images import load_training_set
 
     checkpoint = load_checkpoint(args.model)
     mask_dir = args.masks or args.images / "masks"
@@ -332,23 +334,33 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise SegGUIError(f"{mask_dir}: mask folder not found (--masks names another)")
     samples = find_samples(args.images, mask_dir)
     check_class_values(mask_values(samples, args.ignore_value), checkpoint.classes, mask_dir)
-    images, problems = load_labelled(
-        samples, checkpoint.config.in_channels, len(checkpoint.classes), ignore_value=args.ignore_value
+    images, problems = load_training_set(
+        samples,
+        checkpoint.config.in_channels,
+        len(checkpoint.classes),
+        cache=DecodedCache(default_cache_bytes()),
+        ignore_value=args.ignore_value,
     )
     for message in problems:
         print(f"skipped: {message}", file=sys.stderr)
+    readable = len(images)
+
+    def skipped(message: str) -> None:
+        nonlocal readable
+        problems.append(message)
+        readable -= 1
+        print(f"skipped: {message}", file=sys.stderr)
+
     if not images:
         raise SegGUIError(f"no image in {args.images} has a mask with labelled pixels in {mask_dir}")
     device = choose_device(args.device)
     model = checkpoint.build_model().to(device)
-    metrics = evaluate_images(model, images, checkpoint.mean, checkpoint.std, device)
+    metrics = evaluate_images(model, images, checkpoint.mean, checkpoint.std, device, on_problem=skipped)
     assert metrics is not None
     if args.json:
-        print(
-            json.dumps(cli_output.metrics_json(metrics, checkpoint.classes, len(images), problems), indent=1)
-        )
+        print(json.dumps(cli_output.metrics_json(metrics, checkpoint.classes, readable, problems), indent=1))
         return 1 if problems else 0
-    print(f"{len(images)} images, {len(problems)} skipped")
+    print(f"{readable} images, {len(problems)} skipped")
     print(f"{'class':<20} {'IoU':>8} {'Dice':>8} {'accuracy':>9}")
     for info, iou, dice, acc in zip(checkpoint.classes, metrics.iou, metrics.dice, metrics.class_accuracy):
         print(f"{info.name:<20} {iou:>8.4f} {dice:>8.4f} {acc:>9.4f}")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +15,33 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 from model.classes import IGNORE_INDEX, ClassInfo
+from model.crop_plan import CropPlan, CropSampler, order_for_locality
 from model.errors import DatasetError, SegGUIError
-from model.imageio import check_mask, list_images, read_image, read_mask
-from model.intensity import image_to_input, non_finite_pixels
+from model.image_cache import DecodedCache
+from model.imageio import list_images, read_mask
 from model.mask_names import MaskNames
+from model.training_images import (
+    ClassSampling,
+    StoredImage,
+    TrainingImage,
+    channel_stats,
+    cut_square,
+    images_in_flight,
+    index_labelled,
+)
+
+__all__ = [
+    "CropDataset",
+    "LabelledImage",
+    "Sample",
+    "StoredImage",
+    "channel_stats",
+    "check_class_values",
+    "find_samples",
+    "index_labelled",
+    "load_labelled",
+    "mask_values",
+]
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +58,30 @@ class Sample:
 
 @dataclass(frozen=True)
 class LabelledImage:
-    """A decoded image (``C x H x W`` float32 in [0, 1]) and its mask (``H x W`` uint8)."""
+    """A decoded image (``C x H x W`` float32 in [0, 1]) and its mask (``H x W`` uint8), held in
+    memory (a ``model.training_images.TrainingImage``)."""
 
-    path: Path
+    path: Path | None
     image: np.ndarray
     mask: np.ndarray
 
     @property
     def labelled_pixels(self) -> int:
         return int((self.mask != IGNORE_INDEX).sum())
+
+    @property
+    def channels(self) -> int:
+        return int(self.image.shape[0])
+
+    @cached_property
+    def sampling(self) -> ClassSampling:
+        return ClassSampling.of(self.mask)
+
+    def cut(self, top: int, left: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return cut_square(self.image, self.mask, top, left, size)
+
+    def planes(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.image, self.mask
 
 
 def find_samples(image_dir: str | os.PathLike[str], mask_dir: str | os.PathLike[str]) -> list[Sample]:
@@ -106,7 +144,8 @@ def load_labelled(
     overrides: Mapping[Path, np.ndarray] | None = None,
     ignore_value: int | None = None,
 ) -> tuple[list[LabelledImage], list[str]]:
-    """Decode every sample that has a mask with at least one labelled pixel.
+    """Decode every sample that has a mask with at least one labelled pixel, all into memory
+    (``index_labelled`` reads them as needed instead: use it for folders of any size).
 
     ``overrides`` maps image paths to masks newer than the files (strokes not yet saved); they
     are used instead of the mask files. Returns the loaded images and one message per file that
@@ -114,58 +153,23 @@ def load_labelled(
     values). Images without a mask, or whose mask is all "not labelled", are skipped silently:
     they simply have nothing to teach.
     """
-    overrides = overrides or {}
+    stored, problems = index_labelled(
+        samples,
+        in_channels,
+        num_classes,
+        cache=DecodedCache(0),
+        overrides=overrides,
+        ignore_value=ignore_value,
+    )
     loaded: list[LabelledImage] = []
-    problems: list[str] = []
-    for sample in samples:
-        override = overrides.get(sample.image)
-        if sample.problem is not None:
-            problems.append(f"{sample.image}: {sample.problem}")
-            continue
-        if sample.mask is None and override is None:
-            continue
+    for item in stored:
         try:
-            raw = read_image(sample.image)
-            if override is not None:
-                check_mask(override, raw.shape[:2], num_classes, sample.image)
-                mask = override
-            else:
-                assert sample.mask is not None
-                mask = read_mask(
-                    sample.mask, shape=raw.shape[:2], num_classes=num_classes, ignore_value=ignore_value
-                )
+            planes, mask = item.planes()
         except SegGUIError as exc:
             problems.append(str(exc))  # reported by the caller, once
             continue
-        if not (mask != IGNORE_INDEX).any():
-            continue
-        bad = non_finite_pixels(raw)
-        if bad:
-            log.warning(
-                "%s: %d pixels are NaN or infinite; they are read as the darkest (NaN, -inf) or "
-                "brightest (+inf) value",
-                sample.image,
-                bad,
-            )
-        loaded.append(LabelledImage(sample.image, image_to_input(raw, in_channels), mask))
+        loaded.append(LabelledImage(item.path, planes, mask))
     return loaded, problems
-
-
-def channel_stats(images: list[LabelledImage]) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and standard deviation over all ``images`` (for input standardisation)."""
-    channels = images[0].image.shape[0]
-    total = np.zeros(channels)
-    total_sq = np.zeros(channels)
-    count = 0
-    for item in images:
-        flat = item.image.reshape(channels, -1).astype(np.float64)
-        total += flat.sum(axis=1)
-        total_sq += np.square(flat).sum(axis=1)
-        count += flat.shape[1]
-    mean = total / count
-    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
-    std = np.where(std < 1e-3, 1.0, std)
-    return tuple(float(v) for v in mean), tuple(float(v) for v in std)
 
 
 class RandomRot90(v2.Transform):
@@ -197,18 +201,17 @@ def build_augmentation(crop_size: int, augment: bool) -> v2.Transform:
 class CropDataset(torch.utils.data.Dataset):
     """Random crops of labelled images with joint augmentation; one item is one crop.
 
-    Some crops are centred on a labelled pixel of a class drawn with weight ``share ** -0.5``
-    (``share``: the class's part of all labelled pixels), so scribbles and rare classes (poles,
-    signs, pedestrians in a street scene) are seen often; the others are placed uniformly. The
-    sparser the labels, the more crops are centred (``labelled_center_prob`` for scribbles), and
-    at least ``rare_center_prob`` even for dense masks. Each crop is cut at a random scale, padded
-    with "not labelled" where it leaves the image, and resized to ``crop_size``. Images are
-    standardised with ``mean`` and ``std``.
+    Where the crops lie is drawn an epoch (``epoch_length`` items) at a time by
+    ``model.crop_plan`` from ``seed``: the same images and seed give the same crops, whether the
+    images are held in memory or read from disk. Each crop is cut at its drawn scale, padded with
+    "not labelled" where it leaves the image, resized to ``crop_size``, augmented (seeded by the
+    crop's draw) and standardised with ``mean`` and ``std``. An image that cannot be read any
+    more is reported through ``on_problem`` once and left out; its crops come from the next one.
     """
 
     def __init__(
         self,
-        images: list[LabelledImage],
+        images: Sequence[TrainingImage],
         *,
         crop_size: int,
         length: int,
@@ -218,81 +221,83 @@ class CropDataset(torch.utils.data.Dataset):
         scale_range: tuple[float, float] = (1.0, 1.0),
         labelled_center_prob: float = 0.8,
         rare_center_prob: float = 0.5,
+        epoch_length: int | None = None,
+        seed: int = 0,
+        in_flight: int | None = None,
+        on_problem: Callable[[str], None] | None = None,
     ) -> None:
         if not images:
             raise DatasetError("no labelled images to train on")
-        self.images = images
-        self.crop_size = crop_size
+        self.images = list(images)
         self.length = length
-        self.augment = augment
-        self.scale_range = scale_range if augment else (1.0, 1.0)
+        self.epoch_length = max(1, epoch_length or length)
+        self.seed = seed
+        self.in_flight = in_flight or images_in_flight(self.images)
+        self.on_problem = on_problem
         self.mean = torch.tensor(mean, dtype=torch.float32)[:, None, None]
         self.std = torch.tensor(std, dtype=torch.float32)[:, None, None]
         self.transform = build_augmentation(crop_size, augment)
-        self._class_pixels = [self._index_classes(item.mask) for item in images]
-        counts: dict[int, int] = {}
-        holders: dict[int, list[int]] = {}
-        for index, classes in enumerate(self._class_pixels):
-            for value, pixels in classes.items():
-                counts[value] = counts.get(value, 0) + len(pixels)
-                holders.setdefault(value, []).append(index)
-        self.class_counts = counts
+        self.sampler = CropSampler(
+            [item.sampling for item in self.images],
+            crop_size=crop_size,
+            scale_range=scale_range if augment else (1.0, 1.0),
+            labelled_center_prob=labelled_center_prob,
+            rare_center_prob=rare_center_prob,
+        )
+        self.class_counts = self.sampler.class_counts
         """Labelled pixels per class value over all the images."""
-        self._classes = sorted(counts)
-        self._holders = [holders[c] for c in self._classes]
-        total = sum(counts.values())
-        class_weights = np.array([(counts[c] / total) ** -0.5 for c in self._classes])
-        self._class_weights = torch.tensor(class_weights / class_weights.sum())
-        labelled_share = total / sum(item.mask.size for item in images)
-        self.center_prob = max(rare_center_prob, labelled_center_prob * (1.0 - labelled_share))
-        weights = np.array([math.sqrt(max(item.labelled_pixels, 1)) for item in images])
-        self._image_weights = torch.tensor(weights / weights.sum())
-
-    @staticmethod
-    def _index_classes(mask: np.ndarray) -> dict[int, np.ndarray]:
-        flat = mask.ravel()
-        return {int(c): np.flatnonzero(flat == c) for c in np.unique(flat) if c != IGNORE_INDEX}
+        self._plan: tuple[int, CropPlan] | None = None
+        self._left_out: set[int] = set()
 
     def __len__(self) -> int:
         return self.length
 
+    def plan(self, epoch: int) -> CropPlan:
+        """The crops of ``epoch`` in the order they are served."""
+        if self._plan is None or self._plan[0] != epoch:
+            rng = np.random.default_rng([self.seed, epoch])
+            drawn = self.sampler.draw(self.epoch_length, rng, first_draw=epoch * self.epoch_length)
+            self._plan = (epoch, order_for_locality(drawn, self.in_flight, rng))
+        return self._plan[1]
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        low, high = self.scale_range
-        scale = math.exp(float(torch.empty(()).uniform_(math.log(low), math.log(high))))
-        region = max(8, round(self.crop_size / scale))
-        if float(torch.rand(())) < self.center_prob:
-            pick = int(torch.multinomial(self._class_weights, 1))
-            holders = self._holders[pick]
-            which = holders[int(torch.randint(len(holders), ()))]
-            item = self.images[which]
-            pixels = self._class_pixels[which][self._classes[pick]]
-            flat = int(pixels[int(torch.randint(len(pixels), ()))])
-            cy, cx = divmod(flat, item.mask.shape[1])
-            jitter = region // 4
-            top = cy - region // 2 + int(torch.randint(-jitter, jitter + 1, ()))
-            left = cx - region // 2 + int(torch.randint(-jitter, jitter + 1, ()))
-        else:
-            which = int(torch.multinomial(self._image_weights, 1))
-            item = self.images[which]
-            height, width = item.mask.shape
-            top = int(torch.randint(min(0, height - region), max(1, height - region + 1), ()))
-            left = int(torch.randint(min(0, width - region), max(1, width - region + 1), ()))
-        image, mask = _cut(item.image, item.mask, top, left, region)
-        image_t, mask_t = self.transform(tv_tensors.Image(image), tv_tensors.Mask(mask))
+        epoch, offset = divmod(index, self.epoch_length)
+        plan = self.plan(epoch)
+        which, region = int(plan.image[offset]), int(plan.region[offset])
+        image, mask = self._cut(which, int(plan.top[offset]), int(plan.left[offset]), region)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(
+                int(np.random.SeedSequence([self.seed, int(plan.draw[offset])]).generate_state(1)[0])
+            )
+            image_t, mask_t = self.transform(tv_tensors.Image(image), tv_tensors.Mask(mask))
         image_t = (image_t.as_subclass(torch.Tensor) - self.mean) / self.std
         return image_t, mask_t.as_subclass(torch.Tensor).long()
 
+    def _cut(self, which: int, top: int, left: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The planned cut, or one as large from the next image still readable."""
+        for step in range(len(self.images)):
+            candidate = (which + step) % len(self.images)
+            if candidate in self._left_out:
+                continue
+            item = self.images[candidate]
+            if step:
+                height, width = item.sampling.shape
+                top, left = min(top, max(0, height - size)), min(left, max(0, width - size))
+            try:
+                return item.cut(top, left, size)
+            except SegGUIError as exc:
+                self._leave_out(candidate, exc)
+        raise DatasetError("none of the training images can be read any more; see the messages above")
 
-def _cut(
-    image: np.ndarray, mask: np.ndarray, top: int, left: int, size: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """A ``size`` square at (top, left); outside the image: image 0, mask ``IGNORE_INDEX``."""
-    channels, height, width = image.shape
-    out_image = torch.zeros((channels, size, size), dtype=torch.float32)
-    out_mask = torch.full((size, size), IGNORE_INDEX, dtype=torch.uint8)
-    y0, x0 = max(top, 0), max(left, 0)
-    y1, x1 = min(top + size, height), min(left + size, width)
-    if y1 > y0 and x1 > x0:
-        out_image[:, y0 - top : y1 - top, x0 - left : x1 - left] = torch.from_numpy(image[:, y0:y1, x0:x1])
-        out_mask[y0 - top : y1 - top, x0 - left : x1 - left] = torch.from_numpy(mask[y0:y1, x0:x1])
-    return out_image, out_mask
+    def _leave_out(self, which: int, exc: SegGUIError) -> None:
+        self._left_out.add(which)
+        message = f"{exc} (left out of this training run)"
+        if self.on_problem is not None:
+            self.on_problem(message)
+        else:
+            log.warning("%s", message)
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["on_problem"] = None  # a worker process logs instead
+        return state

@@ -35,6 +35,11 @@ def world_size() -> int:
     return dist.get_world_size() if is_distributed() else 1
 
 
+def processes_on_this_machine() -> int:
+    """Training processes sharing this machine's cores (``LOCAL_WORLD_SIZE`` under torchrun)."""
+    return max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+
+
 def local_device(device: torch.device) -> torch.device:
     """This process's own GPU under torchrun (``LOCAL_RANK``), else ``device`` unchanged."""
     if device.type == "cuda" and launched_by_torchrun():

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 from model.config import AUTO_PRESET, DEFAULT_PRESET, PRESETS
 
 LOSSES = ("ce+dice", "ce", "bce")
+AUTO_WORKERS = -1
+"""``num_workers`` value that lets ``model.data_loader.loader_workers`` choose."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,11 @@ class TrainSettings:
     seed: int = 0
     device: str = "auto"
     amp: bool = True
-    num_workers: int = 0
+    num_workers: int = AUTO_WORKERS
+    """Processes cutting training crops; ``AUTO_WORKERS`` (-1): none on a CPU, up to 8 on a GPU."""
+    cache_mb: int = 0
+    """Memory for decoded training images read from disk; 0: a sixteenth of this machine's
+    memory, between 256 MB and 4 GB (``model.image_cache.default_cache_bytes``)."""
     threads: int = 0
     """torch's CPU threads while training; 0 chooses them by timing steps (``model.threads``)."""
     ema_decay: float = 0.995
@@ -65,6 +71,8 @@ class TrainSettings:
             raise ValueError(f"schedule must be 'cosine' or 'constant', got {self.schedule!r}")
         if self.batch_size < 1 or self.crop_size < 16 or self.epochs < 1:
             raise ValueError("batch_size must be >= 1, crop_size >= 16 and epochs >= 1")
+        if self.num_workers < AUTO_WORKERS or self.cache_mb < 0:
+            raise ValueError("num_workers must be >= -1 (-1: automatic) and cache_mb >= 0 (0: automatic)")
         if self.threads < 0:
             raise ValueError(f"threads must be >= 0 (0: automatic), got {self.threads}")
         if not 0.0 <= self.encoder_warmup <= 1.0 or not 0.0 <= self.class_balance <= 2.0:

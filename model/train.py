@@ -22,10 +22,12 @@ from model import distributed as dist_utils
 from model.checkpoint import Checkpoint, adapt_to_classes, save_checkpoint
 from model.classes import ClassInfo
 from model.config import AUTO_PRESET
-from model.data import CropDataset, LabelledImage, Sample, channel_stats, find_samples, load_labelled
+from model.data import CropDataset, Sample, find_samples
+from model.data_loader import loader_workers, make_loader, share_caches
 from model.device import choose_device, device_description, verify_device
 from model.ema import WeightAverage
 from model.errors import DatasetError, SegGUIError
+from model.image_cache import DecodedCache, cache_bytes
 from model.losses import class_weights, segmentation_loss
 from model.metrics import SegmentationMetrics, confusion_matrix, metrics_from_confusion
 from model.network_choice import model_channels, resolve_preset
@@ -41,6 +43,7 @@ from model.train_events import (
     TrainingStarted,
     TrainResult,
 )
+from model.training_images import TrainingImage, channel_stats, load_training_set
 from model.unet import build_unet, preset
 
 __all__ = [
@@ -71,8 +74,8 @@ def _seed_everything(seed: int) -> None:
 
 
 def split_train_val(
-    images: list[LabelledImage], val_fraction: float, seed: int
-) -> tuple[list[LabelledImage], list[LabelledImage]]:
+    images: list[TrainingImage], val_fraction: float, seed: int
+) -> tuple[list[TrainingImage], list[TrainingImage]]:
     """Hold out ``val_fraction`` of the images (by a seeded shuffle).
 
     With too few images to spare one, nothing is held out and the caller validates on the
@@ -98,13 +101,16 @@ def learning_rate_at(progress: float, base: float, schedule: str, warmup: float 
 
 def evaluate_images(
     model: torch.nn.Module,
-    images: list[LabelledImage],
+    images: list[TrainingImage],
     mean: tuple[float, ...],
     std: tuple[float, ...],
     device: torch.device,
     should_stop: Callable[[], bool] = _never,
+    on_problem: Callable[[str], None] | None = None,
 ) -> SegmentationMetrics | None:
-    """Metrics of ``model`` on ``images`` over their labelled pixels (None if stopped midway)."""
+    """Metrics of ``model`` on ``images`` over their labelled pixels (None if stopped midway).
+
+    An image that cannot be read is reported through ``on_problem`` and left out."""
     num_classes = model.config.num_classes
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
     mean_t = torch.tensor(mean, dtype=torch.float32)[:, None, None]
@@ -112,16 +118,21 @@ def evaluate_images(
     for item in images:
         if should_stop():
             return None
-        planes = (torch.from_numpy(item.image) - mean_t) / std_t
+        try:
+            raw_planes, mask = item.planes()
+        except SegGUIError as exc:
+            (on_problem or log.warning)(f"{exc} (left out of validation)")
+            continue
+        planes = (torch.from_numpy(raw_planes) - mean_t) / std_t
         prediction = predict_standardised(model, planes, device=device)
-        confusion += confusion_matrix(item.mask, prediction.classes, num_classes)
+        confusion += confusion_matrix(mask, prediction.classes, num_classes)
     return metrics_from_confusion(confusion)
 
 
 def fit(
     settings: TrainSettings,
-    train_images: list[LabelledImage],
-    val_images: list[LabelledImage],
+    train_images: list[TrainingImage],
+    val_images: list[TrainingImage],
     classes: list[ClassInfo],
     *,
     init: Checkpoint | None = None,
@@ -129,6 +140,7 @@ def fit(
     should_stop: Callable[[], bool] | None = None,
     preview: Callable[[], PreviewRequest | None] | None = None,
     preview_interval_s: float | None = None,
+    on_problem: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train a U-Net on ``train_images`` and return the best checkpoint seen.
 
@@ -138,14 +150,16 @@ def fit(
     ``init`` fine-tunes from an earlier checkpoint (its head grows if classes were added) and
     continues its history. Without ``val_images`` the labelled pixels of the training images are
     used for the metrics. The best model by validation mean IoU is kept; stopping early through
-    ``should_stop`` still returns it.
+    ``should_stop`` still returns it. Images held in memory (``LabelledImage``) and images read
+    from disk as needed (``StoredImage``) train alike; one that cannot be read any more is
+    reported through ``on_problem`` and left out.
     """
     if not train_images:
         raise DatasetError("no labelled images to train on: paint some pixels first")
     emit = on_event or (lambda event: None)
     stop_requested = should_stop or _never
     num_classes = len(classes)
-    in_channels = train_images[0].image.shape[0]
+    in_channels = train_images[0].channels
     device = dist_utils.local_device(choose_device(settings.device))
     verify_device(device)
     rank, world = dist_utils.rank(), dist_utils.world_size()
@@ -179,26 +193,25 @@ def fit(
     validation = val_images or train_images
     validating_on_training = not val_images
 
-    total_pixels = sum(item.mask.size for item in train_images)
+    total_pixels = sum(item.sampling.shape[0] * item.sampling.shape[1] for item in train_images)
     crops_per_epoch = max(len(train_images), math.ceil(total_pixels / settings.crop_size**2))
     steps_per_epoch = max(1, math.ceil(crops_per_epoch / (settings.batch_size * world)))
     total_steps = settings.max_steps or settings.epochs * steps_per_epoch
+    workers = loader_workers(settings.num_workers, device, dist_utils.processes_on_this_machine())
+    share_caches(train_images, workers)
     dataset = CropDataset(
         train_images,
         crop_size=settings.crop_size,
         length=total_steps * settings.batch_size,
+        epoch_length=steps_per_epoch * settings.batch_size,
         mean=mean,
         std=std,
         augment=settings.augment,
         scale_range=(float(settings.scale_range[0]), float(settings.scale_range[1])),
+        seed=settings.seed + rank,
+        on_problem=on_problem,
     )
-    loader = torch.utils.data.DataLoader(
-        dataset,
-        batch_size=settings.batch_size,
-        num_workers=settings.num_workers,
-        pin_memory=device.type == "cuda",
-        persistent_workers=settings.num_workers > 0,
-    )
+    loader = make_loader(dataset, settings.batch_size, workers, device)
     train_model: torch.nn.Module = model
     if dist_utils.is_distributed():
         train_model = torch.nn.parallel.DistributedDataParallel(
@@ -312,7 +325,7 @@ def fit(
             if step % steps_per_epoch == 0 or step == total_steps:
                 epoch += 1
                 dist_utils.sync_buffers(scored)
-                metrics = evaluate_images(scored, validation, mean, std, device, stop_requested)
+                metrics = evaluate_images(scored, validation, mean, std, device, stop_requested, on_problem)
                 if metrics is None:
                     stopped = True
                     break
@@ -348,7 +361,7 @@ def fit(
         if epoch_losses or best.state is None:
             # Stopped (or out of time) between validations: score the latest weights too.
             dist_utils.sync_buffers(scored)
-            metrics = evaluate_images(scored, validation, mean, std, device)
+            metrics = evaluate_images(scored, validation, mean, std, device, on_problem=on_problem)
             if metrics is not None:
                 best.offer(scored, metrics)
     finally:
@@ -447,7 +460,8 @@ def train_from_folders(
 
     Files that cannot be used are reported through ``on_problem`` and skipped; if nothing usable
     remains a ``DatasetError`` explains why. ``ignore_value`` in the masks reads as not labelled.
-    ``samples`` is the folders' listing when the caller has it already. Only rank 0 writes
+    ``samples`` is the folders' listing when the caller has it already. Images are read from
+    disk as training needs them, through a cache of ``settings.cache_mb``. Only rank 0 writes
     ``out_path``.
     """
     samples = samples if samples is not None else find_samples(image_dir, mask_dir)
@@ -456,7 +470,10 @@ def train_from_folders(
         settings = dataclasses.replace(settings, preset=name)
         log.info("network %s (auto: %s)", name, why)
     in_channels = model_channels(settings.preset, init, samples)
-    images, problems = load_labelled(samples, in_channels, len(classes), ignore_value=ignore_value)
+    cache = DecodedCache(cache_bytes(settings.cache_mb))
+    images, problems = load_training_set(
+        samples, in_channels, len(classes), cache=cache, ignore_value=ignore_value
+    )
     for message in problems:
         (on_problem or log.warning)(message)
     if not images:
@@ -467,7 +484,16 @@ def train_from_folders(
         )
         raise DatasetError(f"nothing to train on: {reason}")
     train, val = split_train_val(images, settings.val_fraction, settings.seed)
-    result = fit(settings, train, val, classes, init=init, on_event=on_event, should_stop=should_stop)
+    result = fit(
+        settings,
+        train,
+        val,
+        classes,
+        init=init,
+        on_event=on_event,
+        should_stop=should_stop,
+        on_problem=on_problem,
+    )
     if out_path is not None and dist_utils.rank() == 0:
         save_checkpoint(out_path, result.checkpoint)
     return result

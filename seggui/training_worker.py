@@ -124,10 +124,12 @@ class TrainWorker(QObject):
 
     def _train(self, request: TrainRequest) -> TrainResult:
         from model.config import PRESET_INFO, START_CHOICES, START_IMAGENET, is_pretrained_preset
-        from model.data import find_samples, load_labelled
+        from model.data import find_samples
         from model.errors import DatasetError
+        from model.image_cache import DecodedCache, cache_bytes
         from model.network_choice import model_channels, resolve_preset
         from model.train import TrainSettings, fit, split_train_val
+        from model.training_images import load_training_set
         from model.weights import initial_checkpoint
 
         settings = TrainSettings.from_dict(request.settings)
@@ -150,7 +152,13 @@ class TrainWorker(QObject):
                 should_stop=self._stop.is_set,
             )
         in_channels = model_channels(settings.preset, init, samples)
-        images, problems = load_labelled(samples, in_channels, len(request.classes), request.unsaved_masks)
+        images, problems = load_training_set(
+            samples,
+            in_channels,
+            len(request.classes),
+            cache=DecodedCache(cache_bytes(settings.cache_mb)),
+            overrides=request.unsaved_masks,
+        )
         for message in problems:
             self.problem.emit(message)
         if not images:
@@ -166,6 +174,7 @@ class TrainWorker(QObject):
             should_stop=self._stop.is_set,
             preview=self._preview_target,
             preview_interval_s=PREVIEW_INTERVAL_S,
+            on_problem=self.problem.emit,
         )
 
     def _on_event(self, event: TrainEvent) -> None:

@@ -122,7 +122,13 @@ def test_clear_errors(tmp_path, capsys, trained):
     corrupt = write_shapes_folder(tmp_path / "corrupt", 1)
     (corrupt / "img00.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     err = _error(capsys, ["train", "--images", str(corrupt), "--out", str(tmp_path / "m.pt"), *TRAIN])
-    assert "img00.png" in err and "cannot decode" in err
+    assert "img00.png" in err and "cannot read image header" in err
+
+    cut_short = write_shapes_folder(tmp_path / "cut_short", 1)
+    whole = (cut_short / "img00.png").read_bytes()
+    (cut_short / "img00.png").write_bytes(whole[: len(whole) // 2])  # header intact, pixels cut off
+    err = _error(capsys, ["train", "--images", str(cut_short), "--out", str(tmp_path / "m.pt"), *TRAIN])
+    assert "img00.png" in err and "truncated" in err
 
     (tmp_path / "foreign.pt").write_bytes(b"junk")
     image_dir, _ = trained
