@@ -177,7 +177,11 @@ def main() -> None:
         if r is None:
             print(f"| {size} | {loader} | {note} | | | | |")
             continue
-        ratio = f"{r['crops_per_s'] / baseline[size]:.2f}" if size in baseline else "-"
+        measured = [b for b in baseline if b <= size]
+        ratio = "-"
+        if measured:
+            near = max(measured)
+            ratio = f"{r['crops_per_s'] / baseline[near]:.2f}" + ("" if near == size else f" (to {near})")
         cache = f"{r['cache_mb']:.0f}" if r["cache_mb"] else "-"
         print(
             f"| {size} | {loader} | {r['ready_s']:.1f} | {r['crops_per_s']:.1f} | {ratio} | "

@@ -285,34 +285,45 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from model import distributed
     from model.checkpoint import load_checkpoint
     from model.imageio import list_images
-    from model.predict import Predictor
+    from model.predict import machine_devices, machine_predictors
     from model.predict_folder import ImagePredicted, predict_folder
 
     if args.out.exists() and not args.out.is_dir():
         raise SegGUIError(f"{args.out}: a file, not a folder (--out names the folder for the predictions)")
     checkpoint = load_checkpoint(args.model)
-    predictor = Predictor(checkpoint, args.device, tile=args.tile, overlap=args.overlap)
     paths = [args.images] if args.images.is_file() else list_images(args.images)
     if not paths:
         raise SegGUIError(f"{args.images}: no images found")
+    distributed.init_from_environment(machine_devices(args.device)[0])
+    predictors = machine_predictors(checkpoint, args.device, tile=args.tile, overlap=args.overlap)
+    rank, world = distributed.rank(), distributed.world_size()
+    who = f"rank {rank}: " if world > 1 else ""
+    if len(predictors) > 1:
+        print(f"predicting on {len(predictors)} GPUs", file=sys.stderr)
 
     def report(done: ImagePredicted) -> None:
         print(
-            f"[{done.index}/{done.total}] {done.image.name}: uncertainty {done.uncertainty:.4f} "
+            f"{who}[{done.index}/{done.total}] {done.image.name}: uncertainty {done.uncertainty:.4f} "
             f"({done.seconds:.2f} s)"
         )
 
-    result = predict_folder(
-        predictor,
-        paths,
-        args.out,
-        checkpoint.classes,
-        probabilities=args.probabilities,
-        on_image=report,
-        on_tiles=cli_output.tile_progress(),
-    )
+    try:
+        result = predict_folder(
+            predictors,
+            paths,
+            args.out,
+            checkpoint.classes,
+            probabilities=args.probabilities,
+            on_image=report,
+            on_tiles=cli_output.tile_progress(),
+        )
+    finally:
+        distributed.shutdown()
+    if rank != 0:
+        return 1 if result.problems else 0
     for message in result.warnings:
         print(f"warning: {message}", file=sys.stderr)
     for message in result.problems:

@@ -64,6 +64,15 @@ def sync_buffers(module: torch.nn.Module) -> None:
         dist.broadcast(buffer, src=0)
 
 
+def gather_objects(value: object) -> list[object]:
+    """``value`` from every rank, in rank order, on every rank (pickled; keep it small)."""
+    if not is_distributed():
+        return [value]
+    gathered: list[object] = [None] * world_size()
+    dist.all_gather_object(gathered, value)
+    return gathered
+
+
 def shutdown() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

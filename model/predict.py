@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from model import distributed
 from model.checkpoint import Checkpoint
 from model.device import choose_device
 from model.intensity import intensity_range, to_channels
@@ -78,6 +79,25 @@ class Predictor:
             return_probabilities=probabilities,
             on_tiles=on_tiles,
         )
+
+
+def machine_devices(preference: str | torch.device = "auto") -> list[torch.device]:
+    """The devices prediction spreads over: every GPU of this machine for ``auto`` or ``cuda``
+    (this process's own GPU under ``torchrun``, which shares images between processes), else
+    the one device named."""
+    device = preference if isinstance(preference, torch.device) else choose_device(preference)
+    if device.type != "cuda" or device.index is not None:
+        return [device]
+    if distributed.launched_by_torchrun():
+        return [distributed.local_device(device)]
+    return [torch.device("cuda", index) for index in range(max(1, torch.cuda.device_count()))]
+
+
+def machine_predictors(
+    checkpoint: Checkpoint, preference: str | torch.device = "auto", **options: int
+) -> list[Predictor]:
+    """One ``Predictor`` per device of ``machine_devices`` (for ``predict_folder``)."""
+    return [Predictor(checkpoint, device, **options) for device in machine_devices(preference)]
 
 
 def _positions(length: int, tile: int, step: int) -> list[int]:

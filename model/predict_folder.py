@@ -1,12 +1,16 @@
 """Predicting a list of images into a folder of index PNGs, with per-image uncertainty.
 
 Used by ``seggui predict`` and by the app's "Predict all" (which runs it on a worker thread and
-stops it through ``should_stop``). Predictions never go into the mask folder.
+stops it through ``should_stop``). Predictions never go into the mask folder. Several
+predictors (one per GPU) share the images as they come free; under ``torchrun`` each process
+takes every ``world``-th image and rank 0 writes the merged uncertainty ranking.
 """
 
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,7 +57,7 @@ class FolderPrediction:
 
 
 def predict_folder(
-    predictor: Predictor,
+    predictor: Predictor | Sequence[Predictor],
     images: Sequence[Path],
     out_dir: Path,
     classes: list[ClassInfo],
@@ -70,53 +74,143 @@ def predict_folder(
     fails (read-only folder, full disk) raises ``SegGUIError`` naming the file. A large image
     reports its tiles through ``on_tiles(image, done, total)``, and ``should_stop`` is asked
     between its tiles as well, so stopping never waits for a whole huge image.
+
+    With several predictors each runs on a thread of its own, taking the next image when it
+    is free; the callbacks are then called from those threads, one at a time. Under
+    ``torchrun`` (a process group initialised) this process predicts its share of the images,
+    and every process returns the merged result.
     """
+    from model import distributed
+
+    predictors = [predictor] if not isinstance(predictor, Sequence) else list(predictor)
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = FolderPrediction()
-    names = MaskNames(images)
-    for index, path in enumerate(images, 1):
-        if should_stop is not None and should_stop():
-            result.stopped = True
-            break
-        if path in names.refused:
-            result.problems.append(f"{path}: {names.refused[path]}")
-            continue
+    names = MaskNames(images)  # on the whole list: every process names files alike
+    rank, world = distributed.rank(), distributed.world_size()
+    share = list(images)[rank::world]
+    run = _FolderRun(share, out_dir, classes, names, probabilities, on_image, should_stop, on_tiles)
+    if len(predictors) == 1:
+        run.work(predictors[0])
+    else:
+        threads = [threading.Thread(target=run.work, args=(p,), daemon=True) for p in predictors]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    if run.error is not None:
+        raise run.error
+    result = run.result
+    if world > 1:
+        result = _merge(distributed.gather_objects(result))
+    if rank == 0:
+        write_uncertainties(out_dir, result.uncertainties)
+    return result
+
+
+class _FolderRun:
+    """The images of one ``predict_folder`` call, handed to predictors as they come free."""
+
+    def __init__(
+        self,
+        images: list[Path],
+        out_dir: Path,
+        classes: list[ClassInfo],
+        names: MaskNames,
+        probabilities: bool,
+        on_image: Callable[[ImagePredicted], None] | None,
+        should_stop: Callable[[], bool] | None,
+        on_tiles: Callable[[Path, int, int], None] | None,
+    ) -> None:
+        self.todo: queue.SimpleQueue[Path] = queue.SimpleQueue()
+        for path in images:
+            self.todo.put(path)
+        self.total = len(images)
+        self.out_dir, self.classes, self.names = out_dir, classes, names
+        self.probabilities = probabilities
+        self.on_image, self.should_stop, self.on_tiles = on_image, should_stop, on_tiles
+        self.result = FolderPrediction()
+        self.error: BaseException | None = None
+        self.done = 0
+        self.lock = threading.Lock()
+
+    def _stopping(self) -> bool:
+        return self.error is not None or (self.should_stop is not None and self.should_stop())
+
+    def work(self, predictor: Predictor) -> None:
+        try:
+            while not self._stopping():
+                try:
+                    path = self.todo.get_nowait()
+                except queue.Empty:
+                    return
+                self._predict_one(predictor, path)
+            with self.lock:
+                self.result.stopped = self.result.stopped or self.error is None
+        except _Stopped:
+            with self.lock:
+                self.result.stopped = True
+        except BaseException as exc:  # handed to the caller's thread, raised there
+            with self.lock:
+                self.error = self.error or exc
+
+    def _predict_one(self, predictor: Predictor, path: Path) -> None:
+        result = self.result
+        if path in self.names.refused:
+            with self.lock:
+                result.problems.append(f"{path}: {self.names.refused[path]}")
+            return
         start = time.perf_counter()
         try:
             raw = read_image(path)
         except SegGUIError as exc:
-            result.problems.append(str(exc))
-            continue
+            with self.lock:
+                result.problems.append(str(exc))
+            return
         bad = non_finite_pixels(raw)
         if bad:
-            result.warnings.append(
-                f"{path}: {bad} pixels are NaN or infinite; predicted as the darkest (NaN, -inf) or "
-                "brightest (+inf) value"
-            )
+            with self.lock:
+                result.warnings.append(
+                    f"{path}: {bad} pixels are NaN or infinite; predicted as the darkest (NaN, -inf) "
+                    "or brightest (+inf) value"
+                )
+        tiles = partial(_tiles_done, path, self._locked(self.on_tiles), self.should_stop)
+        prediction = predictor.predict(raw, probabilities=self.probabilities, on_tiles=tiles)
+        output = self.names.mask_path(path, self.out_dir)  # predictions are masks: same name rule
         try:
-            prediction = predictor.predict(
-                raw, probabilities=probabilities, on_tiles=partial(_tiles_done, path, on_tiles, should_stop)
-            )
-        except _Stopped:
-            result.stopped = True
-            break
-        output = names.mask_path(path, out_dir)  # predictions are masks: same name rule
-        try:
-            write_mask(output, prediction.classes, classes)
+            write_mask(output, prediction.classes, self.classes)
             if prediction.probabilities is not None:
                 probs = prediction.probabilities
                 atomic_write(output.with_suffix(".npy"), lambda fh, p=probs: np.save(fh, p))
         except OSError as exc:
             raise SegGUIError(f"cannot write {output}: {exc.strerror or exc}") from exc
-        result.uncertainties[path] = prediction.uncertainty
-        if on_image is not None:
-            on_image(
-                ImagePredicted(
-                    index, len(images), path, output, prediction.uncertainty, time.perf_counter() - start
+        with self.lock:
+            result.uncertainties[path] = prediction.uncertainty
+            self.done += 1
+            if self.on_image is not None:
+                seconds = time.perf_counter() - start
+                self.on_image(
+                    ImagePredicted(self.done, self.total, path, output, prediction.uncertainty, seconds)
                 )
-            )
-    write_uncertainties(out_dir, result.uncertainties)
-    return result
+
+    def _locked(self, callback: Callable[..., None] | None) -> Callable[..., None] | None:
+        if callback is None:
+            return None
+
+        def call(*args: object) -> None:
+            with self.lock:
+                callback(*args)
+
+        return call
+
+
+def _merge(parts: list[FolderPrediction]) -> FolderPrediction:
+    """The results of every process as one."""
+    merged = FolderPrediction()
+    for part in parts:
+        merged.uncertainties.update(part.uncertainties)
+        merged.problems += part.problems
+        merged.warnings += part.warnings
+        merged.stopped = merged.stopped or part.stopped
+    return merged
 
 
 class _Stopped(Exception):

@@ -71,7 +71,7 @@ class PredictionService(QObject):
         self.pool.setMaxThreadCount(1)  # one model, one thread: predictions queue up in order
         self.checkpoint: Checkpoint | None = None
         self.generation = 0
-        self._predictor: Predictor | None = None
+        self._predictors: list[Predictor] = []
         self._predictor_generation = -1
         self._predictor_lock = threading.Lock()
         self._cache: OrderedDict[Path, ShownPrediction] = OrderedDict()
@@ -95,15 +95,16 @@ class PredictionService(QObject):
         self._pending.clear()
         self._written.clear()
 
-    def _predictor_for(self, generation: int, checkpoint: Checkpoint) -> Predictor:
-        """Build the predictor on the worker thread (torch is imported there, never on the GUI)."""
-        from model.predict import Predictor
+    def _predictors_for(self, generation: int, checkpoint: Checkpoint) -> list[Predictor]:
+        """One predictor per GPU of this machine (or the one device), built on the worker thread
+        (torch is imported there, never on the GUI)."""
+        from model.predict import machine_predictors
 
         with self._predictor_lock:
-            if self._predictor is None or self._predictor_generation != generation:
-                self._predictor = Predictor(checkpoint)
+            if not self._predictors or self._predictor_generation != generation:
+                self._predictors = machine_predictors(checkpoint)
                 self._predictor_generation = generation
-            return self._predictor
+            return self._predictors
 
     # -- one image -------------------------------------------------------------------------------
     def cached(self, path: Path) -> ShownPrediction | None:
@@ -145,7 +146,7 @@ class PredictionService(QObject):
                         written[0], raw.shape[:2], len(checkpoint.classes), written[1]
                     )
                 else:
-                    prediction = self._predictor_for(generation, checkpoint).predict(raw)
+                    prediction = self._predictors_for(generation, checkpoint)[0].predict(raw)
             except (SegGUIError, RuntimeError, MemoryError) as exc:
                 signals.failed.emit(generation, path, f"Cannot predict {path.name}: {exc}")
                 return
@@ -185,7 +186,7 @@ class PredictionService(QObject):
 
             try:
                 result = predict_folder(
-                    self._predictor_for(generation, checkpoint),
+                    self._predictors_for(generation, checkpoint),
                     images,
                     out_dir,
                     list(classes),

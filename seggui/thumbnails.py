@@ -99,6 +99,10 @@ class ThumbnailLoader(QObject):
             self.pool.start(job)
         return None
 
+    def cached_image(self, path: Path) -> QImage | None:
+        """The thumbnail if it is made already (nothing is started)."""
+        return self._cache.get(path)
+
     def forget(self, path: Path) -> None:
         self._cache.pop(path, None)
 

@@ -114,3 +114,58 @@ def test_nan_and_infinite_pixels_are_named_and_the_image_still_predicted(tmp_pat
         "brightest (+inf) value"
     ]
     assert not result.problems and (tmp_path / "out" / "float.png").exists()
+
+
+def _shapes_images(folder, count):
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(4)
+    paths = []
+    for i in range(count):
+        image, _ = shapes_image(rng)
+        paths.append(folder / f"img{i:02d}.png")
+        Image.fromarray(image).save(paths[-1])
+    return paths
+
+
+def test_several_predictors_share_the_images_and_write_each_once(tmp_path, trained):
+    images = _shapes_images(tmp_path / "images", 7)
+    alone, together = tmp_path / "alone", tmp_path / "together"
+    predict_folder(Predictor(trained, "cpu"), images, alone, trained.classes)
+    seen = []
+    result = predict_folder(
+        [Predictor(trained, "cpu"), Predictor(trained, "cpu")],
+        images,
+        together,
+        trained.classes,
+        on_image=seen.append,
+    )
+    assert sorted(e.image.name for e in seen) == [p.name for p in images]
+    assert sorted(e.index for e in seen) == list(range(1, 8)) and not result.stopped
+    for path in images:
+        assert np.array_equal(read_mask(together / path.name), read_mask(alone / path.name))
+    listed = json.loads((together / "uncertainty.json").read_text())
+    assert sorted(row["image"] for row in listed) == [p.name for p in images]
+
+
+def test_two_gloo_processes_predict_a_folder_each_image_once(tmp_path, shapes_model):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    images = _shapes_images(tmp_path / "images", 5)
+    out = tmp_path / "predictions"
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    command += ["-m", "model.cli", "predict", "--model", str(shapes_model), "--images", str(images[0].parent)]
+    command += ["--out", str(out), "--device", "cpu"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if "uncertainty" in line]
+    predicted = sorted(line.split("] ")[1].split(":")[0] for line in lines)
+    assert predicted == [p.name for p in images]  # every image once, over both processes
+    assert {line.split(":")[0] for line in lines} == {"rank 0", "rank 1"}
+    assert sorted(p.name for p in out.glob("*.png")) == [p.name for p in images]
+    listed = json.loads((out / "uncertainty.json").read_text())
+    assert sorted(row["image"] for row in listed) == [p.name for p in images]
