@@ -307,7 +307,8 @@ def _predict(args: argparse.Namespace) -> int:
     def report(done: ImagePredicted) -> None:
         print(
             f"{who}[{done.index}/{done.total}] {done.image.name}: uncertainty {done.uncertainty:.4f} "
-            f"({done.seconds:.2f} s)"
+            f"({done.seconds:.2f} s)",
+            flush=True,  # a line per image as it is written, also into a log file
         )
 
     try:

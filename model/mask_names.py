@@ -17,25 +17,31 @@ from pathlib import Path
 from model.imageio import MASK_SUFFIX
 
 
+def _folder_text(image: Path) -> str:
+    text = str(image)
+    return text[: len(text) - len(image.name)]
+
+
 class MaskNames:
     """The key of each image of a folder listing, and the images refused for a colliding key."""
 
     def __init__(self, images: Iterable[Path]) -> None:
         images = list(images)
-        by_stem: dict[tuple[Path, str], list[Path]] = defaultdict(list)
-        for image in images:
-            by_stem[(image.parent, image.stem.casefold())].append(image)
+        folders = [_folder_text(image) for image in images]  # strings: hashing Paths is slow
+        by_stem: dict[tuple[str, str], list[Path]] = defaultdict(list)
+        for image, folder in zip(images, folders, strict=True):
+            by_stem[(folder, image.stem.casefold())].append(image)
         keys = {}
         for group in by_stem.values():
             for image in group:
                 keys[image] = image.stem if len(group) == 1 else image.name
         self.shared_stems: list[tuple[Path, ...]] = [tuple(g) for g in by_stem.values() if len(g) > 1]
         """Groups of images that share a stem (each got its whole name as key)."""
-        owner: dict[tuple[Path, str], Path] = {}
+        owner: dict[tuple[str, str], Path] = {}
         self.refused: dict[Path, str] = {}
         """Image -> why it has no mask name (its key collides with another image's)."""
-        for image in images:
-            slot = (image.parent, keys[image].casefold())
+        for image, folder in zip(images, folders, strict=True):
+            slot = (folder, keys[image].casefold())
             other = owner.setdefault(slot, image)
             if other is not image:
                 message = (

@@ -269,7 +269,7 @@ class MainWindow(WindowUi, QMainWindow):
     def step_image(self, delta: int) -> None:
         """Open the image ``delta`` rows on, passing over images known to be unreadable; one
         that turns out unreadable on opening is passed over too (``_on_image_failed``)."""
-        rows = self.browser.proxy.rowCount()
+        rows = self.browser.model.rowCount()
         if not rows or not delta:
             return
         current = self.browser.view.currentIndex().row()

@@ -84,6 +84,7 @@ class ThumbnailLoader(QObject):
         self.pool.setMaxThreadCount(1)
         self._cache: OrderedDict[Path, QImage] = OrderedDict()
         self._pending: dict[Path, ThumbnailJob] = {}
+        self._requests = 0
 
     def get(self, path: Path) -> QImage | None:
         image = self._cache.get(path)
@@ -96,7 +97,10 @@ class ThumbnailLoader(QObject):
             job.signals.ready.connect(self._on_ready)
             job.signals.failed.connect(self._on_failed)
             self._pending[path] = job
-            self.pool.start(job)
+            self._requests += 1
+            # Newest first: after a jump down a long list the rows in view load before the
+            # rows scrolled past (their jobs stay queued for when the list comes back).
+            self.pool.start(job, self._requests)
         return None
 
     def cached_image(self, path: Path) -> QImage | None:

@@ -119,3 +119,23 @@ def test_list_images_natural_order_skips_other_files(tmp_path):
     for name in ("img10.png", "img2.png", "img1.TIF", "notes.txt", ".hidden.png"):
         (tmp_path / name).write_bytes(b"")
     assert [p.name for p in list_images(tmp_path)] == ["img1.TIF", "img2.png", "img10.png"]
+
+
+def test_natural_order_is_text_then_number_part_by_part(tmp_path):
+    import random
+    import re
+
+    def as_parts(name: str) -> list[object]:  # the rule, spelled as lists of parts
+        return [int(p) if p.isdigit() else p.lower() for p in re.split(r"(\d+)", name)]
+
+    rng = random.Random(0)
+    names = {
+        "".join(rng.choice("ab-_.0179AZ ") for _ in range(rng.randint(1, 7))) + ".png" for _ in range(800)
+    }
+    names |= {"a-b.png", "a1.png", "a007.png", "A1b.png", "a01.png", "a10.png", "a9.png", "a.png"}
+    names = {name for name in names if not name.startswith(".")}  # hidden files are not listed
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    listed = [p.name for p in list_images(tmp_path)]
+    keys = [as_parts(name) for name in listed]
+    assert len(listed) == len(names) and keys == sorted(keys)

@@ -156,7 +156,7 @@ def test_two_gloo_processes_predict_a_folder_each_image_once(tmp_path, shapes_mo
     root = Path(__file__).resolve().parents[2]
     images = _shapes_images(tmp_path / "images", 5)
     out = tmp_path / "predictions"
-    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
     command += ["-m", "model.cli", "predict", "--model", str(shapes_model), "--images", str(images[0].parent)]
     command += ["--out", str(out), "--device", "cpu"]
@@ -164,7 +164,7 @@ def test_two_gloo_processes_predict_a_folder_each_image_once(tmp_path, shapes_mo
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [line for line in done.stdout.splitlines() if "uncertainty" in line]
     predicted = sorted(line.split("] ")[1].split(":")[0] for line in lines)
-    assert predicted == [p.name for p in images]  # every image once, over both processes
+    assert predicted == [p.name for p in images], done.stdout  # every image once, over both processes
     assert {line.split(":")[0] for line in lines} == {"rank 0", "rank 1"}
     assert sorted(p.name for p in out.glob("*.png")) == [p.name for p in images]
     listed = json.loads((out / "uncertainty.json").read_text())

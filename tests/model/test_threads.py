@@ -52,3 +52,19 @@ def test_fit_uses_fixed_threads_when_asked_and_restores_them(restore_threads):
         on_event=lambda e: seen.append(e.threads) if isinstance(e, StepEnded) else None,
     )
     assert seen == [1, 1, 1] and torch.get_num_threads() == 2
+
+
+def test_collections_wait_while_many_lasting_objects_are_made_and_resume_after():
+    import gc
+
+    from model.memory import many_lasting_objects
+
+    assert gc.isenabled()
+    with many_lasting_objects():
+        assert not gc.isenabled()
+        with many_lasting_objects():  # nested (two scans at once) keeps it paused
+            pass
+        assert not gc.isenabled()
+        made = [[i] for i in range(1000)]
+    assert gc.isenabled() and gc.get_freeze_count() >= len(made)
+    gc.unfreeze()

@@ -74,7 +74,7 @@ def test_thumbnails_load_and_partly_labelled_masks_are_marked(qtbot, window, tmp
     )
     assert [model.record(r).status for r in range(3)] == [Status.NO_MASK, Status.PARTLY, Status.LABELLED]
     window.browser.filter.setCurrentIndex(window.browser.filter.findData(Status.PARTLY))
-    assert window.browser.proxy.rowCount() == 1
+    assert window.browser.model.rowCount() == 1
 
 
 def test_unusable_mask_is_moved_aside_not_overwritten(qtbot, window, tmp_path):
@@ -122,3 +122,27 @@ def test_removing_a_class_updates_the_open_mask_and_the_files(qtbot, window, tmp
     assert window.document.mask[0, :4].tolist() == [0, 255, 1, 255]
     assert read_mask(tmp_path / "masks" / "im0.png")[0, :4].tolist() == [0, 255, 1, 255]
     assert window.class_panel.list.count() == 2
+
+
+def test_a_status_filter_keeps_rows_in_view_until_it_changes_and_paging_stays_inside(qtbot, window, tmp_path):
+    _folder(tmp_path, 4)
+    (tmp_path / "masks").mkdir()
+    write_mask(tmp_path / "masks" / "im2.png", np.ones((40, 50), np.uint8), default_classes(2))
+    open_folder(qtbot, window, tmp_path)
+    browser, model = window.browser, window.browser.model
+    browser.filter.setCurrentIndex(browser.filter.findData(Status.NO_MASK))
+    assert [browser.path_at(r).name for r in range(model.rowCount())] == ["im0.png", "im1.png", "im3.png"]
+    assert model.row_of(tmp_path / "im2.png") is None and model.row_of(tmp_path / "im3.png") == 2
+
+    model.update(tmp_path / "im1.png", Status.PARTLY)  # painted while the filter is on: stays listed
+    assert model.rowCount() == 3 and model.record(1).status == Status.PARTLY
+    browser.select(tmp_path / "im1.png")
+    with qtbot.waitSignal(window.image_opened, timeout=10000) as opened:
+        window.step_image(1)
+    assert opened.args[0].name == "im3.png"  # the next row in view, im2 filtered out
+
+    browser.filter.setCurrentIndex(0)
+    browser.filter.setCurrentIndex(browser.filter.findData(Status.NO_MASK))
+    assert [browser.path_at(r).name for r in range(model.rowCount())] == ["im0.png", "im3.png"]
+    browser.filter.setCurrentIndex(0)
+    assert model.rowCount() == 4 and browser.path_at(4) is None
