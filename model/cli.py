@@ -90,7 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--val-fraction", type=float)
     train.add_argument("--seed", type=int)
     train.add_argument("--device", help="auto (default), cuda, mps or cpu")
-    train.add_argument("--workers", type=int, dest="num_workers", help="data-loading processes")
+    train.add_argument(
+        "--workers",
+        type=int,
+        dest="num_workers",
+        help="processes cutting training crops (default: none on a CPU, up to 8 on a GPU)",
+    )
+    train.add_argument(
+        "--cache-mb",
+        type=int,
+        dest="cache_mb",
+        help="memory for decoded training images; the rest are read from disk as needed "
+        "(default: a sixteenth of this machine's memory, 256 MB to 4 GB)",
+    )
 
     predict = sub.add_parser("predict", help="predict masks for a folder (or one image)")
     predict.add_argument("--model", required=True, type=Path)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from model.classes import ClassInfo
 from model.config import AUTO_PRESET, PRESET_INFO, START_IMAGENET, START_SCRATCH, is_pretrained_preset
+from model.image_cache import default_cache_bytes
 from model.settings import TrainSettings
 from seggui.charts import LiveChart
 
@@ -178,6 +179,17 @@ class TrainingPanel(QWidget):
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(1, 256)
         self.augment_check = QCheckBox("flips, rotations, brightness, contrast")
+        self.cache_spin = QSpinBox()
+        self.cache_spin.setRange(0, 1 << 20)
+        self.cache_spin.setSingleStep(256)
+        self.cache_spin.setSuffix(" MB")
+        automatic = default_cache_bytes() >> 20
+        self.cache_spin.setSpecialValueText(f"automatic ({automatic} MB)")
+        self.cache_spin.setToolTip(
+            "Memory for decoded training images: images beyond it are read from disk again when "
+            f"training needs them, so any number of images trains. Automatic: {automatic} MB, a "
+            "sixteenth of this computer's memory (between 256 MB and 4 GB)"
+        )
         form.addRow("Start from", self.start_combo)
         form.addRow("Network", self.preset_combo)
         form.addRow("Epochs", self.epochs_spin)
@@ -186,10 +198,11 @@ class TrainingPanel(QWidget):
         form.addRow("Crop size", self.crop_spin)
         form.addRow("Batch size", self.batch_spin)
         form.addRow("Augment", self.augment_check)
+        form.addRow("Image memory", self.cache_spin)
         outer.addWidget(self.advanced)
         self.advanced.setVisible(False)
         self.advanced_toggle.toggled.connect(self._on_advanced_toggled)
-        for spin in (self.epochs_spin, self.crop_spin, self.batch_spin):
+        for spin in (self.epochs_spin, self.crop_spin, self.batch_spin, self.cache_spin):
             spin.valueChanged.connect(self._emit_settings)
         for dspin in (self.budget_spin, self.lr_spin):
             dspin.valueChanged.connect(self._emit_settings)
@@ -217,6 +230,7 @@ class TrainingPanel(QWidget):
             self.crop_spin,
             self.batch_spin,
             self.augment_check,
+            self.cache_spin,
         )
         blocked = [w.blockSignals(True) for w in widgets]
         # A project that never chose a network gets the measured default: "auto".
@@ -228,6 +242,7 @@ class TrainingPanel(QWidget):
         self.crop_spin.setValue(settings.crop_size)
         self.batch_spin.setValue(settings.batch_size)
         self.augment_check.setChecked(settings.augment)
+        self.cache_spin.setValue(settings.cache_mb)
         for widget, was in zip(widgets, blocked):
             widget.blockSignals(was)
         start = saved.get("start_from", START_CURRENT)
@@ -291,6 +306,7 @@ class TrainingPanel(QWidget):
             "crop_size": self.crop_spin.value(),
             "batch_size": self.batch_spin.value(),
             "augment": self.augment_check.isChecked(),
+            "cache_mb": self.cache_spin.value(),
         }
 
     def _emit_settings(self) -> None:

@@ -27,6 +27,10 @@ def trained(tmp_path_factory):
                 str(model),
                 "--classes",
                 "background,disk,square",
+                "--cache-mb",
+                "300",
+                "--workers",
+                "0",
                 *TRAIN,
             ]
         )
@@ -37,7 +41,9 @@ def trained(tmp_path_factory):
 
 def test_train_writes_a_model_with_the_named_classes(trained, capsys):
     _, model = trained
-    assert load_checkpoint(model).class_names == ["background", "disk", "square"]
+    checkpoint = load_checkpoint(model)
+    assert checkpoint.class_names == ["background", "disk", "square"]
+    assert checkpoint.train_settings["cache_mb"] == 300 and checkpoint.train_settings["num_workers"] == 0
 
 
 def test_predict_writes_one_index_mask_per_image(trained, tmp_path, capsys):

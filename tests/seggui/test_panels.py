@@ -146,3 +146,16 @@ def test_a_status_filter_keeps_rows_in_view_until_it_changes_and_paging_stays_in
     assert [browser.path_at(r).name for r in range(model.rowCount())] == ["im0.png", "im3.png"]
     browser.filter.setCurrentIndex(0)
     assert model.rowCount() == 4 and browser.path_at(4) is None
+
+
+def test_image_memory_for_training_shows_the_automatic_budget_and_is_saved(qtbot, window, tmp_path):
+    from model.image_cache import default_cache_bytes
+    from model.settings import TrainSettings
+
+    open_folder(qtbot, window, _folder(tmp_path))
+    panel = window.model_loop.panel
+    assert panel.cache_spin.value() == 0
+    assert panel.cache_spin.text() == f"automatic ({default_cache_bytes() >> 20} MB)"
+    panel.cache_spin.setValue(768)
+    assert TrainSettings.from_dict(panel.settings()).cache_mb == 768
+    qtbot.waitUntil(lambda: load_project(tmp_path).train_settings.get("cache_mb") == 768, timeout=5000)
