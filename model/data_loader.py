@@ -34,14 +34,12 @@ def loader_workers(setting: int, device: torch.device, processes_per_machine: in
 def share_caches(images: Sequence[TrainingImage], workers: int) -> None:
     """Split the decoded-image budget between this process and its ``workers`` (each process
     has its own cache), so that together they stay within it."""
-    if workers <= 0:
-        return
     caches: dict[int, DecodedCache] = {}
     for image in images:
         if isinstance(image, StoredImage):
             caches[id(image.cache)] = image.cache
     for cache in caches.values():
-        cache.budget //= workers + 1
+        cache.share(workers + 1)
 
 
 def make_loader(

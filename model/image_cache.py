@@ -70,7 +70,10 @@ class DecodedCache:
     """
 
     def __init__(self, budget: int) -> None:
-        self.budget = int(budget)
+        self.total_budget = int(budget)
+        """What this cache and its copies in loader processes may hold together."""
+        self.budget = self.total_budget
+        """What this copy may hold (``share``)."""
         self._items: OrderedDict[Hashable, tuple[Decoded, int]] = OrderedDict()
         self._used = 0
         self._lock = threading.Lock()
@@ -101,6 +104,14 @@ class DecodedCache:
                     self._used -= dropped
         return value
 
+    def share(self, processes: int) -> None:
+        """Hold a ``processes``-th of the total budget: each process has a copy of its own."""
+        with self._lock:
+            self.budget = self.total_budget // max(1, processes)
+            while self._used > self.budget and self._items:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._used -= dropped
+
     def forget(self, key: Hashable) -> None:
         with self._lock:
             found = self._items.pop(key, None)
@@ -108,7 +119,8 @@ class DecodedCache:
                 self._used -= found[1]
 
     def __getstate__(self) -> dict[str, object]:
-        return {"budget": self.budget}
+        return {"total_budget": self.total_budget, "budget": self.budget}
 
     def __setstate__(self, state: dict[str, object]) -> None:
-        self.__init__(int(state["budget"]))  # type: ignore[misc, arg-type]
+        self.__init__(int(state["total_budget"]))  # type: ignore[misc, arg-type]
+        self.budget = int(state["budget"])  # type: ignore[arg-type]

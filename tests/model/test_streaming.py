@@ -136,3 +136,15 @@ def test_loader_processes_are_chosen_for_the_device(monkeypatch):
     assert loader_workers(-1, torch.device("cuda", 0)) == 8
     assert loader_workers(-1, torch.device("cuda", 0), processes_per_machine=4) == 3
     assert loader_workers(3, torch.device("cpu")) == 3
+
+
+def test_loader_processes_share_the_image_memory_budget(tmp_path):
+    from model.data_loader import share_caches
+
+    samples = find_samples(_colour_folder(tmp_path, count=2), tmp_path / "masks")
+    cache = DecodedCache(3000_000)
+    stored, _ = index_labelled(samples, 3, 3, cache=cache)
+    share_caches(stored, 2)
+    assert cache.budget == 1000_000
+    share_caches(stored, 0)  # another run without loader processes: the whole budget again
+    assert cache.budget == 3000_000
