@@ -66,6 +66,20 @@ class LiveChart(QChartView):
             self._points[name] = []
         self._dirty = True
 
+    def relabel(self, names_colors: list[tuple[str, QColor]]) -> None:
+        """New names and colours for the series, in order, keeping their points (a different
+        number of series starts them afresh)."""
+        if len(names_colors) != len(self._series):
+            self.set_series(names_colors)
+            return
+        series, points = list(self._series.values()), list(self._points.values())
+        self._series, self._points = {}, {}
+        for line, line_points, (name, color) in zip(series, points, names_colors, strict=True):
+            line.setName(name)
+            line.setPen(QPen(color, 2))
+            self._series[name], self._points[name] = line, line_points
+        self._dirty = True
+
     def append(self, name: str, x: float, y: float) -> None:
         if name in self._points and math.isfinite(y):
             self._points[name].append(QPointF(x, y))

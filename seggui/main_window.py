@@ -102,6 +102,7 @@ class MainWindow(WindowUi, QMainWindow):
         self.store.saved.connect(self._on_mask_saved)
         self.store.status_changed.connect(self._show_save_status)
         self.canvas.cursor_moved.connect(self._on_canvas_cursor_moved)
+        self.canvas.cursor_left.connect(lambda: self.position_label.setText(""))
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{100 * z:.0f}%"))
         self.browser.view.clicked.connect(lambda index: self._open_path(self.browser.path_at(index.row())))
         self.browser.view.activated.connect(lambda index: self._open_path(self.browser.path_at(index.row())))

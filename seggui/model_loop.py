@@ -23,7 +23,7 @@ from model.predict_folder import rank_by_uncertainty
 from seggui.browser import Status
 from seggui.jobs import FunctionJob
 from seggui.predictions import PredictionService
-from seggui.training_panel import START_CURRENT, TrainingPanel, format_duration
+from seggui.training_panel import NO_MODEL_YET, START_CURRENT, TrainingPanel, format_duration
 from seggui.training_worker import TrainOutcome, TrainRequest, TrainWorker
 
 if TYPE_CHECKING:
@@ -199,7 +199,8 @@ class ModelLoop(QObject):
         assert project is not None
         self.panel.models_folder = project.models_dir
         self.panel.set_settings(project.train_settings)
-        self.panel.set_classes(project.classes)
+        if not self.training:  # a run for the last folder keeps its progress until it ends
+            self.panel.reset(project.classes, NO_MODEL_YET)
         self._set_model(None, None)
         models = model_files(project.models_dir)
         self.panel.set_models(models, None)
@@ -226,6 +227,7 @@ class ModelLoop(QObject):
         if project is None:
             return
         self.service.forget_rendered()
+        self.panel.rename_classes(project.classes)
         if self.checkpoint is not None and len(self.checkpoint.classes) > len(project.classes):
             message = (
                 f"The model knows {len(self.checkpoint.classes)} classes but the project now has "
@@ -421,7 +423,8 @@ class ModelLoop(QObject):
         if outcome.save_error:
             message = f"{how}, but the model could not be saved: {outcome.save_error}"
             self.window._error(outcome.save_error)
-        self.panel.progress.setValue(self.panel.progress.maximum())
+        if not result.stopped:
+            self.panel.progress.setValue(self.panel.progress.maximum())
         self.panel.end_run(message)
         if self.panel.start_from() != START_CURRENT and outcome.save_error is None:
             self.panel.set_start_from(START_CURRENT)  # the next Train fine-tunes the new model
@@ -443,6 +446,8 @@ class ModelLoop(QObject):
         else:
             self.panel.end_run(f"Training failed: {message}")
             self.window._error(f"Training failed: {message}")
+        if self.panel.model_combo.count() == 0:
+            self.panel.model_combo.setPlaceholderText("none yet")
         self._update_actions()
         self.training_failed.emit(message)
 

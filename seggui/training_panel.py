@@ -45,6 +45,11 @@ EDITABLE_SETTINGS = (
 )
 
 
+NO_MODEL_YET = "No model yet: paint a few strokes of each class, then Train."
+ETA_WINDOW_S = 60.0
+"""Time left is estimated from the progress made in this many seconds."""
+
+
 def format_duration(seconds: float) -> str:
     """``1:05`` style (``1:02:03`` past an hour)."""
     seconds = max(0, round(seconds))
@@ -75,13 +80,14 @@ class TrainingPanel(QWidget):
         self.model_combo.setToolTip("Models trained in this project, newest first")
         self.model_combo.activated.connect(self._on_model_activated)
         self.device_label = QLabel("Device: finding out...")
-        self.status_label = QLabel("No model yet: paint a few strokes of each class, then Train.")
+        self.status_label = QLabel(NO_MODEL_YET)
         self.status_label.setWordWrap(True)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress.setValue(0)
         self.progress.setFormat("%p%")
         self.eta_label = QLabel("")
+        self._progress_samples: list[tuple[float, float]] = []
         self.loss_chart = LiveChart("Loss", "step")
         self.loss_chart.set_series([("training loss", QColor(0, 130, 200))])
         self.iou_chart = LiveChart("Agreement with held-out strokes (IoU per class)", "epoch", (0.0, 1.0))
@@ -339,19 +345,41 @@ class TrainingPanel(QWidget):
         self.iou_chart.set_series([(c.name, QColor(*c.color)) for c in classes[1:]])
         self.iou_label.setText("")
 
-    def start_run(self, classes: tuple[ClassInfo, ...]) -> None:
-        """Reset progress and charts for a new run."""
+    def rename_classes(self, classes: tuple[ClassInfo, ...]) -> None:
+        """Classes renamed or recoloured: the IoU lines keep their points under the new names."""
+        self.iou_chart.relabel([(c.name, QColor(*c.color)) for c in classes[1:]])
+
+    def reset(self, classes: tuple[ClassInfo, ...], message: str) -> None:
+        """Empty progress, charts and scores (another folder is open: nothing of the last one stays)."""
         self.progress.setValue(0)
         self.eta_label.setText("")
+        self._progress_samples = []
         self.loss_chart.set_series([("training loss", QColor(0, 130, 200))])
         self.set_classes(classes)
-        self.status_label.setText("Loading the labelled images...")
+        self.status_label.setText(message)
+
+    def start_run(self, classes: tuple[ClassInfo, ...]) -> None:
+        """Reset progress and charts for a new run."""
+        self.reset(classes, "Loading the labelled images...")
 
     def show_step(self, step: int, loss: float, progress: float, elapsed_s: float) -> None:
         self.progress.setValue(round(1000 * progress))
-        if progress > 0.01:
-            self.eta_label.setText(f"{format_duration(elapsed_s * (1 - progress) / progress)} left")
+        left = self._time_left(progress, elapsed_s)
+        if left is not None:
+            self.eta_label.setText(f"{format_duration(left)} left")
         self.loss_chart.append("training loss", step, loss)
+
+    def _time_left(self, progress: float, elapsed_s: float) -> float | None:
+        """Seconds left at the pace of the last ``ETA_WINDOW_S`` (the time before the first step,
+        spent loading, is not counted as pace), None until there is enough to go on."""
+        samples = self._progress_samples
+        samples.append((elapsed_s, progress))
+        while len(samples) > 2 and elapsed_s - samples[1][0] >= ETA_WINDOW_S:
+            samples.pop(0)
+        start_s, start_progress = samples[0]
+        if progress < 0.02 or elapsed_s - start_s < 5.0 or progress <= start_progress:
+            return None
+        return (1.0 - progress) * (elapsed_s - start_s) / (progress - start_progress)
 
     def show_download(self, done: int, total: int) -> None:
         """Progress of the pretrained weights' download (before training starts)."""
@@ -373,6 +401,7 @@ class TrainingPanel(QWidget):
 
     def end_run(self, message: str) -> None:
         self.eta_label.setText("")
+        self._progress_samples = []
         self.status_label.setText(message)
         self.loss_chart.redraw()
         self.iou_chart.redraw()

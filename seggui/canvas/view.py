@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QWheelEvent
+from PySide6.QtGui import QColor, QCursor, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QWheelEvent
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView
 
 from seggui.canvas.layers import ImageLayer, LabelLayer
@@ -16,6 +16,7 @@ class CanvasView(QGraphicsView):
     """Shows one image with its layers and feeds left-button input to the active tool."""
 
     cursor_moved = Signal(int, int)  # image pixel under the cursor
+    cursor_left = Signal()  # the pointer left the canvas
     zoom_changed = Signal(float)
 
     def __init__(self, parent=None) -> None:
@@ -92,6 +93,7 @@ class CanvasView(QGraphicsView):
         """Zoom keeping the scene point under ``anchor`` (view coordinates) in place."""
         self._auto_fit = False
         factor = max(MIN_ZOOM / self.zoom, min(MAX_ZOOM / self.zoom, factor))
+        pointer = anchor
         anchor = anchor if anchor is not None else QPointF(self.viewport().rect().center())
         inverse, _ = self.viewportTransform().inverted()
         before = inverse.map(anchor)
@@ -100,6 +102,29 @@ class CanvasView(QGraphicsView):
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(drift.x()))
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(drift.y()))
         self.zoom_changed.emit(self.zoom)
+        self._outline_to_pointer(pointer)
+
+    def _outline_to_pointer(self, pointer: QPointF | None = None) -> None:
+        """Put the brush outline under the pointer (``pointer`` in view coordinates, else where
+        the system says it is) again after the view moved beneath it."""
+        if not self._outline.isVisible():
+            return
+        where = self._pointer_in_scene(pointer)
+        if where is not None:
+            self.update_outline(where)
+
+    def _pointer_in_scene(self, pointer: QPointF | None = None) -> QPointF | None:
+        """The scene point under the pointer, None when it is not over the canvas."""
+        where = pointer if pointer is not None else QPointF(self.viewport().mapFromGlobal(QCursor.pos()))
+        if not self.viewport().rect().contains(where.toPoint()):
+            return None
+        inverse, _ = self.viewportTransform().inverted()
+        return inverse.map(where)
+
+    def leaveEvent(self, event) -> None:
+        self._outline.setVisible(False)
+        self.cursor_left.emit()
+        super().leaveEvent(event)
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
@@ -109,12 +134,18 @@ class CanvasView(QGraphicsView):
 
     # -- brush outline -----------------------------------------------------------------------
     def update_outline(self, scene_pos: QPointF | None = None) -> None:
+        """Draw the brush outline at ``scene_pos``; without one, where it is, or under the
+        pointer if that is over the canvas (never at a stale place such as the image corner)."""
         tool = self.tool
         if not isinstance(tool, BrushTool):
             self._outline.setVisible(False)
             return
+        if scene_pos is None and self._outline.isVisible():
+            scene_pos = self._outline.rect().center()
+        elif scene_pos is None:
+            scene_pos = self._pointer_in_scene()
         if scene_pos is None:
-            scene_pos = self._outline.rect().center() if self._outline.isVisible() else QPointF()
+            return
         r = tool.editor.brush_radius
         self._outline.setRect(QRectF(scene_pos.x() - r, scene_pos.y() - r, 2 * r, 2 * r))
         self._outline.setVisible(True)

@@ -304,3 +304,30 @@ def test_page_down_passes_over_an_unreadable_image(qtbot, window, tmp_path):
     assert window.browser.model.status_of(tmp_path / "im1.png").value == "unreadable"
     qtbot.keyClick(window, Qt.Key.Key_PageUp)
     qtbot.waitUntil(lambda: window.current.path.name == "im0.png", timeout=10000)
+
+
+def test_the_brush_outline_stays_under_the_pointer_and_the_position_clears_on_leaving(
+    qtbot, window, tmp_path
+):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QCursor
+
+    open_folder(qtbot, window, _folder(tmp_path))
+    at_zoom_one(window)
+    canvas, viewport = window.canvas, window.canvas.viewport()
+    QCursor.setPos(window.mapToGlobal(window.rect().bottomRight()) + QPoint(50, 50))  # off the canvas
+    window.set_tool("fill")
+    window.set_tool("brush")
+    assert not canvas._outline.isVisible()  # not drawn at the image corner
+
+    anchor = view_point(window, 20, 20)
+    QCursor.setPos(viewport.mapToGlobal(anchor))
+    qtbot.mouseMove(viewport, anchor)
+    assert window.position_label.text().startswith("x 20  y 20")
+    canvas.zoom_by(2.0)  # from the keyboard: around the middle of the view, not the pointer
+    centre, under = canvas._outline.rect().center(), canvas.mapToScene(anchor)
+    assert abs(centre.x() - under.x()) < 1 and abs(centre.y() - under.y()) < 1
+    assert abs(under.x() - 20) > 2  # the zoom did move the image under the pointer
+
+    canvas.leaveEvent(QEvent(QEvent.Type.Leave))
+    assert window.position_label.text() == "" and not canvas._outline.isVisible()

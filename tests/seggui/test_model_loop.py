@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 
@@ -90,6 +91,7 @@ def test_stop_returns_within_one_step_and_leaves_a_valid_model(qtbot, window, tm
     model = load_checkpoint(finished.args[0].model_path)
     assert model.class_names == ["background", "class 1", "class 2"]
     assert "Stopped" in loop.panel.status_label.text()
+    assert loop.panel.progress.value() < loop.panel.progress.maximum()  # stopped early: not 100 %
 
 
 def test_images_too_large_for_live_previews_are_predicted_at_the_end(qtbot, window, tmp_path, monkeypatch):
@@ -258,3 +260,68 @@ def test_training_keeps_to_its_own_folder_when_another_is_opened(qtbot, window, 
     assert finished.args[0].model_path.parent == first / "models"
     assert loop.checkpoint is None and shown == []  # the second folder has no model of its own
     assert not (second / "models").exists()
+
+
+def test_another_folder_starts_with_an_empty_panel_and_renames_keep_the_score_lines(qtbot, window, tmp_path):
+    folder = _project(tmp_path / "a", 4, masks=None, epochs=3)
+    open_folder(qtbot, window, folder)
+    loop = window.model_loop
+    with qtbot.waitSignal(loop.training_finished, timeout=60000):
+        loop.train()
+    panel = loop.panel
+    assert len(panel.iou_chart.points("class 1")) == 3
+    window.class_panel.rename(1, "nucleus")
+    assert len(panel.iou_chart.points("nucleus")) == 3 and panel.iou_chart.points("class 1") == []
+
+    other = _project(tmp_path / "b", 2, masks=0)
+    open_folder(qtbot, window, other)
+    assert panel.progress.value() == 0 and panel.eta_label.text() == "" and panel.iou_label.text() == ""
+    assert panel.loss_chart.points("training loss") == [] and panel.iou_chart.points("class 1") == []
+    assert panel.status_label.text().startswith("No model yet")
+
+
+def test_a_failed_first_training_leaves_no_training_note_in_the_model_box(qtbot, window, tmp_path):
+    folder = _project(tmp_path, 2, masks=0)  # nothing painted: training fails at once
+    open_folder(qtbot, window, folder)
+    loop = window.model_loop
+    with qtbot.waitSignal(loop.training_failed, timeout=60000):
+        loop.train()
+    assert loop.panel.model_combo.placeholderText() == "none yet"
+    assert "nothing to train on" in loop.panel.status_label.text()
+
+
+def test_time_left_follows_the_pace_since_the_first_step(qtbot):
+    from PySide6.QtGui import QAction
+
+    from seggui.training_panel import TrainingPanel
+
+    names = ("train", "stop", "accept_unpainted", "accept_all", "predict_all", "next_uncertain")
+    actions = {name: QAction(name) for name in (*names, "load_model", "show_prediction")}
+    panel = TrainingPanel(actions)
+    qtbot.addWidget(panel)
+    shown: list[tuple[float, int]] = []
+    # 40 s of loading before the first step, then 1 % every 2 s.
+    elapsed, progress = 40.0, 0.0
+    for _ in range(60):
+        elapsed += 2.0
+        progress += 0.01
+        panel.show_step(1, 1.0, progress, elapsed)
+        if panel.eta_label.text():
+            shown.append((round(progress, 2), _seconds(panel.eta_label.text())))
+    assert shown[0][0] <= 0.05  # shown soon
+    at_10 = dict(shown)[0.1]
+    assert abs(at_10 - 0.9 * 200) <= 4, at_10  # 2 s a percent: the 40 s of loading is not pace
+    seconds = [left for _, left in shown]
+    assert all(b < a for a, b in itertools.pairwise(seconds))  # at a steady pace it only falls
+
+
+def _seconds(text: str) -> int:
+    """'2:42 left' or '1:02:03 left' or '45 s left' in seconds."""
+    value = text.split(" left")[0]
+    if value.endswith(" s"):
+        return int(value[:-2])
+    parts = [int(p) for p in value.split(":")]
+    total = 0
+    for part in parts:
+        total = total * 60 + part
+    return total
