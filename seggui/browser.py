@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,15 +22,10 @@ from model.mask_names import MaskNames
 from model.memory import many_lasting_objects
 from model.project import Project
 from model.recovery import recover_folder
+from seggui.label_status import Status
 from seggui.thumbnails import THUMBNAIL_SIZE, ThumbnailLoader
 
-
-class Status(enum.Enum):
-    NO_MASK = "no mask"
-    PARTLY = "partly labelled"
-    LABELLED = "labelled"
-    PREDICTED = "predicted"
-    UNREADABLE = "unreadable"
+__all__ = ["BrowserPanel", "ImageListModel", "ImageRecord", "Status", "scan_folder", "scan_project"]
 
 
 _STATUS_COLOURS = {
@@ -123,10 +117,11 @@ class ImageListModel(QAbstractListModel):
         number = self._rows.get(path)
         return None if number is None else self._records[number].status
 
-    def _on_thumbnail_loaded(self, path: Path, complete: bool | None) -> None:
+    def _on_thumbnail_loaded(self, path: Path, labelled: Status | None) -> None:
+        """A thumbnail is made; ``labelled`` is what its mask file holds (None: no mask read)."""
         status = self.status_of(path)
-        if status in (Status.LABELLED, Status.PARTLY) and complete is not None:
-            self.update(path, Status.LABELLED if complete else Status.PARTLY)
+        if status in (Status.LABELLED, Status.PARTLY) and labelled is not None and labelled != status:
+            self.update(path, labelled)
         elif status is not None:
             row = self.row_of(path)
             if row is not None:

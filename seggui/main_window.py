@@ -426,8 +426,8 @@ class MainWindow(WindowUi, QMainWindow):
             self.position_label.setText("")
 
     # -- saving ---------------------------------------------------------------------------------
-    def _on_mask_saved(self, image: Path, complete: bool) -> None:
-        self.browser.model.update(image, Status.LABELLED if complete else Status.PARTLY)
+    def _on_mask_saved(self, image: Path, labelled: Status) -> None:
+        self.browser.model.update(image, labelled)
 
     def _show_save_status(self, text: str, warning: bool, detail: str) -> None:
         self.save_label.setStyleSheet("color: #e6194b; font-weight: bold" if warning else "")

@@ -23,10 +23,11 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from model.atomic import file_stamp, free_name, move_aside
-from model.classes import IGNORE_INDEX, ClassInfo
+from model.classes import ClassInfo
 from model.imageio import write_mask
 from model.stroke_journal import JOURNAL_FILE, JournalRecord, StrokeJournal, Tiles
 from seggui.document import MaskDocument
+from seggui.label_status import Status, status_of_mask
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class WriteResult:
     """Why the write failed, in the system's words (``No space left on device``)."""
     conflict: bool = False
     moved_to: Path | None = None
-    complete: bool = False
+    labelled: Status = Status.NO_MASK
     handled: bool = False
 
 
@@ -98,7 +99,7 @@ class _Current:
 class MaskStore(QObject):
     """Saves the masks of the open folder; see the module docstring. GUI thread only."""
 
-    saved = Signal(object, bool)  # image path, every pixel labelled
+    saved = Signal(object, object)  # image path, Status of the mask written
     problem = Signal(str)  # a save failed, a conflict was set aside, the journal failed
     status_changed = Signal(str, bool, str)  # short text for the status bar, warning?, the whole story
     _finished = Signal(object)  # WriteResult, from the writer thread
@@ -317,7 +318,7 @@ class MaskStore(QObject):
                 if self._warning and self._warning[0].startswith("NOT SAVED"):
                     self._warning = None
             self._drop_journalled()
-            self.saved.emit(request.image, result.complete)
+            self.saved.emit(request.image, result.labelled)
         elif request.revision > known.on_disk:
             known.failing, known.error = True, result.error
             self._pending.setdefault(request.path, request)  # a newer request, if any, wins
@@ -429,5 +430,5 @@ def _write(request: SaveRequest) -> WriteResult:
         result.reason = exc.strerror or str(exc)
         result.error = f"Cannot save {target}: {result.reason}"
         log.warning("%s", result.error)
-    result.complete = not bool((request.mask == IGNORE_INDEX).any())
+    result.labelled = status_of_mask(request.mask)
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from pathlib import Path
 
@@ -9,11 +10,13 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from model.classes import IGNORE_INDEX
 from model.errors import SegGUIError
 from model.imageio import read_image, read_mask
 from model.intensity import intensity_range
 from model.memory import LARGE_BYTES, release_freed_memory
+from seggui.label_status import Status, status_of_mask
+
+log = logging.getLogger(__name__)
 
 THUMBNAIL_SIZE = 48
 CACHE_LIMIT = 2000
@@ -34,7 +37,7 @@ def to_qimage(array: np.ndarray) -> QImage:
 
 
 class _Signals(QObject):
-    ready = Signal(object, object, object)  # path, QImage, fully labelled (bool | None)
+    ready = Signal(object, object, object)  # path, QImage, Status of its mask (None: no mask)
     failed = Signal(object, str)
 
 
@@ -62,19 +65,19 @@ class ThumbnailJob(QRunnable):
             return
         if large:
             release_freed_memory()  # the full image was only needed for the thumbnail
-        complete: bool | None = None
+        labelled: Status | None = None
         if self.mask_path.exists():
             try:
-                complete = not bool((read_mask(self.mask_path) == IGNORE_INDEX).any())
-            except SegGUIError:
-                complete = None
-        self.signals.ready.emit(self.path, image, complete)
+                labelled = status_of_mask(read_mask(self.mask_path))
+            except SegGUIError as exc:  # the image opens with the reason; the list keeps its status
+                log.info("%s", exc)
+        self.signals.ready.emit(self.path, image, labelled)
 
 
 class ThumbnailLoader(QObject):
     """Hands out cached thumbnails and loads missing ones once each, off the GUI thread."""
 
-    loaded = Signal(object, object)  # path, fully labelled (bool | None)
+    loaded = Signal(object, object)  # path, Status of its mask (None: no mask)
     failed = Signal(object, str)
 
     def __init__(self, mask_path_of, parent: QObject | None = None) -> None:
@@ -115,12 +118,12 @@ class ThumbnailLoader(QObject):
         self._cache.clear()
         self._pending.clear()
 
-    def _on_ready(self, path: Path, image: QImage, complete: bool | None) -> None:
+    def _on_ready(self, path: Path, image: QImage, labelled: Status | None) -> None:
         self._pending.pop(path, None)
         self._cache[path] = image
         while len(self._cache) > CACHE_LIMIT:
             self._cache.popitem(last=False)
-        self.loaded.emit(path, complete)
+        self.loaded.emit(path, labelled)
 
     def _on_failed(self, path: Path, message: str) -> None:
         self._pending.pop(path, None)

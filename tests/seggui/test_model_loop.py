@@ -325,3 +325,27 @@ def _seconds(text: str) -> int:
     for part in parts:
         total = total * 60 + part
     return total
+
+
+def test_accept_then_undo_on_an_unpainted_image_lists_it_as_without_mask_also_after_reopening(
+    qtbot, window, tmp_path, shapes_model
+):
+    folder = _project(tmp_path, 2, masks=0)
+    _with_model(folder, shapes_model)
+    _open_with_prediction(qtbot, window, folder)
+    image = window.current.path
+    model = window.browser.model
+    qtbot.keyClick(window.canvas, Qt.Key.Key_A)
+    with qtbot.waitSignal(window.store.saved, timeout=10000):
+        window.store.save_current()
+    assert model.status_of(image) == Status.LABELLED
+    window.undo_action.trigger()
+    with qtbot.waitSignal(window.store.saved, timeout=10000):
+        window.store.save_current()
+    assert model.status_of(image) == Status.NO_MASK
+    assert (read_mask(folder / "masks" / "img00.png") == IGNORE_INDEX).all()
+
+    window.rescan()  # as after a restart: the file exists, its thumbnail says what it holds
+    qtbot.waitUntil(lambda: model.row_of(image) is not None, timeout=10000)
+    model.index(model.row_of(image)).data(Qt.ItemDataRole.DecorationRole)
+    qtbot.waitUntil(lambda: model.status_of(image) == Status.NO_MASK, timeout=10000)
