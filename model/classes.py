@@ -13,7 +13,7 @@ IGNORE_COLOR = (0, 0, 0)
 
 # Class 0 (background) is dark grey; the rest are distinct, saturated colours.
 _DEFAULT_COLORS: tuple[tuple[int, int, int], ...] = (
-    (40, 40, 40),
+    (170, 170, 170),  # background: light grey, seen on dark and bright images alike
     (230, 25, 75),
     (60, 180, 75),
     (0, 130, 200),

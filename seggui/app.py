@@ -7,15 +7,15 @@ import sys
 from pathlib import Path
 
 
-def _sample_project() -> Path:
-    """The bundled sample: ``resources/sample`` in a checkout, ``seggui/resources`` when installed."""
-    in_checkout = Path(__file__).resolve().parents[1] / "resources" / "sample"
-    if in_checkout.is_dir():
-        return in_checkout
-    return Path(__file__).resolve().parent / "resources" / "sample"
+def resource_path(*parts: str) -> Path:
+    """A bundled resource: under ``resources/`` in a checkout, ``seggui/resources`` when installed."""
+    in_checkout = Path(__file__).resolve().parents[1] / "resources"
+    root = in_checkout if in_checkout.is_dir() else Path(__file__).resolve().parent / "resources"
+    return root.joinpath(*parts)
 
 
-SAMPLE_PROJECT = _sample_project()
+SAMPLE_PROJECT = resource_path("sample")
+ICON = resource_path("icons", "seggui.png")
 
 
 def sample_copy() -> Path:
@@ -43,6 +43,9 @@ def run(folder: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SegGUI")
     app.setOrganizationName("SegGUI")
+    from PySide6.QtGui import QIcon
+
+    app.setWindowIcon(QIcon(str(ICON)))
     window = MainWindow()
     window.show()
     target = Path(folder) if folder else sample_copy()

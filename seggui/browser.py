@@ -15,7 +15,7 @@ from PySide6.QtCore import (
     Qt,
 )
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QComboBox, QListView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QListView, QVBoxLayout, QWidget
 
 from model.imageio import MASK_SUFFIX, list_images
 from model.mask_names import MaskNames
@@ -42,6 +42,8 @@ class ImageRecord:
     path: Path
     status: Status
     error: str | None = None
+    uncertainty: float | None = None
+    """The current model's uncertainty about the image (0 sure .. 1 coin toss), once predicted."""
 
 
 LAYOUT_BATCH = 1000
@@ -63,6 +65,7 @@ class ImageListModel(QAbstractListModel):
         self._shown: list[int] | None = None  # record numbers in view; None: all
         self._shown_rows: dict[int, int] = {}
         self.status_filter: Status | None = None
+        self.uncertain_first = False
         self.thumbnails: ThumbnailLoader | None = None
 
     def set_records(self, records: list[ImageRecord]) -> None:
@@ -79,13 +82,45 @@ class ImageListModel(QAbstractListModel):
         self._apply_filter()
         self.endResetModel()
 
+    def set_uncertain_first(self, on: bool) -> None:
+        """List the images the model is least sure about first (unscored ones last, by name),
+        or in name order. The order is taken now: new scores do not move rows until asked again."""
+        self.beginResetModel()
+        self.uncertain_first = on
+        self._apply_filter()
+        self.endResetModel()
+
+    def set_uncertainty(self, path: Path, value: float) -> None:
+        number = self._rows.get(path)
+        if number is not None:
+            self._records[number] = replace(self._records[number], uncertainty=value)
+            row = self._view_row(number)
+            if row is not None:
+                self.dataChanged.emit(self.index(row), self.index(row))
+
+    def clear_uncertainties(self) -> None:
+        """Another model: no score stays."""
+        self.beginResetModel()
+        self._records = [
+            replace(r, uncertainty=None) if r.uncertainty is not None else r for r in self._records
+        ]
+        self._apply_filter()
+        self.endResetModel()
+
     def _apply_filter(self) -> None:
-        if self.status_filter is None:
+        if self.status_filter is None and not self.uncertain_first:
             self._shown, self._shown_rows = None, {}
             return
         wanted = self.status_filter
-        self._shown = [i for i, record in enumerate(self._records) if record.status is wanted]
-        self._shown_rows = {number: row for row, number in enumerate(self._shown)}
+        records = self._records
+        shown = [i for i, r in enumerate(records) if wanted is None or r.status is wanted]
+        if self.uncertain_first:
+            unscored = 2.0  # after every score (scores lie in 0..1)
+            shown.sort(
+                key=lambda i: -records[i].uncertainty if records[i].uncertainty is not None else unscored
+            )
+        self._shown = shown
+        self._shown_rows = {number: row for row, number in enumerate(shown)}
 
     def _view_row(self, number: int) -> int | None:
         return number if self._shown is None else self._shown_rows.get(number)
@@ -147,9 +182,14 @@ class ImageListModel(QAbstractListModel):
             return None
         record = self.record(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
-            return record.path.name
+            if record.uncertainty is None:
+                return record.path.name
+            return f"{record.path.name}  ({record.uncertainty:.2f})"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return record.error or f"{record.path.name}: {record.status.value}"
+            text = record.error or f"{record.path.name}: {record.status.value}"
+            if record.uncertainty is not None:
+                text += f"; model's uncertainty {record.uncertainty:.3f} (0 sure, 1 coin toss)"
+            return text
         if role == Qt.ItemDataRole.DecorationRole and self.thumbnails is not None:
             if record.status == Status.UNREADABLE:
                 return None
@@ -212,9 +252,20 @@ class BrowserPanel(QWidget):
         self.view.setLayoutMode(QListView.LayoutMode.Batched)
         self.view.setBatchSize(LAYOUT_BATCH)
         self.view.setIconSize(QSize(THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+        self.order = QComboBox()
+        self.order.addItem("By name", False)
+        self.order.addItem("Most uncertain first", True)
+        self.order.setToolTip(
+            "Most uncertain first: the images the model is least sure about (its score in brackets; "
+            "Predict All scores every image). The order is taken when chosen."
+        )
+        self.order.activated.connect(lambda _: self.model.set_uncertain_first(bool(self.order.currentData())))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.filter)
+        choices = QHBoxLayout()
+        choices.addWidget(self.filter, 1)
+        choices.addWidget(self.order, 1)
+        layout.addLayout(choices)
         layout.addWidget(self.view)
 
     def path_at(self, row: int) -> Path | None:

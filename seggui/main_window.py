@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QRunnable, QSettings, Qt, QThreadPool, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QDockWidget,
     QMainWindow,
@@ -19,6 +19,7 @@ from model.errors import SegGUIError
 from model.folder_lock import FolderLock, LockOwner
 from model.mask_names import MaskNames
 from model.project import Project, load_project, remove_class_from_masks, save_project
+from seggui.app import ICON
 from seggui.browser import BrowserPanel, Status, scan_project
 from seggui.canvas.tools import BrushTool, FillTool, LassoTool, PolygonTool
 from seggui.canvas.view import CanvasView
@@ -58,6 +59,7 @@ class MainWindow(WindowUi, QMainWindow):
         self._jobs: set[QRunnable] = set()
         self._ticket_display = 0
         self._notice: str | None = None
+        self._pointer: tuple[int, int] | None = None  # image pixel under the pointer
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(2)
 
@@ -102,11 +104,12 @@ class MainWindow(WindowUi, QMainWindow):
         self.store.saved.connect(self._on_mask_saved)
         self.store.status_changed.connect(self._show_save_status)
         self.canvas.cursor_moved.connect(self._on_canvas_cursor_moved)
-        self.canvas.cursor_left.connect(lambda: self.position_label.setText(""))
+        self.canvas.cursor_left.connect(self._on_canvas_cursor_left)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{100 * z:.0f}%"))
         self.browser.view.clicked.connect(lambda index: self._open_path(self.browser.path_at(index.row())))
         self.browser.view.activated.connect(lambda index: self._open_path(self.browser.path_at(index.row())))
         self.setWindowTitle("SegGUI")
+        self.setWindowIcon(QIcon(str(ICON)))
         self.resize(1400, 900)
 
     # -- construction ---------------------------------------------------------------------------
@@ -415,15 +418,38 @@ class MainWindow(WindowUi, QMainWindow):
         self.canvas.mask_layer.setVisible(checked)
 
     def _on_canvas_cursor_moved(self, x: int, y: int) -> None:
+        self._pointer = None
         if self.document is None:
             return
         height, width = self.document.shape
         if 0 <= x < width and 0 <= y < height:
+            self._pointer = (x, y)
             value = int(self.document.mask[y, x])
             name = "not labelled" if value == IGNORE_INDEX else self.editor.classes[value].name
             self.position_label.setText(f"x {x}  y {y}  {name}")
         else:
             self.position_label.setText("")
+
+    def _on_canvas_cursor_left(self) -> None:
+        self._pointer = None
+        self.position_label.setText("")
+
+    def pick_class_under_pointer(self) -> None:
+        """Make the class of the pixel under the pointer the one painted (napari's picker)."""
+        if self.document is None or self._pointer is None:
+            return
+        x, y = self._pointer
+        value = int(self.document.mask[y, x])
+        if value == IGNORE_INDEX:
+            self.statusBar().showMessage("Not labelled here: no class to pick", 3000)
+            return
+        self.set_class(value)
+        self.statusBar().showMessage(f"Painting {self.editor.classes[value].name}", 3000)
+
+    def confirm(self, title: str, text: str) -> bool:
+        """Ask a yes/no question (tests answer it by replacing this method)."""
+        answer = QMessageBox.question(self, title, text)
+        return answer == QMessageBox.StandardButton.Yes
 
     # -- saving ---------------------------------------------------------------------------------
     def _on_mask_saved(self, image: Path, labelled: Status) -> None:

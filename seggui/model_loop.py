@@ -156,7 +156,10 @@ class ModelLoop(QObject):
         self.actions["accept_unpainted"].setToolTip(
             "Copy the prediction into the pixels not painted yet; painted pixels stay (A)"
         )
-        self.actions["accept_all"].setToolTip("Copy the whole prediction into the mask (undoable) (Shift+A)")
+        self.actions["accept_all"].setToolTip(
+            "Copy the whole prediction into the mask (undoable; asks first when every pixel is "
+            "labelled already) (Shift+A)"
+        )
         self.actions["predict_all"].setToolTip("Predict every image into the predictions folder")
         self.actions["next_uncertain"].setToolTip(
             "Open the unfinished image the model is least sure about: correcting it helps most (U)"
@@ -266,6 +269,7 @@ class ModelLoop(QObject):
 
     def _on_prediction_ready(self, path: Path, prediction: Prediction, rendered: QImage) -> None:
         self.uncertainties[path] = prediction.uncertainty
+        self.window.browser.model.set_uncertainty(path, prediction.uncertainty)
         self._show(path, prediction.classes, rendered)
 
     def _on_prediction_failed(self, path: Path | None, message: str) -> None:
@@ -297,6 +301,18 @@ class ModelLoop(QObject):
         else:
             where = np.ones(document.shape, bool)
             label = "Replace mask with prediction"
+            finished = not (document.mask == IGNORE_INDEX).any()
+            changed = int(np.count_nonzero(document.mask != predicted))
+            if (
+                finished
+                and changed
+                and not self.window.confirm(
+                    "Replace the mask?",
+                    f"Every pixel of this image is labelled; the prediction changes {changed:,} of them. "
+                    "Replace the mask with the prediction? (Ctrl+Z undoes it)",
+                )
+            ):
+                return
         if not self.window.editor.replace_where(where, predicted, label):
             self.window.statusBar().showMessage("The mask already matches the prediction there", 5000)
 
@@ -464,6 +480,7 @@ class ModelLoop(QObject):
         self.checkpoint, self.model_path = checkpoint, path
         self.service.set_model(checkpoint)
         self.uncertainties = {}
+        self.window.browser.model.clear_uncertainties()
         if clear:
             self._clear_overlay()
         if path is not None:
@@ -542,6 +559,7 @@ class ModelLoop(QObject):
 
     def _on_predict_all_progress(self, done: ImagePredicted) -> None:
         self.uncertainties[done.image] = done.uncertainty
+        self.window.browser.model.set_uncertainty(done.image, done.uncertainty)
         self.panel.progress.setValue(round(1000 * done.index / max(done.total, 1)))
         self.panel.status_label.setText(f"Predicted {done.index} of {done.total}: {done.image.name}")
         model = self.window.browser.model
@@ -560,6 +578,9 @@ class ModelLoop(QObject):
             names = ", ".join(Path(line.split(": ", 1)[0]).name for line in result.warnings[:3])
             caveat = f"; NaN or infinite pixels in {names}{' and more' if len(result.warnings) > 3 else ''}"
         self.panel.end_run(f"{verb} {count} images into {where}{caveat}")
+        browser = self.window.browser
+        if browser.model.uncertain_first:  # every image scored now: order them again
+            browser.model.set_uncertain_first(True)
         self._update_actions()
         self.predict_all_finished.emit(result)
         if self._jump_when_ranked:

@@ -15,11 +15,12 @@ SHORTCUTS = [
     ("F", "Fill"),
     ("P", "Polygon (double-click or Enter closes)"),
     ("L", "Lasso"),
-    ("1-9", "Pick class"),
+    ("0, 1-9", "Pick class (0: background)"),
+    ("I", "Pick the class under the pointer"),
     ("[ / ]", "Brush size"),
     ("Space + drag, middle drag", "Pan"),
     ("Wheel", "Zoom around the cursor"),
-    ("0", "Fit to window"),
+    ("Ctrl+0", "Fit to window"),
     ("M", "Show/hide mask"),
     ("Page Down / Page Up", "Next / previous image"),
     ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
@@ -30,6 +31,25 @@ SHORTCUTS = [
     ("Ctrl+Shift+P", "Predict all images"),
     ("Ctrl+E / Ctrl+I", "Export masks / import labels"),
 ]
+
+
+def about_text() -> str:
+    """Version, what SegGUI is, and where its help lives (no torch import: the GUI thread)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from PySide6 import __version__ as pyside_version
+
+    try:
+        ours = version("seggui")
+    except PackageNotFoundError:
+        ours = "(not installed)"
+    return (
+        f"<h3>SegGUI {ours}</h3>"
+        "<p>Label images for semantic segmentation with a U-Net in the loop: paint a few strokes, "
+        "train on them in the background, accept and correct the predictions, export the masks.</p>"
+        f"<p>Qt for Python {pyside_version}. The README holds the manual; Help &gt; Keyboard "
+        "Shortcuts lists the keys.</p>"
+    )
 
 
 class WindowUi:
@@ -64,7 +84,7 @@ class WindowUi:
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.next_action = self._action("&Next Image", lambda: self.step_image(1), "PgDown")
         self.previous_action = self._action("&Previous Image", lambda: self.step_image(-1), "PgUp")
-        self.fit_action = self._action("&Fit to Window", self.canvas.fit_to_window, "0")
+        self.fit_action = self._action("&Fit to Window", self.canvas.fit_to_window, "Ctrl+0")
         self.mask_visible_action = self._action(
             "Show &Mask", self._on_mask_visible_toggled, "M", checkable=True
         )
@@ -89,8 +109,10 @@ class WindowUi:
             )
             self.tool_group.addAction(action)
             self.tool_actions[name] = action
-        for number in range(1, 10):
+        for number in range(10):
             self._action(f"Class {number}", lambda _=False, n=number: self.set_class(n), str(number))
+        self.about_action = self._action("&About SegGUI", self._show_about)
+        self.pick_class_action = self._action("&Pick Class Under Pointer", self.pick_class_under_pointer, "I")
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Tools", self)
@@ -157,6 +179,7 @@ class WindowUi:
             self.smaller_action,
             self.larger_action,
             self.erase_to_background_action,
+            self.pick_class_action,
         ):
             tools_menu.addAction(action)
         model_menu = self.menuBar().addMenu("&Model")
@@ -167,11 +190,19 @@ class WindowUi:
                 model_menu.addAction(action)
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.help_action)
+        help_menu.addAction(self.about_action)
 
     def _choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open image folder")
+        folder = QFileDialog.getExistingDirectory(self, "Open image folder", self.folder_dialog_start())
         if folder:
             self.open_folder(folder)
+
+    def folder_dialog_start(self) -> str:
+        """Where Open Folder starts: the last folder opened that still exists, else home."""
+        for folder in self.recent_folders():
+            if Path(folder).is_dir():
+                return folder
+        return str(Path.home())
 
     def _remember_recent(self, folder: Path) -> None:
         recent = [str(folder)] + [f for f in self.recent_folders() if f != str(folder)]
@@ -187,6 +218,9 @@ class WindowUi:
         for folder in self.recent_folders():
             self.recent_menu.addAction(folder, lambda f=folder: self.open_folder(f))
         self.recent_menu.setEnabled(bool(self.recent_folders()))
+
+    def _show_about(self) -> None:
+        QMessageBox.about(self, "About SegGUI", about_text())
 
     def _show_shortcuts(self) -> None:
         rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)

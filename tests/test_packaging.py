@@ -47,10 +47,11 @@ def test_wheel_holds_every_module_and_the_sample(wheel: Path) -> None:
     assert modules <= names, f"missing from the wheel: {sorted(modules - names)}"
     sample = {
         "seggui/resources/" + path.relative_to(ROOT / "resources").as_posix()
-        for path in (ROOT / "resources" / "sample").rglob("*")
+        for folder in ("sample", "icons")
+        for path in (ROOT / "resources" / folder).rglob("*")
         if path.is_file()
     }
-    assert sample and sample <= names, f"sample files missing: {sorted(sample - names)}"
+    assert sample and sample <= names, f"sample or icon files missing: {sorted(sample - names)}"
     assert "main.py" in names
 
 
@@ -60,7 +61,10 @@ def test_installed_app_finds_its_sample(wheel: Path, tmp_path: Path) -> None:
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
         check=True,
     )
-    probe = "from seggui.app import SAMPLE_PROJECT as s; print(s); print(sorted(p.name for p in s.iterdir()))"
+    probe = (
+        "from seggui.app import ICON, SAMPLE_PROJECT as s; assert ICON.is_file(), ICON; print(s); "
+        "print(sorted(p.name for p in s.iterdir()))"
+    )
     env = {**os.environ, "PYTHONPATH": str(target)}
     out = subprocess.run(
         [sys.executable, "-c", probe], check=True, capture_output=True, text=True, cwd=tmp_path, env=env

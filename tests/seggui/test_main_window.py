@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -331,3 +332,32 @@ def test_the_brush_outline_stays_under_the_pointer_and_the_position_clears_on_le
 
     canvas.leaveEvent(QEvent(QEvent.Type.Leave))
     assert window.position_label.text() == "" and not canvas._outline.isVisible()
+
+
+def test_help_about_window_icon_folder_dialog_start_and_class_keys(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    assert not window.windowIcon().isNull()
+    shown = []
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, text: shown.append(text))
+    window.about_action.trigger()
+    assert "SegGUI" in shown[0] and "Qt for Python" in shown[0]
+
+    starts = []
+    monkeypatch.setattr(
+        QFileDialog, "getExistingDirectory", lambda parent, title, start: starts.append(start)
+    )
+    window.open_action.trigger()
+    assert starts[-1] == str(Path.home())  # nothing opened yet
+    open_folder(qtbot, window, _folder(tmp_path))
+    window.open_action.trigger()
+    assert starts[-1] == str(tmp_path)  # the last folder opened
+
+    at_zoom_one(window)
+    drag(qtbot, window, [(10, 10), (12, 10)])  # class 1
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_0)
+    assert window.editor.current_class == 0  # 0 is background now; fit is Ctrl+0
+    qtbot.mouseMove(window.canvas.viewport(), view_point(window, 11.5, 10.5))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_I)
+    assert window.editor.current_class == 1  # picked from under the pointer

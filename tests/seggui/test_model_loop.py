@@ -349,3 +349,42 @@ def test_accept_then_undo_on_an_unpainted_image_lists_it_as_without_mask_also_af
     qtbot.waitUntil(lambda: model.row_of(image) is not None, timeout=10000)
     model.index(model.row_of(image)).data(Qt.ItemDataRole.DecorationRole)
     qtbot.waitUntil(lambda: model.status_of(image) == Status.NO_MASK, timeout=10000)
+
+
+def test_replacing_a_fully_labelled_mask_asks_first(qtbot, window, tmp_path, shapes_model, monkeypatch):
+    folder = _project(tmp_path, 2, masks=0)
+    _with_model(folder, shapes_model)
+    _open_with_prediction(qtbot, window, folder)
+    predicted = window.model_loop.shown[1].copy()
+    window.editor.replace_where(np.ones((64, 64), bool), np.zeros((64, 64), np.uint8), "all background")
+    finished = window.document.mask.copy()
+    questions = []
+    monkeypatch.setattr(window, "confirm", lambda title, text: questions.append(text) or False)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)
+    assert np.array_equal(window.document.mask, finished)  # declined: nothing changed
+    assert "Every pixel of this image is labelled" in questions[0]
+    monkeypatch.setattr(window, "confirm", lambda title, text: True)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)
+    assert np.array_equal(window.document.mask, predicted)
+
+
+def test_uncertainty_scores_show_in_the_list_and_order_it(qtbot, window, tmp_path, shapes_model):
+    folder = _project(tmp_path, 3, masks=0)
+    ambiguous = np.clip(np.random.default_rng(0).normal(110, 60, (64, 64)), 0, 255).astype(np.uint8)
+    Image.fromarray(ambiguous).save(folder / "img01.png")  # the one the model cannot read
+    _with_model(folder, shapes_model)
+    _open_with_prediction(qtbot, window, folder)
+    loop, browser = window.model_loop, window.browser
+    with qtbot.waitSignal(loop.predict_all_finished, timeout=60000):
+        loop.predict_all()
+    model = browser.model
+    texts = [model.index(r).data(Qt.ItemDataRole.DisplayRole) for r in range(3)]
+    assert all("(" in text for text in texts), texts
+    browser.order.setCurrentIndex(1)
+    browser.order.activated.emit(1)
+    names = [browser.path_at(r).name for r in range(3)]
+    scores = [model.record(r).uncertainty for r in range(3)]
+    assert names[0] == "img01.png" and scores == sorted(scores, reverse=True)
+    assert f"({loop.uncertainties[folder / 'img01.png']:.2f})" in model.index(0).data(
+        Qt.ItemDataRole.DisplayRole
+    )
