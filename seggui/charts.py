@@ -6,9 +6,10 @@ import math
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
 from PySide6.QtCore import QMargins, QPointF, Qt, QTimer
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
+AXIS_TICKS = 4
 REDRAW_MS = 250
 """Points are buffered and drawn at most this often, so fast steps on a GPU cost the GUI little."""
 
@@ -25,7 +26,11 @@ class LiveChart(QChartView):
     ) -> None:
         chart = QChart()
         chart.setTitle(title)
+        small = QFont(chart.titleFont())
+        small.setPointSizeF(max(7.0, small.pointSizeF() * 0.85))
+        chart.setTitleFont(small)
         chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+        chart.legend().setFont(small)
         chart.setMargins(QMargins(2, 2, 2, 2))
         chart.setBackgroundRoundness(0)
         super().__init__(chart, parent)
@@ -34,11 +39,16 @@ class LiveChart(QChartView):
         self._fixed_y = y_range
         self.x_axis = QValueAxis()
         self.x_axis.setTitleText(x_title)
+        self.x_axis.setTitleFont(small)
         self.x_axis.setLabelFormat("%d")
         self.x_axis.setRange(0, 5)
         self.x_axis.applyNiceNumbers()
         self.y_axis = QValueAxis()
         self.y_axis.setRange(*(y_range or (0.0, 1.0)))
+        self.y_axis.setLabelFormat("%.2g")
+        for axis in (self.x_axis, self.y_axis):  # few, short labels: a narrow dock elided them all
+            axis.setLabelsFont(small)
+            axis.setTickCount(AXIS_TICKS)
         chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
         self._series: dict[str, QLineSeries] = {}

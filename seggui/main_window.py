@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QRunnable, QSettings, Qt, QThreadPool, Signal
+from PySide6.QtCore import QRunnable, QSettings, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -36,6 +36,15 @@ from seggui.transfer import LabelTransfer
 from seggui.window_ui import WindowUi
 
 log = logging.getLogger(__name__)
+
+
+PREFERRED_SIZE = (1400, 900)
+
+
+def window_size(available: QSize) -> tuple[int, int]:
+    """The first size of the window: 1400 x 900, or what the screen has room for (a 1366 x 768
+    laptop screen less its task bar)."""
+    return min(PREFERRED_SIZE[0], available.width()), min(PREFERRED_SIZE[1], available.height())
 
 
 class MainWindow(WindowUi, QMainWindow):
@@ -110,7 +119,7 @@ class MainWindow(WindowUi, QMainWindow):
         self.browser.view.activated.connect(lambda index: self._open_path(self.browser.path_at(index.row())))
         self.setWindowTitle("SegGUI")
         self.setWindowIcon(QIcon(str(ICON)))
-        self.resize(1400, 900)
+        self.resize(*window_size(self.screen().availableGeometry().size()))
 
     # -- construction ---------------------------------------------------------------------------
     # -- folders and images -----------------------------------------------------------------------

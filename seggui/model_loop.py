@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QScrollArea
 
 from model.classes import IGNORE_INDEX, ClassInfo
 from model.config import START_IMAGENET
@@ -102,7 +102,15 @@ class ModelLoop(QObject):
         self.panel = TrainingPanel(self.actions)
         self.dock = QDockWidget("Model", window)
         self.dock.setObjectName("model")
-        self.dock.setWidget(self.panel)
+        scroll = QScrollArea()  # Advanced scrolls the panel instead of squeezing the charts
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(self.panel)
+        scroll.setMinimumWidth(
+            self.panel.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+        )
+        self.dock.setWidget(scroll)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.panel.model_picked.connect(self.load_model)
         self.panel.settings_changed.connect(self._on_settings_changed)

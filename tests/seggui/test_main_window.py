@@ -361,3 +361,21 @@ def test_help_about_window_icon_folder_dialog_start_and_class_keys(qtbot, window
     qtbot.mouseMove(window.canvas.viewport(), view_point(window, 11.5, 10.5))
     qtbot.keyClick(window.canvas, Qt.Key.Key_I)
     assert window.editor.current_class == 1  # picked from under the pointer
+
+
+def test_the_window_fits_a_small_screen_and_advanced_scrolls_instead_of_squeezing(qtbot, window, tmp_path):
+    from PySide6.QtCore import QSize
+
+    from seggui.main_window import window_size
+
+    assert window_size(QSize(1366, 728)) == (1366, 728)  # a 1366 x 768 laptop less its task bar
+    assert window_size(QSize(2560, 1400)) == (1400, 900)
+    open_folder(qtbot, window, _folder(tmp_path))
+    panel = window.model_loop.panel
+    before = window.size()
+    charts = panel.loss_chart.height(), panel.iou_chart.height()
+    panel.advanced_toggle.setChecked(True)
+    qtbot.waitUntil(lambda: panel.advanced.isVisible(), timeout=5000)
+    assert window.size() == before
+    assert panel.loss_chart.height() >= min(charts[0], panel.loss_chart.minimumHeight())
+    assert panel.iou_chart.height() >= panel.iou_chart.minimumHeight()
