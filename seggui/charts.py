@@ -14,6 +14,12 @@ REDRAW_MS = 250
 """Points are buffered and drawn at most this often, so fast steps on a GPU cost the GUI little."""
 
 
+def _pen(color: QColor, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+    pen = QPen(color, 2)
+    pen.setStyle(style)
+    return pen
+
+
 class LiveChart(QChartView):
     """A chart of named line series that grow while training runs."""
 
@@ -59,16 +65,16 @@ class LiveChart(QChartView):
         self._timer.timeout.connect(self.redraw)
         self._timer.start()
 
-    def set_series(self, names_colors: list[tuple[str, QColor]]) -> None:
-        """Replace all series (emptied) with these names and colours."""
+    def set_series(self, names_colors: list[tuple]) -> None:
+        """Replace all series (emptied) with these ``(name, colour[, pen style])``."""
         chart = self.chart()
         for series in self._series.values():
             chart.removeSeries(series)
         self._series, self._points = {}, {}
-        for name, color in names_colors:
+        for name, color, *style in names_colors:
             series = QLineSeries()
             series.setName(name)
-            series.setPen(QPen(color, 2))
+            series.setPen(_pen(color, *style))
             chart.addSeries(series)
             series.attachAxis(self.x_axis)
             series.attachAxis(self.y_axis)
@@ -76,7 +82,7 @@ class LiveChart(QChartView):
             self._points[name] = []
         self._dirty = True
 
-    def relabel(self, names_colors: list[tuple[str, QColor]]) -> None:
+    def relabel(self, names_colors: list[tuple]) -> None:
         """New names and colours for the series, in order, keeping their points (a different
         number of series starts them afresh)."""
         if len(names_colors) != len(self._series):
@@ -84,9 +90,9 @@ class LiveChart(QChartView):
             return
         series, points = list(self._series.values()), list(self._points.values())
         self._series, self._points = {}, {}
-        for line, line_points, (name, color) in zip(series, points, names_colors, strict=True):
+        for line, line_points, (name, color, *style) in zip(series, points, names_colors, strict=True):
             line.setName(name)
-            line.setPen(QPen(color, 2))
+            line.setPen(_pen(color, *style))
             self._series[name], self._points[name] = line, line_points
         self._dirty = True
 

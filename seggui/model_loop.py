@@ -407,9 +407,10 @@ class ModelLoop(QObject):
         if event.metrics is None or project is None:
             return
         names = [c.name for c in project.classes]
-        self.panel.show_epoch(event.epoch, event.metrics.iou, names)
+        self.panel.show_epoch(event.epoch, event.metrics.iou, names, event.metrics.mean_iou)
         self.panel.status_label.setText(
             f"Epoch {event.epoch}: loss {event.train_loss:.3f}, agreement with held-out strokes "
+            f"(mean IoU of all {len(names)} classes, the dashed line) "
             f"{event.metrics.mean_iou:.3f}{' (best so far)' if event.best else ''}"
         )
 

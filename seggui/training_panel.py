@@ -50,6 +50,16 @@ ETA_WINDOW_S = 60.0
 """Time left is estimated from the progress made in this many seconds."""
 
 
+MEAN_LINE = "mean of all classes"
+"""The dashed line of the score chart: what the status line calls the agreement."""
+
+
+def _score_lines(classes: tuple[ClassInfo, ...]) -> list[tuple[str, QColor, Qt.PenStyle]]:
+    """One line per foreground class in its colour, and the dashed mean of all classes."""
+    lines = [(c.name, QColor(*c.color), Qt.PenStyle.SolidLine) for c in classes[1:]]
+    return [*lines, (MEAN_LINE, QColor(70, 70, 70), Qt.PenStyle.DashLine)]
+
+
 def format_duration(seconds: float) -> str:
     """``1:05`` style (``1:02:03`` past an hour)."""
     seconds = max(0, round(seconds))
@@ -90,7 +100,7 @@ class TrainingPanel(QWidget):
         self._progress_samples: list[tuple[float, float]] = []
         self.loss_chart = LiveChart("Loss", "step")
         self.loss_chart.set_series([("training loss", QColor(0, 130, 200))])
-        self.iou_chart = LiveChart("Agreement with held-out strokes (IoU per class)", "epoch", (0.0, 1.0))
+        self.iou_chart = LiveChart("Agreement with held-out strokes (IoU)", "epoch", (0.0, 1.0))
         self.iou_chart.setToolTip(
             "IoU on the painted pixels of images held out from training. Strokes lie inside regions, "
             "so with scribbles this reads higher than the quality at region edges; full masks, or "
@@ -342,12 +352,12 @@ class TrainingPanel(QWidget):
     # -- progress -----------------------------------------------------------------------------
     def set_classes(self, classes: tuple[ClassInfo, ...]) -> None:
         """One IoU line per foreground class, in the class colours (emptied)."""
-        self.iou_chart.set_series([(c.name, QColor(*c.color)) for c in classes[1:]])
+        self.iou_chart.set_series(_score_lines(classes))
         self.iou_label.setText("")
 
     def rename_classes(self, classes: tuple[ClassInfo, ...]) -> None:
         """Classes renamed or recoloured: the IoU lines keep their points under the new names."""
-        self.iou_chart.relabel([(c.name, QColor(*c.color)) for c in classes[1:]])
+        self.iou_chart.relabel(_score_lines(classes))
 
     def reset(self, classes: tuple[ClassInfo, ...], message: str) -> None:
         """Empty progress, charts and scores (another folder is open: nothing of the last one stays)."""
@@ -391,11 +401,13 @@ class TrainingPanel(QWidget):
             "(Stop cancels; they are kept for next time)"
         )
 
-    def show_epoch(self, epoch: int, iou: tuple[float, ...], names: list[str]) -> None:
-        """Plot each foreground class's IoU and list every class's latest value."""
+    def show_epoch(self, epoch: int, iou: tuple[float, ...], names: list[str], mean: float) -> None:
+        """Plot each foreground class's IoU and the mean over all classes (the score the status
+        line gives), and list every class's latest value."""
         for name, value in zip(names[1:], iou[1:]):
             if not math.isnan(value):
                 self.iou_chart.append(name, epoch, value)
+        self.iou_chart.append(MEAN_LINE, epoch, mean)
         shown = [f"{name} {value:.2f}" for name, value in zip(names, iou) if not math.isnan(value)]
         self.iou_label.setText("IoU: " + ", ".join(shown))
 

@@ -263,13 +263,23 @@ def test_training_keeps_to_its_own_folder_when_another_is_opened(qtbot, window, 
 
 
 def test_another_folder_starts_with_an_empty_panel_and_renames_keep_the_score_lines(qtbot, window, tmp_path):
+    from seggui.training_panel import MEAN_LINE
+
     folder = _project(tmp_path / "a", 4, masks=None, epochs=3)
     open_folder(qtbot, window, folder)
     loop = window.model_loop
+    epochs = []
+    loop.worker.epoch_ended.connect(epochs.append)
+    texts = []
+    loop.worker.epoch_ended.connect(lambda _: texts.append(loop.panel.status_label.text()))
     with qtbot.waitSignal(loop.training_finished, timeout=60000):
         loop.train()
     panel = loop.panel
     assert len(panel.iou_chart.points("class 1")) == 3
+    # the chart plots what the status line says: the mean over all classes, background included
+    mean = epochs[-1].metrics.mean_iou
+    assert panel.iou_chart.points(MEAN_LINE)[-1] == (3, mean)
+    assert f"mean IoU of all 3 classes, the dashed line) {mean:.3f}" in texts[-1]
     window.class_panel.rename(1, "nucleus")
     assert len(panel.iou_chart.points("nucleus")) == 3 and panel.iou_chart.points("class 1") == []
 
