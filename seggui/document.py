@@ -12,6 +12,10 @@ from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw
+from scipy import ndimage
+
+from model.classes import IGNORE_INDEX
+from model.intensity import intensity_range
 
 TILE = 64
 
@@ -67,6 +71,9 @@ class MaskDocument:
         if mask.ndim != 2 or mask.dtype != np.uint8:
             raise ValueError(f"mask must be a 2-D uint8 array, got {mask.dtype} {mask.shape}")
         self.mask = mask
+        self.keep_labels = False
+        """Painting a class changes only pixels not labelled yet (napari's "preserve labels");
+        erasing and accepting predictions are not held back."""
         self._backup: dict[tuple[int, int], np.ndarray] | None = None
         self._label = ""
 
@@ -114,10 +121,14 @@ class MaskDocument:
         return Rect(x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else EMPTY
 
     def _write(self, rect: Rect, where: np.ndarray, value: int) -> Rect:
-        if rect == EMPTY or not where.any():
+        if rect == EMPTY:
+            return EMPTY
+        region = self.mask[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width]
+        if self.keep_labels and value != IGNORE_INDEX:
+            where = where & (region == IGNORE_INDEX)
+        if not where.any():
             return EMPTY
         self._touch(rect)
-        region = self.mask[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width]
         region[where] = value
         return rect
 
@@ -174,7 +185,14 @@ class MaskDocument:
         h, w = self.mask.shape
         if not (0 <= x < w and 0 <= y < h) or self.mask[y, x] == value:
             return EMPTY
-        region = _connected_region(self.mask, x, y)
+        return self.fill_connected(x, y, self.mask == self.mask[y, x], value)
+
+    def fill_connected(self, x: int, y: int, candidates: np.ndarray, value: int) -> Rect:
+        """Fill the 4-connected part of ``candidates`` (a boolean map) that holds ``(x, y)``."""
+        h, w = self.mask.shape
+        if not (0 <= x < w and 0 <= y < h) or not candidates[y, x]:
+            return EMPTY
+        region = _connected_region(candidates, x, y)
         ys, xs = np.nonzero(region)
         rect = Rect(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
         return self._write(rect, region[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width], value)
@@ -193,13 +211,20 @@ class MaskDocument:
         return rect
 
 
-def _connected_region(mask: np.ndarray, x: int, y: int) -> np.ndarray:
-    """Boolean map of the 4-connected region of ``mask[y, x]``'s value containing ``(x, y)``.
+def _connected_region(candidates: np.ndarray, x: int, y: int) -> np.ndarray:
+    """Boolean map of the 4-connected component of ``candidates`` containing ``(x, y)``."""
+    components, _ = ndimage.label(candidates)
+    return components == components[y, x]
 
-    Pillow's C flood fill does the work: the equal-value area becomes 1 and the rest 0 in a
-    binary image, then the seed's component is filled with 2.
-    """
-    same = (mask == mask[y, x]).astype(np.uint8)
-    image = Image.fromarray(same).copy()  # fromarray shares the buffer read-only
-    ImageDraw.floodfill(image, (x, y), 2, thresh=0)
-    return np.asarray(image) == 2
+
+def similar_pixels(raw: np.ndarray, x: int, y: int, tolerance: float) -> np.ndarray:
+    """Pixels of ``raw`` (grey or colour, any depth) within ``tolerance`` of pixel ``(x, y)``,
+    as a share of the image's intensity range (0.1: 10 %), in every channel (GIMP's and
+    QuPath's wand compare the same way)."""
+    limits = intensity_range(raw)
+    unit = limits.to_unit(raw)
+    seed = unit[y, x]
+    difference = np.abs(unit - seed)
+    if difference.ndim == 3:
+        difference = difference.max(axis=2)
+    return difference <= tolerance + 1e-6

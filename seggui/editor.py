@@ -7,7 +7,7 @@ from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from model.classes import IGNORE_INDEX, ClassInfo
-from seggui.document import Edit, MaskDocument, Rect
+from seggui.document import Edit, MaskDocument, Rect, similar_pixels
 
 UNDO_LIMIT = 200
 
@@ -44,6 +44,10 @@ class MaskEditor(QObject):
         self.erase_to_background = False
         self.read_only = False
         """Set while another window edits the folder: nothing can be painted."""
+        self.keep_labels = False
+        """Paint only pixels not labelled yet (``MaskDocument.keep_labels``)."""
+        self.image: np.ndarray | None = None
+        """The raw image of the open mask, for filling by similarity."""
         self.document: MaskDocument | None = None
         self.undo_group = QUndoGroup(self)
         self._stacks: dict[int, QUndoStack] = {}
@@ -55,6 +59,8 @@ class MaskEditor(QObject):
     def set_document(self, document: MaskDocument | None) -> None:
         """Edit ``document`` from now on (its undo history is kept while it lives)."""
         self.document = document
+        if document is not None:
+            document.keep_labels = self.keep_labels
         if document is None:
             self.undo_group.setActiveStack(None)
             return
@@ -71,6 +77,11 @@ class MaskEditor(QObject):
         if stack is not None:
             self.undo_group.removeStack(stack)
             stack.deleteLater()
+
+    def set_keep_labels(self, on: bool) -> None:
+        self.keep_labels = on
+        if self.document is not None:
+            self.document.keep_labels = on
 
     def set_classes(self, classes: tuple[ClassInfo, ...]) -> None:
         self.classes = classes
@@ -102,6 +113,17 @@ class MaskEditor(QObject):
     def flood_fill(self, pos: QPointF, value: int) -> None:
         if self.document is not None:
             self._changed(self.document.flood_fill(int(pos.x()), int(pos.y()), value))
+
+    def fill_similar(self, pos: QPointF, tolerance: float, value: int) -> None:
+        """Fill the connected pixels whose image values lie within ``tolerance`` of the clicked
+        one (a magic wand), whatever their labels."""
+        document, image = self.document, self.image
+        if document is None or image is None or image.shape[:2] != document.shape:
+            return
+        x, y = int(pos.x()), int(pos.y())
+        h, w = document.shape
+        if 0 <= x < w and 0 <= y < h:
+            self._changed(document.fill_connected(x, y, similar_pixels(image, x, y, tolerance), value))
 
     def fill_polygon(self, points: list[tuple[float, float]], value: int) -> None:
         if self.document is not None:

@@ -253,6 +253,7 @@ class MainWindow(WindowUi, QMainWindow):
             unusable=bool(loaded.mask_problem),
         )
         self.editor.set_document(self.document)
+        self.editor.image = loaded.raw
         height, width = loaded.mask.shape
         self.canvas.image_layer.set_image(loaded.display)
         self.canvas.mask_layer.set_labels(loaded.mask, self.editor.classes, loaded.mask_image)
@@ -315,6 +316,20 @@ class MainWindow(WindowUi, QMainWindow):
         self.canvas.tool = self.tools[name]
         self.tool_actions[name].setChecked(True)
         self.canvas.update_outline()
+
+    def set_fill_mode(self, mode: str) -> None:
+        """``FillTool.SIMILAR`` (pixels that look alike) or ``FillTool.SAME_LABEL``."""
+        fill = self.tools["fill"]
+        fill.mode = mode  # type: ignore[attr-defined]
+        index = self.fill_mode_combo.findData(mode)
+        if index != self.fill_mode_combo.currentIndex():
+            self.fill_mode_combo.setCurrentIndex(index)
+        self.tolerance_spin.setEnabled(mode == FillTool.SIMILAR)
+
+    def set_fill_tolerance(self, percent: float) -> None:
+        self.tools["fill"].tolerance = percent / 100  # type: ignore[attr-defined]
+        if self.tolerance_spin.value() != percent:
+            self.tolerance_spin.setValue(percent)
 
     def set_class(self, index: int) -> None:
         if 0 <= index < len(self.editor.classes):

@@ -6,7 +6,9 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox, QSlider, QToolBar
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMessageBox, QSlider, QSpinBox, QToolBar
+
+from seggui.canvas.tools import FillTool
 
 MAX_RECENT = 8
 SHORTCUTS = [
@@ -112,6 +114,10 @@ class WindowUi:
         for number in range(10):
             self._action(f"Class {number}", lambda _=False, n=number: self.set_class(n), str(number))
         self.about_action = self._action("&About SegGUI", self._show_about)
+        self.keep_labels_action = self._action(
+            "Paint Only &Unlabelled Pixels", lambda on: self.editor.set_keep_labels(on), checkable=True
+        )
+        self.keep_labels_action.setToolTip("Brush, fill, polygon and lasso leave labelled pixels as they are")
         self.pick_class_action = self._action("&Pick Class Under Pointer", self.pick_class_under_pointer, "I")
 
     def _build_toolbar(self) -> None:
@@ -120,6 +126,25 @@ class WindowUi:
         self.addToolBar(bar)
         for action in self.tool_actions.values():
             bar.addAction(action)
+        bar.addSeparator()
+        self.fill_mode_combo = QComboBox()
+        self.fill_mode_combo.addItem("Fill similar pixels", FillTool.SIMILAR)
+        self.fill_mode_combo.addItem("Fill same label", FillTool.SAME_LABEL)
+        self.fill_mode_combo.setToolTip(
+            "Fill similar pixels: the connected pixels whose image values lie within the tolerance "
+            "of the clicked one (a magic wand). Fill same label: the connected area of the clicked "
+            "label, such as the inside of an outline."
+        )
+        self.fill_mode_combo.activated.connect(
+            lambda _: self.set_fill_mode(self.fill_mode_combo.currentData())
+        )
+        bar.addWidget(self.fill_mode_combo)
+        self.tolerance_spin = QSpinBox()
+        self.tolerance_spin.setRange(0, 100)
+        self.tolerance_spin.setSuffix(" %")
+        self.tolerance_spin.setToolTip("How far from the clicked pixel's value a similar pixel may be")
+        self.tolerance_spin.valueChanged.connect(self.set_fill_tolerance)
+        bar.addWidget(self.tolerance_spin)
         bar.addSeparator()
         bar.addWidget(QLabel(" Size "))
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
@@ -155,6 +180,8 @@ class WindowUi:
         bar.addAction(self.undo_action)
         bar.addAction(self.redo_action)
         self.set_brush_radius(8)
+        self.set_fill_mode(FillTool.SIMILAR)
+        self.set_fill_tolerance(10)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -179,6 +206,7 @@ class WindowUi:
             self.smaller_action,
             self.larger_action,
             self.erase_to_background_action,
+            self.keep_labels_action,
             self.pick_class_action,
         ):
             tools_menu.addAction(action)

@@ -49,16 +49,23 @@ class BrushTool:
 
 
 class FillTool:
-    """Flood fill of the connected region under the click."""
+    """Fill under the click: the connected area of the same label (``SAME_LABEL``), or the
+    connected pixels that look alike in the image, within ``tolerance`` (``SIMILAR``)."""
 
     name = "fill"
+    SAME_LABEL, SIMILAR = "same label", "similar pixels"
 
     def __init__(self, editor: MaskEditor) -> None:
         self.editor = editor
+        self.mode = self.SIMILAR
+        self.tolerance = 0.1
 
     def press(self, pos: QPointF) -> None:
         if self.editor.begin_edit(self.name):
-            self.editor.flood_fill(pos, self.editor.current_class)
+            if self.mode == self.SIMILAR:
+                self.editor.fill_similar(pos, self.tolerance, self.editor.current_class)
+            else:
+                self.editor.flood_fill(pos, self.editor.current_class)
             self.editor.end_edit()
 
     def move(self, pos: QPointF) -> None:

@@ -81,3 +81,39 @@ def test_replace_where_copies_values_only_where_asked():
     assert doc.mask[0, 0] == 1 and (doc.mask != 1).sum() == doc.mask.size - 1
     doc.apply(edit, undo=True)
     assert (doc.mask == 255).sum() == doc.mask.size - 1
+
+
+def test_similar_pixels_compare_every_channel_within_the_tolerance():
+    from seggui.document import similar_pixels
+
+    grey = np.array([[0, 20, 30, 255]], np.uint8)
+    assert similar_pixels(grey, 0, 0, 0.1).tolist() == [[True, True, False, False]]  # 25.5 of 255
+    assert similar_pixels(grey, 0, 0, 0.0).tolist() == [[True, False, False, False]]
+    colour = np.zeros((1, 3, 3), np.uint8)
+    colour[0, 1] = (10, 10, 10)
+    colour[0, 2] = (10, 10, 200)  # alike in two channels, far in the third
+    assert similar_pixels(colour, 0, 0, 0.1).tolist() == [[True, True, False]]
+
+
+def test_a_similarity_fill_stays_in_the_connected_look_alike_area_and_can_spare_labels():
+    from seggui.document import similar_pixels
+
+    image = np.full((40, 60), 200, np.uint8)
+    image[:, 20:40] = 40  # a dark band between two bright halves
+    image[5:10, 5:10] = 215  # a slightly brighter spot inside the left half: still alike
+    doc = _doc(40, 60)
+    doc.begin_edit("fill")
+    doc.fill_connected(2, 2, similar_pixels(image, 2, 2, 0.1), 1)
+    doc.end_edit()
+    assert np.all(doc.mask[:, :20] == 1) and np.all(doc.mask[:, 20:] == 255)  # not across the band
+
+    doc.begin_edit("stroke")
+    doc.paint_segment(50, 5, 55, 5, 2, 2)
+    doc.end_edit()
+    painted = doc.mask == 2
+    doc.keep_labels = True
+    doc.begin_edit("fill")
+    doc.fill_connected(50, 30, similar_pixels(image, 50, 30, 0.1), 1)
+    doc.end_edit()
+    assert np.all(doc.mask[painted] == 2)  # labelled pixels kept
+    assert np.all(doc.mask[:, 40:][~painted[:, 40:]] == 1)

@@ -69,6 +69,7 @@ def test_fill_polygon_and_lasso(qtbot, window, tmp_path):
     at_zoom_one(window)
 
     window.set_tool("fill")
+    window.set_fill_mode("same label")
     window.set_class(2)
     qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=view_point(window, 10.5, 10.5))
     assert np.all(window.document.mask[:, :50] == 2) and np.all(window.document.mask[:, 51:] == 0)
@@ -379,3 +380,24 @@ def test_the_window_fits_a_small_screen_and_advanced_scrolls_instead_of_squeezin
     assert window.size() == before
     assert panel.loss_chart.height() >= min(charts[0], panel.loss_chart.minimumHeight())
     assert panel.iou_chart.height() >= panel.iou_chart.minimumHeight()
+
+
+def test_the_fill_tool_fills_pixels_that_look_alike_and_painting_can_spare_labels(qtbot, window, tmp_path):
+    image = np.full((40, 60), 200, np.uint8)
+    image[:, 20:40] = 30
+    Image.fromarray(image).save(tmp_path / "im0.png")
+    open_folder(qtbot, window, tmp_path)
+    at_zoom_one(window)
+    assert window.fill_mode_combo.currentData() == "similar pixels" and window.tolerance_spin.value() == 10
+    window.set_tool("fill")
+    window.set_class(1)
+    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=view_point(window, 5.5, 5.5))
+    mask = window.document.mask
+    assert np.all(mask[:, :20] == 1) and np.all(mask[:, 20:] == IGNORE_INDEX)  # one click, one region
+
+    window.keep_labels_action.trigger()  # Tools > Paint Only Unlabelled Pixels
+    window.set_tool("brush")
+    window.set_class(0)
+    drag(qtbot, window, [(10, 20), (30, 20)])  # from the filled half into the unlabelled band
+    assert np.all(mask[:, :20] == 1)  # the filled pixels kept their class
+    assert (mask[:, 20:40] == 0).any()
