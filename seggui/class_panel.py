@@ -27,12 +27,14 @@ class ClassPanel(QWidget):
     """Lists the project's classes; edits come out as a whole new tuple of classes."""
 
     classes_edited = Signal(object)  # tuple[ClassInfo, ...]
+    visibility_changed = Signal(object)  # frozenset of the class indices not drawn
     class_picked = Signal(int)
     removal_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._classes: tuple[ClassInfo, ...] = ()
+        self.hidden: frozenset[int] = frozenset()
         self.list = QListWidget()
         self.list.itemChanged.connect(self._on_list_item_changed)
         self.list.currentRowChanged.connect(self._on_list_row_changed)
@@ -52,13 +54,19 @@ class ClassPanel(QWidget):
         layout.addLayout(buttons)
 
     def set_classes(self, classes: tuple[ClassInfo, ...], current: int) -> None:
+        if len(classes) != len(self._classes) and self.hidden:  # indices moved: show them all
+            self.hidden = frozenset()
+            self.visibility_changed.emit(self.hidden)
         self._classes = classes
         blocked = self.list.blockSignals(True)
         self.list.clear()
         for index, info in enumerate(classes):
             item = QListWidgetItem(colour_icon(info.color), info.name)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)
-            item.setToolTip(f"class {index}; key {index}" if index < 10 else f"class {index}")
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsUserCheckable)
+            shown = Qt.CheckState.Unchecked if index in self.hidden else Qt.CheckState.Checked
+            item.setCheckState(shown)
+            key = f"; key {index}" if index < 10 else ""
+            item.setToolTip(f"class {index}{key}; untick to hide it on the image (the labels stay)")
             self.list.addItem(item)
         self.list.setCurrentRow(current)
         self.list.blockSignals(blocked)
@@ -96,7 +104,17 @@ class ClassPanel(QWidget):
             self.set_colour(index, (chosen.red(), chosen.green(), chosen.blue()))
 
     def _on_list_item_changed(self, item: QListWidgetItem) -> None:
-        self.rename(self.list.row(item), item.text())
+        index = self.list.row(item)
+        hidden = set(self.hidden)
+        if item.checkState() == Qt.CheckState.Checked:
+            hidden.discard(index)
+        else:
+            hidden.add(index)
+        if frozenset(hidden) != self.hidden:
+            self.hidden = frozenset(hidden)
+            self.visibility_changed.emit(self.hidden)
+            return
+        self.rename(index, item.text())
 
     def _on_list_row_changed(self, row: int) -> None:
         if row >= 0:

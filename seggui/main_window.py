@@ -21,6 +21,7 @@ from model.mask_names import MaskNames
 from model.project import Project, load_project, remove_class_from_masks, save_project
 from seggui.app import ICON
 from seggui.browser import BrowserPanel, Status, scan_project
+from seggui.canvas.layers import FILL, HATCH, STYLES
 from seggui.canvas.tools import BrushTool, FillTool, LassoTool, PolygonTool
 from seggui.canvas.view import CanvasView
 from seggui.class_panel import ClassPanel
@@ -86,6 +87,7 @@ class MainWindow(WindowUi, QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, class_dock)
         self.class_panel.class_picked.connect(self.set_class)
         self.class_panel.classes_edited.connect(self.set_classes)
+        self.class_panel.visibility_changed.connect(self.set_hidden_classes)
         self.class_panel.removal_requested.connect(self.remove_class)
 
         self.editor = MaskEditor(tuple(Project(Path()).classes), self)
@@ -106,6 +108,9 @@ class MainWindow(WindowUi, QMainWindow):
         self.transfer = LabelTransfer(self)
         self._build_toolbar()
         self._build_menus()
+        for layer, default in (("mask", FILL), ("prediction", HATCH)):
+            chosen = str(self.settings.value(f"display/{layer}_style", default))
+            self.set_label_style(layer, chosen if chosen in STYLES else default)
         self.set_tool("brush")
 
         self.editor.region_changed.connect(self.canvas.mask_layer.refresh)
@@ -316,6 +321,20 @@ class MainWindow(WindowUi, QMainWindow):
         self.canvas.tool = self.tools[name]
         self.tool_actions[name].setChecked(True)
         self.canvas.update_outline()
+
+    def set_label_style(self, layer: str, style: str) -> None:
+        """Draw the ``"mask"`` or ``"prediction"`` layer filled, as outlines or hatched (kept
+        for next time). Predictions are hatched unless chosen otherwise: filled, a prediction
+        over the whole image looked like paint."""
+        target = self.canvas.mask_layer if layer == "mask" else self.canvas.prediction_layer
+        target.set_style(style)
+        self.style_actions[layer][style].setChecked(True)
+        self.settings.setValue(f"display/{layer}_style", style)
+
+    def set_hidden_classes(self, hidden: frozenset[int]) -> None:
+        """Classes left out of the mask and prediction drawings (unticked in the class list)."""
+        self.canvas.mask_layer.set_hidden(hidden)
+        self.canvas.prediction_layer.set_hidden(hidden)
 
     def set_fill_mode(self, mode: str) -> None:
         """``FillTool.SIMILAR`` (pixels that look alike) or ``FillTool.SAME_LABEL``."""

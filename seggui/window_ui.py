@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMessageBox, QSlider, QSpinBox, QToolBar
 
+from seggui.canvas.layers import STYLES
 from seggui.canvas.tools import FillTool
 
 MAX_RECENT = 8
@@ -200,6 +201,18 @@ class WindowUi:
         view_menu = self.menuBar().addMenu("&View")
         for action in (self.fit_action, self.mask_visible_action, self.next_action, self.previous_action):
             view_menu.addAction(action)
+        view_menu.addSeparator()
+        self.style_actions: dict[str, dict[str, QAction]] = {}
+        for layer, title in (("mask", "&Mask Drawn As"), ("prediction", "&Prediction Drawn As")):
+            menu = view_menu.addMenu(title)
+            group = QActionGroup(self)
+            self.style_actions[layer] = {}
+            for style, text in STYLES.items():
+                action = menu.addAction(text)
+                action.setCheckable(True)
+                action.triggered.connect(lambda _=False, lay=layer, st=style: self.set_label_style(lay, st))
+                group.addAction(action)
+                self.style_actions[layer][style] = action
         tools_menu = self.menuBar().addMenu("&Tools")
         for action in (
             *self.tool_actions.values(),

@@ -26,6 +26,31 @@ def class_lut(classes: list[ClassInfo] | tuple[ClassInfo, ...], background: bool
     return lut
 
 
+FILL, OUTLINE, HATCH = "fill", "outline", "hatch"
+STYLES = {FILL: "Filled", OUTLINE: "Outlines", HATCH: "Hatched"}
+HATCH_PERIOD = 6
+"""Hatched labels: diagonal stripes this many pixels apart, half of them drawn, and the outline."""
+
+
+def styled_labels(labels: np.ndarray, style: str, origin: tuple[int, int] = (0, 0)) -> np.ndarray:
+    """``labels`` with the pixels ``style`` leaves undrawn set to "not labelled": ``OUTLINE``
+    keeps the pixels next to another label, ``HATCH`` those and diagonal stripes (placed by
+    image position: ``origin`` is where ``labels`` starts)."""
+    if style == FILL:
+        return labels
+    edge = np.zeros(labels.shape, bool)
+    edge[:, 1:] |= labels[:, 1:] != labels[:, :-1]
+    edge[:, :-1] |= labels[:, :-1] != labels[:, 1:]
+    edge[1:, :] |= labels[1:, :] != labels[:-1, :]
+    edge[:-1, :] |= labels[:-1, :] != labels[1:, :]
+    keep = edge
+    if style == HATCH:
+        ys = np.arange(origin[0], origin[0] + labels.shape[0])[:, None]
+        xs = np.arange(origin[1], origin[1] + labels.shape[1])[None, :]
+        keep = edge | (((ys + xs) // (HATCH_PERIOD // 2)) % 2 == 0)
+    return np.where(keep, labels, np.uint8(IGNORE_INDEX))
+
+
 def display_image(raw: np.ndarray, low: float, high: float) -> QImage:
     """An 8-bit QImage of ``raw`` with ``low..high`` stretched to 0..255 (display only)."""
     scale = 255.0 / max(high - low, 1e-6)
@@ -89,7 +114,8 @@ class ImageLayer(QGraphicsItem):
 
 
 class LabelLayer(QGraphicsItem):
-    """An index array drawn through a class colour table (masks and predictions)."""
+    """An index array drawn through a class colour table (masks and predictions), filled,
+    outlined or hatched (``style``), with classes hidden on request."""
 
     def __init__(self, z: float, background: bool = True) -> None:
         super().__init__()
@@ -99,7 +125,32 @@ class LabelLayer(QGraphicsItem):
         self._labels: np.ndarray | None = None
         self._image = QImage()
         self._argb: np.ndarray | None = None
+        self._classes: tuple[ClassInfo, ...] = ()
         self._lut = np.zeros(256, np.uint32)
+        self.style = FILL
+        self.hidden: frozenset[int] = frozenset()
+
+    def _make_lut(self, classes: list[ClassInfo] | tuple[ClassInfo, ...]) -> np.ndarray:
+        self._classes = tuple(classes)
+        lut = class_lut(classes, self.background)
+        lut[list(self.hidden)] = 0
+        return lut
+
+    def set_style(self, style: str) -> None:
+        """Draw labels filled, as outlines or hatched (``FILL``, ``OUTLINE``, ``HATCH``)."""
+        self.style = style
+        self._recolour_all()
+
+    def set_hidden(self, hidden: frozenset[int]) -> None:
+        """Leave these classes out of the drawing (the labels themselves are untouched)."""
+        self.hidden = frozenset(hidden)
+        self._lut = self._make_lut(self._classes)
+        self._recolour_all()
+
+    def _recolour_all(self) -> None:
+        if self._labels is not None:
+            h, w = self._labels.shape
+            self.refresh(Rect(0, 0, w, h))
 
     def set_labels(
         self,
@@ -114,28 +165,51 @@ class LabelLayer(QGraphicsItem):
         """
         self.prepareGeometryChange()
         self._labels = labels
-        self._lut = class_lut(classes, self.background)
+        self._lut = self._make_lut(classes)
         if labels is None:
             self._image, self._argb = QImage(), None
             return
-        self._image = rendered if rendered is not None else render_labels(labels, classes, self.background)
+        plain = self.style == FILL and not self.hidden
+        self._image = (
+            rendered
+            if rendered is not None and plain
+            else QImage(labels.shape[1], labels.shape[0], QImage.Format.Format_ARGB32_Premultiplied)
+        )
         self._argb = _argb_view(self._image)
+        if rendered is None or not plain:
+            self._recolour_all()
         self.update()
 
     def set_classes(self, classes: list[ClassInfo] | tuple[ClassInfo, ...]) -> None:
-        self._lut = class_lut(classes, self.background)
-        if self._labels is not None:
-            h, w = self._labels.shape
-            self.refresh(Rect(0, 0, w, h))
+        self._lut = self._make_lut(classes)
+        self._recolour_all()
 
     def refresh(self, rect: Rect) -> None:
-        """Re-colour ``rect`` from the label array and repaint just that area."""
+        """Re-colour ``rect`` from the label array and repaint just that area (and the pixels
+        around it, whose outline it may have changed)."""
         if self._labels is None or self._argb is None or rect.width <= 0 or rect.height <= 0:
             return
+        if self.style != FILL:
+            h, w = self._labels.shape
+            x0, y0 = max(rect.x - 1, 0), max(rect.y - 1, 0)
+            x1, y1 = min(rect.x + rect.width + 1, w), min(rect.y + rect.height + 1, h)
+            rect = Rect(x0, y0, x1 - x0, y1 - y0)
         ys = slice(rect.y, rect.y + rect.height)
         xs = slice(rect.x, rect.x + rect.width)
-        self._argb[ys, xs] = self._lut[self._labels[ys, xs]]
+        self._argb[ys, xs] = self._lut[self._styled(rect)]
         self.update(QRectF(rect.x, rect.y, rect.width, rect.height))
+
+    def _styled(self, rect: Rect) -> np.ndarray:
+        """The labels of ``rect`` as ``style`` draws them (one pixel around read for edges)."""
+        labels = self._labels
+        assert labels is not None
+        if self.style == FILL:
+            return labels[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width]
+        h, w = labels.shape
+        x0, y0 = max(rect.x - 1, 0), max(rect.y - 1, 0)
+        x1, y1 = min(rect.x + rect.width + 1, w), min(rect.y + rect.height + 1, h)
+        around = styled_labels(labels[y0:y1, x0:x1], self.style, (y0, x0))
+        return around[rect.y - y0 : rect.y - y0 + rect.height, rect.x - x0 : rect.x - x0 + rect.width]
 
     def image(self) -> QImage:
         """What the layer draws (premultiplied ARGB; empty when there are no labels)."""

@@ -117,3 +117,22 @@ def test_a_similarity_fill_stays_in_the_connected_look_alike_area_and_can_spare_
     doc.end_edit()
     assert np.all(doc.mask[painted] == 2)  # labelled pixels kept
     assert np.all(doc.mask[:, 40:][~painted[:, 40:]] == 1)
+
+
+def test_outlines_keep_the_pixels_next_to_another_label_and_hatching_adds_stripes():
+    from model.classes import IGNORE_INDEX
+    from seggui.canvas.layers import FILL, HATCH, OUTLINE, styled_labels
+
+    labels = np.zeros((12, 12), np.uint8)
+    labels[3:9, 3:9] = 1
+    assert styled_labels(labels, FILL) is labels
+    outline = styled_labels(labels, OUTLINE)
+    ring = np.zeros((12, 12), bool)
+    ring[3:9, 3:9] = True
+    ring[4:8, 4:8] = False
+    assert np.array_equal(outline == 1, ring)  # the object's own border pixels
+    assert (outline[4:8, 4:8] == IGNORE_INDEX).all()
+    hatched = styled_labels(labels, HATCH)
+    inside = hatched[4:8, 4:8]
+    assert 0 < (inside == 1).sum() < inside.size  # stripes: part of the inside
+    assert np.array_equal(hatched[ring], labels[ring])

@@ -401,3 +401,18 @@ def test_the_fill_tool_fills_pixels_that_look_alike_and_painting_can_spare_label
     drag(qtbot, window, [(10, 20), (30, 20)])  # from the filled half into the unlabelled band
     assert np.all(mask[:, :20] == 1)  # the filled pixels kept their class
     assert (mask[:, 20:40] == 0).any()
+
+
+def test_the_mask_can_be_drawn_as_outlines_while_painting(qtbot, window, tmp_path):
+    open_folder(qtbot, window, _folder(tmp_path))
+    at_zoom_one(window)
+    window.style_actions["mask"]["outline"].trigger()
+    window.set_brush_radius(6)
+    drag(qtbot, window, [(20, 20), (40, 20)])
+    image = window.canvas.mask_layer.image()
+    painted = window.document.mask != IGNORE_INDEX
+    assert image.pixelColor(30, 20).alpha() == 0 and painted[20, 30]  # inside: not drawn
+    top = int(np.argwhere(painted[:, 30])[0][0])
+    assert image.pixelColor(30, top).alpha() > 0  # the stroke's border is
+    window.style_actions["mask"]["fill"].trigger()
+    assert window.canvas.mask_layer.image().pixelColor(30, 20).alpha() > 0

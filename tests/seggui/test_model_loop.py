@@ -398,3 +398,28 @@ def test_uncertainty_scores_show_in_the_list_and_order_it(qtbot, window, tmp_pat
     assert f"({loop.uncertainties[folder / 'img01.png']:.2f})" in model.index(0).data(
         Qt.ItemDataRole.DisplayRole
     )
+
+
+def test_predictions_are_hatched_unless_chosen_otherwise_and_classes_can_be_hidden(
+    qtbot, window, tmp_path, shapes_model
+):
+    folder = _project(tmp_path, 2, masks=0)
+    _with_model(folder, shapes_model)
+    _open_with_prediction(qtbot, window, folder)
+    predicted = window.model_loop.shown[1]
+    layer = window.canvas.prediction_layer
+
+    def drawn(value: int) -> float:
+        alpha = np.array([[layer.image().pixelColor(x, y).alpha() for x in range(64)] for y in range(64)])
+        return float((alpha[predicted == value] > 0).mean())
+
+    assert window.style_actions["prediction"]["hatch"].isChecked()
+    assert 0.3 < drawn(1) < 0.9  # stripes and outlines, not a solid tint like paint
+    window.style_actions["prediction"]["fill"].trigger()
+    assert drawn(1) == 1.0
+    assert window.settings.value("display/prediction_style") == "fill"
+
+    item = window.class_panel.list.item(1)
+    item.setCheckState(Qt.CheckState.Unchecked)  # untick class 1 in the class list
+    assert drawn(1) == 0.0 and drawn(2) == 1.0
+    assert (window.model_loop.shown[1] == 1).any()  # only the drawing changed
