@@ -32,6 +32,7 @@ from seggui.jobs import FunctionJob
 from seggui.loading import DisplayJob, ImageLoadJob, LoadedImage
 from seggui.mask_store import MaskStore
 from seggui.model_loop import ModelLoop
+from seggui.recent_documents import RecentDocuments
 from seggui.thumbnails import ThumbnailLoader
 from seggui.transfer import LabelTransfer
 from seggui.window_ui import WindowUi
@@ -91,6 +92,7 @@ class MainWindow(WindowUi, QMainWindow):
         self.class_panel.removal_requested.connect(self.remove_class)
 
         self.editor = MaskEditor(tuple(Project(Path()).classes), self)
+        self.recent_documents = RecentDocuments(self.editor)
         self.thumbnails = ThumbnailLoader(self._mask_path, self)
         self.browser.model.use_thumbnails(self.thumbnails)
         self.store = MaskStore(self)
@@ -153,6 +155,7 @@ class MainWindow(WindowUi, QMainWindow):
                 self._error(f"{folder}: cannot write the lock file ({exc.strerror or exc})")
         if self.document is not None:
             self.editor.forget_document(self.document)
+        self.recent_documents.clear()
         self.current, self.document = None, None
         self.editor.set_document(None)
         self.project = project
@@ -243,13 +246,16 @@ class MainWindow(WindowUi, QMainWindow):
     def _on_image_loaded(self, ticket: int, loaded: LoadedImage) -> None:
         if ticket != self._ticket:
             return
-        if self.document is not None:
-            self.editor.forget_document(self.document)
+        if self.document is not None and self.current is not None:
+            self.recent_documents.keep(self.current.path, self.document)  # with its undo history
         newest = self.store.newest_mask(loaded.path)  # opened again before its save ended
         if newest is not None and newest.shape == loaded.mask.shape:
             loaded = dataclasses.replace(loaded, mask=newest, mask_image=None, mask_problem=None)
+        kept = None if loaded.mask_problem else self.recent_documents.reopen(loaded.path, loaded.mask)
+        if kept is not None:  # the same pixels: undo goes on where it left off
+            loaded = dataclasses.replace(loaded, mask=kept.mask)
         self.current = loaded
-        self.document = MaskDocument(loaded.mask)
+        self.document = kept or MaskDocument(loaded.mask)
         self.store.open(
             loaded.path,
             loaded.mask_path,
@@ -422,6 +428,7 @@ class MainWindow(WindowUi, QMainWindow):
         for message in problems:
             self._error(message)
         self.project = project
+        self.recent_documents.clear()  # their pixels and undo steps hold the old class numbers
         self.store.set_classes(project.classes)
         self.editor.set_classes(project.classes)
         self.canvas.mask_layer.set_classes(project.classes)

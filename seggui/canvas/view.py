@@ -10,6 +10,7 @@ from seggui.canvas.layers import ImageLayer, LabelLayer
 from seggui.canvas.tools import BrushTool, LassoTool, PolygonTool, Tool
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
+VERTEX_MARKER_PX = 7
 
 
 class CanvasView(QGraphicsView):
@@ -38,6 +39,16 @@ class CanvasView(QGraphicsView):
         self._path.setPen(QPen(QColor(255, 255, 0), 0))
         self._path.setZValue(11)
         self.scene().addItem(self._path)
+        self._rubber_band = QGraphicsPathItem()  # last vertex to the pointer, while drawing a polygon
+        self._rubber_band.setPen(QPen(QColor(255, 255, 0), 0, Qt.PenStyle.DashLine))
+        self._rubber_band.setZValue(11)
+        self.scene().addItem(self._rubber_band)
+        self._vertices = QGraphicsPathItem()  # a small square on each vertex clicked
+        self._vertices.setPen(QPen(QColor(0, 0, 0), 0))
+        self._vertices.setBrush(QColor(255, 255, 0))
+        self._vertices.setZValue(12)
+        self.scene().addItem(self._vertices)
+        self._pointer_scene: QPointF | None = None
         self.tool: Tool | None = None
         self._panning: QPointF | None = None
         self._space_down = False
@@ -103,6 +114,7 @@ class CanvasView(QGraphicsView):
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(drift.y()))
         self.zoom_changed.emit(self.zoom)
         self._outline_to_pointer(pointer)
+        self._show_polygon_guides()
 
     def _outline_to_pointer(self, pointer: QPointF | None = None) -> None:
         """Put the brush outline under the pointer (``pointer`` in view coordinates, else where
@@ -175,9 +187,12 @@ class CanvasView(QGraphicsView):
         pos = self._exact_pos(event)
         self.cursor_moved.emit(int(pos.x() // 1), int(pos.y() // 1))
         self.update_outline(pos)
+        self._pointer_scene = pos
         if self._painting and self.tool is not None:
             self.tool.move(pos)
             self._show_path()
+        elif isinstance(self.tool, PolygonTool) and self.tool.points:
+            self._show_polygon_guides()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if self._panning is not None and event.button() in (
@@ -236,3 +251,19 @@ class CanvasView(QGraphicsView):
             for x, y in points[1:]:
                 path.lineTo(x, y)
         self._path.setPath(path)
+        self._show_polygon_guides()
+
+    def _show_polygon_guides(self) -> None:
+        """While a polygon is drawn: a dashed line from its last vertex to the pointer, and a
+        marker on every vertex (a fixed size on screen at any zoom)."""
+        points = self.tool.points if isinstance(self.tool, PolygonTool) else []
+        band, markers = QPainterPath(), QPainterPath()
+        if points:
+            if self._pointer_scene is not None:
+                band.moveTo(*points[-1])
+                band.lineTo(self._pointer_scene)
+            half = VERTEX_MARKER_PX / 2 / max(self.zoom, 1e-6)
+            for x, y in points:
+                markers.addRect(QRectF(x - half, y - half, 2 * half, 2 * half))
+        self._rubber_band.setPath(band)
+        self._vertices.setPath(markers)

@@ -136,3 +136,27 @@ def test_outlines_keep_the_pixels_next_to_another_label_and_hatching_adds_stripe
     inside = hatched[4:8, 4:8]
     assert 0 < (inside == 1).sum() < inside.size  # stripes: part of the inside
     assert np.array_equal(hatched[ring], labels[ring])
+
+
+def test_recent_documents_are_bounded_and_a_changed_mask_drops_its_history(qtbot):
+    from pathlib import Path
+
+    from model.classes import default_classes
+    from seggui.editor import MaskEditor
+    from seggui.recent_documents import RecentDocuments
+
+    editor = MaskEditor(tuple(default_classes(2)))
+    forgotten = []
+    editor.forget_document = forgotten.append  # type: ignore[method-assign]
+    recent = RecentDocuments(editor, images=2, max_bytes=10_000)
+    docs = [_doc(40, 50) for _ in range(3)]
+    for i, doc in enumerate(docs):
+        recent.keep(Path(f"im{i}.png"), doc)
+    assert forgotten == [docs[0]]  # three kept, room for two
+    recent.keep(Path("big.png"), _doc(100, 120))  # 12,000 bytes: over the byte budget with others
+    assert forgotten[1:] == [docs[1], docs[2]]
+    changed = np.full((100, 120), 1, np.uint8)
+    assert recent.reopen(Path("big.png"), changed) is None and len(forgotten) == 4
+    same = _doc(40, 50)
+    recent.keep(Path("a.png"), same)
+    assert recent.reopen(Path("a.png"), same.mask.copy()) is same

@@ -416,3 +416,38 @@ def test_the_mask_can_be_drawn_as_outlines_while_painting(qtbot, window, tmp_pat
     assert image.pixelColor(30, top).alpha() > 0  # the stroke's border is
     window.style_actions["mask"]["fill"].trigger()
     assert window.canvas.mask_layer.image().pixelColor(30, 20).alpha() > 0
+
+
+def test_a_polygon_being_drawn_shows_its_vertices_and_a_line_to_the_pointer(qtbot, window, tmp_path):
+    open_folder(qtbot, window, _folder(tmp_path))
+    at_zoom_one(window)
+    canvas, viewport = window.canvas, window.canvas.viewport()
+    window.set_tool("polygon")
+    for x, y in ((10, 10), (40, 10)):
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=view_point(window, x, y))
+    qtbot.mouseMove(viewport, view_point(window, 40, 30))
+    band = canvas._rubber_band.path()
+    assert band.elementCount() == 2
+    start, end = band.elementAt(0), band.elementAt(1)
+    assert (round(start.x), round(start.y)) == (40, 10) and (round(end.x), round(end.y)) == (40, 30)
+    assert canvas._vertices.path().boundingRect().width() >= 30  # markers on both vertices
+    qtbot.keyClick(canvas, Qt.Key.Key_Escape)
+    assert canvas._rubber_band.path().isEmpty() and canvas._vertices.path().isEmpty()
+
+
+def test_undo_history_survives_opening_another_image_and_coming_back(qtbot, window, tmp_path):
+    open_folder(qtbot, window, _folder(tmp_path))
+    at_zoom_one(window)
+    drag(qtbot, window, [(10, 10), (20, 10)])
+    drag(qtbot, window, [(10, 30), (20, 30)])
+    two_strokes = window.document.mask.copy()
+    with qtbot.waitSignal(window.image_opened, timeout=10000):
+        window.step_image(1)
+    assert not window.undo_action.isEnabled()  # the other image has no history of its own
+    with qtbot.waitSignal(window.image_opened, timeout=10000):
+        window.step_image(-1)
+    assert np.array_equal(window.document.mask, two_strokes)
+    window.undo_action.trigger()  # the second stroke goes, as if the image had never been left
+    assert (window.document.mask[30] == IGNORE_INDEX).all() and (
+        window.document.mask[10] != IGNORE_INDEX
+    ).any()
