@@ -20,6 +20,7 @@ from model.folder_lock import FolderLock, LockOwner
 from model.mask_names import MaskNames
 from model.project import Project, load_project, remove_class_from_masks, save_project
 from seggui.app import ICON
+from seggui.app_state import AppState
 from seggui.browser import BrowserPanel, Status, scan_project
 from seggui.canvas.layers import FILL, HATCH, STYLES
 from seggui.canvas.tools import BrushTool, FillTool, LassoTool, PolygonTool
@@ -50,7 +51,14 @@ def window_size(available: QSize) -> tuple[int, int]:
 
 
 class MainWindow(WindowUi, QMainWindow):
-    """SegGUI's window. ``open_folder`` and ``open_image`` are asynchronous; signals tell when done."""
+    """SegGUI's window. ``open_folder`` and ``open_image`` are asynchronous; signals tell when done.
+
+    It builds the parts and wires them; what is open lives in ``state`` (``AppState``).
+    """
+
+    project = property(lambda self: self.state.project, lambda self, v: setattr(self.state, "project", v))
+    current = property(lambda self: self.state.current, lambda self, v: setattr(self.state, "current", v))
+    document = property(lambda self: self.state.document, lambda self, v: setattr(self.state, "document", v))
 
     folder_opened = Signal(object)
     image_opened = Signal(object)
@@ -60,9 +68,13 @@ class MainWindow(WindowUi, QMainWindow):
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
         self.settings = settings or QSettings("SegGUI", "SegGUI")
-        self.project: Project | None = None
-        self.current: LoadedImage | None = None
-        self.document: MaskDocument | None = None
+        self.state = AppState(self)
+        self.state.ask = lambda title, text: self.confirm(title, text)  # late: tests replace confirm
+        self.state.error.connect(self._error)
+        self.state.note.connect(lambda text, ms: self.statusBar().showMessage(text, ms))
+        self.state.open_image_requested.connect(self.open_image)
+        self.state.classes_requested.connect(self.set_classes)
+        self.state.rescan_requested.connect(self.rescan)
         self.mask_names = MaskNames([])
         self.lock: FolderLock | None = None
         self._ticket = 0
@@ -106,8 +118,23 @@ class MainWindow(WindowUi, QMainWindow):
         }
         self._build_status_bar()
         self._build_actions()
-        self.model_loop = ModelLoop(self)
-        self.transfer = LabelTransfer(self)
+        self.model_loop = ModelLoop(
+            self.state,
+            prediction_layer=self.canvas.prediction_layer,
+            image_list=self.browser.model,
+            store=self.store,
+            editor=self.editor,
+            parent=self,
+        )
+        self.addActions(list(self.model_loop.actions.values()))
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.model_loop.dock)
+        self.transfer = LabelTransfer(
+            self.state, dialog_parent=self, image_list=self.browser.model, store=self.store, pool=self.pool
+        )
+        self.addActions(
+            [self.transfer.export_action, self.transfer.import_action, self.transfer.classes_action]
+        )
+        self.statusBar().addPermanentWidget(self.transfer.progress)
         self._build_toolbar()
         self._build_menus()
         for layer, default in (("mask", FILL), ("prediction", HATCH)):
@@ -170,7 +197,7 @@ class MainWindow(WindowUi, QMainWindow):
         self.canvas.mask_layer.set_classes(project.classes)
         self._remember_recent(folder)
         self.setWindowTitle(f"SegGUI - {folder}" + (" (read-only)" if read_only else ""))
-        self.model_loop.project_opened()
+        self.state.project_opened.emit(project)
         # Only a folder nobody else writes is recovered: another live window's journal and
         # temporary files are its own.
         self._scan(reopen=None, recover=claim == FREE)
@@ -279,7 +306,7 @@ class MainWindow(WindowUi, QMainWindow):
             self._error(
                 f"{loaded.mask_problem}. The mask starts empty; the old file is kept until you paint."
             )
-        self.model_loop.image_opened()
+        self.state.image_opened.emit(loaded)
         self.image_opened.emit(loaded.path)
 
     def _on_image_failed(self, ticket: int, path: Path, message: str) -> None:
@@ -381,19 +408,12 @@ class MainWindow(WindowUi, QMainWindow):
         self.editor.set_classes(project.classes)
         self.canvas.mask_layer.set_classes(project.classes)
         self.class_panel.set_classes(project.classes, self.editor.current_class)
-        self.model_loop.classes_changed()
+        self.state.classes_changed.emit(self.project.classes)
         self.classes_changed.emit(project.classes)
 
     def update_project(self, project: Project) -> bool:
-        """Save ``project`` (same folder, new settings) and use it; False, with the error shown, if
-        it could not be saved."""
-        try:
-            save_project(project)
-        except SegGUIError as exc:
-            self._error(str(exc))
-            return False
-        self.project = project
-        return True
+        """Save ``project`` (same folder, new settings) and use it (``AppState.update_project``)."""
+        return self.state.update_project(project)
 
     def remove_class(self, index: int) -> None:
         """After confirmation, remove a class from the project and from every mask on disk."""
@@ -435,7 +455,7 @@ class MainWindow(WindowUi, QMainWindow):
         self.class_panel.set_classes(project.classes, self.editor.current_class)
         if self.current is not None:
             self.open_image(self.current.path)  # the file on disk is the truth now
-        self.model_loop.classes_changed()
+        self.state.classes_changed.emit(self.project.classes)
         self.classes_changed.emit(project.classes)
 
     def _on_erase_mode_toggled(self, checked: bool) -> None:

@@ -1,7 +1,8 @@
 """The model in the loop: train from the painted masks, show predictions, accept them, rank images.
 
 ``ModelLoop`` owns the training thread, the prediction service, the training panel and the
-Model menu's actions; the main window only forwards its folder, image and class changes.
+Model menu's actions. It follows the open project and image through ``AppState`` and never
+reaches into the main window.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ if TYPE_CHECKING:
     from model.predict import Prediction
     from model.predict_folder import FolderPrediction, ImagePredicted
     from model.train_events import EpochEnded, StepEnded, TrainingStarted
-    from seggui.main_window import MainWindow
+    from seggui.app_state import AppState
+    from seggui.browser import ImageListModel
+    from seggui.canvas.layers import LabelLayer
+    from seggui.editor import MaskEditor
+    from seggui.mask_store import MaskStore
 
 log = logging.getLogger(__name__)
 
@@ -84,9 +89,22 @@ class ModelLoop(QObject):
     model_failed = Signal(str)
     _run_request = Signal(object)  # TrainRequest, queued to the worker's thread
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self,
+        state: AppState,
+        *,
+        prediction_layer: LabelLayer,
+        image_list: ImageListModel,
+        store: MaskStore,
+        editor: MaskEditor,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.prediction_layer = prediction_layer
+        self.image_list = image_list
+        self.store = store
+        self.editor = editor
         self.checkpoint: Checkpoint | None = None
         self.model_path: Path | None = None
         self.training = False
@@ -100,7 +118,7 @@ class ModelLoop(QObject):
         self._network_note = ""
         self._build_actions()
         self.panel = TrainingPanel(self.actions)
-        self.dock = QDockWidget("Model", window)
+        self.dock = QDockWidget("Model")
         self.dock.setObjectName("model")
         scroll = QScrollArea()  # Advanced scrolls the panel instead of squeezing the charts
         scroll.setWidgetResizable(True)
@@ -111,11 +129,13 @@ class ModelLoop(QObject):
             self.panel.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
         )
         self.dock.setWidget(scroll)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.panel.model_picked.connect(self.load_model)
         self.panel.settings_changed.connect(self._on_settings_changed)
-        self.panel.overlay_opacity_changed.connect(window.canvas.prediction_layer.setOpacity)
-        window.canvas.prediction_layer.setOpacity(self.panel.overlay_opacity.value() / 100)
+        self.panel.overlay_opacity_changed.connect(prediction_layer.setOpacity)
+        prediction_layer.setOpacity(self.panel.overlay_opacity.value() / 100)
+        state.project_opened.connect(lambda _: self.project_opened())
+        state.image_opened.connect(lambda _: self.image_opened())
+        state.classes_changed.connect(lambda _: self.classes_changed())
 
         self.service = PredictionService(self)
         self.service.ready.connect(self._on_prediction_ready)
@@ -133,7 +153,7 @@ class ModelLoop(QObject):
         self.worker.step_ended.connect(self._on_step)
         self.worker.epoch_ended.connect(self._on_epoch)
         self.worker.preview_ready.connect(self._on_preview)
-        self.worker.problem.connect(window._error)
+        self.worker.problem.connect(state.report)
         self.worker.download_progress.connect(self.panel.show_download)
         self.worker.network_chosen.connect(self._on_network_chosen)
         self.worker.finished.connect(self._on_training_finished)
@@ -145,19 +165,26 @@ class ModelLoop(QObject):
         job.signals.done.connect(self._on_device_known)
         self._start_model_job(job)
 
+    def _action(self, text: str, slot, shortcut: str | None = None, checkable: bool = False) -> QAction:
+        """An action of the Model menu (the window adds them all, so their keys work anywhere)."""
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        return action
+
     def _build_actions(self) -> None:
-        w = self.window
+        a = self._action
         self.actions: dict[str, QAction] = {
-            "train": w._action("&Train", self.train, "Ctrl+T"),
-            "stop": w._action("&Stop", self.stop),
-            "accept_unpainted": w._action(
-                "&Accept Prediction (Unpainted Pixels)", self.accept_unpainted, "A"
-            ),
-            "accept_all": w._action("&Replace Mask with Prediction", self.accept_all, "Shift+A"),
-            "predict_all": w._action("&Predict All", lambda: self.predict_all(), "Ctrl+Shift+P"),
-            "next_uncertain": w._action("&Next Most Uncertain", self.next_uncertain, "U"),
-            "load_model": w._action("&Load Model...", self._choose_model_file),
-            "show_prediction": w._action("Show P&rediction", self._on_show_toggled, "R", checkable=True),
+            "train": a("&Train", self.train, "Ctrl+T"),
+            "stop": a("&Stop", self.stop),
+            "accept_unpainted": a("&Accept Prediction (Unpainted Pixels)", self.accept_unpainted, "A"),
+            "accept_all": a("&Replace Mask with Prediction", self.accept_all, "Shift+A"),
+            "predict_all": a("&Predict All", lambda: self.predict_all(), "Ctrl+Shift+P"),
+            "next_uncertain": a("&Next Most Uncertain", self.next_uncertain, "U"),
+            "load_model": a("&Load Model...", self._choose_model_file),
+            "show_prediction": a("Show P&rediction", self._on_show_toggled, "R", checkable=True),
         }
         self.actions["train"].setToolTip("Fine-tune the model on every painted pixel (Ctrl+T)")
         self.actions["stop"].setToolTip("Stop after the current step and keep the best model so far")
@@ -194,7 +221,7 @@ class ModelLoop(QObject):
 
     def _update_actions(self) -> None:
         has_model = self.checkpoint is not None
-        has_project = self.window.project is not None
+        has_project = self.state.project is not None
         self.actions["train"].setEnabled(has_project and not self.training)
         self.actions["stop"].setEnabled(self.training or self.service.running_all)
         shown = self.shown is not None and self._is_current(self.shown[0])
@@ -203,10 +230,10 @@ class ModelLoop(QObject):
         self.actions["predict_all"].setEnabled(has_model and has_project and not self.service.running_all)
         self.actions["next_uncertain"].setEnabled(has_model and has_project)
 
-    # -- project and image events (called by the window) --------------------------------------------
+    # -- project and image events (from AppState) ------------------------------------------------
     def project_opened(self) -> None:
         """A folder was opened: show its settings and use its newest model, if any."""
-        project = self.window.project
+        project = self.state.project
         assert project is not None
         self.panel.models_folder = project.models_dir
         self.panel.set_settings(project.train_settings)
@@ -220,7 +247,7 @@ class ModelLoop(QObject):
         self._update_actions()
 
     def image_opened(self) -> None:
-        current = self.window.current
+        current = self.state.current
         self._clear_overlay()
         if current is None:
             return
@@ -229,12 +256,12 @@ class ModelLoop(QObject):
         cached = self.service.cached(current.path)
         if cached is not None:
             self._show(current.path, cached.prediction.classes, cached.rendered)
-        elif self.checkpoint is not None and not self.training and self.window.project is not None:
-            self.service.request(current.path, current.raw, self.window.project.classes)
+        elif self.checkpoint is not None and not self.training and self.state.project is not None:
+            self.service.request(current.path, current.raw, self.state.project.classes)
 
     def classes_changed(self) -> None:
         """Recolour the overlay; a model that knows more classes than remain is put aside."""
-        project = self.window.project
+        project = self.state.project
         if project is None:
             return
         self.service.forget_rendered()
@@ -247,29 +274,29 @@ class ModelLoop(QObject):
             self._set_model(None, None)
             self.panel.set_start_from(START_IMAGENET)
             self.panel.status_label.setText(message)
-            self.window._error(message)
+            self.state.report(message)
             return
-        self.window.canvas.prediction_layer.set_classes(project.classes)
+        self.prediction_layer.set_classes(project.classes)
 
     def _is_current(self, path: Path) -> bool:
-        return self.window.current is not None and self.window.current.path == path
+        return self.state.is_current(path)
 
     # -- showing predictions ---------------------------------------------------------------------
     def _clear_overlay(self) -> None:
         self.shown = None
-        self.window.canvas.prediction_layer.set_labels(None, ())
+        self.prediction_layer.set_labels(None, ())
         self._update_actions()
 
     def _show(self, path: Path, classes: np.ndarray, rendered: QImage | None = None) -> None:
-        project = self.window.project
+        project = self.state.project
         if project is None or not self._is_current(path):
             return
-        current = self.window.current
+        current = self.state.current
         assert current is not None
         if classes.shape != current.mask.shape:
             return
         self.shown = (path, classes)
-        layer = self.window.canvas.prediction_layer
+        layer = self.prediction_layer
         layer.set_labels(classes, project.classes, rendered)
         layer.setVisible(self.actions["show_prediction"].isChecked())
         self._update_actions()
@@ -277,16 +304,16 @@ class ModelLoop(QObject):
 
     def _on_prediction_ready(self, path: Path, prediction: Prediction, rendered: QImage) -> None:
         self.uncertainties[path] = prediction.uncertainty
-        self.window.browser.model.set_uncertainty(path, prediction.uncertainty)
+        self.image_list.set_uncertainty(path, prediction.uncertainty)
         self._show(path, prediction.classes, rendered)
 
     def _on_prediction_failed(self, path: Path | None, message: str) -> None:
-        self.window._error(message)
+        self.state.report(message)
         self.panel.status_label.setText(message)
         self._update_actions()
 
     def _on_show_toggled(self, checked: bool) -> None:
-        self.window.canvas.prediction_layer.setVisible(checked)
+        self.prediction_layer.setVisible(checked)
 
     # -- accept and correct ------------------------------------------------------------------------
     def accept_unpainted(self) -> None:
@@ -298,9 +325,9 @@ class ModelLoop(QObject):
         self._accept(only_unpainted=False)
 
     def _accept(self, only_unpainted: bool) -> None:
-        document = self.window.document
+        document = self.state.document
         if document is None or self.shown is None or not self._is_current(self.shown[0]):
-            self.window._error("No prediction on this image yet: train or load a model first")
+            self.state.report("No prediction on this image yet: train or load a model first")
             return
         predicted = self.shown[1]
         if only_unpainted:
@@ -314,23 +341,23 @@ class ModelLoop(QObject):
             if (
                 finished
                 and changed
-                and not self.window.confirm(
+                and not self.state.ask(
                     "Replace the mask?",
                     f"Every pixel of this image is labelled; the prediction changes {changed:,} of them. "
                     "Replace the mask with the prediction? (Ctrl+Z undoes it)",
                 )
             ):
                 return
-        if not self.window.editor.replace_where(where, predicted, label):
-            self.window.statusBar().showMessage("The mask already matches the prediction there", 5000)
+        if not self.editor.replace_where(where, predicted, label):
+            self.state.tell("The mask already matches the prediction there", 5000)
 
     # -- training ------------------------------------------------------------------------------
     def train(self) -> None:
         """Fine-tune the current model (or start one) on every painted pixel, in the background."""
-        window, project = self.window, self.window.project
+        project = self.state.project
         if project is None or self.training:
             return
-        unsaved = window.store.unsaved_masks()
+        unsaved = self.store.unsaved_masks()
         start = self.panel.start_from()
         fresh = start != START_CURRENT or self.checkpoint is None
         request = TrainRequest(
@@ -359,7 +386,7 @@ class ModelLoop(QObject):
     def _follow_with_previews(self) -> None:
         """Have the training predict the image on screen after each epoch, unless it is so large
         that previews would cost the training more than they show (it is predicted at the end)."""
-        current, project = self.window.current, self.window.project
+        current, project = self.state.current, self.state.project
         if project is None or project.models_dir != self._training_models_dir:
             current = None  # training for another folder: its model says nothing about this one
         if current is not None and current.raw.shape[0] * current.raw.shape[1] <= PREVIEW_MAX_PIXELS:
@@ -367,7 +394,7 @@ class ModelLoop(QObject):
         else:
             self.worker.set_preview_target(None, None)
             if current is not None:
-                self.window.statusBar().showMessage(
+                self.state.tell(
                     f"{current.path.name} is too large for live previews; it is predicted when training ends",
                     8000,
                 )
@@ -403,7 +430,7 @@ class ModelLoop(QObject):
         self.panel.show_step(event.step, event.loss, event.progress, event.elapsed_s)
 
     def _on_epoch(self, event: EpochEnded) -> None:
-        project = self.window.project
+        project = self.state.project
         if event.metrics is None or project is None:
             return
         names = [c.name for c in project.classes]
@@ -421,7 +448,7 @@ class ModelLoop(QObject):
     def _on_training_finished(self, outcome: TrainOutcome) -> None:
         self.training = False
         result = outcome.result
-        project = self.window.project
+        project = self.state.project
         if project is None or project.models_dir != self._training_models_dir:
             # Another folder was opened meanwhile: the model belongs to the folder it was trained on.
             self.panel.end_run(
@@ -447,17 +474,17 @@ class ModelLoop(QObject):
         )
         if outcome.save_error:
             message = f"{how}, but the model could not be saved: {outcome.save_error}"
-            self.window._error(outcome.save_error)
+            self.state.report(outcome.save_error)
         if not result.stopped:
             self.panel.progress.setValue(self.panel.progress.maximum())
         self.panel.end_run(message)
         if self.panel.start_from() != START_CURRENT and outcome.save_error is None:
             self.panel.set_start_from(START_CURRENT)  # the next Train fine-tunes the new model
             self._on_settings_changed(self.panel.settings())
-        project = self.window.project
+        project = self.state.project
         if project is not None:
             self.panel.set_models(model_files(project.models_dir), self.model_path)
-        current = self.window.current
+        current = self.state.current
         if current is not None and project is not None:  # the kept model predicts the image on screen
             self.service.request(current.path, current.raw, project.classes)
         self._update_actions()
@@ -470,18 +497,18 @@ class ModelLoop(QObject):
             self.panel.progress.setValue(0)
         else:
             self.panel.end_run(f"Training failed: {message}")
-            self.window._error(f"Training failed: {message}")
+            self.state.report(f"Training failed: {message}")
         if self.panel.model_combo.count() == 0:
             self.panel.model_combo.setPlaceholderText("none yet")
         self._update_actions()
         self.training_failed.emit(message)
 
     def _on_settings_changed(self, settings: dict[str, object]) -> None:
-        window = self.window
-        if window.project is None:
+        project = self.state.project
+        if project is None:
             return
-        window.update_project(
-            dataclasses.replace(window.project, train_settings={**window.project.train_settings, **settings})
+        self.state.update_project(
+            dataclasses.replace(project, train_settings={**project.train_settings, **settings})
         )
 
     # -- models ------------------------------------------------------------------------------------
@@ -489,7 +516,7 @@ class ModelLoop(QObject):
         self.checkpoint, self.model_path = checkpoint, path
         self.service.set_model(checkpoint)
         self.uncertainties = {}
-        self.window.browser.model.clear_uncertainties()
+        self.image_list.clear_uncertainties()
         if clear:
             self._clear_overlay()
         if path is not None:
@@ -497,10 +524,10 @@ class ModelLoop(QObject):
 
     def load_model(self, path: Path) -> None:
         """Use the model in ``path`` (read and checked off the GUI thread)."""
-        project = self.window.project
+        project = self.state.project
         if project is None or self.training:
             if self.training:
-                self.window._error("Wait for training to end (or stop it) before switching models")
+                self.state.report("Wait for training to end (or stop it) before switching models")
             return
         self._load_ticket += 1
         classes = project.classes
@@ -519,10 +546,10 @@ class ModelLoop(QObject):
     def _on_model_loaded(self, ticket: int, path: Path, result: object) -> None:
         if ticket != self._load_ticket:
             return
-        project = self.window.project
+        project = self.state.project
         if isinstance(result, str):
             self.panel.status_label.setText(f"Model not loaded: {result}")
-            self.window._error(result)
+            self.state.report(result)
             if project is not None:
                 self.panel.set_models(model_files(project.models_dir), self.model_path)
             self.model_failed.emit(result)
@@ -533,15 +560,15 @@ class ModelLoop(QObject):
             self.panel.set_models(model_files(project.models_dir), path)
         self.panel.status_label.setText(note or f"Using {path.name}")
         if note:
-            self.window.statusBar().showMessage(note, 10000)
+            self.state.tell(note, 10000)
         self._update_actions()
         self.image_opened()
 
     def _choose_model_file(self) -> None:
-        project = self.window.project
+        project = self.state.project
         start = str(project.models_dir if project is not None else Path.home())
         path, _ = QFileDialog.getOpenFileName(
-            self.window, "Load model", start, f"SegGUI models (*{MODEL_SUFFIX});;All files (*)"
+            self.panel, "Load model", start, f"SegGUI models (*{MODEL_SUFFIX});;All files (*)"
         )
         if path:
             self.load_model(Path(path))
@@ -549,17 +576,17 @@ class ModelLoop(QObject):
     # -- predict all and uncertainty ---------------------------------------------------------------
     def _candidates(self) -> list[Path]:
         """Images without a finished mask (the ones worth predicting and correcting)."""
-        records = self.window.browser.model.records()
+        records = self.image_list.records()
         return [r.path for r in records if r.status not in (Status.LABELLED, Status.UNREADABLE)]
 
     def predict_all(self, images: list[Path] | None = None) -> None:
         """Predict every image (or ``images``) into the predictions folder, in the background."""
-        project = self.window.project
+        project = self.state.project
         if project is None or self.checkpoint is None:
-            self.window._error("Train or load a model first")
+            self.state.report("Train or load a model first")
             return
         if images is None:
-            images = [r.path for r in self.window.browser.model.records() if r.status != Status.UNREADABLE]
+            images = [r.path for r in self.image_list.records() if r.status != Status.UNREADABLE]
         if not self.service.predict_all(images, project.predictions_dir, project.classes):
             return
         self.panel.progress.setValue(0)
@@ -568,18 +595,18 @@ class ModelLoop(QObject):
 
     def _on_predict_all_progress(self, done: ImagePredicted) -> None:
         self.uncertainties[done.image] = done.uncertainty
-        self.window.browser.model.set_uncertainty(done.image, done.uncertainty)
+        self.image_list.set_uncertainty(done.image, done.uncertainty)
         self.panel.progress.setValue(round(1000 * done.index / max(done.total, 1)))
         self.panel.status_label.setText(f"Predicted {done.index} of {done.total}: {done.image.name}")
-        model = self.window.browser.model
+        model = self.image_list
         if model.status_of(done.image) == Status.NO_MASK:
             model.update(done.image, Status.PREDICTED)
 
     def _on_predict_all_done(self, result: FolderPrediction) -> None:
         for message in [*result.warnings, *result.problems]:
-            self.window._error(message)
+            self.state.report(message)
         count = len(result.uncertainties)
-        project = self.window.project
+        project = self.state.project
         where = project.predictions_dir if project is not None else "the predictions folder"
         verb = "Stopped after predicting" if result.stopped else "Predicted"
         caveat = ""
@@ -587,9 +614,8 @@ class ModelLoop(QObject):
             names = ", ".join(Path(line.split(": ", 1)[0]).name for line in result.warnings[:3])
             caveat = f"; NaN or infinite pixels in {names}{' and more' if len(result.warnings) > 3 else ''}"
         self.panel.end_run(f"{verb} {count} images into {where}{caveat}")
-        browser = self.window.browser
-        if browser.model.uncertain_first:  # every image scored now: order them again
-            browser.model.set_uncertain_first(True)
+        if self.image_list.uncertain_first:  # every image scored now: order them again
+            self.image_list.set_uncertain_first(True)
         self._update_actions()
         self.predict_all_finished.emit(result)
         if self._jump_when_ranked:
@@ -600,7 +626,7 @@ class ModelLoop(QObject):
     def next_uncertain(self) -> None:
         """Open the unfinished image with the highest uncertainty (scoring the unscored first)."""
         if self.checkpoint is None:
-            self.window._error("Train or load a model first: the ranking needs its predictions")
+            self.state.report("Train or load a model first: the ranking needs its predictions")
             return
         candidates = self._candidates()
         missing = [p for p in candidates if p not in self.uncertainties]
@@ -608,18 +634,18 @@ class ModelLoop(QObject):
             self._jump_when_ranked = True
             self.predict_all(missing)
             return
-        current = self.window.current.path if self.window.current is not None else None
+        current = self.state.current.path if self.state.current is not None else None
         scores = {p: self.uncertainties[p] for p in candidates}
         ranked = rank_by_uncertainty(scores, exclude={current} if current is not None else set())
         if not ranked:
-            self.window.statusBar().showMessage("Every image has a finished mask", 5000)
+            self.state.tell("Every image has a finished mask", 5000)
             return
         target = ranked[0]
-        self.window.statusBar().showMessage(
+        self.state.tell(
             f"{target.name}: uncertainty {scores[target]:.3f} (highest of {len(scores)} unfinished images)",
             8000,
         )
-        self.window.open_image(target)
+        self.state.open_image_requested.emit(target)
 
     # -- shutdown ------------------------------------------------------------------------------------
     def shutdown(self) -> None:

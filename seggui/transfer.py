@@ -6,8 +6,9 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QRunnable, Signal
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressBar
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressBar, QWidget
 
 from model.classes import read_labels_file
 from model.errors import SegGUIError
@@ -18,7 +19,9 @@ from seggui.transfer_dialogs import ExportDialog, ImportDialog
 
 if TYPE_CHECKING:
     from model.project import Project
-    from seggui.main_window import MainWindow
+    from seggui.app_state import AppState
+    from seggui.browser import ImageListModel
+    from seggui.mask_store import MaskStore
 
 
 class _Signals(QObject):
@@ -46,26 +49,45 @@ class LabelTransfer(QObject):
     export_finished = Signal(object)  # ExportReport, or an error message (str)
     import_finished = Signal(object)  # ImportReport, or an error message (str)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
+    def __init__(
+        self,
+        state: AppState,
+        *,
+        dialog_parent: QWidget,
+        image_list: ImageListModel,
+        store: MaskStore,
+        pool: QThreadPool,
+    ) -> None:
+        super().__init__(dialog_parent)
+        self.state = state
+        self.dialog_parent = dialog_parent
+        self.image_list = image_list
+        self.store = store
+        self.pool = pool
         self.busy = False
+        self._jobs: set[QRunnable] = set()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(160)
         self.progress.setVisible(False)
-        window.statusBar().addPermanentWidget(self.progress)
-        self.export_action = window._action("&Export Masks...", self._ask_export, "Ctrl+E")
-        self.import_action = window._action("&Import Labels...", self._ask_import, "Ctrl+I")
-        self.classes_action = window._action("Classes from a &Labels File...", self._ask_classes_file)
+        self.export_action = self._action("&Export Masks...", self._ask_export, "Ctrl+E")
+        self.import_action = self._action("&Import Labels...", self._ask_import, "Ctrl+I")
+        self.classes_action = self._action("Classes from a &Labels File...", self._ask_classes_file)
+
+    def _action(self, text: str, slot, shortcut: str | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        return action
 
     # -- classes -----------------------------------------------------------------------------------
     def _ask_classes_file(self) -> None:
-        if self.window.project is None:
+        if self.state.project is None:
             return
         path, _ = QFileDialog.getOpenFileName(
-            self.window,
+            self.dialog_parent,
             "Labels file",
-            str(self.window.project.folder),
+            str(self.state.project.folder),
             "Labels (*.txt *.json);;All files (*)",
         )
         if path:
@@ -74,37 +96,33 @@ class LabelTransfer(QObject):
     def load_classes_file(self, path: Path) -> bool:
         """Use the classes of a labels file (labelme's labels.txt, a VOC list, an export's
         classes.json) for the open project; False, with the reason shown, if they cannot be."""
-        window = self.window
-        if window.project is None:
+        if self.state.project is None:
             return False
         try:
             classes = read_labels_file(path)
-            with_declared_classes(window.project, classes)  # refused if masks would change meaning
+            with_declared_classes(self.state.project, classes)  # refused if masks would change meaning
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            window._error(f"{path}: cannot read the classes ({exc})")
+            self.state.report(f"{path}: cannot read the classes ({exc})")
             return False
         except SegGUIError as exc:
-            window._error(str(exc))
+            self.state.report(str(exc))
             return False
-        window.set_classes(tuple(classes))
-        window.statusBar().showMessage(
-            f"Classes from {path.name}: {', '.join(c.name for c in classes)}", 10000
-        )
+        self.state.classes_requested.emit(tuple(classes))
+        self.state.tell(f"Classes from {path.name}: {', '.join(c.name for c in classes)}", 10000)
         return True
 
     def _prepare(self) -> tuple[Project, list[Path]] | None:
         """The project and its images; None if no project is open or a transfer is running."""
-        window = self.window
-        if window.project is None or self.busy:
+        if self.state.project is None or self.busy:
             return None
-        return window.project, [r.path for r in window.browser.model.records()]
+        return self.state.project, [r.path for r in self.image_list.records()]
 
     # -- export ------------------------------------------------------------------------------------
     def _ask_export(self) -> None:
-        project = self.window.project
+        project = self.state.project
         if project is None:
             return
-        dialog = ExportDialog(project.folder / "export", self.window)
+        dialog = ExportDialog(project.folder / "export", self.dialog_parent)
         if dialog.exec() == ExportDialog.DialogCode.Accepted:
             self.export(*dialog.choice())
 
@@ -114,7 +132,7 @@ class LabelTransfer(QObject):
         if prepared is None:
             return
         project, images = prepared
-        unsaved = self.window.store.unsaved_masks()  # strokes not on disk yet are exported too
+        unsaved = self.store.unsaved_masks()  # strokes not on disk yet are exported too
 
         def work(progress):
             return export_labels(
@@ -133,7 +151,7 @@ class LabelTransfer(QObject):
     def _on_exported(self, result: object, out_dir: Path, options: ExportOptions) -> None:
         if isinstance(result, ExportConflict):
             answer = QMessageBox.question(
-                self.window,
+                self.dialog_parent,
                 "Replace files?",
                 f"{len(result.paths)} files of this export already exist in {out_dir} "
                 f"(e.g. {result.paths[0]}). Replace them?",
@@ -144,12 +162,12 @@ class LabelTransfer(QObject):
                 self.export_finished.emit(str(result))
             return
         if isinstance(result, Exception):
-            self.window._error(f"Export failed, the folder is unchanged: {result}")
+            self.state.report(f"Export failed, the folder is unchanged: {result}")
             self.export_finished.emit(str(result))
             return
         for message in result.skipped:  # type: ignore[attr-defined]
-            self.window._error(f"Not exported: {message}")
-        self.window.statusBar().showMessage(
+            self.state.report(f"Not exported: {message}")
+        self.state.tell(
             f"Exported {len(result.exported)} masks as {options.format} to {out_dir}"  # type: ignore[attr-defined]
             + (f"; {len(result.skipped)} skipped (see the log)" if result.skipped else ""),  # type: ignore[attr-defined]
             15000,
@@ -158,9 +176,9 @@ class LabelTransfer(QObject):
 
     # -- import ------------------------------------------------------------------------------------
     def _ask_import(self) -> None:
-        if self.window.project is None:
+        if self.state.project is None:
             return
-        dialog = ImportDialog(self.window)
+        dialog = ImportDialog(self.dialog_parent)
         if dialog.exec() == ImportDialog.DialogCode.Accepted:
             choice = dialog.choice()
             self.import_labels(
@@ -188,10 +206,9 @@ class LabelTransfer(QObject):
         project, images = prepared
         # Import writes into the mask folder: every stroke goes to disk first, so the writer
         # cannot replace an imported mask afterwards, nor import overwrite a newer stroke.
-        window = self.window
-        errors = window.store.flush()
+        errors = self.store.flush()
         if errors:
-            window._error("; ".join(errors))
+            self.state.report("; ".join(errors))
             return
 
         def work(progress):
@@ -210,19 +227,18 @@ class LabelTransfer(QObject):
         self._run(work, self._on_imported)
 
     def _on_imported(self, result: object) -> None:
-        window = self.window
         if isinstance(result, Exception):
-            window._error(f"Import failed: {result}")
+            self.state.report(f"Import failed: {result}")
             self.import_finished.emit(str(result))
             return
         if result.added:  # type: ignore[attr-defined]
-            window.set_classes(tuple(result.classes))  # type: ignore[attr-defined]
-        window.rescan()
+            self.state.classes_requested.emit(tuple(result.classes))  # type: ignore[attr-defined]
+        self.state.rescan_requested.emit()
         text = result.summary()  # type: ignore[attr-defined]
         details = "\n".join([*result.skipped[:30], *result.notes[:30]])  # type: ignore[attr-defined]
-        window.statusBar().showMessage(text, 15000)
-        if (result.skipped or result.notes) and window.isVisible():  # type: ignore[attr-defined]
-            box = QMessageBox(QMessageBox.Icon.Information, "Import", text, parent=window)
+        self.state.tell(text, 15000)
+        if (result.skipped or result.notes) and self.dialog_parent.isVisible():  # type: ignore[attr-defined]
+            box = QMessageBox(QMessageBox.Icon.Information, "Import", text, parent=self.dialog_parent)
             box.setDetailedText(details)
             box.open()  # not modal: the app keeps working
         self.import_finished.emit(result)
@@ -235,7 +251,10 @@ class LabelTransfer(QObject):
         job = _TransferJob(work)
         job.signals.progress.connect(self._on_progress)
         job.signals.done.connect(lambda result: self._finish(result, on_done))
-        self.window._start(job)
+        self._jobs.add(job)
+        job.signals.done.connect(lambda *_: self._jobs.discard(job))
+        job.setAutoDelete(False)
+        self.pool.start(job)
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setMaximum(max(total, 1))

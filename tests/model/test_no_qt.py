@@ -50,3 +50,26 @@ def test_window_code_does_not_import_torch():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_only_the_app_module_imports_the_main_window():
+    """Controllers and panels follow ``AppState``; the window builds and wires them, and only
+    ``seggui.app`` (which starts it) imports it."""
+    offenders = [
+        f"{path.relative_to(ROOT)}: {line.strip()}"
+        for path in (ROOT / "seggui").rglob("*.py")
+        if path.name not in ("app.py", "main_window.py")
+        for line in path.read_text().splitlines()
+        if "seggui.main_window" in line and line.lstrip().startswith(("import", "from"))
+    ]
+    assert offenders == []
+
+
+def test_modules_stay_small():
+    """One job per module: none over 650 lines (the aim is 400; see the README's layout)."""
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+        for package in ("model", "seggui")
+        for path in (ROOT / package).rglob("*.py")
+    }
+    assert {name: n for name, n in sizes.items() if n > 650} == {}
