@@ -7,9 +7,7 @@ reaches into the main window.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,20 +16,21 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QScrollArea
 
-from model.classes import IGNORE_INDEX, ClassInfo
+from model.classes import IGNORE_INDEX
 from model.config import START_IMAGENET
 from model.predict_folder import rank_by_uncertainty
 from seggui.browser import Status
 from seggui.jobs import FunctionJob
+from seggui.model_files import MODEL_SUFFIX, detect_device, load_model_for, model_files
 from seggui.predictions import PredictionService
-from seggui.training_panel import NO_MODEL_YET, START_CURRENT, TrainingPanel, format_duration
-from seggui.training_worker import TrainOutcome, TrainRequest, TrainWorker
+from seggui.training_panel import NO_MODEL_YET, TrainingPanel
+from seggui.training_run import TrainingRun
+from seggui.training_worker import TrainWorker
 
 if TYPE_CHECKING:
     from model.checkpoint import Checkpoint
     from model.predict import Prediction
     from model.predict_folder import FolderPrediction, ImagePredicted
-    from model.train_events import EpochEnded, StepEnded, TrainingStarted
     from seggui.app_state import AppState
     from seggui.browser import ImageListModel
     from seggui.canvas.layers import LabelLayer
@@ -40,44 +39,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MODEL_SUFFIX = ".pt"
-PREVIEW_MAX_PIXELS = 2048 * 2048
-"""Larger images get no live preview: on a CPU a 4096 x 4096 preview costs 20 s of every epoch."""
 
-
-def model_files(folder: Path) -> list[Path]:
-    """Model files in ``folder``, newest first."""
-    if not folder.is_dir():
-        return []
-    return sorted(folder.glob(f"*{MODEL_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
-
-
-def new_model_path(folder: Path) -> Path:
-    """``model-<date>-<time>.pt`` in ``folder``, never the name of an existing file."""
-    stem = f"model-{time.strftime('%Y%m%d-%H%M%S')}"
-    path, n = folder / f"{stem}{MODEL_SUFFIX}", 1
-    while path.exists():
-        n += 1
-        path = folder / f"{stem}-{n}{MODEL_SUFFIX}"
-    return path
-
-
-def load_model_for(path: Path, classes: tuple[ClassInfo, ...]) -> tuple[Checkpoint, str | None]:
-    """Read a model file and check it against the project's classes (worker thread: imports torch)."""
-    from model.checkpoint import check_classes, load_checkpoint
-
-    checkpoint = load_checkpoint(path)
-    note = check_classes(checkpoint, list(classes), f"the model {path.name}")
-    return checkpoint, note
-
-
-def detect_device() -> str:
-    from model.device import choose_device, device_description
-
-    return device_description(choose_device("auto"))
-
-
-class ModelLoop(QObject):
+class ModelLoop(TrainingRun, QObject):
     """Training, prediction overlay, accept, predict-all and uncertainty ranking for one window."""
 
     training_started = Signal()
@@ -350,166 +313,6 @@ class ModelLoop(QObject):
                 return
         if not self.editor.replace_where(where, predicted, label):
             self.state.tell("The mask already matches the prediction there", 5000)
-
-    # -- training ------------------------------------------------------------------------------
-    def train(self) -> None:
-        """Fine-tune the current model (or start one) on every painted pixel, in the background."""
-        project = self.state.project
-        if project is None or self.training:
-            return
-        unsaved = self.store.unsaved_masks()
-        start = self.panel.start_from()
-        fresh = start != START_CURRENT or self.checkpoint is None
-        request = TrainRequest(
-            image_dir=project.folder,
-            mask_dir=project.mask_dir,
-            model_path=new_model_path(project.models_dir),
-            classes=project.classes,
-            settings={**project.train_settings, **self.panel.settings()},
-            init=None if fresh else self.checkpoint,
-            start_from=START_IMAGENET if start == START_CURRENT else start,
-            unsaved_masks=unsaved,
-        )
-        self.training = True
-        self._stop_requested = False
-        self._network_note = ""
-        self._training_models_dir = project.models_dir
-        if self.panel.model_combo.count() == 0:
-            self.panel.model_combo.setPlaceholderText("training the first model...")
-        self.panel.start_run(project.classes)
-        self._follow_with_previews()
-        self._update_actions()
-        self.worker.prepare()
-        self._run_request.emit(request)
-        self.training_started.emit()
-
-    def _follow_with_previews(self) -> None:
-        """Have the training predict the image on screen after each epoch, unless it is so large
-        that previews would cost the training more than they show (it is predicted at the end)."""
-        current, project = self.state.current, self.state.project
-        if project is None or project.models_dir != self._training_models_dir:
-            current = None  # training for another folder: its model says nothing about this one
-        if current is not None and current.raw.shape[0] * current.raw.shape[1] <= PREVIEW_MAX_PIXELS:
-            self.worker.set_preview_target(current.path, current.raw)
-        else:
-            self.worker.set_preview_target(None, None)
-            if current is not None:
-                self.state.tell(
-                    f"{current.path.name} is too large for live previews; it is predicted when training ends",
-                    8000,
-                )
-
-    def stop(self) -> None:
-        """Stop training within one step (the best model so far is kept) and any predict-all."""
-        if self.training:
-            self._stop_requested = True
-            self.worker.request_stop()
-            self.panel.status_label.setText("Stopping after this step; the best model so far is kept...")
-        if self.service.running_all:
-            self.service.stop_all()
-
-    def _on_device_known(self, _ticket: int, result: object) -> None:
-        self.panel.device_label.setText(f"Device: {result}")
-
-    def _on_network_chosen(self, description: str) -> None:
-        self._network_note = f"New model: {description}. "
-        self.panel.status_label.setText(f"{self._network_note}Loading the labelled images...")
-
-    def _on_training_started(self, event: TrainingStarted) -> None:
-        self.panel.device_label.setText(f"Device: {event.device}")
-        held_out = (
-            "scoring on the painted pixels (too few images to hold some out)"
-            if event.validating_on_training_images
-            else f"{event.val_images} held out to score"
-        )
-        self.panel.status_label.setText(
-            f"{self._network_note}Training on {event.train_images} images, {held_out}"
-        )
-
-    def _on_step(self, event: StepEnded) -> None:
-        self.panel.show_step(event.step, event.loss, event.progress, event.elapsed_s)
-
-    def _on_epoch(self, event: EpochEnded) -> None:
-        project = self.state.project
-        if event.metrics is None or project is None:
-            return
-        names = [c.name for c in project.classes]
-        self.panel.show_epoch(event.epoch, event.metrics.iou, names, event.metrics.mean_iou)
-        self.panel.status_label.setText(
-            f"Epoch {event.epoch}: loss {event.train_loss:.3f}, agreement with held-out strokes "
-            f"(mean IoU of all {len(names)} classes, the dashed line) "
-            f"{event.metrics.mean_iou:.3f}{' (best so far)' if event.best else ''}"
-        )
-
-    def _on_preview(self, key: object, prediction: Prediction, rendered: QImage) -> None:
-        if isinstance(key, Path):
-            self._show(key, prediction.classes, rendered)
-
-    def _on_training_finished(self, outcome: TrainOutcome) -> None:
-        self.training = False
-        result = outcome.result
-        project = self.state.project
-        if project is None or project.models_dir != self._training_models_dir:
-            # Another folder was opened meanwhile: the model belongs to the folder it was trained on.
-            self.panel.end_run(
-                f"Training of {outcome.model_path.parent.parent.name} ended; model saved there"
-            )
-            self._update_actions()
-            self.training_finished.emit(outcome)
-            return
-        # The last preview stays on screen until the kept (best) model's prediction replaces it.
-        self._set_model(
-            result.checkpoint, outcome.model_path if outcome.save_error is None else None, clear=False
-        )
-        best = result.best_metrics
-        score = (
-            f"agreement with held-out strokes {best.mean_iou:.3f}"
-            if best is not None
-            else "no held-out pixels"
-        )
-        how = "Stopped" if result.stopped else "Finished"
-        message = (
-            f"{how} after {result.steps} steps in {format_duration(outcome.seconds)}; best model kept "
-            f"({score}), saved as {outcome.model_path.name}"
-        )
-        if outcome.save_error:
-            message = f"{how}, but the model could not be saved: {outcome.save_error}"
-            self.state.report(outcome.save_error)
-        if not result.stopped:
-            self.panel.progress.setValue(self.panel.progress.maximum())
-        self.panel.end_run(message)
-        if self.panel.start_from() != START_CURRENT and outcome.save_error is None:
-            self.panel.set_start_from(START_CURRENT)  # the next Train fine-tunes the new model
-            self._on_settings_changed(self.panel.settings())
-        project = self.state.project
-        if project is not None:
-            self.panel.set_models(model_files(project.models_dir), self.model_path)
-        current = self.state.current
-        if current is not None and project is not None:  # the kept model predicts the image on screen
-            self.service.request(current.path, current.raw, project.classes)
-        self._update_actions()
-        self.training_finished.emit(outcome)
-
-    def _on_training_failed(self, message: str) -> None:
-        self.training = False
-        if self._stop_requested:  # e.g. the weights' download, cancelled by Stop: no error
-            self.panel.end_run(f"Stopped: {message}")
-            self.panel.progress.setValue(0)
-        else:
-            self.panel.end_run(f"Training failed: {message}")
-            self.state.report(f"Training failed: {message}")
-        if self.panel.model_combo.count() == 0:
-            self.panel.model_combo.setPlaceholderText("none yet")
-        self._update_actions()
-        self.training_failed.emit(message)
-
-    def _on_settings_changed(self, settings: dict[str, object]) -> None:
-        project = self.state.project
-        if project is None:
-            return
-        self.state.update_project(
-            dataclasses.replace(project, train_settings={**project.train_settings, **settings})
-        )
 
     # -- models ------------------------------------------------------------------------------------
     def _set_model(self, checkpoint: Checkpoint | None, path: Path | None, clear: bool = True) -> None:

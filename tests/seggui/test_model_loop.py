@@ -95,9 +95,9 @@ def test_stop_returns_within_one_step_and_leaves_a_valid_model(qtbot, window, tm
 
 
 def test_images_too_large_for_live_previews_are_predicted_at_the_end(qtbot, window, tmp_path, monkeypatch):
-    from seggui import model_loop
+    from seggui import training_run
 
-    monkeypatch.setattr(model_loop, "PREVIEW_MAX_PIXELS", 32 * 32)  # the 64 x 64 images count as huge
+    monkeypatch.setattr(training_run, "PREVIEW_MAX_PIXELS", 32 * 32)  # the 64 x 64 images count as huge
     folder = _project(tmp_path, 4, masks=None, epochs=3)
     open_folder(qtbot, window, folder)
     loop = window.model_loop
