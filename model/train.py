@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from model import distributed as dist_utils
-from model.checkpoint import Checkpoint, adapt_to_classes, save_checkpoint
+from model.checkpoint import Checkpoint, save_checkpoint
 from model.classes import ClassInfo
 from model.config import AUTO_PRESET
 from model.data import CropDataset, Sample, find_samples
@@ -27,8 +27,9 @@ from model.data_loader import loader_workers, make_loader, share_caches
 from model.device import choose_device, device_description, verify_device
 from model.ema import WeightAverage
 from model.errors import DatasetError, SegGUIError
+from model.fit_setup import BestKeeper, class_loss_weights, make_optimizer, set_trainable, start_network
 from model.image_cache import DecodedCache, cache_bytes
-from model.losses import class_weights, segmentation_loss
+from model.losses import segmentation_loss
 from model.metrics import SegmentationMetrics, confusion_matrix, metrics_from_confusion
 from model.network_choice import model_channels, resolve_preset
 from model.predict import predict_standardised, predict_tiled
@@ -43,8 +44,7 @@ from model.train_events import (
     TrainingStarted,
     TrainResult,
 )
-from model.training_images import TrainingImage, channel_stats, load_training_set
-from model.unet import build_unet, preset
+from model.training_images import TrainingImage, load_training_set
 
 __all__ = [
     "EpochEnded",
@@ -159,37 +159,13 @@ def fit(
     emit = on_event or (lambda event: None)
     stop_requested = should_stop or _never
     num_classes = len(classes)
-    in_channels = train_images[0].channels
     device = dist_utils.local_device(choose_device(settings.device))
     verify_device(device)
     rank, world = dist_utils.rank(), dist_utils.world_size()
     _seed_everything(settings.seed + rank)
 
-    if init is not None:
-        if init.config.in_channels != in_channels:
-            raise SegGUIError(
-                f"the model expects {init.config.in_channels}-channel images but these images "
-                f"have {in_channels}; train a new model"
-            )
-        init = adapt_to_classes(init, classes)
-        config, mean, std = init.config, init.mean, init.std
-        history = list(init.history)
-    else:
-        if settings.preset == AUTO_PRESET:
-            raise SegGUIError("resolve the 'auto' preset first (model.network_choice.resolve_preset)")
-        config = preset(settings.preset, in_channels=in_channels, num_classes=num_classes)
-        encoder = config.encoder_info
-        mean, std = (encoder.mean, encoder.std) if encoder else channel_stats(train_images)
-        history = []
-    if config.in_channels != in_channels:
-        raise SegGUIError(
-            f"the network takes {config.in_channels}-channel images but these have {in_channels}; "
-            "load them with model.network_choice.model_channels(...)"
-        )
-    model = build_unet(config)
-    if init is not None:
-        model.load_state_dict(init.state_dict)
-    model = model.to(device).to(memory_format=torch.channels_last)
+    start = start_network(settings, init, train_images, classes, device)
+    config, model, mean, std, history = start.config, start.model, start.mean, start.std, start.history
     validation = val_images or train_images
     validating_on_training = not val_images
 
@@ -218,17 +194,8 @@ def fit(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
     pretrained = bool(config.encoder and config.encoder_weights)
-    optimizer_cls = torch.optim.AdamW if settings.optimizer == "adamw" else torch.optim.Adam
-    optimizer = optimizer_cls(
-        _parameter_groups(model, settings, pretrained),
-        lr=settings.learning_rate,
-        weight_decay=settings.weight_decay if settings.optimizer == "adamw" else 0.0,
-    )
-    loss_weights = None
-    if settings.class_balance > 0 and num_classes > 2:
-        counts = [dataset.class_counts.get(c, 0) for c in range(num_classes)]
-        weights = class_weights(np.array(counts), power=settings.class_balance)
-        loss_weights = torch.tensor(weights, dtype=torch.float32, device=device)
+    optimizer = make_optimizer(model, settings, pretrained)
+    loss_weights = class_loss_weights(settings, dataset.class_counts, num_classes, device)
     use_amp = settings.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
@@ -244,7 +211,7 @@ def fit(
     )
     ema = WeightAverage(model, settings.ema_decay) if settings.ema_decay > 0 else None
     scored = ema.shadow if ema is not None else model  # what is validated, previewed and saved
-    best = _BestKeeper(rank, device)
+    best = BestKeeper(rank, device)
     threads_before = torch.get_num_threads()
     tuner = None
     if device.type == "cpu" and settings.threads == 0 and not dist_utils.is_distributed():
@@ -254,7 +221,7 @@ def fit(
     frozen_encoder: list[torch.nn.Parameter] = []
     if pretrained and settings.encoder_warmup > 0 and not dist_utils.is_distributed():
         frozen_encoder = list(model.encoder_parameters())  # type: ignore[operator]
-        _set_trainable(frozen_encoder, False)
+        set_trainable(frozen_encoder, False)
     start = time.perf_counter()
     train_s = 0.0
     step, epoch, stopped = 0, 0, False
@@ -273,7 +240,7 @@ def fit(
             if settings.time_budget_s:
                 progress = max(progress, elapsed / settings.time_budget_s)
             if frozen_encoder and progress >= settings.encoder_warmup:
-                _set_trainable(frozen_encoder, True)
+                set_trainable(frozen_encoder, True)
                 frozen_encoder = []
             lr = learning_rate_at(progress, settings.learning_rate, settings.schedule)
             for group in optimizer.param_groups:
@@ -366,7 +333,7 @@ def fit(
                 best.offer(scored, metrics)
     finally:
         torch.set_num_threads(threads_before)
-        _set_trainable(frozen_encoder, True)
+        set_trainable(frozen_encoder, True)
     assert best.state is not None
     checkpoint = Checkpoint(
         config=config,
@@ -378,45 +345,6 @@ def fit(
         train_settings=settings.to_dict(),
     )
     return TrainResult(checkpoint, stopped, step, best.metrics, history)
-
-
-def _set_trainable(parameters: list[torch.nn.Parameter], trainable: bool) -> None:
-    for parameter in parameters:
-        parameter.requires_grad_(trainable)
-
-
-def _parameter_groups(
-    model: torch.nn.Module, settings: TrainSettings, pretrained: bool
-) -> list[dict[str, object]]:
-    """One group per learning rate: a pretrained encoder learns at ``encoder_lr_scale`` of the rest."""
-    if not pretrained or settings.encoder_lr_scale == 1.0:
-        return [{"params": list(model.parameters()), "lr_scale": 1.0}]
-    encoder_ids = {id(p) for p in model.encoder_parameters()}  # type: ignore[operator]
-    rest = [p for p in model.parameters() if id(p) not in encoder_ids]
-    return [
-        {"params": model.encoder_parameters(), "lr_scale": settings.encoder_lr_scale},  # type: ignore[operator]
-        {"params": rest, "lr_scale": 1.0},
-    ]
-
-
-class _BestKeeper:
-    """Keeps a CPU copy of the weights with the best validation mean IoU (rank 0 decides)."""
-
-    def __init__(self, rank: int, device: torch.device) -> None:
-        self.rank, self.device = rank, device
-        self.score = -math.inf
-        self.state: dict[str, torch.Tensor] | None = None
-        self.metrics: SegmentationMetrics | None = None
-
-    def offer(self, model: torch.nn.Module, metrics: SegmentationMetrics) -> bool:
-        score = metrics.mean_iou if not math.isnan(metrics.mean_iou) else -1.0
-        better = dist_utils.any_rank(
-            self.rank == 0 and (score > self.score or self.state is None), self.device
-        )
-        if better:
-            self.score, self.metrics = score, metrics
-            self.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-        return better
 
 
 def _emit_preview(
