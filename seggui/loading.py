@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtGui import QImage
 
 from model.atomic import file_stamp
@@ -54,44 +53,14 @@ def load_image(path: Path, mask_path: Path, classes: tuple[ClassInfo, ...]) -> L
     )
 
 
-class _LoadSignals(QObject):
-    loaded = Signal(int, object)  # ticket, LoadedImage
-    failed = Signal(int, object, str)  # ticket, path, message
-
-
-class ImageLoadJob(QRunnable):
-    """Loads one image on the thread pool; results carry the ticket so stale ones can be dropped."""
-
-    def __init__(self, ticket: int, path: Path, mask_path: Path, classes: tuple[ClassInfo, ...]) -> None:
-        super().__init__()
-        self.signals = _LoadSignals()
-        self.ticket, self.path, self.mask_path, self.classes = ticket, path, mask_path, classes
-
-    def run(self) -> None:
-        try:
-            result = load_image(self.path, self.mask_path, self.classes)
-        except SegGUIError as exc:
-            message = str(exc)
-        except MemoryError:
-            message = f"{self.path}: not enough memory to open this image"
-        else:
-            self.signals.loaded.emit(self.ticket, result)
-            return
-        release_freed_memory()  # what a huge image decoded before failing would keep resident
-        self.signals.failed.emit(self.ticket, self.path, message)
-
-
-class _DisplaySignals(QObject):
-    ready = Signal(int, object)  # ticket, QImage
-
-
-class DisplayJob(QRunnable):
-    """Re-renders the display image with another brightness/contrast window."""
-
-    def __init__(self, ticket: int, raw: np.ndarray, low: float, high: float) -> None:
-        super().__init__()
-        self.signals = _DisplaySignals()
-        self.ticket, self.raw, self.low, self.high = ticket, raw, low, high
-
-    def run(self) -> None:
-        self.signals.ready.emit(self.ticket, display_image(self.raw, self.low, self.high))
+def open_image_file(path: Path, mask_path: Path, classes: tuple[ClassInfo, ...]) -> LoadedImage:
+    """``load_image`` for a background job: a failure hands back what a huge decode held
+    (``release_freed_memory``), and running out of memory is said plainly (``SegGUIError``)."""
+    try:
+        return load_image(path, mask_path, classes)
+    except SegGUIError:
+        release_freed_memory()
+        raise
+    except MemoryError:
+        release_freed_memory()
+        raise SegGUIError(f"{path}: not enough memory to open this image") from None

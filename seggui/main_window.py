@@ -6,7 +6,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QRunnable, QSettings, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -22,15 +22,15 @@ from model.project import Project, load_project, remove_class_from_masks, save_p
 from seggui.app import ICON
 from seggui.app_state import AppState
 from seggui.browser import BrowserPanel, Status, scan_project
-from seggui.canvas.layers import FILL, HATCH, STYLES
+from seggui.canvas.layers import FILL, HATCH, STYLES, display_image
 from seggui.canvas.tools import BrushTool, FillTool, LassoTool, PolygonTool
 from seggui.canvas.view import CanvasView
 from seggui.class_panel import ClassPanel
 from seggui.document import MaskDocument
 from seggui.editor import MaskEditor
 from seggui.folder_claim import FREE, OWN, READ_ONLY, ask_about_lock
-from seggui.jobs import FunctionJob
-from seggui.loading import DisplayJob, ImageLoadJob, LoadedImage
+from seggui.jobs import Jobs
+from seggui.loading import LoadedImage, open_image_file
 from seggui.mask_store import MaskStore
 from seggui.model_loop import ModelLoop
 from seggui.recent_documents import RecentDocuments
@@ -48,6 +48,10 @@ def window_size(available: QSize) -> tuple[int, int]:
     """The first size of the window: 1400 x 900, or what the screen has room for (a 1366 x 768
     laptop screen less its task bar)."""
     return min(PREFERRED_SIZE[0], available.width()), min(PREFERRED_SIZE[1], available.height())
+
+
+OPENING = "opening"
+"""The jobs key of folder scans and image loads: only the last asked for is shown."""
 
 
 class MainWindow(WindowUi, QMainWindow):
@@ -77,14 +81,10 @@ class MainWindow(WindowUi, QMainWindow):
         self.state.rescan_requested.connect(self.rescan)
         self.mask_names = MaskNames([])
         self.lock: FolderLock | None = None
-        self._ticket = 0
         self._stepping = 0  # the direction of a Page Down/Up whose image is loading
-        self._jobs: set[QRunnable] = set()
-        self._ticket_display = 0
         self._notice: str | None = None
         self._pointer: tuple[int, int] | None = None  # image pixel under the pointer
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(2)
+        self.jobs = Jobs("window", 2, self)  # folder scans, image loads, display windows
 
         self.canvas = CanvasView(self)
         self.setCentralWidget(self.canvas)
@@ -129,7 +129,7 @@ class MainWindow(WindowUi, QMainWindow):
         self.addActions(list(self.model_loop.actions.values()))
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.model_loop.dock)
         self.transfer = LabelTransfer(
-            self.state, dialog_parent=self, image_list=self.browser.model, store=self.store, pool=self.pool
+            self.state, dialog_parent=self, image_list=self.browser.model, store=self.store, jobs=self.jobs
         )
         self.addActions(
             [self.transfer.export_action, self.transfer.import_action, self.transfer.classes_action]
@@ -229,16 +229,15 @@ class MainWindow(WindowUi, QMainWindow):
     def _scan(self, reopen: Path | None, *, recover: bool = False) -> None:
         project = self.project
         assert project is not None
-        self._ticket += 1
-        job = FunctionJob(self._ticket, lambda: scan_project(project, recover))
-        job.signals.done.connect(lambda ticket, result: self._on_scan_done(ticket, result, reopen))
-        self._start(job)
+        self.jobs.submit(
+            lambda: scan_project(project, recover),
+            lambda result: self._on_scan_done(result, reopen),
+            lambda error: self._error(str(error)),
+            key=OPENING,  # a scan makes an image still loading stale, and the other way round
+        )
 
-    def _on_scan_done(self, ticket: int, result: object, reopen: Path | None = None) -> None:
-        if ticket != self._ticket or self.project is None:
-            return
-        if isinstance(result, str):
-            self._error(result)
+    def _on_scan_done(self, result: object, reopen: Path | None = None) -> None:
+        if self.project is None:
             return
         records, self.mask_names, messages = result  # type: ignore[misc]
         for message in messages:
@@ -258,21 +257,22 @@ class MainWindow(WindowUi, QMainWindow):
         self._stepping = 0  # set again by step_image
         self.store.save_current()
         if path in self.mask_names.refused:
-            self._on_image_failed(self._ticket, path, f"{path}: {self.mask_names.refused[path]}")
+            self.jobs.stale(OPENING)
+            self._on_image_failed(path, f"{path}: {self.mask_names.refused[path]}")
             return
-        self._ticket += 1
-        job = ImageLoadJob(self._ticket, path, self._mask_path(path), self.project.classes)
-        job.signals.loaded.connect(self._on_image_loaded)
-        job.signals.failed.connect(self._on_image_failed)
-        self._start(job)
+        mask_path, classes = self._mask_path(path), self.project.classes
+        self.jobs.submit(
+            lambda: open_image_file(path, mask_path, classes),
+            self._on_image_loaded,
+            lambda error: self._on_image_failed(path, str(error)),
+            key=OPENING,
+        )
 
     def _open_path(self, path: Path | None) -> None:
         if path is not None and (self.current is None or path != self.current.path):
             self.open_image(path)
 
-    def _on_image_loaded(self, ticket: int, loaded: LoadedImage) -> None:
-        if ticket != self._ticket:
-            return
+    def _on_image_loaded(self, loaded: LoadedImage) -> None:
         if self.document is not None and self.current is not None:
             self.recent_documents.keep(self.current.path, self.document)  # with its undo history
         newest = self.store.newest_mask(loaded.path)  # opened again before its save ended
@@ -309,11 +309,11 @@ class MainWindow(WindowUi, QMainWindow):
         self.state.image_opened.emit(loaded)
         self.image_opened.emit(loaded.path)
 
-    def _on_image_failed(self, ticket: int, path: Path, message: str) -> None:
+    def _on_image_failed(self, path: Path, message: str) -> None:
+        """The image asked for last cannot be opened (older requests' results are dropped)."""
         self.browser.model.update(path, Status.UNREADABLE, message)
-        stepping, self._stepping = (self._stepping, 0) if ticket == self._ticket else (0, self._stepping)
-        if ticket == self._ticket:
-            self.statusBar().showMessage(f"{message} (skipped)" if stepping else message, 10000)
+        stepping, self._stepping = self._stepping, 0
+        self.statusBar().showMessage(f"{message} (skipped)" if stepping else message, 10000)
         self.image_failed.emit(path, message)
         if stepping:
             self.step_image(stepping)  # on past it, as Page Down/Up meant
@@ -338,16 +338,6 @@ class MainWindow(WindowUi, QMainWindow):
 
     def _unreadable(self, path: Path | None) -> bool:
         return path is not None and self.browser.model.status_of(path) == Status.UNREADABLE
-
-    def _start(self, job: QRunnable) -> None:
-        self._jobs.add(job)
-        signals = job.signals  # type: ignore[attr-defined]
-        for name in ("done", "loaded", "failed", "ready"):
-            signal = getattr(signals, name, None)
-            if signal is not None:
-                signal.connect(lambda *_, j=job: self._jobs.discard(j))
-        job.setAutoDelete(False)
-        self.pool.start(job)
 
     # -- editing --------------------------------------------------------------------------------
     def set_tool(self, name: str) -> None:
@@ -435,15 +425,15 @@ class MainWindow(WindowUi, QMainWindow):
             return
         self.canvas.setEnabled(False)
         project = self.project
-        job = FunctionJob(0, lambda: remove_class_from_masks(project, index))
-        job.signals.done.connect(self._on_class_removed)
-        self._start(job)
 
-    def _on_class_removed(self, ticket: int, result: object) -> None:
+        def failed(error: BaseException) -> None:
+            self.canvas.setEnabled(True)
+            self._error(str(error))
+
+        self.jobs.submit(lambda: remove_class_from_masks(project, index), self._on_class_removed, failed)
+
+    def _on_class_removed(self, result: object) -> None:
         self.canvas.setEnabled(True)
-        if isinstance(result, str):
-            self._error(result)
-            return
         project, problems = result  # type: ignore[misc]
         for message in problems:
             self._error(message)
@@ -475,14 +465,13 @@ class MainWindow(WindowUi, QMainWindow):
         contrast = 2 ** (self.contrast_slider.value() / 50)
         centre = (low + high) / 2 - brightness * (high - low) / 2
         half = (high - low) / (2 * contrast)
-        self._ticket_display += 1
-        job = DisplayJob(self._ticket_display, self.current.raw, centre - half, centre + half)
-        job.signals.ready.connect(self._on_display_ready)
-        self._start(job)
-
-    def _on_display_ready(self, ticket: int, image: object) -> None:
-        if ticket == self._ticket_display:
-            self.canvas.image_layer.set_image(image)
+        raw = self.current.raw
+        self.jobs.submit(
+            lambda: display_image(raw, centre - half, centre + half),
+            self.canvas.image_layer.set_image,
+            lambda error: self._error(str(error)),
+            key="display",  # only the last window asked for is shown
+        )
 
     def _on_mask_visible_toggled(self, checked: bool) -> None:
         self.canvas.mask_layer.setVisible(checked)
@@ -548,8 +537,8 @@ class MainWindow(WindowUi, QMainWindow):
             self.lock.release()
         self.model_loop.shutdown()
         self.thumbnails.clear()
-        self.pool.waitForDone(5000)
-        self.thumbnails.pool.waitForDone(5000)
+        self.jobs.wait(5000)
+        self.thumbnails.jobs.wait(5000)
         if self.project is not None and not self.project.file.exists():
             try:
                 save_project(self.project)

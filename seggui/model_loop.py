@@ -20,7 +20,6 @@ from model.classes import IGNORE_INDEX
 from model.config import START_IMAGENET
 from model.predict_folder import rank_by_uncertainty
 from seggui.browser import Status
-from seggui.jobs import FunctionJob
 from seggui.model_files import MODEL_SUFFIX, detect_device, load_model_for, model_files
 from seggui.predictions import PredictionService
 from seggui.training_panel import NO_MODEL_YET, TrainingPanel
@@ -74,8 +73,6 @@ class ModelLoop(TrainingRun, QObject):
         self.uncertainties: dict[Path, float] = {}
         self.shown: tuple[Path, np.ndarray] | None = None  # the prediction on screen: image, classes
         self._jump_when_ranked = False
-        self._load_ticket = 0
-        self._model_jobs: set[FunctionJob] = set()
         self._training_models_dir: Path | None = None
         self._stop_requested = False
         self._network_note = ""
@@ -124,9 +121,7 @@ class ModelLoop(TrainingRun, QObject):
         self.thread.start()
         self._update_actions()
 
-        job = FunctionJob(0, detect_device)
-        job.signals.done.connect(self._on_device_known)
-        self._start_model_job(job)
+        self.service.jobs.submit(detect_device, self._on_device_known, self._on_device_known)
 
     def _action(self, text: str, slot, shortcut: str | None = None, checkable: bool = False) -> QAction:
         """An action of the Model menu (the window adds them all, so their keys work anywhere)."""
@@ -332,23 +327,15 @@ class ModelLoop(TrainingRun, QObject):
             if self.training:
                 self.state.report("Wait for training to end (or stop it) before switching models")
             return
-        self._load_ticket += 1
         classes = project.classes
-        job = FunctionJob(self._load_ticket, lambda: load_model_for(path, classes))
-        job.signals.done.connect(lambda ticket, result, p=path: self._on_model_loaded(ticket, p, result))
-        self._start_model_job(job)
+        self.service.jobs.submit(  # torch work (its import included) queues on the model thread
+            lambda: load_model_for(path, classes),
+            lambda result: self._on_model_loaded(path, result),
+            lambda error: self._on_model_loaded(path, str(error)),
+            key="load model",
+        )
 
-    def _start_model_job(self, job: FunctionJob) -> None:
-        """Torch work (its 6 s import included) queues on the model thread, never delaying the
-        image loading pool."""
-        self._model_jobs.add(job)
-        job.signals.done.connect(lambda *_, j=job: self._model_jobs.discard(j))
-        job.setAutoDelete(False)
-        self.service.pool.start(job)
-
-    def _on_model_loaded(self, ticket: int, path: Path, result: object) -> None:
-        if ticket != self._load_ticket:
-            return
+    def _on_model_loaded(self, path: Path, result: object) -> None:
         project = self.state.project
         if isinstance(result, str):
             self.panel.status_label.setText(f"Model not loaded: {result}")

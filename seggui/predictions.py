@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from model.classes import ClassInfo
-from model.errors import SegGUIError
 from seggui.canvas.layers import render_prediction
+from seggui.jobs import Jobs
 
 if TYPE_CHECKING:
     from model.checkpoint import Checkpoint
@@ -41,22 +41,6 @@ class ShownPrediction:
         return int(self.prediction.classes.size)
 
 
-class _Signals(QObject):
-    ready = Signal(int, object, object)  # generation, image path, ShownPrediction
-    failed = Signal(int, object, str)  # generation, image path (or None), message
-    progress = Signal(int, object)  # generation, ImagePredicted
-    all_done = Signal(int, object)  # generation, FolderPrediction
-
-
-class _Job(QRunnable):
-    def __init__(self, run) -> None:
-        super().__init__()
-        self._run = run
-
-    def run(self) -> None:
-        self._run()
-
-
 class PredictionService(QObject):
     """Predicts images with the current model off the GUI thread and caches the class maps."""
 
@@ -67,8 +51,7 @@ class PredictionService(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)  # one model, one thread: predictions queue up in order
+        self.jobs = Jobs("model", 1, self)  # one model, one thread: torch work queues up in order
         self.checkpoint: Checkpoint | None = None
         self.generation = 0
         self._predictors: list[Predictor] = []
@@ -79,11 +62,6 @@ class PredictionService(QObject):
         self._written: dict[Path, tuple[Path, float]] = {}  # image -> (prediction file, uncertainty)
         self._stop_all = threading.Event()
         self.running_all = False
-        self._signals = _Signals()
-        self._signals.ready.connect(self._on_ready)
-        self._signals.failed.connect(self._on_failed)
-        self._signals.progress.connect(self._on_progress)
-        self._signals.all_done.connect(self._on_all_done)
 
     # -- model -----------------------------------------------------------------------------------
     def set_model(self, checkpoint: Checkpoint | None) -> None:
@@ -136,25 +114,21 @@ class PredictionService(QObject):
         if path in self._pending:
             return
         self._pending.add(path)
-        generation, signals = self.generation, self._signals
+        generation = self.generation
         written = self._written.get(path)
 
-        def work() -> None:
-            try:
-                if written is not None:  # "predict all" wrote it with this model: read, don't recompute
-                    prediction = _read_prediction(
-                        written[0], raw.shape[:2], len(checkpoint.classes), written[1]
-                    )
-                else:
-                    prediction = self._predictors_for(generation, checkpoint)[0].predict(raw)
-            except (SegGUIError, RuntimeError, MemoryError) as exc:
-                signals.failed.emit(generation, path, f"Cannot predict {path.name}: {exc}")
-                return
-            signals.ready.emit(
-                generation, path, ShownPrediction(prediction, render_prediction(prediction.classes, classes))
-            )
+        def work() -> ShownPrediction:
+            if written is not None:  # "predict all" wrote it with this model: read, don't recompute
+                prediction = _read_prediction(written[0], raw.shape[:2], len(checkpoint.classes), written[1])
+            else:
+                prediction = self._predictors_for(generation, checkpoint)[0].predict(raw)
+            return ShownPrediction(prediction, render_prediction(prediction.classes, classes))
 
-        self.pool.start(_Job(work))
+        self.jobs.submit(
+            work,
+            lambda shown: self._on_ready(generation, path, shown),
+            lambda error: self._on_failed(generation, path, f"Cannot predict {path.name}: {error}"),
+        )
 
     def _on_ready(self, generation: int, path: Path, shown: ShownPrediction) -> None:
         if generation != self.generation:
@@ -179,26 +153,26 @@ class PredictionService(QObject):
             return False
         self.running_all = True
         self._stop_all.clear()
-        generation, signals, stop = self.generation, self._signals, self._stop_all
+        generation, stop = self.generation, self._stop_all
 
-        def work() -> None:
+        def work(report) -> FolderPrediction:
             from model.predict_folder import predict_folder
 
-            try:
-                result = predict_folder(
-                    self._predictors_for(generation, checkpoint),
-                    images,
-                    out_dir,
-                    list(classes),
-                    on_image=lambda done: signals.progress.emit(generation, done),
-                    should_stop=stop.is_set,
-                )
-            except (SegGUIError, OSError, RuntimeError, MemoryError) as exc:
-                signals.failed.emit(generation, None, f"Predict all stopped: {exc}")
-                return
-            signals.all_done.emit(generation, result)
+            return predict_folder(
+                self._predictors_for(generation, checkpoint),
+                images,
+                out_dir,
+                list(classes),
+                on_image=report,
+                should_stop=stop.is_set,
+            )
 
-        self.pool.start(_Job(work))
+        self.jobs.submit(
+            work,
+            lambda result: self._on_all_done(generation, result),
+            lambda error: self._on_failed(generation, None, f"Predict all stopped: {error}"),
+            on_progress=lambda done: self._on_progress(generation, done),
+        )
         return True
 
     def stop_all(self) -> None:
@@ -216,8 +190,8 @@ class PredictionService(QObject):
 
     def shutdown(self) -> None:
         self.stop_all()
-        self.pool.clear()
-        self.pool.waitForDone(10000)
+        self.jobs.clear()
+        self.jobs.wait(10000)
 
 
 def _read_prediction(path: Path, shape: tuple[int, ...], num_classes: int, uncertainty: float) -> Prediction:

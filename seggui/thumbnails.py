@@ -7,13 +7,14 @@ from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from model.errors import SegGUIError
 from model.imageio import read_image, read_mask
 from model.intensity import intensity_range
 from model.memory import LARGE_BYTES, release_freed_memory
+from seggui.jobs import Jobs
 from seggui.label_status import Status, status_of_mask
 
 log = logging.getLogger(__name__)
@@ -36,42 +37,29 @@ def to_qimage(array: np.ndarray) -> QImage:
     return QImage(array.data, w, h, array.strides[0], fmt).copy()
 
 
-class _Signals(QObject):
-    ready = Signal(object, object, object)  # path, QImage, Status of its mask (None: no mask)
-    failed = Signal(object, str)
-
-
-class ThumbnailJob(QRunnable):
-    """Reads one image (and its mask, to tell partly from fully labelled) for the browser."""
-
-    def __init__(self, path: Path, mask_path: Path) -> None:
-        super().__init__()
-        self.path, self.mask_path = path, mask_path
-        self.signals = _Signals()
-
-    def run(self) -> None:
+def make_thumbnail(path: Path, mask_path: Path) -> tuple[QImage, Status | None]:
+    """The preview of one image and what its mask holds (None: no mask read), for the browser
+    (a background job: the full image is decoded and dropped here)."""
+    try:
+        raw = read_image(path)
+        large = raw.nbytes >= LARGE_BYTES
+        image = to_qimage(thumbnail_array(raw))
+        del raw
+    except SegGUIError:
+        release_freed_memory()
+        raise
+    except MemoryError:
+        release_freed_memory()
+        raise SegGUIError(f"{path}: too large to preview") from None
+    if large:
+        release_freed_memory()  # the full image was only needed for the thumbnail
+    labelled: Status | None = None
+    if mask_path.exists():
         try:
-            raw = read_image(self.path)
-            large = raw.nbytes >= LARGE_BYTES
-            image = to_qimage(thumbnail_array(raw))
-            del raw
-        except SegGUIError as exc:
-            release_freed_memory()
-            self.signals.failed.emit(self.path, str(exc))
-            return
-        except MemoryError:
-            release_freed_memory()
-            self.signals.failed.emit(self.path, f"{self.path}: too large to preview")
-            return
-        if large:
-            release_freed_memory()  # the full image was only needed for the thumbnail
-        labelled: Status | None = None
-        if self.mask_path.exists():
-            try:
-                labelled = status_of_mask(read_mask(self.mask_path))
-            except SegGUIError as exc:  # the image opens with the reason; the list keeps its status
-                log.info("%s", exc)
-        self.signals.ready.emit(self.path, image, labelled)
+            labelled = status_of_mask(read_mask(mask_path))
+        except SegGUIError as exc:  # the image opens with the reason; the list keeps its status
+            log.info("%s", exc)
+    return image, labelled
 
 
 class ThumbnailLoader(QObject):
@@ -83,11 +71,11 @@ class ThumbnailLoader(QObject):
     def __init__(self, mask_path_of, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.mask_path_of = mask_path_of
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
+        self.jobs = Jobs("thumbnails", 1, self)
         self._cache: OrderedDict[Path, QImage] = OrderedDict()
-        self._pending: dict[Path, ThumbnailJob] = {}
+        self._pending: set[Path] = set()
         self._requests = 0
+        self._generation = 0  # another folder: results of the last one are dropped
 
     def get(self, path: Path) -> QImage | None:
         image = self._cache.get(path)
@@ -95,15 +83,17 @@ class ThumbnailLoader(QObject):
             self._cache.move_to_end(path)
             return image
         if path not in self._pending:
-            job = ThumbnailJob(path, self.mask_path_of(path))
-            job.setAutoDelete(False)
-            job.signals.ready.connect(self._on_ready)
-            job.signals.failed.connect(self._on_failed)
-            self._pending[path] = job
+            self._pending.add(path)
             self._requests += 1
+            mask_path, generation = self.mask_path_of(path), self._generation
             # Newest first: after a jump down a long list the rows in view load before the
             # rows scrolled past (their jobs stay queued for when the list comes back).
-            self.pool.start(job, self._requests)
+            self.jobs.submit(
+                lambda: make_thumbnail(path, mask_path),
+                lambda result: self._on_ready(generation, path, *result),
+                lambda error: self._on_failed(generation, path, str(error)),
+                priority=self._requests,
+            )
         return None
 
     def cached_image(self, path: Path) -> QImage | None:
@@ -114,17 +104,22 @@ class ThumbnailLoader(QObject):
         self._cache.pop(path, None)
 
     def clear(self) -> None:
-        self.pool.clear()
+        self.jobs.clear()
+        self._generation += 1
         self._cache.clear()
         self._pending.clear()
 
-    def _on_ready(self, path: Path, image: QImage, labelled: Status | None) -> None:
-        self._pending.pop(path, None)
+    def _on_ready(self, generation: int, path: Path, image: QImage, labelled: Status | None) -> None:
+        if generation != self._generation:
+            return
+        self._pending.discard(path)
         self._cache[path] = image
         while len(self._cache) > CACHE_LIMIT:
             self._cache.popitem(last=False)
         self.loaded.emit(path, labelled)
 
-    def _on_failed(self, path: Path, message: str) -> None:
-        self._pending.pop(path, None)
+    def _on_failed(self, generation: int, path: Path, message: str) -> None:
+        if generation != self._generation:
+            return
+        self._pending.discard(path)
         self.failed.emit(path, message)

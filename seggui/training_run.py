@@ -85,7 +85,7 @@ class TrainingRun:
         if self.service.running_all:
             self.service.stop_all()
 
-    def _on_device_known(self, _ticket: int, result: object) -> None:
+    def _on_device_known(self, result: object) -> None:
         self.panel.device_label.setText(f"Device: {result}")
 
     def _on_network_chosen(self, description: str) -> None:

@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressBar, QWidget
 
@@ -21,26 +21,8 @@ if TYPE_CHECKING:
     from model.project import Project
     from seggui.app_state import AppState
     from seggui.browser import ImageListModel
+    from seggui.jobs import Jobs
     from seggui.mask_store import MaskStore
-
-
-class _Signals(QObject):
-    progress = Signal(int, int)  # done, total
-    done = Signal(object)  # report, or an exception the user can act on
-
-
-class _TransferJob(QRunnable):
-    def __init__(self, work) -> None:
-        super().__init__()
-        self.signals = _Signals()
-        self._work = work
-
-    def run(self) -> None:
-        try:
-            result: object = self._work(lambda event: self.signals.progress.emit(event.index, event.total))
-        except (SegGUIError, OSError) as exc:
-            result = exc
-        self.signals.done.emit(result)
 
 
 class LabelTransfer(QObject):
@@ -56,16 +38,15 @@ class LabelTransfer(QObject):
         dialog_parent: QWidget,
         image_list: ImageListModel,
         store: MaskStore,
-        pool: QThreadPool,
+        jobs: Jobs,
     ) -> None:
         super().__init__(dialog_parent)
         self.state = state
         self.dialog_parent = dialog_parent
         self.image_list = image_list
         self.store = store
-        self.pool = pool
+        self.jobs = jobs
         self.busy = False
-        self._jobs: set[QRunnable] = set()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(160)
         self.progress.setVisible(False)
@@ -245,16 +226,17 @@ class LabelTransfer(QObject):
 
     # -- running ----------------------------------------------------------------------------------
     def _run(self, work, on_done) -> None:
+        """``work(progress)`` in the background; ``on_done`` gets its report, or the exception
+        (an ``ExportConflict`` the user can answer, or what went wrong)."""
         self.busy = True
         self.progress.setValue(0)
         self.progress.setVisible(True)
-        job = _TransferJob(work)
-        job.signals.progress.connect(self._on_progress)
-        job.signals.done.connect(lambda result: self._finish(result, on_done))
-        self._jobs.add(job)
-        job.signals.done.connect(lambda *_: self._jobs.discard(job))
-        job.setAutoDelete(False)
-        self.pool.start(job)
+        self.jobs.submit(
+            lambda report: work(lambda event: report(event.index, event.total)),
+            lambda result: self._finish(result, on_done),
+            lambda error: self._finish(error, on_done),
+            on_progress=self._on_progress,
+        )
 
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setMaximum(max(total, 1))

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import Qt
 
 import seggui.loading as loading
 from model.classes import default_classes
+from model.errors import SegGUIError
 
 
 def resident_mb() -> float:
@@ -34,11 +34,14 @@ def main() -> None:
     before = resident_mb()
     messages = []
     for _ in range(2):
-        job = loading.ImageLoadJob(1, image, image.with_name("none.png"), tuple(default_classes(2)))
-        job.signals.failed.connect(
-            lambda ticket, path, message: messages.append(message), Qt.ConnectionType.DirectConnection
-        )
-        worker = threading.Thread(target=job.run)
+
+        def load() -> None:
+            try:
+                loading.open_image_file(image, image.with_name("none.png"), tuple(default_classes(2)))
+            except SegGUIError as exc:
+                messages.append(str(exc))
+
+        worker = threading.Thread(target=load)  # as the window's job pool runs it
         worker.start()
         worker.join()
     assert len(messages) == 2 and "not enough memory" in messages[0], messages
