@@ -8,6 +8,7 @@ from pathlib import Path
 from model.config import AUTO_PRESET, PRESET_INFO
 from model.import_labels import IMPORT_KINDS
 from model.label_formats import FORMATS as LABEL_FORMATS
+from model.settings import LOSSES
 
 COMMANDS = ("train", "predict", "evaluate", "export", "import")
 
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int)
     train.add_argument("--crop-size", type=int)
     train.add_argument("--lr", type=float, dest="learning_rate")
-    train.add_argument("--loss", choices=("ce+dice", "ce", "bce"))
+    train.add_argument("--loss", choices=LOSSES)
     train.add_argument(
         "--class-balance",
         type=float,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 from torch.nn import functional as F
@@ -50,6 +52,33 @@ def class_weights(pixel_counts: np.ndarray, power: float = 0.5, limit: float = 1
     return weights
 
 
+def _cross_entropy(logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    return F.cross_entropy(logits.float(), target, weight=weights, ignore_index=IGNORE_INDEX)
+
+
+def _cross_entropy_and_dice(
+    logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None
+) -> torch.Tensor:
+    return _cross_entropy(logits, target, weights) + soft_dice_loss(logits, target)
+
+
+def _binary_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None
+) -> torch.Tensor:
+    one_hot, valid = _one_hot_valid(target, logits.shape[1])
+    per_pixel = F.binary_cross_entropy_with_logits(logits.float(), one_hot, reduction="none")
+    return (per_pixel * valid).sum() / (valid.sum() * logits.shape[1])
+
+
+LOSS_FUNCTIONS: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor]] = {
+    "ce+dice": _cross_entropy_and_dice,
+    "ce": _cross_entropy,
+    "bce": _binary_cross_entropy,
+}
+"""The losses by name (``model.settings.LOSSES``, the CLI's ``--loss``): a new loss is one
+function and one entry here (and its name in ``LOSSES``, which a test keeps in step)."""
+
+
 def segmentation_loss(
     logits: torch.Tensor,
     target: torch.Tensor,
@@ -60,20 +89,13 @@ def segmentation_loss(
 
     ``ce+dice``: cross-entropy plus soft Dice (robust to thin, rare classes);
     ``ce``: cross-entropy alone; ``bce``: per-class binary cross-entropy on one-hot targets.
-    ``weights`` (one per class) weight the cross-entropy's pixels by their class.
-    Pixels equal to ``IGNORE_INDEX`` contribute neither loss nor gradient.
+    ``weights`` (one per class) weight the cross-entropy's pixels by their class (``bce``
+    ignores them). Pixels equal to ``IGNORE_INDEX`` contribute neither loss nor gradient.
     """
+    function = LOSS_FUNCTIONS.get(kind)
+    if function is None:
+        raise ValueError(f"unknown loss {kind!r}; choose one of {LOSSES}")
     target = target.long()
-    labelled = int((target != IGNORE_INDEX).sum())
-    if labelled == 0:
+    if int((target != IGNORE_INDEX).sum()) == 0:
         return logits.sum() * 0.0
-    if kind == "bce":
-        one_hot, valid = _one_hot_valid(target, logits.shape[1])
-        per_pixel = F.binary_cross_entropy_with_logits(logits.float(), one_hot, reduction="none")
-        return (per_pixel * valid).sum() / (valid.sum() * logits.shape[1])
-    ce = F.cross_entropy(logits.float(), target, weight=weights, ignore_index=IGNORE_INDEX)
-    if kind == "ce":
-        return ce
-    if kind == "ce+dice":
-        return ce + soft_dice_loss(logits, target)
-    raise ValueError(f"unknown loss {kind!r}; choose one of {LOSSES}")
+    return function(logits, target, weights)

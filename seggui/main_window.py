@@ -23,7 +23,7 @@ from seggui.app import ICON
 from seggui.app_state import AppState
 from seggui.browser import BrowserPanel, Status, scan_project
 from seggui.canvas.layers import FILL, HATCH, STYLES, display_image
-from seggui.canvas.tools import BrushTool, FillTool, LassoTool, PolygonTool
+from seggui.canvas.tools import TOOLS, FillTool
 from seggui.canvas.view import CanvasView
 from seggui.class_panel import ClassPanel
 from seggui.document import MaskDocument
@@ -109,13 +109,7 @@ class MainWindow(WindowUi, QMainWindow):
         self.browser.model.use_thumbnails(self.thumbnails)
         self.store = MaskStore(self)
 
-        self.tools = {
-            "brush": BrushTool(self.editor),
-            "eraser": BrushTool(self.editor, eraser=True),
-            "fill": FillTool(self.editor),
-            "polygon": PolygonTool(self.editor),
-            "lasso": LassoTool(self.editor),
-        }
+        self.tools = {info.name: info.make(self.editor) for info in TOOLS}
         self._build_status_bar()
         self._build_actions()
         self.model_loop = ModelLoop(

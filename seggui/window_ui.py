@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMessageBox, QSlider, QSpinBox, QToolBar
 
 from seggui.canvas.layers import STYLES
-from seggui.canvas.tools import FillTool
+from seggui.canvas.tools import TOOLS, FillTool
 
 MAX_RECENT = 8
 SHORTCUTS = [
@@ -106,12 +106,12 @@ class WindowUi:
         )
         self.tool_group = QActionGroup(self)
         self.tool_actions: dict[str, QAction] = {}
-        for name, key in (("brush", "B"), ("eraser", "E"), ("fill", "F"), ("polygon", "P"), ("lasso", "L")):
+        for info in TOOLS:
             action = self._action(
-                name.capitalize(), lambda _=False, n=name: self.set_tool(n), key, checkable=True
+                info.title, lambda _=False, n=info.name: self.set_tool(n), info.key, checkable=True
             )
             self.tool_group.addAction(action)
-            self.tool_actions[name] = action
+            self.tool_actions[info.name] = action
         for number in range(10):
             self._action(f"Class {number}", lambda _=False, n=number: self.set_class(n), str(number))
         self.about_action = self._action("&About SegGUI", self._show_about)

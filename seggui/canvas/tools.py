@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from PySide6.QtCore import QPointF
@@ -127,3 +129,23 @@ def _fill_outline(editor: MaskEditor, label: str, points: list[tuple[float, floa
     if len(points) >= 3 and editor.begin_edit(label):
         editor.fill_polygon(points, editor.current_class)
         editor.end_edit()
+
+
+@dataclass(frozen=True)
+class ToolInfo:
+    """A painting tool as the window offers it: its name, key, menu title and how to make it."""
+
+    name: str
+    key: str
+    title: str
+    make: Callable[[MaskEditor], Tool]
+
+
+TOOLS: tuple[ToolInfo, ...] = (
+    ToolInfo("brush", "B", "Brush", BrushTool),
+    ToolInfo("eraser", "E", "Eraser", lambda editor: BrushTool(editor, eraser=True)),
+    ToolInfo("fill", "F", "Fill", FillTool),
+    ToolInfo("polygon", "P", "Polygon", PolygonTool),
+    ToolInfo("lasso", "L", "Lasso", LassoTool),
+)
+"""The tools, in tool-bar order: a new tool is one class and one entry here."""

@@ -50,3 +50,10 @@ def test_iou_and_dice_count_only_labelled_pixels():
     assert math.isnan(m.iou[2])
     assert m.mean_iou == pytest.approx(0.55)
     assert m.pixel_accuracy == pytest.approx(5 / 7)
+
+
+def test_every_loss_name_the_settings_accept_has_its_function():
+    from model.losses import LOSS_FUNCTIONS
+    from model.settings import LOSSES
+
+    assert tuple(LOSS_FUNCTIONS) == LOSSES

@@ -451,3 +451,17 @@ def test_undo_history_survives_opening_another_image_and_coming_back(qtbot, wind
     assert (window.document.mask[30] == IGNORE_INDEX).all() and (
         window.document.mask[10] != IGNORE_INDEX
     ).any()
+
+
+def test_every_registered_tool_has_its_key_menu_entry_and_tool_bar_button(window):
+    from PySide6.QtGui import QKeySequence
+
+    from seggui.canvas.tools import TOOLS
+
+    tools_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Tools")
+    in_menu = {a.text() for a in tools_menu.actions()}
+    for info in TOOLS:
+        action = window.tool_actions[info.name]
+        assert action.shortcut() == QKeySequence(info.key) and info.title in in_menu
+        action.trigger()
+        assert window.canvas.tool is window.tools[info.name]
