@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 
 from model.config import AUTO_PRESET, PRESET_INFO
-from model.import_labels import IMPORT_KINDS
-from model.label_formats import FORMATS as LABEL_FORMATS
+from model.formats import FORMATS as LABEL_FORMATS
+from model.formats import IMPORT_KINDS
 from model.settings import LOSSES
 
 COMMANDS = ("train", "predict", "evaluate", "export", "import")

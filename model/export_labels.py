@@ -1,4 +1,4 @@
-"""Exporting a project's masks to a folder in one of ``label_formats.FORMATS``.
+"""Exporting a project's masks to a folder in one of the formats of ``model.formats``.
 
 Everything is written into a hidden staging folder inside the export folder first and moved into
 place only when every file is written, so a failure (unreadable mask, full disk) leaves the export
@@ -20,18 +20,9 @@ import numpy as np
 
 from model.classes import IGNORE_COLOR, IGNORE_INDEX, ClassInfo
 from model.errors import SegGUIError
+from model.formats import EXPORT_FORMATS, FORMATS
 from model.imageio import check_mask, image_size, read_mask
-from model.label_formats import (
-    CLASSES_FILE,
-    FORMATS,
-    ExportContext,
-    classes_json,
-    finish,
-    shared_paths,
-    target_paths,
-    write_item,
-    write_text,
-)
+from model.label_formats import CLASSES_FILE, ExportContext, classes_json, write_text
 from model.mask_names import MaskNames
 
 
@@ -99,19 +90,20 @@ def split_lists(stems: list[str], val_fraction: float, seed: int) -> tuple[list[
 
 
 def _split_files(fmt: str) -> tuple[str, str]:
-    if fmt == "voc":
-        return "ImageSets/Segmentation/train.txt", "ImageSets/Segmentation/val.txt"
-    return "train.txt", "val.txt"
+    folder = EXPORT_FORMATS[fmt].lists_folder
+    return f"{folder}train.txt", f"{folder}val.txt"
 
 
 def planned_files(images: Sequence[Path], options: ExportOptions) -> list[str]:
     """Every file the export may write, relative to the export folder."""
-    files = [CLASSES_FILE, *shared_paths(options.format), *_split_files(options.format)]
-    if options.format == "voc":
-        files.append("ImageSets/Segmentation/trainval.txt")
+    fmt = EXPORT_FORMATS[options.format]
+    files = [CLASSES_FILE, *fmt.shared_paths, *_split_files(options.format)]
+    if fmt.trainval:
+        files.append(f"{fmt.lists_folder}trainval.txt")
     names = MaskNames(images)
+    assert fmt.item_paths is not None
     for image in names.usable(images):
-        files += target_paths(options.format, names.key(image))
+        files += fmt.item_paths(names.key(image))
     return files
 
 
@@ -138,7 +130,9 @@ def export_labels(
     fails, leaving ``out_dir`` unchanged. Stopping midway also leaves it unchanged.
     """
     names = MaskNames(images)
-    if options.format == "colour":
+    fmt = EXPORT_FORMATS[options.format]
+    assert fmt.write_item is not None
+    if fmt.distinct_colours:
         _check_distinct_colours(classes)
     planned = planned_files(images, options)
     if out_dir.exists() and not options.overwrite:
@@ -165,7 +159,7 @@ def export_labels(
             mask = _mask_for(image, names, mask_dir, predictions_dir, classes, options, report, override)
             if mask is not None:
                 try:
-                    write_item(options.format, ctx, image, mask, names.key(image))
+                    fmt.write_item(ctx, image, mask, names.key(image))
                 except OSError as exc:
                     raise SegGUIError(
                         f"cannot write the export of {image.name}: {exc.strerror or exc}"
@@ -176,15 +170,14 @@ def export_labels(
         exported = [names.key(image) for image in report.exported]
         report.train, report.val = split_lists(exported, options.val_fraction, options.seed)
         try:
-            finish(options.format, ctx)
+            if fmt.finish is not None:
+                fmt.finish(ctx)
             write_text(staging / CLASSES_FILE, classes_json(list(classes), options.unlabelled == "keep"))
             train_file, val_file = _split_files(options.format)
             write_text(staging / train_file, "".join(f"{s}\n" for s in report.train))
             write_text(staging / val_file, "".join(f"{s}\n" for s in report.val))
-            if options.format == "voc":
-                write_text(
-                    staging / "ImageSets/Segmentation/trainval.txt", "".join(f"{s}\n" for s in exported)
-                )
+            if fmt.trainval:
+                write_text(staging / f"{fmt.lists_folder}trainval.txt", "".join(f"{s}\n" for s in exported))
         except OSError as exc:
             raise SegGUIError(f"cannot write the export to {out_dir}: {exc.strerror or exc}") from exc
         report.files = _move_into_place(staging, out_dir)

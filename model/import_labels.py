@@ -3,32 +3,21 @@ anything was skipped. Reads every format ``model.export_labels`` writes (round t
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from model.classes import IGNORE_INDEX, ClassInfo, default_color, read_labels_file
+from model.classes import IGNORE_INDEX, ClassInfo, default_color
 from model.errors import MaskError, SegGUIError
-from model.imageio import image_size, list_images, read_mask, read_rgb, write_mask
-from model.label_formats import (
-    CLASSES_FILE,
-    COCO_FILE,
-    coco_masks,
-    colour_to_index,
-    draw_shapes,
-    yolo_shapes,
-)
+from model.formats import IMPORT_FORMATS, IMPORT_KINDS, ReadContext
+from model.imageio import image_size, write_mask
 from model.labelme_import import labelme_mask
 from model.mask_names import MaskNames
 from model.project import MAX_CLASSES
 
-IMPORT_KINDS = ("masks", "colour", "labelme", "coco", "yolo")
-"""``masks``: index or palette PNGs (also a VOC ``SegmentationClass`` folder); ``colour``: RGB
-masks mapped through the class colours; ``labelme``: a folder of labelme JSON; ``coco``: a COCO
-JSON file (or a folder holding ``annotations.json``); ``yolo``: a folder with ``labels/``."""
+__all__ = ["IMPORT_KINDS", "ImportProgress", "ImportReport", "import_labels"]
 
 
 @dataclass
@@ -89,7 +78,12 @@ def import_labels(
     names = {c.name: i for i, c in enumerate(classes)}
     report = ImportReport(classes=list(classes))
     options = _LabelmeOptions(outside, add_classes, names, report)
-    jobs = list(_jobs(source, kind, _ImageMatcher(images, mask_names, report), options, classes, report))
+    read = IMPORT_FORMATS[kind].read
+    assert read is not None
+    context = ReadContext(
+        source, _ImageMatcher(images, mask_names, report), list(classes), names, report.skipped, options.mask
+    )
+    jobs = list(read(context))
     for index, (name, image, make_mask) in enumerate(jobs, 1):
         if on_progress is not None:
             on_progress(ImportProgress(index, len(jobs), name))
@@ -180,70 +174,3 @@ class _LabelmeOptions:
             )
             self.report.notes.append(f"{path}: left out shapes of labels that are not classes: {listed}")
         return mask
-
-
-def _jobs(source: Path, kind: str, match: _ImageMatcher, options: _LabelmeOptions, classes, report):
-    """(file name, project image, function from image shape to mask) for every usable label file."""
-
-    if kind in ("masks", "colour"):
-        folder = source / "SegmentationClass" if (source / "SegmentationClass").is_dir() else source
-        palette = list(classes)
-        if kind == "colour" and (folder / CLASSES_FILE).is_file():
-            palette = read_labels_file(folder / CLASSES_FILE)
-        for path in list_images(folder):
-            image = match(path, path.stem)
-            if image is None:
-                continue
-            if kind == "masks":
-                yield path.name, image, lambda shape, p=path: read_mask(p, shape=shape)
-            else:
-                yield path.name, image, lambda shape, p=path, pal=palette: _colour_mask(p, pal)
-    elif kind == "labelme":
-        for path in sorted(source.glob("*.json")):
-            if path.name == CLASSES_FILE:
-                continue
-            try:
-                document = json.loads(path.read_text(encoding="utf-8"))
-                image_name = Path(str(document.get("imagePath") or path.name)).name
-            except (OSError, ValueError) as exc:
-                report.skipped.append(f"{path}: not a labelme JSON file ({exc})")
-                continue
-            image = match(path, Path(image_name).stem, image_name)
-            if image is not None:
-                yield path.name, image, lambda shape, d=document, p=path: options.mask(d, shape, p)
-    elif kind == "coco":
-        path = source / COCO_FILE if source.is_dir() else source
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise SegGUIError(f"{path}: not a COCO JSON file ({exc})") from exc
-        per_image, problems = coco_masks(data, options.names, path)
-        report.skipped += problems
-        for file_name, (size, regions) in per_image.items():
-            image = match(path, Path(file_name).stem, Path(file_name).name)
-            if image is not None:
-                yield file_name, image, lambda shape, s=size, r=regions: _coco_mask(s, r)
-    elif kind == "yolo":
-        folder = source / "labels" if (source / "labels").is_dir() else source
-        for path in sorted(folder.glob("*.txt")):
-            if path.stem in ("train", "val", "test"):
-                continue
-            image = match(path, path.stem)
-            if image is not None:
-                yield (
-                    path.name,
-                    image,
-                    lambda shape, p=path: draw_shapes(yolo_shapes(p, shape, len(classes)), shape, 0),
-                )
-
-
-def _colour_mask(path: Path, palette: list[ClassInfo]) -> np.ndarray:
-    rgb = read_rgb(path)
-    return colour_to_index(rgb, palette, path)
-
-
-def _coco_mask(size: tuple[int, int], regions: list[tuple[int, np.ndarray]]) -> np.ndarray:
-    mask = np.full(size, IGNORE_INDEX, np.uint8)
-    for value, region in regions:
-        mask[region] = value
-    return mask

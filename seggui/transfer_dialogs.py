@@ -20,22 +20,10 @@ from PySide6.QtWidgets import (
 )
 
 from model.export_labels import ExportOptions
+from model.formats import EXPORT_FORMATS, IMPORT_FORMATS
 
-FORMAT_NAMES = {
-    "index": "Index PNGs (pixel = class number)",
-    "colour": "Colour PNGs (class colours)",
-    "coco": "COCO JSON",
-    "voc": "Pascal VOC (SegmentationClass + ImageSets)",
-    "yolo": "YOLO segmentation (polygons)",
-    "labelme": "labelme JSON (polygons)",
-}
-IMPORT_NAMES = {
-    "masks": "Index or palette PNG masks (also VOC SegmentationClass)",
-    "colour": "Colour PNG masks (mapped by the class colours)",
-    "labelme": "labelme JSON folder",
-    "coco": "COCO JSON file",
-    "yolo": "YOLO segmentation folder",
-}
+FORMAT_NAMES = {name: fmt.title for name, fmt in EXPORT_FORMATS.items()}
+IMPORT_NAMES = {kind: fmt.import_title for kind, fmt in IMPORT_FORMATS.items()}
 
 
 def _path_row(edit: QLineEdit, browse) -> QWidget:

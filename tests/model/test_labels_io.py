@@ -10,9 +10,9 @@ from PIL import Image, ImageDraw
 
 from model.classes import IGNORE_INDEX, ClassInfo, default_classes
 from model.export_labels import ExportConflict, ExportOptions, export_labels
+from model.formats.voc import voc_palette
 from model.imageio import read_mask, write_mask
 from model.import_labels import import_labels
-from model.label_formats import voc_palette
 from model.polygons import mask_to_polygons, rasterize_polygon
 from model.rle import rle_decode, rle_encode
 
@@ -327,3 +327,11 @@ def test_masks_in_memory_are_exported_instead_of_their_files(tmp_path, project):
     assert np.array_equal(read_mask(tmp_path / "out" / "im0.png"), painted)
     assert np.array_equal(read_mask(tmp_path / "out" / "im3.png"), fresh)
     assert np.array_equal(read_mask(folder / "masks" / "im0.png"), masks["im0"])  # the file is untouched
+
+
+def test_the_round_trip_covers_every_registered_format():
+    from model.formats import FORMATS, IMPORT_KINDS
+
+    covered = test_every_format_round_trips.pytestmark[0].args[1]
+    assert {fmt for fmt, _, _ in covered} == set(FORMATS)
+    assert {kind for _, kind, _ in covered} == set(IMPORT_KINDS)

@@ -165,3 +165,14 @@ def test_classes_from_a_labels_file_and_labelme_labels_added_as_classes(qtbot, w
     labels.write_text("background\nbird\n")  # masks exist now: their values would change meaning
     assert not window.transfer.load_classes_file(labels)
     assert "must start with these" in window.statusBar().currentMessage()
+
+
+def test_the_dialogs_offer_every_registered_format(qtbot, tmp_path):
+    from model.formats import FORMATS, IMPORT_KINDS
+    from seggui.transfer_dialogs import ExportDialog, ImportDialog
+
+    export, chooser = ExportDialog(tmp_path / "export"), ImportDialog()
+    qtbot.addWidget(export)
+    qtbot.addWidget(chooser)
+    assert [export.format_combo.itemData(i) for i in range(export.format_combo.count())] == list(FORMATS)
+    assert [chooser.kind_combo.itemData(i) for i in range(chooser.kind_combo.count())] == list(IMPORT_KINDS)
