@@ -151,11 +151,12 @@ def _predict(args: argparse.Namespace) -> int:
         print(f"predicting on {len(predictors)} GPUs", file=sys.stderr)
 
     def report(done: ImagePredicted) -> None:
-        print(
+        line = (
             f"{who}[{done.index}/{done.total}] {done.image.name}: uncertainty {done.uncertainty:.4f} "
-            f"({done.seconds:.2f} s)",
-            flush=True,  # a line per image as it is written, also into a log file
+            f"({done.seconds:.2f} s)\n"
         )
+        sys.stdout.write(line)  # one write per line: processes sharing a terminal or log never split one
+        sys.stdout.flush()
 
     try:
         result = predict_folder(
