@@ -19,9 +19,8 @@ class EditingControls:
 
     # -- editing --------------------------------------------------------------------------------
     def set_tool(self, name: str) -> None:
-        self.canvas.tool = self.tools[name]
+        self.canvas.set_tool(self.tools[name])
         self.tool_actions[name].setChecked(True)
-        self.canvas.update_outline()
 
     def set_label_style(self, layer: str, style: str) -> None:
         """Draw the ``"mask"`` or ``"prediction"`` layer filled, as outlines or hatched (kept

@@ -6,13 +6,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Qt
 
 from seggui.editor import MaskEditor
+
+BRUSH_OUTLINE, PATH, POLYGON, NO_OVERLAY = "brush outline", "path", "polygon", "none"
+"""What the canvas draws over the image for a tool: the brush's circle under the pointer, the
+path being drawn, a polygon's vertices and a line to the pointer, or nothing."""
 
 
 class Tool(Protocol):
     name: str
+    overlay: str
+    cursor: Qt.CursorShape
 
     def press(self, pos: QPointF) -> None: ...
     def move(self, pos: QPointF) -> None: ...
@@ -26,6 +32,7 @@ class BrushTool:
         self.editor = editor
         self.eraser = eraser
         self.name = "eraser" if eraser else "brush"
+        self.overlay, self.cursor = BRUSH_OUTLINE, Qt.CursorShape.CrossCursor
         self._last: QPointF | None = None
 
     def _value(self) -> int:
@@ -55,6 +62,7 @@ class FillTool:
     connected pixels that look alike in the image, within ``tolerance`` (``SIMILAR``)."""
 
     name = "fill"
+    overlay, cursor = NO_OVERLAY, Qt.CursorShape.PointingHandCursor
     SAME_LABEL, SIMILAR = "same label", "similar pixels"
 
     def __init__(self, editor: MaskEditor) -> None:
@@ -81,6 +89,7 @@ class LassoTool:
     """Freehand lasso: drag a closed outline; its inside is filled on release."""
 
     name = "lasso"
+    overlay, cursor = PATH, Qt.CursorShape.CrossCursor
 
     def __init__(self, editor: MaskEditor) -> None:
         self.editor = editor
@@ -102,6 +111,7 @@ class PolygonTool:
     """Click vertices; double-click or Enter (``finish``) fills the polygon, Escape cancels."""
 
     name = "polygon"
+    overlay, cursor = POLYGON, Qt.CursorShape.CrossCursor
 
     def __init__(self, editor: MaskEditor) -> None:
         self.editor = editor

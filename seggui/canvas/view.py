@@ -7,7 +7,7 @@ from PySide6.QtGui import QColor, QCursor, QKeyEvent, QMouseEvent, QPainter, QPa
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView
 
 from seggui.canvas.layers import ImageLayer, LabelLayer
-from seggui.canvas.tools import BrushTool, LassoTool, PolygonTool, Tool
+from seggui.canvas.tools import BRUSH_OUTLINE, PATH, POLYGON, Tool
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 VERTEX_MARKER_PX = 7
@@ -145,11 +145,24 @@ class CanvasView(QGraphicsView):
         event.accept()
 
     # -- brush outline -----------------------------------------------------------------------
+    def set_tool(self, tool: Tool) -> None:
+        """Paint with ``tool`` from now on: its cursor, its overlay."""
+        self.tool = tool
+        self.viewport().setCursor(tool.cursor)
+        self.update_outline()
+        self._show_path()
+
+    def _restore_cursor(self) -> None:
+        if self.tool is not None:
+            self.viewport().setCursor(self.tool.cursor)
+        else:
+            self.viewport().unsetCursor()
+
     def update_outline(self, scene_pos: QPointF | None = None) -> None:
         """Draw the brush outline at ``scene_pos``; without one, where it is, or under the
         pointer if that is over the canvas (never at a stale place such as the image corner)."""
         tool = self.tool
-        if not isinstance(tool, BrushTool):
+        if tool is None or tool.overlay != BRUSH_OUTLINE:
             self._outline.setVisible(False)
             return
         if scene_pos is None and self._outline.isVisible():
@@ -191,7 +204,7 @@ class CanvasView(QGraphicsView):
         if self._painting and self.tool is not None:
             self.tool.move(pos)
             self._show_path()
-        elif isinstance(self.tool, PolygonTool) and self.tool.points:
+        elif self.tool is not None and self.tool.overlay == POLYGON and self.tool.points:
             self._show_polygon_guides()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
@@ -200,7 +213,7 @@ class CanvasView(QGraphicsView):
             Qt.MouseButton.LeftButton,
         ):
             self._panning = None
-            self.viewport().unsetCursor()
+            self._restore_cursor()
             return
         if self._painting and event.button() == Qt.MouseButton.LeftButton and self.tool is not None:
             self._painting = False
@@ -208,7 +221,7 @@ class CanvasView(QGraphicsView):
             self._show_path()
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        if isinstance(self.tool, PolygonTool):
+        if self.tool is not None and self.tool.overlay == POLYGON:
             self.tool.finish()
             self._show_path()
             return
@@ -219,11 +232,12 @@ class CanvasView(QGraphicsView):
             self._space_down = True
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
             return
-        if isinstance(self.tool, PolygonTool) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        polygon = self.tool is not None and self.tool.overlay == POLYGON
+        if polygon and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.tool.finish()
             self._show_path()
             return
-        if isinstance(self.tool, PolygonTool) and event.key() == Qt.Key.Key_Escape:
+        if polygon and event.key() == Qt.Key.Key_Escape:
             self.tool.cancel()
             self._show_path()
             return
@@ -232,7 +246,7 @@ class CanvasView(QGraphicsView):
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_down = False
-            self.viewport().unsetCursor()
+            self._restore_cursor()
             return
         super().keyReleaseEvent(event)
 
@@ -243,7 +257,9 @@ class CanvasView(QGraphicsView):
 
     def _show_path(self) -> None:
         points = (
-            getattr(self.tool, "points", None) if isinstance(self.tool, (LassoTool, PolygonTool)) else None
+            getattr(self.tool, "points", None)
+            if self.tool is not None and self.tool.overlay in (PATH, POLYGON)
+            else None
         )
         path = QPainterPath()
         if points:
@@ -256,7 +272,7 @@ class CanvasView(QGraphicsView):
     def _show_polygon_guides(self) -> None:
         """While a polygon is drawn: a dashed line from its last vertex to the pointer, and a
         marker on every vertex (a fixed size on screen at any zoom)."""
-        points = self.tool.points if isinstance(self.tool, PolygonTool) else []
+        points = self.tool.points if self.tool is not None and self.tool.overlay == POLYGON else []
         band, markers = QPainterPath(), QPainterPath()
         if points:
             if self._pointer_scene is not None:

@@ -465,3 +465,4 @@ def test_every_registered_tool_has_its_key_menu_entry_and_tool_bar_button(window
         assert action.shortcut() == QKeySequence(info.key) and info.title in in_menu
         action.trigger()
         assert window.canvas.tool is window.tools[info.name]
+        assert window.canvas.viewport().cursor().shape() == window.tools[info.name].cursor
