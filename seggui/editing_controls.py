@@ -69,14 +69,8 @@ class EditingControls:
         if self.project is None:
             return
         project = self.project.with_classes(list(classes))
-        if not self.update_project(project):
-            return
-        self.store.set_classes(project.classes)
-        self.editor.set_classes(project.classes)
-        self.canvas.mask_layer.set_classes(project.classes)
-        self.class_panel.set_classes(project.classes, self.editor.current_class)
-        self.state.classes_changed.emit(self.project.classes)
-        self.classes_changed.emit(project.classes)
+        if self.update_project(project):
+            self.state.classes_changed.emit(project.classes)  # the store, editor, layers and lists follow
 
     def update_project(self, project: Project) -> bool:
         """Save ``project`` (same folder, new settings) and use it (``AppState.update_project``)."""
@@ -116,14 +110,9 @@ class EditingControls:
             self._error(message)
         self.project = project
         self.recent_documents.clear()  # their pixels and undo steps hold the old class numbers
-        self.store.set_classes(project.classes)
-        self.editor.set_classes(project.classes)
-        self.canvas.mask_layer.set_classes(project.classes)
-        self.class_panel.set_classes(project.classes, self.editor.current_class)
+        self.state.classes_changed.emit(project.classes)
         if self.current is not None:
             self.open_image(self.current.path)  # the file on disk is the truth now
-        self.state.classes_changed.emit(self.project.classes)
-        self.classes_changed.emit(project.classes)
 
     def _on_erase_mode_toggled(self, checked: bool) -> None:
         self.editor.erase_to_background = checked

@@ -112,6 +112,13 @@ class MainWindow(WindowUi, EditingControls, QMainWindow):
         self.tools = {info.name: info.make(self.editor) for info in TOOLS}
         self._build_status_bar()
         self._build_actions()
+        # What follows the classes (the model loop subscribes on its own).
+        for follows in (self.store.set_classes, self.editor.set_classes, self.canvas.mask_layer.set_classes):
+            self.state.classes_changed.connect(follows)
+        self.state.classes_changed.connect(
+            lambda classes: self.class_panel.set_classes(classes, self.editor.current_class)
+        )
+        self.state.classes_changed.connect(self.classes_changed)
         self.model_loop = ModelLoop(
             self.state,
             prediction_layer=self.canvas.prediction_layer,
