@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QScrollArea
 from model.classes import IGNORE_INDEX
 from model.config import START_IMAGENET
 from model.predict_folder import rank_by_uncertainty
+from seggui.actions import make_action
 from seggui.browser import Status
 from seggui.model_files import MODEL_SUFFIX, detect_device, load_model_for, model_files
 from seggui.predictions import PredictionService
@@ -123,17 +124,12 @@ class ModelLoop(TrainingRun, QObject):
 
         self.service.jobs.submit(detect_device, self._on_device_known, self._on_device_known)
 
-    def _action(self, text: str, slot, shortcut: str | None = None, checkable: bool = False) -> QAction:
-        """An action of the Model menu (the window adds them all, so their keys work anywhere)."""
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        return action
-
     def _build_actions(self) -> None:
-        a = self._action
+        """The Model menu's actions (the window adds them all, so their keys work anywhere)."""
+
+        def a(text: str, slot, shortcut: str | None = None, checkable: bool = False) -> QAction:
+            return make_action(self, text, slot, shortcut, checkable)
+
         self.actions: dict[str, QAction] = {
             "train": a("&Train", self.train, "Ctrl+T"),
             "stop": a("&Stop", self.stop),

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressBar, QWidget
 
 from model.classes import read_labels_file
@@ -15,6 +14,7 @@ from model.errors import SegGUIError
 from model.export_labels import ExportConflict, ExportOptions, export_labels
 from model.import_labels import import_labels
 from model.project import with_declared_classes
+from seggui.actions import make_action
 from seggui.transfer_dialogs import ExportDialog, ImportDialog
 
 if TYPE_CHECKING:
@@ -50,16 +50,9 @@ class LabelTransfer(QObject):
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(160)
         self.progress.setVisible(False)
-        self.export_action = self._action("&Export Masks...", self._ask_export, "Ctrl+E")
-        self.import_action = self._action("&Import Labels...", self._ask_import, "Ctrl+I")
-        self.classes_action = self._action("Classes from a &Labels File...", self._ask_classes_file)
-
-    def _action(self, text: str, slot, shortcut: str | None = None) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(slot)
-        return action
+        self.export_action = make_action(self, "&Export Masks...", self._ask_export, "Ctrl+E")
+        self.import_action = make_action(self, "&Import Labels...", self._ask_import, "Ctrl+I")
+        self.classes_action = make_action(self, "Classes from a &Labels File...", self._ask_classes_file)
 
     # -- classes -----------------------------------------------------------------------------------
     def _ask_classes_file(self) -> None:

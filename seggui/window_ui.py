@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMessageBox, QSlider, QSpinBox, QToolBar
 
+from seggui.actions import make_action
 from seggui.canvas.layers import STYLES
 from seggui.canvas.tools import TOOLS, FillTool
 
@@ -70,11 +71,7 @@ class WindowUi:
     def _action(
         self, text: str, slot, shortcut: str | QKeySequence | None = None, checkable: bool = False
     ) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
+        action = make_action(self, text, slot, shortcut, checkable)
         self.addAction(action)
         return action
 
