@@ -9,30 +9,20 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QSlider,
-    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from model.classes import ClassInfo
-from model.config import AUTO_PRESET, PRESET_INFO, START_IMAGENET, START_SCRATCH, is_pretrained_preset
-from model.image_cache import default_cache_bytes
-from model.settings import TrainSettings
 from seggui.charts import LiveChart
-
-START_CURRENT = "current"
-START_FILE = "file"
+from seggui.training_options import TrainingOptions
 
 EDITABLE_SETTINGS = (
     "preset",
@@ -76,7 +66,7 @@ def _button(action: QAction) -> QToolButton:
     return button
 
 
-class TrainingPanel(QWidget):
+class TrainingPanel(TrainingOptions, QWidget):
     """Shows training and model state; its buttons run the window's model actions."""
 
     model_picked = Signal(object)  # Path of a model file in the project's models folder
@@ -143,190 +133,6 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.iou_chart, 1)
         layout.addWidget(self.iou_label)
         layout.addWidget(self._build_advanced())
-
-    # -- advanced settings -------------------------------------------------------------------
-    def _build_advanced(self) -> QWidget:
-        box = QWidget()
-        outer = QVBoxLayout(box)
-        outer.setContentsMargins(0, 0, 0, 0)
-        self.advanced_toggle = QToolButton()
-        self.advanced_toggle.setText("Advanced")
-        self.advanced_toggle.setCheckable(True)
-        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
-        self.advanced_toggle.setAutoRaise(True)
-        outer.addWidget(self.advanced_toggle)
-        self.advanced = QWidget()
-        form = QFormLayout(self.advanced)
-        self.preset_combo = QComboBox()
-        for name, info in PRESET_INFO.items():  # "auto" first
-            self.preset_combo.addItem(info.title, name)
-        self.preset_combo.setToolTip(
-            "Network for a new model: an ImageNet-pretrained encoder learns colour and multi-class "
-            "images from few strokes; the scratch U-Nets suit grey microscopy"
-        )
-        self.start_combo = QComboBox()
-        self.start_combo.addItem("the current model (fine-tune)", START_CURRENT)
-        self.start_combo.addItem("ImageNet weights (new model)", START_IMAGENET)
-        self.start_combo.addItem("random weights (new model, scratch)", START_SCRATCH)
-        self.start_combo.addItem("a file...", START_FILE)
-        self.start_combo.setToolTip(
-            "What the next training run starts from: fine-tune the model in use, a new model whose "
-            "encoder starts from ImageNet weights, a new model from random weights, or a file (a "
-            "SegGUI model from any project, or weights for the network's encoder)"
-        )
-        self.start_combo.activated.connect(self._on_start_activated)
-        self.epochs_spin = QSpinBox()
-        self.epochs_spin.setRange(1, 10000)
-        self.budget_spin = QDoubleSpinBox()
-        self.budget_spin.setRange(0, 24 * 60)
-        self.budget_spin.setDecimals(1)
-        self.budget_spin.setSuffix(" min")
-        self.budget_spin.setSpecialValueText("no limit")
-        self.budget_spin.setToolTip("Stop after this much training time, whatever the epochs")
-        self.lr_spin = QDoubleSpinBox()
-        self.lr_spin.setDecimals(5)
-        self.lr_spin.setRange(1e-5, 1.0)
-        self.lr_spin.setSingleStep(1e-4)
-        self.crop_spin = QSpinBox()
-        self.crop_spin.setRange(32, 1024)
-        self.crop_spin.setSingleStep(32)
-        self.crop_spin.setSuffix(" px")
-        self.batch_spin = QSpinBox()
-        self.batch_spin.setRange(1, 256)
-        self.augment_check = QCheckBox("flips, rotations, brightness, contrast")
-        self.cache_spin = QSpinBox()
-        self.cache_spin.setRange(0, 1 << 20)
-        self.cache_spin.setSingleStep(256)
-        self.cache_spin.setSuffix(" MB")
-        automatic = default_cache_bytes() >> 20
-        self.cache_spin.setSpecialValueText(f"automatic ({automatic} MB)")
-        self.cache_spin.setToolTip(
-            "Memory for decoded training images: images beyond it are read from disk again when "
-            f"training needs them, so any number of images trains. Automatic: {automatic} MB, a "
-            "sixteenth of this computer's memory (between 256 MB and 4 GB)"
-        )
-        form.addRow("Start from", self.start_combo)
-        form.addRow("Network", self.preset_combo)
-        form.addRow("Epochs", self.epochs_spin)
-        form.addRow("Time limit", self.budget_spin)
-        form.addRow("Learning rate", self.lr_spin)
-        form.addRow("Crop size", self.crop_spin)
-        form.addRow("Batch size", self.batch_spin)
-        form.addRow("Augment", self.augment_check)
-        form.addRow("Image memory", self.cache_spin)
-        outer.addWidget(self.advanced)
-        self.advanced.setVisible(False)
-        self.advanced_toggle.toggled.connect(self._on_advanced_toggled)
-        for spin in (self.epochs_spin, self.crop_spin, self.batch_spin, self.cache_spin):
-            spin.valueChanged.connect(self._emit_settings)
-        for dspin in (self.budget_spin, self.lr_spin):
-            dspin.valueChanged.connect(self._emit_settings)
-        self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
-        self.augment_check.toggled.connect(self._emit_settings)
-        self.set_settings({})
-        return box
-
-    def _on_advanced_toggled(self, shown: bool) -> None:
-        self.advanced.setVisible(shown)
-        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
-
-    def set_settings(self, saved: dict[str, object]) -> None:
-        """Show ``saved`` settings (a project's), defaults for what it lacks or gets wrong."""
-        defaults = TrainSettings()
-        try:
-            settings = TrainSettings.from_dict(saved)
-        except (ValueError, TypeError):
-            settings = defaults
-        widgets = (
-            self.preset_combo,
-            self.epochs_spin,
-            self.budget_spin,
-            self.lr_spin,
-            self.crop_spin,
-            self.batch_spin,
-            self.augment_check,
-            self.cache_spin,
-        )
-        blocked = [w.blockSignals(True) for w in widgets]
-        # A project that never chose a network gets the measured default: "auto".
-        chosen = settings.preset if "preset" in saved else AUTO_PRESET
-        self.preset_combo.setCurrentIndex(self.preset_combo.findData(chosen))
-        self.epochs_spin.setValue(settings.epochs)
-        self.budget_spin.setValue((settings.time_budget_s or 0) / 60)
-        self.lr_spin.setValue(settings.learning_rate)
-        self.crop_spin.setValue(settings.crop_size)
-        self.batch_spin.setValue(settings.batch_size)
-        self.augment_check.setChecked(settings.augment)
-        self.cache_spin.setValue(settings.cache_mb)
-        for widget, was in zip(widgets, blocked):
-            widget.blockSignals(was)
-        start = saved.get("start_from", START_CURRENT)
-        self.set_start_from(start if isinstance(start, str) else START_CURRENT)
-
-    # -- where the next run starts ----------------------------------------------------------------
-    def start_from(self) -> str:
-        """ "current", "imagenet", "scratch", or the path of a chosen file."""
-        data = self.start_combo.currentData()
-        return str(data) if data is not None else START_CURRENT
-
-    def set_start_from(self, start: str) -> None:
-        """Select ``start`` (a file path is added as an item of its own)."""
-        index = self.start_combo.findData(start)
-        if index < 0 and start not in (START_FILE, ""):
-            self.start_combo.insertItem(self.start_combo.count() - 1, f"file: {Path(start).name}", start)
-            self.start_combo.setItemData(self.start_combo.count() - 2, start, Qt.ItemDataRole.ToolTipRole)
-            index = self.start_combo.count() - 2
-        self.start_combo.blockSignals(True)
-        self.start_combo.setCurrentIndex(max(index, 0))
-        self.start_combo.blockSignals(False)
-        self._update_start_items()
-
-    def _on_start_activated(self, _index: int) -> None:
-        if self.start_combo.currentData() == START_FILE:
-            path, _ = QFileDialog.getOpenFileName(
-                self,
-                "Start the next model from",
-                str(self.models_folder),
-                "Models and weights (*.pt *.pth *.safetensors *.bin);;All files (*)",
-            )
-            self.set_start_from(path or START_CURRENT)
-        self._emit_settings()
-
-    def _on_preset_changed(self) -> None:
-        self._update_start_items()
-        self._emit_settings()
-
-    def _update_start_items(self) -> None:
-        """ "ImageNet weights" only for networks with a pretrained encoder."""
-        pretrained = is_pretrained_preset(str(self.preset_combo.currentData()))
-        item = self.start_combo.model().item(self.start_combo.findData(START_IMAGENET))  # type: ignore[attr-defined]
-        item.setEnabled(pretrained)
-        item.setToolTip(
-            "" if pretrained else "This network has no pretrained encoder: choose an encoder network"
-        )
-        if not pretrained and self.start_combo.currentData() == START_IMAGENET:
-            self.start_combo.blockSignals(True)
-            self.start_combo.setCurrentIndex(self.start_combo.findData(START_SCRATCH))
-            self.start_combo.blockSignals(False)
-
-    def settings(self) -> dict[str, object]:
-        """The editable training settings as shown (the rest keep their defaults)."""
-        budget = self.budget_spin.value() * 60
-        return {
-            "start_from": self.start_from(),
-            "preset": str(self.preset_combo.currentData()),
-            "epochs": self.epochs_spin.value(),
-            "time_budget_s": budget if budget > 0 else None,
-            "learning_rate": self.lr_spin.value(),
-            "crop_size": self.crop_spin.value(),
-            "batch_size": self.batch_spin.value(),
-            "augment": self.augment_check.isChecked(),
-            "cache_mb": self.cache_spin.value(),
-        }
-
-    def _emit_settings(self) -> None:
-        self.settings_changed.emit(self.settings())
 
     # -- models ------------------------------------------------------------------------------
     def set_models(self, paths: list[Path], current: Path | None) -> None:

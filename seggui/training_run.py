@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 from model.config import START_IMAGENET
 from seggui.model_files import model_files, new_model_path
-from seggui.training_panel import START_CURRENT, format_duration
+from seggui.training_options import START_CURRENT
+from seggui.training_panel import format_duration
 from seggui.training_worker import TrainOutcome, TrainRequest
 
 if TYPE_CHECKING:

@@ -122,7 +122,7 @@ def test_a_new_project_gets_the_auto_network_and_says_what_it_chose(qtbot, windo
 def test_a_file_chosen_in_start_from_is_kept_in_the_project(
     qtbot, window, tmp_path, shapes_model, monkeypatch
 ):
-    from seggui import training_panel
+    from seggui import training_options
 
     folder = _project(tmp_path, 2, masks=None)
     open_folder(qtbot, window, folder)
@@ -133,7 +133,7 @@ def test_a_file_chosen_in_start_from_is_kept_in_the_project(
         asked.append(start)
         return str(shapes_model), filters
 
-    monkeypatch.setattr(training_panel.QFileDialog, "getOpenFileName", choose)
+    monkeypatch.setattr(training_options.QFileDialog, "getOpenFileName", choose)
     item = panel.start_combo.findData("file")
     panel.start_combo.setCurrentIndex(item)  # what picking the item does, then Qt emits activated
     panel.start_combo.activated.emit(item)
