@@ -27,12 +27,12 @@ from model.data_loader import loader_workers, make_loader, share_caches
 from model.device import choose_device, device_description, verify_device
 from model.ema import WeightAverage
 from model.errors import DatasetError, SegGUIError
+from model.evaluation import evaluate_images, split_train_val
 from model.fit_setup import BestKeeper, class_loss_weights, make_optimizer, set_trainable, start_network
 from model.image_cache import DecodedCache, cache_bytes
 from model.losses import segmentation_loss
-from model.metrics import SegmentationMetrics, confusion_matrix, metrics_from_confusion
 from model.network_choice import model_channels, resolve_preset
-from model.predict import predict_standardised, predict_tiled
+from model.predict import predict_tiled
 from model.settings import TrainSettings
 from model.threads import DEFAULT_THREADS, ThreadTuner
 from model.train_events import (
@@ -57,6 +57,7 @@ __all__ = [
     "TrainingStarted",
     "evaluate_images",
     "fit",
+    "split_train_val",
     "train_from_folders",
 ]
 
@@ -73,22 +74,6 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def split_train_val(
-    images: list[TrainingImage], val_fraction: float, seed: int
-) -> tuple[list[TrainingImage], list[TrainingImage]]:
-    """Hold out ``val_fraction`` of the images (by a seeded shuffle).
-
-    With too few images to spare one, nothing is held out and the caller validates on the
-    training images' labelled pixels instead.
-    """
-    order = list(range(len(images)))
-    random.Random(seed).shuffle(order)
-    n_val = int(len(images) * val_fraction)
-    val = [images[i] for i in sorted(order[:n_val])]
-    train = [images[i] for i in sorted(order[n_val:])]
-    return train, val
-
-
 def learning_rate_at(progress: float, base: float, schedule: str, warmup: float = 0.03) -> float:
     """Linear warm-up over the first ``warmup`` of the run, then cosine decay to 1 % of ``base``."""
     if schedule == "constant":
@@ -97,36 +82,6 @@ def learning_rate_at(progress: float, base: float, schedule: str, warmup: float 
         return base * max(progress / warmup, 0.05)
     t = min((progress - warmup) / (1 - warmup), 1.0)
     return base * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t)))
-
-
-def evaluate_images(
-    model: torch.nn.Module,
-    images: list[TrainingImage],
-    mean: tuple[float, ...],
-    std: tuple[float, ...],
-    device: torch.device,
-    should_stop: Callable[[], bool] = _never,
-    on_problem: Callable[[str], None] | None = None,
-) -> SegmentationMetrics | None:
-    """Metrics of ``model`` on ``images`` over their labelled pixels (None if stopped midway).
-
-    An image that cannot be read is reported through ``on_problem`` and left out."""
-    num_classes = model.config.num_classes
-    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
-    mean_t = torch.tensor(mean, dtype=torch.float32)[:, None, None]
-    std_t = torch.tensor(std, dtype=torch.float32)[:, None, None]
-    for item in images:
-        if should_stop():
-            return None
-        try:
-            raw_planes, mask = item.planes()
-        except SegGUIError as exc:
-            (on_problem or log.warning)(f"{exc} (left out of validation)")
-            continue
-        planes = (torch.from_numpy(raw_planes) - mean_t) / std_t
-        prediction = predict_standardised(model, planes, device=device)
-        confusion += confusion_matrix(mask, prediction.classes, num_classes)
-    return metrics_from_confusion(confusion)
 
 
 def fit(
