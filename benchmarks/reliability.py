@@ -150,6 +150,7 @@ def retry_table(seconds: float) -> None:
     from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 
     import seggui.mask_store as mask_store
+    import seggui.mask_write as mask_write
     from seggui.document import MaskDocument
 
     app = QCoreApplication.instance() or QCoreApplication([])
@@ -160,7 +161,7 @@ def retry_table(seconds: float) -> None:
         tries.append(time.monotonic())
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    mask_store.write_mask = full_disk
+    mask_write.write_mask = full_disk
     with tempfile.TemporaryDirectory() as tmp:
         store = mask_store.MaskStore()
         store.set_folder(Path(tmp), tuple(CLASSES), read_only=False)

@@ -22,12 +22,10 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from model.atomic import file_stamp, free_name, move_aside
 from model.classes import ClassInfo
-from model.imageio import write_mask
 from model.stroke_journal import JOURNAL_FILE, JournalRecord, StrokeJournal, Tiles
 from seggui.document import MaskDocument
-from seggui.label_status import Status, status_of_mask
+from seggui.mask_write import SaveRequest, Stamp, WriteResult, write_request
 
 log = logging.getLogger(__name__)
 
@@ -38,38 +36,6 @@ RETRY_STEPS_MS = (1000, 2000, 4000, 8000, 16000)
 JOURNAL_MAX_BYTES = 32 << 20
 """An edit changing more than this (accepting a prediction on a huge image) is not journalled:
 the mask is handed to the writer at once instead, which is quicker than journalling it."""
-
-Stamp = tuple[int, int] | None
-
-
-@dataclass(frozen=True)
-class SaveRequest:
-    image: Path
-    path: Path
-    """The mask file the image owns."""
-    target: Path
-    """Where this write goes: ``path``, or the conflict copy after a conflict."""
-    mask: np.ndarray
-    classes: tuple[ClassInfo, ...]
-    revision: int
-    expected: Stamp
-    """``path``'s stamp as this window last saw it (checked before replacing the file)."""
-    move_aside: bool
-    """The file on disk could not be read: keep it as ``.unusable`` before the first write."""
-
-
-@dataclass
-class WriteResult:
-    request: SaveRequest
-    error: str | None = None
-    written: Path | None = None
-    stamp: Stamp = None
-    reason: str = ""
-    """Why the write failed, in the system's words (``No space left on device``)."""
-    conflict: bool = False
-    moved_to: Path | None = None
-    labelled: Status = Status.NO_MASK
-    handled: bool = False
 
 
 @dataclass
@@ -284,7 +250,7 @@ class MaskStore(QObject):
         if self._files[path].failing and not retrying:
             return  # a failing file is tried again by the back-off timer, not once per stroke
         request = self._pending.pop(path)
-        future = self._writer.submit(_write, request)
+        future = self._writer.submit(write_request, request)
         self._in_flight[path] = (request, future)
         # Last: a write already done calls back at once, on this thread.
         future.add_done_callback(lambda f: self._finished.emit(f.result()))
@@ -409,26 +375,3 @@ class MaskStore(QObject):
 
     def _emit_status(self) -> None:
         self.status_changed.emit(*self.status())
-
-
-def _write(request: SaveRequest) -> WriteResult:
-    """On the writer thread: keep an unusable file, check nobody else changed the file, write."""
-    result = WriteResult(request)
-    target = request.target
-    try:
-        if request.move_aside and request.path.exists():
-            result.moved_to = move_aside(request.path, "unusable")
-        elif target == request.path:
-            now = file_stamp(target)
-            if now is not None and now != request.expected:
-                target = free_name(request.path, "conflict")
-                result.conflict = True
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_mask(target, request.mask, list(request.classes))
-        result.written, result.stamp = target, file_stamp(target)
-    except OSError as exc:
-        result.reason = exc.strerror or str(exc)
-        result.error = f"Cannot save {target}: {result.reason}"
-        log.warning("%s", result.error)
-    result.labelled = status_of_mask(request.mask)
-    return result

@@ -272,7 +272,7 @@ def test_middle_drag_and_space_drag_pan_without_painting(qtbot, window, tmp_path
 def test_full_disk_is_reported_and_retried(qtbot, window, tmp_path, monkeypatch):
     import errno
 
-    import seggui.mask_store as autosave
+    import seggui.mask_write as autosave
 
     open_folder(qtbot, window, _folder(tmp_path))
     real_write = autosave.write_mask

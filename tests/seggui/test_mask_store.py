@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 import seggui.mask_store as mask_store
+import seggui.mask_write as mask_write
 from model.atomic import file_stamp
 from model.classes import IGNORE_INDEX, default_classes
 from model.imageio import read_mask, write_mask
@@ -46,7 +47,7 @@ def test_a_failing_save_is_tried_once_per_back_off_step(qtbot, tmp_path, monkeyp
         tries.append(time.perf_counter())
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(mask_store, "write_mask", full_disk)
+    monkeypatch.setattr(mask_write, "write_mask", full_disk)
     store = _store(tmp_path)
     store.retry_steps_ms = (100, 200, 400)
     problems: list[str] = []
@@ -69,14 +70,14 @@ def test_a_failing_save_is_tried_once_per_back_off_step(qtbot, tmp_path, monkeyp
 
 
 def test_a_failed_write_overtaken_by_flush_does_not_replace_the_newer_file(qtbot, tmp_path, monkeypatch):
-    real_write = mask_store.write_mask
+    real_write = mask_write.write_mask
 
     def fail_the_first(path, mask, classes):
         if (mask == 1).any() and not (mask == 2).any():
             raise OSError(errno.EIO, "Input/output error")
         real_write(path, mask, classes)
 
-    monkeypatch.setattr(mask_store, "write_mask", fail_the_first)
+    monkeypatch.setattr(mask_write, "write_mask", fail_the_first)
     store = _store(tmp_path)
     store.retry_steps_ms = (20,)
     path = tmp_path / "masks" / "a.png"

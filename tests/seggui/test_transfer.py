@@ -55,7 +55,7 @@ def test_export_includes_unsaved_strokes_and_asks_before_replacing(qtbot, window
 def test_export_has_the_strokes_even_while_the_disk_refuses_them(qtbot, window, tmp_path, monkeypatch):
     import errno
 
-    import seggui.mask_store as autosave
+    import seggui.mask_write as autosave
 
     def full_disk(path, mask, classes):
         raise OSError(errno.ENOSPC, "No space left on device")
