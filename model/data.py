@@ -66,10 +66,6 @@ class LabelledImage:
     mask: np.ndarray
 
     @property
-    def labelled_pixels(self) -> int:
-        return int((self.mask != IGNORE_INDEX).sum())
-
-    @property
     def channels(self) -> int:
         return int(self.image.shape[0])
 

@@ -112,12 +112,6 @@ class DecodedCache:
                 _, (_, dropped) = self._items.popitem(last=False)
                 self._used -= dropped
 
-    def forget(self, key: Hashable) -> None:
-        with self._lock:
-            found = self._items.pop(key, None)
-            if found is not None:
-                self._used -= found[1]
-
     def __getstate__(self) -> dict[str, object]:
         return {"total_budget": self.total_budget, "budget": self.budget}
 

@@ -17,7 +17,6 @@ from model.errors import SegGUIError
 from model.project import Project, save_project
 
 if TYPE_CHECKING:
-    from model.classes import ClassInfo
     from seggui.document import MaskDocument
     from seggui.loading import LoadedImage
 
@@ -41,10 +40,6 @@ class AppState(QObject):
         self.document: MaskDocument | None = None
         self.ask: Callable[[str, str], bool] = lambda title, text: False
         """Asks the user a yes/no question (set by the window, which owns the dialogs)."""
-
-    @property
-    def classes(self) -> tuple[ClassInfo, ...]:
-        return self.project.classes if self.project is not None else ()
 
     def is_current(self, image: Path) -> bool:
         return self.current is not None and self.current.path == image

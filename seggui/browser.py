@@ -47,8 +47,6 @@ class ImageRecord:
 
 
 LAYOUT_BATCH = 1000
-StatusRole = Qt.ItemDataRole.UserRole + 1
-PathRole = Qt.ItemDataRole.UserRole + 2
 
 
 class ImageListModel(QAbstractListModel):
@@ -196,10 +194,6 @@ class ImageListModel(QAbstractListModel):
             return self.thumbnails.get(record.path)
         if role == Qt.ItemDataRole.ForegroundRole:
             return _STATUS_COLOURS[record.status]
-        if role == StatusRole:
-            return record.status
-        if role == PathRole:
-            return record.path
         return None
 
 

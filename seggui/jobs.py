@@ -97,9 +97,6 @@ class Jobs(QObject):
         self.pool.start(runnable, priority)
         return ticket
 
-    def is_latest(self, key: str, ticket: int) -> bool:
-        return self._latest.get(key) == ticket
-
     def stale(self, key: str) -> None:
         """Drop the results of the unfinished jobs of ``key`` (without starting another)."""
         self._tickets += 1

@@ -24,17 +24,6 @@ from model.classes import ClassInfo
 from seggui.charts import LiveChart
 from seggui.training_options import TrainingOptions
 
-EDITABLE_SETTINGS = (
-    "preset",
-    "epochs",
-    "time_budget_s",
-    "learning_rate",
-    "crop_size",
-    "batch_size",
-    "augment",
-)
-
-
 NO_MODEL_YET = "No model yet: paint a few strokes of each class, then Train."
 ETA_WINDOW_S = 60.0
 """Time left is estimated from the progress made in this many seconds."""
