@@ -128,8 +128,10 @@ class Jobs(QObject):
             pending.on_progress(*args)
 
     def clear(self) -> None:
-        """Drop the jobs not started yet."""
-        self.pool.clear()
+        """Drop the jobs not started yet, with their callbacks (running ones finish)."""
+        for ticket, pending in list(self._pending.items()):
+            if self.pool.tryTake(pending.runnable):
+                del self._pending[ticket]
 
     def wait(self, ms: int) -> bool:
         return self.pool.waitForDone(ms)

@@ -60,3 +60,24 @@ def test_progress_reaches_the_gui_thread_in_order(qtbot, jobs):
     jobs.submit(work, results.append, on_progress=lambda done, total: progress.append((done, total)))
     qtbot.waitUntil(lambda: results == ["ok"], timeout=5000)
     assert progress == [(1, 3), (2, 3), (3, 3)]
+
+
+def test_clearing_drops_the_queued_jobs_and_their_callbacks(qtbot):
+    jobs = Jobs("one thread", 1)
+    started, release = threading.Event(), threading.Event()
+    ran = []
+
+    def first() -> None:
+        started.set()
+        release.wait(5)
+        ran.append("first")
+
+    jobs.submit(first, print)
+    assert started.wait(5)
+    for _ in range(3):
+        jobs.submit(lambda: ran.append("queued"), print)
+    jobs.clear()
+    assert len(jobs._pending) == 1  # only the running job is still waited for
+    release.set()
+    qtbot.waitUntil(lambda: not jobs._pending, timeout=5000)
+    assert ran == ["first"]
