@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal
-from PySide6.QtGui import QAction, QImage, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QScrollArea
 
 from model.classes import IGNORE_INDEX
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from model.predict import Prediction
     from seggui.app_state import AppState
     from seggui.browser import ImageListModel
-    from seggui.canvas.layers import LabelLayer
+    from seggui.canvas.layers import LabelLayer, Rendered
     from seggui.editor import MaskEditor
     from seggui.mask_store import MaskStore
 
@@ -96,7 +96,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
         state.image_opened.connect(lambda _: self.image_opened())
         state.classes_changed.connect(lambda _: self.classes_changed())
 
-        self.service = PredictionService(self)
+        self.service = PredictionService(self, lambda: prediction_layer.drawing)
         self.service.ready.connect(self._on_prediction_ready)
         self.service.failed.connect(self._on_prediction_failed)
         self.service.progress.connect(self._on_predict_all_progress)
@@ -239,7 +239,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
         self.prediction_layer.set_labels(None, ())
         self._update_actions()
 
-    def _show(self, path: Path, classes: np.ndarray, rendered: QImage | None = None) -> None:
+    def _show(self, path: Path, classes: np.ndarray, rendered: Rendered | None = None) -> None:
         project = self.state.project
         if project is None or not self._is_current(path):
             return
@@ -254,7 +254,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
         self._update_actions()
         self.prediction_shown.emit(path)
 
-    def _on_prediction_ready(self, path: Path, prediction: Prediction, rendered: QImage) -> None:
+    def _on_prediction_ready(self, path: Path, prediction: Prediction, rendered: Rendered) -> None:
         self.uncertainties[path] = prediction.uncertainty
         self.image_list.set_uncertainty(path, prediction.uncertainty)
         self._show(path, prediction.classes, rendered)

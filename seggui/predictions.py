@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QImage
 
 from model.classes import ClassInfo
-from seggui.canvas.layers import render_prediction
+from seggui.canvas.layers import Drawing, Rendered, render_prediction
 from seggui.jobs import Jobs
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class ShownPrediction:
     """A prediction and its overlay image, coloured on the worker thread."""
 
     prediction: Prediction
-    rendered: QImage
+    rendered: Rendered
 
     @property
     def pixels(self) -> int:
@@ -44,13 +44,15 @@ class ShownPrediction:
 class PredictionService(QObject):
     """Predicts images with the current model off the GUI thread and caches the class maps."""
 
-    ready = Signal(object, object, object)  # image path, Prediction (current model), overlay QImage
+    ready = Signal(object, object, object)  # image path, Prediction (current model), Rendered overlay
     failed = Signal(object, str)  # image path or None, message
     progress = Signal(object)  # ImagePredicted, during predict_all
     all_done = Signal(object)  # FolderPrediction
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, drawing: Callable[[], Drawing] = Drawing) -> None:
         super().__init__(parent)
+        self.drawing = drawing
+        """How the prediction layer draws now (its overlays are coloured that way on the worker)."""
         self.jobs = Jobs("model", 1, self)  # one model, one thread: torch work queues up in order
         self.checkpoint: Checkpoint | None = None
         self.generation = 0
@@ -114,7 +116,7 @@ class PredictionService(QObject):
         if path in self._pending:
             return
         self._pending.add(path)
-        generation = self.generation
+        generation, drawing = self.generation, self.drawing()
         written = self._written.get(path)
 
         def work() -> ShownPrediction:
@@ -122,7 +124,7 @@ class PredictionService(QObject):
                 prediction = _read_prediction(written[0], raw.shape[:2], len(checkpoint.classes), written[1])
             else:
                 prediction = self._predictors_for(generation, checkpoint)[0].predict(raw)
-            return ShownPrediction(prediction, render_prediction(prediction.classes, classes))
+            return ShownPrediction(prediction, render_prediction(prediction.classes, classes, drawing))
 
         self.jobs.submit(
             work,

@@ -17,10 +17,9 @@ from seggui.training_panel import format_duration
 from seggui.training_worker import TrainOutcome, TrainRequest
 
 if TYPE_CHECKING:
-    from PySide6.QtGui import QImage
-
     from model.predict import Prediction
     from model.train_events import EpochEnded, StepEnded, TrainingStarted
+    from seggui.canvas.layers import Rendered
 
 PREVIEW_MAX_PIXELS = 2048 * 2048
 """Larger images get no live preview: on a CPU a 4096 x 4096 preview costs 20 s of every epoch."""
@@ -68,7 +67,7 @@ class TrainingRun:
         if project is None or project.models_dir != self._training_models_dir:
             current = None  # training for another folder: its model says nothing about this one
         if current is not None and current.raw.shape[0] * current.raw.shape[1] <= PREVIEW_MAX_PIXELS:
-            self.worker.set_preview_target(current.path, current.raw)
+            self.worker.set_preview_target(current.path, current.raw, self.prediction_layer.drawing)
         else:
             self.worker.set_preview_target(None, None)
             if current is not None:
@@ -119,7 +118,7 @@ class TrainingRun:
             f"{event.metrics.mean_iou:.3f}{' (best so far)' if event.best else ''}"
         )
 
-    def _on_preview(self, key: object, prediction: Prediction, rendered: QImage) -> None:
+    def _on_preview(self, key: object, prediction: Prediction, rendered: Rendered) -> None:
         if isinstance(key, Path):
             self._show(key, prediction.classes, rendered)
 

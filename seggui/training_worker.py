@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from model.classes import ClassInfo
 from model.errors import SegGUIError
-from seggui.canvas.layers import render_prediction
+from seggui.canvas.layers import Drawing, render_prediction
 
 if TYPE_CHECKING:
     from model.checkpoint import Checkpoint
@@ -64,7 +64,7 @@ class TrainWorker(QObject):
     started = Signal(object)  # TrainingStarted
     step_ended = Signal(object)  # StepEnded
     epoch_ended = Signal(object)  # EpochEnded
-    preview_ready = Signal(object, object, object)  # key, Prediction, overlay QImage
+    preview_ready = Signal(object, object, object)  # key, Prediction, Rendered overlay
     problem = Signal(str)  # a skipped file
     download_progress = Signal(int, int)  # bytes done, bytes in all (0: unknown)
     network_chosen = Signal(str)  # the network a new model gets, and why
@@ -76,6 +76,7 @@ class TrainWorker(QObject):
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._preview: tuple[object, np.ndarray] | None = None
+        self._drawing = Drawing()
         self._classes: tuple[ClassInfo, ...] = ()
 
     def prepare(self) -> None:
@@ -86,10 +87,17 @@ class TrainWorker(QObject):
         """Ask the run to stop; ``fit`` checks this before every step (thread-safe)."""
         self._stop.set()
 
-    def set_preview_target(self, key: object, raw: np.ndarray | None) -> None:
-        """The image to predict after each epoch (the one on screen); ``raw=None`` for none."""
+    def set_preview_target(
+        self,
+        key: object,
+        raw: np.ndarray | None,
+        drawing: Drawing = Drawing(),  # noqa: B008 (frozen)
+    ) -> None:
+        """The image to predict after each epoch (the one on screen), and how its overlay is
+        drawn; ``raw=None`` for none."""
         with self._lock:
             self._preview = None if raw is None else (key, raw)
+            self._drawing = drawing
 
     def _preview_target(self) -> PreviewRequest | None:
         from model.train_events import PreviewRequest
@@ -185,9 +193,10 @@ class TrainWorker(QObject):
         elif isinstance(event, EpochEnded):
             self.epoch_ended.emit(event)
         elif isinstance(event, PreviewReady):
-            rendered = render_prediction(
-                event.prediction.classes, self._classes
-            )  # coloured here, not on the GUI
+            with self._lock:
+                drawing = self._drawing
+            # coloured (and hatched) here, not on the GUI
+            rendered = render_prediction(event.prediction.classes, self._classes, drawing)
             self.preview_ready.emit(event.key, event.prediction, rendered)
         elif isinstance(event, TrainingStarted):
             self.started.emit(event)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage, QPainter
@@ -73,19 +75,53 @@ def _argb_view(image: QImage) -> np.ndarray:
     return np.frombuffer(image.bits(), np.uint32).reshape(image.height(), stride)[:, : image.width()]
 
 
+@dataclass(frozen=True)
+class Drawing:
+    """How a label layer draws: filled, outlines or hatched, and the classes left out."""
+
+    style: str = FILL
+    hidden: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """Labels coloured off the GUI thread, and the drawing they were coloured for."""
+
+    image: QImage
+    drawing: Drawing
+
+
+def drawing_lut(
+    classes: list[ClassInfo] | tuple[ClassInfo, ...], background: bool, hidden: frozenset[int]
+) -> np.ndarray:
+    """``class_lut`` with the ``hidden`` classes transparent too."""
+    lut = class_lut(classes, background)
+    lut[list(hidden)] = 0
+    return lut
+
+
 def render_labels(
-    labels: np.ndarray, classes: list[ClassInfo] | tuple[ClassInfo, ...], background: bool = True
+    labels: np.ndarray,
+    classes: list[ClassInfo] | tuple[ClassInfo, ...],
+    background: bool = True,
+    drawing: Drawing = Drawing(),
 ) -> QImage:
-    """``labels`` coloured through the class table (safe to call on a worker thread)."""
+    """``labels`` coloured through the class table as ``drawing`` says (safe on a worker thread)."""
     h, w = labels.shape
     image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
-    _argb_view(image)[...] = class_lut(classes, background)[labels]
+    lut = drawing_lut(classes, background, drawing.hidden)
+    _argb_view(image)[...] = lut[styled_labels(labels, drawing.style)]
     return image
 
 
-def render_prediction(labels: np.ndarray, classes: list[ClassInfo] | tuple[ClassInfo, ...]) -> QImage:
-    """A predicted class map as the prediction layer shows it (background left clear)."""
-    return render_labels(labels, classes, background=False)
+def render_prediction(
+    labels: np.ndarray,
+    classes: list[ClassInfo] | tuple[ClassInfo, ...],
+    drawing: Drawing = Drawing(),
+) -> Rendered:
+    """A predicted class map as the prediction layer draws it (background left clear), made on
+    a worker thread so that a large hatched prediction costs the GUI nothing."""
+    return Rendered(render_labels(labels, classes, background=False, drawing=drawing), drawing)
 
 
 class ImageLayer(QGraphicsItem):
@@ -129,12 +165,15 @@ class LabelLayer(QGraphicsItem):
         self._lut = np.zeros(256, np.uint32)
         self.style = FILL
         self.hidden: frozenset[int] = frozenset()
+        self._adopted = False  # the image came from set_labels' ``rendered``
+
+    @property
+    def drawing(self) -> Drawing:
+        return Drawing(self.style, self.hidden)
 
     def _make_lut(self, classes: list[ClassInfo] | tuple[ClassInfo, ...]) -> np.ndarray:
         self._classes = tuple(classes)
-        lut = class_lut(classes, self.background)
-        lut[list(self.hidden)] = 0
-        return lut
+        return drawing_lut(classes, self.background, self.hidden)
 
     def set_style(self, style: str) -> None:
         """Draw labels filled, as outlines or hatched (``FILL``, ``OUTLINE``, ``HATCH``)."""
@@ -148,20 +187,26 @@ class LabelLayer(QGraphicsItem):
         self._recolour_all()
 
     def _recolour_all(self) -> None:
-        if self._labels is not None:
-            h, w = self._labels.shape
-            self.refresh(Rect(0, 0, w, h))
+        if self._labels is None:
+            return
+        h, w = self._labels.shape
+        if self._adopted:  # coloured elsewhere and maybe kept there (a cached prediction): not ours to change
+            self._image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
+            self._argb = _argb_view(self._image)
+            self._adopted = False
+        self.refresh(Rect(0, 0, w, h))
 
     def set_labels(
         self,
         labels: np.ndarray | None,
         classes: list[ClassInfo] | tuple[ClassInfo, ...],
-        rendered: QImage | None = None,
+        rendered: QImage | Rendered | None = None,
     ) -> None:
         """Show ``labels`` (kept by reference: edits to it show after ``refresh``).
 
-        ``rendered`` is ``render_labels(labels, classes)`` made off the GUI thread, which saves
-        colouring a large image here.
+        ``rendered`` is the labels coloured off the GUI thread (``render_labels``, drawn filled,
+        or ``render_prediction``, which says how it drew), which saves colouring a large image
+        here; it is used when it was drawn as this layer draws now.
         """
         self.prepareGeometryChange()
         self._labels = labels
@@ -169,14 +214,19 @@ class LabelLayer(QGraphicsItem):
         if labels is None:
             self._image, self._argb = QImage(), None
             return
-        plain = self.style == FILL and not self.hidden
+        if isinstance(rendered, Rendered):
+            image, drawn = rendered.image, rendered.drawing
+        else:
+            image, drawn = rendered, Drawing()
+        usable = image is not None and drawn == self.drawing
         self._image = (
-            rendered
-            if rendered is not None and plain
+            image
+            if usable
             else QImage(labels.shape[1], labels.shape[0], QImage.Format.Format_ARGB32_Premultiplied)
         )
         self._argb = _argb_view(self._image)
-        if rendered is None or not plain:
+        self._adopted = usable
+        if not usable:
             self._recolour_all()
         self.update()
 

@@ -415,8 +415,13 @@ def test_predictions_are_hatched_unless_chosen_otherwise_and_classes_can_be_hidd
 
     assert window.style_actions["prediction"]["hatch"].isChecked()
     assert 0.3 < drawn(1) < 0.9  # stripes and outlines, not a solid tint like paint
+    cached = window.model_loop.service.cached(window.current.path)
+    assert cached.rendered.drawing == layer.drawing  # hatched on the worker thread
+    assert layer.image() is cached.rendered.image  # and shown as it came
+    hatched = cached.rendered.image.copy()
     window.style_actions["prediction"]["fill"].trigger()
     assert drawn(1) == 1.0
+    assert cached.rendered.image == hatched  # the cached overlay is not drawn over
     assert window.settings.value("display/prediction_style") == "fill"
 
     item = window.class_panel.list.item(1)
