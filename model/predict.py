@@ -24,15 +24,17 @@ SINGLE_PASS_PIXELS = 1024 * 1024
 
 @dataclass(frozen=True)
 class Prediction:
-    """Class map (``H x W`` uint8), optional probabilities (``C x H x W`` float16) and uncertainty.
+    """Class map (``H x W`` uint8), optional probabilities (``C x H x W`` float16), uncertainty.
 
     ``uncertainty`` is the mean normalised entropy of the class probabilities over the image:
     0 when the model is sure of every pixel, 1 when every pixel is a coin toss.
+    ``uncertainty_map`` is that entropy per pixel, scaled to 0..255 (``H x W`` uint8).
     """
 
     classes: np.ndarray
     probabilities: np.ndarray | None
     uncertainty: float
+    uncertainty_map: np.ndarray | None = None
 
 
 class Predictor:
@@ -192,13 +194,22 @@ def predict_standardised(
     *,
     device: torch.device | None = None,
     tile: int = DEFAULT_TILE,
+    probabilities: bool = False,
 ) -> Prediction:
     """Predict an already standardised ``C x H x W`` tensor (used for validation)."""
 
     def read_tile(y: int, x: int, h: int, w: int) -> torch.Tensor:
         return planes[:, y : y + h, x : x + w]
 
-    return predict_planes(model, planes.shape[-2], planes.shape[-1], read_tile, device=device, tile=tile)
+    return predict_planes(
+        model,
+        planes.shape[-2],
+        planes.shape[-1],
+        read_tile,
+        device=device,
+        tile=tile,
+        return_probabilities=probabilities,
+    )
 
 
 def predict_planes(
@@ -235,6 +246,7 @@ def predict_planes(
     window = _blend_window(tile_h, tile_w, overlap if len(ys) * len(xs) > 1 else 0).to(device)
 
     classes = np.empty((height, width), dtype=np.uint8)
+    entropy_map = np.empty((height, width), dtype=np.uint8)
     probs_out = np.empty((num_classes, height, width), dtype=np.float16) if return_probabilities else None
     entropy_sum = 0.0
     # The blend accumulator lives on the model's device: only class maps come back to the host.
@@ -243,7 +255,7 @@ def predict_planes(
     top, done, total = 0, 0, len(ys) * len(xs)
     for y in ys:
         if y > top:  # rows [top, y) are complete: no later tile reaches them
-            entropy_sum += _finish_rows(acc, weight, y - top, top, classes, probs_out)
+            entropy_sum += _finish_rows(acc, weight, y - top, top, classes, entropy_map, probs_out)
             acc = torch.cat([acc[:, y - top :], acc.new_zeros((num_classes, y - top, width))], dim=1)
             weight = torch.cat([weight[y - top :], weight.new_zeros((y - top, width))], dim=0)
             top = y
@@ -260,10 +272,10 @@ def predict_planes(
             done += len(placed)
             if on_tiles is not None:
                 on_tiles(done, total)
-    entropy_sum += _finish_rows(acc, weight, height - top, top, classes, probs_out)
+    entropy_sum += _finish_rows(acc, weight, height - top, top, classes, entropy_map, probs_out)
     model.train(was_training)
     uncertainty = entropy_sum / (height * width * math.log(num_classes))
-    return Prediction(classes=classes, probabilities=probs_out, uncertainty=float(uncertainty))
+    return Prediction(classes, probs_out, float(uncertainty), entropy_map)
 
 
 def _finish_rows(
@@ -272,10 +284,15 @@ def _finish_rows(
     rows: int,
     top: int,
     classes: np.ndarray,
+    entropy_map: np.ndarray,
     probs_out: np.ndarray | None,
 ) -> float:
-    """Normalise the first ``rows`` rows of the accumulator into the outputs; return entropy sum."""
+    """Normalise the first ``rows`` rows of the accumulator into the outputs (the per-pixel
+    entropy into ``entropy_map``); return the entropy's sum."""
     probs = acc[:, :rows] / weight[:rows].clamp_min(1e-8)
+    entropy = -(probs * probs.clamp_min(1e-8).log()).sum(dim=0)
+    scale = 255.0 / math.log(max(acc.shape[0], 2))
+    entropy_map[top : top + rows] = (entropy * scale).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
     if probs_out is not None:
         # Classes from the saved float16 values, so the saved file's argmax is the saved mask
         # (float32 differences below float16's resolution would pick another class on ties).
@@ -284,7 +301,7 @@ def _finish_rows(
         classes[top : top + rows] = half.argmax(axis=0).astype(np.uint8)
     else:
         classes[top : top + rows] = probs.argmax(dim=0).to(torch.uint8).cpu().numpy()
-    return float(-(probs * probs.clamp_min(1e-8).log()).sum())
+    return float(entropy.sum())
 
 
 def _round_up(value: int, multiple: int) -> int:

@@ -123,6 +123,7 @@ class MainWindow(WindowUi, EditingControls, QMainWindow):
         self.model_loop = ModelLoop(
             self.state,
             prediction_layer=self.canvas.prediction_layer,
+            uncertainty_layer=self.canvas.uncertainty_layer,
             image_list=self.browser.model,
             store=self.store,
             editor=self.editor,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QThread, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QScrollArea
 
 from model.classes import IGNORE_INDEX
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from model.predict import Prediction
     from seggui.app_state import AppState
     from seggui.browser import ImageListModel
-    from seggui.canvas.layers import LabelLayer, Rendered
+    from seggui.canvas.layers import ImageLayer, LabelLayer, Rendered
     from seggui.editor import MaskEditor
     from seggui.mask_store import MaskStore
 
@@ -55,6 +55,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
         state: AppState,
         *,
         prediction_layer: LabelLayer,
+        uncertainty_layer: ImageLayer,
         image_list: ImageListModel,
         store: MaskStore,
         editor: MaskEditor,
@@ -63,6 +64,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
         super().__init__(parent)
         self.state = state
         self.prediction_layer = prediction_layer
+        self.uncertainty_layer = uncertainty_layer
         self.image_list = image_list
         self.store = store
         self.editor = editor
@@ -96,7 +98,9 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
         state.image_opened.connect(lambda _: self.image_opened())
         state.classes_changed.connect(lambda _: self.classes_changed())
 
-        self.service = PredictionService(self, lambda: prediction_layer.drawing)
+        self.service = PredictionService(
+            self, lambda: prediction_layer.drawing, self.actions["show_uncertainty"].isChecked
+        )
         self.service.ready.connect(self._on_prediction_ready)
         self.service.failed.connect(self._on_prediction_failed)
         self.service.progress.connect(self._on_predict_all_progress)
@@ -137,6 +141,9 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
             "next_uncertain": a("&Next Most Uncertain", self.next_uncertain, "U"),
             "load_model": a("&Load Model...", self._choose_model_file),
             "show_prediction": a("Show P&rediction", self._on_show_toggled, "R", checkable=True),
+            "show_uncertainty": a(
+                "Show &Uncertainty", self._on_uncertainty_toggled, "Shift+U", checkable=True
+            ),
         }
         self.actions["train"].setToolTip("Fine-tune the model on every painted pixel (Ctrl+T)")
         self.actions["stop"].setToolTip("Stop after the current step and keep the best model so far")
@@ -151,6 +158,9 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
         self.actions["next_uncertain"].setToolTip(
             "Open the unfinished image the model is least sure about: correcting it helps most (U)"
         )
+        self.actions["show_uncertainty"].setToolTip(
+            "Tint where the model is unsure, yellow to red: the places worth correcting (Shift+U)"
+        )
         self.actions["load_model"].setText("Load...")
         self.actions["show_prediction"].setChecked(True)
         self.actions["load_model"].setShortcut(QKeySequence())
@@ -162,6 +172,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
             a["stop"],
             None,
             a["show_prediction"],
+            a["show_uncertainty"],
             a["accept_unpainted"],
             a["accept_all"],
             None,
@@ -206,7 +217,8 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
         if self.training:
             self._follow_with_previews()
         cached = self.service.cached(current.path)
-        if cached is not None:
+        heat_ready = cached is not None and cached.rendered.uncertainty is not None
+        if cached is not None and (heat_ready or not self._uncertainty_wanted()):
             self._show(current.path, cached.prediction.classes, cached.rendered)
         elif self.checkpoint is not None and not self.training and self.state.project is not None:
             self.service.request(current.path, current.raw, self.state.project.classes)
@@ -237,6 +249,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
     def _clear_overlay(self) -> None:
         self.shown = None
         self.prediction_layer.set_labels(None, ())
+        self.uncertainty_layer.set_image(QImage())
         self._update_actions()
 
     def _show(self, path: Path, classes: np.ndarray, rendered: Rendered | None = None) -> None:
@@ -251,6 +264,9 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
         layer = self.prediction_layer
         layer.set_labels(classes, project.classes, rendered)
         layer.setVisible(self.actions["show_prediction"].isChecked())
+        heat = rendered.uncertainty if rendered is not None else None
+        self.uncertainty_layer.set_image(heat if heat is not None else QImage())
+        self.uncertainty_layer.setVisible(self._uncertainty_wanted())
         self._update_actions()
         self.prediction_shown.emit(path)
 
@@ -266,6 +282,18 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
 
     def _on_show_toggled(self, checked: bool) -> None:
         self.prediction_layer.setVisible(checked)
+
+    def _uncertainty_wanted(self) -> bool:
+        return self.actions["show_uncertainty"].isChecked()
+
+    def _on_uncertainty_toggled(self, checked: bool) -> None:
+        """Show the uncertainty heat map; a prediction shown without one is predicted again."""
+        self.uncertainty_layer.setVisible(checked)
+        current, project = self.state.current, self.state.project
+        if not checked or current is None or project is None or self.training:
+            return
+        if self.shown is not None and self.uncertainty_layer.image().isNull():
+            self.service.request(current.path, current.raw, project.classes)
 
     # -- accept and correct ------------------------------------------------------------------------
     def accept_unpainted(self) -> None:

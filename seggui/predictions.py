@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from model.predict import Prediction, Predictor
     from model.predict_folder import FolderPrediction, ImagePredicted
 
-CACHE_PIXELS = 48 * 1024 * 1024
-"""Cached predictions keep 5 bytes per pixel (class map and coloured overlay): about 240 MB."""
+CACHE_PIXELS = 24 * 1024 * 1024
+"""Cached predictions keep 10 bytes per pixel (class map, uncertainty, the coloured overlay and
+heat map): about 240 MB."""
 
 
 @dataclass(frozen=True)
@@ -49,10 +50,18 @@ class PredictionService(QObject):
     progress = Signal(object)  # ImagePredicted, during predict_all
     all_done = Signal(object)  # FolderPrediction
 
-    def __init__(self, parent: QObject | None = None, drawing: Callable[[], Drawing] = Drawing) -> None:
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        drawing: Callable[[], Drawing] = Drawing,
+        uncertainty_shown: Callable[[], bool] = lambda: False,
+    ) -> None:
         super().__init__(parent)
         self.drawing = drawing
         """How the prediction layer draws now (its overlays are coloured that way on the worker)."""
+        self.uncertainty_shown = uncertainty_shown
+        """Whether the uncertainty heat map is on screen: a prediction that "predict all" wrote
+        (a class map, no uncertainty) is then computed again rather than read."""
         self.jobs = Jobs("model", 1, self)  # one model, one thread: torch work queues up in order
         self.checkpoint: Checkpoint | None = None
         self.generation = 0
@@ -109,22 +118,24 @@ class PredictionService(QObject):
         checkpoint = self.checkpoint
         if checkpoint is None:
             return
+        needs_heat = self.uncertainty_shown()
         cached = self.cached(path)
-        if cached is not None:
+        if cached is not None and (cached.rendered.uncertainty is not None or not needs_heat):
             self.ready.emit(path, cached.prediction, cached.rendered)
             return
         if path in self._pending:
             return
         self._pending.add(path)
         generation, drawing = self.generation, self.drawing()
-        written = self._written.get(path)
+        written = None if needs_heat else self._written.get(path)
 
         def work() -> ShownPrediction:
             if written is not None:  # "predict all" wrote it with this model: read, don't recompute
                 prediction = _read_prediction(written[0], raw.shape[:2], len(checkpoint.classes), written[1])
             else:
                 prediction = self._predictors_for(generation, checkpoint)[0].predict(raw)
-            return ShownPrediction(prediction, render_prediction(prediction.classes, classes, drawing))
+            rendered = render_prediction(prediction.classes, classes, drawing, prediction.uncertainty_map)
+            return ShownPrediction(prediction, rendered)
 
         self.jobs.submit(
             work,

@@ -117,6 +117,7 @@ class TrainingPanel(TrainingOptions, QWidget):
         overlay_row = QHBoxLayout()
         overlay_row.addWidget(_button(actions["show_prediction"]))
         overlay_row.addWidget(self.overlay_opacity, 1)
+        overlay_row.addWidget(_button(actions["show_uncertainty"]))
         layout.addLayout(overlay_row)
         layout.addWidget(self.loss_chart, 1)
         layout.addWidget(self.iou_chart, 1)

@@ -196,7 +196,9 @@ class TrainWorker(QObject):
             with self._lock:
                 drawing = self._drawing
             # coloured (and hatched) here, not on the GUI
-            rendered = render_prediction(event.prediction.classes, self._classes, drawing)
+            rendered = render_prediction(
+                event.prediction.classes, self._classes, drawing, event.prediction.uncertainty_map
+            )
             self.preview_ready.emit(event.key, event.prediction, rendered)
         elif isinstance(event, TrainingStarted):
             self.started.emit(event)

@@ -85,10 +85,36 @@ class Drawing:
 
 @dataclass(frozen=True)
 class Rendered:
-    """Labels coloured off the GUI thread, and the drawing they were coloured for."""
+    """Labels coloured off the GUI thread, and the drawing they were coloured for; for a
+    prediction, also its uncertainty as a heat map (``render_uncertainty``)."""
 
     image: QImage
     drawing: Drawing
+    uncertainty: QImage | None = None
+
+
+def uncertainty_lut() -> np.ndarray:
+    """256 premultiplied ARGB32 colours for normalised entropy 0..255: clear below a fifth,
+    then yellow to red, more opaque as the model is less sure (ilastik's uncertainty layer)."""
+    level = np.arange(256, dtype=np.float64) / 255.0
+    t = np.clip((level - 0.2) / 0.8, 0.0, 1.0)
+    alpha = np.where(level < 0.2, 0.0, 0.25 + 0.65 * t)
+    red, green, blue = np.full(256, 255.0), 230.0 * (1.0 - t), np.zeros(256)
+    a = np.round(alpha * 255).astype(np.uint32)
+    r, g, b = (np.round(c * alpha).astype(np.uint32) for c in (red, green, blue))
+    return (a << 24) | (r << 16) | (g << 8) | b
+
+
+UNCERTAINTY_LUT = uncertainty_lut()
+
+
+def render_uncertainty(entropy: np.ndarray) -> QImage:
+    """A prediction's per-pixel uncertainty (``Prediction.uncertainty_map``) as a heat map
+    (safe on a worker thread)."""
+    h, w = entropy.shape
+    image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
+    _argb_view(image)[...] = UNCERTAINTY_LUT[entropy]
+    return image
 
 
 def drawing_lut(
@@ -118,10 +144,13 @@ def render_prediction(
     labels: np.ndarray,
     classes: list[ClassInfo] | tuple[ClassInfo, ...],
     drawing: Drawing = Drawing(),
+    uncertainty: np.ndarray | None = None,
 ) -> Rendered:
-    """A predicted class map as the prediction layer draws it (background left clear), made on
-    a worker thread so that a large hatched prediction costs the GUI nothing."""
-    return Rendered(render_labels(labels, classes, background=False, drawing=drawing), drawing)
+    """A predicted class map as the prediction layer draws it (background left clear), and its
+    ``uncertainty`` map as a heat map, made on a worker thread so that a large hatched
+    prediction costs the GUI nothing."""
+    heat = render_uncertainty(uncertainty) if uncertainty is not None else None
+    return Rendered(render_labels(labels, classes, background=False, drawing=drawing), drawing, heat)
 
 
 class ImageLayer(QGraphicsItem):
@@ -137,6 +166,9 @@ class ImageLayer(QGraphicsItem):
         self.prepareGeometryChange()
         self._image = image
         self.update()
+
+    def image(self) -> QImage:
+        return self._image
 
     def boundingRect(self) -> QRectF:
         return QRectF(0, 0, self._image.width(), self._image.height())

@@ -26,7 +26,10 @@ class CanvasView(QGraphicsView):
         self.image_layer = ImageLayer()
         self.mask_layer = LabelLayer(z=2)
         self.prediction_layer = LabelLayer(z=1, background=False)
-        for item in (self.image_layer, self.prediction_layer, self.mask_layer):
+        self.uncertainty_layer = ImageLayer()  # where the model is unsure, over its prediction
+        self.uncertainty_layer.setZValue(1.5)
+        self.uncertainty_layer.setVisible(False)
+        for item in (self.image_layer, self.prediction_layer, self.uncertainty_layer, self.mask_layer):
             self.scene().addItem(item)
         self.mask_layer.setOpacity(0.5)
         self.prediction_layer.setOpacity(0.4)

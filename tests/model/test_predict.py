@@ -71,7 +71,31 @@ def test_uncertainty_is_zero_when_sure_and_one_for_a_coin_toss(checkpoint):
     with torch.no_grad():
         sure.head.bias.copy_(torch.tensor([30.0, 0.0, 0.0]))
     raw = np.zeros((32, 32), np.uint8)
-    assert predict_tiled(sure, raw, in_channels=1, mean=(0.5,), std=(0.25,)).uncertainty < 1e-6
+    certain = predict_tiled(sure, raw, in_channels=1, mean=(0.5,), std=(0.25,))
+    assert certain.uncertainty < 1e-6 and not certain.uncertainty_map.any()
     with torch.no_grad():
         sure.head.bias.zero_()
-    assert predict_tiled(sure, raw, in_channels=1, mean=(0.5,), std=(0.25,)).uncertainty == pytest.approx(1.0)
+    toss = predict_tiled(sure, raw, in_channels=1, mean=(0.5,), std=(0.25,))
+    assert toss.uncertainty == pytest.approx(1.0)
+    assert toss.uncertainty_map.shape == (32, 32) and (toss.uncertainty_map == 255).all()
+
+
+def test_uncertainty_map_is_the_per_pixel_entropy_of_the_prediction(checkpoint):
+    raw = np.random.default_rng(4).integers(0, 256, (70, 90), dtype=np.uint8)
+    for single_pass in (True, False):  # one pass, and tiles blended row by row
+        prediction = predict_tiled(
+            checkpoint.build_model(),
+            raw,
+            in_channels=1,
+            mean=(0.5,),
+            std=(0.25,),
+            tile=32,
+            overlap=8,
+            return_probabilities=True,
+            single_pass_pixels=10**9 if single_pass else 0,
+        )
+        p = prediction.probabilities.astype(np.float64)
+        entropy = -(p * np.log(np.clip(p, 1e-8, None))).sum(axis=0) / np.log(p.shape[0])
+        assert np.abs(prediction.uncertainty_map / 255.0 - entropy).max() < 0.01
+        assert prediction.uncertainty == pytest.approx(entropy.mean(), abs=0.01)
+        assert prediction.uncertainty_map.std() > 0  # it varies over the image

@@ -306,7 +306,7 @@ def test_time_left_follows_the_pace_since_the_first_step(qtbot):
     from seggui.training_panel import TrainingPanel
 
     names = ("train", "stop", "accept_unpainted", "accept_all", "predict_all", "next_uncertain")
-    actions = {name: QAction(name) for name in (*names, "load_model", "show_prediction")}
+    actions = {name: QAction(name) for name in (*names, "load_model", "show_prediction", "show_uncertainty")}
     panel = TrainingPanel(actions)
     qtbot.addWidget(panel)
     shown: list[tuple[float, int]] = []
@@ -428,3 +428,35 @@ def test_predictions_are_hatched_unless_chosen_otherwise_and_classes_can_be_hidd
     item.setCheckState(Qt.CheckState.Unchecked)  # untick class 1 in the class list
     assert drawn(1) == 0.0 and drawn(2) == 1.0
     assert (window.model_loop.shown[1] == 1).any()  # only the drawing changed
+
+
+def test_show_uncertainty_tints_where_the_model_is_unsure_even_after_predict_all(
+    qtbot, window, tmp_path, shapes_model
+):
+    folder = _project(tmp_path, 3, masks=0)
+    _with_model(folder, shapes_model)
+    _open_with_prediction(qtbot, window, folder)
+    loop = window.model_loop
+    heat = window.canvas.uncertainty_layer
+    assert not heat.isVisible()  # off until asked for
+
+    loop.actions["show_uncertainty"].trigger()
+    qtbot.waitUntil(lambda: not heat.image().isNull(), timeout=30000)
+    assert heat.isVisible()
+    entropy = loop.service.cached(window.current.path).prediction.uncertainty_map
+    alpha = np.array([[heat.image().pixelColor(x, y).alpha() for x in range(64)] for y in range(64)])
+    assert (entropy > 0.25 * 255).any() and (entropy < 0.1 * 255).any()  # both kinds of pixel
+    assert (alpha[entropy > 0.25 * 255] > 0).all()  # unsure: tinted
+    assert (alpha[entropy < 0.1 * 255] == 0).all()  # sure: left clear
+    assert alpha[entropy > 0.6 * 255].mean() > alpha[(entropy > 0.25 * 255) & (entropy < 0.4 * 255)].mean()
+
+    # Predict All writes class maps only; an image it predicted still gets its heat map.
+    with qtbot.waitSignal(loop.predict_all_finished, timeout=60000):
+        loop.actions["predict_all"].trigger()
+    with qtbot.waitSignal(loop.prediction_shown, timeout=30000):
+        window.open_image(folder / "img01.png")
+    qtbot.waitUntil(lambda: not heat.image().isNull(), timeout=30000)
+    assert heat.image().size() == window.canvas.prediction_layer.image().size()
+
+    loop.actions["show_uncertainty"].trigger()  # off again
+    assert not heat.isVisible()
