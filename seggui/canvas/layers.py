@@ -93,12 +93,18 @@ class Rendered:
     uncertainty: QImage | None = None
 
 
+UNCERTAINTY_CLEAR_BELOW = 0.5
+"""Pixels under this normalised entropy are left clear (two classes: the likelier one above
+89 %; a model trained with class weights is rarely surer than that of its commonest class)."""
+
+
 def uncertainty_lut() -> np.ndarray:
-    """256 premultiplied ARGB32 colours for normalised entropy 0..255: clear below a fifth,
-    then yellow to red, more opaque as the model is less sure (ilastik's uncertainty layer)."""
+    """256 premultiplied ARGB32 colours for normalised entropy 0..255: clear up to
+    ``UNCERTAINTY_CLEAR_BELOW``, then yellow to red and more opaque as the model is less sure
+    (ilastik's uncertainty layer)."""
     level = np.arange(256, dtype=np.float64) / 255.0
-    t = np.clip((level - 0.2) / 0.8, 0.0, 1.0)
-    alpha = np.where(level < 0.2, 0.0, 0.25 + 0.65 * t)
+    t = np.clip((level - UNCERTAINTY_CLEAR_BELOW) / (1.0 - UNCERTAINTY_CLEAR_BELOW), 0.0, 1.0)
+    alpha = 0.65 * t**0.8  # the prediction stays visible under the reddest pixels
     red, green, blue = np.full(256, 255.0), 230.0 * (1.0 - t), np.zeros(256)
     a = np.round(alpha * 255).astype(np.uint32)
     r, g, b = (np.round(c * alpha).astype(np.uint32) for c in (red, green, blue))
