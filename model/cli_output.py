@@ -62,11 +62,13 @@ class TrainingLog:
             )
 
     def summary(self, out: Path, result: object, skipped: int) -> str:
-        best = (
-            f"best mIoU {self.best[1]:.4f} on held-out strokes at epoch {self.best[0]}"
-            if self.best
-            else "not scored"
-        )
+        metrics = getattr(result, "best_metrics", None)
+        if getattr(result, "kept_latest", False) and metrics is not None:
+            best = f"latest weights kept (sparse strokes), mIoU {metrics.mean_iou:.4f} on held-out strokes"
+        elif self.best:
+            best = f"best mIoU {self.best[1]:.4f} on held-out strokes at epoch {self.best[0]}"
+        else:
+            best = "not scored"
         stopped = ", stopped early" if getattr(result, "stopped", False) else ""
         return (
             f"saved {out}: trained on {self.images[0]} images ({self.images[1]} held out), "

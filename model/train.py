@@ -28,7 +28,14 @@ from model.device import choose_device, device_description, verify_device
 from model.ema import WeightAverage
 from model.errors import DatasetError, SegGUIError
 from model.evaluation import evaluate_images, split_train_val
-from model.fit_setup import BestKeeper, class_loss_weights, make_optimizer, set_trainable, start_network
+from model.fit_setup import (
+    BestKeeper,
+    class_loss_weights,
+    keeps_latest,
+    make_optimizer,
+    set_trainable,
+    start_network,
+)
 from model.image_cache import DecodedCache, cache_bytes
 from model.losses import segmentation_loss
 from model.network_choice import model_channels, resolve_preset
@@ -97,17 +104,19 @@ def fit(
     preview_interval_s: float | None = None,
     on_problem: Callable[[str], None] | None = None,
 ) -> TrainResult:
-    """Train a U-Net on ``train_images`` and return the best checkpoint seen.
+    """Train a U-Net on ``train_images`` and return the checkpoint it keeps.
 
     ``preview`` is asked after every epoch, and also every ``preview_interval_s`` seconds within
     long epochs, for an image to predict with the current weights (``PreviewReady`` events).
 
     ``init`` fine-tunes from an earlier checkpoint (its head grows if classes were added) and
     continues its history. Without ``val_images`` the labelled pixels of the training images are
-    used for the metrics. The best model by validation mean IoU is kept; stopping early through
-    ``should_stop`` still returns it. Images held in memory (``LabelledImage``) and images read
-    from disk as needed (``StoredImage``) train alike; one that cannot be read any more is
-    reported through ``on_problem`` and left out.
+    used for the metrics. The model kept is the epoch with the best validation mean IoU when the
+    validation masks are mostly complete, else the latest (averaged) weights
+    (``model.fit_setup.keeps_latest``); stopping early through ``should_stop`` still returns it.
+    Images held in memory (``LabelledImage``) and images read from disk as needed
+    (``StoredImage``) train alike; one that cannot be read any more is reported through
+    ``on_problem`` and left out.
     """
     if not train_images:
         raise DatasetError("no labelled images to train on: paint some pixels first")
@@ -166,7 +175,7 @@ def fit(
     )
     ema = WeightAverage(model, settings.ema_decay) if settings.ema_decay > 0 else None
     scored = ema.shadow if ema is not None else model  # what is validated, previewed and saved
-    best = BestKeeper(rank, device)
+    best = BestKeeper(rank, device, latest=keeps_latest(validation))
     threads_before = torch.get_num_threads()
     tuner = None
     if device.type == "cpu" and settings.threads == 0 and not dist_utils.is_distributed():
@@ -299,7 +308,7 @@ def fit(
         history=history,
         train_settings=settings.to_dict(),
     )
-    return TrainResult(checkpoint, stopped, step, best.metrics, history)
+    return TrainResult(checkpoint, stopped, step, best.metrics, history, best.latest)
 
 
 def _emit_preview(

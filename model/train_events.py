@@ -71,4 +71,7 @@ class TrainResult:
     stopped: bool
     steps: int
     best_metrics: SegmentationMetrics | None
+    """The validation metrics of the kept weights."""
     history: list[dict[str, object]] = field(default_factory=list)
+    kept_latest: bool = False
+    """The latest weights were kept, not the best epoch's (``model.fit_setup.keeps_latest``)."""

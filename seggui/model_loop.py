@@ -146,7 +146,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
             ),
         }
         self.actions["train"].setToolTip("Fine-tune the model on every painted pixel (Ctrl+T)")
-        self.actions["stop"].setToolTip("Stop after the current step and keep the best model so far")
+        self.actions["stop"].setToolTip("Stop after the current step and keep the model so far")
         self.actions["accept_unpainted"].setToolTip(
             "Copy the prediction into the pixels not painted yet; painted pixels stay (A)"
         )
@@ -387,7 +387,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
 
     # -- shutdown ------------------------------------------------------------------------------------
     def shutdown(self) -> None:
-        """Stop training (its best model is still saved) and prediction, and end the threads."""
+        """Stop training (its model is still saved) and prediction, and end the threads."""
         self.worker.request_stop()
         self.service.shutdown()
         self.thread.quit()

@@ -77,11 +77,11 @@ class TrainingRun:
                 )
 
     def stop(self) -> None:
-        """Stop training within one step (the best model so far is kept) and any predict-all."""
+        """Stop training within one step (the model so far is kept) and any predict-all."""
         if self.training:
             self._stop_requested = True
             self.worker.request_stop()
-            self.panel.status_label.setText("Stopping after this step; the best model so far is kept...")
+            self.panel.status_label.setText("Stopping after this step; the model so far is kept...")
         if self.service.running_all:
             self.service.stop_all()
 
@@ -145,8 +145,13 @@ class TrainingRun:
             else "no held-out pixels"
         )
         how = "Stopped" if result.stopped else "Finished"
+        kept = (
+            "latest weights kept (strokes are too sparse to choose an epoch by)"
+            if result.kept_latest
+            else "best epoch kept"
+        )
         message = (
-            f"{how} after {result.steps} steps in {format_duration(outcome.seconds)}; best model kept "
+            f"{how} after {result.steps} steps in {format_duration(outcome.seconds)}; {kept} "
             f"({score}), saved as {outcome.model_path.name}"
         )
         if outcome.save_error:

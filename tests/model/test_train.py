@@ -4,6 +4,7 @@ import threading
 
 import numpy as np
 import pytest
+import torch
 
 from model.checkpoint import load_checkpoint
 from model.classes import IGNORE_INDEX, default_classes
@@ -184,3 +185,51 @@ def test_the_time_budget_counts_wall_clock_time_validation_included(monkeypatch)
     )
     # Before: only step time counted, so the 25 s budget never ran out and all 400 steps ran.
     assert len(epochs) == 3 and result.steps < 400 and not result.stopped
+
+
+def _scribbled(items: list[LabelledImage], per_class: int, seed: int) -> list[LabelledImage]:
+    """``items`` with only ``per_class`` random pixels of each class left labelled."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for item in items:
+        sparse = np.full_like(item.mask, IGNORE_INDEX)
+        for c in np.unique(item.mask):
+            ys, xs = np.nonzero(item.mask == c)
+            keep = rng.choice(len(ys), size=min(per_class, len(ys)), replace=False)
+            sparse[ys[keep], xs[keep]] = c
+        out.append(LabelledImage(item.path, item.image, sparse))
+    return out
+
+
+def test_sparse_validation_keeps_the_latest_weights_and_full_masks_the_best_epoch():
+    """Strokes do not score edges, so an epoch chosen by them is chosen by noise: the run keeps
+    its latest weights; with complete validation masks it keeps the epoch that scored best."""
+    train = shapes_dataset(4, seed=0)
+    settings = TrainSettings(max_steps=24, **FAST)  # 4 images of 64 x 64: one step an epoch
+
+    sparse = fit(settings, train, _scribbled(shapes_dataset(2, seed=1), 20, 0), default_classes(3))
+    assert sparse.kept_latest
+    assert sparse.best_metrics.mean_iou == sparse.history[-1]["mean_iou"]
+
+    dense = fit(settings, train, shapes_dataset(2, seed=1), default_classes(3))
+    scores = [h["mean_iou"] for h in dense.history]
+    assert not dense.kept_latest
+    assert dense.best_metrics.mean_iou == max(scores)
+    assert scores.index(max(scores)) < len(scores) - 1  # the best was not the last here: a real choice
+
+
+@pytest.mark.parametrize("latest", [False, True])
+def test_best_keeper_keeps_the_best_or_the_latest_weights_offered(latest):
+    from model.fit_setup import BestKeeper
+    from model.metrics import metrics_from_confusion
+
+    layer = torch.nn.Linear(1, 1, bias=False)
+    keeper = BestKeeper(0, torch.device("cpu"), latest=latest)
+    for weight, score in ((1.0, 0.5), (2.0, 0.8), (3.0, 0.6)):
+        with torch.no_grad():
+            layer.weight.fill_(weight)
+        hits = round(100 * score)
+        keeper.offer(layer, metrics_from_confusion(np.array([[hits, 100 - hits], [0, 100]])))
+    kept = float(keeper.state["weight"])
+    assert kept == (3.0 if latest else 2.0)
+    assert keeper.metrics.iou[0] == pytest.approx(0.6 if latest else 0.8)
