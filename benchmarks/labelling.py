@@ -1,12 +1,15 @@
 """The labelling loop, measured with a simulated labeller (``benchmarks/labeller.py``).
 
-    python benchmarks/labelling.py [--membrane DIR] [--camvid DIR] [--seconds 60] [--rounds 5]
+    python benchmarks/labelling.py [--membrane DIR] [--camvid DIR] [--seconds 60 | --steps 400]
+                                   [--rounds 5] [--seed 0] [--sets membrane,camvid]
 
 1. Share painted against quality: every training image scribbled with the app's brush until a
    share of its labelled pixels is painted (0.5 % to full masks), trained as the app trains
-   (``fit``, its default settings, a fifth of the painted images held out to pick the kept
-   weights) for the same wall-clock time, scored on held-out images' full masks. The score the
-   app shows while training (mean IoU on the held-out painted pixels) is printed beside it.
+   (``fit``, its default settings, a fifth of the painted images held out and scored on their
+   strokes) for the same time or number of steps. Every epoch's weights are also scored on the
+   hold-out images' full masks (fit's per-epoch preview of the stacked hold-out images), which
+   gives: the score the app shows beside the true one, how far apart they are over the run,
+   and what the kept weights score against the epoch the strokes would have chosen.
 2. Rounds: two images scribbled (2 %), a model trained; then each round predicts the images not
    labelled yet, picks one by the app's uncertainty ranking (and, the baseline in the same run,
    at random), accepts its prediction, corrects it with a budget of strokes, fine-tunes, and
@@ -39,10 +42,12 @@ from model.data import LabelledImage  # noqa: E402
 from model.device import choose_device  # noqa: E402
 from model.imageio import list_images, read_image, read_mask  # noqa: E402
 from model.intensity import image_to_input  # noqa: E402
+from model.metrics import confusion_matrix, metrics_from_confusion  # noqa: E402
 from model.predict import Predictor  # noqa: E402
 from model.predict_folder import rank_by_uncertainty  # noqa: E402
 from model.settings import TrainSettings  # noqa: E402
 from model.train import evaluate_images, fit, split_train_val  # noqa: E402
+from model.train_events import PreviewReady, PreviewRequest  # noqa: E402
 from model.weights import initial_checkpoint  # noqa: E402
 
 SHARES = (0.005, 0.02, 0.1, 1.0)
@@ -56,6 +61,11 @@ class DataSet:
     channels: int
     pool: list[tuple[Path, np.ndarray, np.ndarray]]  # (path, raw image, full truth)
     test: list[LabelledImage]
+    test_raw: list[np.ndarray]
+
+    def test_mosaic(self) -> tuple[np.ndarray, np.ndarray]:
+        """The hold-out images stacked into one (raw, truth), predicted once per epoch."""
+        return np.concatenate(self.test_raw), np.concatenate([item.mask for item in self.test])
 
 
 def membrane(root: Path, holdout: int = 6) -> DataSet:
@@ -63,7 +73,8 @@ def membrane(root: Path, holdout: int = 6) -> DataSet:
     for path in list_images(root / "images"):
         items.append((path, read_image(path), read_mask(root / "masks" / f"{path.stem}.png")))
     test = [LabelledImage(p, image_to_input(raw, 1), truth) for p, raw, truth in items[-holdout:]]
-    return DataSet("membrane", default_classes(2), "fast", 1, items[:-holdout], test)
+    raws = [raw for _, raw, _ in items[-holdout:]]
+    return DataSet("membrane", default_classes(2), "fast", 1, items[:-holdout], test, raws)
 
 
 def camvid(root: Path, train: int, test: int) -> DataSet:
@@ -76,17 +87,28 @@ def camvid(root: Path, train: int, test: int) -> DataSet:
             out.append((path, read_image(path), truth))
         return out
 
-    held = [LabelledImage(p, image_to_input(raw, 3), truth) for p, raw, truth in load("val", test)]
-    return DataSet("camvid", classes_from_names(CAMVID_CLASSES), "lite0", 3, load("train", train), held)
+    val = load("val", test)
+    held = [LabelledImage(p, image_to_input(raw, 3), truth) for p, raw, truth in val]
+    raws = [raw for _, raw, _ in val]
+    return DataSet("camvid", classes_from_names(CAMVID_CLASSES), "lite0", 3, load("train", train), held, raws)
 
 
-def train(data: DataSet, labelled: list[LabelledImage], seconds: float, init: Checkpoint | None):
+def run_settings(data: DataSet, seconds: float, steps: int | None, seed: int = 0) -> TrainSettings:
+    """The app's default settings for ``data``, stopped after ``seconds`` or, reproducibly
+    whatever else runs on the machine, after ``steps``."""
+    limit = {"max_steps": steps} if steps else {"time_budget_s": seconds}
+    return TrainSettings(preset=data.preset, epochs=100_000, device="cpu", seed=seed, **limit)
+
+
+def train(
+    data: DataSet,
+    labelled: list[LabelledImage],
+    seconds: float,
+    init: Checkpoint | None,
+    steps: int | None = None,
+):
     """Train (or fine-tune ``init``) as the app does; returns (checkpoint, shown score, hold-out score)."""
-    settings = TrainSettings(preset=data.preset, time_budget_s=seconds, epochs=100_000, device="cpu")
-    if init is None and data.preset != "fast":
-        init = initial_checkpoint(data.preset, data.classes, "imagenet")
-    fit_train, fit_val = split_train_val(labelled, settings.val_fraction, settings.seed)
-    result = fit(settings, fit_train, fit_val, data.classes, init=init)
+    result, _ = train_tracked(data, labelled, seconds, init, steps, track=False)
     device = choose_device("cpu")
     model = result.checkpoint.build_model().to(device)
     metrics = evaluate_images(model, data.test, result.checkpoint.mean, result.checkpoint.std, device)
@@ -94,13 +116,54 @@ def train(data: DataSet, labelled: list[LabelledImage], seconds: float, init: Ch
     return result.checkpoint, shown, metrics.mean_iou if metrics is not None else math.nan
 
 
-def shares_table(data: DataSet, seconds: float, seed: int) -> None:
-    print(f"\n### {data.name}: share painted against hold-out mean IoU ({seconds:.0f} s of training each)\n")
+@dataclass
+class Epoch:
+    """One validation of a run: what the app shows and what is true."""
+
+    strokes: float  # mean IoU on the held-out painted pixels (the score shown)
+    holdout: float  # mean IoU on the hold-out images' full masks (unknown to the app)
+
+
+def train_tracked(
+    data: DataSet,
+    labelled: list[LabelledImage],
+    seconds: float,
+    init: Checkpoint | None,
+    steps: int | None,
+    track: bool = True,
+    seed: int = 0,
+):
+    """Train as the app does and, with ``track``, score every epoch's weights on the hold-out's
+    full masks (through fit's preview of the stacked hold-out images); returns the result and
+    the epochs."""
+    settings = run_settings(data, seconds, steps, seed)
+    if init is None and data.preset != "fast":
+        init = initial_checkpoint(data.preset, data.classes, "imagenet")
+    fit_train, fit_val = split_train_val(labelled, settings.val_fraction, settings.seed)
+    mosaic, truth = data.test_mosaic()
+    scores: list[float] = []
+
+    def on_event(event: object) -> None:
+        if isinstance(event, PreviewReady):
+            confusion = confusion_matrix(truth, event.prediction.classes, len(data.classes))
+            scores.append(metrics_from_confusion(confusion).mean_iou)
+
+    preview = (lambda: PreviewRequest("hold-out", mosaic)) if track else None
+    result = fit(settings, fit_train, fit_val, data.classes, init=init, on_event=on_event, preview=preview)
+    new = result.history[len(result.history) - len(scores) :] if scores else []
+    epochs = [Epoch(float(h["mean_iou"]), score) for h, score in zip(new, scores)]
+    return result, epochs
+
+
+def shares_table(data: DataSet, seconds: float, seed: int, steps: int | None = None) -> None:
+    length = f"{steps} steps" if steps else f"{seconds:.0f} s"
+    print(f"\n### {data.name}: share painted against hold-out mean IoU ({length} of training each)\n")
     print(
-        "| painted (target) | painted (actual) | strokes | simulated time | score shown while training | "
-        "hold-out mean IoU (full masks) | of full masks |"
+        "| painted (target) | painted (actual) | strokes | simulated time | agreement with held-out strokes "
+        "(shown) | hold-out mean IoU (full masks) | of full masks | gap, mean over epochs | "
+        "hold-out of the epoch best by strokes (kept before) | of the last epoch | of the best epoch |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for share in SHARES:
         rng = np.random.default_rng(seed)
@@ -110,15 +173,19 @@ def shares_table(data: DataSet, seconds: float, seed: int) -> None:
             strokes, pixels = strokes + painted.strokes, pixels + painted.pixels
             total += int((truth != IGNORE_INDEX).sum())
             labelled.append(LabelledImage(path, image_to_input(raw, data.channels), mask))
-        _, shown, score = train(data, labelled, seconds, None)
-        rows.append((share, pixels / total, strokes, shown, score))
-    full = rows[-1][4]
-    for share, actual, strokes, shown, score in rows:
+        _, epochs = train_tracked(data, labelled, seconds, None, steps, seed=seed)
+        rows.append((share, pixels / total, strokes, epochs))
+    full = rows[-1][3][-1].holdout
+    for share, actual, strokes, epochs in rows:
         name = "full masks" if share >= 1 else f"{100 * share:g} %"
         when = "-" if share >= 1 else f"{strokes / 60:.0f} min"
+        by_strokes = max(epochs, key=lambda e: (e.strokes, -epochs.index(e)))  # the first best
+        kept = by_strokes if share >= 1 else epochs[-1]  # as fit keeps (model.fit_setup.keeps_latest)
+        gap = np.mean([abs(e.strokes - e.holdout) for e in epochs])
         print(
-            f"| {name} | {100 * actual:.2f} % | {strokes if share < 1 else '-'} | {when} | {shown:.3f} | "
-            f"{score:.3f} | {100 * score / full:.0f} % |"
+            f"| {name} | {100 * actual:.2f} % | {strokes if share < 1 else '-'} | {when} | "
+            f"{kept.strokes:.3f} | {kept.holdout:.3f} | {100 * kept.holdout / full:.0f} % | {gap:.3f} | "
+            f"{by_strokes.holdout:.3f} | {kept.holdout:.3f} | {max(e.holdout for e in epochs):.3f} |"
         )
 
 
@@ -132,11 +199,18 @@ def accepted(prediction, confident: float | None) -> np.ndarray:
 
 
 def rounds_table(
-    data: DataSet, seconds: float, rounds: int, budget: int, seed: int, confident: float | None = None
+    data: DataSet,
+    seconds: float,
+    rounds: int,
+    budget: int,
+    seed: int,
+    confident: float | None = None,
+    steps: int | None = None,
 ) -> None:
+    length = f"{steps} steps" if steps else f"{seconds:.0f} s"
     print(
         f"\n### {data.name}: accept-and-correct rounds ({budget} correction strokes per image, "
-        f"{seconds:.0f} s of fine-tuning per round; accepting "
+        f"{length} of fine-tuning per round; accepting "
         f"{'all pixels' if confident is None else f'pixels of probability >= {confident:g}'})\n"
     )
     # Round 0 is shared: the same two scribbled images and the same first model for both ways
@@ -149,7 +223,7 @@ def rounds_table(
         mask, painted = scribble(truth, 0.02, rng)
         first.append(LabelledImage(path, image_to_input(raw, data.channels), mask))
         first_strokes += painted.strokes
-    first_model, _, first_score = train(data, first, seconds, None)
+    first_model, _, first_score = train(data, first, seconds, None, steps)
     results = {}
     for strategy in ("uncertainty", "random"):
         rng = np.random.default_rng(seed + 2)
@@ -176,7 +250,7 @@ def rounds_table(
             strokes += painted.strokes + 1  # the accept key counts as one action
             labelled.append(LabelledImage(path, image_to_input(raw, data.channels), mask))
             done.add(chosen)
-            checkpoint, _, score = train(data, labelled, seconds, checkpoint)
+            checkpoint, _, score = train(data, labelled, seconds, checkpoint, steps)
             row.append((strokes, score))
         results[strategy] = row
     print(
@@ -192,11 +266,15 @@ def main() -> None:
     parser.add_argument("--membrane", type=Path, default=ROOT.parent / "shared" / "data" / "membrane")
     parser.add_argument("--camvid", type=Path, default=ROOT.parent / "shared" / "data" / "camvid")
     parser.add_argument("--seconds", type=float, default=60.0, help="training time per run")
+    parser.add_argument(
+        "--steps", type=int, help="training steps per run of the shares table, not --seconds (reproducible)"
+    )
     parser.add_argument("--camvid-train", type=int, default=40)
     parser.add_argument("--camvid-test", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--budget", type=int, default=15, help="correction strokes per image")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sets", default="membrane,camvid", help="data sets, comma separated")
     parser.add_argument("--only", choices=("shares", "rounds"), help="one of the two experiments")
     parser.add_argument(
         "--accept-confident",
@@ -206,14 +284,20 @@ def main() -> None:
     )
     args = parser.parse_args()
     start = time.perf_counter()
-    sets = [membrane(args.membrane), camvid(args.camvid, args.camvid_train, args.camvid_test)]
+    loaders = {
+        "membrane": lambda: membrane(args.membrane),
+        "camvid": lambda: camvid(args.camvid, args.camvid_train, args.camvid_test),
+    }
+    sets = [loaders[name]() for name in args.sets.split(",")]
     for data in sets:
         if args.only != "rounds":
-            shares_table(data, args.seconds, args.seed)
+            shares_table(data, args.seconds, args.seed, args.steps)
     if args.only != "shares":
-        rounds_table(
-            sets[0], args.seconds * 2 / 3, args.rounds, args.budget, args.seed, args.accept_confident
-        )
+        steps = round(args.steps * 2 / 3) if args.steps else None
+        for data in sets:
+            rounds_table(
+                data, args.seconds * 2 / 3, args.rounds, args.budget, args.seed, args.accept_confident, steps
+            )
     print(f"\n({time.perf_counter() - start:.0f} s in all, CPU)")
 
 
