@@ -85,6 +85,12 @@ class TrainingPanel(TrainingOptions, QWidget):
             "so with scribbles this reads higher than the quality at region edges; full masks, or "
             "'evaluate' on fully labelled images, measure that."
         )
+        self.change_label = QLabel("")
+        self.change_label.setWordWrap(True)
+        self.change_label.setToolTip(
+            "How much the live prediction of the image on screen still changes between previews, "
+            "unpainted pixels included: near zero, more of the same training will change little"
+        )
         self.iou_label = QLabel("")
         self.iou_label.setWordWrap(True)
         self.iou_label.setToolTip("Each class's intersection over union on the held-out painted pixels")
@@ -122,6 +128,7 @@ class TrainingPanel(TrainingOptions, QWidget):
         layout.addWidget(self.loss_chart, 1)
         layout.addWidget(self.iou_chart, 1)
         layout.addWidget(self.iou_label)
+        layout.addWidget(self.change_label)
         layout.addWidget(self._build_advanced())
 
     # -- models ------------------------------------------------------------------------------
@@ -150,6 +157,7 @@ class TrainingPanel(TrainingOptions, QWidget):
         """One IoU line per foreground class, in the class colours (emptied)."""
         self.iou_chart.set_series(_score_lines(classes))
         self.iou_label.setText("")
+        self.change_label.setText("")
 
     def rename_classes(self, classes: tuple[ClassInfo, ...]) -> None:
         """Classes renamed or recoloured: the IoU lines keep their points under the new names."""
@@ -206,6 +214,13 @@ class TrainingPanel(TrainingOptions, QWidget):
         self.iou_chart.append(MEAN_LINE, epoch, mean)
         shown = [f"{name} {value:.2f}" for name, value in zip(names, iou) if not math.isnan(value)]
         self.iou_label.setText("IoU: " + ", ".join(shown))
+
+    def show_change(self, image_name: str, changed: float) -> None:
+        """How much of the preview of ``image_name`` changed class since the previous one."""
+        self.change_label.setText(
+            f"Still changing: {100 * changed:.1f} % of {image_name}'s pixels changed class "
+            "since the last preview"
+        )
 
     def end_run(self, message: str) -> None:
         self.eta_label.setText("")

@@ -118,9 +118,13 @@ class TrainingRun:
             f"{event.metrics.mean_iou:.3f}{' (best so far)' if event.best else ''}"
         )
 
-    def _on_preview(self, key: object, prediction: Prediction, rendered: Rendered) -> None:
+    def _on_preview(
+        self, key: object, prediction: Prediction, rendered: Rendered, changed: float | None
+    ) -> None:
         if isinstance(key, Path):
             self._show(key, prediction.classes, rendered)
+            if changed is not None:
+                self.panel.show_change(key.name, changed)
 
     def _on_training_finished(self, outcome: TrainOutcome) -> None:
         self.training = False

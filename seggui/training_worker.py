@@ -64,7 +64,7 @@ class TrainWorker(QObject):
     started = Signal(object)  # TrainingStarted
     step_ended = Signal(object)  # StepEnded
     epoch_ended = Signal(object)  # EpochEnded
-    preview_ready = Signal(object, object, object)  # key, Prediction, Rendered overlay
+    preview_ready = Signal(object, object, object, object)  # key, Prediction, Rendered, changed share
     problem = Signal(str)  # a skipped file
     download_progress = Signal(int, int)  # bytes done, bytes in all (0: unknown)
     network_chosen = Signal(str)  # the network a new model gets, and why
@@ -78,6 +78,7 @@ class TrainWorker(QObject):
         self._preview: tuple[object, np.ndarray] | None = None
         self._drawing = Drawing()
         self._classes: tuple[ClassInfo, ...] = ()
+        self._last_preview: tuple[object, np.ndarray] | None = None  # worker thread only
 
     def prepare(self) -> None:
         """Clear an old stop request; call before queuing ``run`` (a stop after this one counts)."""
@@ -108,6 +109,7 @@ class TrainWorker(QObject):
     @Slot(object)
     def run(self, request: TrainRequest) -> None:
         self._classes = request.classes
+        self._last_preview = None
         start = time.perf_counter()
         try:
             result = self._train(request)
@@ -185,6 +187,14 @@ class TrainWorker(QObject):
             on_problem=self.problem.emit,
         )
 
+    def _changed_share(self, key: object, classes: np.ndarray) -> float | None:
+        """The share of pixels whose predicted class changed since the last preview of the same
+        image (None for the first): how much the model still changes where nothing is painted."""
+        last, self._last_preview = self._last_preview, (key, classes)
+        if last is None or last[0] != key or last[1].shape != classes.shape:
+            return None
+        return float(np.count_nonzero(last[1] != classes)) / max(classes.size, 1)
+
     def _on_event(self, event: TrainEvent) -> None:
         from model.train_events import EpochEnded, PreviewReady, StepEnded, TrainingStarted
 
@@ -196,9 +206,9 @@ class TrainWorker(QObject):
             with self._lock:
                 drawing = self._drawing
             # coloured (and hatched) here, not on the GUI
-            rendered = render_prediction(
-                event.prediction.classes, self._classes, drawing, event.prediction.uncertainty_map
-            )
-            self.preview_ready.emit(event.key, event.prediction, rendered)
+            classes = event.prediction.classes
+            rendered = render_prediction(classes, self._classes, drawing, event.prediction.uncertainty_map)
+            changed = self._changed_share(event.key, classes)
+            self.preview_ready.emit(event.key, event.prediction, rendered, changed)
         elif isinstance(event, TrainingStarted):
             self.started.emit(event)

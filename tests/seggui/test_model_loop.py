@@ -65,6 +65,7 @@ def test_train_shows_progress_and_a_matching_overlay_then_continues(qtbot, windo
     predicted = loop.shown[1]
     assert all(_dice(predicted, mask, c) > 0.9 for c in (1, 2)), [_dice(predicted, mask, c) for c in (1, 2)]
     assert window.canvas.prediction_layer.isVisible()
+    assert "of img00.png's pixels changed class since the last preview" in loop.panel.change_label.text()
 
     loop.panel.epochs_spin.setValue(2)  # continue: fine-tunes the model just made
     with qtbot.waitSignal(loop.training_finished, timeout=60000) as again:
@@ -461,3 +462,20 @@ def test_show_uncertainty_tints_where_the_model_is_unsure_even_after_predict_all
 
     loop.actions["show_uncertainty"].trigger()  # off again
     assert not heat.isVisible()
+
+
+def test_previews_say_how_much_of_the_image_changed_class_since_the_last_one(qtbot):
+    from model.predict import Prediction
+    from model.train_events import PreviewReady
+    from seggui.training_worker import TrainWorker
+
+    worker = TrainWorker()
+    worker._classes = tuple(default_classes(3))
+    got = []
+    worker.preview_ready.connect(lambda key, prediction, rendered, changed: got.append((key, changed)))
+    first = np.zeros((10, 20), np.uint8)
+    second = first.copy()
+    second[:5, :4] = 2  # 20 of 200 pixels
+    for key, classes in (("a", first), ("a", second), ("b", second), ("b", second)):
+        worker._on_event(PreviewReady(key, Prediction(classes, None, 0.0)))
+    assert got == [("a", None), ("a", 0.1), ("b", None), ("b", 0.0)]  # another image starts again
