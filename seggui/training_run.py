@@ -150,7 +150,7 @@ class TrainingRun:
         )
         how = "Stopped" if result.stopped else "Finished"
         kept = (
-            "latest weights kept (strokes are too sparse to choose an epoch by)"
+            "latest weights kept, as strokes are too sparse to choose an epoch by"
             if result.kept_latest
             else "best epoch kept"
         )
