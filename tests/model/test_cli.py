@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from model.checkpoint import load_checkpoint
+from model.classes import IGNORE_INDEX
 from model.cli import main
 from model.imageio import read_mask
 from tests.synthetic import write_shapes_folder
@@ -292,6 +293,7 @@ def test_training_output_without_a_terminal_and_its_summary(tmp_path, capsys, mo
     steps = [line for line in captured.err.splitlines() if line.startswith("step ")]
     assert len(steps) == 4 and "crops/s" in steps[0] and " left" in steps[0]
     assert captured.out.startswith(f"saved {out}: trained on 3 images") and "1 skipped" in captured.out
+    assert "best mIoU" in captured.out  # full masks: the best epoch is kept
 
 
 def test_evaluate_prints_accuracies_and_the_confusion_matrix(trained, capsys):
@@ -368,3 +370,19 @@ def test_evaluate_json_is_one_object_a_script_can_read(trained, capsys):
     assert result["images"] == 4 and result["skipped"] == []
     assert [c["name"] for c in result["classes"]] == ["background", "disk", "square"]
     assert 0 <= result["mean_iou"] <= 1 and len(result["confusion"]) == 3
+
+
+def test_train_with_sparse_strokes_says_it_kept_the_latest_weights(tmp_path, capsys):
+    image_dir = write_shapes_folder(tmp_path, 4)
+    rng = np.random.default_rng(0)
+    for path in (image_dir / "masks").glob("*.png"):
+        full = np.array(Image.open(path))
+        sparse = np.full_like(full, IGNORE_INDEX)
+        for value in np.unique(full):
+            ys, xs = np.nonzero(full == value)
+            keep = rng.choice(len(ys), size=min(20, len(ys)), replace=False)
+            sparse[ys[keep], xs[keep]] = value
+        Image.fromarray(sparse).save(path)
+    out = tmp_path / "m.pt"
+    assert main(["train", "--images", str(image_dir), "--out", str(out), "--classes", "a,b,c", *TRAIN]) == 0
+    assert "latest weights kept (sparse strokes), mIoU" in capsys.readouterr().out

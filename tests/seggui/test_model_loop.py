@@ -59,6 +59,7 @@ def test_train_shows_progress_and_a_matching_overlay_then_continues(qtbot, windo
     assert len(loop.panel.iou_chart.points("class 2")) == 150  # one epoch = one step here
     assert loop.panel.iou_label.text().startswith("IoU: background ")
     assert outcome.model_path.parent == folder / "models" and outcome.model_path.is_file()
+    assert "best epoch kept" in loop.panel.status_label.text()  # full masks: the epochs are told apart
     assert load_checkpoint(outcome.model_path).history == outcome.result.history
     qtbot.waitUntil(lambda: loop.shown is not None and loop.model_path == outcome.model_path, timeout=30000)
     mask = window.document.mask
