@@ -206,13 +206,17 @@ def rounds_table(
     seed: int,
     confident: float | None = None,
     steps: int | None = None,
+    scribble_share: float | None = None,
 ) -> None:
+    """Rounds of pick, label, fine-tune. The picked image is labelled by accepting its prediction
+    and correcting it with ``budget`` strokes, or (``scribble_share``) by scribbling it afresh."""
     length = f"{steps} steps" if steps else f"{seconds:.0f} s"
-    print(
-        f"\n### {data.name}: accept-and-correct rounds ({budget} correction strokes per image, "
-        f"{length} of fine-tuning per round; accepting "
-        f"{'all pixels' if confident is None else f'pixels of probability >= {confident:g}'})\n"
-    )
+    if scribble_share is not None:
+        how = f"the picked image scribbled to {100 * scribble_share:g} %, nothing accepted"
+    else:
+        accepting = "all pixels" if confident is None else f"pixels of probability >= {confident:g}"
+        how = f"{budget} correction strokes per image, accepting {accepting}"
+    print(f"\n### {data.name}: rounds ({how}; {length} of fine-tuning per round)\n")
     # Round 0 is shared: the same two scribbled images and the same first model for both ways
     # of picking, so the rounds differ only by the pick.
     rng = np.random.default_rng(seed)
@@ -245,9 +249,13 @@ def rounds_table(
             else:
                 chosen = int(pick_rng.choice(left))
             path, raw, truth = data.pool[chosen]
-            mask = accepted(predictions[chosen], confident)  # Accept Prediction on an unpainted image
-            painted = correct(mask, truth, budget, rng)
-            strokes += painted.strokes + 1  # the accept key counts as one action
+            if scribble_share is not None:
+                mask, painted = scribble(truth, scribble_share, rng)
+                strokes += painted.strokes
+            else:
+                mask = accepted(predictions[chosen], confident)  # Accept Prediction on an unpainted image
+                painted = correct(mask, truth, budget, rng)
+                strokes += painted.strokes + 1  # the accept key counts as one action
             labelled.append(LabelledImage(path, image_to_input(raw, data.channels), mask))
             done.add(chosen)
             checkpoint, _, score = train(data, labelled, seconds, checkpoint, steps)
@@ -282,6 +290,12 @@ def main() -> None:
         metavar="P",
         help="rounds accept only pixels whose class probability is at least P (default: all)",
     )
+    parser.add_argument(
+        "--scribble-picks",
+        type=float,
+        metavar="SHARE",
+        help="rounds scribble the picked image to SHARE (e.g. 0.02) instead of accepting and correcting",
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     loaders = {
@@ -296,7 +310,14 @@ def main() -> None:
         steps = round(args.steps * 2 / 3) if args.steps else None
         for data in sets:
             rounds_table(
-                data, args.seconds * 2 / 3, args.rounds, args.budget, args.seed, args.accept_confident, steps
+                data,
+                args.seconds * 2 / 3,
+                args.rounds,
+                args.budget,
+                args.seed,
+                args.accept_confident,
+                steps,
+                args.scribble_picks,
             )
     print(f"\n({time.perf_counter() - start:.0f} s in all, CPU)")
 
