@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QScrollArea
 
 from model.classes import IGNORE_INDEX
 from model.config import START_IMAGENET
+from model.uncertainty import sure_pixels
 from seggui.actions import make_action
 from seggui.model_files import MODEL_SUFFIX, detect_device, load_model_for, model_files
 from seggui.predictions import PredictionService
@@ -73,6 +74,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
         self.training = False
         self.uncertainties: dict[Path, float] = {}
         self.shown: tuple[Path, np.ndarray] | None = None  # the prediction on screen: image, classes
+        self.shown_sure: np.ndarray | None = None  # where the model is sure of it (Accept takes these)
         self._jump_when_ranked = False
         self._training_models_dir: Path | None = None
         self._stop_requested = False
@@ -136,6 +138,9 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
             "train": a("&Train", self.train, "Ctrl+T"),
             "stop": a("&Stop", self.stop),
             "accept_unpainted": a("&Accept Prediction (Unpainted Pixels)", self.accept_unpainted, "A"),
+            "accept_sure_only": a(
+                "Accept Only Where the Model Is &Sure", self._on_accept_mode_toggled, checkable=True
+            ),
             "accept_all": a("&Replace Mask with Prediction", self.accept_all, "Shift+A"),
             "predict_all": a("&Predict All", lambda: self.predict_all(), "Ctrl+Shift+P"),
             "next_uncertain": a("&Next Most Uncertain", self.next_uncertain, "U"),
@@ -158,6 +163,11 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
         self.actions["next_uncertain"].setToolTip(
             "Open the unfinished image the model is least sure about: correcting it helps most (U)"
         )
+        self.actions["accept_sure_only"].setChecked(True)
+        self.actions["accept_sure_only"].setToolTip(
+            "Accept Prediction leaves the pixels Show Uncertainty tints unpainted, for you to paint: "
+            "a weak model's accepted mistakes are trained on as labels"
+        )
         self.actions["show_uncertainty"].setToolTip(
             "Tint where the model is unsure, yellow to red: the places worth correcting (Shift+U)"
         )
@@ -174,6 +184,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
             a["show_prediction"],
             a["show_uncertainty"],
             a["accept_unpainted"],
+            a["accept_sure_only"],
             a["accept_all"],
             None,
             a["predict_all"],
@@ -219,7 +230,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
         cached = self.service.cached(current.path)
         heat_ready = cached is not None and cached.rendered.uncertainty is not None
         if cached is not None and (heat_ready or not self._uncertainty_wanted()):
-            self._show(current.path, cached.prediction.classes, cached.rendered)
+            self._show(current.path, cached.prediction, cached.rendered)
         elif self.checkpoint is not None and not self.training and self.state.project is not None:
             self.service.request(current.path, current.raw, self.state.project.classes)
 
@@ -247,20 +258,22 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
 
     # -- showing predictions ---------------------------------------------------------------------
     def _clear_overlay(self) -> None:
-        self.shown = None
+        self.shown, self.shown_sure = None, None
         self.prediction_layer.set_labels(None, ())
         self.uncertainty_layer.set_image(QImage())
         self._update_actions()
 
-    def _show(self, path: Path, classes: np.ndarray, rendered: Rendered | None = None) -> None:
+    def _show(self, path: Path, prediction: Prediction, rendered: Rendered | None = None) -> None:
         project = self.state.project
         if project is None or not self._is_current(path):
             return
         current = self.state.current
         assert current is not None
+        classes = prediction.classes
         if classes.shape != current.mask.shape:
             return
         self.shown = (path, classes)
+        self.shown_sure = sure_pixels(prediction)
         layer = self.prediction_layer
         layer.set_labels(classes, project.classes, rendered)
         layer.setVisible(self.actions["show_prediction"].isChecked())
@@ -273,7 +286,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
     def _on_prediction_ready(self, path: Path, prediction: Prediction, rendered: Rendered) -> None:
         self.uncertainties[path] = prediction.uncertainty
         self.image_list.set_uncertainty(path, prediction.uncertainty)
-        self._show(path, prediction.classes, rendered)
+        self._show(path, prediction, rendered)
 
     def _on_prediction_failed(self, path: Path | None, message: str) -> None:
         self.state.report(message)
@@ -304,14 +317,22 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
         """Replace the mask by the prediction (one undo step; Ctrl+Z brings the strokes back)."""
         self._accept(only_unpainted=False)
 
+    def _on_accept_mode_toggled(self, sure_only: bool) -> None:
+        which = "the unpainted pixels the model is sure of" if sure_only else "every unpainted pixel"
+        self.state.tell(f"Accept Prediction now takes {which}", 5000)
+
     def _accept(self, only_unpainted: bool) -> None:
         document = self.state.document
         if document is None or self.shown is None or not self._is_current(self.shown[0]):
             self.state.report("No prediction on this image yet: train or load a model first")
             return
         predicted = self.shown[1]
+        unsure = 0
         if only_unpainted:
             where = document.mask == IGNORE_INDEX
+            if self.actions["accept_sure_only"].isChecked() and self.shown_sure is not None:
+                unsure = int(np.count_nonzero(where & ~self.shown_sure))
+                where &= self.shown_sure
             label = "Accept prediction (unpainted)"
         else:
             where = np.ones(document.shape, bool)
@@ -330,6 +351,12 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
                 return
         if not self.editor.replace_where(where, predicted, label):
             self.state.tell("The mask already matches the prediction there", 5000)
+        if unsure:
+            self.state.tell(
+                f"{unsure:,} unpainted pixels where the model is unsure stay unpainted: paint them, "
+                "or untick Model > Accept Only Where the Model Is Sure",
+                8000,
+            )
 
     # -- models ------------------------------------------------------------------------------------
     def _set_model(self, checkpoint: Checkpoint | None, path: Path | None, clear: bool = True) -> None:

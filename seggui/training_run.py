@@ -122,7 +122,7 @@ class TrainingRun:
         self, key: object, prediction: Prediction, rendered: Rendered, changed: float | None
     ) -> None:
         if isinstance(key, Path):
-            self._show(key, prediction.classes, rendered)
+            self._show(key, prediction, rendered)
             if changed is not None:
                 self.panel.show_change(key.name, changed)
 

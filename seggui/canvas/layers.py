@@ -10,6 +10,7 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from model.classes import IGNORE_INDEX, ClassInfo
+from model.uncertainty import SURE_BELOW
 from seggui.document import Rect
 
 
@@ -93,9 +94,9 @@ class Rendered:
     uncertainty: QImage | None = None
 
 
-UNCERTAINTY_CLEAR_BELOW = 0.5
-"""Pixels under this normalised entropy are left clear (two classes: the likelier one above
-89 %; a model trained with class weights is rarely surer than that of its commonest class)."""
+UNCERTAINTY_CLEAR_BELOW = SURE_BELOW
+"""Pixels under this normalised entropy are left clear (``model.predict.SURE_BELOW``; a model
+trained with class weights is rarely much surer than that of its commonest class)."""
 
 
 def uncertainty_lut() -> np.ndarray:

@@ -153,9 +153,20 @@ def test_accept_fills_unpainted_pixels_or_replaces_the_mask_and_undo_restores(
     stroke = painted != IGNORE_INDEX
     assert stroke.any() and (predicted[stroke] != 1).any()
 
-    qtbot.keyClick(window.canvas, Qt.Key.Key_A)
+    sure = loop.service.cached(window.current.path).prediction.uncertainty_map < 128
+    assert sure.any() and (~sure & ~stroke).any()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_A)  # by default: only where the model is sure
     mask = window.document.mask
     assert np.array_equal(mask[stroke], painted[stroke])  # painted pixels are kept
+    assert np.array_equal(mask[~stroke & sure], predicted[~stroke & sure])
+    assert (mask[~stroke & ~sure] == IGNORE_INDEX).all()  # left for the user to paint
+    assert "where the model is unsure stay unpainted" in window.statusBar().currentMessage()
+    window.undo_action.trigger()
+
+    loop.actions["accept_sure_only"].trigger()  # untick: every unpainted pixel
+    qtbot.keyClick(window.canvas, Qt.Key.Key_A)
+    mask = window.document.mask
+    assert np.array_equal(mask[stroke], painted[stroke])
     assert np.array_equal(mask[~stroke], predicted[~stroke])
     with qtbot.waitSignal(window.store.saved, timeout=10000):
         window.store.save_current()
@@ -347,10 +358,10 @@ def test_accept_then_undo_on_an_unpainted_image_lists_it_as_without_mask_also_af
     _open_with_prediction(qtbot, window, folder)
     image = window.current.path
     model = window.browser.model
-    qtbot.keyClick(window.canvas, Qt.Key.Key_A)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_A)  # the pixels the model is unsure of stay unpainted
     with qtbot.waitSignal(window.store.saved, timeout=10000):
         window.store.save_current()
-    assert model.status_of(image) == Status.LABELLED
+    assert model.status_of(image) == Status.PARTLY
     window.undo_action.trigger()
     with qtbot.waitSignal(window.store.saved, timeout=10000):
         window.store.save_current()
