@@ -48,6 +48,7 @@ from model.predict_folder import rank_by_uncertainty  # noqa: E402
 from model.settings import TrainSettings  # noqa: E402
 from model.train import evaluate_images, fit, split_train_val  # noqa: E402
 from model.train_events import PreviewReady, PreviewRequest  # noqa: E402
+from model.uncertainty import sure_pixels  # noqa: E402
 from model.weights import initial_checkpoint  # noqa: E402
 
 SHARES = (0.005, 0.02, 0.1, 1.0)
@@ -189,10 +190,14 @@ def shares_table(data: DataSet, seconds: float, seed: int, steps: int | None = N
         )
 
 
-def accepted(prediction, confident: float | None) -> np.ndarray:
-    """What Accept Prediction puts into an unpainted mask: every pixel's class, or (``confident``)
-    only pixels whose class probability reaches it, the rest left not labelled."""
+def accepted(prediction, confident: float | None, sure_only: bool = False) -> np.ndarray:
+    """What Accept Prediction puts into an unpainted mask: every pixel's class; with
+    ``sure_only`` (the app's default) only the pixels the model is sure of
+    (``model.uncertainty.sure_pixels``); or (``confident``) only pixels whose class probability
+    reaches it. The rest are left not labelled."""
     mask = prediction.classes.copy()
+    if sure_only:
+        mask[~sure_pixels(prediction)] = IGNORE_INDEX
     if confident is not None:
         mask[prediction.probabilities.max(axis=0) < confident] = IGNORE_INDEX
     return mask
@@ -207,6 +212,7 @@ def rounds_table(
     confident: float | None = None,
     steps: int | None = None,
     scribble_share: float | None = None,
+    sure_only: bool = False,
 ) -> None:
     """Rounds of pick, label, fine-tune. The picked image is labelled by accepting its prediction
     and correcting it with ``budget`` strokes, or (``scribble_share``) by scribbling it afresh."""
@@ -215,6 +221,7 @@ def rounds_table(
         how = f"the picked image scribbled to {100 * scribble_share:g} %, nothing accepted"
     else:
         accepting = "all pixels" if confident is None else f"pixels of probability >= {confident:g}"
+        accepting = "the pixels the model is sure of (the app's default)" if sure_only else accepting
         how = f"{budget} correction strokes per image, accepting {accepting}"
     print(f"\n### {data.name}: rounds ({how}; {length} of fine-tuning per round)\n")
     # Round 0 is shared: the same two scribbled images and the same first model for both ways
@@ -253,7 +260,7 @@ def rounds_table(
                 mask, painted = scribble(truth, scribble_share, rng)
                 strokes += painted.strokes
             else:
-                mask = accepted(predictions[chosen], confident)  # Accept Prediction on an unpainted image
+                mask = accepted(predictions[chosen], confident, sure_only)  # Accept, on an unpainted image
                 painted = correct(mask, truth, budget, rng)
                 strokes += painted.strokes + 1  # the accept key counts as one action
             labelled.append(LabelledImage(path, image_to_input(raw, data.channels), mask))
@@ -291,6 +298,11 @@ def main() -> None:
         help="rounds accept only pixels whose class probability is at least P (default: all)",
     )
     parser.add_argument(
+        "--accept-sure",
+        action="store_true",
+        help="rounds accept only the pixels the model is sure of, as the app does by default",
+    )
+    parser.add_argument(
         "--scribble-picks",
         type=float,
         metavar="SHARE",
@@ -318,6 +330,7 @@ def main() -> None:
                 args.accept_confident,
                 steps,
                 args.scribble_picks,
+                args.accept_sure,
             )
     print(f"\n({time.perf_counter() - start:.0f} s in all, CPU)")
 

@@ -99,3 +99,13 @@ def test_uncertainty_map_is_the_per_pixel_entropy_of_the_prediction(checkpoint):
         assert np.abs(prediction.uncertainty_map / 255.0 - entropy).max() < 0.01
         assert prediction.uncertainty == pytest.approx(entropy.mean(), abs=0.01)
         assert prediction.uncertainty_map.std() > 0  # it varies over the image
+
+
+def test_sure_pixels_are_those_under_half_the_maximum_entropy():
+    from model.predict import Prediction
+    from model.uncertainty import sure_pixels
+
+    entropy = np.array([[0, 127, 128, 255]], np.uint8)
+    classes = np.zeros((1, 4), np.uint8)
+    assert sure_pixels(Prediction(classes, None, 0.5, entropy)).tolist() == [[True, True, False, False]]
+    assert sure_pixels(Prediction(classes, None, 0.5)).all()  # read back from a file: no map, all taken
