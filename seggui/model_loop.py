@@ -16,9 +16,9 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QScrollArea
 
-from model.classes import IGNORE_INDEX
 from model.config import START_IMAGENET
 from model.uncertainty import sure_pixels
+from seggui.accepting import PredictionAcceptance
 from seggui.actions import make_action
 from seggui.model_files import MODEL_SUFFIX, detect_device, load_model_for, model_files
 from seggui.predictions import PredictionService
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
+class ModelLoop(TrainingRun, UncertaintyRanking, PredictionAcceptance, QObject):
     """Training, prediction overlay, accept, predict-all and uncertainty ranking for one window."""
 
     training_started = Signal()
@@ -307,56 +307,6 @@ class ModelLoop(TrainingRun, UncertaintyRanking, QObject):
             return
         if self.shown is not None and self.uncertainty_layer.image().isNull():
             self.service.request(current.path, current.raw, project.classes)
-
-    # -- accept and correct ------------------------------------------------------------------------
-    def accept_unpainted(self) -> None:
-        """Copy the prediction into the pixels that are not labelled yet (one undo step)."""
-        self._accept(only_unpainted=True)
-
-    def accept_all(self) -> None:
-        """Replace the mask by the prediction (one undo step; Ctrl+Z brings the strokes back)."""
-        self._accept(only_unpainted=False)
-
-    def _on_accept_mode_toggled(self, sure_only: bool) -> None:
-        which = "the unpainted pixels the model is sure of" if sure_only else "every unpainted pixel"
-        self.state.tell(f"Accept Prediction now takes {which}", 5000)
-
-    def _accept(self, only_unpainted: bool) -> None:
-        document = self.state.document
-        if document is None or self.shown is None or not self._is_current(self.shown[0]):
-            self.state.report("No prediction on this image yet: train or load a model first")
-            return
-        predicted = self.shown[1]
-        unsure = 0
-        if only_unpainted:
-            where = document.mask == IGNORE_INDEX
-            if self.actions["accept_sure_only"].isChecked() and self.shown_sure is not None:
-                unsure = int(np.count_nonzero(where & ~self.shown_sure))
-                where &= self.shown_sure
-            label = "Accept prediction (unpainted)"
-        else:
-            where = np.ones(document.shape, bool)
-            label = "Replace mask with prediction"
-            finished = not (document.mask == IGNORE_INDEX).any()
-            changed = int(np.count_nonzero(document.mask != predicted))
-            if (
-                finished
-                and changed
-                and not self.state.ask(
-                    "Replace the mask?",
-                    f"Every pixel of this image is labelled; the prediction changes {changed:,} of them. "
-                    "Replace the mask with the prediction? (Ctrl+Z undoes it)",
-                )
-            ):
-                return
-        if not self.editor.replace_where(where, predicted, label):
-            self.state.tell("The mask already matches the prediction there", 5000)
-        if unsure:
-            self.state.tell(
-                f"{unsure:,} unpainted pixels where the model is unsure stay unpainted: paint them, "
-                "or untick Model > Accept Only Where the Model Is Sure",
-                8000,
-            )
 
     # -- models ------------------------------------------------------------------------------------
     def _set_model(self, checkpoint: Checkpoint | None, path: Path | None, clear: bool = True) -> None:
