@@ -24,6 +24,20 @@ from tests.synthetic import shapes_dataset, shapes_image, write_shapes_folder
 FAST = dict(crop_size=64, batch_size=8, learning_rate=3e-3, device="cpu", val_fraction=0.0)
 
 
+def _scribbled(items: list[LabelledImage], per_class: int, seed: int) -> list[LabelledImage]:
+    """``items`` with only ``per_class`` random pixels of each class left labelled."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for item in items:
+        sparse = np.full_like(item.mask, IGNORE_INDEX)
+        for c in np.unique(item.mask):
+            ys, xs = np.nonzero(item.mask == c)
+            keep = rng.choice(len(ys), size=min(per_class, len(ys)), replace=False)
+            sparse[ys[keep], xs[keep]] = c
+        out.append(LabelledImage(item.path, item.image, sparse))
+    return out
+
+
 def test_training_reaches_dice_above_0_9_for_every_foreground_class():
     train, val = shapes_dataset(8, seed=0), shapes_dataset(3, seed=1)
     events: list[object] = []
@@ -38,16 +52,7 @@ def test_training_reaches_dice_above_0_9_for_every_foreground_class():
 
 def test_scribbles_alone_train_a_useful_model():
     """Only a few painted strokes per class (the rest 255) still separate the classes."""
-    full = shapes_dataset(6, seed=2)
-    rng = np.random.default_rng(0)
-    scribbled = []
-    for item in full:
-        sparse = np.full_like(item.mask, IGNORE_INDEX)
-        for c in range(3):
-            ys, xs = np.nonzero(item.mask == c)
-            keep = rng.choice(len(ys), size=min(25, len(ys)), replace=False)
-            sparse[ys[keep], xs[keep]] = c
-        scribbled.append(LabelledImage(item.path, item.image, sparse))
+    scribbled = _scribbled(shapes_dataset(6, seed=2), 25, 0)
     assert np.mean([(s.mask != IGNORE_INDEX).mean() for s in scribbled]) < 0.03
     result = fit(
         TrainSettings(max_steps=120, **FAST), scribbled, shapes_dataset(3, seed=3), default_classes(3)
@@ -185,20 +190,6 @@ def test_the_time_budget_counts_wall_clock_time_validation_included(monkeypatch)
     )
     # Before: only step time counted, so the 25 s budget never ran out and all 400 steps ran.
     assert len(epochs) == 3 and result.steps < 400 and not result.stopped
-
-
-def _scribbled(items: list[LabelledImage], per_class: int, seed: int) -> list[LabelledImage]:
-    """``items`` with only ``per_class`` random pixels of each class left labelled."""
-    rng = np.random.default_rng(seed)
-    out = []
-    for item in items:
-        sparse = np.full_like(item.mask, IGNORE_INDEX)
-        for c in np.unique(item.mask):
-            ys, xs = np.nonzero(item.mask == c)
-            keep = rng.choice(len(ys), size=min(per_class, len(ys)), replace=False)
-            sparse[ys[keep], xs[keep]] = c
-        out.append(LabelledImage(item.path, item.image, sparse))
-    return out
 
 
 def test_sparse_validation_keeps_the_latest_weights_and_full_masks_the_best_epoch():
