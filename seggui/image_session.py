@@ -164,10 +164,17 @@ class ImageSession(QObject):
             self.jobs.stale(OPENING)
             self._on_image_failed(path, f"{path}: {self.mask_names.refused[path]}")
             return
+        self._read(path)
+
+    def _read(self, path: Path, again: bool = False) -> None:
+        """Decode ``path`` and its mask off the GUI thread (``again``: a second read, after one
+        that began before this window's save of the mask ended)."""
+        project = self.state.project
+        assert project is not None
         mask_path, classes = self.mask_path(path), project.classes
         self.jobs.submit(
             lambda: open_image_file(path, mask_path, classes),
-            self._on_image_loaded,
+            lambda loaded: self._on_image_loaded(loaded, again),
             lambda error: self._on_image_failed(path, str(error)),
             key=OPENING,
         )
@@ -176,8 +183,14 @@ class ImageSession(QObject):
         if path is not None and not self.state.is_current(path):
             self.open_image(path)
 
-    def _on_image_loaded(self, loaded: LoadedImage) -> None:
+    def _on_image_loaded(self, loaded: LoadedImage, again: bool = False) -> None:
         state = self.state
+        stale = self.store.wrote_since_read(loaded.mask_path, loaded.mask_stamp)
+        if stale and not again and not loaded.mask_problem:
+            # Read while this window's save of the same mask was being written, finished since:
+            # the file holds newer strokes than were read. Read it once more.
+            self._read(loaded.path, again=True)
+            return
         if state.document is not None and state.current is not None:
             self.recent_documents.keep(state.current.path, state.document)  # with its undo history
         newest = self.store.newest_mask(loaded.path)  # opened again before its save ended

@@ -143,6 +143,18 @@ class MaskStore(QObject):
                 return request.mask.copy()
         return None
 
+    def wrote_since_read(self, mask_path: Path, stamp: Stamp) -> bool:
+        """Whether this window wrote ``mask_path`` after it was read with ``stamp``: a read that
+        began before a save of the same mask ended holds the old pixels."""
+        known = self._files.get(mask_path)
+        return (
+            known is not None
+            and known.on_disk >= 0
+            and known.target == mask_path
+            and known.expected is not None
+            and known.expected != stamp
+        )
+
     def forget_current(self) -> None:
         """The open mask was replaced on disk by this window (a class removed): stop tracking it."""
         if self._current is not None:

@@ -466,3 +466,31 @@ def test_every_registered_tool_has_its_key_menu_entry_and_tool_bar_button(window
         action.trigger()
         assert window.canvas.tool is window.tools[info.name]
         assert window.canvas.viewport().cursor().shape() == window.tools[info.name].cursor
+
+
+def test_an_image_read_while_its_save_was_being_written_is_read_again(qtbot, window, tmp_path):
+    """A read that began before this window's save of the same mask ended holds the old pixels:
+    shown, the strokes seemed gone and the next save made a conflict copy (CI saw it under load)."""
+    from seggui.loading import open_image_file
+
+    folder = _folder(tmp_path)
+    open_folder(qtbot, window, folder)
+    first = window.current
+    stale = open_image_file(first.path, first.mask_path, window.state.project.classes)  # before the save
+    at_zoom_one(window)
+    drag(qtbot, window, [(10, 10), (20, 10)])
+    strokes = window.document.mask.copy()
+    with qtbot.waitSignal(window.store.saved, timeout=10000):
+        window.step_image(1)
+    qtbot.waitUntil(lambda: window.current.path != first.path, timeout=10000)
+
+    with qtbot.waitSignal(window.image_opened, timeout=10000):
+        window.session._on_image_loaded(stale)  # as the race delivers it: after the save ended
+    assert window.current.path == first.path
+    assert np.array_equal(window.document.mask, strokes)
+    drag(qtbot, window, [(10, 30), (20, 30)])
+    with qtbot.waitSignal(window.store.saved, timeout=10000):
+        window.store.save_current()
+    assert not list(folder.glob("masks/*conflict*"))  # the file was read as it is: no conflict
+    window.undo_action.trigger()
+    assert np.array_equal(window.document.mask, strokes)  # and its undo history came back with it
