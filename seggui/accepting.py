@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from model.classes import IGNORE_INDEX
+from model.uncertainty import sure_pixels
 
 
 class PredictionAcceptance:
@@ -36,9 +37,10 @@ class PredictionAcceptance:
         unsure = 0
         if only_unpainted:
             where = document.mask == IGNORE_INDEX
-            if self.actions["accept_sure_only"].isChecked() and self.shown_sure is not None:
-                unsure = int(np.count_nonzero(where & ~self.shown_sure))
-                where &= self.shown_sure
+            if self.actions["accept_sure_only"].isChecked() and self.shown_prediction is not None:
+                sure = sure_pixels(self.shown_prediction)
+                unsure = int(np.count_nonzero(where & ~sure))
+                where &= sure
             label = "Accept prediction (unpainted)"
         else:
             where = np.ones(document.shape, bool)

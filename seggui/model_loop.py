@@ -17,7 +17,6 @@ from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QScrollArea
 
 from model.config import START_IMAGENET
-from model.uncertainty import sure_pixels
 from seggui.accepting import PredictionAcceptance
 from seggui.actions import make_action
 from seggui.model_files import MODEL_SUFFIX, detect_device, load_model_for, model_files
@@ -74,7 +73,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, PredictionAcceptance, QObject):
         self.training = False
         self.uncertainties: dict[Path, float] = {}
         self.shown: tuple[Path, np.ndarray] | None = None  # the prediction on screen: image, classes
-        self.shown_sure: np.ndarray | None = None  # where the model is sure of it (Accept takes these)
+        self.shown_prediction: Prediction | None = None  # all of it (Accept leaves its unsure pixels)
         self._jump_when_ranked = False
         self._training_models_dir: Path | None = None
         self._stop_requested = False
@@ -258,7 +257,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, PredictionAcceptance, QObject):
 
     # -- showing predictions ---------------------------------------------------------------------
     def _clear_overlay(self) -> None:
-        self.shown, self.shown_sure = None, None
+        self.shown, self.shown_prediction = None, None
         self.prediction_layer.set_labels(None, ())
         self.uncertainty_layer.set_image(QImage())
         self._update_actions()
@@ -273,7 +272,7 @@ class ModelLoop(TrainingRun, UncertaintyRanking, PredictionAcceptance, QObject):
         if classes.shape != current.mask.shape:
             return
         self.shown = (path, classes)
-        self.shown_sure = sure_pixels(prediction)
+        self.shown_prediction = prediction
         layer = self.prediction_layer
         layer.set_labels(classes, project.classes, rendered)
         layer.setVisible(self.actions["show_prediction"].isChecked())

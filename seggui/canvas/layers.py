@@ -94,17 +94,13 @@ class Rendered:
     uncertainty: QImage | None = None
 
 
-UNCERTAINTY_CLEAR_BELOW = SURE_BELOW
-"""Pixels under this normalised entropy are left clear (``model.predict.SURE_BELOW``; a model
-trained with class weights is rarely much surer than that of its commonest class)."""
-
-
 def uncertainty_lut() -> np.ndarray:
-    """256 premultiplied ARGB32 colours for normalised entropy 0..255: clear up to
-    ``UNCERTAINTY_CLEAR_BELOW``, then yellow to red and more opaque as the model is less sure
-    (ilastik's uncertainty layer)."""
+    """256 premultiplied ARGB32 colours for normalised entropy 0..255: clear where the model is
+    sure (``model.uncertainty.SURE_BELOW``: a model trained with class weights is rarely much
+    surer than that of its commonest class), then yellow to red and more opaque as it is less
+    sure (ilastik's uncertainty layer)."""
     level = np.arange(256, dtype=np.float64) / 255.0
-    t = np.clip((level - UNCERTAINTY_CLEAR_BELOW) / (1.0 - UNCERTAINTY_CLEAR_BELOW), 0.0, 1.0)
+    t = np.clip((level - SURE_BELOW) / (1.0 - SURE_BELOW), 0.0, 1.0)
     alpha = 0.65 * t**0.8  # the prediction stays visible under the reddest pixels
     red, green, blue = np.full(256, 255.0), 230.0 * (1.0 - t), np.zeros(256)
     a = np.round(alpha * 255).astype(np.uint32)
@@ -118,9 +114,14 @@ UNCERTAINTY_LUT = uncertainty_lut()
 def render_uncertainty(entropy: np.ndarray) -> QImage:
     """A prediction's per-pixel uncertainty (``Prediction.uncertainty_map``) as a heat map
     (safe on a worker thread)."""
-    h, w = entropy.shape
+    return _lut_image(entropy, UNCERTAINTY_LUT)
+
+
+def _lut_image(indices: np.ndarray, lut: np.ndarray) -> QImage:
+    """An ARGB32 image of ``lut[indices]`` (``indices``: ``H x W`` uint8)."""
+    h, w = indices.shape
     image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
-    _argb_view(image)[...] = UNCERTAINTY_LUT[entropy]
+    _argb_view(image)[...] = lut[indices]
     return image
 
 
@@ -140,11 +141,8 @@ def render_labels(
     drawing: Drawing = Drawing(),
 ) -> QImage:
     """``labels`` coloured through the class table as ``drawing`` says (safe on a worker thread)."""
-    h, w = labels.shape
-    image = QImage(w, h, QImage.Format.Format_ARGB32_Premultiplied)
     lut = drawing_lut(classes, background, drawing.hidden)
-    _argb_view(image)[...] = lut[styled_labels(labels, drawing.style)]
-    return image
+    return _lut_image(styled_labels(labels, drawing.style), lut)
 
 
 def render_prediction(
