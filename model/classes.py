@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import colorsys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from model.json_files import read_json_object
 
 IGNORE_INDEX = 255
 """Mask value for "not labelled": ignored by the loss and the metrics."""
@@ -51,6 +54,22 @@ def default_color(index: int) -> tuple[int, int, int]:
     return _DEFAULT_COLORS[index % len(_DEFAULT_COLORS)]
 
 
+def distinct_color(index: int, taken: Iterable[tuple[int, int, int]]) -> tuple[int, int, int]:
+    """Class ``index``'s default colour, or, if a class has it already, the first colour of the
+    table that none has; past the table, hues spread by the golden angle, skipping taken ones."""
+    used = set(taken) | {IGNORE_COLOR}
+    for color in (default_color(index), *_DEFAULT_COLORS[1:]):
+        if color not in used:
+            return color
+    for step in range(1, 4096):
+        hue = (step * 0.618033988749895) % 1.0
+        lightness = (0.45, 0.6, 0.35)[step % 3]
+        color = tuple(round(v * 255) for v in colorsys.hls_to_rgb(hue, lightness, 0.85))
+        if color not in used:
+            return color  # type: ignore[return-value]
+    raise ValueError("no colour left that no class has")
+
+
 def default_classes(num_classes: int) -> list[ClassInfo]:
     """``background`` plus ``class 1`` ... ``class N-1`` with default colours."""
     if num_classes < 2:
@@ -73,11 +92,11 @@ def read_labels_file(path: Path) -> list[ClassInfo]:
     a VOC class list), or a SegGUI export's ``classes.json`` (with its colours). labelme's
     ``__ignore__`` line is not a class and its ``_background_`` is named ``background``; blank
     lines and ``#`` comments are skipped."""
-    text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".json":
-        data = json.loads(text)
-        rows = sorted(data["classes"], key=lambda row: int(row["index"]))
+        data = read_json_object(path, "the classes file")
+        rows = sorted(data["classes"], key=lambda row: int(row["index"]))  # type: ignore[call-overload]
         return [ClassInfo(str(row["name"]), tuple(int(v) for v in row["color"])) for row in rows]  # type: ignore[misc]
+    text = path.read_text(encoding="utf-8")
     names = []
     for line in text.splitlines():
         name = line.strip()

@@ -74,7 +74,7 @@ class FolderLock:
             owner = LockOwner(str(data["host"]), int(data["pid"]), str(data["user"]), float(data["since"]))
         except FileNotFoundError:
             return None
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             return None  # unreadable lock file: nobody can be told about, so it is not honoured
         if owner.is_gone() or (owner.host == socket.gethostname() and owner.pid == os.getpid()):
             return None

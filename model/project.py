@@ -11,8 +11,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from model.atomic import atomic_write
-from model.classes import ClassInfo, default_classes, default_color
+from model.classes import ClassInfo, default_classes, default_color, distinct_color
 from model.errors import SegGUIError
+from model.json_files import read_json_object
+from model.settings import TrainSettings
 
 PROJECT_FILE = "seggui_project.json"
 PROJECT_VERSION = 1
@@ -62,7 +64,7 @@ class Project:
 
     def with_added_class(self, name: str | None = None) -> Project:
         index = len(self.classes)
-        info = ClassInfo(name or f"class {index}", default_color(index))
+        info = ClassInfo(name or f"class {index}", distinct_color(index, [c.color for c in self.classes]))
         return replace(self, classes=(*self.classes, info))
 
     def to_dict(self) -> dict[str, object]:
@@ -94,7 +96,9 @@ MAX_CLASSES = 255
 def load_project(folder: str | os.PathLike[str]) -> Project:
     """The project of ``folder``: read from its project file, or defaults if it has none.
 
-    Every field is checked; a ``ProjectError`` names the file and the field that is wrong.
+    Every field is optional and checked; a ``ProjectError`` names the file and the field that
+    is wrong. The three folders must lie inside the project folder (after symlinks), be none of
+    them the project folder itself, where the images are, and not share or nest in each other.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -102,27 +106,28 @@ def load_project(folder: str | os.PathLike[str]) -> Project:
     path = folder / PROJECT_FILE
     if not path.exists():
         return Project(folder)
+    data = read_json_object(path, "the project file", ProjectError)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ProjectError(f"{path}: cannot read project file ({exc})") from exc
-    if not isinstance(data, dict):
-        raise ProjectError(f"{path}: cannot read project file (not a JSON object)")
-    try:
+        dirs = {key: _inside(folder, data, key, default) for key, default in _FOLDERS.items()}
+        _check_apart(folder, dirs)
         project = Project(
             folder=folder,
-            classes=_classes(data.get("classes")),
-            mask_dir_name=_inside(folder, data, "mask_dir", "masks"),
-            predictions_dir_name=_inside(folder, data, "predictions_dir", "predictions"),
-            models_dir_name=_inside(folder, data, "models_dir", "models"),
+            classes=_classes(data["classes"]) if "classes" in data else tuple(default_classes(2)),
+            mask_dir_name=dirs["mask_dir"],
+            predictions_dir_name=dirs["predictions_dir"],
+            models_dir_name=dirs["models_dir"],
             eraser_mode=_eraser_mode(data.get("eraser_mode", "unlabelled")),
             train_settings=_settings(data.get("train_settings", {})),
             extra={k: v for k, v in data.items() if k not in KNOWN_FIELDS},
             version=_version(data.get("version", PROJECT_VERSION)),
         )
     except ValueError as exc:
-        raise ProjectError(f"{path}: cannot read project file ({exc})") from exc
+        raise ProjectError(f"{path}: cannot read project file ({exc}); correct or remove that field") from exc
     return project
+
+
+_FOLDERS = {"mask_dir": "masks", "predictions_dir": "predictions", "models_dir": "models"}
+"""The project file's folder fields and their defaults."""
 
 
 def _classes(raw: object) -> tuple[ClassInfo, ...]:
@@ -147,13 +152,37 @@ def _classes(raw: object) -> tuple[ClassInfo, ...]:
 
 
 def _inside(folder: Path, data: dict[str, object], key: str, default: str) -> str:
-    """A folder name that stays inside the project folder (no absolute path, no way out by '..')."""
+    """A folder name that stays inside the project folder, after symlinks, and is not the project
+    folder itself (no absolute path, no way out by '..', not '.'), nor a file."""
     name = data.get(key, default)
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"'{key}' must be a folder name, not {name!r}")
-    if Path(name).is_absolute() or not (folder / name).resolve().is_relative_to(folder.resolve()):
+    root, where = folder.resolve(), (folder / name).resolve()
+    if Path(name).is_absolute() or not where.is_relative_to(root):
         raise ValueError(f"'{key}' must be a folder inside the project folder, not {name!r}")
+    if where == root:
+        raise ValueError(
+            f"'{key}' must be a folder of its own inside the project folder, not {name!r}, "
+            "which is the image folder itself: its files would be written over the images"
+        )
+    if where.exists() and not where.is_dir():
+        raise ValueError(f"'{key}' names {name!r}, which is a file, not a folder")
     return name
+
+
+def _check_apart(folder: Path, dirs: dict[str, str]) -> None:
+    """Refuse two of the project's folders that are one, or one inside the other: predictions
+    or models written into the mask folder would replace painted masks."""
+    resolved = {key: (folder / name).resolve() for key, name in dirs.items()}
+    keys = list(resolved)
+    for i, first in enumerate(keys):
+        for second in keys[i + 1 :]:
+            a, b = resolved[first], resolved[second]
+            if a == b or a.is_relative_to(b) or b.is_relative_to(a):
+                raise ValueError(
+                    f"'{first}' ({dirs[first]!r}) and '{second}' ({dirs[second]!r}) must be two "
+                    "separate folders: one would write over the other's files"
+                )
 
 
 def _eraser_mode(value: object) -> str:
@@ -163,8 +192,14 @@ def _eraser_mode(value: object) -> str:
 
 
 def _settings(value: object) -> dict[str, object]:
+    """The training settings, each checked as ``TrainSettings`` checks it (the app's own keys,
+    such as ``start_from``, are kept as they are)."""
     if not isinstance(value, dict):
         raise ValueError(f"'train_settings' must be an object, not {value!r}")
+    try:
+        TrainSettings.from_dict(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"'train_settings': {exc}") from exc
     return dict(value)
 
 
@@ -186,7 +221,8 @@ def save_project(project: Project) -> None:
 def with_declared_classes(project: Project, classes: list[ClassInfo]) -> Project:
     """``project`` with ``classes`` (from ``--classes``, a labels file), not yet saved. Refused
     when the project has masks whose values would change meaning: the declared list must then
-    start with the project's class names (more classes at the end are fine)."""
+    start with the project's class names (more classes at the end are fine). A class the project
+    has already keeps its colour; a new one keeps the declared colour unless a class has it."""
     from model.imageio import list_images
 
     has_masks = project.mask_dir.is_dir() and bool(list_images(project.mask_dir))
@@ -197,7 +233,15 @@ def with_declared_classes(project: Project, classes: list[ClassInfo]) -> Project
             f"{', '.join(c.name for c in project.classes)}; declared classes must start with these "
             "(adding classes at the end is fine)"
         )
-    return project.with_classes(classes)
+    merged: list[ClassInfo] = []
+    for index, info in enumerate(classes):
+        old = project.classes[index] if index < len(project.classes) else None
+        if old is not None and old.name == info.name:
+            info = old
+        elif info.color in {c.color for c in merged}:
+            info = ClassInfo(info.name, distinct_color(index, [c.color for c in merged]))
+        merged.append(info)
+    return project.with_classes(merged)
 
 
 def remove_class_from_masks(project: Project, index: int) -> tuple[Project, list[str]]:

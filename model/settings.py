@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+import types
+import typing
+from dataclasses import asdict, dataclass, fields
 
 from model.config import AUTO_PRESET, DEFAULT_PRESET, PRESETS
 
@@ -60,6 +63,7 @@ class TrainSettings:
     """Weight averaging for evaluation and the saved model; 0 turns it off."""
 
     def __post_init__(self) -> None:
+        _check_types(self)
         if self.preset not in PRESETS and self.preset != AUTO_PRESET:
             choices = [AUTO_PRESET, *sorted(PRESETS)]
             raise ValueError(f"unknown preset {self.preset!r}; choose one of {choices}")
@@ -81,14 +85,80 @@ class TrainSettings:
             raise ValueError(f"encoder_lr_scale must be in (0, 10], got {self.encoder_lr_scale}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        for name, (low, high) in _RANGES.items():
+            value = getattr(self, name)
+            if value is not None and not low <= value <= high:
+                raise ValueError(f"{name} must lie in [{low:g}, {high:g}], got {value!r}")
+        low_zoom, high_zoom = self.scale_range
+        if not 0.1 <= low_zoom <= high_zoom <= 10.0:
+            raise ValueError(f"scale_range must be zooms 0.1 <= low <= high <= 10, got {self.scale_range}")
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> TrainSettings:
-        """Settings from a project file or checkpoint (unknown keys ignored; bad values raise)."""
+        """Settings from a project file or checkpoint (unknown keys ignored). A value of the
+        wrong type, not finite or out of range raises ``ValueError`` naming the field."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        if "scale_range" in known:
+        if isinstance(known.get("scale_range"), list):
             known["scale_range"] = tuple(known["scale_range"])  # type: ignore[arg-type]
         return cls(**known)  # type: ignore[arg-type]
+
+
+_RANGES: dict[str, tuple[float, float]] = {
+    "epochs": (1, 1_000_000),
+    "max_steps": (1, 1_000_000_000),
+    "time_budget_s": (1.0, 366 * 24 * 3600.0),
+    "batch_size": (1, 4096),
+    "crop_size": (16, 8192),
+    "learning_rate": (1e-9, 10.0),
+    "weight_decay": (0.0, 10.0),
+    "seed": (0, 2**63 - 1),
+    "num_workers": (AUTO_WORKERS, 256),
+    "cache_mb": (0, 1 << 30),
+    "threads": (0, 4096),
+    "ema_decay": (0.0, 0.99999),
+}
+"""Bounds of the numeric settings a project file may hold (a crop of 1e12 pixels, say)."""
+
+
+def _check_types(settings: TrainSettings) -> None:
+    """Raise ``ValueError`` naming the first field whose value is not of its declared type:
+    whole numbers for ``int`` (not true/false), finite numbers for ``float``, true/false for
+    ``bool``, text for ``str``, a pair of numbers for ``scale_range``; None where allowed."""
+    hints = typing.get_type_hints(TrainSettings)
+    for item in fields(settings):
+        value = getattr(settings, item.name)
+        hint = hints[item.name]
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        allowed = typing.get_args(hint) if union else (hint,)
+        if value is None and type(None) in allowed:
+            continue
+        if not any(_is_of(value, kind) for kind in allowed if kind is not type(None)):
+            wanted = " or ".join(_NAMES.get(kind, str(kind)) for kind in allowed)
+            raise ValueError(f"{item.name} must be {wanted}, not {value!r}")
+
+
+def _is_of(value: object, kind: object) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if kind is str:
+        return isinstance(value, str)
+    if typing.get_origin(kind) is tuple:
+        return isinstance(value, tuple) and len(value) == 2 and all(_is_of(v, float) for v in value)
+    return False
+
+
+_NAMES = {
+    bool: "true or false",
+    int: "a whole number",
+    float: "a finite number",
+    str: "a text",
+    type(None): "null",
+    tuple[float, float]: "a pair of numbers",
+}
