@@ -86,17 +86,21 @@ def find_samples(image_dir: str | os.PathLike[str], mask_dir: str | os.PathLike[
     image_dir, mask_dir = Path(image_dir), Path(mask_dir)
     if not image_dir.is_dir():
         raise DatasetError(f"{image_dir}: image folder not found")
-    images = list_images(image_dir)
+    left_out: list[str] = []
+    images = list_images(image_dir, left_out)
     if not images:
         raise DatasetError(f"{image_dir}: no images found (looked for PNG, JPEG, TIFF, BMP, GIF, WebP)")
     names = MaskNames(images)
-    for message in names.orphaned_masks(mask_dir):
+    for message in [*left_out, *names.orphaned_masks(mask_dir)]:
         log.warning("%s", message)
     samples = []
     for path in images:
         mask = names.mask_path(path, mask_dir) if mask_dir.is_dir() else None
         problem = names.refused.get(path)
-        samples.append(Sample(path, mask if mask is not None and mask.is_file() else None, problem))
+        if mask is not None and problem is None and mask.exists() and not mask.is_file():
+            problem = f"its mask {mask} is a folder or other non-file, not a mask image"
+        usable = mask is not None and (mask.is_file() or problem is not None)
+        samples.append(Sample(path, mask if usable else None, problem))
     return samples
 
 

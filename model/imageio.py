@@ -30,21 +30,40 @@ _GREY_MODES = {"1", "L", "LA", "La"}
 _INT_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I"}
 
 
-def list_images(folder: str | os.PathLike[str]) -> list[Path]:
-    """Image files directly in ``folder`` in natural name order (hidden files skipped)."""
+def list_images(folder: str | os.PathLike[str], left_out: list[str] | None = None) -> list[Path]:
+    """Image files directly in ``folder`` in natural name order (hidden files skipped).
+
+    Any entry survives the listing: an entry with an image's name that is not a readable regular
+    file (a folder, a fifo, a link to nothing, a link that loops) is left out, with a message
+    naming it in ``left_out`` when one is given."""
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder")
+    names = []
     with os.scandir(root) as entries:  # file types from the listing: no stat per file
-        names = [
-            entry.name
-            for entry in entries
-            if os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES
-            and not entry.name.startswith(".")
-            and entry.is_file()
-        ]
+        for entry in entries:
+            if os.path.splitext(entry.name)[1].lower() not in IMAGE_SUFFIXES or entry.name.startswith("."):
+                continue
+            try:
+                regular = entry.is_file()
+                why = None if regular else _not_a_file(entry)
+            except OSError as exc:
+                why = f"cannot be read ({exc.strerror or exc})"
+            if why is None:
+                names.append(entry.name)
+            elif left_out is not None:
+                left_out.append(f"{root / entry.name}: left out, {why}")
     names.sort(key=_natural_name_key)
     return [root / name for name in names]
+
+
+def _not_a_file(entry: os.DirEntry[str]) -> str:
+    """Why a listed entry with an image's name is not an image file."""
+    if entry.is_dir():
+        return "a folder, not an image file"
+    if entry.is_symlink():
+        return "a link to nothing (its target is missing)"
+    return "not a regular file (a fifo, socket or device)"
 
 
 def natural_key(path: Path) -> str:

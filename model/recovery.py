@@ -7,6 +7,7 @@ and the stroke journal holds the strokes the masks miss.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,9 +35,10 @@ class Recovery:
         return out
 
 
-def recover_folder(project: Project) -> Recovery:
+def recover_folder(project: Project, mask_names: Collection[str]) -> Recovery:
     """Remove leftover temporary files of ``project``'s folders, then replay its stroke journal
-    (an unreadable mask it applies to is kept as ``.unusable``)."""
+    into the masks named ``mask_names`` (those of the project's images; a record naming any other
+    file is refused) and keep an unreadable mask it applies to as ``.unusable``."""
     removed, problems = [], []
     for folder in (project.folder, project.mask_dir, project.predictions_dir, project.models_dir):
         if not folder.is_dir():
@@ -51,6 +53,10 @@ def recover_folder(project: Project) -> Recovery:
                         f"{path}: cannot remove this leftover temporary file ({exc.strerror or exc})"
                     )
     replay = replay_journal(
-        project.folder, project.mask_dir, list(project.classes), lambda path: move_aside(path, "unusable")
+        project.folder,
+        project.mask_dir,
+        list(project.classes),
+        lambda path: move_aside(path, "unusable"),
+        mask_names=mask_names,
     )
     return Recovery(replay, removed, problems)

@@ -15,9 +15,10 @@ with anything after it: at most the edit being written is lost.
 from __future__ import annotations
 
 import os
+import re
 import struct
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,7 +51,7 @@ class JournalRecord:
 
 
 def encode_record(record: JournalRecord) -> bytes:
-    name = record.mask_name.encode("utf-8")
+    name = os.fsencode(record.mask_name)  # the file system's bytes: any name a folder can hold
     parts = [_HEAD.pack(_MAGIC, len(name), *record.shape, record.revision, len(record.tiles)), name]
     for ty, tx, values in record.tiles:
         parts += [_TILE.pack(ty, tx, *values.shape), np.ascontiguousarray(values, np.uint8).tobytes()]
@@ -76,7 +77,7 @@ def _decode_one(data: bytes, start: int) -> tuple[JournalRecord | None, int]:
         if magic != _MAGIC:
             return None, start
         offset = start + _HEAD.size
-        name = data[offset : offset + name_len].decode("utf-8")
+        name = os.fsdecode(data[offset : offset + name_len])
         offset += name_len
         tiles = []
         for _ in range(count):
@@ -88,7 +89,7 @@ def _decode_one(data: bytes, start: int) -> tuple[JournalRecord | None, int]:
             tiles.append((ty, tx, values))
             offset += th * tw
         (crc,) = _CRC.unpack_from(data, offset)
-    except (struct.error, UnicodeDecodeError, ValueError):
+    except (struct.error, ValueError):
         return None, start
     if crc != zlib.crc32(data[start:offset]):
         return None, start
@@ -155,10 +156,17 @@ def replay_journal(
     mask_dir: Path,
     classes: list[ClassInfo],
     keep_unusable: Callable[[Path], Path] | None = None,
+    *,
+    mask_names: Collection[str] | None = None,
 ) -> Replay:
     """Put what a journal left by a crash holds into the mask files of ``mask_dir``, then remove
     the journal. A mask that cannot be read is moved aside by ``keep_unusable`` first (or left,
-    and its strokes kept in the journal, if none is given)."""
+    and its strokes kept in the journal, if none is given).
+
+    A journal may come with a folder from someone else: a record is refused (named in
+    ``problems``, not applied) unless it names a mask file directly in ``mask_dir`` (no folder
+    part, no way out by a link) that is one of ``mask_names`` (the masks of the project's
+    images, ``<name>.png``) or a conflict copy of one (``<name>.conflict[-N].png``)."""
     path = folder / JOURNAL_FILE
     result = Replay()
     if not path.exists():
@@ -172,6 +180,12 @@ def replay_journal(
         result.problems.append(f"{path}: the last journalled edit was cut short and is not restored")
     kept: list[JournalRecord] = []
     for name, group in _by_mask(records):
+        refusal = _refusal(name, mask_dir, mask_names)
+        if refusal is not None:
+            result.problems.append(
+                f"{path}: {len(group)} journalled edit(s) of {name!r} not restored: {refusal}"
+            )
+            continue
         target = mask_dir / name
         try:
             changed = _apply(target, group, len(classes), keep_unusable)
@@ -190,6 +204,24 @@ def replay_journal(
     except OSError as exc:
         result.problems.append(f"{path}: cannot update the stroke journal ({exc.strerror or exc})")
     return result
+
+
+_CONFLICT_COPY = re.compile(r"^(?P<key>.+)\.conflict(?:-\d+)?(?P<suffix>\.png)$", re.IGNORECASE)
+
+
+def _refusal(name: str, mask_dir: Path, mask_names: Collection[str] | None) -> str | None:
+    """Why a journal record naming ``name`` must not be applied, or None if it may."""
+    if not name or name in (".", "..") or Path(name).name != name or "/" in name or "\\" in name:
+        return "it is not a file name in the mask folder"
+    target = mask_dir / name
+    if target.is_symlink() or target.resolve().parent != mask_dir.resolve():
+        return "it leads out of the mask folder"
+    if mask_names is not None:
+        conflict = _CONFLICT_COPY.match(name)
+        own = f"{conflict['key']}{conflict['suffix']}" if conflict else name
+        if name not in mask_names and own not in mask_names:
+            return "no image of this project has that mask"
+    return None
 
 
 def _by_mask(records: list[JournalRecord]) -> Iterator[tuple[str, list[JournalRecord]]]:

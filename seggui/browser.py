@@ -34,6 +34,7 @@ _STATUS_COLOURS = {
     Status.LABELLED: QColor(60, 180, 75),
     Status.PREDICTED: QColor(0, 130, 200),
     Status.UNREADABLE: QColor(230, 25, 75),
+    Status.MASK_UNREADABLE: QColor(190, 30, 150),
 }
 
 
@@ -150,11 +151,12 @@ class ImageListModel(QAbstractListModel):
         number = self._rows.get(path)
         return None if number is None else self._records[number].status
 
-    def _on_thumbnail_loaded(self, path: Path, labelled: Status | None) -> None:
-        """A thumbnail is made; ``labelled`` is what its mask file holds (None: no mask read)."""
+    def _on_thumbnail_loaded(self, path: Path, labelled: Status | None, problem: str | None = None) -> None:
+        """A thumbnail is made; ``labelled`` is what its mask file holds (None: no mask read),
+        ``problem`` why the mask cannot be used."""
         status = self.status_of(path)
         if status in (Status.LABELLED, Status.PARTLY) and labelled is not None and labelled != status:
-            self.update(path, labelled)
+            self.update(path, labelled, problem)
         elif status is not None:
             row = self.row_of(path)
             if row is not None:
@@ -273,12 +275,16 @@ class BrowserPanel(QWidget):
 
 
 def scan_project(project: Project, recover: bool) -> tuple[list, MaskNames, list[str]]:
-    """On a worker thread: recover what a crash left (``model.recovery``), then list the images
-    with their status. Returns records, mask names and messages to show."""
-    messages = recover_folder(project).messages() if recover else []
+    """On a worker thread: list the images, recover what a crash left (``model.recovery``: the
+    journal may only restore masks of these images), then give each its status. Returns records,
+    mask names and messages to show (entries the listing left out among them)."""
+    left_out: list[str] = []
     with many_lasting_objects():
-        images = list_images(project.folder)
+        images = list_images(project.folder, left_out)
         names = MaskNames(images)
+        own = {names.mask_path(image, project.mask_dir).name for image in names.usable(images)}
+        messages = recover_folder(project, own).messages() if recover else []
+        messages += left_out[:5] + [f"and {len(left_out) - 5} more left out"] * (len(left_out) > 5)
         messages += names.orphaned_masks(project.mask_dir)
         records = scan_folder(images, names, project.mask_dir, project.predictions_dir)
     return records, names, messages
