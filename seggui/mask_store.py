@@ -13,6 +13,7 @@ the strokes go to ``<name>.conflict.png`` beside it, and the status says so.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,6 +24,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from model.classes import ClassInfo
+from model.errors import first_line
 from model.stroke_journal import JOURNAL_FILE, JournalRecord, StrokeJournal, Tiles
 from seggui.document import MaskDocument
 from seggui.mask_write import SaveRequest, Stamp, WriteResult, write_request
@@ -188,10 +190,9 @@ class MaskStore(QObject):
     def _append(self, journal: StrokeJournal, record: JournalRecord) -> None:
         try:
             journal.append(record)
-        except OSError as exc:
-            self._journal_failed.emit(
-                f"cannot write the stroke journal {journal.path}: {exc.strerror or exc}"
-            )
+        except Exception as exc:  # any failure on this thread must reach the user, not the void
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else first_line(exc)
+            self._journal_failed.emit(f"cannot write the stroke journal {journal.path}: {reason}")
 
     def _on_journal_failed(self, message: str) -> None:
         if not self._journal_warned:
@@ -261,7 +262,10 @@ class MaskStore(QObject):
             return
         if self._files[path].failing and not retrying:
             return  # a failing file is tried again by the back-off timer, not once per stroke
-        request = self._pending.pop(path)
+        known = self._files[path]
+        # Checked against the stamp of this window's last write, which may have ended after the
+        # request was queued (one writer: nothing of ours is in flight for this file now).
+        request = dataclasses.replace(self._pending.pop(path), expected=known.expected, target=known.target)
         future = self._writer.submit(write_request, request)
         self._in_flight[path] = (request, future)
         # Last: a write already done calls back at once, on this thread.
@@ -305,14 +309,19 @@ class MaskStore(QObject):
                 f"NOT SAVED: {result.error} (retrying; your strokes are kept)",
                 short=f"NOT SAVED: {where}: {result.reason} (retrying; strokes kept)",
             )
-            if not self._retry.isActive():
-                steps = self.retry_steps_ms
-                self._retry.start(steps[min(self._retry_step, len(steps) - 1)])
-                self._retry_step += 1
+            self._schedule_retry()
         else:
             log.info("dropped a failed write of %s older than the file on disk", request.path.name)
         self._start(request.path)
         self._emit_status()
+
+    def _schedule_retry(self) -> None:
+        """Try the failing files again after the next wait of ``retry_steps_ms`` (unless a try
+        is scheduled already)."""
+        if not self._retry.isActive() and not self._closed:
+            steps = self.retry_steps_ms
+            self._retry.start(steps[min(self._retry_step, len(steps) - 1)])
+            self._retry_step += 1
 
     def _retry_failed(self) -> None:
         for path, known in list(self._files.items()):
@@ -349,12 +358,15 @@ class MaskStore(QObject):
                 break
             for _request, future in list(self._in_flight.values()):
                 self._on_finished(future.result())
-        self._retry.stop()
         self._journal_writer.submit(lambda: None).result()  # the journal is up to date as well
-        return [known.error for known in self._files.values() if known.failing]
+        failing = [known.error for known in self._files.values() if known.failing]
+        if failing:
+            self._schedule_retry()  # the back-off goes on: the fault may be mended
+        return failing
 
     def shutdown(self) -> None:
         self._closed = True
+        self._retry.stop()
         self._writer.shutdown(wait=True)
         self._close_journal()
         self._journal_writer.shutdown(wait=True)
