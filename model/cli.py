@@ -16,6 +16,7 @@ from model.classes import ClassInfo, classes_from_names, default_classes, read_l
 from model.cli_args import COMMANDS, build_parser
 from model.config import AUTO_PRESET
 from model.errors import SegGUIError
+from model.write_guard import check_apart, check_may_replace, check_not_edited
 
 log = logging.getLogger("seggui")
 
@@ -74,6 +75,9 @@ def _train(args: argparse.Namespace) -> int:
     if "scale_range" in overrides:
         overrides["scale_range"] = tuple(overrides["scale_range"])
     settings = TrainSettings(**{"preset": AUTO_PRESET, **overrides})
+    check_not_edited(args.out)
+    in_place = args.resume is not None and args.resume.resolve() == args.out.resolve()
+    check_may_replace([args.out], args.overwrite or in_place, args.out.parent)
     init = load_checkpoint(args.resume) if args.resume else None
     if not mask_dir.is_dir():
         raise SegGUIError(f"{mask_dir}: mask folder not found (--masks names another)")
@@ -140,9 +144,13 @@ def _predict(args: argparse.Namespace) -> int:
     if args.out.exists() and not args.out.is_dir():
         raise SegGUIError(f"{args.out}: a file, not a folder (--out names the folder for the predictions)")
     checkpoint = load_checkpoint(args.model)
-    paths = [args.images] if args.images.is_file() else list_images(args.images)
+    left_out: list[str] = []
+    paths = [args.images] if args.images.is_file() else list_images(args.images, left_out)
+    for message in left_out:
+        print(f"skipped: {message}", file=sys.stderr)
     if not paths:
         raise SegGUIError(f"{args.images}: no images found")
+    _check_prediction_folder(args.out, paths, args.probabilities, args.overwrite)
     distributed.init_from_environment(machine_devices(args.device)[0])
     predictors = machine_predictors(checkpoint, args.device, tile=args.tile, overlap=args.overlap)
     rank, world = distributed.rank(), distributed.world_size()
@@ -177,6 +185,28 @@ def _predict(args: argparse.Namespace) -> int:
     for message in result.problems:
         print(f"error: {message}", file=sys.stderr)
     return 1 if result.problems else 0
+
+
+def _check_prediction_folder(out: Path, images: list[Path], probabilities: bool, overwrite: bool) -> None:
+    """Predictions go neither into the image folder nor a project's mask folder, replace no file
+    without ``--overwrite``, and stay out of a folder a SegGUI window edits."""
+    from model.mask_names import MaskNames
+    from model.project import ProjectError, load_project
+
+    folder = images[0].parent
+    protected = {"the image folder": folder}
+    check_apart(out, protected, inside=False)
+    try:
+        protected = {"the project's mask folder": load_project(folder).mask_dir}
+    except ProjectError:
+        protected = {"the project's mask folder": folder / "masks"}
+    check_apart(out, protected)
+    check_not_edited(out)
+    names = MaskNames(images)
+    planned = [names.mask_path(image, out) for image in names.usable(images)]
+    if probabilities:
+        planned += [path.with_suffix(".npy") for path in planned]
+    check_may_replace(planned, overwrite, out)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -241,6 +271,8 @@ def _export(args: argparse.Namespace) -> int:
     from model.checkpoint import load_checkpoint
     from model.export import export_model
 
+    check_not_edited(args.out)
+    check_may_replace([args.out], args.overwrite, args.out.parent)
     path = export_model(load_checkpoint(args.model), args.out, args.format)
     print(f"wrote {path}")
     return 0
@@ -252,6 +284,7 @@ def _export_masks(args: argparse.Namespace) -> int:
     from model.project import load_project
 
     project = load_project(args.project)
+    check_not_edited(args.out)
     options = ExportOptions(
         format=args.format,
         unlabelled=args.unlabelled,
@@ -287,6 +320,7 @@ def _import(args: argparse.Namespace) -> int:
     from model.project import load_project, save_project, with_declared_classes
 
     project = load_project(args.project)
+    check_not_edited(project.mask_dir)  # a window editing the project would write over these masks
     declared = _declared_classes(args)
     if declared is not None and declared != list(project.classes):
         project = with_declared_classes(project, declared)

@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--images", required=True, type=Path, help="folder of images")
     train.add_argument("--masks", type=Path, help="folder of index-PNG masks (default: IMAGES/masks)")
     train.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
+    train.add_argument(
+        "--overwrite", action="store_true", help="replace --out if it exists (not needed when it is --resume)"
+    )
     _class_options(train, "default: class 0..N-1 for the mask values found")
     _ignore_option(train)
     train.add_argument("--resume", type=Path, help="fine-tune from this model file")
@@ -94,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", required=True, type=Path)
     predict.add_argument("--images", required=True, type=Path, help="folder of images, or one image")
     predict.add_argument("--out", required=True, type=Path, help="folder for the predicted masks")
+    predict.add_argument("--overwrite", action="store_true", help="replace predictions already in --out")
     predict.add_argument(
         "--probabilities",
         action="store_true",
@@ -118,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_model.add_argument("--model", required=True, type=Path)
     export_model.add_argument("--format", required=True, choices=("torchscript", "onnx"))
     export_model.add_argument("--out", required=True, type=Path)
+    export_model.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     export_masks = export_sub.add_parser("masks", help="export a project's masks for other tools")
     export_masks.add_argument("--project", required=True, type=Path, help="the project (image) folder")
     export_masks.add_argument("--format", required=True, choices=LABEL_FORMATS)

@@ -24,6 +24,7 @@ from model.formats import EXPORT_FORMATS, FORMATS
 from model.imageio import check_mask, image_size, read_mask
 from model.label_formats import CLASSES_FILE, ExportContext, classes_json, write_text
 from model.mask_names import MaskNames
+from model.write_guard import check_apart
 
 
 class ExportConflict(SegGUIError):
@@ -129,6 +130,12 @@ def export_labels(
     replaced without ``options.overwrite``, and ``SegGUIError`` (naming the file) if a write
     fails, leaving ``out_dir`` unchanged. Stopping midway also leaves it unchanged.
     """
+    protected = {"the mask folder": mask_dir}
+    if predictions_dir is not None:
+        protected["the predictions folder"] = predictions_dir
+    check_apart(out_dir, protected)
+    if images:
+        check_apart(out_dir, {"the image folder": images[0].parent}, inside=False)
     names = MaskNames(images)
     fmt = EXPORT_FORMATS[options.format]
     assert fmt.write_item is not None
@@ -139,13 +146,14 @@ def export_labels(
         existing = [p for p in planned if (out_dir / p).exists()]
         if existing:
             raise ExportConflict(out_dir, existing)
+    report = ExportReport()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        staging = out_dir / f".seggui-export-{secrets.token_hex(4)}"
+        report.skipped += sweep_staging(out_dir)
+        staging = out_dir / f"{STAGING_PREFIX}{secrets.token_hex(4)}"
         staging.mkdir()
     except OSError as exc:
         raise SegGUIError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
-    report = ExportReport()
     try:
         ctx = ExportContext(staging, out_dir, list(classes), options.coco_polygons)
         for index, image in enumerate(images, 1):
@@ -186,6 +194,34 @@ def export_labels(
     return report
 
 
+STAGING_PREFIX = ".seggui-export-"
+_REPLACED = "-replaced"
+
+
+def sweep_staging(out_dir: Path) -> list[str]:
+    """Remove what an export killed midway left in ``out_dir``: its staging folders, and the
+    folder of files it was replacing, each of which is first put back where the export had
+    taken it from if nothing is there now (the kill came between moving it aside and moving
+    the new file in). Returns a message for each leftover that could not be removed."""
+    problems = []
+    for entry in sorted(out_dir.iterdir()) if out_dir.is_dir() else []:
+        if not entry.name.startswith(STAGING_PREFIX) or not entry.is_dir() or entry.is_symlink():
+            continue
+        try:
+            if entry.name.endswith(_REPLACED):
+                for folder, _, files in os.walk(entry):
+                    for name in files:
+                        relative = (Path(folder) / name).relative_to(entry)
+                        target = out_dir / relative
+                        if not target.exists():
+                            target.parent.mkdir(parents=True, exist_ok=True)
+                            os.replace(Path(folder) / name, target)
+            shutil.rmtree(entry)
+        except OSError as exc:
+            problems.append(f"{entry}: cannot remove what an interrupted export left ({exc.strerror or exc})")
+    return problems
+
+
 def _check_distinct_colours(classes: list[ClassInfo]) -> None:
     """Colour PNGs lose classes that share a colour (or use the not-labelled colour): refuse."""
     seen = {IGNORE_COLOR: "not labelled"}
@@ -211,6 +247,9 @@ def _mask_for(
     """The mask to export for ``image`` (None, with a reason in ``report.skipped``, if none)."""
     path = names.mask_path(image, mask_dir)
     from_prediction = False
+    if override is None and path.exists() and not path.is_file():
+        report.skipped.append(f"{path}: a folder or other non-file, not a mask image; left out")
+        return None
     if override is None and not path.is_file():
         prediction = names.mask_path(image, predictions_dir) if predictions_dir is not None else None
         if not options.include_predictions or prediction is None or not prediction.is_file():
@@ -249,7 +288,7 @@ def _move_into_place(staging: Path, out_dir: Path) -> list[str]:
         target = out_dir / relative
         if target.is_dir() or any(parent.is_file() for parent in target.parents if out_dir in parent.parents):
             raise SegGUIError(f"cannot write {target}: a folder or file is in the way")
-    backup = staging.with_name(staging.name + "-replaced")
+    backup = staging.with_name(staging.name + _REPLACED)
     moved: list[Path] = []
     replaced: list[Path] = []
     try:

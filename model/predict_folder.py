@@ -9,6 +9,7 @@ takes every ``world``-th image and rank 0 writes the merged uncertainty ranking.
 from __future__ import annotations
 
 import json
+import math
 import queue
 import threading
 import time
@@ -233,11 +234,16 @@ def _tiles_done(
 def write_uncertainties(out_dir: Path, uncertainties: dict[Path, float]) -> None:
     """``uncertainty.json``: image file names with their uncertainty, most uncertain first."""
     ranked = rank_by_uncertainty(uncertainties)
-    text = json.dumps([{"image": p.name, "uncertainty": uncertainties[p]} for p in ranked], indent=1)
+    rows = [{"image": p.name, "uncertainty": _finite_or_none(uncertainties[p])} for p in ranked]
+    text = json.dumps(rows, indent=1, allow_nan=False)  # NaN is not JSON: other tools refuse it
     try:
         atomic_write(out_dir / UNCERTAINTY_FILE, lambda fh: fh.write(text.encode("utf-8")))
     except OSError as exc:
         raise SegGUIError(f"cannot write {out_dir / UNCERTAINTY_FILE}: {exc.strerror or exc}") from exc
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def rank_by_uncertainty(uncertainties: dict[Path, float], exclude: set[Path] | None = None) -> list[Path]:
