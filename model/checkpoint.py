@@ -7,6 +7,7 @@ from elsewhere cannot run code when opened.
 from __future__ import annotations
 
 import io
+import math
 import os
 import pickle
 import warnings
@@ -125,7 +126,30 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             f"{path}: damaged SegGUI model file ({len(checkpoint.classes)} class names for "
             f"{config.num_classes} outputs)"
         )
+    damage = _damage(checkpoint)
+    if damage is not None:
+        raise ModelFileError(f"{path}: damaged SegGUI model file ({damage}); train it again or use another")
     return checkpoint
+
+
+def _damage(checkpoint: Checkpoint) -> str | None:
+    """What makes a model that loads unusable: input normalisation that does not fit the
+    network's channels, or is not finite, or divides by zero; weights that are NaN or infinite
+    (such a model predicts one class everywhere, without a word)."""
+    channels = checkpoint.config.in_channels
+    mean, std = checkpoint.mean, checkpoint.std
+    if len(mean) != channels or len(std) != channels:
+        counts = f"{len(mean)} means and {len(std)} deviations"
+        return f"its input normalisation has {counts} for {channels} channels"
+    if not all(math.isfinite(v) for v in (*mean, *std)):
+        return f"its input normalisation is not finite (mean {list(mean)}, deviation {list(std)})"
+    if not all(v > 0 for v in std):
+        return f"its input normalisation divides by a deviation of zero or less ({list(std)})"
+    for name, tensor in checkpoint.state_dict.items():
+        floating = isinstance(tensor, torch.Tensor) and tensor.is_floating_point()
+        if floating and not torch.isfinite(tensor).all():
+            return f"its weights {name} hold NaN or infinite values"
+    return None
 
 
 def adapt_to_classes(checkpoint: Checkpoint, classes: list[ClassInfo]) -> Checkpoint:
