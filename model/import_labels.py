@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.classes import IGNORE_INDEX, ClassInfo, default_color
+from model.classes import IGNORE_INDEX, ClassInfo, distinct_color
 from model.errors import MaskError, SegGUIError
 from model.formats import IMPORT_FORMATS, IMPORT_KINDS, ReadContext
 from model.imageio import image_size, write_mask
@@ -81,7 +81,13 @@ def import_labels(
     read = IMPORT_FORMATS[kind].read
     assert read is not None
     context = ReadContext(
-        source, _ImageMatcher(images, mask_names, report), list(classes), names, report.skipped, options.mask
+        source,
+        _ImageMatcher(images, mask_names, report),
+        list(classes),
+        names,
+        report.skipped,
+        options.mask,
+        report.notes,
     )
     jobs = list(read(context))
     for index, (name, image, make_mask) in enumerate(jobs, 1):
@@ -163,7 +169,8 @@ class _LabelmeOptions:
             if len(self.report.classes) >= MAX_CLASSES:
                 raise MaskError(f"{path}: cannot add class {label!r}: a project holds {MAX_CLASSES} classes")
             self.names[label] = len(self.report.classes)
-            self.report.classes.append(ClassInfo(label, default_color(len(self.report.classes))))
+            colors = [c.color for c in self.report.classes]
+            self.report.classes.append(ClassInfo(label, distinct_color(len(self.report.classes), colors)))
             self.report.added.append(label)
             return self.names[label]
 

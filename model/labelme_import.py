@@ -52,7 +52,10 @@ def labelme_mask(
         raise ValueError(f"outside must be one of {OUTSIDE_CHOICES}, not {outside!r}")
     exact = bool(document.get(EDGE_POLYGONS_KEY))  # SegGUI's own: background has its polygons
     mask = np.full(shape, 0 if outside == "background" and not exact else IGNORE_INDEX, np.uint8)
-    for number, item in enumerate(document.get("shapes") or [], 1):
+    shapes = document.get("shapes") or []
+    if not isinstance(shapes, list) or not all(isinstance(item, dict) for item in shapes):
+        raise MaskError(f"{path}: 'shapes' must be a list of shapes (objects with a label and points)")
+    for number, item in enumerate(shapes, 1):
         label = str(item.get("label"))
         if label == IGNORE_LABEL:
             value: int | None = IGNORE_INDEX
@@ -66,7 +69,8 @@ def labelme_mask(
             continue
         try:
             region = _region(item, shape, exact)
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError, OSError, Image.DecompressionBombError) as exc:
+            # OSError: a mask shape's data that is not an image (Pillow's UnidentifiedImageError)
             kind = item.get("shape_type") or "polygon"
             raise MaskError(f"{path}: shape {number} ({kind} {label!r}) cannot be drawn ({exc})") from exc
         mask[region] = value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,8 @@ class ReadContext:
     """Class name -> index (grows when labelme labels are added as classes)."""
     skipped: list[str]
     labelme_mask: Callable[[dict, tuple[int, int], Path], np.ndarray]
+    notes: list[str] = field(default_factory=list)
+    """Files read with something to tell (regions of two classes overlapping)."""
 
 
 @dataclass(frozen=True)

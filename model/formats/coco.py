@@ -12,6 +12,7 @@ import numpy as np
 from model.classes import IGNORE_INDEX
 from model.errors import SegGUIError
 from model.formats.base import LabelFormat, MaskMaker, ReadContext
+from model.json_files import read_json_object
 from model.label_formats import ExportContext, write_text
 from model.polygons import mask_to_polygons, rasterize_polygon
 from model.rle import rle_decode, rle_encode
@@ -68,24 +69,40 @@ def _finish(ctx: ExportContext) -> None:
     write_text(ctx.root / COCO_FILE, json.dumps(coco))
 
 
+Regions = list[tuple[int, int | None, np.ndarray]]
+"""(class, annotation id, binary mask) of one image, in file order."""
+
+
 def coco_masks(
     data: dict, names: dict[str, int], path: Path
-) -> tuple[dict[str, tuple[tuple[int, int], list[tuple[int, np.ndarray]]]], list[str]]:
-    """Per image file name: its size and (class, binary mask) pairs; plus messages for what was skipped."""
-    problems = []
+) -> tuple[dict[str, tuple[tuple[int, int], Regions]], list[str]]:
+    """Per image file name: its size and regions; plus messages for what was skipped. Every
+    entry is checked, since the file may come from anywhere: an image or category that lacks a
+    field, or has one of the wrong type, is skipped with its place in the file named."""
+    problems: list[str] = []
     categories = {}
-    for category in data.get("categories", []):
-        if category.get("name") in names:
+    for number, category in enumerate(_list(data, "categories", path), 1):
+        if not isinstance(category, dict) or not _is_int(category.get("id")):
+            problems.append(f"{path}: categories entry {number} has no whole-number 'id'; skipped")
+        elif category.get("name") in names:
             categories[category["id"]] = names[category["name"]]
         else:
             problems.append(
                 f"{path}: category {category.get('name')!r} is not a class of this project; skipped"
             )
-    images = {img["id"]: img for img in data.get("images", [])}
-    out: dict[str, tuple[tuple[int, int], list[tuple[int, np.ndarray]]]] = {
+    images: dict[object, dict] = {}
+    for number, image in enumerate(_list(data, "images", path), 1):
+        missing = _image_problem(image)
+        if missing:
+            problems.append(f"{path}: images entry {number} {missing}; skipped")
+        else:
+            images[image["id"]] = image
+    out: dict[str, tuple[tuple[int, int], Regions]] = {
         img["file_name"]: ((int(img["height"]), int(img["width"])), []) for img in images.values()
     }
-    for annotation in data.get("annotations", []):
+    for annotation in _list(data, "annotations", path):
+        if not isinstance(annotation, dict):
+            continue
         image = images.get(annotation.get("image_id"))
         value = categories.get(annotation.get("category_id"))
         if image is None or value is None:
@@ -105,29 +122,73 @@ def coco_masks(
         if region.shape != shape:
             problems.append(f"{path}: annotation {annotation.get('id')} does not fit {image['file_name']}")
             continue
-        out[image["file_name"]][1].append((value, region))
+        out[image["file_name"]][1].append((value, annotation.get("id"), region))
     return out, problems
 
 
-def _coco_mask(size: tuple[int, int], regions: list[tuple[int, np.ndarray]]) -> np.ndarray:
+def _list(data: dict, key: str, path: Path) -> list:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise SegGUIError(f"{path}: not a COCO file ('{key}' must be a list)")
+    return value
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _image_problem(image: object) -> str | None:
+    """What a COCO image entry lacks, or None."""
+    if not isinstance(image, dict):
+        return "is not an object"
+    if "id" not in image:
+        return "has no 'id'"
+    if not isinstance(image.get("file_name"), str) or not image["file_name"]:
+        return "has no 'file_name'"
+    for key in ("height", "width"):
+        if not _is_int(image.get(key)) or not 0 < image[key] <= 1 << 20:
+            return f"has no usable '{key}' (a whole number of pixels)"
+    return None
+
+
+def _coco_mask(
+    size: tuple[int, int], regions: Regions, file_name: str, classes: list, notes: list[str], path: Path
+) -> np.ndarray:
+    """The annotations drawn in file order (a later one over an earlier one, as COCO's own
+    semantic conversions do); pixels claimed by two classes are counted and told in ``notes``."""
     mask = np.full(size, IGNORE_INDEX, np.uint8)
-    for value, region in regions:
+    overlaps: dict[tuple[int, int], int] = {}
+    for value, _, region in regions:
+        taken = region & (mask != IGNORE_INDEX) & (mask != value)
+        if taken.any():
+            for earlier, count in zip(*np.unique(mask[taken], return_counts=True)):
+                pair = (int(earlier), value)
+                overlaps[pair] = overlaps.get(pair, 0) + int(count)
         mask[region] = value
+    if overlaps:
+        told = ", ".join(
+            f"{count} pixels of {classes[a].name} covered by a later {classes[b].name}"
+            for (a, b), count in sorted(overlaps.items())
+        )
+        notes.append(
+            f"{path}: {file_name}: annotations of two classes overlap; the later one was kept ({told})"
+        )
     return mask
 
 
 def _read(ctx: ReadContext) -> Iterator[tuple[str, Path, MaskMaker]]:
     path = ctx.source / COCO_FILE if ctx.source.is_dir() else ctx.source
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise SegGUIError(f"{path}: not a COCO JSON file ({exc})") from exc
+    data = read_json_object(path, "this COCO JSON file")
     per_image, problems = coco_masks(data, ctx.names, path)
     ctx.skipped += problems
     for file_name, (size, regions) in per_image.items():
         image = ctx.match(path, Path(file_name).stem, Path(file_name).name)
         if image is not None:
-            yield file_name, image, lambda shape, s=size, r=regions: _coco_mask(s, r)
+
+            def make(shape, s=size, r=regions, n=file_name):
+                return _coco_mask(s, r, n, ctx.classes, ctx.notes, path)
+
+            yield file_name, image, make
 
 
 FORMAT = LabelFormat(

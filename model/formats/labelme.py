@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from model.errors import SegGUIError
 from model.formats.base import LabelFormat, MaskMaker, ReadContext
+from model.json_files import read_json_object
 from model.label_formats import CLASSES_FILE, ExportContext, shapes_of, write_text
 from model.labelme_import import EDGE_POLYGONS_KEY
 
@@ -50,11 +52,11 @@ def _read(ctx: ReadContext) -> Iterator[tuple[str, Path, MaskMaker]]:
         if path.name == CLASSES_FILE:
             continue
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-            image_name = Path(str(document.get("imagePath") or path.name)).name
-        except (OSError, ValueError) as exc:
-            ctx.skipped.append(f"{path}: not a labelme JSON file ({exc})")
+            document = read_json_object(path, "this labelme JSON file")
+        except SegGUIError as exc:
+            ctx.skipped.append(str(exc))
             continue
+        image_name = Path(str(document.get("imagePath") or path.name)).name
         image = ctx.match(path, Path(image_name).stem, image_name)
         if image is not None:
             yield path.name, image, lambda shape, d=document, p=path: ctx.labelme_mask(d, shape, p)

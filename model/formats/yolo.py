@@ -28,6 +28,10 @@ def _finish(ctx: ExportContext) -> None:
     write_text(ctx.root / "data.yaml", f"path: .\ntrain: train.txt\nval: val.txt\nnames:\n{names}")
 
 
+YOLO_SLACK = 0.01
+"""How far past 0..1 a YOLO coordinate may lie (rounding of tools that write them)."""
+
+
 def yolo_shapes(path: Path, shape: tuple[int, int], num_classes: int) -> list[tuple[int, np.ndarray]]:
     """(class, polygon in pixels) from a YOLO segmentation label file."""
     height, width = shape
@@ -43,6 +47,13 @@ def yolo_shapes(path: Path, shape: tuple[int, int], num_classes: int) -> list[tu
             raise MaskError(f"{path}, line {number}: not a YOLO polygon ({exc})") from exc
         if not 1 <= value < num_classes:
             raise MaskError(f"{path}, line {number}: class {value - 1} is not a class of this project")
+        if len(coords) < 3:
+            raise MaskError(f"{path}, line {number}: a polygon needs 3 points or more")
+        if not np.isfinite(coords).all() or coords.min() < -YOLO_SLACK or coords.max() > 1 + YOLO_SLACK:
+            raise MaskError(
+                f"{path}, line {number}: coordinates must be fractions of the image size, 0 to 1 "
+                f"(found {coords.min():.6g} to {coords.max():.6g})"
+            )
         shapes.append((value, coords * [width, height]))
     return shapes
 
