@@ -221,9 +221,9 @@ class ImageSession(QObject):
         else:
             state.tell(f"{loaded.path.name}  {width} x {height}", 5000)
         if loaded.mask_problem:
-            state.report(
-                f"{loaded.mask_problem}. The mask starts empty; the old file is kept until you paint."
-            )
+            message = f"{loaded.mask_problem}. The mask starts empty; the old file is kept until you paint."
+            self.browser.model.update(loaded.path, Status.MASK_UNREADABLE, message)
+            state.report(message)
         state.image_opened.emit(loaded)
         self.image_opened.emit(loaded.path)
 

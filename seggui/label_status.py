@@ -15,6 +15,8 @@ class Status(enum.Enum):
     LABELLED = "labelled"
     PREDICTED = "predicted"
     UNREADABLE = "unreadable"
+    MASK_UNREADABLE = "mask unreadable"
+    """The image opens, but its mask file cannot be used (it opens as an empty mask)."""
 
 
 def status_of_mask(mask: np.ndarray) -> Status:

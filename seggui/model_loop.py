@@ -208,11 +208,11 @@ class ModelLoop(TrainingRun, UncertaintyRanking, PredictionAcceptance, QObject):
         """A folder was opened: show its settings and use its newest model, if any."""
         project = self.state.project
         assert project is not None
+        self._set_model(None, None)  # first: nothing of the last project's model stays in use
         self.panel.models_folder = project.models_dir
         self.panel.set_settings(project.train_settings)
         if not self.training:  # a run for the last folder keeps its progress until it ends
             self.panel.reset(project.classes, NO_MODEL_YET)
-        self._set_model(None, None)
         models = model_files(project.models_dir)
         self.panel.set_models(models, None)
         if models:

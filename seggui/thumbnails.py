@@ -37,9 +37,10 @@ def to_qimage(array: np.ndarray) -> QImage:
     return QImage(array.data, w, h, array.strides[0], fmt).copy()
 
 
-def make_thumbnail(path: Path, mask_path: Path) -> tuple[QImage, Status | None]:
-    """The preview of one image and what its mask holds (None: no mask read), for the browser
-    (a background job: the full image is decoded and dropped here)."""
+def make_thumbnail(path: Path, mask_path: Path) -> tuple[QImage, Status | None, str | None]:
+    """The preview of one image, what its mask holds (None: no mask read) and why its mask
+    cannot be used, if so; for the browser (a background job: the full image is decoded and
+    dropped here)."""
     try:
         raw = read_image(path)
         large = raw.nbytes >= LARGE_BYTES
@@ -54,18 +55,19 @@ def make_thumbnail(path: Path, mask_path: Path) -> tuple[QImage, Status | None]:
     if large:
         release_freed_memory()  # the full image was only needed for the thumbnail
     labelled: Status | None = None
+    problem: str | None = None
     if mask_path.exists():
         try:
             labelled = status_of_mask(read_mask(mask_path))
-        except SegGUIError as exc:  # the image opens with the reason; the list keeps its status
-            log.info("%s", exc)
-    return image, labelled
+        except (SegGUIError, OSError) as exc:  # listed so; the image opens with the reason
+            labelled, problem = Status.MASK_UNREADABLE, f"{exc}. The image opens with an empty mask."
+    return image, labelled, problem
 
 
 class ThumbnailLoader(QObject):
     """Hands out cached thumbnails and loads missing ones once each, off the GUI thread."""
 
-    loaded = Signal(object, object)  # path, Status of its mask (None: no mask)
+    loaded = Signal(object, object, object)  # path, Status of its mask (None: no mask), its problem
     failed = Signal(object, str)
 
     def __init__(self, mask_path_of, parent: QObject | None = None) -> None:
@@ -109,14 +111,16 @@ class ThumbnailLoader(QObject):
         self._cache.clear()
         self._pending.clear()
 
-    def _on_ready(self, generation: int, path: Path, image: QImage, labelled: Status | None) -> None:
+    def _on_ready(
+        self, generation: int, path: Path, image: QImage, labelled: Status | None, problem: str | None
+    ) -> None:
         if generation != self._generation:
             return
         self._pending.discard(path)
         self._cache[path] = image
         while len(self._cache) > CACHE_LIMIT:
             self._cache.popitem(last=False)
-        self.loaded.emit(path, labelled)
+        self.loaded.emit(path, labelled, problem)
 
     def _on_failed(self, generation: int, path: Path, message: str) -> None:
         if generation != self._generation:
