@@ -264,7 +264,8 @@ def test_a_void_value_is_not_labelled_and_undeclared_values_are_refused_once(tmp
     assert main([*args, "--ignore-value", "11"]) == 0
     assert load_checkpoint(out).config.num_classes == 3
     # Without --classes: not a silent 12-class model; the classes found are said.
-    main(["train", "--images", str(image_dir), "--out", str(out), "--ignore-value", "11", *TRAIN])
+    again = ["train", "--images", str(image_dir), "--out", str(out), "--ignore-value", "11", *TRAIN]
+    main([*again, "--overwrite"])
     assert "classes: 3 (0-2)" in capsys.readouterr().err
 
 
