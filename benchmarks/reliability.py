@@ -6,7 +6,10 @@
    stroke every 100 ms into a fresh folder; the driver's own log of finished strokes is the
    truth. After each kill the folder is opened the way the app does (the journal is replayed)
    and every logged stroke is looked for in the mask. The same kills are run with the stroke
-   journal off (saves only, as before), in this run, as the baseline.
+   journal off (saves only, as before), in this run, as the baseline; then with an image whose
+   name is not UTF-8 and with a 5000 x 5000 image (its mask takes seconds to write).
+   A false conflict is a conflict copy, or a "changed on disk" message, where only this one
+   window wrote.
 2. A save that keeps failing (the disk is full) for 32 s: tries counted against the back-off.
 3. Two processes paint one image: the second finds the folder in use and either opens it
    read-only, or the user chose "edit anyway"; every stroke must be in a mask file, or have
@@ -40,6 +43,7 @@ from paint_driver import stroke_on_mask  # noqa: E402
 from model.classes import default_classes  # noqa: E402
 from model.errors import SegGUIError  # noqa: E402
 from model.imageio import list_images, read_mask  # noqa: E402
+from model.mask_names import MaskNames  # noqa: E402
 from model.project import Project  # noqa: E402
 from model.recovery import recover_folder  # noqa: E402
 
@@ -48,11 +52,21 @@ CLASSES = default_classes(2)
 ENV = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
 
 
-def _folder(root: Path) -> Path:
+PLAIN = "im0.png"
+NOT_UTF8 = os.fsdecode(b"im\xff0.png")
+"""A Latin-1 byte in the name, as older instruments' software writes them."""
+
+
+def _folder(root: Path, name: str = PLAIN, size: int = 512) -> Path:
     folder = root / "project"
     folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 255, (512, 512, 3), dtype=np.uint8)).save(folder / "im0.png")
+    if size <= 1024:
+        rng = np.random.default_rng(0)
+        pixels = rng.integers(0, 255, (size, size, 3), dtype=np.uint8)
+    else:  # smooth: a noise PNG this size takes longer to decode than the runs last
+        ramp = np.linspace(0, 255, size, dtype=np.float32)
+        pixels = np.stack([np.add.outer(ramp, ramp) / 2] * 3, axis=-1).astype(np.uint8)
+    Image.fromarray(pixels).save(folder / name)
     return folder
 
 
@@ -89,10 +103,21 @@ def _mask_files(folder: Path) -> tuple[list[np.ndarray], int]:
     return masks, corrupt
 
 
-def kill_run(root: Path, kill_after_s: float, journal: bool) -> dict[str, float]:
-    folder = _folder(root)
+def _false_conflicts(folder: Path, log: Path) -> int:
+    copies = len(list((folder / "masks").glob("*.conflict*.png"))) if (folder / "masks").is_dir() else 0
+    said = sum(
+        1 for line in (log.read_text().splitlines() if log.exists() else []) if "changed on disk" in line
+    )
+    return copies + said
+
+
+def kill_run(
+    root: Path, kill_after_s: float, journal: bool, name: str = PLAIN, size: int = 512, interval: float = 0.1
+) -> dict[str, float]:
+    folder = _folder(root, name, size)
     log = root / "driver.log"
-    command = [sys.executable, str(DRIVER), str(folder), str(log), "--interval", "0.1", "--strokes", "1000"]
+    command = [sys.executable, str(DRIVER), str(folder), str(log), "--interval", str(interval)]
+    command += ["--strokes", "1000"]
     driver = subprocess.Popen(
         [*command, *([] if journal else ["--no-journal"])], env=ENV, stderr=subprocess.DEVNULL
     )
@@ -102,45 +127,82 @@ def kill_run(root: Path, kill_after_s: float, journal: bool) -> dict[str, float]
     driver.wait()
     strokes = [(t, i) for t, kind, i in _log(log) if kind == "stroke"]
     last_logged = strokes[-1][0] if strokes else 0.0
-    recover_folder(Project(folder, tuple(CLASSES)))  # what opening the folder does first
+    temporary = list(folder.rglob(".*.tmp"))  # what the kill left, before opening sweeps it
+    names = MaskNames(list_images(folder))
+    own = {names.mask_path(image, folder / "masks").name for image in list_images(folder)}
+    recover_folder(Project(folder, tuple(CLASSES)), own)  # what opening the folder does first
     masks, corrupt = _mask_files(folder)
-    mask = masks[0] if masks else np.full((512, 512), 255, np.uint8)
+    mask = masks[0] if masks else np.full((size, size), 255, np.uint8)
     lost = [(t, i) for t, i in strokes if not stroke_on_mask(mask, i)]
-    temporary = list(folder.rglob(".*.tmp"))
     return {
         "strokes": len(strokes),
         "lost": len(lost),
-        "lost_s": (last_logged - lost[0][0] + 0.1) if lost else 0.0,
+        "lost_s": (last_logged - lost[0][0] + interval) if lost else 0.0,
         "corrupt": corrupt,
         "temporary": len(temporary),
+        "left_after_opening": len(list(folder.rglob(".*.tmp"))),
+        "false_conflicts": _false_conflicts(folder, log),
     }
+
+
+KILL_CASES = (
+    ("saves only (before), 512 x 512", False, PLAIN, 512, 0.1, 1.0),
+    ("stroke journal (now), 512 x 512", True, PLAIN, 512, 0.1, 1.0),
+    ("journal, a name that is not UTF-8", True, NOT_UTF8, 512, 0.1, 1.0),
+    ("journal, 5000 x 5000 (a save takes seconds), a stroke every 0.5 s", True, PLAIN, 5000, 0.5, 0.5),
+)
+"""(row, journal on, image name, side, seconds between strokes, share of the kills run)."""
 
 
 def kill_table(kills: int, seed: int) -> None:
     rng = random.Random(seed)
     moments = [rng.uniform(0.3, 6.0) for _ in range(kills)]
-    print(f"\n### Kill -9 while painting a stroke every 100 ms ({kills} random moments, 0.3-6 s in)\n")
+    print(f"\n### Kill -9 while painting ({kills} random moments, 0.3-6 s in)\n")
     print(
         "| | runs | strokes painted | strokes lost | runs losing more than the last stroke | "
-        "longest loss (s) | corrupt files | temporary files left |"
+        "longest loss (s) | corrupt files | temporary files left by the kill (after opening) | "
+        "false conflicts |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     results = {}
-    for journal in (False, True):
+    for title, journal, name, size, interval, share in KILL_CASES:
         rows = []
-        for moment in moments:
+        for moment in moments[: max(1, round(kills * share))]:
+            extra = 3.0 if size > 1024 else 0.0  # painting starts once the big image is open
             with tempfile.TemporaryDirectory() as tmp:
-                rows.append(kill_run(Path(tmp), moment, journal))
-        results[journal] = rows
-        name = "stroke journal (now)" if journal else "saves only (before)"
+                rows.append(kill_run(Path(tmp), moment + extra, journal, name, size, interval))
+        results[title] = rows
         print(
-            f"| {name} | {len(rows)} | {sum(r['strokes'] for r in rows)} | {sum(r['lost'] for r in rows)} | "
+            f"| {title} | {len(rows)} | {sum(r['strokes'] for r in rows)} | {sum(r['lost'] for r in rows)} | "
             f"{sum(r['lost'] > 1 for r in rows)} | {max(r['lost_s'] for r in rows):.1f} | "
-            f"{sum(r['corrupt'] for r in rows)} | {sum(r['temporary'] for r in rows)} |"
+            f"{sum(r['corrupt'] for r in rows)} | {sum(r['temporary'] for r in rows)} "
+            f"({sum(r['left_after_opening'] for r in rows)}) | {sum(r['false_conflicts'] for r in rows)} |"
         )
-    before = sum(r["lost"] for r in results[False])
-    now = sum(r["lost"] for r in results[True])
+    before = sum(r["lost"] for r in results[KILL_CASES[0][0]])
+    now = sum(r["lost"] for r in results[KILL_CASES[1][0]])
     print(f"\nStrokes lost, now / before: {now} / {before}" + (f" = {now / before:.3f}" if before else ""))
+
+
+def slow_save_table(seconds: float) -> None:
+    """One window painting a 5000 x 5000 image, a stroke every 1.6 s, saves taking seconds; then
+    closed normally. Before: a queued save kept the stamp from before the one in flight, and the
+    window took its own write for another program's (a conflict copy from then on)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        folder = _folder(root, PLAIN, 5000)
+        log = root / "driver.log"
+        strokes = max(2, int(seconds / 1.6))
+        command = [sys.executable, str(DRIVER), str(folder), str(log), "--interval", "1.6"]
+        started = time.monotonic()
+        subprocess.run([*command, "--strokes", str(strokes)], env=ENV, stderr=subprocess.DEVNULL, timeout=600)
+        wall = time.monotonic() - started
+        painted = [i for _, kind, i in _log(log) if kind == "stroke"]
+        masks, corrupt = _mask_files(folder)
+        on_disk = sum(1 for i in painted if masks and stroke_on_mask(masks[0], i))
+        print(f"\n### One window, a 5000 x 5000 image, a stroke every 1.6 s for {wall:.0f} s, then closed\n")
+        print("| strokes painted | in the mask file | false conflicts | corrupt |")
+        print("|---|---|---|---|")
+        print(f"| {len(painted)} | {on_disk} | {_false_conflicts(folder, log)} | {corrupt} |")
 
 
 def retry_table(seconds: float) -> None:
@@ -260,8 +322,10 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--retry-seconds", type=float, default=32.0)
+    parser.add_argument("--slow-seconds", type=float, default=20.0)
     args = parser.parse_args()
     kill_table(args.kills, args.seed)
+    slow_save_table(args.slow_seconds)
     two_writers_table()
     retry_table(args.retry_seconds)
 

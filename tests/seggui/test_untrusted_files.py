@@ -116,9 +116,9 @@ def test_a_save_that_failed_in_a_flush_is_retried_on_schedule_once_the_fault_is_
     store.set_folder(tmp_path / "elsewhere", CLASSES, read_only=False)  # another folder opened
     disk["full"] = False  # the user frees some space
     # Before: no retry at all after a flush (0 tries in 40 s); the strokes waited for the next close.
-    qtbot.waitUntil(lambda: path.exists(), timeout=5000)
+    qtbot.waitUntil(lambda: not store.has_unsaved(), timeout=5000)
     assert np.array_equal(read_mask(path), document.mask)
-    assert not store.has_unsaved() and not store.status()[1]
+    assert not store.status()[1]
     store.shutdown()
 
 
