@@ -131,6 +131,13 @@ def _train(args: argparse.Namespace) -> int:
         distributed.shutdown()
     if not quiet:
         print(log_lines.summary(args.out, result, len(skipped)))
+        start, best = result.start_metrics, result.best_metrics
+        if result.worse_than_start and start is not None and best is not None:
+            print(
+                f"warning: this model agrees less with the held-out pixels ({best.mean_iou:.3f}) "
+                f"than {args.resume} did before training ({start.mean_iou:.3f})",
+                file=sys.stderr,
+            )
     return 1 if skipped else 0
 
 

@@ -36,6 +36,9 @@ class Project:
     models_dir_name: str = "models"
     eraser_mode: str = "unlabelled"
     train_settings: dict[str, object] = field(default_factory=dict)
+    model_in_use: str | None = None
+    """The file name, in the models folder, of the model the user works with (None: the newest):
+    a newer run that scored worse than it does not replace it."""
     extra: dict[str, object] = field(default_factory=dict)
     """Fields this version does not know (a newer SegGUI's): kept as they are on every rewrite."""
     version: int = PROJECT_VERSION
@@ -77,6 +80,7 @@ class Project:
             "models_dir": self.models_dir_name,
             "eraser_mode": self.eraser_mode,
             "train_settings": dict(self.train_settings),
+            **({"model": self.model_in_use} if self.model_in_use else {}),
         }
 
 
@@ -88,6 +92,7 @@ KNOWN_FIELDS = (
     "models_dir",
     "eraser_mode",
     "train_settings",
+    "model",
 )
 MAX_CLASSES = 255
 """Mask value 255 means "not labelled", so classes are 0..254."""
@@ -118,6 +123,7 @@ def load_project(folder: str | os.PathLike[str]) -> Project:
             models_dir_name=dirs["models_dir"],
             eraser_mode=_eraser_mode(data.get("eraser_mode", "unlabelled")),
             train_settings=_settings(data.get("train_settings", {})),
+            model_in_use=_model_name(data.get("model")),
             extra={k: v for k, v in data.items() if k not in KNOWN_FIELDS},
             version=_version(data.get("version", PROJECT_VERSION)),
         )
@@ -183,6 +189,15 @@ def _check_apart(folder: Path, dirs: dict[str, str]) -> None:
                     f"'{first}' ({dirs[first]!r}) and '{second}' ({dirs[second]!r}) must be two "
                     "separate folders: one would write over the other's files"
                 )
+
+
+def _model_name(value: object) -> str | None:
+    """A model file's name in the models folder: no folder part, no way out."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or Path(value).name != value or value in (".", ".."):
+        raise ValueError(f"'model' must be the file name of a model in the models folder, not {value!r}")
+    return value
 
 
 def _eraser_mode(value: object) -> str:

@@ -173,6 +173,11 @@ def fit(
             steps_per_epoch,
         )
     )
+    # A model being fine-tuned is scored first, on the pixels the run is scored on, so that a
+    # run ending worse (stopped early, say) is known to be worse than what it started from.
+    start_metrics = None
+    if init is not None and init.history:
+        start_metrics = evaluate_images(model, validation, mean, std, device, stop_requested, on_problem)
     ema = WeightAverage(model, settings.ema_decay) if settings.ema_decay > 0 else None
     scored = ema.shadow if ema is not None else model  # what is validated, previewed and saved
     best = BestKeeper(rank, device, latest=keeps_latest(validation))
@@ -308,7 +313,7 @@ def fit(
         history=history,
         train_settings=settings.to_dict(),
     )
-    return TrainResult(checkpoint, stopped, step, best.metrics, history, best.latest)
+    return TrainResult(checkpoint, stopped, step, best.metrics, history, best.latest, start_metrics)
 
 
 def _emit_preview(

@@ -75,3 +75,18 @@ class TrainResult:
     history: list[dict[str, object]] = field(default_factory=list)
     kept_latest: bool = False
     """The latest weights were kept, not the best epoch's (``model.fit_setup.keeps_latest``)."""
+    start_metrics: SegmentationMetrics | None = None
+    """The model the run fine-tuned, scored on the same held-out pixels before the first step
+    (None for a new model)."""
+
+    @property
+    def worse_than_start(self) -> bool:
+        """Whether the kept weights agree less with the held-out pixels than the model the run
+        started from did (by more than ``WORSE_BY``): such a run must not replace it unseen."""
+        if self.start_metrics is None or self.best_metrics is None:
+            return False
+        return self.best_metrics.mean_iou < self.start_metrics.mean_iou - WORSE_BY
+
+
+WORSE_BY = 0.005
+"""Mean IoU differences below this are noise between two scorings of one model."""

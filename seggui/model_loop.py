@@ -7,6 +7,7 @@ reaches into the main window.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -215,8 +216,11 @@ class ModelLoop(TrainingRun, UncertaintyRanking, PredictionAcceptance, QObject):
             self.panel.reset(project.classes, NO_MODEL_YET)
         models = model_files(project.models_dir)
         self.panel.set_models(models, None)
-        if models:
-            self.load_model(models[0])
+        chosen = next((m for m in models if m.name == project.model_in_use), models[0] if models else None)
+        if chosen is not None:
+            if not self.training:
+                self.panel.status_label.setText(f"Loading {chosen.name}...")
+            self.load_model(chosen)
         self._update_actions()
 
     def image_opened(self) -> None:
@@ -311,6 +315,11 @@ class ModelLoop(TrainingRun, UncertaintyRanking, PredictionAcceptance, QObject):
     def _set_model(self, checkpoint: Checkpoint | None, path: Path | None, clear: bool = True) -> None:
         self.checkpoint, self.model_path = checkpoint, path
         self.service.set_model(checkpoint)
+        self.panel.set_has_model(checkpoint is not None)
+        project = self.state.project
+        in_project = path is not None and project is not None and path.parent == project.models_dir
+        if in_project and path.name != project.model_in_use:  # loaded when the folder opens again
+            self.state.update_project(dataclasses.replace(project, model_in_use=path.name))
         self.uncertainties = {}
         self.image_list.clear_uncertainties()
         if clear:
@@ -346,7 +355,9 @@ class ModelLoop(TrainingRun, UncertaintyRanking, PredictionAcceptance, QObject):
         self._set_model(checkpoint, path)
         if project is not None:
             self.panel.set_models(model_files(project.models_dir), path)
-        self.panel.status_label.setText(note or f"Using {path.name}")
+            self.panel.show_history(checkpoint.history, project.classes)
+        network = checkpoint.config.describe()
+        self.panel.status_label.setText(f"Using {path.name}: {network}" + (f". {note}" if note else ""))
         if note:
             self.state.tell(note, 10000)
         self._update_actions()

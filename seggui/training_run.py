@@ -138,10 +138,13 @@ class TrainingRun:
             self._update_actions()
             self.training_finished.emit(outcome)
             return
-        # The last preview stays on screen until the kept (best) model's prediction replaces it.
-        self._set_model(
-            result.checkpoint, outcome.model_path if outcome.save_error is None else None, clear=False
-        )
+        kept_before = result.worse_than_start and self.checkpoint is not None
+        started_from = self.model_path
+        if not kept_before:
+            # The last preview stays on screen until the kept (best) model's prediction replaces it.
+            self._set_model(
+                result.checkpoint, outcome.model_path if outcome.save_error is None else None, clear=False
+            )
         best = result.best_metrics
         score = (
             f"agreement with held-out strokes {best.mean_iou:.3f}"
@@ -154,10 +157,20 @@ class TrainingRun:
             if result.kept_latest
             else "best epoch kept"
         )
+        network = result.checkpoint.config.describe()
         message = (
             f"{how} after {result.steps} steps in {format_duration(outcome.seconds)}; {kept} "
-            f"({score}), saved as {outcome.model_path.name}"
+            f"({score}), saved as {outcome.model_path.name} ({network})"
         )
+        if kept_before and result.start_metrics is not None and best is not None:
+            name = started_from.name if started_from is not None else "the model it started from"
+            message = (
+                f"{how} after {result.steps} steps in {format_duration(outcome.seconds)}: this run agrees "
+                f"less with the held-out strokes ({best.mean_iou:.3f}) than {name} ("
+                f"{result.start_metrics.mean_iou:.3f}), so {name} stays in use. The run is saved as "
+                f"{outcome.model_path.name}: pick it in the model list to use it anyway"
+            )
+            self.state.tell(message, 30000)
         if outcome.save_error:
             message = f"{how}, but the model could not be saved: {outcome.save_error}"
             self.state.report(outcome.save_error)
