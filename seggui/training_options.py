@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from model.config import AUTO_PRESET, PRESET_INFO, START_IMAGENET, START_SCRATCH, is_pretrained_preset
 from model.image_cache import default_cache_bytes
 from model.settings import TrainSettings
+from seggui.duration_spin import DurationSpin
 
 START_CURRENT = "current"
 START_FILE = "file"
@@ -63,12 +64,11 @@ class TrainingOptions:
         self.start_combo.activated.connect(self._on_start_activated)
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(1, 10000)
-        self.budget_spin = QDoubleSpinBox()
-        self.budget_spin.setRange(0, 24 * 60)
-        self.budget_spin.setDecimals(1)
-        self.budget_spin.setSuffix(" min")
-        self.budget_spin.setSpecialValueText("no limit")
-        self.budget_spin.setToolTip("Stop after this much training time, whatever the epochs")
+        self.budget_spin = DurationSpin("no limit", 24 * 3600)
+        self.budget_spin.setToolTip(
+            "Stop after this much training time, whatever the epochs: minutes and seconds "
+            "(1:30 is a minute and a half); '90 s', '2 min' or '1 h' also work"
+        )
         self.lr_spin = QDoubleSpinBox()
         self.lr_spin.setDecimals(5)
         self.lr_spin.setRange(1e-5, 1.0)
@@ -138,7 +138,7 @@ class TrainingOptions:
         chosen = settings.preset if "preset" in saved else AUTO_PRESET
         self.preset_combo.setCurrentIndex(self.preset_combo.findData(chosen))
         self.epochs_spin.setValue(settings.epochs)
-        self.budget_spin.setValue((settings.time_budget_s or 0) / 60)
+        self.budget_spin.setValue(round(settings.time_budget_s or 0))
         self.lr_spin.setValue(settings.learning_rate)
         self.crop_spin.setValue(settings.crop_size)
         self.batch_spin.setValue(settings.batch_size)
@@ -182,9 +182,23 @@ class TrainingOptions:
         self._update_start_items()
         self._emit_settings()
 
+    def set_has_model(self, has_model: bool) -> None:
+        """Whether a model is in use: without one, "the current model" cannot be fine-tuned."""
+        self.has_model = has_model
+        self._update_start_items()
+
     def _update_start_items(self) -> None:
-        """ "ImageNet weights" only for networks with a pretrained encoder."""
+        """ "ImageNet weights" only for networks with a pretrained encoder; "the current model"
+        only once there is one (until then the choice shown is the new model a run starts)."""
         pretrained = is_pretrained_preset(str(self.preset_combo.currentData()))
+        current = self.start_combo.model().item(self.start_combo.findData(START_CURRENT))  # type: ignore[attr-defined]
+        current.setEnabled(self.has_model)
+        current.setToolTip("" if self.has_model else "No model yet: the first run trains a new one")
+        if not self.has_model and self.start_combo.currentData() == START_CURRENT:
+            fresh = START_IMAGENET if pretrained else START_SCRATCH
+            self.start_combo.blockSignals(True)
+            self.start_combo.setCurrentIndex(self.start_combo.findData(fresh))
+            self.start_combo.blockSignals(False)
         item = self.start_combo.model().item(self.start_combo.findData(START_IMAGENET))  # type: ignore[attr-defined]
         item.setEnabled(pretrained)
         item.setToolTip(
@@ -197,7 +211,7 @@ class TrainingOptions:
 
     def settings(self) -> dict[str, object]:
         """The editable training settings as shown (the rest keep their defaults)."""
-        budget = self.budget_spin.value() * 60
+        budget = self.budget_spin.value()
         return {
             "start_from": self.start_from(),
             "preset": str(self.preset_combo.currentData()),

@@ -65,6 +65,7 @@ class TrainingPanel(TrainingOptions, QWidget):
     def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.models_folder = Path.home()  # where "a file..." starts looking (the project's models)
+        self.has_model = False
         self.model_combo = QComboBox()
         self.model_combo.setToolTip("Models trained in this project, newest first")
         self.model_combo.activated.connect(self._on_model_activated)
@@ -214,6 +215,28 @@ class TrainingPanel(TrainingOptions, QWidget):
         self.iou_chart.append(MEAN_LINE, epoch, mean)
         shown = [f"{name} {value:.2f}" for name, value in zip(names, iou) if not math.isnan(value)]
         self.iou_label.setText("IoU: " + ", ".join(shown))
+
+    def show_history(self, history: list[dict[str, object]], classes: tuple[ClassInfo, ...]) -> None:
+        """The loss and score charts of a model's training runs, from its file's history."""
+        self.loss_chart.set_series([("training loss", QColor(0, 130, 200))])
+        self.set_classes(classes)
+        names = [c.name for c in classes]
+        offset = last = 0  # each run counts its steps from 1: runs follow one another on the chart
+        for entry in history:
+            try:
+                epoch, step = int(entry["epoch"]), int(entry["step"])  # type: ignore[call-overload]
+                loss, mean = float(entry["train_loss"]), float(entry["mean_iou"])  # type: ignore[arg-type]
+                iou = tuple(float(v) for v in entry["iou"])  # type: ignore[attr-defined]
+            except (KeyError, TypeError, ValueError):
+                continue  # a history entry of another version: the rest still shows
+            if step <= last:
+                offset += last
+            last = step
+            if math.isfinite(loss):
+                self.loss_chart.append("training loss", offset + step, loss)
+            self.show_epoch(epoch, iou, names[: len(iou)], mean)
+        self.loss_chart.redraw()
+        self.iou_chart.redraw()
 
     def show_change(self, image_name: str, changed: float) -> None:
         """How much of the preview of ``image_name`` changed class since the previous one."""
