@@ -106,9 +106,51 @@ def _open(path: Path) -> Image.Image:
             f"{path}: image is larger than {MAX_PIXELS:,} pixels; split it into tiles first"
         ) from None
     except UnidentifiedImageError:
-        raise ImageReadError(f"{path}: not an image file, or a format Pillow cannot read") from None
+        raise ImageReadError(
+            f"{path}: not an image SegGUI can read: its content is not PNG, JPEG, TIFF, BMP, GIF or "
+            "WebP, whatever its name says. Open it in the program that made it and save it as PNG or TIFF"
+        ) from None
     except Exception as exc:
-        raise ImageReadError(f"{path}: cannot decode image ({type(exc).__name__}: {exc})") from exc
+        raise ImageReadError(f"{path}: {_why_undecodable(path, exc)}") from exc
+
+
+def _why_undecodable(path: Path, exc: Exception) -> str:
+    """What the file is, why it cannot be decoded and what to do, in a user's words; the
+    library's own message last, in brackets, for a bug report."""
+    detail = f"({type(exc).__name__}: {exc})"
+    if "truncated" in str(exc).lower() or isinstance(exc, EOFError):
+        return (
+            "the file is cut short (an interrupted copy or download?): copy it again from where it "
+            f"came from {detail}"
+        )
+    what = _header_description(path)
+    if what is None:
+        return f"the file is damaged and cannot be decoded: copy it again from where it came from {detail}"
+    return (
+        f"{what}, which SegGUI cannot decode: save it as a PNG, or as a TIFF of 1 or 3 channels of 8 "
+        f"or 16 bits (in Fiji: Image > Type > RGB Color, or Image > Stacks > Z Project for a stack) {detail}"
+    )
+
+
+def _header_description(path: Path) -> str | None:
+    """ "a TIFF of 512 x 512 pixels, 2 samples of 16 bits per pixel", from the header alone."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            text = f"a {img.format or 'image'} file of {width} x {height} pixels"
+            tags = getattr(img, "tag_v2", None)
+            if tags is not None:
+                samples, bits = tags.get(277, 1), tags.get(258, (8,))
+                bits = bits[0] if isinstance(bits, tuple) else bits
+                planes = getattr(img, "n_frames", 1)
+                text += f", {samples} sample{'s' if samples != 1 else ''} of {bits} bits per pixel"
+                if planes > 1:
+                    text += f", {planes} pages"
+            else:
+                text += f" (mode {img.mode})"
+            return text
+    except Exception:  # the header itself is unreadable: the caller says the file is damaged
+        return None
 
 
 def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:

@@ -13,6 +13,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSize,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QListView, QVBoxLayout, QWidget
@@ -230,6 +231,8 @@ def _file_names(folder: Path) -> set[str]:
 class BrowserPanel(QWidget):
     """The list of images with a status filter."""
 
+    image_chosen = Signal(object)  # path: the user moved to its row (click, arrow keys, Home, End, Enter)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = ImageListModel(self)
@@ -263,6 +266,16 @@ class BrowserPanel(QWidget):
         choices.addWidget(self.order, 1)
         layout.addLayout(choices)
         layout.addWidget(self.view)
+        # The row in view is the image on the canvas, however the user got there: a highlight
+        # moved by the keys over another image's name would have them read one and paint another.
+        self.view.selectionModel().currentChanged.connect(lambda current, _: self._chosen(current))
+        self.view.clicked.connect(self._chosen)
+        self.view.activated.connect(self._chosen)
+
+    def _chosen(self, index: QModelIndex) -> None:
+        path = self.path_at(index.row()) if index.isValid() else None
+        if path is not None:
+            self.image_chosen.emit(path)
 
     def path_at(self, row: int) -> Path | None:
         """The image at ``row`` of the list in view."""

@@ -14,6 +14,18 @@ REDRAW_MS = 250
 """Points are buffered and drawn at most this often, so fast steps on a GPU cost the GUI little."""
 
 
+def tick_format(low: float, high: float, ticks: int) -> str:
+    """A printf format with just the decimals that tell ticks ``low`` .. ``high`` apart."""
+    spacing = (high - low) / max(1, ticks - 1)
+    if not math.isfinite(spacing) or spacing <= 0:
+        return "%.2g"
+    for decimals in range(7):
+        scaled = spacing * 10**decimals
+        if abs(scaled - round(scaled)) < 1e-6 * max(1.0, scaled):
+            return f"%.{decimals}f"
+    return "%.3g"
+
+
 def _pen(color: QColor, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
     pen = QPen(color, 2)
     pen.setStyle(style)
@@ -120,3 +132,7 @@ class LiveChart(QChartView):
             low, high = min(ys), max(ys)
             pad = 0.05 * max(high - low, 1e-3)
             self.y_axis.setRange(max(0.0, low - pad), high + pad)
+            self.y_axis.applyNiceNumbers()  # ticks at round values: 1.85, 1.9, 1.95, not 0.093
+            self.y_axis.setLabelFormat(
+                tick_format(self.y_axis.min(), self.y_axis.max(), self.y_axis.tickCount())
+            )

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.classes import ClassInfo, default_color
+from model.classes import ClassInfo, distinct_color
 
 
 def colour_icon(color: tuple[int, int, int], size: int = 14) -> QIcon:
@@ -38,14 +38,21 @@ class ClassPanel(QWidget):
         self.list = QListWidget()
         self.list.itemChanged.connect(self._on_list_item_changed)
         self.list.currentRowChanged.connect(self._on_list_row_changed)
+        self.list.setToolTip(
+            "Click a class to paint it; double-click its name (or Rename) to rename it; untick it to hide it"
+        )
         self.add_button = QPushButton("Add")
         self.add_button.clicked.connect(self.add_class)
+        self.rename_button = QPushButton("Rename")
+        self.rename_button.setToolTip("Rename the selected class (or double-click its name)")
+        self.rename_button.clicked.connect(self._edit_current_name)
         self.colour_button = QPushButton("Colour...")
         self.colour_button.clicked.connect(self.choose_colour)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(lambda: self.removal_requested.emit(self.list.currentRow()))
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
+        buttons.addWidget(self.rename_button)
         buttons.addWidget(self.colour_button)
         buttons.addWidget(self.remove_button)
         layout = QVBoxLayout(self)
@@ -66,7 +73,9 @@ class ClassPanel(QWidget):
             shown = Qt.CheckState.Unchecked if index in self.hidden else Qt.CheckState.Checked
             item.setCheckState(shown)
             key = f"; key {index}" if index < 10 else ""
-            item.setToolTip(f"class {index}{key}; untick to hide it on the image (the labels stay)")
+            item.setToolTip(
+                f"class {index}{key}; double-click to rename; untick to hide it (the labels stay)"
+            )
             self.list.addItem(item)
         self.list.setCurrentRow(current)
         self.list.blockSignals(blocked)
@@ -78,8 +87,14 @@ class ClassPanel(QWidget):
 
     def add_class(self, name: str | None = None) -> None:
         index = len(self._classes)
-        info = ClassInfo(name or f"class {index}", default_color(index))
+        # Never a colour another class has: two classes would look alike, and colour export refuses them.
+        info = ClassInfo(name or f"class {index}", distinct_color(index, [c.color for c in self._classes]))
         self.classes_edited.emit((*self._classes, info))
+
+    def _edit_current_name(self) -> None:
+        item = self.list.currentItem()
+        if item is not None:
+            self.list.editItem(item)
 
     def rename(self, index: int, name: str) -> None:
         name = name.strip()

@@ -210,6 +210,7 @@ class ImageSession(QObject):
         )
         self.editor.set_document(state.document)
         self.editor.image = loaded.raw
+        self.canvas.clear_notice()
         height, width = loaded.mask.shape
         self.canvas.image_layer.set_image(loaded.display)
         self.canvas.mask_layer.set_labels(loaded.mask, self.editor.classes, loaded.mask_image)
@@ -232,6 +233,9 @@ class ImageSession(QObject):
         self.browser.model.update(path, Status.UNREADABLE, message)
         stepping, self._stepping = self._stepping, 0
         self.state.tell(f"{message} (skipped)" if stepping else message, 10000)
+        if not stepping:  # where the user looks: the canvas, which no longer shows another image
+            reason = message[len(f"{path}: ") :] if message.startswith(f"{path}: ") else message
+            self.canvas.show_notice(f"{path.name} cannot be opened", f"{reason}.\n\n{path}")
         self.image_failed.emit(path, message)
         if stepping:
             self.step_image(stepping)  # on past it, as Page Down/Up meant

@@ -152,8 +152,7 @@ class MainWindow(WindowUi, EditingControls, QMainWindow):
         self.canvas.cursor_moved.connect(self._on_canvas_cursor_moved)
         self.canvas.cursor_left.connect(self._on_canvas_cursor_left)
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{100 * z:.0f}%"))
-        for signal in (self.browser.view.clicked, self.browser.view.activated):
-            signal.connect(lambda index: self.session.open_if_other(self.browser.path_at(index.row())))
+        self.browser.image_chosen.connect(self.session.open_if_other)
         self.setWindowTitle("SegGUI")
         self.setWindowIcon(QIcon(str(ICON)))
         self.resize(*window_size(self.screen().availableGeometry().size()))

@@ -32,9 +32,33 @@ SHORTCUTS = [
     ("R", "Show/hide the prediction"),
     ("A / Shift+A", "Accept the prediction into unpainted pixels / replace the mask"),
     ("U", "Next most uncertain image"),
+    ("Shift+U", "Show/hide where the model is unsure"),
     ("Ctrl+Shift+P", "Predict all images"),
     ("Ctrl+E / Ctrl+I", "Export masks / import labels"),
 ]
+
+
+_ALIASES = {"PgDown": "Page Down", "PgUp": "Page Up"}
+
+
+def covered(key: str, listed: set[str]) -> bool:
+    """Whether the row keys ``listed`` already name ``key`` (``Page Down / Page Up`` names PgDown,
+    ``0, 1-9`` every digit)."""
+    names = {part.strip() for row in listed for part in row.replace(",", "/").split("/")}
+    return key in names or _ALIASES.get(key) in names or (key.isdigit() and "1-9" in names)
+
+
+def shortcut_rows(actions: list[QAction]) -> list[tuple[str, str]]:
+    """The shortcut list: ``SHORTCUTS`` (with gestures, and words on what the keys do), then
+    every action's shortcut that it does not name, so a new shortcut cannot be missing."""
+    rows = list(SHORTCUTS)
+    listed = {key for key, _ in rows}
+    for action in actions:
+        key = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        if key and not covered(key, listed):
+            rows.append((key, action.text().replace("&", "").removesuffix("...")))
+            listed.add(key)
+    return rows
 
 
 def about_text() -> str:
@@ -125,6 +149,11 @@ class WindowUi:
         for action in self.tool_actions.values():
             bar.addAction(action)
         bar.addSeparator()
+        # Undo and redo next to the tools: on a narrow screen the bar's overflow takes the
+        # display sliders at its end, not these.
+        bar.addAction(self.undo_action)
+        bar.addAction(self.redo_action)
+        bar.addSeparator()
         self.fill_mode_combo = QComboBox()
         self.fill_mode_combo.addItem("Fill similar pixels", FillTool.SIMILAR)
         self.fill_mode_combo.addItem("Fill same label", FillTool.SAME_LABEL)
@@ -174,9 +203,6 @@ class WindowUi:
         for slider in (self.brightness_slider, self.contrast_slider):
             slider.valueChanged.connect(self._on_display_slider_changed)
             slider.setToolTip("Display only: the image file and training data are not changed")
-        bar.addSeparator()
-        bar.addAction(self.undo_action)
-        bar.addAction(self.redo_action)
         self.set_brush_radius(8)
         self.set_fill_mode(FillTool.SIMILAR)
         self.set_fill_tolerance(10)
@@ -261,5 +287,6 @@ class WindowUi:
         QMessageBox.about(self, "About SegGUI", about_text())
 
     def _show_shortcuts(self) -> None:
-        rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS)
+        table = shortcut_rows(self.findChildren(QAction))
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in table)
         QMessageBox.information(self, "Keyboard shortcuts", f"<table cellspacing=6>{rows}</table>")

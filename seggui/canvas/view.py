@@ -4,13 +4,39 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QWheelEvent
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QLabel
 
 from seggui.canvas.layers import ImageLayer, LabelLayer
 from seggui.canvas.tools import BRUSH_OUTLINE, PATH, POLYGON, Tool
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 VERTEX_MARKER_PX = 7
+
+
+class CanvasNotice(QLabel):
+    """Why the image asked for is not shown, over the whole canvas: it hides the image before
+    (whose name the list no longer highlights) and takes the pointer's strokes, so none lands there."""
+
+    def __init__(self, parent) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMargin(40)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # copy the reason
+        self.setStyleSheet("background: rgb(30, 30, 30); color: rgb(235, 235, 235); font-size: 11pt;")
+        self.setVisible(False)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        super().mousePressEvent(event)
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        super().mouseReleaseEvent(event)
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        super().mouseMoveEvent(event)
+        event.accept()
 
 
 class CanvasView(QGraphicsView):
@@ -67,6 +93,17 @@ class CanvasView(QGraphicsView):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setBackgroundBrush(QColor(30, 30, 30))
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.notice = CanvasNotice(self.viewport())
+
+    def show_notice(self, title: str, text: str) -> None:
+        """Cover the canvas with ``title`` and ``text`` (an image that cannot be shown, and why)."""
+        self.notice.setText(f"<b>{_escaped(title)}</b><br><br>{_escaped(text)}")
+        self.notice.setGeometry(self.viewport().rect())
+        self.notice.setVisible(True)
+        self.notice.raise_()
+
+    def clear_notice(self) -> None:
+        self.notice.setVisible(False)
 
     # -- view --------------------------------------------------------------------------------
     @property
@@ -91,6 +128,7 @@ class CanvasView(QGraphicsView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
+        self.notice.setGeometry(self.viewport().rect())
         if self._auto_fit:
             self.fit_to_window()
 
@@ -286,3 +324,7 @@ class CanvasView(QGraphicsView):
                 markers.addRect(QRectF(x - half, y - half, 2 * half, 2 * half))
         self._rubber_band.setPath(band)
         self._vertices.setPath(markers)
+
+
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")
