@@ -142,6 +142,12 @@ class BestKeeper:
         self.state: dict[str, torch.Tensor] | None = None
         self.metrics: SegmentationMetrics | None = None
 
+    def keep_if_none(self, model: torch.nn.Module) -> None:
+        """Keep ``model``'s weights, unscored, when no epoch was kept (a run stopped before its
+        first score)."""
+        if self.state is None:
+            self.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+
     def offer(self, model: torch.nn.Module, metrics: SegmentationMetrics) -> bool:
         """Offer the weights of an epoch; true if they scored best so far."""
         score = metrics.mean_iou if not math.isnan(metrics.mean_iou) else -1.0

@@ -7,6 +7,7 @@ these same functions.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 import math
@@ -27,7 +28,7 @@ from model.data_loader import loader_workers, make_loader, share_caches
 from model.device import choose_device, device_description, verify_device
 from model.ema import WeightAverage
 from model.errors import DatasetError, SegGUIError
-from model.evaluation import evaluate_images, split_train_val
+from model.evaluation import evaluate_images, fit_model_temperature, split_train_val
 from model.fit_setup import (
     BestKeeper,
     class_loss_weights,
@@ -295,11 +296,17 @@ def fit(
                 last_preview = time.perf_counter()
 
         if epoch_losses or best.state is None:
-            # Stopped (or out of time) between validations: score the latest weights too.
+            # Stopped (or out of time) between validations: score the latest weights too, unless
+            # the user stops that as well (then they are kept unscored if nothing else was).
             dist_utils.sync_buffers(scored)
-            metrics = evaluate_images(scored, validation, mean, std, device, on_problem=on_problem)
+            metrics = evaluate_images(scored, validation, mean, std, device, stop_requested, on_problem)
             if metrics is not None:
                 best.offer(scored, metrics)
+            else:
+                best.keep_if_none(scored)
+        temperature = calibrated_temperature(
+            scored, best.state, validation, mean, std, device, stop_requested
+        )
     finally:
         torch.set_num_threads(threads_before)
         set_trainable(frozen_encoder, True)
@@ -312,8 +319,28 @@ def fit(
         std=tuple(std),
         history=history,
         train_settings=settings.to_dict(),
+        temperature=temperature,
     )
     return TrainResult(checkpoint, stopped, step, best.metrics, history, best.latest, start_metrics)
+
+
+def calibrated_temperature(
+    scored: torch.nn.Module,
+    state: dict[str, torch.Tensor] | None,
+    validation: list[TrainingImage],
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    device: torch.device,
+    stop_requested: Callable[[], bool],
+) -> float:
+    """The kept weights' temperature, fitted on the pixels the run was scored on (1.0, no
+    calibration, when stopped meanwhile or nothing is kept)."""
+    if state is None or stop_requested():
+        return 1.0
+    kept = copy.deepcopy(scored)
+    kept.load_state_dict(state)
+    fitted = fit_model_temperature(kept.to(device), validation, mean, std, device, stop_requested)
+    return 1.0 if fitted is None else fitted
 
 
 def _emit_preview(

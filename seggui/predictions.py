@@ -72,6 +72,7 @@ class PredictionService(QObject):
         self._pending: set[Path] = set()
         self._written: dict[Path, tuple[Path, float]] = {}  # image -> (prediction file, uncertainty)
         self._stop_all = threading.Event()
+        self._closing = threading.Event()
         self.running_all = False
 
     # -- model -----------------------------------------------------------------------------------
@@ -129,11 +130,17 @@ class PredictionService(QObject):
         generation, drawing = self.generation, self.drawing()
         written = None if needs_heat else self._written.get(path)
 
+        def still_wanted(done: int, total: int) -> None:
+            """Between tiles: a closing window or another model makes this prediction waste."""
+            if self._closing.is_set() or generation != self.generation:
+                raise PredictionDropped(f"prediction of {path.name} dropped after {done} of {total} tiles")
+
         def work() -> ShownPrediction:
             if written is not None:  # "predict all" wrote it with this model: read, don't recompute
                 prediction = _read_prediction(written[0], raw.shape[:2], len(checkpoint.classes), written[1])
             else:
-                prediction = self._predictors_for(generation, checkpoint)[0].predict(raw)
+                predictor = self._predictors_for(generation, checkpoint)[0]
+                prediction = predictor.predict(raw, on_tiles=still_wanted)
             rendered = render_prediction(prediction.classes, classes, drawing, prediction.uncertainty_map)
             return ShownPrediction(prediction, rendered)
 
@@ -153,7 +160,7 @@ class PredictionService(QObject):
     def _on_failed(self, generation: int, path: Path | None, message: str) -> None:
         if path is None:
             self.running_all = False
-        if generation != self.generation:
+        if generation != self.generation or self._closing.is_set():
             return
         self._pending.discard(path)  # type: ignore[arg-type]
         self.failed.emit(path, message)
@@ -202,9 +209,14 @@ class PredictionService(QObject):
             self.all_done.emit(result)
 
     def shutdown(self) -> None:
+        self._closing.set()  # a prediction in flight stops at its next tile
         self.stop_all()
         self.jobs.clear()
         self.jobs.wait(10000)
+
+
+class PredictionDropped(Exception):
+    """A prediction nobody waits for any more (the window closes, the model changed)."""
 
 
 def _read_prediction(path: Path, shape: tuple[int, ...], num_classes: int, uncertainty: float) -> Prediction:

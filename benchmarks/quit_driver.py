@@ -1,0 +1,54 @@
+"""A stand-in user for ``time_limit.py``: opens a folder in the real window (offscreen), and
+closes the window ``AFTER`` seconds into a phase: ``training`` (Train pressed), or ``predicting``
+(the folder's model predicting its first, large image). Logs the moment of the close, on the
+clock the parent reads (``time.monotonic``), so the parent can time the way to the process exit.
+
+    python benchmarks/quit_driver.py FOLDER LOG training|predicting AFTER
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def main() -> None:
+    folder, log_path, phase, after = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], float(sys.argv[4])
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from seggui.main_window import MainWindow
+
+    app = QApplication([])
+    window = MainWindow(QSettings(f"{tempfile.mkdtemp()}/settings.ini", QSettings.Format.IniFormat))
+    log = log_path.open("w", buffering=1)
+    loop = window.model_loop
+
+    def close() -> None:
+        log.write(f"closing {time.monotonic()}\n")
+        window.close()
+        app.quit()
+
+    def on_opened(_path: object) -> None:
+        if phase == "training" and not loop.training:
+            loop.actions["train"].trigger()
+            QTimer.singleShot(round(after * 1000), close)
+
+    def on_model(_path: object) -> None:
+        if phase == "predicting":  # the model is in use: the large image on screen is being predicted
+            QTimer.singleShot(round(after * 1000), close)
+
+    window.image_opened.connect(on_opened)
+    loop.model_changed.connect(on_model)
+    window.open_folder(folder)
+    app.exec()
+
+
+if __name__ == "__main__":
+    main()
