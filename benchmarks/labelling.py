@@ -10,7 +10,13 @@
    hold-out images' full masks (fit's per-epoch preview of the stacked hold-out images), which
    gives: the score the app shows beside the true one, how far apart they are over the run,
    and what the kept weights score against the epoch the strokes would have chosen.
-2. Rounds: two images scribbled (2 %), a model trained; then each round predicts the images not
+2. Calibration (``--only calibration``): images scribbled (2 %), one model trained as the app
+   does; on the hold-out images' full masks, the share of pixels Show Uncertainty flags against
+   the share the model gets wrong, how many of the wrong ones it flags, and the rank correlation
+   of each image's uncertainty with its error, with the probabilities as they come (T = 1,
+   before) and with the temperature fitted on the held-out strokes (now). Also on the bundled
+   sample's cells (``--sets sample,...``).
+3. Rounds: two images scribbled (2 %), a model trained; then each round predicts the images not
    labelled yet, picks one by the app's uncertainty ranking (and, the baseline in the same run,
    at random), accepts its prediction, corrects it with a budget of strokes, fine-tunes, and
    scores the model on the hold-out. Simulated time counts 1 s per stroke.
@@ -24,7 +30,7 @@ import argparse
 import math
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +98,66 @@ def camvid(root: Path, train: int, test: int) -> DataSet:
     held = [LabelledImage(p, image_to_input(raw, 3), truth) for p, raw, truth in val]
     raws = [raw for _, raw, _ in val]
     return DataSet("camvid", classes_from_names(CAMVID_CLASSES), "lite0", 3, load("train", train), held, raws)
+
+
+def sample(train: int = 12, test: int = 20, seed: int = 0) -> DataSet:
+    """The bundled sample's synthetic cells (``resources/make_sample.py``), made afresh."""
+    sys.path.insert(0, str(ROOT / "resources"))
+    from make_sample import CLASSES, cells
+
+    rng = np.random.default_rng(seed)
+    items = [(Path(f"cells_{i:02d}.png"), *cells(rng)) for i in range(train + test)]
+    test_items = items[train:]
+    held = [LabelledImage(p, image_to_input(raw, 1), truth) for p, raw, truth in test_items]
+    return DataSet("sample", list(CLASSES), "fast", 1, items[:train], held, [raw for _, raw, _ in test_items])
+
+
+def calibration_table(
+    data: DataSet, seconds: float, seed: int, steps: int | None, share: float = 0.02
+) -> None:
+    """What Show Uncertainty flags against what is wrong, before (T = 1) and after calibration."""
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(seed)
+    labelled = []
+    for path, raw, truth in data.pool:
+        mask, _ = scribble(truth, share, rng)
+        labelled.append(LabelledImage(path, image_to_input(raw, data.channels), mask))
+    result, _ = train_tracked(data, labelled, seconds, None, steps, seed=seed, track=False)
+    calibrated = result.checkpoint
+    rows = []
+    for name, checkpoint in (
+        ("T = 1 (before)", replace(calibrated, temperature=1.0)),
+        ("fitted (now)", calibrated),
+    ):
+        predictor = Predictor(checkpoint, "cpu")
+        flagged = wrong = caught = total = 0
+        scores, errors = [], []
+        for raw, item in zip(data.test_raw, data.test, strict=True):
+            prediction = predictor.predict(raw)
+            known = item.mask != IGNORE_INDEX
+            unsure = ~sure_pixels(prediction) & known
+            mistaken = (prediction.classes != item.mask) & known
+            flagged, wrong = flagged + int(unsure.sum()), wrong + int(mistaken.sum())
+            caught, total = caught + int((unsure & mistaken).sum()), total + int(known.sum())
+            scores.append(prediction.uncertainty)
+            errors.append(mistaken.sum() / max(1, known.sum()))
+        rho = spearmanr(scores, errors).statistic if len(scores) > 2 else math.nan
+        rows.append(
+            (name, checkpoint.temperature, flagged / total, wrong / total, caught / max(1, wrong), rho)
+        )
+    painted = f"{100 * share:g} % painted, {len(data.test)} hold-out images"
+    print(f"\n### {data.name}: what Show Uncertainty flags ({painted})\n")
+    print(
+        "| probabilities | temperature | pixels flagged unsure | pixels wrong | wrong pixels flagged | "
+        "rank correlation, image uncertainty vs error |"
+    )
+    print("|---|---|---|---|---|---|")
+    for name, temperature, flagged_share, wrong_share, caught_share, rho in rows:
+        print(
+            f"| {name} | {temperature:.2f} | {100 * flagged_share:.1f} % | {100 * wrong_share:.1f} % | "
+            f"{100 * caught_share:.0f} % | {rho:.2f} |"
+        )
 
 
 def run_settings(data: DataSet, seconds: float, steps: int | None, seed: int = 0) -> TrainSettings:
@@ -290,7 +356,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=15, help="correction strokes per image")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sets", default="membrane,camvid", help="data sets, comma separated")
-    parser.add_argument("--only", choices=("shares", "rounds"), help="one of the two experiments")
+    parser.add_argument("--only", choices=("shares", "rounds", "calibration"), help="one of the experiments")
     parser.add_argument(
         "--accept-confident",
         type=float,
@@ -311,10 +377,16 @@ def main() -> None:
     args = parser.parse_args()
     start = time.perf_counter()
     loaders = {
+        "sample": sample,
         "membrane": lambda: membrane(args.membrane),
         "camvid": lambda: camvid(args.camvid, args.camvid_train, args.camvid_test),
     }
     sets = [loaders[name]() for name in args.sets.split(",")]
+    if args.only == "calibration":
+        for data in sets:
+            calibration_table(data, args.seconds, args.seed, args.steps)
+        print(f"\n({time.perf_counter() - start:.0f} s in all, CPU)")
+        return
     for data in sets:
         if args.only != "rounds":
             shares_table(data, args.seconds, args.seed, args.steps)

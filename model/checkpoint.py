@@ -36,6 +36,9 @@ class Checkpoint:
     std: tuple[float, ...]
     history: list[dict[str, object]] = field(default_factory=list)
     train_settings: dict[str, object] = field(default_factory=dict)
+    temperature: float = 1.0
+    """Divides the logits before the softmax, so the probabilities' confidence matches how often
+    the model was right on held-out strokes (``model.calibration``); the class map is the same."""
 
     def build_model(self) -> SegmentationNet:
         """A U-Net with these weights, in eval mode, on the CPU."""
@@ -57,6 +60,7 @@ class Checkpoint:
             "normalization": {"mean": list(self.mean), "std": list(self.std)},
             "history": list(self.history),
             "train_settings": dict(self.train_settings),
+            "temperature": float(self.temperature),
         }
 
 
@@ -117,6 +121,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             std=tuple(float(v) for v in data["normalization"]["std"]),
             history=list(data.get("history", [])),
             train_settings=dict(data.get("train_settings", {})),
+            temperature=float(data.get("temperature", 1.0)),  # files before it: uncalibrated
         )
         build_unet(config).load_state_dict(checkpoint.state_dict)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
@@ -145,6 +150,8 @@ def _damage(checkpoint: Checkpoint) -> str | None:
         return f"its input normalisation is not finite (mean {list(mean)}, deviation {list(std)})"
     if not all(v > 0 for v in std):
         return f"its input normalisation divides by a deviation of zero or less ({list(std)})"
+    if not (math.isfinite(checkpoint.temperature) and 0.01 <= checkpoint.temperature <= 100):
+        return f"its temperature {checkpoint.temperature} is not a number from 0.01 to 100"
     for name, tensor in checkpoint.state_dict.items():
         floating = isinstance(tensor, torch.Tensor) and tensor.is_floating_point()
         if floating and not torch.isfinite(tensor).all():
@@ -182,6 +189,7 @@ def adapt_to_classes(checkpoint: Checkpoint, classes: list[ClassInfo]) -> Checkp
         std=checkpoint.std,
         history=list(checkpoint.history),
         train_settings=dict(checkpoint.train_settings),
+        temperature=checkpoint.temperature,
     )
 
 

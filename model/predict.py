@@ -55,6 +55,7 @@ class Predictor:
         self.in_channels = checkpoint.config.in_channels
         self.mean = checkpoint.mean
         self.std = checkpoint.std
+        self.temperature = checkpoint.temperature
         self.tile = tile
         self.overlap = overlap
         self.batch_size = batch_size
@@ -80,6 +81,7 @@ class Predictor:
             batch_size=self.batch_size,
             return_probabilities=probabilities,
             on_tiles=on_tiles,
+            temperature=self.temperature,
         )
 
 
@@ -136,10 +138,14 @@ def _pad_to(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def _run(model: SegmentationNet, batch: list[torch.Tensor], device: torch.device) -> torch.Tensor:
+def _run(
+    model: SegmentationNet, batch: list[torch.Tensor], device: torch.device, temperature: float = 1.0
+) -> torch.Tensor:
     x = torch.stack(batch).to(device).contiguous(memory_format=torch.channels_last)
     with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
         logits = model(x)
+    if temperature != 1.0:
+        logits = logits.float() / temperature
     return logits.float().softmax(dim=1)  # stays on the device: blending happens there too
 
 
@@ -157,6 +163,7 @@ def predict_tiled(
     return_probabilities: bool = False,
     single_pass_pixels: int = SINGLE_PASS_PIXELS,
     on_tiles: Callable[[int, int], None] | None = None,
+    temperature: float = 1.0,
 ) -> Prediction:
     """Predict a raw image (``H x W`` or ``H x W x 3``, any dtype) tile by tile.
 
@@ -185,6 +192,7 @@ def predict_tiled(
         return_probabilities=return_probabilities,
         single_pass_pixels=single_pass_pixels,
         on_tiles=on_tiles,
+        temperature=temperature,
     )
 
 
@@ -225,6 +233,7 @@ def predict_planes(
     return_probabilities: bool = False,
     single_pass_pixels: int = SINGLE_PASS_PIXELS,
     on_tiles: Callable[[int, int], None] | None = None,
+    temperature: float = 1.0,
 ) -> Prediction:
     """The tiling engine: ``read_tile(y, x, h, w)`` gives standardised ``C x h x w`` input.
 
@@ -263,7 +272,7 @@ def predict_planes(
         for start in range(0, len(xs), batch_size):
             placed = xs[start : start + batch_size]
             batch = [_pad_to(read_tile(y, x, tile_h, tile_w), tile_h, tile_w) for x in placed]
-            probs = _run(model, batch, device)
+            probs = _run(model, batch, device, temperature)
             for x, p in zip(placed, probs):
                 w_cols = min(tile_w, width - x)
                 win = window[:h_rows, :w_cols]

@@ -1,0 +1,91 @@
+"""What "unsure" means for one model: temperature scaling fitted on the held-out strokes.
+
+A network trained with class-weighted cross-entropy and Dice spreads its probabilities (its
+most likely class at 60-70 % on pixels it gets right), so the entropy of its probabilities
+flags nearly every pixel, and the flag depends on the model, not on its errors. One number per
+model, the temperature ``T`` that makes ``softmax(logits / T)`` fit the labelled held-out pixels
+best (the least negative log-likelihood; Guo et al. 2017), turns those probabilities into ones
+whose confidence matches how often the model is right there. The class map does not change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from model.errors import SegGUIError
+from model.training_images import TrainingImage
+
+MIN_T, MAX_T = 0.05, 20.0
+MAX_PIXELS = 200_000
+"""Held-out pixels used to fit the temperature (a sample, spread over the images)."""
+
+
+def nll(log_probs: torch.Tensor, targets: torch.Tensor, temperature: float) -> float:
+    """Mean negative log-likelihood of ``targets`` under ``softmax(log_probs / temperature)``."""
+    return float(torch.nn.functional.cross_entropy(log_probs / temperature, targets))
+
+
+def fit_temperature(log_probs: torch.Tensor, targets: torch.Tensor) -> float:
+    """The temperature in [``MIN_T``, ``MAX_T``] that minimises ``nll`` (``N x C`` log
+    probabilities, or logits, of ``N`` labelled pixels; golden-section search on log T, where
+    the likelihood has one minimum). 1.0 when there are no pixels."""
+    if targets.numel() == 0:
+        return 1.0
+    low, high = math.log(MIN_T), math.log(MAX_T)
+    ratio = (math.sqrt(5) - 1) / 2
+    a, b = high - ratio * (high - low), low + ratio * (high - low)
+    fa, fb = nll(log_probs, targets, math.exp(a)), nll(log_probs, targets, math.exp(b))
+    for _ in range(40):
+        if fa < fb:
+            high, b, fb = b, a, fa
+            a = high - ratio * (high - low)
+            fa = nll(log_probs, targets, math.exp(a))
+        else:
+            low, a, fa = a, b, fb
+            b = low + ratio * (high - low)
+            fb = nll(log_probs, targets, math.exp(b))
+    return math.exp((low + high) / 2)
+
+
+def held_out_pixels(
+    predict_probabilities: Callable[[np.ndarray, tuple[int, int, int, int]], np.ndarray],
+    images: list[TrainingImage],
+    windows: Callable[[np.ndarray], list],
+    should_stop: Callable[[], bool],
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Log probabilities (``N x C``) and classes (``N``) of a sample of the labelled pixels of
+    ``images`` (None if stopped). ``predict_probabilities(planes, window)`` gives ``C x h x w``
+    probabilities of the window; ``windows(mask)`` says which windows to predict and score."""
+    from model.classes import IGNORE_INDEX
+
+    rng = np.random.default_rng(seed)
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+    for item in images:
+        try:
+            planes, mask = item.planes()
+        except SegGUIError:
+            continue  # evaluate_images reports it; the temperature is fitted on the rest
+        for outer, (cy0, cy1, cx0, cx1) in windows(mask):
+            if should_stop():
+                return None
+            y0, _, x0, _ = outer
+            probs = predict_probabilities(planes, outer)[:, cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+            labels = mask[cy0:cy1, cx0:cx1]
+            where = np.flatnonzero(labels != IGNORE_INDEX)
+            if where.size > MAX_PIXELS:
+                where = rng.choice(where, MAX_PIXELS, replace=False)
+            flat = probs.reshape(probs.shape[0], -1)[:, where].T.astype(np.float32)
+            found.append((np.log(np.clip(flat, 1e-7, 1.0)), labels.ravel()[where].astype(np.int64)))
+    if not found:
+        return torch.zeros((0, 1)), torch.zeros(0, dtype=torch.int64)
+    log_probs = np.concatenate([f[0] for f in found])
+    targets = np.concatenate([f[1] for f in found])
+    if targets.size > MAX_PIXELS:
+        keep = rng.choice(targets.size, MAX_PIXELS, replace=False)
+        log_probs, targets = log_probs[keep], targets[keep]
+    return torch.from_numpy(log_probs), torch.from_numpy(targets)
