@@ -238,3 +238,37 @@ def test_the_time_limit_shows_minutes_and_seconds_and_reads_units(qtbot, window,
     spin.interpretText()
     assert spin.value() == 90 and spin.text() == "1:30 min"
     assert panel.settings()["time_budget_s"] == 90
+
+
+# -- 2: Quit does not wait for a large prediction ------------------------------------------------------
+def test_closing_drops_a_large_prediction_at_its_next_tile(qtbot, shapes_model, monkeypatch):
+    import threading
+
+    from model.predict import Predictor
+    from seggui.predictions import PredictionService
+
+    tiles: list[tuple[int, int]] = []
+    started = threading.Event()
+    real_predict = Predictor.predict
+
+    def predict(self, raw, **kwargs):
+        on_tiles = kwargs["on_tiles"]
+
+        def counted(done: int, total: int) -> None:
+            tiles.append((done, total))
+            started.set()
+            on_tiles(done, total)
+
+        return real_predict(self, raw, **{**kwargs, "on_tiles": counted})
+
+    monkeypatch.setattr(Predictor, "predict", predict)
+    service = PredictionService()
+    service.set_model(load_checkpoint(shapes_model))
+    shown: list[object] = []
+    service.ready.connect(lambda *args: shown.append(args))
+    raw = np.zeros((3000, 3000), np.uint8)  # 49 tiles of 512
+    service.request(Path("big.png"), raw, tuple(default_classes(3)))
+    assert started.wait(60)
+    service.shutdown()  # the window closes: before, the prediction ran on to its last tile
+    assert service.jobs.wait(60000)
+    assert tiles[-1][0] < tiles[-1][1] and not shown
