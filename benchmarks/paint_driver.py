@@ -56,7 +56,8 @@ def main() -> None:
     window = MainWindow(QSettings(f"{settings_dir}/settings.ini", QSettings.Format.IniFormat))
     window.ask_about_lock = lambda folder, owner: args.on_lock  # type: ignore[method-assign]
     window.store.use_journal = not args.no_journal
-    log = args.log.open("a", buffering=1)  # a line per write: what a kill leaves is whole lines
+    # A line per write: what a kill leaves is whole lines; names that are not UTF-8 kept as bytes.
+    log = args.log.open("a", buffering=1, encoding="utf-8", errors="surrogateescape")
     start = time.monotonic()
 
     def note(text: str) -> None:

@@ -1,9 +1,10 @@
 """A stand-in user for ``time_limit.py``: opens a folder in the real window (offscreen), and
-closes the window ``AFTER`` seconds into a phase: ``training`` (Train pressed), or ``predicting``
-(the folder's model predicting its first, large image). Logs the moment of the close, on the
+closes the window ``AFTER`` seconds into a phase: ``idle`` (the folder open, nothing running),
+``training`` (Train pressed), or ``predicting`` (the folder's model predicting its first, large
+image). Logs the moment of the close, on the
 clock the parent reads (``time.monotonic``), so the parent can time the way to the process exit.
 
-    python benchmarks/quit_driver.py FOLDER LOG training|predicting AFTER
+    python benchmarks/quit_driver.py FOLDER LOG idle|training|predicting AFTER
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ def main() -> None:
         app.quit()
 
     def on_opened(_path: object) -> None:
-        if phase == "training" and not loop.training:
+        if phase == "idle":  # the baseline: what closing costs with nothing running
+            QTimer.singleShot(round(after * 1000), close)
+        elif phase == "training" and not loop.training:
             loop.actions["train"].trigger()
             QTimer.singleShot(round(after * 1000), close)
 

@@ -73,7 +73,8 @@ def _folder(root: Path, name: str = PLAIN, size: int = 512) -> Path:
 def _log(path: Path) -> list[tuple[float, str, int]]:
     """(seconds, kind, stroke) per line of a driver log; kind is stroke, refused or problem."""
     rows = []
-    for line in path.read_text().splitlines() if path.exists() else []:
+    text = path.read_text(encoding="utf-8", errors="surrogateescape") if path.exists() else ""
+    for line in text.splitlines():
         parts = line.split()
         if parts[1] in ("stroke", "refused"):
             rows.append((float(parts[0]), parts[1], int(parts[2])))
@@ -105,9 +106,8 @@ def _mask_files(folder: Path) -> tuple[list[np.ndarray], int]:
 
 def _false_conflicts(folder: Path, log: Path) -> int:
     copies = len(list((folder / "masks").glob("*.conflict*.png"))) if (folder / "masks").is_dir() else 0
-    said = sum(
-        1 for line in (log.read_text().splitlines() if log.exists() else []) if "changed on disk" in line
-    )
+    lines = log.read_text(errors="surrogateescape").splitlines() if log.exists() else []
+    said = sum(1 for line in lines if "changed on disk" in line)
     return copies + said
 
 
@@ -121,7 +121,7 @@ def kill_run(
     driver = subprocess.Popen(
         [*command, *([] if journal else ["--no-journal"])], env=ENV, stderr=subprocess.DEVNULL
     )
-    _wait_for(lambda: "ready" in (log.read_text() if log.exists() else ""), 60)
+    _wait_for(lambda: "ready" in (log.read_text(errors="surrogateescape") if log.exists() else ""), 60)
     time.sleep(kill_after_s)
     driver.send_signal(signal.SIGKILL)
     driver.wait()

@@ -11,13 +11,10 @@ whose confidence matches how often the model is right there. The class map does 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
-
-from model.errors import SegGUIError
-from model.training_images import TrainingImage
 
 MIN_T, MAX_T = 0.05, 20.0
 MAX_PIXELS = 200_000
@@ -52,35 +49,24 @@ def fit_temperature(log_probs: torch.Tensor, targets: torch.Tensor) -> float:
 
 
 def held_out_pixels(
-    predict_probabilities: Callable[[np.ndarray, tuple[int, int, int, int]], np.ndarray],
-    images: list[TrainingImage],
-    windows: Callable[[np.ndarray], list],
-    should_stop: Callable[[], bool],
-    seed: int = 0,
+    windows: Iterable[tuple[np.ndarray, np.ndarray]], should_stop: Callable[[], bool], seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor] | None:
     """Log probabilities (``N x C``) and classes (``N``) of a sample of the labelled pixels of
-    ``images`` (None if stopped). ``predict_probabilities(planes, window)`` gives ``C x h x w``
-    probabilities of the window; ``windows(mask)`` says which windows to predict and score."""
+    ``windows``: (``C x h x w`` probabilities, ``h' x w'`` labels of their top-left part) pairs.
+    None if stopped."""
     from model.classes import IGNORE_INDEX
 
     rng = np.random.default_rng(seed)
     found: list[tuple[np.ndarray, np.ndarray]] = []
-    for item in images:
-        try:
-            planes, mask = item.planes()
-        except SegGUIError:
-            continue  # evaluate_images reports it; the temperature is fitted on the rest
-        for outer, (cy0, cy1, cx0, cx1) in windows(mask):
-            if should_stop():
-                return None
-            y0, _, x0, _ = outer
-            probs = predict_probabilities(planes, outer)[:, cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
-            labels = mask[cy0:cy1, cx0:cx1]
-            where = np.flatnonzero(labels != IGNORE_INDEX)
-            if where.size > MAX_PIXELS:
-                where = rng.choice(where, MAX_PIXELS, replace=False)
-            flat = probs.reshape(probs.shape[0], -1)[:, where].T.astype(np.float32)
-            found.append((np.log(np.clip(flat, 1e-7, 1.0)), labels.ravel()[where].astype(np.int64)))
+    for probs, labels in windows:
+        if should_stop():
+            return None
+        probs = probs[:, : labels.shape[0], : labels.shape[1]]
+        where = np.flatnonzero(labels != IGNORE_INDEX)
+        if where.size > MAX_PIXELS:
+            where = rng.choice(where, MAX_PIXELS, replace=False)
+        flat = probs.reshape(probs.shape[0], -1)[:, where].T.astype(np.float32)
+        found.append((np.log(np.clip(flat, 1e-7, 1.0)), labels.ravel()[where].astype(np.int64)))
     if not found:
         return torch.zeros((0, 1)), torch.zeros(0, dtype=torch.int64)
     log_probs = np.concatenate([f[0] for f in found])

@@ -79,6 +79,12 @@ class LabelledImage:
     def planes(self) -> tuple[np.ndarray, np.ndarray]:
         return self.image, self.mask
 
+    def labels(self) -> np.ndarray:
+        return self.mask
+
+    def planes_in(self, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+        return self.image[:, top:bottom, left:right]
+
 
 def find_samples(image_dir: str | os.PathLike[str], mask_dir: str | os.PathLike[str]) -> list[Sample]:
     """Every image in ``image_dir`` with its mask from ``mask_dir``, if any (named by

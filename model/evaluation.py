@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import torch
@@ -57,24 +57,45 @@ def evaluate_images(
     An image that cannot be read is reported through ``on_problem`` and left out."""
     num_classes = model.config.num_classes
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
-    mean_t = torch.tensor(mean, dtype=torch.float32)[:, None, None]
-    std_t = torch.tensor(std, dtype=torch.float32)[:, None, None]
     for item in images:
         if should_stop():
             return None
         try:
-            raw_planes, mask = item.planes()
+            for planes, labels in labelled_windows(item, mean, std):
+                if should_stop():
+                    return None
+                prediction = predict_standardised(model, planes, device=device)
+                confusion += confusion_matrix(labels, _inner(prediction.classes, labels), num_classes)
         except SegGUIError as exc:
             (on_problem or _warn)(f"{exc} (left out of validation)")
-            continue
-        for (y0, y1, x0, x1), (cy0, cy1, cx0, cx1) in scored_windows(mask):
-            if should_stop():
-                return None
-            window = torch.from_numpy(np.ascontiguousarray(raw_planes[:, y0:y1, x0:x1]))
-            prediction = predict_standardised(model, (window - mean_t) / std_t, device=device)
-            inner = prediction.classes[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
-            confusion += confusion_matrix(mask[cy0:cy1, cx0:cx1], inner, num_classes)
     return metrics_from_confusion(confusion)
+
+
+def labelled_windows(
+    item: TrainingImage, mean: tuple[float, ...], std: tuple[float, ...]
+) -> Iterator[tuple[torch.Tensor, np.ndarray]]:
+    """Standardised planes of each window of ``item`` to score (``scored_windows``: the whole of
+    a small image) and the labels of the window's inner part, which lies ``CONTEXT`` in from the
+    planes' edges where the image goes on (``_inner`` cuts the prediction to it). A large image
+    is converted window by window, never whole. May raise ``SegGUIError``."""
+    mean_t = torch.tensor(mean, dtype=torch.float32)[:, None, None]
+    std_t = torch.tensor(std, dtype=torch.float32)[:, None, None]
+    labels = item.labels()
+    windows = scored_windows(labels)
+    if len(windows) == 1 and windows[0][0] == (0, labels.shape[0], 0, labels.shape[1]):
+        planes, labels = item.planes()
+        yield (torch.from_numpy(planes) - mean_t) / std_t, labels
+        return
+    for (y0, y1, x0, x1), (cy0, cy1, cx0, cx1) in windows:
+        planes = torch.from_numpy(np.ascontiguousarray(item.planes_in(y0, y1, x0, x1)))
+        inner = np.zeros((y1 - y0, x1 - x0), bool)
+        inner[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0] = True
+        window_labels = np.where(inner, labels[y0:y1, x0:x1], IGNORE_INDEX).astype(np.uint8)
+        yield (planes - mean_t) / std_t, window_labels
+
+
+def _inner(prediction: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return prediction[: labels.shape[0], : labels.shape[1]]
 
 
 def fit_model_temperature(
@@ -87,17 +108,18 @@ def fit_model_temperature(
 ) -> float | None:
     """The temperature that calibrates ``model``'s probabilities on the labelled pixels of
     ``images`` (``model.calibration``), None if stopped."""
-    mean_t = torch.tensor(mean, dtype=torch.float32)[:, None, None]
-    std_t = torch.tensor(std, dtype=torch.float32)[:, None, None]
 
-    def probabilities(planes: np.ndarray, outer: Box) -> np.ndarray:
-        y0, y1, x0, x1 = outer
-        window = torch.from_numpy(np.ascontiguousarray(planes[:, y0:y1, x0:x1]))
-        prediction = predict_standardised(model, (window - mean_t) / std_t, device=device, probabilities=True)
-        assert prediction.probabilities is not None
-        return prediction.probabilities
+    def windows() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        for item in images:
+            try:
+                for planes, labels in labelled_windows(item, mean, std):
+                    prediction = predict_standardised(model, planes, device=device, probabilities=True)
+                    assert prediction.probabilities is not None
+                    yield prediction.probabilities, labels
+            except SegGUIError:
+                continue  # evaluate_images reports it; the temperature is fitted on the rest
 
-    pixels = held_out_pixels(probabilities, images, scored_windows, should_stop)
+    pixels = held_out_pixels(windows(), should_stop)
     return None if pixels is None else fit_temperature(*pixels)
 
 

@@ -91,6 +91,14 @@ class TrainingImage(Protocol):
         """The whole image as ``C x H x W`` float32 in [0, 1], and its mask."""
         ...
 
+    def labels(self) -> np.ndarray:
+        """The mask alone (no image converted). May raise ``SegGUIError``."""
+        ...
+
+    def planes_in(self, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+        """Planes of a window of the image only (a large image is never converted whole)."""
+        ...
+
 
 def cut_square(
     planes: np.ndarray, mask: np.ndarray, top: int, left: int, size: int, convert=None
@@ -179,6 +187,13 @@ class StoredImage:
     def planes(self) -> tuple[np.ndarray, np.ndarray]:
         raw, mask, limits = self.decode()
         return self._converter(limits)(raw), mask
+
+    def labels(self) -> np.ndarray:
+        return self.decode()[1]
+
+    def planes_in(self, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+        raw, _, limits = self.decode()
+        return self._converter(limits)(raw[top:bottom, left:right])
 
 
 def index_labelled(

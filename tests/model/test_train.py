@@ -189,7 +189,33 @@ def test_the_time_budget_counts_wall_clock_time_validation_included(monkeypatch)
         on_event=lambda e: epochs.append(e.epoch) if isinstance(e, EpochEnded) else None,
     )
     # Before: only step time counted, so the 25 s budget never ran out and all 400 steps ran.
-    assert len(epochs) == 3 and result.steps < 400 and not result.stopped
+    # Scoring takes 10 s, so the run keeps 20 s for the scoring that ends it: the whole run,
+    # both scorings included, fits the 25 s (before this, scoring every epoch took it to 30 s).
+    assert result.steps < 400 and not result.stopped
+    assert clock.now <= 25.0 and len(epochs) == 1
+
+
+def test_slow_scorings_are_spaced_and_fast_ones_are_not(monkeypatch):
+    import model.train as train_module
+
+    class Clock:
+        now = 0.0
+
+        def perf_counter(self) -> float:
+            return self.now
+
+    clock = Clock()
+    monkeypatch.setattr(train_module, "time", clock)
+    pace = train_module.ScoringPace(torch.device("cpu"))
+    with pace:
+        clock.now += 0.5  # a fast scoring: every epoch end is scored
+    assert pace.due(last_step=False)
+    with pace:
+        clock.now += 3.0  # a large held-out image: scored again after 4 x 3 s, or at the end
+    clock.now += 11.0
+    assert not pace.due(last_step=False) and pace.due(last_step=True)
+    clock.now += 1.0
+    assert pace.due(last_step=False)
 
 
 def test_sparse_validation_keeps_the_latest_weights_and_full_masks_the_best_epoch():
