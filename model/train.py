@@ -28,7 +28,7 @@ from model.data_loader import loader_workers, make_loader, share_caches
 from model.device import choose_device, device_description, verify_device
 from model.ema import WeightAverage
 from model.errors import DatasetError, SegGUIError
-from model.evaluation import evaluate_images, fit_model_temperature, split_train_val
+from model.evaluation import evaluate_images, fit_model_temperature, scored_windows, split_train_val
 from model.fit_setup import (
     BestKeeper,
     class_loss_weights,
@@ -40,7 +40,7 @@ from model.fit_setup import (
 from model.image_cache import DecodedCache, cache_bytes
 from model.losses import segmentation_loss
 from model.network_choice import model_channels, resolve_preset
-from model.predict import predict_tiled
+from model.predict import predict_standardised, predict_tiled
 from model.settings import TrainSettings
 from model.threads import DEFAULT_THREADS, ThreadTuner
 from model.train_events import (
@@ -183,6 +183,8 @@ def fit(
     scored = ema.shadow if ema is not None else model  # what is validated, previewed and saved
     best = BestKeeper(rank, device, latest=keeps_latest(validation))
     scoring = ScoringPace(device)
+    if settings.time_budget_s is not None:  # what the run's last scoring will take, before any
+        scoring.last_s = estimated_scoring_s(scored, validation, device)
     threads_before = torch.get_num_threads()
     tuner = None
     if device.type == "cpu" and settings.threads == 0 and not dist_utils.is_distributed():
@@ -359,6 +361,27 @@ class ScoringPace:
     def __exit__(self, *exc: object) -> None:
         self._ended = time.perf_counter()
         self.last_s = self._ended - self._began
+
+
+def estimated_scoring_s(model: torch.nn.Module, images: list[TrainingImage], device: torch.device) -> float:
+    """About how long one scoring of ``images`` takes: their windows (``scored_windows``) times
+    one timed prediction of the largest window. A run whose epochs outlast its time limit is
+    never scored before its end; without this its final scoring would run past the limit."""
+    sizes = []
+    for item in images:
+        try:
+            windows = scored_windows(item.labels())
+        except SegGUIError:
+            continue  # reported when scored
+        sizes += [(y1 - y0, x1 - x0) for (y0, y1, x0, x1), _ in windows]
+    if not sizes:
+        return 0.0
+    height, width = max(sizes, key=lambda s: s[0] * s[1])
+    planes = torch.zeros((model.config.in_channels, height, width))
+    began = time.perf_counter()
+    predict_standardised(model, planes, device=device)
+    largest = time.perf_counter() - began
+    return largest * sum(h * w for h, w in sizes) / (height * width)
 
 
 def calibrated_temperature(

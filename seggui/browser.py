@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -15,7 +16,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QListView, QVBoxLayout, QWidget
 
 from model.imageio import MASK_SUFFIX, list_images
@@ -192,12 +193,21 @@ class ImageListModel(QAbstractListModel):
                 text += f"; model's uncertainty {record.uncertainty:.3f} (0 sure, 1 coin toss)"
             return text
         if role == Qt.ItemDataRole.DecorationRole and self.thumbnails is not None:
+            # Rows without a thumbnail (not made yet, unreadable) get a blank one of the same
+            # size: the list lays every row out like the first it measures.
             if record.status == Status.UNREADABLE:
-                return None
-            return self.thumbnails.get(record.path)
+                return _placeholder()
+            return self.thumbnails.get(record.path) or _placeholder()
         if role == Qt.ItemDataRole.ForegroundRole:
             return _STATUS_COLOURS[record.status]
         return None
+
+
+@cache
+def _placeholder() -> QImage:
+    image = QImage(THUMBNAIL_SIZE, THUMBNAIL_SIZE, QImage.Format.Format_ARGB32)
+    image.fill(QColor(0, 0, 0, 0))
+    return image
 
 
 def scan_folder(

@@ -160,7 +160,7 @@ class TrainingRun:
         network = result.checkpoint.config.describe()
         message = (
             f"{how} after {result.steps} steps in {format_duration(outcome.seconds)}; {kept} "
-            f"({score}), saved as {outcome.model_path.name} ({network})"
+            f"({score}), saved as {outcome.model_path.name}; network: {network}"
         )
         if kept_before and result.start_metrics is not None and best is not None:
             name = started_from.name if started_from is not None else "the model it started from"

@@ -8,6 +8,7 @@ from model.classes import IGNORE_INDEX, default_classes
 from model.imageio import read_mask, write_mask
 from model.project import load_project
 from seggui.browser import Status
+from seggui.thumbnails import THUMBNAIL_SIZE
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
 
 
@@ -68,13 +69,24 @@ def test_thumbnails_load_and_partly_labelled_masks_are_marked(qtbot, window, tmp
     model = window.browser.model
     for row in range(3):
         model.index(row).data(Qt.ItemDataRole.DecorationRole)  # what the view asks when a row shows
+    thumbnails = window.thumbnails
     qtbot.waitUntil(
-        lambda: all(model.index(r).data(Qt.ItemDataRole.DecorationRole) is not None for r in range(3)),
+        lambda: all(thumbnails.cached_image(model.record(r).path) is not None for r in range(3)),
         timeout=10000,
     )
     assert [model.record(r).status for r in range(3)] == [Status.NO_MASK, Status.PARTLY, Status.LABELLED]
     window.browser.filter.setCurrentIndex(window.browser.filter.findData(Status.PARTLY))
     assert window.browser.model.rowCount() == 1
+    # A row without a thumbnail (an unreadable file) keeps a thumbnail's room: before, it came
+    # back without one, and a list that measured such a row drew every thumbnail over the names.
+    (tmp_path / "zz-broken.png").write_bytes(b"not a png")
+    window.browser.filter.setCurrentIndex(0)
+    window.rescan()
+    qtbot.waitUntil(lambda: model.row_of(tmp_path / "zz-broken.png") is not None, timeout=10000)
+    row = model.row_of(tmp_path / "zz-broken.png")
+    model.update(tmp_path / "zz-broken.png", Status.UNREADABLE, "unreadable")
+    blank = model.index(row).data(Qt.ItemDataRole.DecorationRole)
+    assert blank is not None and blank.size().toTuple() == (THUMBNAIL_SIZE, THUMBNAIL_SIZE)
 
 
 def test_unusable_mask_is_moved_aside_not_overwritten(qtbot, window, tmp_path):
