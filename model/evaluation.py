@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import random
 from collections.abc import Callable, Iterator
@@ -156,3 +157,22 @@ def scored_windows(mask: np.ndarray) -> list[tuple[Box, Box]]:
                 )
                 out.append((outer, (cy0, cy1, cx0, cx1)))
     return out
+
+
+def calibrated_temperature(
+    scored: torch.nn.Module,
+    state: dict[str, torch.Tensor] | None,
+    validation: list[TrainingImage],
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    device: torch.device,
+    stop_requested: Callable[[], bool],
+) -> float:
+    """The kept weights' temperature, fitted on the pixels the run was scored on (1.0, no
+    calibration, when stopped meanwhile or nothing is kept)."""
+    if state is None or stop_requested():
+        return 1.0
+    kept = copy.deepcopy(scored)
+    kept.load_state_dict(state)
+    fitted = fit_model_temperature(kept.to(device), validation, mean, std, device, stop_requested)
+    return 1.0 if fitted is None else fitted

@@ -7,7 +7,6 @@ these same functions.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 import math
@@ -28,7 +27,7 @@ from model.data_loader import loader_workers, make_loader, share_caches
 from model.device import choose_device, device_description, verify_device
 from model.ema import WeightAverage
 from model.errors import DatasetError, SegGUIError
-from model.evaluation import evaluate_images, fit_model_temperature, scored_windows, split_train_val
+from model.evaluation import calibrated_temperature, evaluate_images, split_train_val
 from model.fit_setup import (
     BestKeeper,
     class_loss_weights,
@@ -40,7 +39,8 @@ from model.fit_setup import (
 from model.image_cache import DecodedCache, cache_bytes
 from model.losses import segmentation_loss
 from model.network_choice import model_channels, resolve_preset
-from model.predict import predict_standardised, predict_tiled
+from model.predict import predict_tiled
+from model.scoring_pace import ScoringPace, estimated_scoring_s
 from model.settings import TrainSettings
 from model.threads import DEFAULT_THREADS, ThreadTuner
 from model.train_events import (
@@ -333,74 +333,6 @@ def fit(
         temperature=temperature,
     )
     return TrainResult(checkpoint, stopped, step, best.metrics, history, best.latest, start_metrics)
-
-
-class ScoringPace:
-    """When an epoch's end is scored: always, unless a scoring takes over ``SLOW_S`` (a large
-    held-out image); then only once ``SPACING`` times its length has passed since the last one,
-    so scoring takes at most a fifth of a run whose epochs are short. ``with pace:`` times one."""
-
-    SLOW_S = 1.0
-    SPACING = 4.0
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-        self.last_s = 0.0
-        self._ended = time.perf_counter()
-        self._began = 0.0
-
-    def due(self, last_step: bool) -> bool:
-        waited = time.perf_counter() - self._ended
-        wanted = last_step or self.last_s < self.SLOW_S or waited >= self.SPACING * self.last_s
-        return dist_utils.any_rank(wanted, self.device)
-
-    def __enter__(self) -> ScoringPace:
-        self._began = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._ended = time.perf_counter()
-        self.last_s = self._ended - self._began
-
-
-def estimated_scoring_s(model: torch.nn.Module, images: list[TrainingImage], device: torch.device) -> float:
-    """About how long one scoring of ``images`` takes: their windows (``scored_windows``) times
-    one timed prediction of the largest window. A run whose epochs outlast its time limit is
-    never scored before its end; without this its final scoring would run past the limit."""
-    sizes = []
-    for item in images:
-        try:
-            windows = scored_windows(item.labels())
-        except SegGUIError:
-            continue  # reported when scored
-        sizes += [(y1 - y0, x1 - x0) for (y0, y1, x0, x1), _ in windows]
-    if not sizes:
-        return 0.0
-    height, width = max(sizes, key=lambda s: s[0] * s[1])
-    planes = torch.zeros((model.config.in_channels, height, width))
-    began = time.perf_counter()
-    predict_standardised(model, planes, device=device)
-    largest = time.perf_counter() - began
-    return largest * sum(h * w for h, w in sizes) / (height * width)
-
-
-def calibrated_temperature(
-    scored: torch.nn.Module,
-    state: dict[str, torch.Tensor] | None,
-    validation: list[TrainingImage],
-    mean: tuple[float, ...],
-    std: tuple[float, ...],
-    device: torch.device,
-    stop_requested: Callable[[], bool],
-) -> float:
-    """The kept weights' temperature, fitted on the pixels the run was scored on (1.0, no
-    calibration, when stopped meanwhile or nothing is kept)."""
-    if state is None or stop_requested():
-        return 1.0
-    kept = copy.deepcopy(scored)
-    kept.load_state_dict(state)
-    fitted = fit_model_temperature(kept.to(device), validation, mean, std, device, stop_requested)
-    return 1.0 if fitted is None else fitted
 
 
 def _emit_preview(

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import model.scoring_pace as scoring_pace
 from model.checkpoint import load_checkpoint
 from model.classes import IGNORE_INDEX, default_classes
 from model.data import LabelledImage
@@ -173,6 +174,7 @@ def test_the_time_budget_counts_wall_clock_time_validation_included(monkeypatch)
 
     clock = Clock()
     monkeypatch.setattr(train_module, "time", clock)
+    monkeypatch.setattr(scoring_pace, "time", clock)  # the pace of scorings runs on the same clock
     real_evaluate = train_module.evaluate_images
 
     def slow_validation(*args, **kwargs):
@@ -196,7 +198,6 @@ def test_the_time_budget_counts_wall_clock_time_validation_included(monkeypatch)
 
 
 def test_slow_scorings_are_spaced_and_fast_ones_are_not(monkeypatch):
-    import model.train as train_module
 
     class Clock:
         now = 0.0
@@ -205,8 +206,8 @@ def test_slow_scorings_are_spaced_and_fast_ones_are_not(monkeypatch):
             return self.now
 
     clock = Clock()
-    monkeypatch.setattr(train_module, "time", clock)
-    pace = train_module.ScoringPace(torch.device("cpu"))
+    monkeypatch.setattr(scoring_pace, "time", clock)
+    pace = scoring_pace.ScoringPace(torch.device("cpu"))
     with pace:
         clock.now += 0.5  # a fast scoring: every epoch end is scored
     assert pace.due(last_step=False)
