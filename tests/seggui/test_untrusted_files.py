@@ -8,48 +8,22 @@ import errno
 import json
 import os
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from PySide6.QtCore import Qt
 
 import seggui.mask_write as mask_write
 from model.atomic import file_stamp
-from model.classes import IGNORE_INDEX, default_classes
+from model.classes import IGNORE_INDEX
 from model.imageio import read_mask, write_mask
 from model.project import PROJECT_FILE
 from model.stroke_journal import JOURNAL_FILE, decode_records, replay_journal
 from seggui.browser import Status
 from seggui.document import MaskDocument
-from seggui.mask_store import MaskStore
 from tests.seggui.conftest import open_folder
-
-CLASSES = tuple(default_classes(2))
-
-
-def _paint(store: MaskStore, document: MaskDocument, value: int, row: int = 0) -> None:
-    document.begin_edit("brush")
-    document.paint_segment(2, row + 0.5, 6, row + 0.5, 0.5, value)
-    edit = document.end_edit()
-    assert edit is not None
-    store.edited(document, [(ty, tx, new) for ty, tx, _, new in edit.tiles])
-
-
-def _store(folder: Path) -> MaskStore:
-    store = MaskStore()
-    store.autosave_timer.setInterval(60_000)  # the tests save explicitly
-    store.set_folder(folder, CLASSES, read_only=False)
-    return store
-
-
-def _images(folder: Path, names=("im0.png", "im1.png"), size=(40, 50)) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for name in names:
-        Image.fromarray(rng.integers(0, 255, (*size, 3), dtype=np.uint8)).save(folder / name)
-    return folder
+from tests.seggui.test_mask_store import CLASSES, _paint, _store
+from tests.seggui.test_reliability import _folder as _images
 
 
 # -- 3: a name that is not UTF-8, and a journal that cannot work -------------------------------
@@ -196,7 +170,7 @@ def test_a_folder_with_a_looping_link_opens_and_says_what_it_left_out(qtbot, win
 def test_a_broken_mask_is_listed_as_unreadable_not_as_labelled(qtbot, window, tmp_path):
     folder = _images(tmp_path / "p", names=("im0.png", "im1.png", "im2.png"))
     (folder / "masks").mkdir()
-    write_mask(folder / "masks" / "im0.png", np.zeros((40, 50), np.uint8), list(CLASSES))
+    write_mask(folder / "masks" / "im0.png", np.zeros((80, 100), np.uint8), list(CLASSES))
     (folder / "masks" / "im2.png").write_bytes(b"\x89PNG\r\n\x1a\n then nothing")
     open_folder(qtbot, window, folder)
     model = window.browser.model
