@@ -24,6 +24,7 @@ def main() -> None:
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from seggui.app import exit_when_closed
     from seggui.main_window import MainWindow
 
     app = QApplication([])
@@ -33,8 +34,9 @@ def main() -> None:
 
     def close() -> None:
         log.write(f"closing {time.monotonic()}\n")
+        log.close()
         window.close()
-        app.quit()
+        app.quit()  # what closing the last window does (this one is never shown)
 
     def on_opened(_path: object) -> None:
         if phase == "idle":  # the baseline: what closing costs with nothing running
@@ -50,7 +52,7 @@ def main() -> None:
     window.image_opened.connect(on_opened)
     loop.model_changed.connect(on_model)
     window.open_folder(folder)
-    app.exec()
+    exit_when_closed(app, window)  # the app's own way out
 
 
 if __name__ == "__main__":
