@@ -36,6 +36,8 @@ class AppState(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.project: Project | None = None
+        self.read_only = False
+        """The open folder is another window's: nothing of it is written from here."""
         self.current: LoadedImage | None = None
         self.document: MaskDocument | None = None
         self.ask: Callable[[str, str], bool] = lambda title, text: False
@@ -46,7 +48,10 @@ class AppState(QObject):
 
     def update_project(self, project: Project) -> bool:
         """Save ``project`` (same folder, new settings) and use it; False, with the error
-        reported, if it could not be saved."""
+        reported, if it could not be saved. In a read-only folder it is used, not saved."""
+        if self.read_only:
+            self.project = project
+            return True
         try:
             save_project(project)
         except SegGUIError as exc:

@@ -94,7 +94,7 @@ class ImageSession(QObject):
         self.recent_documents.clear()
         self.state.current, self.state.document = None, None
         self.editor.set_document(None)
-        self.state.project = project
+        self.state.project, self.state.read_only = project, read_only
         self.mask_names = MaskNames([])
         self.store.set_folder(folder, project.classes, read_only=read_only)
         self.editor.read_only = read_only

@@ -216,7 +216,7 @@ class MainWindow(WindowUi, EditingControls, QMainWindow):
         self.session.close()
         self.model_loop.shutdown()
         self.jobs.wait(5000)
-        if self.project is not None and not self.project.file.exists():
+        if self.project is not None and not self.state.read_only and not self.project.file.exists():
             try:
                 save_project(self.project)
             except SegGUIError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import threading
 
 import numpy as np
@@ -179,3 +180,26 @@ def test_a_broken_mask_is_listed_as_unreadable_not_as_labelled(qtbot, window, tm
     row = model.row_of(folder / "im2.png")
     tip = model.data(model.index(row), Qt.ItemDataRole.ToolTipRole)  # why
     assert "im2.png" in tip and "empty mask" in tip
+
+
+def test_a_read_only_window_writes_nothing_of_the_folder_when_it_loads_a_model(
+    qtbot, window, tmp_path, shapes_model
+):
+    from seggui.folder_claim import READ_ONLY
+    from tests.seggui.test_reliability import _second_window
+
+    folder = _images(tmp_path / "p")
+    (folder / "models").mkdir()
+    shutil.copy(shapes_model, folder / "models" / "a.pt")
+    classes = [{"name": n} for n in ("background", "a", "b")]
+    (folder / PROJECT_FILE).write_text(json.dumps({"classes": classes}))
+    with qtbot.waitSignal(window.model_loop.model_changed, timeout=30000):
+        open_folder(qtbot, window, folder)  # this window edits the folder
+    (folder / PROJECT_FILE).write_text(json.dumps({"classes": classes}))  # its choice forgotten
+    before = (folder / PROJECT_FILE).read_bytes()
+    second, _ = _second_window(qtbot, tmp_path, READ_ONLY)
+    with qtbot.waitSignal(second.model_loop.model_changed, timeout=30000):
+        open_folder(qtbot, second, folder)
+    second.close()
+    # The model it uses is remembered in memory only: the folder is the other window's.
+    assert (folder / PROJECT_FILE).read_bytes() == before
