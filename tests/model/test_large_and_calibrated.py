@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import model.evaluation as evaluation
-from model.calibration import fit_temperature
+from model.calibration import MAX_T, MIN_T, fit_temperature
 from model.checkpoint import load_checkpoint, save_checkpoint
 from model.classes import IGNORE_INDEX, default_classes
 from model.data import LabelledImage
@@ -129,6 +129,7 @@ def test_training_fits_a_temperature_on_the_held_out_pixels(shapes_model):
     log_probs = torch.from_numpy(np.log(np.clip(probs[:, known].T.astype(np.float32), 1e-7, 1)))
     targets = torch.from_numpy(mask[known].astype(np.int64))
     t = result.checkpoint.temperature
-    assert nll(log_probs, targets, t) <= min(
-        nll(log_probs, targets, t * 1.3), nll(log_probs, targets, t / 1.3)
-    )
+    # Whatever this CPU's short run made of the model, no temperature near it fits better
+    # (a neighbour past the search's bounds is not one it may choose).
+    neighbours = [n for n in (t * 1.3, t / 1.3) if MIN_T <= n <= MAX_T]
+    assert all(nll(log_probs, targets, t) <= nll(log_probs, targets, n) for n in neighbours)

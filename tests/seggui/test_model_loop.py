@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from model.checkpoint import load_checkpoint, save_checkpoint
+from model.checkpoint import load_checkpoint
 from model.classes import IGNORE_INDEX, default_classes
 from model.imageio import read_mask
 from model.project import Project, save_project
@@ -447,12 +447,7 @@ def test_show_uncertainty_tints_where_the_model_is_unsure_even_after_predict_all
     qtbot, window, tmp_path, shapes_model
 ):
     folder = _project(tmp_path, 3, masks=0)
-    # The model as it comes out of fit, less its calibration (which sharpens this one so that no
-    # pixel stays very unsure): the test is of how the heat map draws entropy, whatever its scale.
-    uncalibrated = load_checkpoint(shapes_model)
-    uncalibrated.temperature = 1.0
-    save_checkpoint(tmp_path / "uncalibrated.pt", uncalibrated)
-    _with_model(folder, tmp_path / "uncalibrated.pt")
+    _with_model(folder, shapes_model)
     _open_with_prediction(qtbot, window, folder)
     loop = window.model_loop
     heat = window.canvas.uncertainty_layer
