@@ -52,8 +52,7 @@ def held_out_pixels(
     windows: Iterable[tuple[np.ndarray, np.ndarray]], should_stop: Callable[[], bool], seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor] | None:
     """Log probabilities (``N x C``) and classes (``N``) of a sample of the labelled pixels of
-    ``windows``: (``C x h x w`` probabilities, ``h' x w'`` labels of their top-left part) pairs.
-    None if stopped."""
+    ``windows``: (``C x h x w`` probabilities, ``h x w`` labels) pairs. None if stopped."""
     from model.classes import IGNORE_INDEX
 
     rng = np.random.default_rng(seed)
@@ -61,7 +60,6 @@ def held_out_pixels(
     for probs, labels in windows:
         if should_stop():
             return None
-        probs = probs[:, : labels.shape[0], : labels.shape[1]]
         where = np.flatnonzero(labels != IGNORE_INDEX)
         if where.size > MAX_PIXELS:
             where = rng.choice(where, MAX_PIXELS, replace=False)

@@ -14,7 +14,7 @@ from model.calibration import fit_temperature, held_out_pixels
 from model.classes import IGNORE_INDEX
 from model.errors import SegGUIError
 from model.metrics import SegmentationMetrics, confusion_matrix, metrics_from_confusion
-from model.predict import predict_standardised
+from model.predict import Prediction, predict_standardised
 from model.training_images import TrainingImage
 
 log = logging.getLogger(__name__)
@@ -58,18 +58,35 @@ def evaluate_images(
     An image that cannot be read is reported through ``on_problem`` and left out."""
     num_classes = model.config.num_classes
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+    windows = predicted_windows(model, images, mean, std, device, should_stop, on_problem or _warn)
+    for prediction, labels in windows:
+        confusion += confusion_matrix(labels, prediction.classes, num_classes)
+    return None if should_stop() else metrics_from_confusion(confusion)
+
+
+def predicted_windows(
+    model: torch.nn.Module,
+    images: list[TrainingImage],
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    device: torch.device,
+    should_stop: Callable[[], bool] = _never,
+    on_problem: Callable[[str], None] | None = None,
+    *,
+    probabilities: bool = False,
+) -> Iterator[tuple[Prediction, np.ndarray]]:
+    """``model``'s prediction of each window of ``images`` to score (``labelled_windows``) with
+    its labels, until ``should_stop`` (asked before each window). An image that cannot be read
+    is told to ``on_problem`` and left out."""
     for item in images:
-        if should_stop():
-            return None
         try:
             for planes, labels in labelled_windows(item, mean, std):
                 if should_stop():
-                    return None
-                prediction = predict_standardised(model, planes, device=device)
-                confusion += confusion_matrix(labels, _inner(prediction.classes, labels), num_classes)
+                    return
+                yield predict_standardised(model, planes, device=device, probabilities=probabilities), labels
         except SegGUIError as exc:
-            (on_problem or _warn)(f"{exc} (left out of validation)")
-    return metrics_from_confusion(confusion)
+            if on_problem is not None:
+                on_problem(f"{exc} (left out of validation)")
 
 
 def labelled_windows(
@@ -77,7 +94,7 @@ def labelled_windows(
 ) -> Iterator[tuple[torch.Tensor, np.ndarray]]:
     """Standardised planes of each window of ``item`` to score (``scored_windows``: the whole of
     a small image) and the labels of the window's inner part, which lies ``CONTEXT`` in from the
-    planes' edges where the image goes on (``_inner`` cuts the prediction to it). A large image
+    planes' edges where the image goes on. A large image
     is converted window by window, never whole. May raise ``SegGUIError``."""
     mean_t = torch.tensor(mean, dtype=torch.float32)[:, None, None]
     std_t = torch.tensor(std, dtype=torch.float32)[:, None, None]
@@ -95,10 +112,6 @@ def labelled_windows(
         yield (planes - mean_t) / std_t, window_labels
 
 
-def _inner(prediction: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    return prediction[: labels.shape[0], : labels.shape[1]]
-
-
 def fit_model_temperature(
     model: torch.nn.Module,
     images: list[TrainingImage],
@@ -108,20 +121,11 @@ def fit_model_temperature(
     should_stop: Callable[[], bool] = _never,
 ) -> float | None:
     """The temperature that calibrates ``model``'s probabilities on the labelled pixels of
-    ``images`` (``model.calibration``), None if stopped."""
-
-    def windows() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for item in images:
-            try:
-                for planes, labels in labelled_windows(item, mean, std):
-                    prediction = predict_standardised(model, planes, device=device, probabilities=True)
-                    assert prediction.probabilities is not None
-                    yield prediction.probabilities, labels
-            except SegGUIError:
-                continue  # evaluate_images reports it; the temperature is fitted on the rest
-
-    pixels = held_out_pixels(windows(), should_stop)
-    return None if pixels is None else fit_temperature(*pixels)
+    ``images`` (``model.calibration``), None if stopped. Unreadable images are left out
+    (``evaluate_images`` reports them)."""
+    windows = predicted_windows(model, images, mean, std, device, should_stop, probabilities=True)
+    pixels = held_out_pixels(((p.probabilities, labels) for p, labels in windows), should_stop)
+    return None if pixels is None or should_stop() else fit_temperature(*pixels)
 
 
 WHOLE_IMAGE_PIXELS = 2048 * 2048
