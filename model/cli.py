@@ -62,7 +62,7 @@ def _train(args: argparse.Namespace) -> int:
     from model.checkpoint import load_checkpoint
     from model.data import find_samples
     from model.device import choose_device
-    from model.network_choice import resolve_preset
+    from model.network_choice import model_channels, resolve_preset
     from model.train import TrainSettings, train_from_folders
     from model.weights import WeightsError, initial_checkpoint
 
@@ -81,7 +81,7 @@ def _train(args: argparse.Namespace) -> int:
     init = load_checkpoint(args.resume) if args.resume else None
     if not mask_dir.is_dir():
         raise SegGUIError(f"{mask_dir}: mask folder not found (--masks names another)")
-    samples = find_samples(args.images, mask_dir)
+    samples = find_samples(args.images, mask_dir, _folder_axes(args))
     if init is None:
         name, why = resolve_preset(settings.preset, samples)
         settings = dataclasses.replace(settings, preset=name)
@@ -94,7 +94,10 @@ def _train(args: argparse.Namespace) -> int:
     if init is None:
         try:
             progress = cli_output.download_progress()
-            init = initial_checkpoint(settings.preset, classes, args.start_from, on_progress=progress)
+            channels = model_channels(settings.preset, None, samples)
+            init = initial_checkpoint(
+                settings.preset, classes, args.start_from, on_progress=progress, in_channels=channels
+            )
         except WeightsError as exc:
             raise SegGUIError(f"{exc} (here: --start-from scratch or --start-from FILE)") from exc
         if init is not None:
@@ -182,6 +185,7 @@ def _predict(args: argparse.Namespace) -> int:
             probabilities=args.probabilities,
             on_image=report,
             on_tiles=cli_output.tile_progress(),
+            axes=_folder_axes(args),
         )
     finally:
         distributed.shutdown()
@@ -192,6 +196,19 @@ def _predict(args: argparse.Namespace) -> int:
     for message in result.problems:
         print(f"error: {message}", file=sys.stderr)
     return 1 if result.problems else 0
+
+
+def _folder_axes(args: argparse.Namespace) -> str | None:
+    """``--axes``, else the answer saved in the image folder's project file, if any."""
+    from model.project import ProjectError, load_project
+
+    if args.axes:
+        return args.axes
+    folder = args.images if args.images.is_dir() else args.images.parent
+    try:
+        return load_project(folder).image_axes
+    except ProjectError:
+        return None  # the project's own problem is named where a command needs the project
 
 
 def _check_prediction_folder(out: Path, images: list[Path], probabilities: bool, overwrite: bool) -> None:
@@ -228,7 +245,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     mask_dir = args.masks or args.images / "masks"
     if not mask_dir.is_dir():
         raise SegGUIError(f"{mask_dir}: mask folder not found (--masks names another)")
-    samples = find_samples(args.images, mask_dir)
+    samples = find_samples(args.images, mask_dir, _folder_axes(args))
     check_class_values(mask_values(samples, args.ignore_value), checkpoint.classes, mask_dir)
     images, problems = load_training_set(
         samples,

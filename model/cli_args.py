@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _class_options(train, "default: class 0..N-1 for the mask values found")
     _ignore_option(train)
+    _axes_option(train)
     train.add_argument("--resume", type=Path, help="fine-tune from this model file")
     train.add_argument(
         "--preset",
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--tile", type=int, default=512)
     predict.add_argument("--overlap", type=int, default=48)
     predict.add_argument("--device", default="auto")
+    _axes_option(predict)
 
     evaluate = sub.add_parser("evaluate", help="per-class IoU and Dice of a model on labelled images")
     evaluate.add_argument("--model", required=True, type=Path)
@@ -114,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--confusion", action="store_true", help="also print the confusion matrix")
     evaluate.add_argument("--json", action="store_true", help="print the results as one JSON object")
     _ignore_option(evaluate)
+    _axes_option(evaluate)
     evaluate.add_argument("--device", default="auto")
 
     export = sub.add_parser("export", help="export masks (PNG, COCO, VOC, YOLO, labelme) or a model")
@@ -167,6 +170,27 @@ def _class_options(parser: argparse.ArgumentParser, default: str) -> None:
         type=Path,
         help="a labels file: one class name per line, class 0 first (labelme's labels.txt, a VOC "
         "class list), or an export's classes.json",
+    )
+
+
+def axes_option(text: str) -> str:
+    """``--axes``: checked here so a typo is named before any file is read."""
+    from model.tiff_files import is_axes_answer
+
+    if not is_axes_answer(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: axes are letters C (channels), Z or T (planes), then YX, e.g. CYX, ZYX, ZCYX"
+        )
+    return text.upper()
+
+
+def _axes_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--axes",
+        type=axes_option,
+        metavar="AXES",
+        help="axes of TIFFs whose metadata does not say which size is channels and which planes, "
+        "e.g. CYX or ZYX (default: the project's answer, then SegGUI's rule)",
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+MAX_IN_CHANNELS = 64
+"""The most input channels a network takes (``model.tiff_files.MAX_CHANNELS``)."""
 NORMS = ("batch", "group", "instance", "none")
 UPSAMPLINGS = ("transpose", "bilinear")
 
@@ -81,10 +83,8 @@ class UNetConfig:
     def __post_init__(self) -> None:
         if self.encoder and self.encoder not in ENCODERS:
             raise ValueError(f"unknown encoder {self.encoder!r}; choose one of {sorted(ENCODERS)}")
-        if self.encoder and self.in_channels != 3:
-            raise ValueError("a pretrained encoder takes 3 channels (grey images are repeated)")
-        if self.in_channels not in (1, 3):
-            raise ValueError(f"in_channels must be 1 or 3, got {self.in_channels}")
+        if not 1 <= self.in_channels <= MAX_IN_CHANNELS:
+            raise ValueError(f"in_channels must be 1..{MAX_IN_CHANNELS}, got {self.in_channels}")
         if self.num_classes < 2:
             raise ValueError(f"num_classes must be >= 2 (background + one), got {self.num_classes}")
         if self.depth < 1:
@@ -182,6 +182,6 @@ def preset(name: str, **overrides: object) -> UNetConfig:
         base = PRESETS[name]
     except KeyError:
         raise KeyError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None
-    if base.encoder:
+    if base.encoder and overrides.get("in_channels", 1) == 1:
         overrides["in_channels"] = 3  # grey images are repeated into the encoder's three channels
     return replace(base, **overrides)  # type: ignore[arg-type]

@@ -54,6 +54,8 @@ class Sample:
     mask: Path | None
     problem: str | None = None
     """Why this image cannot be used (its mask name collides with another image's), if so."""
+    axes: str | None = None
+    """The folder's axes for TIFFs without axes in their metadata (``model.tiff_files``)."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,12 @@ class LabelledImage:
         return self.image[:, top:bottom, left:right]
 
 
-def find_samples(image_dir: str | os.PathLike[str], mask_dir: str | os.PathLike[str]) -> list[Sample]:
+def find_samples(
+    image_dir: str | os.PathLike[str], mask_dir: str | os.PathLike[str], axes: str | None = None
+) -> list[Sample]:
     """Every image in ``image_dir`` with its mask from ``mask_dir``, if any (named by
-    ``model.mask_names``: the stem, or the whole name where two images share a stem)."""
+    ``model.mask_names``: the stem, or the whole name where two images share a stem); ``axes``
+    is the folder's answer for TIFFs without axes in their metadata."""
     image_dir, mask_dir = Path(image_dir), Path(mask_dir)
     if not image_dir.is_dir():
         raise DatasetError(f"{image_dir}: image folder not found")
@@ -106,7 +111,7 @@ def find_samples(image_dir: str | os.PathLike[str], mask_dir: str | os.PathLike[
         if mask is not None and problem is None and mask.exists() and not mask.is_file():
             problem = f"its mask {mask} is a folder or other non-file, not a mask image"
         usable = mask is not None and (mask.is_file() or problem is not None)
-        samples.append(Sample(path, mask if usable else None, problem))
+        samples.append(Sample(path, mask if usable else None, problem, axes))
     return samples
 
 
@@ -191,6 +196,48 @@ class RandomRot90(v2.Transform):
         return tv_tensors.wrap(rotated, like=inpt) if isinstance(inpt, tv_tensors.TVTensor) else rotated
 
 
+class IntensityJitter(v2.Transform):
+    """Brightness and contrast each scaled by a random factor of ``1 +- strength``, in random
+    order, for images of any channel count (torchvision's ``ColorJitter`` takes 1 or 3): the
+    contrast blends each pixel with the image's mean grey, as ``ColorJitter`` does."""
+
+    _transformed_types = (tv_tensors.Image,)
+
+    def __init__(self, strength: float = 0.25) -> None:
+        super().__init__()
+        self.strength = strength
+
+    def make_params(self, flat_inputs: list[object]) -> dict[str, object]:
+        low, high = 1.0 - self.strength, 1.0 + self.strength
+        factors = torch.empty(2).uniform_(low, high)
+        return {
+            "brightness": float(factors[0]),
+            "contrast": float(factors[1]),
+            "first": int(torch.randint(2, ())),
+        }
+
+    def transform(self, inpt: torch.Tensor, params: dict[str, object]) -> torch.Tensor:
+        image = inpt.as_subclass(torch.Tensor)
+        for step in (0, 1) if params["first"] == 0 else (1, 0):
+            if step == 0:
+                image = (image * params["brightness"]).clamp_(0.0, 1.0)
+            else:
+                image = (image * params["contrast"] + (1.0 - params["contrast"]) * _mean_grey(image)).clamp_(
+                    0, 1
+                )
+        return tv_tensors.wrap(image, like=inpt) if isinstance(inpt, tv_tensors.TVTensor) else image
+
+
+_LUMINANCE = torch.tensor([0.299, 0.587, 0.114])
+
+
+def _mean_grey(image: torch.Tensor) -> torch.Tensor:
+    """The mean grey of a ``C x H x W`` image: of its luminance for colour, else of its channels."""
+    if image.shape[-3] == 3:
+        return (image * _LUMINANCE.to(image.dtype)[:, None, None]).sum(-3).mean()
+    return image.mean()
+
+
 def build_augmentation(crop_size: int, augment: bool) -> v2.Transform:
     """Joint image/mask transforms applied after the (scaled) crop is cut out."""
     steps: list[v2.Transform] = [v2.Resize((crop_size, crop_size), antialias=True)]
@@ -199,7 +246,7 @@ def build_augmentation(crop_size: int, augment: bool) -> v2.Transform:
             v2.RandomHorizontalFlip(),
             v2.RandomVerticalFlip(),
             RandomRot90(),
-            v2.ColorJitter(brightness=0.25, contrast=0.25),
+            IntensityJitter(0.25),
         ]
     return v2.Compose(steps)
 

@@ -30,12 +30,15 @@ class DecoderBlock(nn.Module):
 
 
 def create_encoder(config: UNetConfig) -> nn.Module:
-    """The timm feature extractor of ``config.encoder`` with random weights."""
+    """The timm feature extractor of ``config.encoder`` with random weights, taking
+    ``config.in_channels`` channels."""
     import timm  # imported here: a scratch U-Net never needs it
 
     info = config.encoder_info
     assert info is not None
-    return timm.create_model(info.timm_name, features_only=True, pretrained=False)
+    return timm.create_model(
+        info.timm_name, features_only=True, pretrained=False, in_chans=config.in_channels
+    )
 
 
 class EncoderUNet(nn.Module):

@@ -51,6 +51,8 @@ def start_network(
         init = adapt_to_classes(init, classes)
         config, mean, std = init.config, init.mean, init.std
         history = list(init.history)
+        if config.encoder and config.in_channels != 3 and not history:
+            mean, std = channel_stats(train_images)  # ImageNet's RGB statistics fit no other channels
     else:
         if settings.preset == AUTO_PRESET:
             raise SegGUIError("resolve the 'auto' preset first (model.network_choice.resolve_preset)")

@@ -17,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from model.atomic import atomic_write
 from model.classes import IGNORE_INDEX, ClassInfo, palette_bytes
 from model.errors import ImageReadError, MaskError
+from model.tiff_files import GeoTags, TiffLayout, is_tiff, read_plane, tiff_layout, write_palette_geotiff
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"})
 MAX_PIXELS = 1 << 30
@@ -153,9 +154,20 @@ def _header_description(path: Path) -> str | None:
         return None
 
 
-def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+def _tiff_layout(path: Path, axes: str | None) -> TiffLayout | None:
+    """The layout of a TIFF that tifffile reads (None for other files and for photographs)."""
+    if not is_tiff(path):
+        return None
+    layout = tiff_layout(path, axes)
+    return None if layout.photographic else layout
+
+
+def image_size(path: str | os.PathLike[str], axes: str | None = None) -> tuple[int, int]:
     """``(width, height)`` as displayed (after EXIF orientation), read from the header only."""
     path = Path(path)
+    layout = _tiff_layout(path, axes)
+    if layout is not None:
+        return layout.size
     try:
         with Image.open(path) as img:
             width, height = img.size
@@ -165,9 +177,13 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
-def image_channels(path: str | os.PathLike[str]) -> int:
-    """1 for greyscale images (including grey palettes), 3 for colour; from the header only."""
+def image_channels(path: str | os.PathLike[str], axes: str | None = None) -> int:
+    """The channels ``read_image`` gives: 1 for greyscale images (including grey palettes), 3 for
+    colour, what a TIFF holds (``model.tiff_files``); from the header only."""
     path = Path(path)
+    layout = _tiff_layout(path, axes)
+    if layout is not None:
+        return layout.channels
     try:
         with Image.open(path) as img:
             mode = img.mode
@@ -182,13 +198,20 @@ def image_channels(path: str | os.PathLike[str]) -> int:
     return 3
 
 
-def read_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """Read an image as ``H x W`` (grey) or ``H x W x 3`` (colour).
+def read_image(path: str | os.PathLike[str], axes: str | None = None, plane: int = 0) -> np.ndarray:
+    """Read an image as ``H x W`` (grey), ``H x W x 3`` (colour) or ``H x W x C`` (a TIFF's channels).
 
     8-bit images come back as uint8, 16-bit as uint16, 32-bit int and float as float32.
-    Alpha is dropped, palette images become grey or RGB, EXIF orientation is applied.
+    Alpha is dropped, palette images become grey or RGB, EXIF orientation is applied. TIFFs are
+    read with tifffile (``model.tiff_files``): ``axes`` is the folder's answer for a shape without
+    axes in its metadata, ``plane`` the plane of a stack.
     """
     path = Path(path)
+    layout = _tiff_layout(path, axes)
+    if layout is not None:
+        return read_plane(layout, plane)
+    if plane:
+        raise ImageReadError(f"{path}: has one plane, no plane {plane + 1}")
     img = _open(path)
     mode = img.mode
     if mode in _INT_MODES:
@@ -293,3 +316,14 @@ def write_mask(path: str | os.PathLike[str], mask: np.ndarray, classes: list[Cla
     img = Image.fromarray(mask)  # mode "L"; putpalette turns it into "P" keeping the indices
     img.putpalette(palette_bytes(classes))
     atomic_write(path, lambda fh: img.save(fh, format="PNG", transparency=IGNORE_INDEX))
+
+
+def write_geotiff_mask(
+    path: str | os.PathLike[str], mask: np.ndarray, classes: list[ClassInfo], geo: GeoTags
+) -> None:
+    """Write ``mask`` atomically as a palette GeoTIFF placed where its image lies (``geo``,
+    the image's georeference; nodata: not labelled), for QGIS and rasterio."""
+    if mask.dtype != np.uint8 or mask.ndim != 2:
+        raise ValueError(f"mask must be a 2-D uint8 array, got {mask.dtype} {mask.shape}")
+    palette = np.array(palette_bytes(list(classes)), np.uint8).reshape(-1, 3)
+    write_palette_geotiff(path, mask, palette, geo, IGNORE_INDEX)

@@ -11,16 +11,28 @@ _SAMPLE_PIXELS = 1 << 20
 
 @dataclass(frozen=True)
 class IntensityRange:
-    """Raw values mapped to 0 and 1: 8-bit images use 0..255, others robust percentiles."""
+    """Raw values mapped to 0 and 1, per channel: 8-bit images use 0..255, others robust
+    percentiles of each channel (one value each for a grey image)."""
 
-    low: float
-    high: float
+    low: tuple[float, ...]
+    high: tuple[float, ...]
+
+    @classmethod
+    def of(cls, limits: np.ndarray) -> IntensityRange:
+        """From a ``2 x C`` array of lows and highs (``as_array``)."""
+        return cls(tuple(float(v) for v in limits[0]), tuple(float(v) for v in limits[1]))
+
+    def as_array(self) -> np.ndarray:
+        return np.array([self.low, self.high], dtype=np.float64)
 
     def to_unit(self, raw: np.ndarray) -> np.ndarray:
         """``raw`` scaled to float32 in [0, 1] (clipped; NaN becomes 0, infinities 0 or 1)."""
-        scale = 1.0 / max(self.high - self.low, 1e-12)
-        out = (raw.astype(np.float32) - np.float32(self.low)) * np.float32(scale)
-        if out.dtype.kind == "f" and raw.dtype.kind == "f":
+        low = np.asarray(self.low, np.float32)
+        scale = np.float32(1.0) / np.maximum(np.asarray(self.high, np.float32) - low, np.float32(1e-12))
+        if low.size == 1:
+            low, scale = low[0], scale[0]
+        out = (raw.astype(np.float32) - low) * scale
+        if raw.dtype.kind == "f":
             np.nan_to_num(out, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
         return np.clip(out, 0.0, 1.0, out=out)
 
@@ -30,43 +42,67 @@ def non_finite_pixels(raw: np.ndarray) -> int:
     return 0 if raw.dtype.kind != "f" else int(raw.size - np.count_nonzero(np.isfinite(raw)))
 
 
+def channel_count(raw: np.ndarray) -> int:
+    """1 for an ``H x W`` image, ``C`` for ``H x W x C``."""
+    return 1 if raw.ndim == 2 else int(raw.shape[2])
+
+
 def intensity_range(raw: np.ndarray) -> IntensityRange:
-    """The range to normalise ``raw`` with: the full range for uint8, else 0.1 and 99.9 percentiles.
+    """The range to normalise ``raw`` with: the full range for uint8, else the 0.1 and 99.9
+    percentiles of each channel.
 
     Percentiles are taken on an evenly strided sample so huge images cost little.
     """
+    channels = channel_count(raw)
     if raw.dtype == np.uint8:
-        return IntensityRange(0.0, 255.0)
-    flat = raw.reshape(-1)
-    step = max(1, flat.size // _SAMPLE_PIXELS)
-    sample = flat[::step].astype(np.float64)
+        return IntensityRange((0.0,) * channels, (255.0,) * channels)
+    flat = raw.reshape(-1, channels)
+    step = max(1, flat.shape[0] // _SAMPLE_PIXELS)
+    lows, highs = [], []
+    for channel in range(channels):
+        low, high = channel_limits(flat[::step, channel])
+        lows.append(low)
+        highs.append(high)
+    return IntensityRange(tuple(lows), tuple(highs))
+
+
+def channel_limits(values: np.ndarray, percentiles: tuple[float, float] = (0.1, 99.9)) -> tuple[float, float]:
+    """The ``percentiles`` of the finite ``values`` of one channel, widened to the values'
+    extremes (or one unit) where they coincide."""
+    sample = values.astype(np.float64)
     sample = sample[np.isfinite(sample)]
     if sample.size == 0:
-        return IntensityRange(0.0, 1.0)
-    low, high = np.percentile(sample, [0.1, 99.9])
+        return 0.0, 1.0
+    low, high = np.percentile(sample, percentiles)
     if high <= low:
         low, high = float(sample.min()), float(sample.max())
     if high <= low:
         high = low + 1.0
-    return IntensityRange(float(low), float(high))
+    return float(low), float(high)
+
+
+class ChannelMismatch(ValueError):
+    """An image whose channel count a network cannot take."""
 
 
 def to_channels(unit: np.ndarray, in_channels: int) -> np.ndarray:
-    """``H x W`` or ``H x W x 3`` float image as a ``C x H x W`` array with ``in_channels`` planes."""
-    if unit.ndim == 2:
-        planes = unit[None]
-    elif unit.ndim == 3 and unit.shape[2] == 3:
-        planes = np.moveaxis(unit, 2, 0)
-    else:
-        raise ValueError(f"expected an H x W or H x W x 3 image, got shape {unit.shape}")
+    """An ``H x W`` or ``H x W x C`` float image as a ``C x H x W`` array of ``in_channels``
+    planes: the same count as it is, a grey image repeated for a colour network, a colour image
+    as its luminance for a grey one. Any other pair raises ``ChannelMismatch``."""
+    planes = unit[None] if unit.ndim == 2 else np.moveaxis(unit, 2, 0)
     if planes.shape[0] == in_channels:
         return np.ascontiguousarray(planes)
-    if in_channels == 3:
+    if planes.shape[0] == 1 and in_channels == 3:
         return np.repeat(planes, 3, axis=0)
-    if in_channels == 1:
+    if planes.shape[0] == 3 and in_channels == 1:
         weights = np.array([0.299, 0.587, 0.114], dtype=np.float32)[:, None, None]
         return (planes * weights).sum(axis=0, keepdims=True)
-    raise ValueError(f"in_channels must be 1 or 3, got {in_channels}")
+    raise ChannelMismatch(f"the network takes {in_channels}-channel images, this one has {planes.shape[0]}")
+
+
+def channels_fit(image_channels: int, in_channels: int) -> bool:
+    """Whether ``to_channels`` takes an image of ``image_channels`` into ``in_channels``."""
+    return image_channels == in_channels or {image_channels, in_channels} == {1, 3}
 
 
 def image_to_input(raw: np.ndarray, in_channels: int) -> np.ndarray:

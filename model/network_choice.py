@@ -15,11 +15,15 @@ log = logging.getLogger(__name__)
 
 def resolve_preset(name: str, samples: list[Sample]) -> tuple[str, str]:
     """The network ``name`` stands for, and why: ``auto`` becomes ``lite0`` for colour images
-    when its ImageNet weights are on this machine (installed package or cache), else ``fast``."""
+    when its ImageNet weights are on this machine (installed package or cache), else ``fast``
+    (grey images, and images of other channel counts, on which the ImageNet start is unmeasured)."""
     if name != AUTO_PRESET:
         return name, "chosen"
-    if channels_for(samples) == 1:
+    channels = channels_for(samples)
+    if channels == 1:
         return "fast", "grey images"
+    if channels != 3:
+        return "fast", f"{channels}-channel images"
     from model.weights import local_weights
 
     if local_weights(PRESETS["lite0"].encoder) is None:
@@ -28,22 +32,29 @@ def resolve_preset(name: str, samples: list[Sample]) -> tuple[str, str]:
 
 
 def model_channels(preset_name: str, init: Checkpoint | None, samples: list[Sample]) -> int:
-    """The channels the network will take: the starting model's, 3 for a pretrained encoder
-    (grey images are repeated), else what the images have."""
+    """The channels the network will take: the starting model's, else what the images have
+    (3 for grey images on a pretrained encoder: they are repeated)."""
     if init is not None:
         return init.config.in_channels
-    if PRESETS[preset_name].encoder:
+    channels = channels_for(samples)
+    if PRESETS[preset_name].encoder and channels == 1:
         return 3
-    return channels_for(samples)
+    return channels
 
 
 def channels_for(samples: list[Sample]) -> int:
-    """1 if every labelled image is greyscale, else 3 (from file headers only)."""
+    """The channels of the labelled images, from file headers only: the count of the first
+    image of neither 1 nor 3 channels (a microscope's or satellite's), else 3 if any image is
+    colour, else 1. Images that do not fit are refused one by one when the set loads."""
+    colour = False
     for sample in samples:
         if sample.mask is not None:
             try:
-                if image_channels(sample.image) == 3:
-                    return 3
+                channels = image_channels(sample.image, sample.axes)
             except SegGUIError as exc:
                 log.debug("channel check skipped: %s", exc)
-    return 1
+                continue
+            if channels not in (1, 3):
+                return channels
+            colour = colour or channels == 3
+    return 3 if colour else 1

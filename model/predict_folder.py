@@ -24,9 +24,10 @@ import numpy as np
 from model.atomic import atomic_write
 from model.classes import ClassInfo
 from model.errors import SegGUIError
-from model.imageio import read_image, write_mask
-from model.intensity import non_finite_pixels
+from model.imageio import read_image, write_geotiff_mask, write_mask
+from model.intensity import channel_count, channels_fit, non_finite_pixels
 from model.mask_names import MaskNames
+from model.tiff_files import is_tiff, read_geo_tags
 
 if TYPE_CHECKING:  # importing torch is slow; the app's GUI thread ranks images without it
     from model.predict import Predictor
@@ -67,8 +68,10 @@ def predict_folder(
     on_image: Callable[[ImagePredicted], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     on_tiles: Callable[[Path, int, int], None] | None = None,
+    axes: str | None = None,
 ) -> FolderPrediction:
-    """Predict ``images`` into ``out_dir`` (index PNGs with the class palette, written atomically).
+    """Predict ``images`` into ``out_dir`` (index PNGs with the class palette, written atomically;
+    for a GeoTIFF also a palette GeoTIFF ``<name>.tif`` with its georeference, for a GIS).
 
     Unreadable images are reported in ``problems`` and skipped. ``uncertainty.json`` in
     ``out_dir`` lists every image's uncertainty (highest first) when the run ends. A write that
@@ -79,7 +82,8 @@ def predict_folder(
     With several predictors each runs on a thread of its own, taking the next image when it
     is free; the callbacks are then called from those threads, one at a time. Under
     ``torchrun`` (a process group initialised) this process predicts its share of the images,
-    and every process returns the merged result.
+    and every process returns the merged result. ``axes`` is the folder's answer for TIFFs
+    without axes in their metadata; an image whose channels the model cannot take is a problem.
     """
     from model import distributed
 
@@ -88,7 +92,7 @@ def predict_folder(
     names = MaskNames(images)  # on the whole list: every process names files alike
     rank, world = distributed.rank(), distributed.world_size()
     share = list(images)[rank::world]
-    run = _FolderRun(share, out_dir, classes, names, probabilities, on_image, should_stop, on_tiles)
+    run = _FolderRun(share, out_dir, classes, names, probabilities, on_image, should_stop, on_tiles, axes)
     if len(predictors) == 1:
         run.work(predictors[0])
     else:
@@ -120,7 +124,9 @@ class _FolderRun:
         on_image: Callable[[ImagePredicted], None] | None,
         should_stop: Callable[[], bool] | None,
         on_tiles: Callable[[Path, int, int], None] | None,
+        axes: str | None = None,
     ) -> None:
+        self.axes = axes
         self.todo: queue.SimpleQueue[Path] = queue.SimpleQueue()
         for path in images:
             self.todo.put(path)
@@ -161,10 +167,19 @@ class _FolderRun:
             return
         start = time.perf_counter()
         try:
-            raw = read_image(path)
+            raw = read_image(path, self.axes)
+            geo = read_geo_tags(path) if is_tiff(path) else None
         except SegGUIError as exc:
             with self.lock:
                 result.problems.append(str(exc))
+            return
+        channels = channel_count(raw)
+        if not channels_fit(channels, predictor.in_channels):
+            with self.lock:
+                result.problems.append(
+                    f"{path}: has {channels} channel{'s' if channels != 1 else ''} but the model takes "
+                    f"{predictor.in_channels}; predict it with a model trained on such images"
+                )
             return
         bad = non_finite_pixels(raw)
         if bad:
@@ -178,6 +193,8 @@ class _FolderRun:
         output = self.names.mask_path(path, self.out_dir)  # predictions are masks: same name rule
         try:
             write_mask(output, prediction.classes, self.classes)
+            if geo is not None:
+                write_geotiff_mask(output.with_suffix(".tif"), prediction.classes, self.classes, geo)
             if prediction.probabilities is not None:
                 probs = prediction.probabilities
                 atomic_write(output.with_suffix(".npy"), lambda fh, p=probs: np.save(fh, p))

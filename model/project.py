@@ -15,6 +15,7 @@ from model.classes import ClassInfo, default_classes, default_color, distinct_co
 from model.errors import SegGUIError
 from model.json_files import read_json_object
 from model.settings import TrainSettings
+from model.tiff_files import is_axes_answer
 
 PROJECT_FILE = "seggui_project.json"
 PROJECT_VERSION = 1
@@ -39,6 +40,9 @@ class Project:
     model_in_use: str | None = None
     """The file name, in the models folder, of the model the user works with (None: the newest):
     a newer run that scored worse than it does not replace it."""
+    image_axes: str | None = None
+    """The folder's answer for TIFFs without axes in their metadata, such as "CYX" or "ZYX"
+    (``model.tiff_files``): asked once, used for every such file of the folder."""
     extra: dict[str, object] = field(default_factory=dict)
     """Fields this version does not know (a newer SegGUI's): kept as they are on every rewrite."""
     version: int = PROJECT_VERSION
@@ -81,6 +85,7 @@ class Project:
             "eraser_mode": self.eraser_mode,
             "train_settings": dict(self.train_settings),
             **({"model": self.model_in_use} if self.model_in_use else {}),
+            **({"image_axes": self.image_axes} if self.image_axes else {}),
         }
 
 
@@ -93,6 +98,7 @@ KNOWN_FIELDS = (
     "eraser_mode",
     "train_settings",
     "model",
+    "image_axes",
 )
 MAX_CLASSES = 255
 """Mask value 255 means "not labelled", so classes are 0..254."""
@@ -124,6 +130,7 @@ def load_project(folder: str | os.PathLike[str]) -> Project:
             eraser_mode=_eraser_mode(data.get("eraser_mode", "unlabelled")),
             train_settings=_settings(data.get("train_settings", {})),
             model_in_use=_model_name(data.get("model")),
+            image_axes=_image_axes(data.get("image_axes")),
             extra={k: v for k, v in data.items() if k not in KNOWN_FIELDS},
             version=_version(data.get("version", PROJECT_VERSION)),
         )
@@ -155,6 +162,14 @@ def _classes(raw: object) -> tuple[ClassInfo, ...]:
             raise ValueError(f"'{where}.color' must be three whole numbers from 0 to 255, not {color!r}")
         classes.append(ClassInfo(item["name"], (color[0], color[1], color[2])))
     return tuple(classes)
+
+
+def _image_axes(raw: object) -> str | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, str) or not is_axes_answer(raw):
+        raise ValueError(f'\'image_axes\' must be axes such as "CYX" or "ZYX", not {raw!r}')
+    return raw.upper()
 
 
 def _inside(folder: Path, data: dict[str, object], key: str, default: str) -> str:

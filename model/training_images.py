@@ -23,8 +23,8 @@ import torch
 from model.classes import IGNORE_INDEX
 from model.errors import DatasetError, SegGUIError
 from model.image_cache import DecodedCache
-from model.imageio import check_mask, image_size, read_image, read_mask
-from model.intensity import IntensityRange, intensity_range, non_finite_pixels, to_channels
+from model.imageio import check_mask, image_channels, image_size, read_image, read_mask
+from model.intensity import IntensityRange, channels_fit, intensity_range, non_finite_pixels, to_channels
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +148,7 @@ class StoredImage:
     ignore_value: int | None
     sampling: ClassSampling
     cache: DecodedCache
+    axes: str | None = None
 
     @property
     def planned_bytes(self) -> int:
@@ -159,7 +160,7 @@ class StoredImage:
         return self.cache.get(self.path, self._load)  # type: ignore[return-value]
 
     def _load(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        raw = read_image(self.path)
+        raw = read_image(self.path, self.axes)
         if raw.shape[:2] != self.sampling.shape:
             raise DatasetError(f"{self.path}: the image changed size while training; it is left out")
         warn_non_finite(self.path, raw)
@@ -174,10 +175,10 @@ class StoredImage:
                 ignore_value=self.ignore_value,
             )
         limits = intensity_range(raw)
-        return raw, mask, np.array([limits.low, limits.high])
+        return raw, mask, limits.as_array()
 
     def _converter(self, limits: np.ndarray):
-        unit = IntensityRange(float(limits[0]), float(limits[1]))
+        unit = IntensityRange.of(limits)
         return lambda raw: to_channels(unit.to_unit(raw), self.channels)
 
     def cut(self, top: int, left: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -221,7 +222,13 @@ def index_labelled(
         if sample.mask is None and override is None:
             return None
         try:
-            width, height = image_size(sample.image)
+            width, height = image_size(sample.image, sample.axes)
+            channels = image_channels(sample.image, sample.axes)
+            if not channels_fit(channels, in_channels):
+                return (
+                    f"{sample.image}: has {channels} channel{'s' if channels != 1 else ''} but the network "
+                    f"takes {in_channels}; every image of a model needs the same channels"
+                )
             if override is not None:
                 check_mask(override, (height, width), num_classes, sample.image)
                 mask = override
@@ -235,7 +242,15 @@ def index_labelled(
         if not sampling.counts:
             return None
         return StoredImage(
-            sample.image, sample.mask, override, in_channels, num_classes, ignore_value, sampling, cache
+            sample.image,
+            sample.mask,
+            override,
+            in_channels,
+            num_classes,
+            ignore_value,
+            sampling,
+            cache,
+            sample.axes,
         )
 
     with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as pool:

@@ -233,31 +233,53 @@ def load_encoder_weights(network: nn.Module, weights: WeightsFile) -> None:
     missing = [k for k in wanted if k not in state]
     if missing:
         raise WeightsError(f"{weights.path}: lacks {len(missing)} encoder tensors (first: {missing[0]})")
+    state = {k: _adapted_input(state[k], wanted[k]) for k in wanted}
     try:
-        encoder.load_state_dict({k: state[k] for k in wanted}, strict=True)
+        encoder.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise WeightsError(f"{weights.path}: does not fit the encoder ({str(exc).splitlines()[0]})") from exc
 
 
-def pretrained_checkpoint(preset_name: str, classes: list[ClassInfo], weights: WeightsFile) -> Checkpoint:
+def _adapted_input(pretrained: torch.Tensor, wanted: torch.Tensor) -> torch.Tensor:
+    """A pretrained tensor as the encoder wants it: the first convolution's RGB filters spread
+    over another channel count (timm's ``adapt_input_conv``: summed for one channel, repeated and
+    scaled by 3/C for C), every other tensor as it is."""
+    if pretrained.shape == wanted.shape or pretrained.ndim != 4 or pretrained.shape[1] != 3:
+        return pretrained
+    if pretrained.shape[0] != wanted.shape[0] or pretrained.shape[2:] != wanted.shape[2:]:
+        return pretrained  # a real mismatch: load_state_dict names it
+    from timm.models import adapt_input_conv
+
+    return adapt_input_conv(int(wanted.shape[1]), pretrained)
+
+
+def pretrained_checkpoint(
+    preset_name: str, classes: list[ClassInfo], weights: WeightsFile, in_channels: int = 3
+) -> Checkpoint:
     """A new model of ``preset_name`` whose encoder holds ``weights`` (decoder and head random).
 
     Fine-tuning starts from it; it records the encoder's input normalisation and the weights'
-    origin, so the saved model says what it started from.
+    origin, so the saved model says what it started from. For ``in_channels`` other than 3 the
+    first convolution is adapted (``_adapted_input``) and every other ImageNet weight kept; its
+    normalisation is ImageNet's grey one for each channel until training measures the data's
+    (``model.fit_setup.start_network``).
     """
-    config = preset(preset_name, num_classes=len(classes))
+    config = preset(preset_name, num_classes=len(classes), in_channels=in_channels)
     info = config.encoder_info
     if info is None:
         raise WeightsError(f"the preset {preset_name!r} has no pretrained encoder")
     config = replace(config, encoder_weights=weights.origin)
     network = build_unet(config)
     load_encoder_weights(network, weights)
+    mean, std = info.mean, info.std
+    if in_channels != 3:
+        mean, std = (sum(info.mean) / 3,) * in_channels, (sum(info.std) / 3,) * in_channels
     return Checkpoint(
         config=config,
         state_dict={k: v.detach().clone() for k, v in network.state_dict().items()},
         classes=list(classes),
-        mean=info.mean,
-        std=info.std,
+        mean=mean,
+        std=std,
     )
 
 
@@ -269,12 +291,14 @@ def initial_checkpoint(
     allow_download: bool = True,
     on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    in_channels: int = 3,
 ) -> Checkpoint | None:
     """What a new training run of ``preset_name`` starts from; ``None`` means random weights.
 
     ``imagenet``: the encoder's ImageNet weights (presets without an encoder start at random);
     ``scratch``: random weights; a path: a SegGUI model file (fine-tuned, whatever the preset)
-    or a weights file for the preset's encoder.
+    or a weights file for the preset's encoder. ``in_channels`` is what the images have
+    (``model.network_choice.model_channels``); a pretrained first convolution is adapted to it.
     """
     config = preset(preset_name)
     if start_from == START_SCRATCH:
@@ -285,7 +309,7 @@ def initial_checkpoint(
         weights = obtain_weights(
             config.encoder, allow_download=allow_download, on_progress=on_progress, should_stop=should_stop
         )
-        return pretrained_checkpoint(preset_name, classes, weights)
+        return pretrained_checkpoint(preset_name, classes, weights, in_channels)
     path = Path(start_from)
     from model.checkpoint import load_checkpoint
     from model.errors import ModelFileError
@@ -296,7 +320,9 @@ def initial_checkpoint(
         if not config.encoder or not path.is_file():
             raise
         try:
-            return pretrained_checkpoint(preset_name, classes, WeightsFile(path, f"the file {path.name}"))
+            return pretrained_checkpoint(
+                preset_name, classes, WeightsFile(path, f"the file {path.name}"), in_channels
+            )
         except WeightsError as weights_error:
             raise WeightsError(
                 f"{path}: neither a SegGUI model nor {config.encoder_info.title} weights "  # type: ignore[union-attr]

@@ -6,11 +6,12 @@ A new format is one module defining ``FORMAT`` (a ``base.LabelFormat``) and one 
 
 from __future__ import annotations
 
-from model.formats import coco, colour, index, labelme, voc, yolo
+from model.formats import coco, colour, geotiff, index, labelme, voc, yolo
 from model.formats.base import LabelFormat, MaskMaker, ReadContext
 
 REGISTERED: tuple[LabelFormat, ...] = (
     index.FORMAT,
+    geotiff.FORMAT,
     colour.FORMAT,
     coco.FORMAT,
     voc.FORMAT,

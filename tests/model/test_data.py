@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from model.classes import IGNORE_INDEX
-from model.data import CropDataset, LabelledImage, find_samples, load_labelled
+from model.data import CropDataset, IntensityJitter, LabelledImage, find_samples, load_labelled
 from model.errors import DatasetError
 from tests.synthetic import write_shapes_folder
 
@@ -56,7 +56,9 @@ def test_crops_keep_image_and_mask_aligned_through_augmentation():
         std=(1.0,),
         scale_range=(1.0, 1.0),
     )
-    dataset.transform.transforms = [t for t in dataset.transform.transforms if "ColorJitter" not in repr(t)]
+    dataset.transform.transforms = [
+        t for t in dataset.transform.transforms if not isinstance(t, IntensityJitter)
+    ]
     torch.manual_seed(0)
     for i in range(len(dataset)):
         x, y = dataset[i]
@@ -167,3 +169,21 @@ def test_nan_and_infinite_pixels_are_replaced_named_and_train_without_diverging(
     assert all(np.isfinite(h["train_loss"]) for h in result.history)
     prediction = Predictor(result.checkpoint, "cpu").predict(image, probabilities=True)
     assert np.isfinite(prediction.probabilities).all() and np.isfinite(prediction.uncertainty)
+
+
+def test_crops_of_five_channel_images_are_augmented_in_every_channel():
+    rng = np.random.default_rng(4)
+    image = rng.uniform(0.2, 0.8, (5, 48, 48)).astype(np.float32)
+    mask = rng.integers(0, 2, (48, 48)).astype(np.uint8)
+    dataset = CropDataset(
+        [LabelledImage(None, image, mask)], crop_size=32, length=4, mean=(0.0,) * 5, std=(1.0,) * 5
+    )
+    x, y = dataset[0]
+    assert x.shape == (5, 32, 32) and set(torch.unique(y).tolist()) <= {0, 1}
+
+    planes = torch.from_numpy(image)
+    jitter = IntensityJitter(0.25)
+    brighter = jitter.transform(planes, {"brightness": 1.2, "contrast": 1.0, "first": 0})
+    assert torch.allclose(brighter, (planes * 1.2).clamp(0, 1))
+    flatter = jitter.transform(planes, {"brightness": 1.0, "contrast": 0.5, "first": 1})
+    assert torch.allclose(flatter, 0.5 * planes + 0.5 * planes.mean())

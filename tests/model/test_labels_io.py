@@ -62,6 +62,7 @@ def _reimport(tmp_path, export_dir, kind, images, source=None):
     ("fmt", "kind", "lossless"),
     [
         ("index", "masks", True),
+        ("geotiff", "masks", True),
         ("colour", "colour", True),
         ("coco", "coco", True),
         ("voc", "masks", True),

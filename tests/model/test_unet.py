@@ -35,7 +35,14 @@ def test_unknown_preset_lists_the_valid_names():
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"in_channels": 2}, {"num_classes": 1}, {"norm": "layer"}, {"upsampling": "nearest"}]
+    "kwargs",
+    [
+        {"in_channels": 0},
+        {"in_channels": 65},
+        {"num_classes": 1},
+        {"norm": "layer"},
+        {"upsampling": "nearest"},
+    ],
 )
 def test_bad_config_is_refused(kwargs):
     with pytest.raises(ValueError):

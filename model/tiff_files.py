@@ -1,0 +1,341 @@
+"""TIFF files as microscopes and satellites write them, read with tifffile: every channel, the
+planes of a stack, the full bit depth, the channel names and the georeference.
+
+Which size of a TIFF is channels and which planes comes from the file's own metadata (OME-XML,
+ImageJ hyperstacks, tifffile's shape record with axes). A plain shape follows ``AXES_RULE``;
+a shape the rule cannot settle raises ``AxesUnsettled``, never a guess: the caller asks the user
+and passes the answer as ``axes``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from model.errors import ImageReadError
+
+TIFF_SUFFIXES = frozenset({".tif", ".tiff"})
+MAX_CHANNELS = 64
+PLAIN_CHANNELS_UP_TO = 6
+"""A plain TIFF's one leading axis of up to this many is channels: two to six stains."""
+
+AXES_RULE = (
+    "Axes come from the file's metadata (OME-XML, ImageJ, tifffile's shape record). Samples per pixel "
+    f"are channels. Without metadata, one leading axis of 2 to {PLAIN_CHANNELS_UP_TO} is channels, and "
+    "the pages of colour or multi-sample images are planes; any other shape is asked."
+)
+
+_CHANNEL_AXES = "CSE"  # channel, sample, wavelength
+_PLANE_AXES = "ZT"
+_UNKNOWN_AXES = "QI"
+GEOTIFF_TAGS = {
+    33550: "ModelPixelScale",
+    33922: "ModelTiepoint",
+    34264: "ModelTransformation",
+    34735: "GeoKeyDirectory",
+    34736: "GeoDoubleParams",
+    34737: "GeoAsciiParams",
+    42112: "GDAL_METADATA",
+    42113: "GDAL_NODATA",
+}
+GEOREFERENCE_TAGS = (33550, 33922, 34264, 34735, 34736, 34737)
+"""The tags that place an image on the Earth (GDAL_METADATA and nodata are not part of it)."""
+
+
+class AxesUnsettled(ImageReadError):
+    """A TIFF whose shape does not say which size is channels and which planes."""
+
+    def __init__(self, path: Path, shape: tuple[int, ...], choices: tuple[str, ...]) -> None:
+        self.path = path
+        self.shape = shape
+        self.choices = choices
+        sizes = " x ".join(str(n) for n in shape)
+        super().__init__(
+            f"{path}: a TIFF of {sizes} without axes in its metadata; which is channels and which "
+            f"planes cannot be told from the shape. Say it once for the folder (Image > Axes of TIFF "
+            f"files, or --axes on the command line), for example {' or '.join(choices[:3])}"
+        )
+
+
+@dataclass(frozen=True)
+class GeoTags:
+    """A GeoTIFF's georeferencing tags as stored: ``(code, tiff type, count, value)`` each."""
+
+    tags: tuple[tuple[int, int, int, object], ...]
+
+    def value(self, code: int) -> object | None:
+        for tag_code, _, _, value in self.tags:
+            if tag_code == code:
+                return value
+        return None
+
+    def extratags(self) -> list[tuple[int, int, int, object, bool]]:
+        """The tags in the form ``tifffile.imwrite(extratags=...)`` takes, nodata left out."""
+        return [
+            (code, dtype, 0 if dtype == 2 else count, value, True)
+            for code, dtype, count, value in self.tags
+            if code != 42113
+        ]
+
+
+@dataclass(frozen=True)
+class TiffLayout:
+    """What one TIFF holds, from its header: axes in the file's order (``Y`` and ``X`` last
+    but for a trailing ``S``; ``C`` channels, ``Z``/``T`` planes), sizes, dtype, names."""
+
+    path: Path
+    axes: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    settled_by: str
+    """"metadata", "the rule", or "the folder's axes" (a user's answer)."""
+    channel_names: tuple[str, ...]
+    geo: GeoTags | None
+    alpha: bool = False
+    """The last sample is declared alpha (dropped, as for every other format)."""
+    photographic: bool = False
+    """A palette, bilevel, white-is-zero or rotated (EXIF orientation) image of one page:
+    Pillow reads it, as every other photograph, colours and orientation applied."""
+
+    @property
+    def channels(self) -> int:
+        """Channels as read (a declared alpha sample left out)."""
+        count = int(np.prod([n for a, n in zip(self.axes, self.shape) if a == "C"], dtype=np.int64))
+        return count - 1 if self.alpha else count
+
+    @property
+    def planes(self) -> int:
+        return int(np.prod([n for a, n in zip(self.axes, self.shape) if a in _PLANE_AXES], dtype=np.int64))
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)``."""
+        return self.shape[self.axes.index("X")], self.shape[self.axes.index("Y")]
+
+    def describe(self) -> str:
+        """ "2 channels (DAPI, GFP) of 16 bits, 10 planes, axes ZCYX from the file's metadata"."""
+        bits = f"{self.dtype.itemsize * 8}-bit {'float' if self.dtype.kind == 'f' else 'integer'}"
+        parts = [f"{self.channels} channel{'s' if self.channels != 1 else ''}"]
+        if any(self.channel_names):
+            parts[0] += f" ({', '.join(self.channel_names)})"
+        parts[0] += f", {bits}"
+        if self.planes > 1:
+            parts.append(f"{self.planes} planes")
+        return f"{', '.join(parts)}; axes {self.axes} from {self.settled_by}"
+
+
+def is_tiff(path: str | os.PathLike[str]) -> bool:
+    return Path(path).suffix.lower() in TIFF_SUFFIXES
+
+
+def tiff_layout(path: str | os.PathLike[str], axes: str | None = None) -> TiffLayout:
+    """The layout of ``path`` (header only). ``axes`` is the folder's answer for shapes without
+    metadata, such as ``"CYX"`` or ``"ZYX"``; it is used when its length fits the file."""
+    import tifffile
+
+    path = Path(path)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            file_axes, shape = series.axes, tuple(int(n) for n in series.shape)
+            names = _channel_names(tif)
+            first = tif.pages[0]
+            geo = geo_tags_of(first)
+            dtype = np.dtype(series.dtype)
+            alpha = any(v in (1, 2) for v in np.atleast_1d(first.extrasamples)) and "S" in file_axes
+            orientation = first.tags.get(274)
+            photographic = len(tif.pages) == 1 and (
+                first.photometric in (0, 3)
+                or first.bitspersample == 1
+                or (orientation is not None and orientation.value not in (0, 1))
+            )
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: file not found") from None
+    except Exception as exc:
+        raise ImageReadError(f"{path}: not a TIFF tifffile can read ({type(exc).__name__}: {exc})") from exc
+    settled, how = _settle_axes(path, file_axes, shape, axes)
+    layout = TiffLayout(path, settled, shape, dtype, how, (), geo, alpha, photographic)
+    if layout.channels > MAX_CHANNELS:
+        raise ImageReadError(
+            f"{path}: {layout.channels} channels; SegGUI takes up to {MAX_CHANNELS}. If they are planes "
+            "of a stack, say so for the folder (Image > Axes of TIFF files, or --axes)"
+        )
+    if len(names) == layout.channels:
+        layout = dataclasses.replace(layout, channel_names=names)
+    return layout
+
+
+def _settle_axes(path: Path, file_axes: str, shape: tuple[int, ...], answer: str | None) -> tuple[str, str]:
+    """The axes of a file as SegGUI reads them (``C``, ``Z``, ``T``, ``Y``, ``X``), and what said so."""
+    unknown = [i for i, a in enumerate(file_axes) if a not in "YX" + _CHANNEL_AXES + _PLANE_AXES]
+    known = "".join("C" if a in _CHANNEL_AXES else a for a in file_axes)
+    if not unknown:
+        return _check_axes(path, known, shape), "the file's metadata"
+    if answer and len(answer) == len(shape):
+        answer = answer.upper()
+        if any(answer[i] != known[i] for i in range(len(known)) if i not in unknown):
+            raise ImageReadError(
+                f"{path}: the folder's axes {answer} do not fit this file, whose axes are {file_axes} "
+                "(Q and I unknown); change the folder's axes (Image > Axes of TIFF files, or --axes)"
+            )
+        return _check_axes(path, answer, shape), "the folder's axes"
+    has_channels = "C" in known
+    if len(unknown) == 1:
+        size = shape[unknown[0]]
+        guess = known[: unknown[0]] + ("Z" if has_channels else "C") + known[unknown[0] + 1 :]
+        if has_channels or size <= PLAIN_CHANNELS_UP_TO:
+            return _check_axes(path, guess, shape), "SegGUI's rule for plain TIFFs"
+    raise AxesUnsettled(path, shape, axes_choices(known, unknown))
+
+
+def is_axes_answer(text: str) -> bool:
+    """Whether ``text`` is axes a folder's answer may hold: C, Z or T each at most once, then YX
+    (and C after them for samples)."""
+    axes = text.upper()
+    return (
+        bool(re.fullmatch(r"[CZT]{0,3}YXC?", axes))
+        and all(axes.count(a) <= 1 for a in "ZT")
+        and (axes.count("C") <= 1)
+    )
+
+
+def axes_choices(known: str, unknown: list[int]) -> tuple[str, ...]:
+    """Readings of a shape's unknown axes: one of them as channels (unless the file has
+    channels already) or none, the others planes (``T`` before ``Z`` when there are two)."""
+    choices = []
+    for channel_at in ([] if "C" in known else unknown) + [None]:
+        axes = list(known)
+        planes = [i for i in unknown if i != channel_at]
+        for n, i in enumerate(planes):
+            axes[i] = "T" if n == 0 and len(planes) > 1 else "Z"
+        if channel_at is not None:
+            axes[channel_at] = "C"
+        choices.append("".join(axes))
+    return tuple(choices)
+
+
+def _check_axes(path: Path, axes: str, shape: tuple[int, ...]) -> str:
+    if len(axes) != len(shape) or not re.fullmatch(r"[CZT]*YXC?", axes) or axes.count("C") > 1:
+        if axes.count("C") == 2 and re.fullmatch(r"[CZT]*YXC", axes):
+            return axes  # channels of colour samples (ImageJ's RGB hyperstacks): read as C x S channels
+        raise ImageReadError(
+            f"{path}: axes {axes} do not fit its shape {shape}; axes are letters C (channels), Z or T "
+            "(planes), then Y and X, one per size"
+        )
+    return axes
+
+
+def _channel_names(tif) -> tuple[str, ...]:
+    """Channel names from OME-XML, or ImageJ's per-channel labels."""
+    if tif.is_ome and tif.ome_metadata:
+        pixels = re.search(r"<Pixels[^>]*>(.*?)</Pixels>", tif.ome_metadata, re.S)
+        if pixels:
+            names = re.findall(r"<Channel\b[^>]*?\bName=\"([^\"]*)\"", pixels.group(1))
+            return tuple(names)
+    return ()
+
+
+def read_geo_tags(path: str | os.PathLike[str]) -> GeoTags | None:
+    """The georeference of a GeoTIFF (None for a TIFF without one), whatever its axes."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            return geo_tags_of(tif.pages[0])
+    except Exception as exc:
+        raise ImageReadError(f"{path}: not a TIFF tifffile can read ({type(exc).__name__}: {exc})") from exc
+
+
+def geo_tags_of(page) -> GeoTags | None:
+    """The georeferencing tags of a tifffile page, if it has any."""
+    tags = []
+    for code in GEOTIFF_TAGS:
+        tag = page.tags.get(code)
+        if tag is not None:
+            tags.append((code, int(tag.dtype), int(tag.count), tag.value))
+    return GeoTags(tuple(tags)) if any(code in GEOREFERENCE_TAGS for code, *_ in tags) else None
+
+
+def read_tiff(path: str | os.PathLike[str], axes: str | None = None, plane: int = 0) -> np.ndarray:
+    """One plane of a TIFF as ``H x W`` (one channel) or ``H x W x C``, its own dtype kept.
+
+    ``plane`` counts the planes of a stack (``Z`` and ``T`` together, ``T`` slowest)."""
+    return read_plane(tiff_layout(path, axes), plane)
+
+
+def read_plane(layout: TiffLayout, plane: int = 0) -> np.ndarray:
+    """Plane ``plane`` of the TIFF ``layout`` describes (``read_tiff``)."""
+    import tifffile
+
+    path = layout.path
+    if not 0 <= plane < layout.planes:
+        raise ImageReadError(f"{path}: has {layout.planes} planes, no plane {plane + 1}")
+    try:
+        data = tifffile.imread(layout.path, series=0, maxworkers=1)
+    except MemoryError:
+        raise
+    except Exception as exc:
+        raise ImageReadError(f"{path}: {_why_tiff_undecodable(exc)}") from exc
+    image = arrange(data, layout.axes, plane)
+    if layout.alpha:
+        image = np.ascontiguousarray(image[..., :-1] if image.shape[2] > 2 else image[..., 0])
+    return image
+
+
+def arrange(data: np.ndarray, axes: str, plane: int = 0) -> np.ndarray:
+    """``data`` of ``axes`` as one plane, ``H x W`` or ``H x W x C``."""
+    order = [i for i, a in enumerate(axes) if a == "T"] + [i for i, a in enumerate(axes) if a == "Z"]
+    if order:
+        stacked = np.moveaxis(data, order, list(range(len(order))))
+        rest = "".join(a for a in axes if a not in "TZ")
+        data = stacked.reshape(-1, *stacked.shape[len(order) :])[plane]
+        axes = rest
+    channel_at = [i for i, a in enumerate(axes) if a == "C"]
+    spatial = [axes.index("Y"), axes.index("X")]
+    data = np.moveaxis(data, spatial + channel_at, list(range(len(spatial) + len(channel_at))))
+    if data.ndim > 3:
+        data = data.reshape(data.shape[0], data.shape[1], -1)
+    if data.ndim == 3 and data.shape[2] == 1:
+        data = data[:, :, 0]
+    if data.dtype not in (np.uint8, np.uint16, np.float32):
+        data = data.astype(np.float32)  # as Pillow's images come: signed and 32-bit values as float
+    return np.ascontiguousarray(data)
+
+
+def _why_tiff_undecodable(exc: Exception) -> str:
+    detail = f"({type(exc).__name__}: {exc})"
+    if "imagecodecs" in str(exc):
+        return f"compressed with a codec this installation lacks: pip install imagecodecs {detail}"
+    if isinstance(exc, (EOFError, ValueError)) and ("size" in str(exc) or "truncat" in str(exc).lower()):
+        return f"the file is cut short (an interrupted copy?): copy it again {detail}"
+    return f"the TIFF is damaged and cannot be decoded: copy it again from where it came from {detail}"
+
+
+def write_palette_geotiff(
+    path: str | os.PathLike[str], mask: np.ndarray, palette: np.ndarray, geo: GeoTags, nodata: int
+) -> None:
+    """Write an index mask as a palette GeoTIFF carrying ``geo`` (its own nodata: ``nodata``)."""
+    import tifffile
+
+    from model.atomic import atomic_write
+
+    colormap = np.zeros((3, 256), np.uint16)
+    colormap[:, : palette.shape[0]] = palette.T.astype(np.uint16) * 257
+    extratags = geo.extratags()
+    if geo.tags:
+        extratags.append((42113, 2, 0, str(nodata), True))
+
+    def write(fh) -> None:
+        encoded = io.BytesIO()  # tifffile takes a handle's name for a path; os.fdopen's is a number
+        tifffile.imwrite(
+            encoded, mask, photometric="palette", colormap=colormap, extratags=extratags, compression="zlib"
+        )
+        fh.write(encoded.getbuffer())
+
+    atomic_write(path, write)

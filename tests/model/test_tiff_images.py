@@ -1,0 +1,167 @@
+"""TIFFs as microscopes and satellites write them (written here with tifffile): every channel,
+every plane, the full bit depth, the channel names and the georeference come in as they are."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+
+from model.classes import default_classes
+from model.errors import ImageReadError
+from model.export_labels import ExportOptions, export_labels
+from model.imageio import image_channels, image_size, read_image, read_mask, write_mask
+from model.project import Project, load_project, save_project
+from model.tiff_files import GEOREFERENCE_TAGS, AxesUnsettled, read_geo_tags, tiff_layout
+
+RNG = np.random.default_rng(7)
+CLASSES = default_classes(3)
+
+
+def _fluorescence(shape: tuple[int, ...]) -> np.ndarray:
+    return RNG.integers(0, 9000, shape, dtype=np.uint16)
+
+
+CASES = [
+    # name, array written, tifffile options, (channels, planes), plane 0 as H x W (x C)
+    ("two_channels", _fluorescence((2, 40, 56)), {"photometric": "minisblack"}, (2, 1), "CYX"),
+    ("five_channels", _fluorescence((5, 40, 56)), {}, (5, 1), "CYX"),
+    (
+        "planar_two",
+        _fluorescence((2, 40, 56)),
+        {"planarconfig": "separate", "photometric": "minisblack"},
+        (2, 1),
+        "CYX",
+    ),
+    (
+        "four_samples",
+        RNG.integers(0, 255, (40, 56, 4), dtype=np.uint8),
+        {"photometric": "minisblack", "planarconfig": "contig"},
+        (4, 1),
+        "YXC",
+    ),
+    ("rgb16", _fluorescence((40, 56, 3)), {"photometric": "rgb"}, (3, 1), "YXC"),
+    ("lzw_grey16", _fluorescence((40, 56)), {"compression": "lzw"}, (1, 1), "YX"),
+    ("float", RNG.normal(0, 1, (40, 56)).astype(np.float32), {}, (1, 1), "YX"),
+]
+
+
+@pytest.mark.parametrize(("name", "array", "options", "counts", "axes"), CASES, ids=[c[0] for c in CASES])
+def test_plain_tiffs_come_in_with_every_channel_and_their_own_values(
+    tmp_path, name, array, options, counts, axes
+):
+    path = tmp_path / f"{name}.tif"
+    tifffile.imwrite(path, array, **options)
+    layout = tiff_layout(path)
+    assert (layout.channels, layout.planes) == counts and layout.axes == axes
+    image = read_image(path)
+    expected = np.moveaxis(array, 0, -1) if axes == "CYX" else array
+    assert image.dtype == array.dtype and np.array_equal(image, expected)
+    assert image_channels(path) == counts[0] and image_size(path) == (56, 40)
+
+
+def test_ome_and_imagej_files_give_their_axes_planes_and_channel_names(tmp_path):
+    czyx = _fluorescence((3, 4, 40, 56))
+    ome = tmp_path / "cells.ome.tif"
+    tifffile.imwrite(
+        ome, czyx, ome=True, metadata={"axes": "CZYX", "Channel": {"Name": ["DAPI", "GFP", "RFP"]}}
+    )
+    layout = tiff_layout(ome)
+    assert (layout.axes, layout.channels, layout.planes) == ("CZYX", 3, 4)
+    assert layout.channel_names == ("DAPI", "GFP", "RFP") and layout.settled_by == "the file's metadata"
+    assert np.array_equal(read_image(ome, plane=2), np.moveaxis(czyx[:, 2], 0, -1))
+
+    tzcyx = _fluorescence((5, 2, 2, 40, 56))  # a time series of two-plane, two-channel stacks
+    hyperstack = tmp_path / "timelapse.tif"
+    tifffile.imwrite(hyperstack, tzcyx, imagej=True, metadata={"axes": "TZCYX"})
+    layout = tiff_layout(hyperstack)
+    assert (layout.channels, layout.planes) == (2, 10)
+    assert np.array_equal(read_image(hyperstack, plane=7), np.moveaxis(tzcyx[3, 1], 0, -1))  # t 4, z 2
+    with pytest.raises(ImageReadError, match="10 planes, no plane 11"):
+        read_image(hyperstack, plane=10)
+
+
+def test_a_shape_the_rule_cannot_settle_is_asked_never_guessed(tmp_path):
+    stack = _fluorescence((10, 40, 56))
+    path = tmp_path / "stack.tif"
+    tifffile.imwrite(path, stack)
+    with pytest.raises(AxesUnsettled) as asked:
+        read_image(path)
+    assert str(path) in str(asked.value) and asked.value.choices == ("CYX", "ZYX")
+    assert (
+        tiff_layout(path, "ZYX").planes == 10 and tiff_layout(path, "ZYX").settled_by == "the folder's axes"
+    )
+    assert np.array_equal(read_image(path, "ZYX", plane=3), stack[3])
+    assert np.array_equal(read_image(path, "CYX"), np.moveaxis(stack, 0, -1))
+    rgb_pages = tmp_path / "rgb_pages.tif"  # pages of colour images are planes by the rule
+    tifffile.imwrite(rgb_pages, RNG.integers(0, 255, (6, 40, 56, 3), dtype=np.uint8), photometric="rgb")
+    assert (tiff_layout(rgb_pages).channels, tiff_layout(rgb_pages).planes) == (3, 6)
+
+
+def test_the_folders_answer_is_kept_in_the_project_and_checked(tmp_path):
+    save_project(Project(tmp_path, image_axes="ZYX"))
+    assert load_project(tmp_path).image_axes == "ZYX"
+    (tmp_path / "seggui_project.json").write_text('{"image_axes": "XYZ"}')
+    with pytest.raises(Exception, match="image_axes"):
+        load_project(tmp_path)
+
+
+def _geotiff(path, bands: np.ndarray) -> dict[int, object]:
+    """A 4-band 16-bit planar GeoTIFF in UTM zone 32N, 10 m pixels; returns its geo tags."""
+    tags = {
+        33550: (12, 3, (10.0, 10.0, 0.0)),
+        33922: (12, 6, (0.0, 0.0, 0.0, 500000.0, 5600000.0, 0.0)),
+        34735: (3, 16, (1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32632)),
+        34737: (2, 0, "WGS 84 / UTM zone 32N|"),
+    }
+    tifffile.imwrite(
+        path,
+        bands,
+        planarconfig="separate",
+        photometric="minisblack",
+        extratags=[(code, t, n, v, True) for code, (t, n, v) in tags.items()],
+    )
+    return {code: v for code, (_, _, v) in tags.items()}
+
+
+def test_a_geotiffs_masks_are_exported_and_predicted_with_its_georeference(tmp_path, shapes_model):
+    from model.checkpoint import load_checkpoint
+    from model.predict import Predictor
+    from model.predict_folder import predict_folder
+
+    predictor = Predictor(load_checkpoint(shapes_model), "cpu")
+
+    folder = tmp_path / "scene"
+    folder.mkdir()
+    bands = _fluorescence((4, 40, 56))
+    written = _geotiff(folder / "tile.tif", bands)
+    assert image_channels(folder / "tile.tif") == 4
+    source = read_geo_tags(folder / "tile.tif")
+    assert source is not None and {code: source.value(code) for code in written} == written
+    mask = RNG.integers(0, 3, (40, 56), dtype=np.uint8)
+    (folder / "masks").mkdir()
+    write_mask(folder / "masks" / "tile.png", mask, CLASSES)
+
+    out = tmp_path / "export"
+    export_labels([folder / "tile.tif"], folder / "masks", CLASSES, out, ExportOptions(format="geotiff"))
+    exported = read_geo_tags(out / "tile.tif")
+    assert exported is not None
+    for code in GEOREFERENCE_TAGS:
+        assert exported.value(code) == source.value(code), code
+    with tifffile.TiffFile(out / "tile.tif") as tif:
+        assert tif.pages[0].tags[42113].value == "255"  # not labelled is nodata
+    assert np.array_equal(read_mask(out / "tile.tif"), mask)
+
+    # A grey model cannot take 4 bands: refused with the file and both counts, nothing written.
+    result = predict_folder(predictor, [folder / "tile.tif"], tmp_path / "pred", CLASSES)
+    assert len(result.problems) == 1 and "tile.tif" in result.problems[0]
+    assert "4 channels" in result.problems[0] and "takes 1" in result.problems[0]
+    grey = folder / "grey.tif"
+    _geotiff(grey, _fluorescence((40, 56)))
+    result = predict_folder(predictor, [grey], tmp_path / "pred", CLASSES)
+    assert result.problems == [] and (tmp_path / "pred" / "grey.png").is_file()
+    predicted = read_geo_tags(tmp_path / "pred" / "grey.tif")
+    assert predicted is not None and all(predicted.value(c) == written[c] for c in written)
+    assert np.array_equal(
+        read_mask(tmp_path / "pred" / "grey.tif"), read_mask(tmp_path / "pred" / "grey.png")
+    )
