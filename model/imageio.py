@@ -17,7 +17,16 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from model.atomic import atomic_write
 from model.classes import IGNORE_INDEX, ClassInfo, palette_bytes
 from model.errors import ImageReadError, MaskError
-from model.tiff_files import GeoTags, TiffLayout, is_tiff, read_plane, tiff_layout, write_palette_geotiff
+from model.tiff_files import (
+    GeoTags,
+    TiffHeaderError,
+    TiffLayout,
+    is_tiff,
+    read_plane,
+    tiff_layout,
+    tiff_size,
+    write_palette_geotiff,
+)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"})
 MAX_PIXELS = 1 << 30
@@ -128,8 +137,8 @@ def _why_undecodable(path: Path, exc: Exception) -> str:
     if what is None:
         return f"the file is damaged and cannot be decoded: copy it again from where it came from {detail}"
     return (
-        f"{what}, which SegGUI cannot decode: save it as a PNG, or as a TIFF of 1 or 3 channels of 8 "
-        f"or 16 bits (in Fiji: Image > Type > RGB Color, or Image > Stacks > Z Project for a stack) {detail}"
+        f"{what}, which SegGUI cannot decode: the file may be damaged (copy it again from where it came "
+        f"from) or stored in a way no installed decoder knows (save it again as a TIFF or PNG) {detail}"
     )
 
 
@@ -158,16 +167,23 @@ def _tiff_layout(path: Path, axes: str | None) -> TiffLayout | None:
     """The layout of a TIFF that tifffile reads (None for other files and for photographs)."""
     if not is_tiff(path):
         return None
-    layout = tiff_layout(path, axes)
+    try:
+        layout = tiff_layout(path, axes)
+    except TiffHeaderError:
+        return None  # Pillow reads it, or names what is wrong in its words (cut short, damaged)
     return None if layout.photographic else layout
 
 
-def image_size(path: str | os.PathLike[str], axes: str | None = None) -> tuple[int, int]:
-    """``(width, height)`` as displayed (after EXIF orientation), read from the header only."""
+def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """``(width, height)`` as displayed (after EXIF orientation), read from the header only
+    (a TIFF's whatever its axes)."""
     path = Path(path)
-    layout = _tiff_layout(path, axes)
-    if layout is not None:
-        return layout.size
+    try:
+        size = tiff_size(path) if is_tiff(path) else None
+    except TiffHeaderError:
+        size = None
+    if size is not None:
+        return size
     try:
         with Image.open(path) as img:
             width, height = img.size

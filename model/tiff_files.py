@@ -48,6 +48,10 @@ GEOREFERENCE_TAGS = (33550, 33922, 34264, 34735, 34736, 34737)
 """The tags that place an image on the Earth (GDAL_METADATA and nodata are not part of it)."""
 
 
+class TiffHeaderError(ImageReadError):
+    """A file named .tif whose header tifffile cannot parse (Pillow may still read it)."""
+
+
 class AxesUnsettled(ImageReadError):
     """A TIFF whose shape does not say which size is channels and which planes."""
 
@@ -149,16 +153,11 @@ def tiff_layout(path: str | os.PathLike[str], axes: str | None = None) -> TiffLa
             geo = geo_tags_of(first)
             dtype = np.dtype(series.dtype)
             alpha = any(v in (1, 2) for v in np.atleast_1d(first.extrasamples)) and "S" in file_axes
-            orientation = first.tags.get(274)
-            photographic = len(tif.pages) == 1 and (
-                first.photometric in (0, 3)
-                or first.bitspersample == 1
-                or (orientation is not None and orientation.value not in (0, 1))
-            )
+            photographic = _photographic(tif)
     except FileNotFoundError:
         raise ImageReadError(f"{path}: file not found") from None
     except Exception as exc:
-        raise ImageReadError(f"{path}: not a TIFF tifffile can read ({type(exc).__name__}: {exc})") from exc
+        raise TiffHeaderError(f"{path}: not a TIFF tifffile can read ({type(exc).__name__}: {exc})") from exc
     settled, how = _settle_axes(path, file_axes, shape, axes)
     layout = TiffLayout(path, settled, shape, dtype, how, (), geo, alpha, photographic)
     if layout.channels > MAX_CHANNELS:
@@ -171,10 +170,60 @@ def tiff_layout(path: str | os.PathLike[str], axes: str | None = None) -> TiffLa
     return layout
 
 
+def tiff_size(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """``(width, height)`` of a TIFF tifffile reads (its Y and X are known whatever the other
+    axes are); None for a photograph Pillow reads (``TiffLayout.photographic``)."""
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            if _photographic(tif):
+                return None
+            axes, shape = tif.series[0].axes, tif.series[0].shape
+    except FileNotFoundError:
+        raise ImageReadError(f"{path}: file not found") from None
+    except Exception as exc:
+        raise TiffHeaderError(f"{path}: not a TIFF tifffile can read ({type(exc).__name__}: {exc})") from exc
+    return int(shape[axes.index("X")]), int(shape[axes.index("Y")])
+
+
+def _photographic(tif) -> bool:
+    """A palette, bilevel, white-is-zero or rotated (EXIF orientation) image of one page."""
+    first = tif.pages[0]
+    orientation = first.tags.get(274)
+    return len(tif.pages) == 1 and (
+        first.photometric in (0, 3)
+        or first.bitspersample == 1
+        or (orientation is not None and orientation.value not in (0, 1))
+    )
+
+
+def _known_axes(file_axes: str) -> tuple[str, list[int]]:
+    """tifffile's axes with channels as ``C``, and where the sizes of unknown meaning are."""
+    unknown = [i for i, a in enumerate(file_axes) if a not in "YX" + _CHANNEL_AXES + _PLANE_AXES]
+    return "".join("C" if a in _CHANNEL_AXES else a for a in file_axes), unknown
+
+
+def axes_question(path: str | os.PathLike[str]) -> AxesUnsettled | None:
+    """What a TIFF without axes in its metadata asks (its readings to choose from), or None
+    when its metadata gives its axes; for changing a folder's answer."""
+    import tifffile
+
+    path = Path(path)
+    try:
+        with tifffile.TiffFile(path) as tif:
+            if _photographic(tif):
+                return None
+            file_axes, shape = tif.series[0].axes, tuple(int(n) for n in tif.series[0].shape)
+    except Exception as exc:
+        raise TiffHeaderError(f"{path}: not a TIFF tifffile can read ({type(exc).__name__}: {exc})") from exc
+    known, unknown = _known_axes(file_axes)
+    return AxesUnsettled(path, shape, axes_choices(known, unknown)) if unknown else None
+
+
 def _settle_axes(path: Path, file_axes: str, shape: tuple[int, ...], answer: str | None) -> tuple[str, str]:
     """The axes of a file as SegGUI reads them (``C``, ``Z``, ``T``, ``Y``, ``X``), and what said so."""
-    unknown = [i for i, a in enumerate(file_axes) if a not in "YX" + _CHANNEL_AXES + _PLANE_AXES]
-    known = "".join("C" if a in _CHANNEL_AXES else a for a in file_axes)
+    known, unknown = _known_axes(file_axes)
     if not unknown:
         return _check_axes(path, known, shape), "the file's metadata"
     if answer and len(answer) == len(shape):
@@ -249,7 +298,7 @@ def read_geo_tags(path: str | os.PathLike[str]) -> GeoTags | None:
         with tifffile.TiffFile(path) as tif:
             return geo_tags_of(tif.pages[0])
     except Exception as exc:
-        raise ImageReadError(f"{path}: not a TIFF tifffile can read ({type(exc).__name__}: {exc})") from exc
+        raise TiffHeaderError(f"{path}: not a TIFF tifffile can read ({type(exc).__name__}: {exc})") from exc
 
 
 def geo_tags_of(page) -> GeoTags | None:
@@ -312,7 +361,10 @@ def _why_tiff_undecodable(exc: Exception) -> str:
     detail = f"({type(exc).__name__}: {exc})"
     if "imagecodecs" in str(exc):
         return f"compressed with a codec this installation lacks: pip install imagecodecs {detail}"
-    if isinstance(exc, (EOFError, ValueError)) and ("size" in str(exc) or "truncat" in str(exc).lower()):
+    text = str(exc).lower()
+    if isinstance(exc, (EOFError, ValueError)) and any(
+        w in text for w in ("size", "truncat", "failed to read")
+    ):
         return f"the file is cut short (an interrupted copy?): copy it again {detail}"
     return f"the TIFF is damaged and cannot be decoded: copy it again from where it came from {detail}"
 

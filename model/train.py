@@ -37,6 +37,7 @@ from model.fit_setup import (
     start_network,
 )
 from model.image_cache import DecodedCache, cache_bytes
+from model.intensity import channel_count, channels_fit
 from model.losses import segmentation_loss
 from model.network_choice import model_channels, resolve_preset
 from model.predict import predict_tiled
@@ -344,8 +345,8 @@ def _emit_preview(
     emit: Callable[[TrainEvent], None],
 ) -> None:
     request = preview() if preview is not None else None
-    if request is None:
-        return
+    if request is None or not channels_fit(channel_count(request.raw), model.config.in_channels):
+        return  # an image of other channels than the run's has no preview (its own model is needed)
     prediction = predict_tiled(
         model,
         request.raw,

@@ -222,7 +222,7 @@ def index_labelled(
         if sample.mask is None and override is None:
             return None
         try:
-            width, height = image_size(sample.image, sample.axes)
+            width, height = image_size(sample.image)
             channels = image_channels(sample.image, sample.axes)
             if not channels_fit(channels, in_channels):
                 return (

@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QMessageBox
 
 from model.classes import IGNORE_INDEX
 from model.project import Project, remove_class_from_masks
-from seggui.canvas.layers import display_image
 from seggui.canvas.tools import FillTool
 
 
@@ -122,22 +121,6 @@ class EditingControls:
             self.update_project(
                 dataclasses.replace(self.project, eraser_mode="background" if checked else "unlabelled")
             )
-
-    def _on_display_slider_changed(self) -> None:
-        if self.current is None:
-            return
-        low, high = self.current.display_range
-        brightness = self.brightness_slider.value() / 100
-        contrast = 2 ** (self.contrast_slider.value() / 50)
-        centre = (low + high) / 2 - brightness * (high - low) / 2
-        half = (high - low) / (2 * contrast)
-        raw = self.current.raw
-        self.jobs.submit(
-            lambda: display_image(raw, centre - half, centre + half),
-            self.canvas.image_layer.set_image,
-            lambda error: self._error(str(error)),
-            key="display",  # only the last window asked for is shown
-        )
 
     def _on_mask_visible_toggled(self, checked: bool) -> None:
         self.canvas.mask_layer.setVisible(checked)

@@ -17,9 +17,11 @@ from model.errors import SegGUIError
 from model.folder_lock import FolderLock, LockOwner
 from model.mask_names import MaskNames
 from model.project import load_project
+from model.tiff_files import AxesUnsettled
 from seggui.app_state import AppState
 from seggui.browser import BrowserPanel, Status, scan_project
 from seggui.canvas.view import CanvasView
+from seggui.channel_display import RENDERING, ChannelDisplay
 from seggui.document import MaskDocument
 from seggui.editor import MaskEditor
 from seggui.folder_claim import FREE, OWN, READ_ONLY
@@ -50,17 +52,21 @@ class ImageSession(QObject):
         canvas: CanvasView,
         browser: BrowserPanel,
         jobs: Jobs,
+        display: ChannelDisplay,
         ask_about_lock: Callable[[Path, LockOwner], str | None],
+        ask_axes: Callable[[AxesUnsettled, str | None], str | None],
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.state, self.store, self.editor, self.canvas, self.browser = state, store, editor, canvas, browser
-        self.jobs = jobs
+        self.jobs, self.display = jobs, display
         self.ask_about_lock = ask_about_lock
+        self.ask_axes = ask_axes
+        """Asks which axes of a TIFF shape are channels and planes (None: the user declined)."""
         self.mask_names = MaskNames([])
         self.lock: FolderLock | None = None
         self.recent_documents = RecentDocuments(editor)
-        self.thumbnails = ThumbnailLoader(self.mask_path, self)
+        self.thumbnails = ThumbnailLoader(self.mask_path, self.image_axes, self)
         browser.model.use_thumbnails(self.thumbnails)
         self._stepping = 0  # the direction of a Page Down/Up whose image is loading
         self._notice: str | None = None
@@ -115,6 +121,20 @@ class ImageSession(QObject):
         if owner is None:
             return FREE
         return self.ask_about_lock(folder, owner)
+
+    def image_axes(self) -> str | None:
+        """The folder's answer for TIFFs without axes in their metadata (``Project.image_axes``)."""
+        return self.state.project.image_axes if self.state.project is not None else None
+
+    def set_image_axes(self, axes: str) -> bool:
+        """Read the folder's TIFFs without axes in their metadata as ``axes`` from now on (saved
+        in the project file); the list and the image on screen are read again."""
+        project = self.state.project
+        if project is None or not self.state.update_project(dataclasses.replace(project, image_axes=axes)):
+            return False
+        self.state.tell(f"TIFFs of {project.folder.name} without axes in their metadata are read as {axes}")
+        self.rescan()
+        return True
 
     def mask_path(self, image: Path) -> Path:
         project = self.state.project
@@ -171,13 +191,27 @@ class ImageSession(QObject):
         that began before this window's save of the mask ended)."""
         project = self.state.project
         assert project is not None
-        mask_path, classes = self.mask_path(path), project.classes
+        mask_path, classes, axes, views = (
+            self.mask_path(path),
+            project.classes,
+            project.image_axes,
+            self.display.views,
+        )
         self.jobs.submit(
-            lambda: open_image_file(path, mask_path, classes),
+            lambda: open_image_file(path, mask_path, classes, axes, views),
             lambda loaded: self._on_image_loaded(loaded, again),
-            lambda error: self._on_image_failed(path, str(error)),
+            lambda error: self._on_read_failed(path, error),
             key=OPENING,
         )
+
+    def _on_read_failed(self, path: Path, error: BaseException) -> None:
+        """A TIFF whose axes the folder must say is asked about once (and read again with the
+        answer); any other failure is shown (``_on_image_failed``)."""
+        if isinstance(error, AxesUnsettled):
+            answer = self.ask_axes(error, self.image_axes())
+            if answer is not None and answer != self.image_axes() and self.set_image_axes(answer):
+                return
+        self._on_image_failed(path, str(error))
 
     def open_if_other(self, path: Path | None) -> None:
         if path is not None and not self.state.is_current(path):
@@ -212,6 +246,8 @@ class ImageSession(QObject):
         self.editor.image = loaded.raw
         self.canvas.clear_notice()
         height, width = loaded.mask.shape
+        self.jobs.stale(RENDERING)  # the last image's composite, drawn again, must not follow
+        self.display.show_image(loaded.views, loaded.histograms)
         self.canvas.image_layer.set_image(loaded.display)
         self.canvas.mask_layer.set_labels(loaded.mask, self.editor.classes, loaded.mask_image)
         self.canvas.set_scene_size(width, height)
@@ -220,7 +256,7 @@ class ImageSession(QObject):
             state.tell(self._notice, 30000)
             self._notice = None
         else:
-            state.tell(f"{loaded.path.name}  {width} x {height}", 5000)
+            state.tell(f"{loaded.path.name}: {loaded.description}", 8000)
         if loaded.mask_problem:
             message = f"{loaded.mask_problem}. The mask starts empty; the old file is kept until you paint."
             self.browser.model.update(loaded.path, Status.MASK_UNREADABLE, message)

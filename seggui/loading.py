@@ -12,9 +12,11 @@ from model.atomic import file_stamp
 from model.classes import IGNORE_INDEX, ClassInfo
 from model.errors import SegGUIError
 from model.imageio import read_image, read_mask
-from model.intensity import intensity_range
+from model.intensity import channel_count
 from model.memory import release_freed_memory
-from seggui.canvas.layers import display_image, render_labels
+from model.tiff_files import TiffLayout, is_tiff, read_plane, tiff_layout
+from seggui.canvas.composite import ChannelView, Histogram, carried_views, composite, histograms
+from seggui.canvas.layers import render_labels, rgb_qimage
 
 
 @dataclass(frozen=True)
@@ -24,8 +26,11 @@ class LoadedImage:
     path: Path
     mask_path: Path
     raw: np.ndarray
+    """``H x W`` or ``H x W x C``, the file's own values (``model.imageio.read_image``)."""
     display: QImage
-    display_range: tuple[float, float]
+    """``raw`` drawn with ``views`` (``seggui.canvas.composite``), made on the loading thread."""
+    views: tuple[ChannelView, ...]
+    histograms: tuple[Histogram, ...]
     mask: np.ndarray
     mask_problem: str | None
     """Why an existing mask file was not used (then ``mask`` starts empty); None if it was."""
@@ -33,13 +38,27 @@ class LoadedImage:
     """``mask`` coloured for display, made on the loading thread."""
     mask_stamp: tuple[int, int] | None = None
     """The mask file's stamp (``model.atomic.file_stamp``) as it was read."""
+    description: str = ""
+    """What the file holds, for the status bar: "2 channels (DAPI, GFP), 16-bit integer; axes
+    CYX from SegGUI's rule for plain TIFFs" (how a TIFF's shape was read), else its pixels."""
 
 
-def load_image(path: Path, mask_path: Path, classes: tuple[ClassInfo, ...]) -> LoadedImage:
-    """Read ``path`` and its mask (or an empty mask); raises ``SegGUIError`` for a bad image."""
-    raw = read_image(path)
-    rng = intensity_range(raw)
-    display = display_image(raw, rng.low, rng.high)
+def load_image(
+    path: Path,
+    mask_path: Path,
+    classes: tuple[ClassInfo, ...],
+    axes: str | None = None,
+    previous_views: tuple[ChannelView, ...] = (),
+) -> LoadedImage:
+    """Read ``path`` and its mask (or an empty mask); raises ``SegGUIError`` for a bad image
+    (``model.tiff_files.AxesUnsettled`` for a TIFF whose axes the folder must say). ``axes`` is
+    the folder's answer; ``previous_views`` how the last image was shown (``carried_views``)."""
+    layout = tiff_layout(path, axes) if is_tiff(path) else None
+    if layout is not None and layout.photographic:
+        layout = None
+    raw = read_plane(layout) if layout is not None else read_image(path)
+    views = carried_views(previous_views, raw, layout.channel_names if layout else ())
+    display = rgb_qimage(composite(raw, views))
     problem = None
     mask = np.full(raw.shape[:2], IGNORE_INDEX, np.uint8)
     stamp = file_stamp(mask_path)  # before reading: a change made after this is noticed on saving
@@ -49,15 +68,40 @@ def load_image(path: Path, mask_path: Path, classes: tuple[ClassInfo, ...]) -> L
         except SegGUIError as exc:
             problem = str(exc)
     return LoadedImage(
-        path, mask_path, raw, display, (rng.low, rng.high), mask, problem, render_labels(mask, classes), stamp
+        path,
+        mask_path,
+        raw,
+        display,
+        views,
+        histograms(raw),
+        mask,
+        problem,
+        render_labels(mask, classes),
+        stamp,
+        _description(raw, layout),
     )
 
 
-def open_image_file(path: Path, mask_path: Path, classes: tuple[ClassInfo, ...]) -> LoadedImage:
+def _description(raw: np.ndarray, layout: TiffLayout | None) -> str:
+    height, width = raw.shape[:2]
+    if layout is not None:
+        return f"{width} x {height}, {layout.describe()}"
+    channels = channel_count(raw)
+    kind = {1: "grey", 3: "colour"}.get(channels, f"{channels} channels")
+    return f"{width} x {height}, {kind}, {raw.dtype.itemsize * 8}-bit"
+
+
+def open_image_file(
+    path: Path,
+    mask_path: Path,
+    classes: tuple[ClassInfo, ...],
+    axes: str | None = None,
+    previous_views: tuple[ChannelView, ...] = (),
+) -> LoadedImage:
     """``load_image`` for a background job: a failure hands back what a huge decode held
     (``release_freed_memory``), and running out of memory is said plainly (``SegGUIError``)."""
     try:
-        return load_image(path, mask_path, classes)
+        return load_image(path, mask_path, classes, axes, previous_views)
     except SegGUIError:
         release_freed_memory()
         raise

@@ -16,12 +16,16 @@ from PySide6.QtWidgets import (
 from model.errors import SegGUIError
 from model.folder_lock import LockOwner
 from model.project import Project, save_project
+from model.tiff_files import AxesUnsettled
 from seggui.app import ICON
 from seggui.app_state import AppState
+from seggui.axes_dialog import ask_axes
 from seggui.browser import BrowserPanel, Status
 from seggui.canvas.layers import FILL, HATCH, STYLES
 from seggui.canvas.tools import TOOLS
 from seggui.canvas.view import CanvasView
+from seggui.channel_display import ChannelDisplay, CompositeRenderer
+from seggui.channel_panel import channel_dock
 from seggui.class_panel import ClassPanel
 from seggui.editing_controls import EditingControls
 from seggui.editor import MaskEditor
@@ -90,6 +94,15 @@ class MainWindow(WindowUi, EditingControls, QMainWindow):
         self.class_panel.visibility_changed.connect(self.set_hidden_classes)
         self.class_panel.removal_requested.connect(self.remove_class)
 
+        self.display = ChannelDisplay(self)
+        raw = lambda: self.current.raw if self.current else None  # noqa: E731
+        self.renderer = CompositeRenderer(
+            self.display, raw, self.canvas.image_layer.set_image, self.jobs, self
+        )
+        self.renderer.failed.connect(self._error)
+        self.channel_dock = channel_dock(self.display, self)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.channel_dock)
+
         self.editor = MaskEditor(tuple(Project(Path()).classes), self)
         self.store = MaskStore(self)
         self.session = ImageSession(
@@ -99,7 +112,9 @@ class MainWindow(WindowUi, EditingControls, QMainWindow):
             canvas=self.canvas,
             browser=self.browser,
             jobs=self.jobs,
+            display=self.display,
             ask_about_lock=lambda folder, owner: self.ask_about_lock(folder, owner),  # late: tests replace it
+            ask_axes=lambda unsettled, current: self.ask_axes(unsettled, current),  # late: tests replace it
             parent=self,
         )
         self.recent_documents = self.session.recent_documents
@@ -177,6 +192,10 @@ class MainWindow(WindowUi, EditingControls, QMainWindow):
     def ask_about_lock(self, folder: Path, owner: LockOwner) -> str | None:
         """What to do with a folder another window edits (``folder_claim.ask_about_lock``)."""
         return ask_about_lock(self, folder, owner)
+
+    def ask_axes(self, unsettled: AxesUnsettled, current: str | None) -> str | None:
+        """How to read a TIFF shape its metadata does not explain (``axes_dialog.ask_axes``)."""
+        return ask_axes(self, unsettled, current)
 
     def _on_folder_claimed(self, folder: Path, read_only: bool) -> None:
         self._remember_recent(folder)

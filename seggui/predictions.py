@@ -166,7 +166,9 @@ class PredictionService(QObject):
         self.failed.emit(path, message)
 
     # -- the whole folder ----------------------------------------------------------------------------
-    def predict_all(self, images: list[Path], out_dir: Path, classes: tuple[ClassInfo, ...]) -> bool:
+    def predict_all(
+        self, images: list[Path], out_dir: Path, classes: tuple[ClassInfo, ...], axes: str | None = None
+    ) -> bool:
         """Predict ``images`` into ``out_dir`` in the background; False if no model or already running."""
         checkpoint = self.checkpoint
         if checkpoint is None or self.running_all:
@@ -185,6 +187,7 @@ class PredictionService(QObject):
                 list(classes),
                 on_image=report,
                 should_stop=stop.is_set,
+                axes=axes,
             )
 
         self.jobs.submit(

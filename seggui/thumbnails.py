@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,9 @@ from PySide6.QtGui import QImage
 
 from model.errors import SegGUIError
 from model.imageio import read_image, read_mask
-from model.intensity import intensity_range
 from model.memory import LARGE_BYTES, release_freed_memory
+from seggui.canvas.composite import composite, default_views
+from seggui.canvas.layers import rgb_qimage
 from seggui.jobs import Jobs
 from seggui.label_status import Status, status_of_mask
 
@@ -24,27 +26,23 @@ CACHE_LIMIT = 2000
 
 
 def thumbnail_array(raw: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
-    """An 8-bit preview of ``raw`` no larger than ``size`` on its long side (strided, no filtering)."""
+    """An 8-bit colour preview of ``raw`` no larger than ``size`` on its long side (strided, no
+    filtering), every channel in its default colour (``seggui.canvas.composite``)."""
     step = max(1, int(np.ceil(max(raw.shape[:2]) / size)))
-    small = raw[::step, ::step]
-    rng = intensity_range(small)
-    return np.ascontiguousarray((rng.to_unit(small) * 255).astype(np.uint8))
+    small = np.ascontiguousarray(raw[::step, ::step])
+    return composite(small, default_views(small))
 
 
-def to_qimage(array: np.ndarray) -> QImage:
-    h, w = array.shape[:2]
-    fmt = QImage.Format.Format_Grayscale8 if array.ndim == 2 else QImage.Format.Format_RGB888
-    return QImage(array.data, w, h, array.strides[0], fmt).copy()
-
-
-def make_thumbnail(path: Path, mask_path: Path) -> tuple[QImage, Status | None, str | None]:
+def make_thumbnail(
+    path: Path, mask_path: Path, axes: str | None = None
+) -> tuple[QImage, Status | None, str | None]:
     """The preview of one image, what its mask holds (None: no mask read) and why its mask
     cannot be used, if so; for the browser (a background job: the full image is decoded and
     dropped here)."""
     try:
-        raw = read_image(path)
+        raw = read_image(path, axes)
         large = raw.nbytes >= LARGE_BYTES
-        image = to_qimage(thumbnail_array(raw))
+        image = rgb_qimage(thumbnail_array(raw))
         del raw
     except SegGUIError:
         release_freed_memory()
@@ -70,9 +68,16 @@ class ThumbnailLoader(QObject):
     loaded = Signal(object, object, object)  # path, Status of its mask (None: no mask), its problem
     failed = Signal(object, str)
 
-    def __init__(self, mask_path_of, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        mask_path_of: Callable[[Path], Path],
+        axes: Callable[[], str | None] = lambda: None,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.mask_path_of = mask_path_of
+        self.axes = axes
+        """The folder's answer for TIFFs without axes in their metadata."""
         self.jobs = Jobs("thumbnails", 1, self)
         self._cache: OrderedDict[Path, QImage] = OrderedDict()
         self._pending: set[Path] = set()
@@ -87,11 +92,11 @@ class ThumbnailLoader(QObject):
         if path not in self._pending:
             self._pending.add(path)
             self._requests += 1
-            mask_path, generation = self.mask_path_of(path), self._generation
+            mask_path, generation, axes = self.mask_path_of(path), self._generation, self.axes()
             # Newest first: after a jump down a long list the rows in view load before the
             # rows scrolled past (their jobs stay queued for when the list comes back).
             self.jobs.submit(
-                lambda: make_thumbnail(path, mask_path),
+                lambda: make_thumbnail(path, mask_path, axes),
                 lambda result: self._on_ready(generation, path, *result),
                 lambda error: self._on_failed(generation, path, str(error)),
                 priority=self._requests,
@@ -101,9 +106,6 @@ class ThumbnailLoader(QObject):
     def cached_image(self, path: Path) -> QImage | None:
         """The thumbnail if it is made already (nothing is started)."""
         return self._cache.get(path)
-
-    def forget(self, path: Path) -> None:
-        self._cache.pop(path, None)
 
     def clear(self) -> None:
         self.jobs.clear()

@@ -46,6 +46,7 @@ class TrainingRun:
             init=None if fresh else self.checkpoint,
             start_from=START_IMAGENET if start == START_CURRENT else start,
             unsaved_masks=unsaved,
+            image_axes=project.image_axes,
         )
         self.training = True
         self._stop_requested = False

@@ -46,6 +46,8 @@ class TrainRequest:
     """For a new model: "imagenet", "scratch", or a model or encoder weights file."""
     unsaved_masks: dict[Path, np.ndarray] = field(default_factory=dict)
     """Strokes not on disk yet (image path -> mask copy); they win over the mask files."""
+    image_axes: str | None = None
+    """The folder's answer for TIFFs without axes in their metadata (``Project.image_axes``)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,7 @@ class TrainWorker(QObject):
         from model.weights import initial_checkpoint
 
         settings = TrainSettings.from_dict(request.settings)
-        samples = find_samples(request.image_dir, request.mask_dir)
+        samples = find_samples(request.image_dir, request.mask_dir, request.image_axes)
         init = request.init
         if init is None:
             name, why = resolve_preset(settings.preset, samples)
@@ -160,6 +162,7 @@ class TrainWorker(QObject):
                 request.start_from,
                 on_progress=self.download_progress.emit,
                 should_stop=self._stop.is_set,
+                in_channels=model_channels(settings.preset, None, samples),
             )
         in_channels = model_channels(settings.preset, init, samples)
         images, problems = load_training_set(

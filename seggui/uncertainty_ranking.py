@@ -33,7 +33,7 @@ class UncertaintyRanking:
             return
         if images is None:
             images = [r.path for r in self.image_list.records() if r.status != Status.UNREADABLE]
-        if not self.service.predict_all(images, project.predictions_dir, project.classes):
+        if not self.service.predict_all(images, project.predictions_dir, project.classes, project.image_axes):
             return
         self.panel.progress.setValue(0)
         self.panel.status_label.setText(f"Predicting {len(images)} images...")

@@ -8,6 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMessageBox, QSlider, QSpinBox, QToolBar
 
+from model.errors import SegGUIError
+from model.tiff_files import axes_question, is_tiff
 from seggui.actions import make_action
 from seggui.canvas.layers import STYLES
 from seggui.canvas.tools import TOOLS, FillTool
@@ -141,6 +143,10 @@ class WindowUi:
         )
         self.keep_labels_action.setToolTip("Brush, fill, polygon and lasso leave labelled pixels as they are")
         self.pick_class_action = self._action("&Pick Class Under Pointer", self.pick_class_under_pointer, "I")
+        self.axes_action = self._action("TIFF &Axes...", self._change_image_axes)
+        self.axes_action.setToolTip(
+            "Which sizes of the folder's TIFFs without axes in their metadata are channels"
+        )
 
     def _build_toolbar(self) -> None:
         bar = QToolBar("Tools", self)
@@ -190,19 +196,6 @@ class WindowUi:
         self.opacity_slider.valueChanged.connect(lambda v: self.canvas.mask_layer.setOpacity(v / 100))
         bar.addWidget(self.opacity_slider)
         bar.addAction(self.mask_visible_action)
-        bar.addWidget(QLabel(" Brightness "))
-        self.brightness_slider = QSlider(Qt.Orientation.Horizontal)
-        self.brightness_slider.setRange(-100, 100)
-        self.brightness_slider.setFixedWidth(90)
-        bar.addWidget(self.brightness_slider)
-        bar.addWidget(QLabel(" Contrast "))
-        self.contrast_slider = QSlider(Qt.Orientation.Horizontal)
-        self.contrast_slider.setRange(-100, 100)
-        self.contrast_slider.setFixedWidth(90)
-        bar.addWidget(self.contrast_slider)
-        for slider in (self.brightness_slider, self.contrast_slider):
-            slider.valueChanged.connect(self._on_display_slider_changed)
-            slider.setToolTip("Display only: the image file and training data are not changed")
         self.set_brush_radius(8)
         self.set_fill_mode(FillTool.SIMILAR)
         self.set_fill_tolerance(10)
@@ -218,6 +211,9 @@ class WindowUi:
         file_menu.addAction(self.transfer.classes_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        image_menu = self.menuBar().addMenu("&Image")
+        image_menu.addAction(self.channel_dock.toggleViewAction())
+        image_menu.addAction(self.axes_action)
         edit_menu = self.menuBar().addMenu("&Edit")
         edit_menu.addAction(self.undo_action)
         edit_menu.addAction(self.redo_action)
@@ -255,6 +251,26 @@ class WindowUi:
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction(self.help_action)
         help_menu.addAction(self.about_action)
+
+    def _change_image_axes(self) -> None:
+        """Ask again how the TIFF on screen, and the folder's others of its shape, are read."""
+        current = self.current
+        question = None
+        if current is not None and is_tiff(current.path):
+            try:
+                question = axes_question(current.path)
+            except SegGUIError as exc:
+                self._error(str(exc))
+                return
+        if question is None:
+            self._error(
+                "The image on screen says in its own metadata which size is channels and which planes "
+                "(or is not a TIFF): there is nothing to choose. Open a TIFF without axes in its metadata"
+            )
+            return
+        answer = self.ask_axes(question, self.session.image_axes())
+        if answer is not None and answer != self.session.image_axes():
+            self.session.set_image_axes(answer)
 
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open image folder", self.folder_dialog_start())

@@ -54,20 +54,12 @@ def styled_labels(labels: np.ndarray, style: str, origin: tuple[int, int] = (0, 
     return np.where(keep, labels, np.uint8(IGNORE_INDEX))
 
 
-def display_image(raw: np.ndarray, low: float, high: float) -> QImage:
-    """An 8-bit QImage of ``raw`` with ``low..high`` stretched to 0..255 (display only)."""
-    scale = 255.0 / max(high - low, 1e-6)
-    if raw.dtype == np.uint8 and low == 0 and high == 255:
-        data = np.ascontiguousarray(raw)
-    else:
-        lut_input = raw.astype(np.float32) if raw.dtype != np.uint8 else raw
-        data = np.clip((lut_input - low) * scale, 0, 255).astype(np.uint8)
+def rgb_qimage(pixels: np.ndarray) -> QImage:
+    """A QImage of its own of an ``H x W`` (grey) or ``H x W x 3`` (RGB) uint8 array."""
+    data = np.ascontiguousarray(pixels, np.uint8)
     h, w = data.shape[:2]
-    if data.ndim == 2:
-        image = QImage(data.data, w, h, data.strides[0], QImage.Format.Format_Grayscale8)
-    else:
-        image = QImage(data.data, w, h, data.strides[0], QImage.Format.Format_RGB888)
-    return image.copy()  # own the pixels: ``data`` goes away
+    fmt = QImage.Format.Format_Grayscale8 if data.ndim == 2 else QImage.Format.Format_RGB888
+    return QImage(data.data, w, h, data.strides[0], fmt).copy()  # own the pixels: ``data`` goes away
 
 
 def _argb_view(image: QImage) -> np.ndarray:

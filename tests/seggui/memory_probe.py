@@ -28,7 +28,7 @@ def main() -> None:
     def out_of_memory(*args):
         raise MemoryError
 
-    loading.display_image = out_of_memory  # fails after the decode, as a display of 30000 x 30000 did
+    loading.composite = out_of_memory  # fails after the decode, as a display of 30000 x 30000 did
     if not trim:
         loading.release_freed_memory = lambda: None
     before = resident_mb()

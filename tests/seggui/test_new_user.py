@@ -148,10 +148,15 @@ def test_an_unreadable_file_is_explained_in_words_on_the_canvas(qtbot, window, t
     folder = _shapes_project(tmp_path, 2)
     planes = (np.arange(2 * 32 * 32).reshape(2, 32, 32) % 4000).astype(np.uint16)
     tifffile.imwrite(folder / "z-two.tif", planes, photometric="minisblack", planarconfig="separate")
+    whole = (folder / "z-two.tif").read_bytes()
+    (folder / "z-cut.tif").write_bytes(whole[: len(whole) - 3000])  # its second channel cut off
     (folder / "z-cut.png").write_bytes((folder / "img00.png").read_bytes()[:200])
     open_folder(qtbot, window, folder)
+    with qtbot.waitSignal(window.image_opened, timeout=10000):  # once refused, now its 2 channels
+        window.open_image(folder / "z-two.tif")
+    assert window.current.raw.shape == (32, 32, 2) and len(window.display.views) == 2
     notice = window.canvas.notice
-    for name, words in [("z-two.tif", "2 samples of 16 bits"), ("z-cut.png", "cut short")]:
+    for name, words in [("z-cut.tif", "cut short"), ("z-cut.png", "cut short")]:
         with qtbot.waitSignal(window.image_failed, timeout=10000):
             window.open_image(folder / name)
         # Before: a library's words, in a tool tip of the list only; the canvas kept the last image.

@@ -1,0 +1,146 @@
+"""An image of any channel count as one colour picture: each channel its colour and contrast
+limits, the visible ones added (Fiji's and napari's composite). Qt-free: runs on worker threads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from model.intensity import channel_count, channel_limits
+
+GREY = (255, 255, 255)
+RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+MAGENTA, CYAN, YELLOW, ORANGE = (255, 0, 255), (0, 255, 255), (255, 255, 0), (255, 128, 0)
+MORE_COLOURS = (RED, GREEN, BLUE, GREY, CYAN, MAGENTA, YELLOW, ORANGE)
+"""Channels 1, 2, 3, ... of an image of four or more (Fiji's order, then the secondaries)."""
+HISTOGRAM_BINS = 128
+_SAMPLE_PIXELS = 1 << 20
+
+
+@dataclass(frozen=True)
+class ChannelView:
+    """How one channel is shown: its name, colour, contrast limits (raw values shown black and
+    full colour), whether it is visible, and the limits it had automatically."""
+
+    name: str
+    colour: tuple[int, int, int]
+    low: float
+    high: float
+    visible: bool = True
+    auto: tuple[float, float] = (0.0, 1.0)
+
+    @property
+    def adjusted(self) -> bool:
+        return (self.low, self.high) != self.auto
+
+
+def default_colours(channels: int) -> list[tuple[int, int, int]]:
+    """Grey for one channel, green and magenta for two, red, green and blue for three, then
+    ``MORE_COLOURS`` in turn."""
+    if channels == 1:
+        return [GREY]
+    if channels == 2:
+        return [GREEN, MAGENTA]
+    return [MORE_COLOURS[i % len(MORE_COLOURS)] for i in range(channels)]
+
+
+def automatic_limits(raw: np.ndarray) -> list[tuple[float, float]]:
+    """Per channel: 0..255 for 8-bit images (their colours as they are), else the 0.1 and 99.9
+    percentiles (``model.intensity``), so a dim 16-bit stain is seen."""
+    channels = channel_count(raw)
+    if raw.dtype == np.uint8:
+        return [(0.0, 255.0)] * channels
+    flat = raw.reshape(-1, channels)
+    step = max(1, flat.shape[0] // _SAMPLE_PIXELS)
+    return [channel_limits(flat[::step, c]) for c in range(channels)]
+
+
+def default_views(raw: np.ndarray, names: tuple[str, ...] = ()) -> tuple[ChannelView, ...]:
+    """The views a newly seen image starts with."""
+    channels = channel_count(raw)
+    colours = default_colours(channels)
+    views = []
+    for c, (low, high) in enumerate(automatic_limits(raw)):
+        name = names[c] if c < len(names) and names[c] else f"channel {c + 1}"
+        views.append(ChannelView(name, colours[c], low, high, True, (low, high)))
+    return tuple(views)
+
+
+def carried_views(
+    previous: tuple[ChannelView, ...], raw: np.ndarray, names: tuple[str, ...] = ()
+) -> tuple[ChannelView, ...]:
+    """The views of the next image: an image of as many channels keeps the colours and
+    visibility chosen, and the limits where the user set them (the rest automatic again);
+    another kind of image starts afresh (``default_views``)."""
+    fresh = default_views(raw, names)
+    if len(previous) != len(fresh):
+        return fresh
+    kept = []
+    for old, new in zip(previous, fresh):
+        low, high = (old.low, old.high) if old.adjusted else (new.low, new.high)
+        kept.append(replace(new, colour=old.colour, visible=old.visible, low=low, high=high))
+    return tuple(kept)
+
+
+def composite(raw: np.ndarray, views: tuple[ChannelView, ...]) -> np.ndarray:
+    """``raw`` (``H x W`` or ``H x W x C``, any dtype) as an ``H x W x 3`` uint8 picture: each
+    visible channel scaled from its limits to 0..255, tinted by its colour, the tints added
+    (saturating). A grey image shown grey and an 8-bit RGB image with its automatic views come
+    back as they are."""
+    height, width = raw.shape[:2]
+    planes = raw[..., None] if raw.ndim == 2 else raw
+    out = np.zeros((height, width, 3), np.uint16)
+    for c, view in enumerate(views):
+        if not view.visible:
+            continue
+        level = _scaled(planes[..., c], view.low, view.high)
+        for k, strength in enumerate(view.colour):
+            if strength == 255:
+                out[..., k] += level
+            elif strength:
+                out[..., k] += (level.astype(np.uint16) * strength + 127) // 255
+    return np.minimum(out, 255).astype(np.uint8)
+
+
+def _scaled(plane: np.ndarray, low: float, high: float) -> np.ndarray:
+    """One channel's values from ``low..high`` to 0..255 (uint8); a table lookup for 8- and
+    16-bit channels, arithmetic for float."""
+    span = max(high - low, 1e-12)
+    if plane.dtype in (np.uint8, np.uint16):
+        levels = np.arange(256 if plane.dtype == np.uint8 else 65536, dtype=np.float32)
+        table = np.clip((levels - low) * (255.0 / span) + 0.5, 0, 255).astype(np.uint8)
+        return table[plane]
+    values = np.nan_to_num(plane.astype(np.float32), nan=low, posinf=high, neginf=low)
+    return np.clip((values - low) * (255.0 / span) + 0.5, 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts of one channel's values in ``HISTOGRAM_BINS`` bins from ``start`` to ``stop``."""
+
+    counts: np.ndarray
+    start: float
+    stop: float
+
+
+def histograms(raw: np.ndarray) -> tuple[Histogram, ...]:
+    """One histogram per channel, over the channel's range (8-bit: 0..255), from an evenly
+    strided sample so a huge image costs little."""
+    channels = channel_count(raw)
+    flat = raw.reshape(-1, channels)
+    step = max(1, flat.shape[0] // _SAMPLE_PIXELS)
+    out = []
+    for c in range(channels):
+        sample = flat[::step, c].astype(np.float64)
+        sample = sample[np.isfinite(sample)]
+        if raw.dtype == np.uint8:
+            start, stop = 0.0, 255.0
+        elif sample.size:
+            start, stop = float(sample.min()), float(sample.max())
+        else:
+            start, stop = 0.0, 1.0
+        stop = stop if stop > start else start + 1.0
+        counts, _ = np.histogram(sample, bins=HISTOGRAM_BINS, range=(start, stop))
+        out.append(Histogram(counts, start, stop))
+    return tuple(out)
