@@ -326,15 +326,40 @@ def read_plane(layout: TiffLayout, plane: int = 0) -> np.ndarray:
     if not 0 <= plane < layout.planes:
         raise ImageReadError(f"{path}: has {layout.planes} planes, no plane {plane + 1}")
     try:
-        data = tifffile.imread(layout.path, series=0, maxworkers=1)
+        with tifffile.TiffFile(path) as tif:
+            data, axes = _plane_pages(tif, layout, plane)
     except MemoryError:
         raise
     except Exception as exc:
         raise ImageReadError(f"{path}: {_why_tiff_undecodable(exc)}") from exc
-    image = arrange(data, layout.axes, plane)
+    image = arrange(data, axes, 0 if axes != layout.axes else plane)
     if layout.alpha:
         image = np.ascontiguousarray(image[..., :-1] if image.shape[2] > 2 else image[..., 0])
     return image
+
+
+def _plane_pages(tif, layout: TiffLayout, plane: int) -> tuple[np.ndarray, str]:
+    """The pages holding ``plane`` (every channel of it), and their axes; the whole series
+    when its planes are not pages of their own (a plane of a 31-plane stack reads 1/31 of it)."""
+    series = tif.series[0]
+    page_dims = len(series.keyframe.shape)
+    lead = tuple(int(n) for n in series.shape[: len(series.shape) - page_dims])
+    lead_axes = layout.axes[: len(lead)]
+    pages = len(series.pages)
+    if layout.planes == 1 or not lead or int(np.prod(lead)) != pages or set(lead_axes) - set("CZT"):
+        return series.asarray(maxworkers=1), layout.axes
+    plane_at = [i for i, a in enumerate(lead_axes) if a == "T"] + [
+        i for i, a in enumerate(lead_axes) if a == "Z"
+    ]
+    where = np.unravel_index(plane, [lead[i] for i in plane_at])
+    index = [slice(None)] * len(lead)
+    for i, coordinate in zip(plane_at, where):
+        index[i] = int(coordinate)
+    numbers = np.arange(pages).reshape(lead)[tuple(index)]
+    kept = "".join(a for i, a in enumerate(lead_axes) if i not in plane_at)
+    stacked = tif.asarray(key=numbers.ravel().tolist(), series=0, maxworkers=1)
+    data = stacked.reshape(*numbers.shape, *series.keyframe.shape)
+    return data, kept + layout.axes[len(lead) :]
 
 
 def arrange(data: np.ndarray, axes: str, plane: int = 0) -> np.ndarray:

@@ -15,7 +15,7 @@ from model.imageio import read_image, read_mask
 from model.intensity import channel_count
 from model.memory import release_freed_memory
 from model.tiff_files import TiffLayout, is_tiff, read_plane, tiff_layout
-from seggui.canvas.composite import ChannelView, Histogram, carried_views, composite, histograms
+from seggui.canvas.composite import ChannelView, Histogram, carried_views, channel_statistics, composite
 from seggui.canvas.layers import render_labels, rgb_qimage
 
 
@@ -57,7 +57,8 @@ def load_image(
     if layout is not None and layout.photographic:
         layout = None
     raw = read_plane(layout) if layout is not None else read_image(path)
-    views = carried_views(previous_views, raw, layout.channel_names if layout else ())
+    limits, channel_histograms = channel_statistics(raw)
+    views = carried_views(previous_views, limits, layout.channel_names if layout else ())
     display = rgb_qimage(composite(raw, views))
     problem = None
     mask = np.full(raw.shape[:2], IGNORE_INDEX, np.uint8)
@@ -73,7 +74,7 @@ def load_image(
         raw,
         display,
         views,
-        histograms(raw),
+        channel_histograms,
         mask,
         problem,
         render_labels(mask, classes),

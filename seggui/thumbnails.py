@@ -14,7 +14,7 @@ from PySide6.QtGui import QImage
 from model.errors import SegGUIError
 from model.imageio import read_image, read_mask
 from model.memory import LARGE_BYTES, release_freed_memory
-from seggui.canvas.composite import composite, default_views
+from seggui.canvas.composite import channel_statistics, composite, default_views
 from seggui.canvas.layers import rgb_qimage
 from seggui.jobs import Jobs
 from seggui.label_status import Status, status_of_mask
@@ -30,7 +30,7 @@ def thumbnail_array(raw: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
     filtering), every channel in its default colour (``seggui.canvas.composite``)."""
     step = max(1, int(np.ceil(max(raw.shape[:2]) / size)))
     small = np.ascontiguousarray(raw[::step, ::step])
-    return composite(small, default_views(small))
+    return composite(small, default_views(channel_statistics(small)[0]))
 
 
 def make_thumbnail(

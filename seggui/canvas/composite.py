@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from model.intensity import channel_count, channel_limits
+from model.intensity import channel_count, channel_limits, limits_from_counts
 
 GREY = (255, 255, 255)
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
@@ -45,35 +45,24 @@ def default_colours(channels: int) -> list[tuple[int, int, int]]:
     return [MORE_COLOURS[i % len(MORE_COLOURS)] for i in range(channels)]
 
 
-def automatic_limits(raw: np.ndarray) -> list[tuple[float, float]]:
-    """Per channel: 0..255 for 8-bit images (their colours as they are), else the 0.1 and 99.9
-    percentiles (``model.intensity``), so a dim 16-bit stain is seen."""
-    channels = channel_count(raw)
-    if raw.dtype == np.uint8:
-        return [(0.0, 255.0)] * channels
-    flat = raw.reshape(-1, channels)
-    step = max(1, flat.shape[0] // _SAMPLE_PIXELS)
-    return [channel_limits(flat[::step, c]) for c in range(channels)]
-
-
-def default_views(raw: np.ndarray, names: tuple[str, ...] = ()) -> tuple[ChannelView, ...]:
-    """The views a newly seen image starts with."""
-    channels = channel_count(raw)
-    colours = default_colours(channels)
+def default_views(limits: list[tuple[float, float]], names: tuple[str, ...] = ()) -> tuple[ChannelView, ...]:
+    """The views a newly seen image starts with, from its automatic ``limits`` per channel
+    (``channel_statistics``)."""
+    colours = default_colours(len(limits))
     views = []
-    for c, (low, high) in enumerate(automatic_limits(raw)):
+    for c, (low, high) in enumerate(limits):
         name = names[c] if c < len(names) and names[c] else f"channel {c + 1}"
         views.append(ChannelView(name, colours[c], low, high, True, (low, high)))
     return tuple(views)
 
 
 def carried_views(
-    previous: tuple[ChannelView, ...], raw: np.ndarray, names: tuple[str, ...] = ()
+    previous: tuple[ChannelView, ...], limits: list[tuple[float, float]], names: tuple[str, ...] = ()
 ) -> tuple[ChannelView, ...]:
     """The views of the next image: an image of as many channels keeps the colours and
     visibility chosen, and the limits where the user set them (the rest automatic again);
     another kind of image starts afresh (``default_views``)."""
-    fresh = default_views(raw, names)
+    fresh = default_views(limits, names)
     if len(previous) != len(fresh):
         return fresh
     kept = []
@@ -90,17 +79,21 @@ def composite(raw: np.ndarray, views: tuple[ChannelView, ...]) -> np.ndarray:
     back as they are."""
     height, width = raw.shape[:2]
     planes = raw[..., None] if raw.ndim == 2 else raw
-    out = np.zeros((height, width, 3), np.uint16)
+    sums = [np.zeros((height, width), np.uint16) for _ in range(3)]  # contiguous: adds 3x faster
     for c, view in enumerate(views):
         if not view.visible:
             continue
         level = _scaled(planes[..., c], view.low, view.high)
-        for k, strength in enumerate(view.colour):
+        for total, strength in zip(sums, view.colour):
             if strength == 255:
-                out[..., k] += level
+                total += level
             elif strength:
-                out[..., k] += (level.astype(np.uint16) * strength + 127) // 255
-    return np.minimum(out, 255).astype(np.uint8)
+                total += (level.astype(np.uint16) * strength + 127) // 255
+    out = np.empty((height, width, 3), np.uint8)
+    for k, total in enumerate(sums):
+        np.minimum(total, 255, out=total)
+        out[..., k] = total
+    return out
 
 
 def _scaled(plane: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -124,23 +117,30 @@ class Histogram:
     stop: float
 
 
-def histograms(raw: np.ndarray) -> tuple[Histogram, ...]:
-    """One histogram per channel, over the channel's range (8-bit: 0..255), from an evenly
-    strided sample so a huge image costs little."""
+def channel_statistics(raw: np.ndarray) -> tuple[list[tuple[float, float]], tuple[Histogram, ...]]:
+    """Per channel, from an evenly strided sample (a huge image costs little): the automatic
+    contrast limits (8-bit: 0..255, so colours stay as they are; else the 0.1 and 99.9
+    percentiles of ``model.intensity``, so a dim 16-bit stain is seen) and a histogram over
+    the channel's range. 8- and 16-bit channels are counted once for both."""
     channels = channel_count(raw)
     flat = raw.reshape(-1, channels)
     step = max(1, flat.shape[0] // _SAMPLE_PIXELS)
-    out = []
+    limits, out = [], []
     for c in range(channels):
-        sample = flat[::step, c].astype(np.float64)
-        sample = sample[np.isfinite(sample)]
-        if raw.dtype == np.uint8:
-            start, stop = 0.0, 255.0
-        elif sample.size:
-            start, stop = float(sample.min()), float(sample.max())
-        else:
-            start, stop = 0.0, 1.0
+        sample = flat[::step, c]
+        if sample.dtype in (np.uint8, np.uint16):
+            counts = np.bincount(sample, minlength=256)
+            present = np.flatnonzero(counts)
+            start, stop = (0, 255) if raw.dtype == np.uint8 else (int(present[0]), int(present[-1]))
+            limits.append((0.0, 255.0) if raw.dtype == np.uint8 else limits_from_counts(counts))
+            edges = np.linspace(start, stop + 1, HISTOGRAM_BINS + 1).astype(np.int64)
+            binned = np.add.reduceat(counts[: stop + 1], np.minimum(edges[:-1], stop))
+            out.append(Histogram(binned, float(start), float(max(stop, start + 1))))
+            continue
+        limits.append(channel_limits(sample))
+        finite = sample[np.isfinite(sample)].astype(np.float64)
+        start, stop = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
         stop = stop if stop > start else start + 1.0
-        counts, _ = np.histogram(sample, bins=HISTOGRAM_BINS, range=(start, stop))
+        counts, _ = np.histogram(finite, bins=HISTOGRAM_BINS, range=(start, stop))
         out.append(Histogram(counts, start, stop))
-    return tuple(out)
+    return limits, tuple(out)

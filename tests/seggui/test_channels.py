@@ -8,7 +8,7 @@ import pytest
 import tifffile
 
 from model.project import load_project
-from seggui.canvas.composite import GREEN, MAGENTA, ChannelView, composite, default_views
+from seggui.canvas.composite import GREEN, MAGENTA, ChannelView, channel_statistics, composite, default_views
 from seggui.document import similar_pixels
 from tests.seggui.conftest import open_folder
 
@@ -132,11 +132,13 @@ def test_the_similarity_fill_compares_every_channel():
 def test_composites_of_grey_and_8_bit_colour_images_are_the_images_themselves():
     rng = np.random.default_rng(2)
     rgb = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
-    assert np.array_equal(composite(rgb, default_views(rgb)), rgb)
+    assert np.array_equal(composite(rgb, default_views(channel_statistics(rgb)[0])), rgb)
     grey = rng.integers(0, 256, (20, 30), dtype=np.uint8)
-    assert np.array_equal(composite(grey, default_views(grey)), np.repeat(grey[..., None], 3, axis=2))
+    assert np.array_equal(
+        composite(grey, default_views(channel_statistics(grey)[0])), np.repeat(grey[..., None], 3, axis=2)
+    )
     two = rng.integers(0, 65535, (20, 30, 2), dtype=np.uint16)
-    assert [v.colour for v in default_views(two)] == [GREEN, MAGENTA]
+    assert [v.colour for v in default_views(channel_statistics(two)[0])] == [GREEN, MAGENTA]
     half = (ChannelView("a", GREEN, 0.0, 65535.0), ChannelView("b", MAGENTA, 0.0, 65535.0, visible=False))
     shown = composite(two, half)
     assert np.array_equal(shown[..., 0], np.zeros((20, 30), np.uint8))  # magenta hidden: no red
