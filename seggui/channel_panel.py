@@ -34,12 +34,12 @@ class HistogramRange(QWidget):
         self.low, self.high = 0.0, 1.0
         self.colour = QColor("white")
         self._dragging: str | None = None
-        self.setMinimumSize(120, 36)
+        self.setMinimumSize(120, 28)
         self.setCursor(Qt.CursorShape.SizeHorCursor)
         self.setToolTip("Drag the lines: values at the left line show black, at the right full colour")
 
     def sizeHint(self) -> QSize:
-        return QSize(180, 40)
+        return QSize(180, 32)
 
     def set_channel(self, histogram: Histogram, view: ChannelView) -> None:
         self.histogram = histogram

@@ -86,7 +86,10 @@ def load_image(
 def _description(raw: np.ndarray, layout: TiffLayout | None) -> str:
     height, width = raw.shape[:2]
     if layout is not None:
-        return f"{width} x {height}, {layout.describe()}"
+        text = f"{width} x {height}, {layout.describe()}"
+        if layout.planes > 1:
+            text += f"; plane 1 of {layout.planes} shown, labelled and trained on (a mask per plane: not yet)"
+        return text
     channels = channel_count(raw)
     kind = {1: "grey", 3: "colour"}.get(channels, f"{channels} channels")
     return f"{width} x {height}, {kind}, {raw.dtype.itemsize * 8}-bit"

@@ -102,6 +102,7 @@ class MainWindow(WindowUi, EditingControls, QMainWindow):
         self.renderer.failed.connect(self._error)
         self.channel_dock = channel_dock(self.display, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.channel_dock)
+        self.resizeDocks([dock, class_dock, self.channel_dock], [3, 2, 5], Qt.Orientation.Vertical)
 
         self.editor = MaskEditor(tuple(Project(Path()).classes), self)
         self.store = MaskStore(self)

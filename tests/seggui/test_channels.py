@@ -143,3 +143,12 @@ def test_composites_of_grey_and_8_bit_colour_images_are_the_images_themselves():
     shown = composite(two, half)
     assert np.array_equal(shown[..., 0], np.zeros((20, 30), np.uint8))  # magenta hidden: no red
     assert np.abs(shown[..., 1].astype(int) - np.round(two[..., 0] / 257)).max() <= 1
+
+
+def test_a_stack_opens_on_its_first_plane_and_says_so(qtbot, window, tmp_path):
+    stack = np.random.default_rng(3).integers(0, 4000, (5, 32, 40)).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "z.tif", stack, imagej=True, metadata={"axes": "ZYX"})
+    open_folder(qtbot, window, tmp_path)
+    assert np.array_equal(window.current.raw, stack[0])
+    assert "5 planes" in window.statusBar().currentMessage()
+    assert "plane 1 of 5 shown" in window.statusBar().currentMessage()
