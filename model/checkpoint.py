@@ -36,6 +36,9 @@ class Checkpoint:
     std: tuple[float, ...]
     history: list[dict[str, object]] = field(default_factory=list)
     train_settings: dict[str, object] = field(default_factory=dict)
+    input_channels: tuple[int, ...] = ()
+    """The image channels the network reads, counted from 1, in order (``TrainSettings.channels``);
+    empty: every channel of the image."""
     temperature: float = 1.0
     """Divides the logits before the softmax, so the probabilities' confidence matches how often
     the model was right on held-out strokes (``model.calibration``); the class map is the same."""
@@ -61,6 +64,7 @@ class Checkpoint:
             "history": list(self.history),
             "train_settings": dict(self.train_settings),
             "temperature": float(self.temperature),
+            "input_channels": list(self.input_channels),
         }
 
 
@@ -122,6 +126,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             history=list(data.get("history", [])),
             train_settings=dict(data.get("train_settings", {})),
             temperature=float(data.get("temperature", 1.0)),  # files before it: uncalibrated
+            input_channels=tuple(int(v) for v in data.get("input_channels", [])),
         )
         build_unet(config).load_state_dict(checkpoint.state_dict)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
@@ -150,6 +155,9 @@ def _damage(checkpoint: Checkpoint) -> str | None:
         return f"its input normalisation is not finite (mean {list(mean)}, deviation {list(std)})"
     if not all(v > 0 for v in std):
         return f"its input normalisation divides by a deviation of zero or less ({list(std)})"
+    picked = checkpoint.input_channels
+    if len(set(picked)) != len(picked) or not all(1 <= c <= 64 for c in picked):
+        return f"the image channels it reads ({list(picked)}) are not different numbers from 1 to 64"
     if not (math.isfinite(checkpoint.temperature) and 0.01 <= checkpoint.temperature <= 100):
         return f"its temperature {checkpoint.temperature} is not a number from 0.01 to 100"
     for name, tensor in checkpoint.state_dict.items():
@@ -189,6 +197,7 @@ def adapt_to_classes(checkpoint: Checkpoint, classes: list[ClassInfo]) -> Checkp
         std=checkpoint.std,
         history=list(checkpoint.history),
         train_settings=dict(checkpoint.train_settings),
+        input_channels=checkpoint.input_channels,
         temperature=checkpoint.temperature,
     )
 

@@ -83,7 +83,7 @@ def _train(args: argparse.Namespace) -> int:
         raise SegGUIError(f"{mask_dir}: mask folder not found (--masks names another)")
     samples = find_samples(args.images, mask_dir, _folder_axes(args))
     if init is None:
-        name, why = resolve_preset(settings.preset, samples)
+        name, why = resolve_preset(settings.preset, samples, settings.channels)
         settings = dataclasses.replace(settings, preset=name)
         if args.preset in (None, AUTO_PRESET):
             print(f"network: {name} ({why}; --preset chooses another)", file=sys.stderr)
@@ -94,7 +94,7 @@ def _train(args: argparse.Namespace) -> int:
     if init is None:
         try:
             progress = cli_output.download_progress()
-            channels = model_channels(settings.preset, None, samples)
+            channels = model_channels(settings.preset, None, samples, settings.channels)
             init = initial_checkpoint(
                 settings.preset, classes, args.start_from, on_progress=progress, in_channels=channels
             )
@@ -251,6 +251,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         samples,
         checkpoint.config.in_channels,
         len(checkpoint.classes),
+        picked=checkpoint.input_channels,
         cache=DecodedCache(default_cache_bytes()),
         ignore_value=args.ignore_value,
     )

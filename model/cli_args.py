@@ -79,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--val-fraction", type=float)
     train.add_argument("--seed", type=int)
+    train.add_argument(
+        "--channels",
+        type=channel_list,
+        metavar="1,2,4",
+        help="the image channels the network reads, counted from 1 (default: every channel)",
+    )
     train.add_argument("--device", help="auto (default), cuda, mps or cpu")
     train.add_argument(
         "--workers",
@@ -171,6 +177,19 @@ def _class_options(parser: argparse.ArgumentParser, default: str) -> None:
         help="a labels file: one class name per line, class 0 first (labelme's labels.txt, a VOC "
         "class list), or an export's classes.json",
     )
+
+
+def channel_list(text: str) -> tuple[int, ...]:
+    """``--channels 1,2,4``: channel numbers counted from 1."""
+    try:
+        channels = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: channel numbers separated by commas, e.g. 1,2,4"
+        ) from None
+    if not channels:
+        raise argparse.ArgumentTypeError("name at least one channel, e.g. 1,2,4")
+    return channels
 
 
 def axes_option(text: str) -> str:

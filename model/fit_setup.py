@@ -48,6 +48,11 @@ def start_network(
                 f"the model expects {init.config.in_channels}-channel images but these images "
                 f"have {in_channels}; train a new model"
             )
+        if init.input_channels != settings.channels:
+            raise SegGUIError(
+                f"the model reads image channels {list(init.input_channels) or 'all'} but the settings "
+                f"pick {list(settings.channels) or 'all'}; pick the model's channels or train a new model"
+            )
         init = adapt_to_classes(init, classes)
         config, mean, std = init.config, init.mean, init.std
         history = list(init.history)

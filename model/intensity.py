@@ -135,6 +135,33 @@ def channels_fit(image_channels: int, in_channels: int) -> bool:
     return image_channels == in_channels or {image_channels, in_channels} == {1, 3}
 
 
+def select_channels(raw: np.ndarray, channels: tuple[int, ...]) -> np.ndarray:
+    """The ``channels`` (counted from 1, in order) of ``raw``; all of them for ``()``. One
+    channel comes back as ``H x W``. Raises ``ChannelMismatch`` for a channel ``raw`` lacks."""
+    if not channels:
+        return raw
+    count = channel_count(raw)
+    if max(channels) > count:
+        raise ChannelMismatch(f"the model reads channel {max(channels)}, this image has {count}")
+    if raw.ndim == 2:
+        return raw
+    picked = raw[..., [c - 1 for c in channels]]
+    return picked[..., 0] if len(channels) == 1 else picked
+
+
+def channel_problem(image_channels: int, picked: tuple[int, ...], in_channels: int) -> str | None:
+    """Why an image of ``image_channels`` cannot go into a network of ``in_channels`` that reads
+    the ``picked`` channels (``select_channels``), in words; None when it can."""
+    s = "s" if image_channels != 1 else ""
+    if picked:
+        if max(picked) > image_channels:
+            return f"has {image_channels} channel{s} but the model reads channel {max(picked)}"
+        image_channels = len(picked)
+    if channels_fit(image_channels, in_channels):
+        return None
+    return f"has {image_channels} channel{s} but the model takes {in_channels}"
+
+
 def image_to_input(raw: np.ndarray, in_channels: int) -> np.ndarray:
     """A raw image as a ``C x H x W`` float32 array in [0, 1] (before mean/std standardisation)."""
     return to_channels(intensity_range(raw).to_unit(raw), in_channels)

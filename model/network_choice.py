@@ -13,13 +13,13 @@ from model.imageio import image_channels
 log = logging.getLogger(__name__)
 
 
-def resolve_preset(name: str, samples: list[Sample]) -> tuple[str, str]:
+def resolve_preset(name: str, samples: list[Sample], picked: tuple[int, ...] = ()) -> tuple[str, str]:
     """The network ``name`` stands for, and why: ``auto`` becomes ``lite0`` for colour images
     when its ImageNet weights are on this machine (installed package or cache), else ``fast``
     (grey images, and images of other channel counts, on which the ImageNet start is unmeasured)."""
     if name != AUTO_PRESET:
         return name, "chosen"
-    channels = channels_for(samples)
+    channels = len(picked) or channels_for(samples)
     if channels == 1:
         return "fast", "grey images"
     if channels != 3:
@@ -31,12 +31,15 @@ def resolve_preset(name: str, samples: list[Sample]) -> tuple[str, str]:
     return "lite0", "colour images"
 
 
-def model_channels(preset_name: str, init: Checkpoint | None, samples: list[Sample]) -> int:
-    """The channels the network will take: the starting model's, else what the images have
-    (3 for grey images on a pretrained encoder: they are repeated)."""
+def model_channels(
+    preset_name: str, init: Checkpoint | None, samples: list[Sample], picked: tuple[int, ...] = ()
+) -> int:
+    """The channels the network will take: the starting model's, else what the images have or
+    the ``picked`` ones (``TrainSettings.channels``; 3 for one on a pretrained encoder: grey is
+    repeated)."""
     if init is not None:
         return init.config.in_channels
-    channels = channels_for(samples)
+    channels = len(picked) or channels_for(samples)
     if PRESETS[preset_name].encoder and channels == 1:
         return 3
     return channels

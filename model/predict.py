@@ -13,7 +13,14 @@ from torch.nn import functional as F
 from model import distributed
 from model.checkpoint import Checkpoint
 from model.device import choose_device
-from model.intensity import intensity_range, to_channels
+from model.intensity import (
+    ChannelMismatch,
+    channel_count,
+    channel_problem,
+    intensity_range,
+    select_channels,
+    to_channels,
+)
 from model.unet import SegmentationNet
 
 DEFAULT_TILE = 512
@@ -53,6 +60,8 @@ class Predictor:
         self.model = checkpoint.build_model().to(self.device)
         self.model = self.model.to(memory_format=torch.channels_last)
         self.in_channels = checkpoint.config.in_channels
+        self.picked = checkpoint.input_channels
+        """The image channels the model reads (counted from 1; empty: all)."""
         self.mean = checkpoint.mean
         self.std = checkpoint.std
         self.temperature = checkpoint.temperature
@@ -69,9 +78,12 @@ class Predictor:
     ) -> Prediction:
         """Predict one raw image as read by ``model.imageio.read_image``; ``on_tiles(done, total)``
         follows the tiles of a large image (it may raise to stop)."""
+        problem = self.channel_problem(channel_count(raw))
+        if problem is not None:
+            raise ChannelMismatch(f"the image {problem}")
         return predict_tiled(
             self.model,
-            raw,
+            select_channels(raw, self.picked),
             in_channels=self.in_channels,
             mean=self.mean,
             std=self.std,
@@ -83,6 +95,10 @@ class Predictor:
             on_tiles=on_tiles,
             temperature=self.temperature,
         )
+
+    def channel_problem(self, image_channels: int) -> str | None:
+        """Why an image of ``image_channels`` channels cannot be predicted, or None."""
+        return channel_problem(image_channels, self.picked, self.in_channels)
 
 
 def machine_devices(preference: str | torch.device = "auto") -> list[torch.device]:

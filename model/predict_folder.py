@@ -25,7 +25,7 @@ from model.atomic import atomic_write
 from model.classes import ClassInfo
 from model.errors import SegGUIError
 from model.imageio import read_image, write_geotiff_mask, write_mask
-from model.intensity import channel_count, channels_fit, non_finite_pixels
+from model.intensity import channel_count, non_finite_pixels
 from model.mask_names import MaskNames
 from model.tiff_files import is_tiff, read_geo_tags
 
@@ -173,13 +173,10 @@ class _FolderRun:
             with self.lock:
                 result.problems.append(str(exc))
             return
-        channels = channel_count(raw)
-        if not channels_fit(channels, predictor.in_channels):
+        problem = predictor.channel_problem(channel_count(raw))
+        if problem is not None:
             with self.lock:
-                result.problems.append(
-                    f"{path}: has {channels} channel{'s' if channels != 1 else ''} but the model takes "
-                    f"{predictor.in_channels}; predict it with a model trained on such images"
-                )
+                result.problems.append(f"{path}: {problem}; predict it with a model trained on such images")
             return
         bad = non_finite_pixels(raw)
         if bad:

@@ -61,6 +61,10 @@ class TrainSettings:
     """torch's CPU threads while training; 0 chooses them by timing steps (``model.threads``)."""
     ema_decay: float = 0.995
     """Weight averaging for evaluation and the saved model; 0 turns it off."""
+    channels: tuple[int, ...] = ()
+    """The image channels the network reads, counted from 1 as the Channels dock shows them, in
+    this order (``(1, 2, 4)``); empty: every channel. Recorded in the model, which reads the same
+    channels of the images it predicts."""
 
     def __post_init__(self) -> None:
         _check_types(self)
@@ -89,6 +93,10 @@ class TrainSettings:
             value = getattr(self, name)
             if value is not None and not low <= value <= high:
                 raise ValueError(f"{name} must lie in [{low:g}, {high:g}], got {value!r}")
+        if len(set(self.channels)) != len(self.channels) or not all(1 <= c <= 64 for c in self.channels):
+            raise ValueError(
+                f"channels must be different channel numbers from 1 to 64, got {list(self.channels)}"
+            )
         low_zoom, high_zoom = self.scale_range
         if not 0.1 <= low_zoom <= high_zoom <= 10.0:
             raise ValueError(f"scale_range must be zooms 0.1 <= low <= high <= 10, got {self.scale_range}")
@@ -101,8 +109,9 @@ class TrainSettings:
         """Settings from a project file or checkpoint (unknown keys ignored). A value of the
         wrong type, not finite or out of range raises ``ValueError`` naming the field."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        if isinstance(known.get("scale_range"), list):
-            known["scale_range"] = tuple(known["scale_range"])  # type: ignore[arg-type]
+        for name in ("scale_range", "channels"):
+            if isinstance(known.get(name), list):
+                known[name] = tuple(known[name])  # type: ignore[arg-type]
         return cls(**known)  # type: ignore[arg-type]
 
 
@@ -149,6 +158,8 @@ def _is_of(value: object, kind: object) -> bool:
         return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if kind is str:
         return isinstance(value, str)
+    if kind == tuple[int, ...]:
+        return isinstance(value, tuple) and all(_is_of(v, int) for v in value)
     if typing.get_origin(kind) is tuple:
         return isinstance(value, tuple) and len(value) == 2 and all(_is_of(v, float) for v in value)
     return False
@@ -161,4 +172,5 @@ _NAMES = {
     str: "a text",
     type(None): "null",
     tuple[float, float]: "a pair of numbers",
+    tuple[int, ...]: "a list of whole numbers",
 }

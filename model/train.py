@@ -37,7 +37,7 @@ from model.fit_setup import (
     start_network,
 )
 from model.image_cache import DecodedCache, cache_bytes
-from model.intensity import channel_count, channels_fit
+from model.intensity import channel_count, channel_problem, select_channels
 from model.losses import segmentation_loss
 from model.network_choice import model_channels, resolve_preset
 from model.predict import predict_tiled
@@ -298,12 +298,12 @@ def fit(
                         epoch, step, train_loss, metrics, improved, time.perf_counter() - start, train_s
                     )
                 )
-                _emit_preview(preview, scored, mean, std, device, emit)
+                _emit_preview(preview, scored, mean, std, device, emit, settings.channels)
                 model.train()
                 window_start, window_images = time.perf_counter(), 0
                 last_preview = window_start
             elif preview_interval_s is not None and now - last_preview >= preview_interval_s:
-                _emit_preview(preview, scored, mean, std, device, emit)
+                _emit_preview(preview, scored, mean, std, device, emit, settings.channels)
                 model.train()
                 last_preview = time.perf_counter()
 
@@ -331,6 +331,7 @@ def fit(
         std=tuple(std),
         history=history,
         train_settings=settings.to_dict(),
+        input_channels=settings.channels,
         temperature=temperature,
     )
     return TrainResult(checkpoint, stopped, step, best.metrics, history, best.latest, start_metrics)
@@ -343,13 +344,14 @@ def _emit_preview(
     std: tuple[float, ...],
     device: torch.device,
     emit: Callable[[TrainEvent], None],
+    picked: tuple[int, ...] = (),
 ) -> None:
     request = preview() if preview is not None else None
-    if request is None or not channels_fit(channel_count(request.raw), model.config.in_channels):
+    if request is None or channel_problem(channel_count(request.raw), picked, model.config.in_channels):
         return  # an image of other channels than the run's has no preview (its own model is needed)
     prediction = predict_tiled(
         model,
-        request.raw,
+        select_channels(request.raw, picked),
         in_channels=model.config.in_channels,
         mean=mean,
         std=std,
@@ -383,13 +385,13 @@ def train_from_folders(
     """
     samples = samples if samples is not None else find_samples(image_dir, mask_dir)
     if init is None and settings.preset == AUTO_PRESET:
-        name, why = resolve_preset(settings.preset, samples)
+        name, why = resolve_preset(settings.preset, samples, settings.channels)
         settings = dataclasses.replace(settings, preset=name)
         log.info("network %s (auto: %s)", name, why)
-    in_channels = model_channels(settings.preset, init, samples)
+    in_channels = model_channels(settings.preset, init, samples, settings.channels)
     cache = DecodedCache(cache_bytes(settings.cache_mb))
     images, problems = load_training_set(
-        samples, in_channels, len(classes), cache=cache, ignore_value=ignore_value
+        samples, in_channels, len(classes), cache=cache, ignore_value=ignore_value, picked=settings.channels
     )
     for message in problems:
         (on_problem or log.warning)(message)

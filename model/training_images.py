@@ -24,7 +24,14 @@ from model.classes import IGNORE_INDEX
 from model.errors import DatasetError, SegGUIError
 from model.image_cache import DecodedCache
 from model.imageio import check_mask, image_channels, image_size, read_image, read_mask
-from model.intensity import IntensityRange, channels_fit, intensity_range, non_finite_pixels, to_channels
+from model.intensity import (
+    IntensityRange,
+    channel_problem,
+    intensity_range,
+    non_finite_pixels,
+    select_channels,
+    to_channels,
+)
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +156,8 @@ class StoredImage:
     sampling: ClassSampling
     cache: DecodedCache
     axes: str | None = None
+    picked: tuple[int, ...] = ()
+    """The channels the network reads (``TrainSettings.channels``); only they are kept."""
 
     @property
     def planned_bytes(self) -> int:
@@ -160,7 +169,7 @@ class StoredImage:
         return self.cache.get(self.path, self._load)  # type: ignore[return-value]
 
     def _load(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        raw = read_image(self.path, self.axes)
+        raw = select_channels(read_image(self.path, self.axes), self.picked)
         if raw.shape[:2] != self.sampling.shape:
             raise DatasetError(f"{self.path}: the image changed size while training; it is left out")
         warn_non_finite(self.path, raw)
@@ -205,6 +214,7 @@ def index_labelled(
     cache: DecodedCache,
     overrides: Mapping[Path, np.ndarray] | None = None,
     ignore_value: int | None = None,
+    picked: tuple[int, ...] = (),
 ) -> tuple[list[StoredImage], list[str]]:
     """Every sample (``model.data.Sample``) whose mask has a labelled pixel, as a ``StoredImage``.
 
@@ -223,12 +233,9 @@ def index_labelled(
             return None
         try:
             width, height = image_size(sample.image)
-            channels = image_channels(sample.image, sample.axes)
-            if not channels_fit(channels, in_channels):
-                return (
-                    f"{sample.image}: has {channels} channel{'s' if channels != 1 else ''} but the network "
-                    f"takes {in_channels}; every image of a model needs the same channels"
-                )
+            problem = channel_problem(image_channels(sample.image, sample.axes), picked, in_channels)
+            if problem is not None:
+                return f"{sample.image}: {problem}; every image of a model needs the same channels"
             if override is not None:
                 check_mask(override, (height, width), num_classes, sample.image)
                 mask = override
@@ -251,6 +258,7 @@ def index_labelled(
             sampling,
             cache,
             sample.axes,
+            picked,
         )
 
     with ThreadPoolExecutor(max(1, min(8, os.cpu_count() or 1))) as pool:
@@ -268,11 +276,18 @@ def load_training_set(
     cache: DecodedCache,
     overrides: Mapping[Path, np.ndarray] | None = None,
     ignore_value: int | None = None,
+    picked: tuple[int, ...] = (),
 ) -> tuple[list[StoredImage], list[str]]:
     """``index_labelled``, then, when every image fits in ``cache``, decode them all now (as
     training would soon): a corrupt image is named before training starts, not during it."""
     images, problems = index_labelled(
-        samples, in_channels, num_classes, cache=cache, overrides=overrides, ignore_value=ignore_value
+        samples,
+        in_channels,
+        num_classes,
+        cache=cache,
+        overrides=overrides,
+        ignore_value=ignore_value,
+        picked=picked,
     )
     if sum(image.planned_bytes for image in images) > cache.budget:
         return images, problems

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QRegularExpression, Qt
+from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QLineEdit,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -91,6 +93,15 @@ class TrainingOptions:
             f"training needs them, so any number of images trains. Automatic: {automatic} MB, a "
             "sixteenth of this computer's memory (between 256 MB and 4 GB)"
         )
+        self.channels_edit = QLineEdit()
+        self.channels_edit.setPlaceholderText("all")
+        self.channels_edit.setValidator(
+            QRegularExpressionValidator(QRegularExpression(r"[0-9, ]*"), self.channels_edit)
+        )
+        self.channels_edit.setToolTip(
+            "The image channels a new model reads, numbered as in the Channels dock (1, 2, 4); "
+            "empty: every channel. The model remembers them and reads the same ones when it predicts"
+        )
         form.addRow("Start from", self.start_combo)
         form.addRow("Network", self.preset_combo)
         form.addRow("Epochs", self.epochs_spin)
@@ -100,6 +111,7 @@ class TrainingOptions:
         form.addRow("Batch size", self.batch_spin)
         form.addRow("Augment", self.augment_check)
         form.addRow("Image memory", self.cache_spin)
+        form.addRow("Channels", self.channels_edit)
         outer.addWidget(self.advanced)
         self.advanced.setVisible(False)
         self.advanced_toggle.toggled.connect(self._on_advanced_toggled)
@@ -109,6 +121,7 @@ class TrainingOptions:
             dspin.valueChanged.connect(self._emit_settings)
         self.preset_combo.currentIndexChanged.connect(self._on_preset_changed)
         self.augment_check.toggled.connect(self._emit_settings)
+        self.channels_edit.editingFinished.connect(self._emit_settings)
         self.set_settings({})
         return box
 
@@ -132,6 +145,7 @@ class TrainingOptions:
             self.batch_spin,
             self.augment_check,
             self.cache_spin,
+            self.channels_edit,
         )
         blocked = [w.blockSignals(True) for w in widgets]
         # A project that never chose a network gets the measured default: "auto".
@@ -144,6 +158,7 @@ class TrainingOptions:
         self.batch_spin.setValue(settings.batch_size)
         self.augment_check.setChecked(settings.augment)
         self.cache_spin.setValue(settings.cache_mb)
+        self.channels_edit.setText(", ".join(str(c) for c in settings.channels))
         for widget, was in zip(widgets, blocked):
             widget.blockSignals(was)
         start = saved.get("start_from", START_CURRENT)
@@ -222,6 +237,7 @@ class TrainingOptions:
             "batch_size": self.batch_spin.value(),
             "augment": self.augment_check.isChecked(),
             "cache_mb": self.cache_spin.value(),
+            "channels": [int(part) for part in self.channels_edit.text().replace(" ", "").split(",") if part],
         }
 
     def _emit_settings(self) -> None:

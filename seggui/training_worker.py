@@ -148,7 +148,7 @@ class TrainWorker(QObject):
         samples = find_samples(request.image_dir, request.mask_dir, request.image_axes)
         init = request.init
         if init is None:
-            name, why = resolve_preset(settings.preset, samples)
+            name, why = resolve_preset(settings.preset, samples, settings.channels)
             settings = dataclasses.replace(settings, preset=name)
             if request.start_from in START_CHOICES:
                 pretrained = request.start_from == START_IMAGENET and is_pretrained_preset(name)
@@ -162,15 +162,16 @@ class TrainWorker(QObject):
                 request.start_from,
                 on_progress=self.download_progress.emit,
                 should_stop=self._stop.is_set,
-                in_channels=model_channels(settings.preset, None, samples),
+                in_channels=model_channels(settings.preset, None, samples, settings.channels),
             )
-        in_channels = model_channels(settings.preset, init, samples)
+        in_channels = model_channels(settings.preset, init, samples, settings.channels)
         images, problems = load_training_set(
             samples,
             in_channels,
             len(request.classes),
             cache=DecodedCache(cache_bytes(settings.cache_mb)),
             overrides=request.unsaved_masks,
+            picked=settings.channels,
         )
         for message in problems:
             self.problem.emit(message)

@@ -53,27 +53,49 @@ def _foreground_iou(checkpoint, held_out) -> float:
     return inter / union
 
 
-@pytest.mark.parametrize(("channels", "reaches"), [(slice(0, 4), True), (slice(0, 3), False)])
-def test_a_class_seen_only_in_channel_4_is_learnt_from_all_four(tmp_path, channels, reaches):
-    _folder(tmp_path / "train", 8, 0, channels)
-    held_out = _folder(tmp_path / "held", 3, 1, channels)
+@pytest.mark.parametrize(
+    ("picked", "reaches", "in_channels"), [((), True, 4), ((1, 2, 3), False, 3), ((4,), True, 1)]
+)
+def test_a_class_seen_only_in_channel_4_is_learnt_from_the_channels_that_hold_it(
+    tmp_path, picked, reaches, in_channels
+):
+    _folder(tmp_path / "train", 8, 0, slice(0, 4))
+    held_out = _folder(tmp_path / "held", 3, 1, slice(0, 4))
     settings = TrainSettings(
         preset="fast",
-        max_steps=120,
+        max_steps=50,
         crop_size=64,
         batch_size=8,
         learning_rate=3e-3,
         device="cpu",
         val_fraction=0.0,
+        channels=picked,
     )
     result = train_from_folders(tmp_path / "train", tmp_path / "train" / "masks", settings, CLASSES)
     checkpoint = result.checkpoint
-    assert checkpoint.config.in_channels == channels.stop and len(checkpoint.mean) == channels.stop
+    assert checkpoint.config.in_channels == in_channels and len(checkpoint.mean) == in_channels
+    assert checkpoint.input_channels == picked
+    path = tmp_path / "model.pt"
+    save_checkpoint(path, checkpoint)
+    checkpoint = load_checkpoint(path)  # the channels it reads come back with it
+    assert checkpoint.input_channels == picked
     iou = _foreground_iou(checkpoint, held_out)
     if reaches:
         assert iou > 0.9, iou
     else:
         assert iou < 0.5, iou  # channels 1-3 hold nothing of the class
+    if picked == (4,):
+        three = tmp_path / "three.tif"
+        tifffile.imwrite(three, np.zeros((3, 64, 64), np.uint16), photometric="minisblack")
+        with pytest.raises(ValueError, match="has 3 channels but the model reads channel 4"):
+            Predictor(checkpoint, "cpu").predict(read_image(three))
+
+
+def test_channel_choices_are_checked():
+    for bad in ((0,), (1, 1), (65,)):
+        with pytest.raises(ValueError, match="channels"):
+            TrainSettings(channels=bad)
+    assert TrainSettings.from_dict({"channels": [4, 1]}).channels == (4, 1)
 
 
 @pytest.mark.parametrize("in_channels", [2, 5])

@@ -152,3 +152,16 @@ def test_a_stack_opens_on_its_first_plane_and_says_so(qtbot, window, tmp_path):
     assert np.array_equal(window.current.raw, stack[0])
     assert "5 planes" in window.statusBar().currentMessage()
     assert "plane 1 of 5 shown" in window.statusBar().currentMessage()
+
+
+def test_the_channels_a_model_reads_are_a_training_setting_kept_in_the_project(qtbot, window, stained):
+    open_folder(qtbot, window, stained)
+    panel = window.model_loop.panel
+    panel.channels_edit.setText("4, 1")
+    panel.channels_edit.editingFinished.emit()
+    assert load_project(stained).train_settings["channels"] == [4, 1]
+    panel.set_settings(load_project(stained).train_settings)
+    assert panel.channels_edit.text() == "4, 1" and panel.settings()["channels"] == [4, 1]
+    panel.channels_edit.setText("")
+    panel.channels_edit.editingFinished.emit()
+    assert load_project(stained).train_settings["channels"] == []  # every channel
