@@ -6,6 +6,7 @@ EXIF orientation, 16-bit and float images, palette and RGBA images, multi-page T
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import warnings
@@ -228,6 +229,10 @@ def read_image(path: str | os.PathLike[str], axes: str | None = None, plane: int
         return read_plane(layout, plane)
     if plane:
         raise ImageReadError(f"{path}: has one plane, no plane {plane + 1}")
+    if _is_colour_png16(path):
+        colour = _read_colour_png16(path)
+        if colour is not None:
+            return colour
     img = _open(path)
     mode = img.mode
     if mode in _INT_MODES:
@@ -246,6 +251,33 @@ def read_image(path: str | os.PathLike[str], axes: str | None = None, plane: int
         return np.asarray(img if mode == "RGB" else img.convert("RGB"))
     except (OSError, ValueError) as exc:
         raise ImageReadError(f"{path}: unsupported image mode {mode!r} ({exc})") from exc
+
+
+def _is_colour_png16(path: Path) -> bool:
+    """A PNG of 16-bit RGB or RGBA (which Pillow decodes to 8 bits), from its header."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(26)
+    except OSError:
+        return False  # _open names the problem
+    return (
+        head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" and head[24] == 16 and head[25] in (2, 6)
+    )
+
+
+def _read_colour_png16(path: Path) -> np.ndarray | None:
+    """A 16-bit colour PNG as ``H x W x 3`` uint16 (alpha dropped), decoded by imagecodecs;
+    None if it cannot be decoded (Pillow then names what is wrong)."""
+    import imagecodecs
+
+    try:
+        pixels = imagecodecs.png_decode(path.read_bytes())
+    except Exception as exc:  # a damaged file: the Pillow path reports it in the user's words
+        logging.getLogger(__name__).debug("%s: 16-bit PNG decode failed (%s)", path, exc)
+        return None
+    if pixels.ndim != 3 or pixels.dtype != np.uint16:
+        return None
+    return np.ascontiguousarray(pixels[..., :3])
 
 
 def read_rgb(path: str | os.PathLike[str]) -> np.ndarray:

@@ -165,3 +165,12 @@ def test_a_geotiffs_masks_are_exported_and_predicted_with_its_georeference(tmp_p
     assert np.array_equal(
         read_mask(tmp_path / "pred" / "grey.tif"), read_mask(tmp_path / "pred" / "grey.png")
     )
+
+
+def test_a_16_bit_colour_png_keeps_its_16_bits(tmp_path):
+    import imagecodecs
+
+    rgba = RNG.integers(0, 65535, (20, 30, 4), dtype=np.uint16)
+    (tmp_path / "c16.png").write_bytes(imagecodecs.png_encode(rgba))
+    image = read_image(tmp_path / "c16.png")
+    assert image.dtype == np.uint16 and np.array_equal(image, rgba[..., :3])  # Pillow gave 8 bits
