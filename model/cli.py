@@ -150,12 +150,14 @@ def _predict(args: argparse.Namespace) -> int:
     from model.imageio import list_images
     from model.predict import machine_devices, machine_predictors
     from model.predict_folder import ImagePredicted, predict_folder
+    from model.tiff_files import expand_stacks
 
     if args.out.exists() and not args.out.is_dir():
         raise SegGUIError(f"{args.out}: a file, not a folder (--out names the folder for the predictions)")
     checkpoint = load_checkpoint(args.model)
     left_out: list[str] = []
     paths = [args.images] if args.images.is_file() else list_images(args.images, left_out)
+    paths = expand_stacks(paths, _folder_axes(args))
     for message in left_out:
         print(f"skipped: {message}", file=sys.stderr)
     if not paths:
@@ -305,8 +307,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _export_masks(args: argparse.Namespace) -> int:
     from model.export_labels import ExportOptions, export_labels
-    from model.imageio import list_images
-    from model.project import load_project
+    from model.project import load_project, project_images
 
     project = load_project(args.project)
     check_not_edited(args.out)
@@ -321,7 +322,7 @@ def _export_masks(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
     )
     report = export_labels(
-        list_images(project.folder),
+        project_images(project),
         project.mask_dir,
         list(project.classes),
         args.out,
@@ -340,9 +341,8 @@ def _export_masks(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from model.imageio import list_images
     from model.import_labels import import_labels
-    from model.project import load_project, save_project, with_declared_classes
+    from model.project import load_project, project_images, save_project, with_declared_classes
 
     project = load_project(args.project)
     check_not_edited(project.mask_dir)  # a window editing the project would write over these masks
@@ -354,7 +354,7 @@ def _import(args: argparse.Namespace) -> int:
     report = import_labels(
         args.source,
         args.kind,
-        list_images(project.folder),
+        project_images(project),
         project.mask_dir,
         list(project.classes),
         overwrite=args.overwrite,

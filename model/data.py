@@ -20,6 +20,7 @@ from model.errors import DatasetError, SegGUIError
 from model.image_cache import DecodedCache
 from model.imageio import list_images, read_mask
 from model.mask_names import MaskNames
+from model.tiff_files import expand_stacks
 from model.training_images import (
     ClassSampling,
     StoredImage,
@@ -98,7 +99,7 @@ def find_samples(
     if not image_dir.is_dir():
         raise DatasetError(f"{image_dir}: image folder not found")
     left_out: list[str] = []
-    images = list_images(image_dir, left_out)
+    images = expand_stacks(list_images(image_dir, left_out), axes)
     if not images:
         raise DatasetError(f"{image_dir}: no images found (looked for PNG, JPEG, TIFF, BMP, GIF, WebP)")
     names = MaskNames(images)

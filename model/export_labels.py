@@ -24,6 +24,7 @@ from model.formats import EXPORT_FORMATS, FORMATS
 from model.imageio import check_mask, image_size, read_mask
 from model.label_formats import CLASSES_FILE, ExportContext, classes_json, write_text
 from model.mask_names import MaskNames
+from model.tiff_files import image_title, split_plane
 from model.write_guard import check_apart
 
 
@@ -165,7 +166,12 @@ def export_labels(
                 continue
             override = overrides.get(image) if overrides else None
             mask = _mask_for(image, names, mask_dir, predictions_dir, classes, options, report, override)
-            if mask is not None:
+            if mask is not None and fmt.names_image_files and split_plane(image)[1]:
+                report.skipped.append(
+                    f"{image_title(image)}: {fmt.title.split(' (')[0]} names image files, and a plane of a "
+                    "stack is none; export stacks as index PNGs or GeoTIFFs (one mask per plane)"
+                )
+            elif mask is not None:
                 try:
                     fmt.write_item(ctx, image, mask, names.key(image))
                 except OSError as exc:

@@ -24,6 +24,7 @@ from model.tiff_files import (
     TiffLayout,
     is_tiff,
     read_plane,
+    split_plane,
     tiff_layout,
     tiff_size,
     write_palette_geotiff,
@@ -178,7 +179,7 @@ def _tiff_layout(path: Path, axes: str | None) -> TiffLayout | None:
 def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     """``(width, height)`` as displayed (after EXIF orientation), read from the header only
     (a TIFF's whatever its axes)."""
-    path = Path(path)
+    path = split_plane(Path(path))[0]
     try:
         size = tiff_size(path) if is_tiff(path) else None
     except TiffHeaderError:
@@ -197,7 +198,7 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
 def image_channels(path: str | os.PathLike[str], axes: str | None = None) -> int:
     """The channels ``read_image`` gives: 1 for greyscale images (including grey palettes), 3 for
     colour, what a TIFF holds (``model.tiff_files``); from the header only."""
-    path = Path(path)
+    path = split_plane(Path(path))[0]
     layout = _tiff_layout(path, axes)
     if layout is not None:
         return layout.channels
@@ -223,7 +224,8 @@ def read_image(path: str | os.PathLike[str], axes: str | None = None, plane: int
     read with tifffile (``model.tiff_files``): ``axes`` is the folder's answer for a shape without
     axes in its metadata, ``plane`` the plane of a stack.
     """
-    path = Path(path)
+    path, stack_plane = split_plane(Path(path))
+    plane += stack_plane
     layout = _tiff_layout(path, axes)
     if layout is not None:
         return read_plane(layout, plane)

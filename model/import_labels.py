@@ -16,6 +16,7 @@ from model.imageio import image_size, write_mask
 from model.labelme_import import labelme_mask
 from model.mask_names import MaskNames
 from model.project import MAX_CLASSES
+from model.tiff_files import split_plane
 
 __all__ = ["IMPORT_KINDS", "ImportProgress", "ImportReport", "import_labels"]
 
@@ -128,7 +129,8 @@ class _ImageMatcher:
 
     def __init__(self, images: Sequence[Path], names: MaskNames, report: ImportReport) -> None:
         self._by_key = {names.key(image).casefold(): image for image in names.usable(images)}
-        self._by_name = {image.name.casefold(): image for image in names.usable(images)}
+        files = [image for image in names.usable(images) if split_plane(image)[1] == 0]
+        self._by_name = {image.name.casefold(): image for image in files}  # planes have no file name
         self._shared = {group[0].stem.casefold(): group for group in names.shared_stems}
         self._report = report
 

@@ -27,7 +27,7 @@ from model.errors import SegGUIError
 from model.imageio import read_image, write_geotiff_mask, write_mask
 from model.intensity import channel_count, non_finite_pixels
 from model.mask_names import MaskNames
-from model.tiff_files import is_tiff, read_geo_tags
+from model.tiff_files import is_tiff, read_geo_tags, split_plane
 
 if TYPE_CHECKING:  # importing torch is slow; the app's GUI thread ranks images without it
     from model.predict import Predictor
@@ -168,7 +168,8 @@ class _FolderRun:
         start = time.perf_counter()
         try:
             raw = read_image(path, self.axes)
-            geo = read_geo_tags(path) if is_tiff(path) else None
+            source = split_plane(path)[0]
+            geo = read_geo_tags(source) if is_tiff(source) else None
         except SegGUIError as exc:
             with self.lock:
                 result.problems.append(str(exc))

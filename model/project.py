@@ -248,6 +248,15 @@ def save_project(project: Project) -> None:
         raise ProjectError(f"{project.file}: cannot save project ({exc.strerror or exc})") from exc
 
 
+def project_images(project: Project, left_out: list[str] | None = None) -> list[Path]:
+    """The project's images in list order, each stack's planes after it (``model.tiff_files``);
+    entries that are no readable file are named in ``left_out``."""
+    from model.imageio import list_images
+    from model.tiff_files import expand_stacks
+
+    return expand_stacks(list_images(project.folder, left_out), project.image_axes)
+
+
 def with_declared_classes(project: Project, classes: list[ClassInfo]) -> Project:
     """``project`` with ``classes`` (from ``--classes``, a labels file), not yet saved. Refused
     when the project has masks whose values would change meaning: the declared list must then

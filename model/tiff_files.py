@@ -138,6 +138,52 @@ def is_tiff(path: str | os.PathLike[str]) -> bool:
     return Path(path).suffix.lower() in TIFF_SUFFIXES
 
 
+PLANE_PREFIX = "plane-"
+"""Planes 2, 3, ... of a stack ``a.tif`` are the images ``a.tif/plane-2``, ``a.tif/plane-3``:
+paths below the file, which no real file can have (a file holds no folder), so every part of
+SegGUI keys, lists, saves and reads them as images of their own; plane 1 is the file itself, so a
+mask painted on it before stacks had planes stays its mask."""
+
+
+def plane_path(stack: Path, plane: int) -> Path:
+    """The image that is plane ``plane`` (from 0) of ``stack``."""
+    return stack if plane == 0 else stack / f"{PLANE_PREFIX}{plane + 1}"
+
+
+def split_plane(path: Path) -> tuple[Path, int]:
+    """``(file, plane from 0)`` of an image path (``plane_path``'s inverse)."""
+    name = path.name
+    if name.startswith(PLANE_PREFIX) and name[len(PLANE_PREFIX) :].isdigit() and is_tiff(path.parent):
+        return path.parent, int(name[len(PLANE_PREFIX) :]) - 1
+    return path, 0
+
+
+def image_title(path: Path, planes: int | None = None) -> str:
+    """ "cells.tif", or "cells.tif, plane 3" (of 31) for a plane of a stack."""
+    stack, plane = split_plane(path)
+    if stack == path and not planes:
+        return path.name
+    return f"{stack.name}, plane {plane + 1}" + (f" of {planes}" if planes else "")
+
+
+def expand_stacks(images: list[Path], axes: str | None = None) -> list[Path]:
+    """``images`` with each stack's planes after it (``plane_path``), from the TIFF headers. A
+    TIFF whose header cannot be read, or whose axes the folder has not said yet, stays one image
+    (opening it names the problem, or asks)."""
+    out: list[Path] = []
+    for image in images:
+        out.append(image)
+        if not is_tiff(image):
+            continue
+        try:
+            layout = tiff_layout(image, axes)
+        except ImageReadError:
+            continue
+        if not layout.photographic:
+            out.extend(plane_path(image, plane) for plane in range(1, layout.planes))
+    return out
+
+
 def tiff_layout(path: str | os.PathLike[str], axes: str | None = None) -> TiffLayout:
     """The layout of ``path`` (header only). ``axes`` is the folder's answer for shapes without
     metadata, such as ``"CYX"`` or ``"ZYX"``; it is used when its length fits the file."""

@@ -19,11 +19,12 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QListView, QVBoxLayout, QWidget
 
-from model.imageio import MASK_SUFFIX, list_images
+from model.imageio import MASK_SUFFIX
 from model.mask_names import MaskNames
 from model.memory import many_lasting_objects
-from model.project import Project
+from model.project import Project, project_images
 from model.recovery import recover_folder
+from model.tiff_files import image_title
 from seggui.label_status import Status
 from seggui.thumbnails import THUMBNAIL_SIZE, ThumbnailLoader
 
@@ -185,10 +186,10 @@ class ImageListModel(QAbstractListModel):
         record = self.record(index.row())
         if role == Qt.ItemDataRole.DisplayRole:
             if record.uncertainty is None:
-                return record.path.name
-            return f"{record.path.name}  ({record.uncertainty:.2f})"
+                return image_title(record.path)
+            return f"{image_title(record.path)}  ({record.uncertainty:.2f})"
         if role == Qt.ItemDataRole.ToolTipRole:
-            text = record.error or f"{record.path.name}: {record.status.value}"
+            text = record.error or f"{image_title(record.path)}: {record.status.value}"
             if record.uncertainty is not None:
                 text += f"; model's uncertainty {record.uncertainty:.3f} (0 sure, 1 coin toss)"
             return text
@@ -303,7 +304,7 @@ def scan_project(project: Project, recover: bool) -> tuple[list, MaskNames, list
     mask names and messages to show (entries the listing left out among them)."""
     left_out: list[str] = []
     with many_lasting_objects():
-        images = list_images(project.folder, left_out)
+        images = project_images(project, left_out)
         names = MaskNames(images)
         own = {names.mask_path(image, project.mask_dir).name for image in names.usable(images)}
         messages = recover_folder(project, own).messages() if recover else []

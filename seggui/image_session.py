@@ -17,7 +17,7 @@ from model.errors import SegGUIError
 from model.folder_lock import FolderLock, LockOwner
 from model.mask_names import MaskNames
 from model.project import load_project
-from model.tiff_files import AxesUnsettled
+from model.tiff_files import AxesUnsettled, image_title
 from seggui.app_state import AppState
 from seggui.browser import BrowserPanel, Status, scan_project
 from seggui.canvas.view import CanvasView
@@ -256,7 +256,7 @@ class ImageSession(QObject):
             state.tell(self._notice, 30000)
             self._notice = None
         else:
-            state.tell(f"{loaded.path.name}: {loaded.description}", 8000)
+            state.tell(f"{image_title(loaded.path, loaded.planes)}: {loaded.description}", 8000)
         if loaded.mask_problem:
             message = f"{loaded.mask_problem}. The mask starts empty; the old file is kept until you paint."
             self.browser.model.update(loaded.path, Status.MASK_UNREADABLE, message)
@@ -271,7 +271,7 @@ class ImageSession(QObject):
         self.state.tell(f"{message} (skipped)" if stepping else message, 10000)
         if not stepping:  # where the user looks: the canvas, which no longer shows another image
             reason = message[len(f"{path}: ") :] if message.startswith(f"{path}: ") else message
-            self.canvas.show_notice(f"{path.name} cannot be opened", f"{reason}.\n\n{path}")
+            self.canvas.show_notice(f"{image_title(path)} cannot be opened", f"{reason}.\n\n{path}")
         self.image_failed.emit(path, message)
         if stepping:
             self.step_image(stepping)  # on past it, as Page Down/Up meant

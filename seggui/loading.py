@@ -14,7 +14,7 @@ from model.errors import SegGUIError
 from model.imageio import read_image, read_mask
 from model.intensity import channel_count
 from model.memory import release_freed_memory
-from model.tiff_files import TiffLayout, is_tiff, read_plane, tiff_layout
+from model.tiff_files import TiffLayout, is_tiff, read_plane, split_plane, tiff_layout
 from seggui.canvas.composite import ChannelView, Histogram, carried_views, channel_statistics, composite
 from seggui.canvas.layers import render_labels, rgb_qimage
 
@@ -41,6 +41,8 @@ class LoadedImage:
     description: str = ""
     """What the file holds, for the status bar: "2 channels (DAPI, GFP), 16-bit integer; axes
     CYX from SegGUI's rule for plain TIFFs" (how a TIFF's shape was read), else its pixels."""
+    planes: int = 1
+    """How many planes the file has (``path`` is one of them: ``model.tiff_files.plane_path``)."""
 
 
 def load_image(
@@ -53,10 +55,11 @@ def load_image(
     """Read ``path`` and its mask (or an empty mask); raises ``SegGUIError`` for a bad image
     (``model.tiff_files.AxesUnsettled`` for a TIFF whose axes the folder must say). ``axes`` is
     the folder's answer; ``previous_views`` how the last image was shown (``carried_views``)."""
-    layout = tiff_layout(path, axes) if is_tiff(path) else None
+    source, plane = split_plane(path)
+    layout = tiff_layout(source, axes) if is_tiff(source) else None
     if layout is not None and layout.photographic:
         layout = None
-    raw = read_plane(layout) if layout is not None else read_image(path)
+    raw = read_plane(layout, plane) if layout is not None else read_image(path)
     limits, channel_histograms = channel_statistics(raw)
     views = carried_views(previous_views, limits, layout.channel_names if layout else ())
     display = rgb_qimage(composite(raw, views))
@@ -80,16 +83,14 @@ def load_image(
         render_labels(mask, classes),
         stamp,
         _description(raw, layout),
+        layout.planes if layout is not None else 1,
     )
 
 
 def _description(raw: np.ndarray, layout: TiffLayout | None) -> str:
     height, width = raw.shape[:2]
     if layout is not None:
-        text = f"{width} x {height}, {layout.describe()}"
-        if layout.planes > 1:
-            text += f"; plane 1 of {layout.planes} shown, labelled and trained on (a mask per plane: not yet)"
-        return text
+        return f"{width} x {height}, {layout.describe()}"
     channels = channel_count(raw)
     kind = {1: "grey", 3: "colour"}.get(channels, f"{channels} channels")
     return f"{width} x {height}, {kind}, {raw.dtype.itemsize * 8}-bit"

@@ -34,6 +34,7 @@ from seggui.image_session import ImageSession
 from seggui.jobs import Jobs
 from seggui.mask_store import MaskStore
 from seggui.model_loop import ModelLoop
+from seggui.plane_bar import PlaneBar, under_canvas
 from seggui.transfer import LabelTransfer
 from seggui.window_ui import WindowUi
 
@@ -78,7 +79,10 @@ class MainWindow(WindowUi, EditingControls, QMainWindow):
         self.jobs = Jobs("window", 2, self)  # folder scans, image loads, display windows
 
         self.canvas = CanvasView(self)
-        self.setCentralWidget(self.canvas)
+        self.plane_bar = PlaneBar(self)
+        self.setCentralWidget(under_canvas(self.canvas, self.plane_bar))
+        self.plane_bar.plane_chosen.connect(self.open_image)
+        self.state.image_opened.connect(lambda loaded: self.plane_bar.show_image(loaded.path, loaded.planes))
         self.browser = BrowserPanel(self)
         dock = QDockWidget("Images", self)
         dock.setObjectName("images")

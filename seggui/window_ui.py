@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMessageBox, QSlider, QSpinBox, QToolBar
 
 from model.errors import SegGUIError
-from model.tiff_files import axes_question, is_tiff
+from model.tiff_files import axes_question, is_tiff, split_plane
 from seggui.actions import make_action
 from seggui.canvas.layers import STYLES
 from seggui.canvas.tools import TOOLS, FillTool
@@ -29,6 +29,7 @@ SHORTCUTS = [
     ("Ctrl+0", "Fit to window"),
     ("M", "Show/hide mask"),
     ("Page Down / Page Up", "Next / previous image"),
+    (". / ,", "Next / previous plane of a stack"),
     ("Ctrl+Z / Ctrl+Shift+Z", "Undo / redo"),
     ("Ctrl+T", "Train (fine-tune on everything painted)"),
     ("R", "Show/hide the prediction"),
@@ -144,6 +145,8 @@ class WindowUi:
         self.keep_labels_action.setToolTip("Brush, fill, polygon and lasso leave labelled pixels as they are")
         self.pick_class_action = self._action("&Pick Class Under Pointer", self.pick_class_under_pointer, "I")
         self.axes_action = self._action("TIFF &Axes...", self._change_image_axes)
+        self.next_plane_action = self._action("Next &Plane", lambda: self.plane_bar.step(1), ".")
+        self.previous_plane_action = self._action("Previous Pla&ne", lambda: self.plane_bar.step(-1), ",")
         self.axes_action.setToolTip(
             "Which sizes of the folder's TIFFs without axes in their metadata are channels"
         )
@@ -214,6 +217,8 @@ class WindowUi:
         image_menu = self.menuBar().addMenu("&Image")
         image_menu.addAction(self.channel_dock.toggleViewAction())
         image_menu.addAction(self.axes_action)
+        image_menu.addAction(self.next_plane_action)
+        image_menu.addAction(self.previous_plane_action)
         edit_menu = self.menuBar().addMenu("&Edit")
         edit_menu.addAction(self.undo_action)
         edit_menu.addAction(self.redo_action)
@@ -256,9 +261,10 @@ class WindowUi:
         """Ask again how the TIFF on screen, and the folder's others of its shape, are read."""
         current = self.current
         question = None
-        if current is not None and is_tiff(current.path):
+        source = split_plane(current.path)[0] if current is not None else None
+        if source is not None and is_tiff(source):
             try:
-                question = axes_question(current.path)
+                question = axes_question(source)
             except SegGUIError as exc:
                 self._error(str(exc))
                 return

@@ -51,6 +51,9 @@ class LabelFormat:
     """Also a list of every exported item (VOC's ``trainval.txt``)."""
     distinct_colours: bool = False
     """Classes must have distinct colours (colour masks lose classes that share one)."""
+    names_image_files: bool = False
+    """Its files name the image file they label (COCO, labelme, YOLO), which a plane of a stack
+    (after the first) is not: such planes are skipped with a message."""
     import_kind: str | None = None
     import_title: str = ""
     read: Callable[[ReadContext], Iterator[tuple[str, Path, MaskMaker]]] | None = None

@@ -193,6 +193,7 @@ def _read(ctx: ReadContext) -> Iterator[tuple[str, Path, MaskMaker]]:
 
 FORMAT = LabelFormat(
     name="coco",
+    names_image_files=True,
     title="COCO JSON",
     item_paths=lambda stem: [],
     write_item=_collect,

@@ -11,11 +11,12 @@ import numpy as np
 from model.formats.base import LabelFormat
 from model.imageio import write_geotiff_mask
 from model.label_formats import ExportContext
-from model.tiff_files import GeoTags, read_geo_tags
+from model.tiff_files import GeoTags, is_tiff, read_geo_tags, split_plane
 
 
 def _write(ctx: ExportContext, image: Path, mask: np.ndarray, stem: str) -> None:
-    geo = read_geo_tags(image) if image.suffix.lower() in (".tif", ".tiff") else None
+    source = split_plane(image)[0]
+    geo = read_geo_tags(source) if is_tiff(source) else None
     path = ctx.root / f"{stem}.tif"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_geotiff_mask(path, np.ascontiguousarray(mask, np.uint8), ctx.classes, geo or GeoTags(()))

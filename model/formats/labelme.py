@@ -64,6 +64,7 @@ def _read(ctx: ReadContext) -> Iterator[tuple[str, Path, MaskMaker]]:
 
 FORMAT = LabelFormat(
     name="labelme",
+    names_image_files=True,
     title="labelme JSON (polygons)",
     item_paths=lambda stem: [f"{stem}.json"],
     write_item=_write,

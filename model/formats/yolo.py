@@ -71,6 +71,7 @@ def _read(ctx: ReadContext) -> Iterator[tuple[str, Path, MaskMaker]]:
 
 FORMAT = LabelFormat(
     name="yolo",
+    names_image_files=True,
     title="YOLO segmentation (polygons)",
     item_paths=lambda stem: [f"labels/{stem}.txt"],
     write_item=_write,

@@ -174,3 +174,66 @@ def test_a_16_bit_colour_png_keeps_its_16_bits(tmp_path):
     (tmp_path / "c16.png").write_bytes(imagecodecs.png_encode(rgba))
     image = read_image(tmp_path / "c16.png")
     assert image.dtype == np.uint16 and np.array_equal(image, rgba[..., :3])  # Pillow gave 8 bits
+
+
+def test_a_stack_trains_predicts_exports_and_imports_plane_by_plane(tmp_path, shapes_model):
+    from model.checkpoint import load_checkpoint
+    from model.data import find_samples
+    from model.image_cache import DecodedCache
+    from model.import_labels import import_labels
+    from model.mask_names import MaskNames
+    from model.predict import Predictor
+    from model.predict_folder import predict_folder
+    from model.project import project_images
+    from model.tiff_files import expand_stacks, plane_path
+    from model.training_images import load_training_set
+
+    folder = tmp_path / "stacks"
+    folder.mkdir()
+    stack = RNG.integers(0, 255, (3, 40, 56), dtype=np.uint8)
+    tifffile.imwrite(folder / "z.tif", stack, imagej=True, metadata={"axes": "ZYX"})
+    images = expand_stacks([folder / "z.tif"])
+    assert images == [folder / "z.tif", plane_path(folder / "z.tif", 1), plane_path(folder / "z.tif", 2)]
+    assert [np.array_equal(read_image(p), stack[k]) for k, p in enumerate(images)] == [True] * 3
+    names = MaskNames(images)
+    assert [names.mask_path(p, folder / "masks").name for p in images] == [
+        "z.png",
+        "z.z002.png",
+        "z.z003.png",
+    ]
+    (folder / "masks").mkdir()
+    masks = {p: RNG.integers(0, 3, (40, 56), dtype=np.uint8) for p in (images[0], images[2])}
+    for image, mask in masks.items():
+        write_mask(names.mask_path(image, folder / "masks"), mask, CLASSES)
+
+    samples = find_samples(folder, folder / "masks")
+    assert [s.image for s in samples] == images and samples[1].mask is None
+    loaded, problems = load_training_set(samples, 1, 3, cache=DecodedCache(1 << 26))
+    assert problems == [] and [item.path for item in loaded] == [images[0], images[2]]
+    assert np.array_equal(loaded[1].labels(), masks[images[2]])
+
+    result = predict_folder(
+        Predictor(load_checkpoint(shapes_model), "cpu"), images, tmp_path / "pred", CLASSES
+    )
+    assert result.problems == [] and sorted(p.name for p in (tmp_path / "pred").glob("*.png")) == [
+        "z.png", "z.z002.png", "z.z003.png",
+    ]  # fmt: skip
+
+    project = Project(folder)
+    assert project_images(project) == images
+    out = tmp_path / "export"
+    report = export_labels(images, folder / "masks", CLASSES, out, ExportOptions())
+    assert sorted(p.name for p in out.glob("*.png")) == ["z.png", "z.z003.png"] and report.skipped == []
+    coco = export_labels(images, folder / "masks", CLASSES, tmp_path / "coco", ExportOptions(format="coco"))
+    assert (
+        len(coco.skipped) == 1
+        and "z.tif, plane 3" in coco.skipped[0]
+        and "names image files" in coco.skipped[0]
+    )
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    tifffile.imwrite(fresh / "z.tif", stack, imagej=True, metadata={"axes": "ZYX"})
+    imported = import_labels(out, "masks", project_images(Project(fresh)), fresh / "masks", CLASSES)
+    assert imported.skipped == [] and len(imported.imported) == 2
+    assert np.array_equal(read_mask(fresh / "masks" / "z.z003.png"), masks[images[2]])

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import tifffile
 
+from model.classes import IGNORE_INDEX
+from model.imageio import read_mask
 from model.project import load_project
 from seggui.canvas.composite import GREEN, MAGENTA, ChannelView, channel_statistics, composite, default_views
 from seggui.document import similar_pixels
-from tests.seggui.conftest import open_folder
+from tests.seggui.conftest import at_zoom_one, drag, open_folder
 
 
 def _stains(rng: np.random.Generator, channels: int = 4) -> np.ndarray:
@@ -145,13 +147,38 @@ def test_composites_of_grey_and_8_bit_colour_images_are_the_images_themselves():
     assert np.abs(shown[..., 1].astype(int) - np.round(two[..., 0] / 257)).max() <= 1
 
 
-def test_a_stack_opens_on_its_first_plane_and_says_so(qtbot, window, tmp_path):
+def test_every_plane_of_a_stack_has_its_own_mask_and_the_slider_steps_through_them(qtbot, window, tmp_path):
     stack = np.random.default_rng(3).integers(0, 4000, (5, 32, 40)).astype(np.uint16)
     tifffile.imwrite(tmp_path / "z.tif", stack, imagej=True, metadata={"axes": "ZYX"})
     open_folder(qtbot, window, tmp_path)
-    assert np.array_equal(window.current.raw, stack[0])
-    assert "5 planes" in window.statusBar().currentMessage()
-    assert "plane 1 of 5 shown" in window.statusBar().currentMessage()
+    model = window.browser.model
+    assert [model.data(model.index(r)) for r in range(model.rowCount())] == [
+        "z.tif", "z.tif, plane 2", "z.tif, plane 3", "z.tif, plane 4", "z.tif, plane 5",
+    ]  # fmt: skip
+    assert np.array_equal(window.current.raw, stack[0]) and window.plane_bar.isVisible()
+    assert window.plane_bar.label.text() == "1 of 5"
+    at_zoom_one(window)
+    drag(qtbot, window, [(5, 5), (8, 5)])  # class 1 on plane 1
+    with qtbot.waitSignal(window.image_opened, timeout=10000):
+        window.next_plane_action.trigger()
+    assert np.array_equal(window.current.raw, stack[1]) and window.plane_bar.label.text() == "2 of 5"
+    assert "z.tif, plane 2 of 5" in window.statusBar().currentMessage()
+    assert (window.document.mask == IGNORE_INDEX).all()  # plane 2 starts empty
+    window.set_class(0)
+    drag(qtbot, window, [(20, 20), (24, 20)])
+    qtbot.waitUntil(lambda: not window.store.has_unsaved(), timeout=10000)
+    first, second = read_mask(tmp_path / "masks" / "z.png"), read_mask(tmp_path / "masks" / "z.z002.png")
+    assert first[5, 6] == 1 and first[20, 22] == IGNORE_INDEX
+    assert second[20, 22] == 0 and second[5, 6] == IGNORE_INDEX
+    with qtbot.waitSignal(window.image_opened, timeout=10000):
+        window.plane_bar.slider.setValue(5)
+    assert np.array_equal(window.current.raw, stack[4])
+    with qtbot.waitSignal(window.image_opened, timeout=10000):
+        window.previous_plane_action.trigger()
+    assert np.array_equal(window.current.raw, stack[3])
+    with qtbot.waitSignal(window.image_opened, timeout=10000):
+        window.plane_bar.slider.setValue(2)
+    assert window.document.mask[20, 22] == 0  # its own mask again
 
 
 def test_the_channels_a_model_reads_are_a_training_setting_kept_in_the_project(qtbot, window, stained):
