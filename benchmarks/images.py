@@ -50,6 +50,39 @@ elif kind == "plane":
     for plane in range(1, 11):
         array = read_image(path, plane=plane)
     print(array.nbytes, 0, (time.perf_counter() - start) / 10, 0.0)
+elif kind == "switch":
+    from pathlib import Path
+    from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+    from seggui.main_window import MainWindow
+    app = QApplication([])
+    window = MainWindow(QSettings(str(Path(path).parent / "settings.ini"), QSettings.Format.IniFormat))
+    window.resize(1200, 800); window.show()
+    clock, gaps, last = QElapsedTimer(), [], [0.0]
+    clock.start()
+    def tick():
+        now = clock.nsecsElapsed() / 1e6
+        gaps.append(now - last[0] - 2.0); last[0] = now
+    timer = QTimer(); timer.setInterval(2); timer.timeout.connect(tick)
+    from PySide6.QtCore import QEventLoop
+    loop = QEventLoop()  # waits asleep: a spinning wait would take a core from the loading thread
+    window.image_opened.connect(lambda _: loop.quit())
+    window.open_folder(Path(path).parent)
+    loop.exec()
+    window.thumbnails.jobs.wait(30000)  # the list's previews are made, and torch imported for the
+    window.model_loop.service.jobs.wait(120000)  # device label: then only the switches run
+    switches = []
+    last[0] = clock.nsecsElapsed() / 1e6
+    timer.start()
+    for step in range(20):
+        start = time.perf_counter()
+        window.plane_bar.step(1 if step < 10 else -1)
+        loop.exec()
+        switches.append(time.perf_counter() - start)
+    timer.stop()
+    print(0, 0, float(np.median(switches)), max(gaps) / 1000, flush=True)
+    window.close()  # the window's way out: masks saved, threads ended (seggui.app.exit_when_closed)
+    os._exit(0)
 else:
     from PySide6.QtWidgets import QApplication
     from model.classes import default_classes
@@ -81,7 +114,8 @@ def _files(folder: Path, quick: bool) -> list[tuple[str, Path]]:
     made = []
 
     def write(name: str, array: np.ndarray, **options: object) -> None:
-        path = folder / f"{name}.tif"
+        (folder / str(len(made))).mkdir()
+        path = folder / str(len(made)) / f"{name}.tif"  # a folder each: the window opens it alone
         tifffile.imwrite(path, array, **options)
         made.append((name, path))
 
@@ -144,6 +178,9 @@ def main() -> None:
                 plane_bytes, _, plane_s, _ = _probe("plane", path)
                 print(f"| one other plane of it (`read_image(plane=k)`) | {plane_bytes / 1e6:.1f} MB | | "
                       f"{plane_s * 1000:.1f} ms | | | |")  # fmt: skip
+                _, _, switch_s, gap_s = _probe("switch", path)
+                print(f"| switching planes in the window (. key, to the plane on screen; median of 20) | | | "
+                      f"{switch_s * 1000:.1f} ms | | | {gap_s * 1000:.1f} ms |")  # fmt: skip
 
 
 if __name__ == "__main__":
