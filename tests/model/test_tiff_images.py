@@ -237,3 +237,19 @@ def test_a_stack_trains_predicts_exports_and_imports_plane_by_plane(tmp_path, sh
     imported = import_labels(out, "masks", project_images(Project(fresh)), fresh / "masks", CLASSES)
     assert imported.skipped == [] and len(imported.imported) == 2
     assert np.array_equal(read_mask(fresh / "masks" / "z.z003.png"), masks[images[2]])
+
+
+def test_the_command_line_takes_the_axes_of_plain_stacks(tmp_path, shapes_model, capsys):
+    from model.cli import main
+
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    tifffile.imwrite(folder / "s.tif", RNG.integers(0, 255, (8, 32, 40), dtype=np.uint8))
+    model = ["--model", str(shapes_model), "--images", str(folder)]
+    assert main(["predict", *model, "--out", str(tmp_path / "a")]) == 1  # asked, not guessed
+    assert "--axes" in capsys.readouterr().err
+    assert main(["predict", *model, "--out", str(tmp_path / "b"), "--axes", "ZYX"]) == 0
+    assert len(list((tmp_path / "b").glob("s*.png"))) == 8  # s.png, s.z002.png ... s.z008.png
+    save_project(Project(folder, image_axes="ZYX"))  # the window's answer serves the command too
+    assert main(["predict", *model, "--out", str(tmp_path / "c")]) == 0
+    assert (tmp_path / "c" / "s.z008.png").is_file()
