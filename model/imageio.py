@@ -18,8 +18,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from model.atomic import atomic_write
 from model.classes import IGNORE_INDEX, ClassInfo, palette_bytes
 from model.errors import ImageReadError, MaskError
+from model.geotiff import GeoTags, write_palette_geotiff
 from model.tiff_files import (
-    GeoTags,
     TiffHeaderError,
     TiffLayout,
     is_tiff,
@@ -27,7 +27,6 @@ from model.tiff_files import (
     split_plane,
     tiff_layout,
     tiff_size,
-    write_palette_geotiff,
 )
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"})

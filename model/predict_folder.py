@@ -24,10 +24,11 @@ import numpy as np
 from model.atomic import atomic_write
 from model.classes import ClassInfo
 from model.errors import SegGUIError
+from model.geotiff import read_geo_tags
 from model.imageio import read_image, write_geotiff_mask, write_mask
 from model.intensity import channel_count, non_finite_pixels
 from model.mask_names import MaskNames
-from model.tiff_files import is_tiff, read_geo_tags, split_plane
+from model.tiff_files import is_tiff, split_plane
 
 if TYPE_CHECKING:  # importing torch is slow; the app's GUI thread ranks images without it
     from model.predict import Predictor

@@ -10,7 +10,6 @@ and passes the answer as ``axes``.
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import re
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from model.errors import ImageReadError
+from model.geotiff import GeoTags, geo_tags_of
 
 TIFF_SUFFIXES = frozenset({".tif", ".tiff"})
 MAX_CHANNELS = 64
@@ -33,19 +33,6 @@ AXES_RULE = (
 
 _CHANNEL_AXES = "CSE"  # channel, sample, wavelength
 _PLANE_AXES = "ZT"
-_UNKNOWN_AXES = "QI"
-GEOTIFF_TAGS = {
-    33550: "ModelPixelScale",
-    33922: "ModelTiepoint",
-    34264: "ModelTransformation",
-    34735: "GeoKeyDirectory",
-    34736: "GeoDoubleParams",
-    34737: "GeoAsciiParams",
-    42112: "GDAL_METADATA",
-    42113: "GDAL_NODATA",
-}
-GEOREFERENCE_TAGS = (33550, 33922, 34264, 34735, 34736, 34737)
-"""The tags that place an image on the Earth (GDAL_METADATA and nodata are not part of it)."""
 
 
 class TiffHeaderError(ImageReadError):
@@ -65,27 +52,6 @@ class AxesUnsettled(ImageReadError):
             f"planes cannot be told from the shape. Say it once for the folder (Image > Axes of TIFF "
             f"files, or --axes on the command line), for example {' or '.join(choices[:3])}"
         )
-
-
-@dataclass(frozen=True)
-class GeoTags:
-    """A GeoTIFF's georeferencing tags as stored: ``(code, tiff type, count, value)`` each."""
-
-    tags: tuple[tuple[int, int, int, object], ...]
-
-    def value(self, code: int) -> object | None:
-        for tag_code, _, _, value in self.tags:
-            if tag_code == code:
-                return value
-        return None
-
-    def extratags(self) -> list[tuple[int, int, int, object, bool]]:
-        """The tags in the form ``tifffile.imwrite(extratags=...)`` takes, nodata left out."""
-        return [
-            (code, dtype, 0 if dtype == 2 else count, value, True)
-            for code, dtype, count, value in self.tags
-            if code != 42113
-        ]
 
 
 @dataclass(frozen=True)
@@ -336,36 +302,9 @@ def _channel_names(tif) -> tuple[str, ...]:
     return ()
 
 
-def read_geo_tags(path: str | os.PathLike[str]) -> GeoTags | None:
-    """The georeference of a GeoTIFF (None for a TIFF without one), whatever its axes."""
-    import tifffile
-
-    try:
-        with tifffile.TiffFile(path) as tif:
-            return geo_tags_of(tif.pages[0])
-    except Exception as exc:
-        raise TiffHeaderError(f"{path}: not a TIFF tifffile can read ({type(exc).__name__}: {exc})") from exc
-
-
-def geo_tags_of(page) -> GeoTags | None:
-    """The georeferencing tags of a tifffile page, if it has any."""
-    tags = []
-    for code in GEOTIFF_TAGS:
-        tag = page.tags.get(code)
-        if tag is not None:
-            tags.append((code, int(tag.dtype), int(tag.count), tag.value))
-    return GeoTags(tuple(tags)) if any(code in GEOREFERENCE_TAGS for code, *_ in tags) else None
-
-
-def read_tiff(path: str | os.PathLike[str], axes: str | None = None, plane: int = 0) -> np.ndarray:
-    """One plane of a TIFF as ``H x W`` (one channel) or ``H x W x C``, its own dtype kept.
-
-    ``plane`` counts the planes of a stack (``Z`` and ``T`` together, ``T`` slowest)."""
-    return read_plane(tiff_layout(path, axes), plane)
-
-
 def read_plane(layout: TiffLayout, plane: int = 0) -> np.ndarray:
-    """Plane ``plane`` of the TIFF ``layout`` describes (``read_tiff``)."""
+    """Plane ``plane`` (from 0) of the TIFF ``layout`` describes, ``H x W`` (one channel) or
+    ``H x W x C``, its own dtype kept."""
     import tifffile
 
     path = layout.path
@@ -438,27 +377,3 @@ def _why_tiff_undecodable(exc: Exception) -> str:
     ):
         return f"the file is cut short (an interrupted copy?): copy it again {detail}"
     return f"the TIFF is damaged and cannot be decoded: copy it again from where it came from {detail}"
-
-
-def write_palette_geotiff(
-    path: str | os.PathLike[str], mask: np.ndarray, palette: np.ndarray, geo: GeoTags, nodata: int
-) -> None:
-    """Write an index mask as a palette GeoTIFF carrying ``geo`` (its own nodata: ``nodata``)."""
-    import tifffile
-
-    from model.atomic import atomic_write
-
-    colormap = np.zeros((3, 256), np.uint16)
-    colormap[:, : palette.shape[0]] = palette.T.astype(np.uint16) * 257
-    extratags = geo.extratags()
-    if geo.tags:
-        extratags.append((42113, 2, 0, str(nodata), True))
-
-    def write(fh) -> None:
-        encoded = io.BytesIO()  # tifffile takes a handle's name for a path; os.fdopen's is a number
-        tifffile.imwrite(
-            encoded, mask, photometric="palette", colormap=colormap, extratags=extratags, compression="zlib"
-        )
-        fh.write(encoded.getbuffer())
-
-    atomic_write(path, write)

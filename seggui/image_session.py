@@ -26,7 +26,7 @@ from seggui.document import MaskDocument
 from seggui.editor import MaskEditor
 from seggui.folder_claim import FREE, OWN, READ_ONLY
 from seggui.jobs import Jobs
-from seggui.loading import LoadedImage, open_image_file
+from seggui.loading import LoadedImage, load_image
 from seggui.mask_store import MaskStore
 from seggui.recent_documents import RecentDocuments
 from seggui.thumbnails import ThumbnailLoader
@@ -198,7 +198,7 @@ class ImageSession(QObject):
             self.display.views,
         )
         self.jobs.submit(
-            lambda: open_image_file(path, mask_path, classes, axes, views),
+            lambda: load_image(path, mask_path, classes, axes, views),
             lambda loaded: self._on_image_loaded(loaded, again),
             lambda error: self._on_read_failed(path, error),
             key=OPENING,

@@ -52,25 +52,35 @@ def load_image(
     axes: str | None = None,
     previous_views: tuple[ChannelView, ...] = (),
 ) -> LoadedImage:
-    """Read ``path`` and its mask (or an empty mask); raises ``SegGUIError`` for a bad image
-    (``model.tiff_files.AxesUnsettled`` for a TIFF whose axes the folder must say). ``axes`` is
-    the folder's answer; ``previous_views`` how the last image was shown (``carried_views``)."""
-    source, plane = split_plane(path)
-    layout = tiff_layout(source, axes) if is_tiff(source) else None
-    if layout is not None and layout.photographic:
-        layout = None
-    raw = read_plane(layout, plane) if layout is not None else read_image(path)
-    limits, channel_histograms = channel_statistics(raw)
-    views = carried_views(previous_views, limits, layout.channel_names if layout else ())
-    display = rgb_qimage(composite(raw, views))
-    problem = None
-    mask = np.full(raw.shape[:2], IGNORE_INDEX, np.uint8)
-    stamp = file_stamp(mask_path)  # before reading: a change made after this is noticed on saving
-    if stamp is not None:
-        try:
-            mask = read_mask(mask_path, shape=raw.shape[:2], num_classes=len(classes))
-        except SegGUIError as exc:
-            problem = str(exc)
+    """Read ``path`` and its mask (or an empty mask), for a background job; raises
+    ``SegGUIError`` for a bad image (``model.tiff_files.AxesUnsettled`` for a TIFF whose axes the
+    folder must say), having handed back what a huge decode held (``release_freed_memory``);
+    running out of memory is said plainly. ``axes`` is the folder's answer; ``previous_views``
+    how the last image was shown (``carried_views``)."""
+    try:
+        source, plane = split_plane(path)
+        layout = tiff_layout(source, axes) if is_tiff(source) else None
+        if layout is not None and layout.photographic:
+            layout = None
+        raw = read_plane(layout, plane) if layout is not None else read_image(path)
+        limits, channel_histograms = channel_statistics(raw)
+        views = carried_views(previous_views, limits, layout.channel_names if layout else ())
+        display = rgb_qimage(composite(raw, views))
+        problem = None
+        mask = np.full(raw.shape[:2], IGNORE_INDEX, np.uint8)
+        stamp = file_stamp(mask_path)  # before reading: a change made after this is noticed on saving
+        if stamp is not None:
+            try:
+                mask = read_mask(mask_path, shape=raw.shape[:2], num_classes=len(classes))
+            except SegGUIError as exc:
+                problem = str(exc)
+        mask_image = render_labels(mask, classes)
+    except SegGUIError:
+        release_freed_memory()
+        raise
+    except MemoryError:
+        release_freed_memory()
+        raise SegGUIError(f"{path}: not enough memory to open this image") from None
     return LoadedImage(
         path,
         mask_path,
@@ -80,7 +90,7 @@ def load_image(
         channel_histograms,
         mask,
         problem,
-        render_labels(mask, classes),
+        mask_image,
         stamp,
         _description(raw, layout),
         layout.planes if layout is not None else 1,
@@ -94,22 +104,3 @@ def _description(raw: np.ndarray, layout: TiffLayout | None) -> str:
     channels = channel_count(raw)
     kind = {1: "grey", 3: "colour"}.get(channels, f"{channels} channels")
     return f"{width} x {height}, {kind}, {raw.dtype.itemsize * 8}-bit"
-
-
-def open_image_file(
-    path: Path,
-    mask_path: Path,
-    classes: tuple[ClassInfo, ...],
-    axes: str | None = None,
-    previous_views: tuple[ChannelView, ...] = (),
-) -> LoadedImage:
-    """``load_image`` for a background job: a failure hands back what a huge decode held
-    (``release_freed_memory``), and running out of memory is said plainly (``SegGUIError``)."""
-    try:
-        return load_image(path, mask_path, classes, axes, previous_views)
-    except SegGUIError:
-        release_freed_memory()
-        raise
-    except MemoryError:
-        release_freed_memory()
-        raise SegGUIError(f"{path}: not enough memory to open this image") from None

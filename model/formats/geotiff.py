@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from model.formats.base import LabelFormat
+from model.geotiff import GeoTags, read_geo_tags
 from model.imageio import write_geotiff_mask
 from model.label_formats import ExportContext
-from model.tiff_files import GeoTags, is_tiff, read_geo_tags, split_plane
+from model.tiff_files import is_tiff, split_plane
 
 
 def _write(ctx: ExportContext, image: Path, mask: np.ndarray, stem: str) -> None:

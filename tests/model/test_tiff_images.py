@@ -10,9 +10,10 @@ import tifffile
 from model.classes import default_classes
 from model.errors import ImageReadError
 from model.export_labels import ExportOptions, export_labels
+from model.geotiff import GEOREFERENCE_TAGS, read_geo_tags
 from model.imageio import image_channels, image_size, read_image, read_mask, write_mask
 from model.project import Project, load_project, save_project
-from model.tiff_files import GEOREFERENCE_TAGS, AxesUnsettled, read_geo_tags, tiff_layout
+from model.tiff_files import AxesUnsettled, tiff_layout
 
 RNG = np.random.default_rng(7)
 CLASSES = default_classes(3)

@@ -37,7 +37,7 @@ def main() -> None:
 
         def load() -> None:
             try:
-                loading.open_image_file(image, image.with_name("none.png"), tuple(default_classes(2)))
+                loading.load_image(image, image.with_name("none.png"), tuple(default_classes(2)))
             except SegGUIError as exc:
                 messages.append(str(exc))
 

@@ -471,12 +471,12 @@ def test_every_registered_tool_has_its_key_menu_entry_and_tool_bar_button(window
 def test_an_image_read_while_its_save_was_being_written_is_read_again(qtbot, window, tmp_path):
     """A read that began before this window's save of the same mask ended holds the old pixels:
     shown, the strokes seemed gone and the next save made a conflict copy (CI saw it under load)."""
-    from seggui.loading import open_image_file
+    from seggui.loading import load_image
 
     folder = _folder(tmp_path)
     open_folder(qtbot, window, folder)
     first = window.current
-    stale = open_image_file(first.path, first.mask_path, window.state.project.classes)  # before the save
+    stale = load_image(first.path, first.mask_path, window.state.project.classes)  # before the save
     at_zoom_one(window)
     drag(qtbot, window, [(10, 10), (20, 10)])
     strokes = window.document.mask.copy()
