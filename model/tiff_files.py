@@ -49,8 +49,8 @@ class AxesUnsettled(ImageReadError):
         sizes = " x ".join(str(n) for n in shape)
         super().__init__(
             f"{path}: a TIFF of {sizes} without axes in its metadata; which is channels and which "
-            f"planes cannot be told from the shape. Say it once for the folder (Image > Axes of TIFF "
-            f"files, or --axes on the command line), for example {' or '.join(choices[:3])}"
+            f"planes cannot be told from the shape. Say it once for the folder (Image > TIFF Axes..., "
+            f"or --axes on the command line), for example {' or '.join(choices[:3])}"
         )
 
 
@@ -175,7 +175,7 @@ def tiff_layout(path: str | os.PathLike[str], axes: str | None = None) -> TiffLa
     if layout.channels > MAX_CHANNELS:
         raise ImageReadError(
             f"{path}: {layout.channels} channels; SegGUI takes up to {MAX_CHANNELS}. If they are planes "
-            "of a stack, say so for the folder (Image > Axes of TIFF files, or --axes)"
+            "of a stack, say so for the folder (Image > TIFF Axes..., or --axes)"
         )
     if len(names) == layout.channels:
         layout = dataclasses.replace(layout, channel_names=names)
@@ -243,7 +243,7 @@ def _settle_axes(path: Path, file_axes: str, shape: tuple[int, ...], answer: str
         if any(answer[i] != known[i] for i in range(len(known)) if i not in unknown):
             raise ImageReadError(
                 f"{path}: the folder's axes {answer} do not fit this file, whose axes are {file_axes} "
-                "(Q and I unknown); change the folder's axes (Image > Axes of TIFF files, or --axes)"
+                "(Q and I unknown); change the folder's axes (Image > TIFF Axes..., or --axes)"
             )
         return _check_axes(path, answer, shape), "the folder's axes"
     has_channels = "C" in known

@@ -32,12 +32,12 @@ class AxesDialog(QDialog):
 
     def __init__(self, unsettled: AxesUnsettled, current: str | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Axes of TIFF files")
+        self.setWindowTitle("TIFF axes")
         sizes = " x ".join(str(n) for n in unsettled.shape)
         text = QLabel(
             f"<b>{unsettled.path.name}</b> is a TIFF of {sizes} whose metadata does not say which size "
             "is channels and which planes. How should SegGUI read it, and the folder's other TIFFs of "
-            "this shape? The answer is kept in the project file (Image &gt; Axes of TIFF files... "
+            "this shape? The answer is kept in the project file (Image &gt; TIFF Axes... "
             "changes it)."
         )
         text.setWordWrap(True)
@@ -45,9 +45,11 @@ class AxesDialog(QDialog):
         layout.addWidget(text)
         self.group = QButtonGroup(self)
         self.choices = list(unsettled.choices)
+        # Shapes the rule reads as channels never come here: a stack is the likelier reading.
+        chosen = current if current in self.choices else self.choices[-1]
         for index, axes in enumerate(self.choices):
             button = QRadioButton(describe_axes(axes, unsettled.shape))
-            button.setChecked(axes == current or (index == 0 and current not in self.choices))
+            button.setChecked(axes == chosen)
             self.group.addButton(button, index)
             layout.addWidget(button)
         buttons = QDialogButtonBox(

@@ -192,3 +192,22 @@ def test_the_channels_a_model_reads_are_a_training_setting_kept_in_the_project(q
     panel.channels_edit.setText("")
     panel.channels_edit.editingFinished.emit()
     assert load_project(stained).train_settings["channels"] == []  # every channel
+
+
+def test_the_axes_dialog_offers_every_reading_and_starts_on_the_stack(qtbot, tmp_path):
+    from model.tiff_files import AxesUnsettled
+    from seggui.axes_dialog import AxesDialog
+
+    dialog = AxesDialog(AxesUnsettled(tmp_path / "s.tif", (10, 64, 64), ("CYX", "ZYX")), None)
+    qtbot.addWidget(dialog)
+    buttons = dialog.group.buttons()
+    assert [b.text() for b in buttons] == [
+        "CYX: 10 channels of one 64 x 64 image",
+        "ZYX: a stack of 10 planes (z), 1 channel each",
+    ]
+    assert dialog.chosen() == "ZYX"  # shapes the rule reads as channels never come here
+    buttons[0].setChecked(True)
+    assert dialog.chosen() == "CYX"
+    again = AxesDialog(AxesUnsettled(tmp_path / "s.tif", (10, 64, 64), ("CYX", "ZYX")), "CYX")
+    qtbot.addWidget(again)
+    assert again.chosen() == "CYX"  # the folder's last answer first
