@@ -183,36 +183,44 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
         size = tiff_size(path) if is_tiff(path) else None
     except TiffHeaderError:
         size = None
-    if size is not None:
-        return size
-    try:
-        with Image.open(path) as img:
-            width, height = img.size
-            orientation = img.getexif().get(0x0112, 1)
-    except Exception as exc:
-        raise ImageReadError(f"{path}: cannot read image header ({type(exc).__name__}: {exc})") from exc
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    return size if size is not None else _pillow_header(path)[:2]
 
 
 def image_channels(path: str | os.PathLike[str], axes: str | None = None) -> int:
     """The channels ``read_image`` gives: 1 for greyscale images (including grey palettes), 3 for
     colour, what a TIFF holds (``model.tiff_files``); from the header only."""
+    return image_header(path, axes)[2]
+
+
+def image_header(path: str | os.PathLike[str], axes: str | None = None) -> tuple[int, int, int]:
+    """``(width, height, channels)`` of what ``read_image`` gives, from one read of the header
+    (``AxesUnsettled`` for a TIFF whose axes the folder must say)."""
     path = split_plane(Path(path))[0]
     layout = _tiff_layout(path, axes)
     if layout is not None:
-        return layout.channels
+        return (*layout.size, layout.channels)
+    return _pillow_header(path)
+
+
+def _pillow_header(path: Path) -> tuple[int, int, int]:
+    """``(width, height, channels)`` of a file Pillow reads (after EXIF orientation)."""
     try:
         with Image.open(path) as img:
+            width, height = img.size
+            orientation = img.getexif().get(0x0112, 1)
             mode = img.mode
             palette = img.getpalette() if mode == "P" else None
     except Exception as exc:
         raise ImageReadError(f"{path}: cannot read image header ({type(exc).__name__}: {exc})") from exc
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
     if mode in _GREY_MODES or mode in _INT_MODES or mode == "F":
-        return 1
+        return width, height, 1
     if palette is not None:
         rgb = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
-        return 1 if bool((rgb[:, 0] == rgb[:, 1]).all() and (rgb[:, 0] == rgb[:, 2]).all()) else 3
-    return 3
+        grey = bool((rgb[:, 0] == rgb[:, 1]).all() and (rgb[:, 0] == rgb[:, 2]).all())
+        return width, height, 1 if grey else 3
+    return width, height, 3
 
 
 def read_image(path: str | os.PathLike[str], axes: str | None = None, plane: int = 0) -> np.ndarray:

@@ -2,7 +2,7 @@
 planes of a stack, the full bit depth, the channel names and the georeference.
 
 Which size of a TIFF is channels and which planes comes from the file's own metadata (OME-XML,
-ImageJ hyperstacks, tifffile's shape record with axes). A plain shape follows ``AXES_RULE``;
+ImageJ hyperstacks, tifffile's shape record with axes). A plain shape follows the rule of ``_settle_axes``;
 a shape the rule cannot settle raises ``AxesUnsettled``, never a guess: the caller asks the user
 and passes the answer as ``axes``.
 """
@@ -24,12 +24,6 @@ TIFF_SUFFIXES = frozenset({".tif", ".tiff"})
 MAX_CHANNELS = 64
 PLAIN_CHANNELS_UP_TO = 6
 """A plain TIFF's one leading axis of up to this many is channels: two to six stains."""
-
-AXES_RULE = (
-    "Axes come from the file's metadata (OME-XML, ImageJ, tifffile's shape record). Samples per pixel "
-    f"are channels. Without metadata, one leading axis of 2 to {PLAIN_CHANNELS_UP_TO} is channels, and "
-    "the pages of colour or multi-sample images are planes; any other shape is asked."
-)
 
 _CHANNEL_AXES = "CSE"  # channel, sample, wavelength
 _PLANE_AXES = "ZT"
@@ -150,53 +144,67 @@ def expand_stacks(images: list[Path], axes: str | None = None) -> list[Path]:
     return out
 
 
-def tiff_layout(path: str | os.PathLike[str], axes: str | None = None) -> TiffLayout:
-    """The layout of ``path`` (header only). ``axes`` is the folder's answer for shapes without
-    metadata, such as ``"CYX"`` or ``"ZYX"``; it is used when its length fits the file."""
+@dataclass(frozen=True)
+class _Header:
+    """What one parse of a TIFF's header gives, before its axes are settled."""
+
+    file_axes: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    channel_names: tuple[str, ...]
+    geo: GeoTags | None
+    alpha: bool
+    photographic: bool
+
+
+def _read_header(path: Path) -> _Header:
+    """Parse ``path``'s header once (``TiffHeaderError`` if tifffile cannot)."""
     import tifffile
 
-    path = Path(path)
     try:
         with tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
-            file_axes, shape = series.axes, tuple(int(n) for n in series.shape)
-            names = _channel_names(tif)
-            first = tif.pages[0]
-            geo = geo_tags_of(first)
-            dtype = np.dtype(series.dtype)
-            alpha = any(v in (1, 2) for v in np.atleast_1d(first.extrasamples)) and "S" in file_axes
-            photographic = _photographic(tif)
+            series, first = tif.series[0], tif.pages[0]
+            return _Header(
+                series.axes,
+                tuple(int(n) for n in series.shape),
+                np.dtype(series.dtype),
+                _channel_names(tif),
+                geo_tags_of(first),
+                any(v in (1, 2) for v in np.atleast_1d(first.extrasamples)) and "S" in series.axes,
+                _photographic(tif),
+            )
     except FileNotFoundError:
         raise ImageReadError(f"{path}: file not found") from None
     except Exception as exc:
         raise TiffHeaderError(f"{path}: not a TIFF tifffile can read ({type(exc).__name__}: {exc})") from exc
-    settled, how = _settle_axes(path, file_axes, shape, axes)
-    layout = TiffLayout(path, settled, shape, dtype, how, (), geo, alpha, photographic)
+
+
+def tiff_layout(path: str | os.PathLike[str], axes: str | None = None) -> TiffLayout:
+    """The layout of ``path`` (header only). ``axes`` is the folder's answer for shapes without
+    metadata, such as ``"CYX"`` or ``"ZYX"``; it is used when its length fits the file."""
+    path = Path(path)
+    head = _read_header(path)
+    settled, how = _settle_axes(path, head.file_axes, head.shape, axes)
+    layout = TiffLayout(
+        path, settled, head.shape, head.dtype, how, (), head.geo, head.alpha, head.photographic
+    )
     if layout.channels > MAX_CHANNELS:
         raise ImageReadError(
             f"{path}: {layout.channels} channels; SegGUI takes up to {MAX_CHANNELS}. If they are planes "
             "of a stack, say so for the folder (Image > TIFF Axes..., or --axes)"
         )
-    if len(names) == layout.channels:
-        layout = dataclasses.replace(layout, channel_names=names)
+    if len(head.channel_names) == layout.channels:
+        layout = dataclasses.replace(layout, channel_names=head.channel_names)
     return layout
 
 
 def tiff_size(path: str | os.PathLike[str]) -> tuple[int, int] | None:
     """``(width, height)`` of a TIFF tifffile reads (its Y and X are known whatever the other
     axes are); None for a photograph Pillow reads (``TiffLayout.photographic``)."""
-    import tifffile
-
-    try:
-        with tifffile.TiffFile(path) as tif:
-            if _photographic(tif):
-                return None
-            axes, shape = tif.series[0].axes, tif.series[0].shape
-    except FileNotFoundError:
-        raise ImageReadError(f"{path}: file not found") from None
-    except Exception as exc:
-        raise TiffHeaderError(f"{path}: not a TIFF tifffile can read ({type(exc).__name__}: {exc})") from exc
-    return int(shape[axes.index("X")]), int(shape[axes.index("Y")])
+    head = _read_header(Path(path))
+    if head.photographic:
+        return None
+    return head.shape[head.file_axes.index("X")], head.shape[head.file_axes.index("Y")]
 
 
 def _photographic(tif) -> bool:
@@ -219,22 +227,21 @@ def _known_axes(file_axes: str) -> tuple[str, list[int]]:
 def axes_question(path: str | os.PathLike[str]) -> AxesUnsettled | None:
     """What a TIFF without axes in its metadata asks (its readings to choose from), or None
     when its metadata gives its axes; for changing a folder's answer."""
-    import tifffile
-
     path = Path(path)
-    try:
-        with tifffile.TiffFile(path) as tif:
-            if _photographic(tif):
-                return None
-            file_axes, shape = tif.series[0].axes, tuple(int(n) for n in tif.series[0].shape)
-    except Exception as exc:
-        raise TiffHeaderError(f"{path}: not a TIFF tifffile can read ({type(exc).__name__}: {exc})") from exc
-    known, unknown = _known_axes(file_axes)
-    return AxesUnsettled(path, shape, axes_choices(known, unknown)) if unknown else None
+    head = _read_header(path)
+    if head.photographic:
+        return None
+    known, unknown = _known_axes(head.file_axes)
+    return AxesUnsettled(path, head.shape, axes_choices(known, unknown)) if unknown else None
 
 
 def _settle_axes(path: Path, file_axes: str, shape: tuple[int, ...], answer: str | None) -> tuple[str, str]:
-    """The axes of a file as SegGUI reads them (``C``, ``Z``, ``T``, ``Y``, ``X``), and what said so."""
+    """The axes of a file as SegGUI reads them (``C``, ``Z``, ``T``, ``Y``, ``X``), and what said so.
+
+    The rule: axes come from the file's metadata; samples per pixel are channels; without
+    metadata one leading axis of 2 to ``PLAIN_CHANNELS_UP_TO`` is channels and the pages of
+    colour or multi-sample images are planes; the folder's ``answer`` reads any other shape, and
+    without one ``AxesUnsettled`` asks."""
     known, unknown = _known_axes(file_axes)
     if not unknown:
         return _check_axes(path, known, shape), "the file's metadata"

@@ -23,7 +23,7 @@ import torch
 from model.classes import IGNORE_INDEX
 from model.errors import DatasetError, SegGUIError
 from model.image_cache import DecodedCache
-from model.imageio import check_mask, image_channels, image_size, read_image, read_mask
+from model.imageio import check_mask, image_header, read_image, read_mask
 from model.intensity import (
     IntensityRange,
     channel_problem,
@@ -232,8 +232,8 @@ def index_labelled(
         if sample.mask is None and override is None:
             return None
         try:
-            width, height = image_size(sample.image)
-            problem = channel_problem(image_channels(sample.image, sample.axes), picked, in_channels)
+            width, height, channels = image_header(sample.image, sample.axes)  # one read of the header
+            problem = channel_problem(channels, picked, in_channels)
             if problem is not None:
                 return f"{sample.image}: {problem}; every image of a model needs the same channels"
             if override is not None:
