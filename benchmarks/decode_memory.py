@@ -2,7 +2,7 @@
 
     python benchmarks/decode_memory.py [--width 8000 --height 6000]
 
-Each image kind is written once and read by ``model.imageio.read_image`` in a fresh process;
+Each image kind is written once and read by ``model.storage.imageio.read_image`` in a fresh process;
 the table shows the array's size, the extra peak resident memory the read took (over the same
 process before reading) and their ratio. Before the EXIF step worked in place and an RGB image
 skipped its conversion to RGB, the same run gave 4.0x (grey), 4.7x (RGB) and 3.0x (16-bit);
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROBE = """
 import sys
 sys.path.insert(0, sys.argv[2])
-from model.imageio import read_image
+from model.storage.imageio import read_image
 
 def high_water():  # VmHWM, not ru_maxrss: that one keeps the parent's peak across exec
     for line in open("/proc/self/status"):

@@ -25,13 +25,13 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model.checkpoint import Checkpoint
 from model.classes import default_classes
-from model.data import find_samples, load_labelled
-from model.device import choose_device, device_description
-from model.predict import Predictor
-from model.train import EpochEnded, StepEnded, TrainSettings, fit
-from model.unet import DEFAULT_PRESET, build_unet, preset
+from model.compute.device import choose_device, device_description
+from model.networks.checkpoint import Checkpoint
+from model.networks.unet import DEFAULT_PRESET, build_unet, preset
+from model.prediction.predict import Predictor
+from model.training.data import find_samples, load_labelled
+from model.training.train import EpochEnded, StepEnded, TrainSettings, fit
 
 TARGET_MIOU = 0.80
 

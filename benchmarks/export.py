@@ -21,10 +21,10 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.classes import IGNORE_INDEX, default_classes
-from model.export_labels import ExportOptions, export_labels
-from model.formats import FORMATS
-from model.imageio import write_mask
-from model.import_labels import import_labels
+from model.labels.export_labels import ExportOptions, export_labels
+from model.labels.formats import FORMATS
+from model.labels.import_labels import import_labels
+from model.storage.imageio import write_mask
 
 IMPORT_KIND = {
     "index": "masks",

@@ -44,7 +44,7 @@ if kind == "tifffile":
     seconds = time.perf_counter() - start
     print(array.nbytes, high_water() - before, seconds, 0.0)
 elif kind == "plane":
-    from model.imageio import read_image
+    from model.storage.imageio import read_image
     read_image(path, plane=0)  # imports and the header parse warmed
     start = time.perf_counter()
     for plane in range(1, 11):

@@ -42,20 +42,20 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from labeller import correct, scribble  # noqa: E402
 from transfer import CAMVID_CLASSES, CAMVID_VOID  # noqa: E402
 
-from model.checkpoint import Checkpoint  # noqa: E402
 from model.classes import IGNORE_INDEX, ClassInfo, classes_from_names, default_classes  # noqa: E402
-from model.data import LabelledImage  # noqa: E402
-from model.device import choose_device  # noqa: E402
-from model.imageio import list_images, read_image, read_mask  # noqa: E402
-from model.intensity import image_to_input  # noqa: E402
-from model.metrics import confusion_matrix, metrics_from_confusion  # noqa: E402
-from model.predict import Predictor  # noqa: E402
-from model.predict_folder import rank_by_uncertainty  # noqa: E402
-from model.settings import TrainSettings  # noqa: E402
-from model.train import evaluate_images, fit, split_train_val  # noqa: E402
-from model.train_events import PreviewReady, PreviewRequest  # noqa: E402
-from model.uncertainty import sure_pixels  # noqa: E402
-from model.weights import initial_checkpoint  # noqa: E402
+from model.compute.device import choose_device  # noqa: E402
+from model.networks.checkpoint import Checkpoint  # noqa: E402
+from model.networks.weights import initial_checkpoint  # noqa: E402
+from model.prediction.metrics import confusion_matrix, metrics_from_confusion  # noqa: E402
+from model.prediction.predict import Predictor  # noqa: E402
+from model.prediction.predict_folder import rank_by_uncertainty  # noqa: E402
+from model.prediction.uncertainty import sure_pixels  # noqa: E402
+from model.storage.imageio import list_images, read_image, read_mask  # noqa: E402
+from model.storage.intensity import image_to_input  # noqa: E402
+from model.training.data import LabelledImage  # noqa: E402
+from model.training.settings import TrainSettings  # noqa: E402
+from model.training.train import evaluate_images, fit, split_train_val  # noqa: E402
+from model.training.train_events import PreviewReady, PreviewRequest  # noqa: E402
 
 SHARES = (0.005, 0.02, 0.1, 1.0)
 
@@ -247,7 +247,7 @@ def shares_table(data: DataSet, seconds: float, seed: int, steps: int | None = N
         name = "full masks" if share >= 1 else f"{100 * share:g} %"
         when = "-" if share >= 1 else f"{strokes / 60:.0f} min"
         by_strokes = max(epochs, key=lambda e: (e.strokes, -epochs.index(e)))  # the first best
-        kept = by_strokes if share >= 1 else epochs[-1]  # as fit keeps (model.fit_setup.keeps_latest)
+        kept = by_strokes if share >= 1 else epochs[-1]  # as fit keeps (fit_setup.keeps_latest)
         gap = np.mean([abs(e.strokes - e.holdout) for e in epochs])
         print(
             f"| {name} | {100 * actual:.2f} % | {strokes if share < 1 else '-'} | {when} | "
@@ -259,7 +259,7 @@ def shares_table(data: DataSet, seconds: float, seed: int, steps: int | None = N
 def accepted(prediction, confident: float | None, sure_only: bool = False) -> np.ndarray:
     """What Accept Prediction puts into an unpainted mask: every pixel's class; with
     ``sure_only`` (the app's default) only the pixels the model is sure of
-    (``model.uncertainty.sure_pixels``); or (``confident``) only pixels whose class probability
+    (``model.prediction.uncertainty.sure_pixels``); or (``confident``) only pixels whose class probability
     reaches it. The rest are left not labelled."""
     mask = prediction.classes.copy()
     if sure_only:

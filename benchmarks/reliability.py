@@ -42,10 +42,10 @@ from paint_driver import stroke_on_mask  # noqa: E402
 
 from model.classes import default_classes  # noqa: E402
 from model.errors import SegGUIError  # noqa: E402
-from model.imageio import list_images, read_mask  # noqa: E402
-from model.mask_names import MaskNames  # noqa: E402
-from model.project import Project  # noqa: E402
-from model.recovery import recover_folder  # noqa: E402
+from model.storage.imageio import list_images, read_mask  # noqa: E402
+from model.storage.mask_names import MaskNames  # noqa: E402
+from model.storage.project import Project  # noqa: E402
+from model.storage.recovery import recover_folder  # noqa: E402
 
 DRIVER = ROOT / "benchmarks" / "paint_driver.py"
 CLASSES = default_classes(2)

@@ -29,7 +29,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from model.classes import default_classes
-from model.project import Project, save_project
+from model.storage.project import Project, save_project
 from seggui.main_window import MainWindow
 
 PROBE_MS = 2
@@ -157,8 +157,8 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
 
 def headless_rate(folder: Path, classes, steps: int) -> tuple[float, float]:
     """Images per second of step time, and per second of wall time, training headless."""
-    from model.data import find_samples, load_labelled
-    from model.train import StepEnded, TrainSettings, fit, split_train_val
+    from model.training.data import find_samples, load_labelled
+    from model.training.train import StepEnded, TrainSettings, fit, split_train_val
 
     images, _ = load_labelled(find_samples(folder, folder / "masks"), 1, len(classes))
     train, val = split_train_val(images, TRAIN_SETTINGS["val_fraction"], 0)
@@ -209,7 +209,7 @@ def main() -> None:
         busy = (percentiles(probe.stalls), percentiles(probe.brush_ms), len(probe.brush_ms))
         last = steps[-1]
         wait_for(loop.training_finished, loop.stop)
-        from model.settings import TrainSettings
+        from model.training.settings import TrainSettings
 
         batch = TrainSettings.from_dict(window.project.train_settings).batch_size
         in_app_steps = last.step - first.step

@@ -4,10 +4,10 @@
 
 Makes ``--sizes`` labelled synthetic 1024 x 1024 colour images (JPEG images, dense four-class
 PNG masks; kept in ``--data`` for the next run), then for each size and loader trains the
-``fast`` preset for ``--steps`` steps in a fresh process through ``model.train.fit`` as the app
+``fast`` preset for ``--steps`` steps in a fresh process through ``model.training.train.fit`` as the app
 does, and reports: time to get the images ready, crops/s after the first ``--warmup`` steps,
 and the process's peak resident memory. ``in-memory`` decodes every image before the first
-step (``model.data.load_labelled``); ``streamed`` indexes the masks and reads images as
+step (``model.training.data.load_labelled``); ``streamed`` indexes the masks and reads images as
 needed through a cache bounded by the default budget (``load_training_set``). A size
 whose in-memory run would need more than 60 % of this machine's memory (extrapolated from the
 smaller sizes) is skipped for that loader. Run it alone: another busy process skews crops/s.
@@ -75,9 +75,9 @@ def subset(folder: Path, count: int) -> Path:
 def child(loader: str, folder: Path, steps: int, warmup: int) -> dict[str, float]:
     """Load and train in this process; peak memory is this process's own."""
     from model.classes import default_classes
-    from model.data import find_samples, load_labelled
-    from model.settings import TrainSettings
-    from model.train import StepEnded, fit
+    from model.training.data import find_samples, load_labelled
+    from model.training.settings import TrainSettings
+    from model.training.train import StepEnded, fit
 
     classes = default_classes(CLASSES)
     samples = find_samples(folder, folder / "masks")
@@ -86,8 +86,8 @@ def child(loader: str, folder: Path, steps: int, warmup: int) -> dict[str, float
         images, problems = load_labelled(samples, 3, CLASSES)
         cache_mb = 0.0
     else:
-        from model.image_cache import DecodedCache, default_cache_bytes
-        from model.training_images import load_training_set
+        from model.storage.image_cache import DecodedCache, default_cache_bytes
+        from model.training.training_images import load_training_set
 
         cache = DecodedCache(default_cache_bytes())
         images, problems = load_training_set(samples, 3, CLASSES, cache=cache)

@@ -5,7 +5,7 @@
 Each configuration runs in a fresh process (OpenMP settings are read when torch loads): training
 steps on synthetic data with each preset's default batch and crop, alone and beside a process
 that keeps one core busy, with torch's intra-op threads fixed at each count and with SegGUI's
-automatic choice (``model.threads.ThreadTuner``, what ``fit`` uses). Prints a Markdown table of
+automatic choice (``model.compute.threads.ThreadTuner``, what ``fit`` uses). Prints a Markdown table of
 crops/s with the ratio to the same preset alone at the full thread count, measured in this run.
 """
 
@@ -36,13 +36,13 @@ def measure(preset_name: str, threads: str, seconds: float) -> dict[str, float]:
     import torch
 
     from model.classes import default_classes
-    from model.settings import TrainSettings
-    from model.train import StepEnded, fit
+    from model.training.settings import TrainSettings
+    from model.training.train import StepEnded, fit
     from tests.synthetic import shapes_dataset
 
     images = shapes_dataset(16, size=256)
     settings = TrainSettings(preset=preset_name, time_budget_s=seconds, epochs=10_000, device="cpu")
-    from model.config import PRESETS
+    from model.networks.config import PRESETS
 
     if PRESETS[preset_name].encoder:  # three channels for a pretrained encoder
         images = [type(i)(i.path, i.image.repeat(3, axis=0), i.mask) for i in images]

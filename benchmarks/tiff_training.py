@@ -26,13 +26,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from model.classes import classes_from_names  # noqa: E402
-from model.data import find_samples  # noqa: E402
-from model.evaluation import evaluate_images  # noqa: E402
-from model.image_cache import DecodedCache  # noqa: E402
-from model.imageio import read_image, read_mask, write_mask  # noqa: E402
-from model.settings import TrainSettings  # noqa: E402
-from model.train import train_from_folders  # noqa: E402
-from model.training_images import load_training_set  # noqa: E402
+from model.prediction.evaluation import evaluate_images  # noqa: E402
+from model.storage.image_cache import DecodedCache  # noqa: E402
+from model.storage.imageio import read_image, read_mask, write_mask  # noqa: E402
+from model.training.data import find_samples  # noqa: E402
+from model.training.settings import TrainSettings  # noqa: E402
+from model.training.train import train_from_folders  # noqa: E402
+from model.training.training_images import load_training_set  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from transfer import CAMVID_CLASSES, CAMVID_VOID  # noqa: E402

@@ -33,9 +33,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from model.classes import IGNORE_INDEX, default_classes  # noqa: E402
-from model.imageio import write_mask  # noqa: E402
-from model.train import TrainSettings, train_from_folders  # noqa: E402
-from model.train_events import StepEnded  # noqa: E402
+from model.storage.imageio import write_mask  # noqa: E402
+from model.training.train import TrainSettings, train_from_folders  # noqa: E402
+from model.training.train_events import StepEnded  # noqa: E402
 
 CLASSES = default_classes(2)
 DRIVER = ROOT / "benchmarks" / "quit_driver.py"

@@ -2,7 +2,7 @@
 
     python benchmarks/transfer.py --camvid ../shared/data/camvid --membrane ../shared/data/membrane
 
-Each preset trains through ``model.train.fit`` as the app does (its default settings, its own
+Each preset trains through ``model.training.train.fit`` as the app does (its default settings, its own
 held-out fifth for model selection, "start from ImageNet" for encoder presets) for the same
 wall-clock time: ``--camvid-minutes`` on CamVid's train frames (void value 11 read as "not
 labelled"), scored on CamVid's val frames; ``--membrane-minutes`` on all but the last six
@@ -27,12 +27,12 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.classes import IGNORE_INDEX, ClassInfo, default_classes
-from model.data import LabelledImage, find_samples, load_labelled
-from model.device import choose_device, device_description
-from model.intensity import image_to_input
-from model.settings import TrainSettings
-from model.train import StepEnded, evaluate_images, fit, split_train_val
-from model.weights import initial_checkpoint
+from model.compute.device import choose_device, device_description
+from model.networks.weights import initial_checkpoint
+from model.storage.intensity import image_to_input
+from model.training.data import LabelledImage, find_samples, load_labelled
+from model.training.settings import TrainSettings
+from model.training.train import StepEnded, evaluate_images, fit, split_train_val
 
 CAMVID_CLASSES = [
     "sky",
@@ -163,7 +163,7 @@ def main() -> None:
     if args.skip != "membrane":
         rows = []
         for name in presets:
-            from model.config import PRESETS
+            from model.networks.config import PRESETS
 
             channels = 3 if PRESETS[name].encoder else 1
             train, test = load_membrane(args.membrane, channels)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.json_files import read_json_object
+from model.storage.json_files import read_json_object
 
 IGNORE_INDEX = 255
 """Mask value for "not labelled": ignored by the loss and the metrics."""

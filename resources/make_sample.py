@@ -17,8 +17,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.classes import IGNORE_INDEX, ClassInfo
-from model.imageio import write_mask
-from model.project import Project, save_project
+from model.storage.imageio import write_mask
+from model.storage.project import Project, save_project
 
 SIZE = 256
 CLASSES = [

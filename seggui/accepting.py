@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from model.classes import IGNORE_INDEX
-from model.uncertainty import sure_pixels
+from model.prediction.uncertainty import sure_pixels
 
 
 class PredictionAcceptance:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from model.errors import SegGUIError
-from model.project import Project, save_project
+from model.storage.project import Project, save_project
 
 if TYPE_CHECKING:
     from seggui.document import MaskDocument

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.tiff_files import AxesUnsettled
+from model.storage.tiff_files import AxesUnsettled
 
 
 def describe_axes(axes: str, shape: tuple[int, ...]) -> str:

@@ -19,12 +19,12 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QListView, QVBoxLayout, QWidget
 
-from model.imageio import MASK_SUFFIX
-from model.mask_names import MaskNames
-from model.memory import many_lasting_objects
-from model.project import Project, project_images
-from model.recovery import recover_folder
-from model.tiff_files import image_title
+from model.compute.memory import many_lasting_objects
+from model.storage.imageio import MASK_SUFFIX
+from model.storage.mask_names import MaskNames
+from model.storage.project import Project, project_images
+from model.storage.recovery import recover_folder
+from model.storage.tiff_files import image_title
 from seggui.label_status import Status
 from seggui.thumbnails import THUMBNAIL_SIZE, ThumbnailLoader
 
@@ -299,7 +299,7 @@ class BrowserPanel(QWidget):
 
 
 def scan_project(project: Project, recover: bool) -> tuple[list, MaskNames, list[str]]:
-    """On a worker thread: list the images, recover what a crash left (``model.recovery``: the
+    """On a worker thread: list the images, recover what a crash left (``model.storage.recovery``: the
     journal may only restore masks of these images), then give each its status. Returns records,
     mask names and messages to show (entries the listing left out among them)."""
     left_out: list[str] = []

@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw
 from scipy import ndimage
 
 from model.classes import IGNORE_INDEX
-from model.intensity import intensity_range
+from model.storage.intensity import intensity_range
 
 TILE = 64
 

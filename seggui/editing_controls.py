@@ -9,7 +9,7 @@ import dataclasses
 from PySide6.QtWidgets import QMessageBox
 
 from model.classes import IGNORE_INDEX
-from model.project import Project, remove_class_from_masks
+from model.storage.project import Project, remove_class_from_masks
 from seggui.canvas.tools import FillTool
 
 

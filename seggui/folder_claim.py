@@ -1,4 +1,4 @@
-"""Asking what to do with a folder another SegGUI window edits (see ``model.folder_lock``)."""
+"""Asking what to do with a folder another SegGUI window edits (see ``model.storage.folder_lock``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from model.folder_lock import LockOwner
+from model.storage.folder_lock import LockOwner
 
 READ_ONLY, TAKE_OVER, FREE, OWN = "read-only", "take over", "free", "own"
 """How a folder opens: the user's two answers, nobody else editing it, this window editing it."""

@@ -14,10 +14,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from model.errors import SegGUIError
-from model.folder_lock import FolderLock, LockOwner
-from model.mask_names import MaskNames
-from model.project import load_project
-from model.tiff_files import AxesUnsettled, image_title
+from model.storage.folder_lock import FolderLock, LockOwner
+from model.storage.mask_names import MaskNames
+from model.storage.project import load_project
+from model.storage.tiff_files import AxesUnsettled, image_title
 from seggui.app_state import AppState
 from seggui.browser import BrowserPanel, Status, scan_project
 from seggui.canvas.view import CanvasView

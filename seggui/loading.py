@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtGui import QImage
 
-from model.atomic import file_stamp
 from model.classes import IGNORE_INDEX, ClassInfo
+from model.compute.memory import release_freed_memory
 from model.errors import SegGUIError
-from model.imageio import read_image, read_mask
-from model.intensity import channel_count
-from model.memory import release_freed_memory
-from model.tiff_files import TiffLayout, is_tiff, read_plane, split_plane, tiff_layout
+from model.storage.atomic import file_stamp
+from model.storage.imageio import read_image, read_mask
+from model.storage.intensity import channel_count
+from model.storage.tiff_files import TiffLayout, is_tiff, read_plane, split_plane, tiff_layout
 from seggui.canvas.composite import ChannelView, Histogram, carried_views, channel_statistics, composite
 from seggui.canvas.layers import render_labels, rgb_qimage
 
@@ -26,7 +26,7 @@ class LoadedImage:
     path: Path
     mask_path: Path
     raw: np.ndarray
-    """``H x W`` or ``H x W x C``, the file's own values (``model.imageio.read_image``)."""
+    """``H x W`` or ``H x W x C``, the file's own values (``model.storage.imageio.read_image``)."""
     display: QImage
     """``raw`` drawn with ``views`` (``seggui.canvas.composite``), made on the loading thread."""
     views: tuple[ChannelView, ...]
@@ -37,12 +37,12 @@ class LoadedImage:
     mask_image: QImage
     """``mask`` coloured for display, made on the loading thread."""
     mask_stamp: tuple[int, int] | None = None
-    """The mask file's stamp (``model.atomic.file_stamp``) as it was read."""
+    """The mask file's stamp (``model.storage.atomic.file_stamp``) as it was read."""
     description: str = ""
     """What the file holds, for the status bar: "2 channels (DAPI, GFP), 16-bit integer; axes
     CYX from SegGUI's rule for plain TIFFs" (how a TIFF's shape was read), else its pixels."""
     planes: int = 1
-    """How many planes the file has (``path`` is one of them: ``model.tiff_files.plane_path``)."""
+    """How many planes the file has (``path`` is one of them: ``model.storage.tiff_files.plane_path``)."""
 
 
 def load_image(
@@ -53,7 +53,7 @@ def load_image(
     previous_views: tuple[ChannelView, ...] = (),
 ) -> LoadedImage:
     """Read ``path`` and its mask (or an empty mask), for a background job; raises
-    ``SegGUIError`` for a bad image (``model.tiff_files.AxesUnsettled`` for a TIFF whose axes the
+    ``SegGUIError`` for a bad image (``model.storage.tiff_files.AxesUnsettled`` for a TIFF whose axes the
     folder must say), having handed back what a huge decode held (``release_freed_memory``);
     running out of memory is said plainly. ``axes`` is the folder's answer; ``previous_views``
     how the last image was shown (``carried_views``)."""

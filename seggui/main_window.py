@@ -14,9 +14,9 @@ from PySide6.QtWidgets import (
 )
 
 from model.errors import SegGUIError
-from model.folder_lock import LockOwner
-from model.project import Project, save_project
-from model.tiff_files import AxesUnsettled
+from model.storage.folder_lock import LockOwner
+from model.storage.project import Project, save_project
+from model.storage.tiff_files import AxesUnsettled
 from seggui.app import ICON
 from seggui.app_state import AppState
 from seggui.axes_dialog import ask_axes

@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from model.classes import ClassInfo
 from model.errors import first_line
-from model.stroke_journal import JOURNAL_FILE, JournalRecord, StrokeJournal, Tiles
+from model.storage.stroke_journal import JOURNAL_FILE, JournalRecord, StrokeJournal, Tiles
 from seggui.document import MaskDocument
 from seggui.mask_write import SaveRequest, Stamp, WriteResult, write_request
 

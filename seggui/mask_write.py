@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from model.atomic import file_stamp, free_name, move_aside
 from model.classes import ClassInfo
-from model.imageio import write_mask
+from model.storage.atomic import file_stamp, free_name, move_aside
+from model.storage.imageio import write_mask
 from seggui.label_status import Status, status_of_mask
 
 log = logging.getLogger(__name__)

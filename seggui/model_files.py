@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from model.checkpoint import Checkpoint
     from model.classes import ClassInfo
+    from model.networks.checkpoint import Checkpoint
 
 MODEL_SUFFIX = ".pt"
 
@@ -32,7 +32,7 @@ def new_model_path(folder: Path) -> Path:
 
 def load_model_for(path: Path, classes: tuple[ClassInfo, ...]) -> tuple[Checkpoint, str | None]:
     """Read a model file and check it against the project's classes (worker thread: imports torch)."""
-    from model.checkpoint import check_classes, load_checkpoint
+    from model.networks.checkpoint import check_classes, load_checkpoint
 
     checkpoint = load_checkpoint(path)
     note = check_classes(checkpoint, list(classes), f"the model {path.name}")
@@ -40,6 +40,6 @@ def load_model_for(path: Path, classes: tuple[ClassInfo, ...]) -> tuple[Checkpoi
 
 
 def detect_device() -> str:
-    from model.device import choose_device, device_description
+    from model.compute.device import choose_device, device_description
 
     return device_description(choose_device("auto"))

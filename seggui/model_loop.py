@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Qt, QThread, Signal
 from PySide6.QtGui import QAction, QImage, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QFrame, QScrollArea
 
-from model.config import START_IMAGENET
+from model.networks.config import START_IMAGENET
 from seggui.accepting import PredictionAcceptance
 from seggui.actions import make_action
 from seggui.model_files import MODEL_SUFFIX, detect_device, load_model_for, model_files
@@ -28,8 +28,8 @@ from seggui.training_worker import TrainWorker
 from seggui.uncertainty_ranking import UncertaintyRanking
 
 if TYPE_CHECKING:
-    from model.checkpoint import Checkpoint
-    from model.predict import Prediction
+    from model.networks.checkpoint import Checkpoint
+    from model.prediction.predict import Prediction
     from seggui.app_state import AppState
     from seggui.browser import ImageListModel
     from seggui.canvas.layers import ImageLayer, LabelLayer, Rendered

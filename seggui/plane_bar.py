@@ -8,13 +8,13 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from model.tiff_files import plane_path, split_plane
+from model.storage.tiff_files import plane_path, split_plane
 
 
 class PlaneBar(QWidget):
     """Shows the plane of the stack on screen; ``plane_chosen`` asks for another."""
 
-    plane_chosen = Signal(object)  # Path of the plane image (``model.tiff_files.plane_path``)
+    plane_chosen = Signal(object)  # Path of the plane image (``model.storage.tiff_files.plane_path``)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)

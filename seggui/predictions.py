@@ -21,9 +21,9 @@ from seggui.canvas.layers import Drawing, Rendered, render_prediction
 from seggui.jobs import Jobs
 
 if TYPE_CHECKING:
-    from model.checkpoint import Checkpoint
-    from model.predict import Prediction, Predictor
-    from model.predict_folder import FolderPrediction, ImagePredicted
+    from model.networks.checkpoint import Checkpoint
+    from model.prediction.predict import Prediction, Predictor
+    from model.prediction.predict_folder import FolderPrediction, ImagePredicted
 
 CACHE_PIXELS = 24 * 1024 * 1024
 """Cached predictions keep 10 bytes per pixel (class map, uncertainty, the coloured overlay and
@@ -88,7 +88,7 @@ class PredictionService(QObject):
     def _predictors_for(self, generation: int, checkpoint: Checkpoint) -> list[Predictor]:
         """One predictor per GPU of this machine (or the one device), built on the worker thread
         (torch is imported there, never on the GUI)."""
-        from model.predict import machine_predictors
+        from model.prediction.predict import machine_predictors
 
         with self._predictor_lock:
             if not self._predictors or self._predictor_generation != generation:
@@ -178,7 +178,7 @@ class PredictionService(QObject):
         generation, stop = self.generation, self._stop_all
 
         def work(report) -> FolderPrediction:
-            from model.predict_folder import predict_folder
+            from model.prediction.predict_folder import predict_folder
 
             return predict_folder(
                 self._predictors_for(generation, checkpoint),
@@ -223,7 +223,7 @@ class PredictionDropped(Exception):
 
 
 def _read_prediction(path: Path, shape: tuple[int, ...], num_classes: int, uncertainty: float) -> Prediction:
-    from model.imageio import read_mask
-    from model.predict import Prediction
+    from model.prediction.predict import Prediction
+    from model.storage.imageio import read_mask
 
     return Prediction(read_mask(path, shape=shape[:2], num_classes=num_classes), None, uncertainty)

@@ -11,9 +11,9 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from model.compute.memory import LARGE_BYTES, release_freed_memory
 from model.errors import SegGUIError
-from model.imageio import read_image, read_mask
-from model.memory import LARGE_BYTES, release_freed_memory
+from model.storage.imageio import read_image, read_mask
 from seggui.canvas.composite import channel_statistics, composite, default_views
 from seggui.canvas.layers import rgb_qimage
 from seggui.jobs import Jobs

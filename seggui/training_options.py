@@ -21,9 +21,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.config import AUTO_PRESET, PRESET_INFO, START_IMAGENET, START_SCRATCH, is_pretrained_preset
-from model.image_cache import default_cache_bytes
-from model.settings import TrainSettings
+from model.networks.config import (
+    AUTO_PRESET,
+    PRESET_INFO,
+    START_IMAGENET,
+    START_SCRATCH,
+    is_pretrained_preset,
+)
+from model.storage.image_cache import default_cache_bytes
+from model.training.settings import TrainSettings
 from seggui.duration_spin import DurationSpin
 
 START_CURRENT = "current"

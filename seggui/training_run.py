@@ -10,15 +10,15 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from model.config import START_IMAGENET
+from model.networks.config import START_IMAGENET
 from seggui.model_files import model_files, new_model_path
 from seggui.training_options import START_CURRENT
 from seggui.training_panel import format_duration
 from seggui.training_worker import TrainOutcome, TrainRequest
 
 if TYPE_CHECKING:
-    from model.predict import Prediction
-    from model.train_events import EpochEnded, StepEnded, TrainingStarted
+    from model.prediction.predict import Prediction
+    from model.training.train_events import EpochEnded, StepEnded, TrainingStarted
     from seggui.canvas.layers import Rendered
 
 PREVIEW_MAX_PIXELS = 2048 * 2048

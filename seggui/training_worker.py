@@ -1,4 +1,5 @@
-"""Training on a QThread: a worker object calls ``model.train.fit`` and turns its events into signals.
+"""Training on a QThread: a worker object calls ``model.training.train.fit`` and turns its events
+into signals.
 
 The GUI thread never waits on torch: it hands a ``TrainRequest`` over through a queued signal, gets
 progress back as signals, and stops the run through a flag that ``fit`` checks every step.
@@ -22,8 +23,8 @@ from model.errors import SegGUIError
 from seggui.canvas.layers import Drawing, render_prediction
 
 if TYPE_CHECKING:
-    from model.checkpoint import Checkpoint
-    from model.train import PreviewRequest, TrainEvent, TrainResult
+    from model.networks.checkpoint import Checkpoint
+    from model.training.train import PreviewRequest, TrainEvent, TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class TrainWorker(QObject):
             self._drawing = drawing
 
     def _preview_target(self) -> PreviewRequest | None:
-        from model.train_events import PreviewRequest
+        from model.training.train_events import PreviewRequest
 
         with self._lock:
             return None if self._preview is None else PreviewRequest(*self._preview)
@@ -127,7 +128,7 @@ class TrainWorker(QObject):
             return
         save_error = None
         try:
-            from model.checkpoint import save_checkpoint
+            from model.networks.checkpoint import save_checkpoint
 
             save_checkpoint(request.model_path, result.checkpoint)
         except OSError as exc:
@@ -135,14 +136,14 @@ class TrainWorker(QObject):
         self.finished.emit(TrainOutcome(result, request.model_path, save_error, time.perf_counter() - start))
 
     def _train(self, request: TrainRequest) -> TrainResult:
-        from model.config import PRESET_INFO, START_CHOICES, START_IMAGENET, is_pretrained_preset
-        from model.data import find_samples
         from model.errors import DatasetError
-        from model.image_cache import DecodedCache, cache_bytes
-        from model.network_choice import model_channels, resolve_preset
-        from model.train import TrainSettings, fit, split_train_val
-        from model.training_images import load_training_set
-        from model.weights import initial_checkpoint
+        from model.networks.config import PRESET_INFO, START_CHOICES, START_IMAGENET, is_pretrained_preset
+        from model.networks.network_choice import model_channels, resolve_preset
+        from model.networks.weights import initial_checkpoint
+        from model.storage.image_cache import DecodedCache, cache_bytes
+        from model.training.data import find_samples
+        from model.training.train import TrainSettings, fit, split_train_val
+        from model.training.training_images import load_training_set
 
         settings = TrainSettings.from_dict(request.settings)
         samples = find_samples(request.image_dir, request.mask_dir, request.image_axes)
@@ -200,7 +201,7 @@ class TrainWorker(QObject):
         return float(np.count_nonzero(last[1] != classes)) / max(classes.size, 1)
 
     def _on_event(self, event: TrainEvent) -> None:
-        from model.train_events import EpochEnded, PreviewReady, StepEnded, TrainingStarted
+        from model.training.train_events import EpochEnded, PreviewReady, StepEnded, TrainingStarted
 
         if isinstance(event, StepEnded):
             self.step_ended.emit(event)

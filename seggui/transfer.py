@@ -11,14 +11,14 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressBar, QWidget
 
 from model.classes import read_labels_file
 from model.errors import SegGUIError
-from model.export_labels import ExportConflict, ExportOptions, export_labels
-from model.import_labels import import_labels
-from model.project import with_declared_classes
+from model.labels.export_labels import ExportConflict, ExportOptions, export_labels
+from model.labels.import_labels import import_labels
+from model.storage.project import with_declared_classes
 from seggui.actions import make_action
 from seggui.transfer_dialogs import ExportDialog, ImportDialog
 
 if TYPE_CHECKING:
-    from model.project import Project
+    from model.storage.project import Project
     from seggui.app_state import AppState
     from seggui.browser import ImageListModel
     from seggui.jobs import Jobs

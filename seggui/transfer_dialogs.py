@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.export_labels import ExportOptions
-from model.formats import EXPORT_FORMATS, IMPORT_FORMATS
+from model.labels.export_labels import ExportOptions
+from model.labels.formats import EXPORT_FORMATS, IMPORT_FORMATS
 
 FORMAT_NAMES = {name: fmt.title for name, fmt in EXPORT_FORMATS.items()}
 IMPORT_NAMES = {kind: fmt.import_title for kind, fmt in IMPORT_FORMATS.items()}

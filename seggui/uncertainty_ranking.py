@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from model.predict_folder import rank_by_uncertainty
+from model.prediction.predict_folder import rank_by_uncertainty
 from seggui.label_status import Status
 
 if TYPE_CHECKING:
-    from model.predict_folder import FolderPrediction, ImagePredicted
+    from model.prediction.predict_folder import FolderPrediction, ImagePredicted
 
 
 class UncertaintyRanking:

@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMessageBox, QSlider, QSpinBox, QToolBar
 
 from model.errors import SegGUIError
-from model.tiff_files import axes_question, is_tiff, split_plane
+from model.storage.tiff_files import axes_question, is_tiff, split_plane
 from seggui.actions import make_action
 from seggui.canvas.layers import STYLES
 from seggui.canvas.tools import TOOLS, FillTool

@@ -22,9 +22,9 @@ torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 @pytest.fixture(scope="session")
 def shapes_model(tmp_path_factory) -> Path:
     """A model file trained briefly on the synthetic shapes (3 classes), shared by the tests."""
-    from model.checkpoint import save_checkpoint
     from model.classes import default_classes
-    from model.train import TrainSettings, fit
+    from model.networks.checkpoint import save_checkpoint
+    from model.training.train import TrainSettings, fit
     from tests.synthetic import shapes_dataset
 
     settings = TrainSettings(max_steps=80, crop_size=64, batch_size=8, learning_rate=3e-3, device="cpu")

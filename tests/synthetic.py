@@ -8,8 +8,8 @@ import numpy as np
 from PIL import Image
 
 from model.classes import default_classes
-from model.data import LabelledImage
-from model.imageio import write_mask
+from model.storage.imageio import write_mask
+from model.training.data import LabelledImage
 
 
 def shapes_image(rng: np.random.Generator, size: int = 64) -> tuple[np.ndarray, np.ndarray]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from model.intensity import channel_count, channel_limits, limits_from_counts
+from model.storage.intensity import channel_count, channel_limits, limits_from_counts
 
 GREY = (255, 255, 255)
 RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
@@ -120,7 +120,7 @@ class Histogram:
 def channel_statistics(raw: np.ndarray) -> tuple[list[tuple[float, float]], tuple[Histogram, ...]]:
     """Per channel, from an evenly strided sample (a huge image costs little): the automatic
     contrast limits (8-bit: 0..255, so colours stay as they are; else the 0.1 and 99.9
-    percentiles of ``model.intensity``, so a dim 16-bit stain is seen) and a histogram over
+    percentiles of ``model.storage.intensity``, so a dim 16-bit stain is seen) and a histogram over
     the channel's range. 8- and 16-bit channels are counted once for both."""
     channels = channel_count(raw)
     flat = raw.reshape(-1, channels)

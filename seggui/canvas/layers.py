@@ -10,7 +10,7 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from model.classes import IGNORE_INDEX, ClassInfo
-from model.uncertainty import SURE_BELOW
+from model.prediction.uncertainty import SURE_BELOW
 from seggui.document import Rect
 
 
@@ -88,7 +88,7 @@ class Rendered:
 
 def uncertainty_lut() -> np.ndarray:
     """256 premultiplied ARGB32 colours for normalised entropy 0..255: clear where the model is
-    sure (``model.uncertainty.SURE_BELOW``: a model trained with class weights is rarely much
+    sure (``model.prediction.uncertainty.SURE_BELOW``: a model trained with class weights is rarely much
     surer than that of its commonest class), then yellow to red and more opaque as it is less
     sure (ilastik's uncertainty layer)."""
     level = np.arange(256, dtype=np.float64) / 255.0

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import torch
 
-from model import distributed
 from model.classes import default_classes
-from model.train import TrainSettings, fit
-from model.weights import initial_checkpoint
+from model.compute import distributed
+from model.networks.weights import initial_checkpoint
+from model.training.train import TrainSettings, fit
 from tests.synthetic import shapes_dataset
 
 

@@ -8,13 +8,13 @@ import pytest
 import tifffile
 import torch
 
-from model.checkpoint import load_checkpoint, save_checkpoint
 from model.classes import default_classes
-from model.imageio import read_image, write_mask
-from model.predict import Predictor
-from model.settings import TrainSettings
-from model.train import train_from_folders
-from model.weights import packaged_weights, pretrained_checkpoint
+from model.networks.checkpoint import load_checkpoint, save_checkpoint
+from model.networks.weights import packaged_weights, pretrained_checkpoint
+from model.prediction.predict import Predictor
+from model.storage.imageio import read_image, write_mask
+from model.training.settings import TrainSettings
+from model.training.train import train_from_folders
 
 CLASSES = default_classes(2)
 

@@ -5,10 +5,10 @@ import pickle
 import pytest
 import torch
 
-from model.checkpoint import Checkpoint, adapt_to_classes, load_checkpoint, save_checkpoint
 from model.classes import default_classes
 from model.errors import ModelFileError
-from model.unet import UNetConfig, build_unet
+from model.networks.checkpoint import Checkpoint, adapt_to_classes, load_checkpoint, save_checkpoint
+from model.networks.unet import UNetConfig, build_unet
 
 
 def _checkpoint(num_classes: int = 3) -> Checkpoint:
@@ -71,8 +71,8 @@ def test_head_grows_when_classes_are_added_and_old_outputs_are_kept():
 
 
 def test_class_check_refuses_extra_model_classes_and_notes_differences():
-    from model.checkpoint import check_classes
     from model.classes import ClassInfo
+    from model.networks.checkpoint import check_classes
 
     three = _checkpoint(3)
     with pytest.raises(ModelFileError, match="trained for 3 classes.*this project has 2"):

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.checkpoint import load_checkpoint
 from model.classes import IGNORE_INDEX
 from model.cli import main
-from model.imageio import read_mask
+from model.networks.checkpoint import load_checkpoint
+from model.storage.imageio import read_mask
 from tests.synthetic import write_shapes_folder
 
 TRAIN = ["--steps", "4", "--crop-size", "64", "--batch-size", "4", "--device", "cpu", "--val-fraction", "0"]
@@ -161,7 +161,7 @@ def test_no_command_prints_help(capsys):
 
 def test_export_masks_and_import_them_into_another_project(tmp_path, capsys):
     from model.classes import default_classes
-    from model.project import Project, save_project
+    from model.storage.project import Project, save_project
 
     source = write_shapes_folder(tmp_path / "a", 3, masks=2)
     save_project(Project(source, classes=tuple(default_classes(3))))
@@ -215,7 +215,7 @@ def test_train_offline_says_what_to_do(tmp_path, capsys, monkeypatch):
 
 
 def test_predict_says_how_far_a_large_image_is(trained, tmp_path, capsys, monkeypatch):
-    import model.cli_output as cli_output
+    import model.cli.output as cli_output
 
     _, model = trained
     big = tmp_path / "big.png"
@@ -281,7 +281,7 @@ def test_classes_from_a_labels_file(tmp_path, capsys):
 
 
 def test_training_output_without_a_terminal_and_its_summary(tmp_path, capsys, monkeypatch):
-    import model.cli_output as cli_output
+    import model.cli.output as cli_output
 
     monkeypatch.setattr(cli_output, "PROGRESS_S", 0.0)
     image_dir = write_shapes_folder(tmp_path, 4)
@@ -334,7 +334,7 @@ def test_predict_and_evaluate_errors_name_what_is_wrong(trained, tmp_path, capsy
 def test_import_declares_the_classes_and_adds_unknown_labels(tmp_path, capsys):
     import json
 
-    from model.project import load_project
+    from model.storage.project import load_project
 
     project = tmp_path / "project"
     project.mkdir()

@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 
 from model.classes import IGNORE_INDEX
-from model.data import CropDataset, IntensityJitter, LabelledImage, find_samples, load_labelled
 from model.errors import DatasetError
+from model.training.data import CropDataset, IntensityJitter, LabelledImage, find_samples, load_labelled
 from tests.synthetic import write_shapes_folder
 
 
@@ -137,7 +137,7 @@ def test_rare_classes_are_in_many_crops_even_with_dense_masks():
 
 
 def test_class_weights_favour_rare_classes_within_limits():
-    from model.losses import class_weights
+    from model.training.losses import class_weights
 
     assert np.allclose(class_weights(np.array([100, 10_000, 1_000_000]), power=1.0), [10, 1, 0.1])
     assert np.allclose(class_weights(np.array([100, 10_000, 1_000_000]), power=0.5), [10, 1, 0.1])
@@ -148,10 +148,10 @@ def test_class_weights_favour_rare_classes_within_limits():
 
 def test_nan_and_infinite_pixels_are_replaced_named_and_train_without_diverging(tmp_path, caplog):
     from model.classes import default_classes
-    from model.imageio import write_mask
-    from model.predict import Predictor
-    from model.settings import TrainSettings
-    from model.train import fit
+    from model.prediction.predict import Predictor
+    from model.storage.imageio import write_mask
+    from model.training.settings import TrainSettings
+    from model.training.train import fit
 
     rng = np.random.default_rng(0)
     image = rng.random((48, 48), dtype=np.float32) * 100

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from model.checkpoint import Checkpoint
 from model.classes import default_classes
-from model.export import StandaloneSegmenter, export_onnx, export_torchscript
-from model.unet import UNetConfig, build_unet
+from model.networks.checkpoint import Checkpoint
+from model.networks.export import StandaloneSegmenter, export_onnx, export_torchscript
+from model.networks.unet import UNetConfig, build_unet
 
 
 @pytest.fixture

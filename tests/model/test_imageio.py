@@ -8,7 +8,7 @@ from PIL import Image
 
 from model.classes import IGNORE_INDEX, default_classes
 from model.errors import ImageReadError, MaskError
-from model.imageio import image_channels, list_images, read_image, read_mask, write_mask
+from model.storage.imageio import image_channels, list_images, read_image, read_mask, write_mask
 
 
 def _exif_rotated(path, array: np.ndarray, orientation: int = 6) -> None:

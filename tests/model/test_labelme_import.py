@@ -16,8 +16,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from model.classes import IGNORE_INDEX, ClassInfo
-from model.imageio import read_mask
-from model.import_labels import import_labels
+from model.labels.import_labels import import_labels
+from model.storage.imageio import read_mask
 
 CLASSES = [
     ClassInfo("background", (0, 0, 0)),

@@ -9,12 +9,12 @@ import pytest
 from PIL import Image, ImageDraw
 
 from model.classes import IGNORE_INDEX, ClassInfo, default_classes
-from model.export_labels import ExportConflict, ExportOptions, export_labels
-from model.formats.voc import voc_palette
-from model.imageio import read_mask, write_mask
-from model.import_labels import import_labels
-from model.polygons import mask_to_polygons, rasterize_polygon
-from model.rle import rle_decode, rle_encode
+from model.labels.export_labels import ExportConflict, ExportOptions, export_labels
+from model.labels.formats.voc import voc_palette
+from model.labels.import_labels import import_labels
+from model.labels.polygons import mask_to_polygons, rasterize_polygon
+from model.labels.rle import rle_decode, rle_encode
+from model.storage.imageio import read_mask, write_mask
 
 CLASSES = default_classes(4)
 
@@ -331,7 +331,7 @@ def test_masks_in_memory_are_exported_instead_of_their_files(tmp_path, project):
 
 
 def test_the_round_trip_covers_every_registered_format():
-    from model.formats import FORMATS, IMPORT_KINDS
+    from model.labels.formats import FORMATS, IMPORT_KINDS
 
     covered = test_every_format_round_trips.pytestmark[0].args[1]
     assert {fmt for fmt, _, _ in covered} == set(FORMATS)

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-import model.evaluation as evaluation
-from model.calibration import MAX_T, MIN_T, fit_temperature
-from model.checkpoint import load_checkpoint, save_checkpoint
+import model.prediction.evaluation as evaluation
 from model.classes import IGNORE_INDEX, default_classes
-from model.data import LabelledImage
-from model.device import choose_device
+from model.compute.device import choose_device
 from model.errors import ModelFileError
-from model.evaluation import CONTEXT, WINDOW, evaluate_images, scored_windows
-from model.predict import Predictor
+from model.networks.checkpoint import load_checkpoint, save_checkpoint
+from model.prediction.calibration import MAX_T, MIN_T, fit_temperature
+from model.prediction.evaluation import CONTEXT, WINDOW, evaluate_images, scored_windows
+from model.prediction.predict import Predictor
+from model.training.data import LabelledImage
 
 
 def _large_item(side: int = 5000) -> LabelledImage:
@@ -108,7 +108,7 @@ def test_a_model_file_without_a_temperature_is_uncalibrated_and_a_bad_one_is_ref
 
 
 def test_training_fits_a_temperature_on_the_held_out_pixels(shapes_model):
-    from model.train import TrainSettings, fit
+    from model.training.train import TrainSettings, fit
     from tests.synthetic import shapes_dataset
 
     images = shapes_dataset(4)
@@ -116,7 +116,7 @@ def test_training_fits_a_temperature_on_the_held_out_pixels(shapes_model):
     result = fit(settings, images[:3], images[3:], default_classes(3))
     assert 0.05 <= result.checkpoint.temperature <= 20.0
     # It is the temperature that fits those pixels best: either neighbour fits them worse.
-    from model.calibration import nll
+    from model.prediction.calibration import nll
 
     model = result.checkpoint.build_model()
     planes, mask = images[3].planes()

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from model.classes import IGNORE_INDEX
-from model.losses import LOSSES, segmentation_loss
-from model.metrics import confusion_matrix, metrics_from_confusion
+from model.prediction.metrics import confusion_matrix, metrics_from_confusion
+from model.training.losses import LOSSES, segmentation_loss
 
 
 @pytest.mark.parametrize("kind", LOSSES)
@@ -53,7 +53,7 @@ def test_iou_and_dice_count_only_labelled_pixels():
 
 
 def test_every_loss_name_the_settings_accept_has_its_function():
-    from model.losses import LOSS_FUNCTIONS
-    from model.settings import LOSSES
+    from model.training.losses import LOSS_FUNCTIONS
+    from model.training.settings import LOSSES
 
     assert tuple(LOSS_FUNCTIONS) == LOSSES

@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.checkpoint import load_checkpoint
 from model.classes import default_classes
-from model.data import find_samples, load_labelled
-from model.export_labels import ExportOptions, export_labels
-from model.imageio import list_images, read_mask, write_mask
-from model.import_labels import import_labels
-from model.mask_names import MaskNames
-from model.predict import Predictor
-from model.predict_folder import predict_folder
+from model.labels.export_labels import ExportOptions, export_labels
+from model.labels.import_labels import import_labels
+from model.networks.checkpoint import load_checkpoint
+from model.prediction.predict import Predictor
+from model.prediction.predict_folder import predict_folder
+from model.storage.imageio import list_images, read_mask, write_mask
+from model.storage.mask_names import MaskNames
+from model.training.data import find_samples, load_labelled
 
 CLASSES = default_classes(3)
 

@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_engine_and_cli_import_no_qt():
     code = (
-        "import sys, model.cli, model.train, model.predict, model.export, model.data;"
+        "import sys, model.cli, model.training.train, model.prediction.predict, model.networks.export;"
         "import seggui.launcher;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'PyQt5', 'PyQt6', 'shiboken6')];"
         "print(bad); sys.exit(1 if bad else 0)"

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
-from model.checkpoint import Checkpoint
 from model.classes import default_classes
-from model.predict import Predictor, predict_tiled
-from model.unet import UNetConfig, build_unet
+from model.networks.checkpoint import Checkpoint
+from model.networks.unet import UNetConfig, build_unet
+from model.prediction.predict import Predictor, predict_tiled
 
 
 @pytest.fixture
@@ -102,8 +102,8 @@ def test_uncertainty_map_is_the_per_pixel_entropy_of_the_prediction(checkpoint):
 
 
 def test_sure_pixels_are_those_under_half_the_maximum_entropy():
-    from model.predict import Prediction
-    from model.uncertainty import sure_pixels
+    from model.prediction.predict import Prediction
+    from model.prediction.uncertainty import sure_pixels
 
     entropy = np.array([[0, 127, 128, 255]], np.uint8)
     classes = np.zeros((1, 4), np.uint8)

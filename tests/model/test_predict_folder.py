@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.checkpoint import load_checkpoint
 from model.errors import SegGUIError
-from model.imageio import read_mask
-from model.predict import Predictor
-from model.predict_folder import predict_folder, rank_by_uncertainty
+from model.networks.checkpoint import load_checkpoint
+from model.prediction.predict import Predictor
+from model.prediction.predict_folder import predict_folder, rank_by_uncertainty
+from model.storage.imageio import read_mask
 from tests.synthetic import shapes_image
 
 
@@ -158,7 +158,15 @@ def test_two_gloo_processes_predict_a_folder_each_image_once(tmp_path, shapes_mo
     out = tmp_path / "predictions"
     env = {**os.environ, "PYTHONPATH": str(root), "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    command += ["-m", "model.cli", "predict", "--model", str(shapes_model), "--images", str(images[0].parent)]
+    command += [
+        "-m",
+        "model.cli",
+        "predict",
+        "--model",
+        str(shapes_model),
+        "--images",
+        str(images[0].parent),
+    ]
     command += ["--out", str(out), "--device", "cpu"]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=root)
     assert done.returncode == 0, done.stderr[-3000:]

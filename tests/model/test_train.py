@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-import model.scoring_pace as scoring_pace
-from model.checkpoint import load_checkpoint
+import model.training.scoring_pace as scoring_pace
 from model.classes import IGNORE_INDEX, default_classes
-from model.data import LabelledImage
 from model.errors import DatasetError
-from model.train import (
+from model.networks.checkpoint import load_checkpoint
+from model.training.data import LabelledImage
+from model.training.train import (
     EpochEnded,
     PreviewReady,
     PreviewRequest,
@@ -162,7 +162,7 @@ def test_previews_also_come_within_long_epochs():
 
 
 def test_the_time_budget_counts_wall_clock_time_validation_included(monkeypatch):
-    import model.train as train_module
+    import model.training.train as train_module
 
     class Clock:
         now = 0.0
@@ -237,8 +237,8 @@ def test_sparse_validation_keeps_the_latest_weights_and_full_masks_the_best_epoc
 
 @pytest.mark.parametrize("latest", [False, True])
 def test_best_keeper_keeps_the_best_or_the_latest_weights_offered(latest):
-    from model.fit_setup import BestKeeper
-    from model.metrics import metrics_from_confusion
+    from model.prediction.metrics import metrics_from_confusion
+    from model.training.fit_setup import BestKeeper
 
     layer = torch.nn.Linear(1, 1, bias=False)
     keeper = BestKeeper(0, torch.device("cpu"), latest=latest)

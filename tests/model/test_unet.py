@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.unet import PRESETS, UNetConfig, build_unet, preset
+from model.networks.unet import PRESETS, UNetConfig, build_unet, preset
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

@@ -14,17 +14,17 @@ import numpy as np
 import pytest
 import torch
 
-from model.checkpoint import load_checkpoint
 from model.classes import classes_from_names
 from model.cli import main
 from model.errors import ModelFileError
-from model.export_labels import ExportOptions, export_labels
-from model.folder_lock import LOCK_FILE
-from model.imageio import list_images, read_mask, write_mask
-from model.import_labels import import_labels
-from model.predict_folder import UNCERTAINTY_FILE, write_uncertainties
-from model.project import PROJECT_FILE, ProjectError, load_project
-from model.stroke_journal import JOURNAL_FILE, JournalRecord, StrokeJournal, replay_journal
+from model.labels.export_labels import ExportOptions, export_labels
+from model.labels.import_labels import import_labels
+from model.networks.checkpoint import load_checkpoint
+from model.prediction.predict_folder import UNCERTAINTY_FILE, write_uncertainties
+from model.storage.folder_lock import LOCK_FILE
+from model.storage.imageio import list_images, read_mask, write_mask
+from model.storage.project import PROJECT_FILE, ProjectError, load_project
+from model.storage.stroke_journal import JOURNAL_FILE, JournalRecord, StrokeJournal, replay_journal
 from tests.synthetic import write_shapes_folder
 
 CLASSES = classes_from_names(["background", "disk", "square"])  # as the shapes are

@@ -8,8 +8,8 @@ import pytest
 import tifffile
 
 from model.classes import IGNORE_INDEX
-from model.imageio import read_mask
-from model.project import load_project
+from model.storage.imageio import read_mask
+from model.storage.project import load_project
 from seggui.canvas.composite import GREEN, MAGENTA, ChannelView, channel_statistics, composite, default_views
 from seggui.document import similar_pixels
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
@@ -195,7 +195,7 @@ def test_the_channels_a_model_reads_are_a_training_setting_kept_in_the_project(q
 
 
 def test_the_axes_dialog_offers_every_reading_and_starts_on_the_stack(qtbot, tmp_path):
-    from model.tiff_files import AxesUnsettled
+    from model.storage.tiff_files import AxesUnsettled
     from seggui.axes_dialog import AxesDialog
 
     dialog = AxesDialog(AxesUnsettled(tmp_path / "s.tif", (10, 64, 64), ("CYX", "ZYX")), None)

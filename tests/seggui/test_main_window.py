@@ -8,7 +8,7 @@ from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 
 from model.classes import IGNORE_INDEX, default_classes
-from model.imageio import read_mask, write_mask
+from model.storage.imageio import read_mask, write_mask
 from seggui.browser import Status
 from tests.seggui.conftest import at_zoom_one, capsule, drag, landed, open_folder, view_point
 
@@ -62,7 +62,7 @@ def test_fill_polygon_and_lasso(qtbot, window, tmp_path):
     start[:, 50] = 1
     write_mask(tmp_path / "masks" / "im0.png", start, default_classes(3))
     window_classes = default_classes(3)
-    from model.project import Project, save_project
+    from model.storage.project import Project, save_project
 
     save_project(Project(tmp_path, classes=tuple(window_classes)))
     open_folder(qtbot, window, tmp_path)

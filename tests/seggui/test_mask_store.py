@@ -11,10 +11,10 @@ import numpy as np
 
 import seggui.mask_store as mask_store
 import seggui.mask_write as mask_write
-from model.atomic import file_stamp
 from model.classes import IGNORE_INDEX, default_classes
-from model.imageio import read_mask, write_mask
-from model.stroke_journal import JOURNAL_FILE, decode_records, replay_journal
+from model.storage.atomic import file_stamp
+from model.storage.imageio import read_mask, write_mask
+from model.storage.stroke_journal import JOURNAL_FILE, decode_records, replay_journal
 from seggui.document import MaskDocument
 from seggui.mask_store import MaskStore
 
@@ -149,14 +149,14 @@ def test_replay_moves_an_unreadable_mask_aside_and_keeps_strokes_over_the_saved_
     store_dir.mkdir()
     write_mask(store_dir / "b.png", np.zeros((70, 70), np.uint8), list(CLASSES))
     (store_dir / "c.png").write_bytes(b"\x89PNG broken")
-    from model.stroke_journal import JournalRecord, StrokeJournal
+    from model.storage.stroke_journal import JournalRecord, StrokeJournal
 
     journal = StrokeJournal(tmp_path / JOURNAL_FILE)
     tile = np.full((64, 64), 1, np.uint8)
     journal.append(JournalRecord("b.png", (70, 70), 1, ((0, 0, tile),)))
     journal.append(JournalRecord("c.png", (70, 70), 2, ((1, 1, np.full((6, 6), 2, np.uint8)),)))
     journal.close()
-    from model.atomic import move_aside
+    from model.storage.atomic import move_aside
 
     replay = replay_journal(tmp_path, store_dir, list(CLASSES), lambda p: move_aside(p, "unusable"))
     b = read_mask(store_dir / "b.png")

@@ -10,10 +10,10 @@ import numpy as np
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from model.checkpoint import load_checkpoint
 from model.classes import IGNORE_INDEX, default_classes
-from model.imageio import read_mask
-from model.project import Project, save_project
+from model.networks.checkpoint import load_checkpoint
+from model.storage.imageio import read_mask
+from model.storage.project import Project, save_project
 from seggui.browser import Status
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
 from tests.synthetic import shapes_image, write_shapes_folder
@@ -477,8 +477,8 @@ def test_show_uncertainty_tints_where_the_model_is_unsure_even_after_predict_all
 
 
 def test_previews_say_how_much_of_the_image_changed_class_since_the_last_one(qtbot):
-    from model.predict import Prediction
-    from model.train_events import PreviewReady
+    from model.prediction.predict import Prediction
+    from model.training.train_events import PreviewReady
     from seggui.training_worker import TrainWorker
 
     worker = TrainWorker()

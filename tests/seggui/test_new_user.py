@@ -16,11 +16,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QToolBar
 
-from model.checkpoint import load_checkpoint
 from model.classes import ClassInfo, default_classes
-from model.metrics import metrics_from_confusion
-from model.project import Project, load_project, save_project
-from model.train_events import TrainResult
+from model.networks.checkpoint import load_checkpoint
+from model.prediction.metrics import metrics_from_confusion
+from model.storage.project import Project, load_project, save_project
+from model.training.train_events import TrainResult
 from seggui.charts import tick_format
 from seggui.duration_spin import parse_duration
 from seggui.training_options import START_CURRENT
@@ -80,7 +80,7 @@ def test_the_rule_for_a_worse_run_compares_with_the_start_on_the_same_pixels():
 
 
 def test_fine_tuning_scores_the_model_it_starts_from_and_a_new_model_does_not(shapes_model):
-    from model.train import TrainSettings, fit
+    from model.training.train import TrainSettings, fit
     from tests.synthetic import shapes_dataset
 
     settings = TrainSettings(max_steps=2, crop_size=32, batch_size=2, device="cpu")
@@ -249,7 +249,7 @@ def test_the_time_limit_shows_minutes_and_seconds_and_reads_units(qtbot, window,
 def test_closing_drops_a_large_prediction_at_its_next_tile(qtbot, shapes_model, monkeypatch):
     import threading
 
-    from model.predict import Predictor
+    from model.prediction.predict import Predictor
     from seggui.predictions import PredictionService
 
     tiles: list[tuple[int, int]] = []

@@ -5,8 +5,8 @@ from PIL import Image
 from PySide6.QtCore import Qt
 
 from model.classes import IGNORE_INDEX, default_classes
-from model.imageio import read_mask, write_mask
-from model.project import load_project
+from model.storage.imageio import read_mask, write_mask
+from model.storage.project import load_project
 from seggui.browser import Status
 from seggui.thumbnails import THUMBNAIL_SIZE
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
@@ -116,7 +116,7 @@ def test_unusable_mask_is_moved_aside_not_overwritten(qtbot, window, tmp_path):
 def test_removing_a_class_updates_the_open_mask_and_the_files(qtbot, window, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
-    from model.project import Project, save_project
+    from model.storage.project import Project, save_project
 
     _folder(tmp_path, 1)
     save_project(Project(tmp_path).with_classes(default_classes(3)))
@@ -162,8 +162,8 @@ def test_a_status_filter_keeps_rows_in_view_until_it_changes_and_paging_stays_in
 
 
 def test_image_memory_for_training_shows_the_automatic_budget_and_is_saved(qtbot, window, tmp_path):
-    from model.image_cache import default_cache_bytes
-    from model.settings import TrainSettings
+    from model.storage.image_cache import default_cache_bytes
+    from model.training.settings import TrainSettings
 
     open_folder(qtbot, window, _folder(tmp_path))
     panel = window.model_loop.panel

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from model.checkpoint import load_checkpoint
+from model.networks.checkpoint import load_checkpoint
 from tests.fake_hub import safetensors_bytes, serve_file
 from tests.seggui.conftest import open_folder
 from tests.seggui.test_model_loop import _project

@@ -17,9 +17,9 @@ from PIL import Image
 from PySide6.QtCore import QSettings
 
 from model.classes import IGNORE_INDEX, default_classes
-from model.folder_lock import LOCK_FILE
-from model.imageio import read_mask, write_mask
-from model.stroke_journal import JOURNAL_FILE, JournalRecord, StrokeJournal
+from model.storage.folder_lock import LOCK_FILE
+from model.storage.imageio import read_mask, write_mask
+from model.storage.stroke_journal import JOURNAL_FILE, JournalRecord, StrokeJournal
 from seggui.browser import Status
 from seggui.folder_claim import READ_ONLY, TAKE_OVER
 from seggui.main_window import MainWindow

@@ -8,9 +8,9 @@ import numpy as np
 from PySide6.QtWidgets import QMessageBox
 
 from model.classes import default_classes
-from model.export_labels import ExportOptions
-from model.imageio import read_mask
-from model.project import Project, load_project, save_project
+from model.labels.export_labels import ExportOptions
+from model.storage.imageio import read_mask
+from model.storage.project import Project, load_project, save_project
 from seggui.browser import Status
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
 from tests.synthetic import write_shapes_folder
@@ -88,7 +88,7 @@ def test_export_has_the_strokes_even_while_the_disk_refuses_them(qtbot, window, 
 def test_import_fills_masks_updates_the_list_and_reports_skipped_files(qtbot, window, tmp_path):
     source = _project(tmp_path / "a", 3, masks=3)
     out = tmp_path / "coco"
-    from model.export_labels import export_labels
+    from model.labels.export_labels import export_labels
 
     images = sorted(source.glob("*.png"))
     export_labels(images, source / "masks", default_classes(3), out, ExportOptions(format="coco"))
@@ -168,7 +168,7 @@ def test_classes_from_a_labels_file_and_labelme_labels_added_as_classes(qtbot, w
 
 
 def test_the_dialogs_offer_every_registered_format(qtbot, tmp_path):
-    from model.formats import FORMATS, IMPORT_KINDS
+    from model.labels.formats import FORMATS, IMPORT_KINDS
     from seggui.transfer_dialogs import ExportDialog, ImportDialog
 
     export, chooser = ExportDialog(tmp_path / "export"), ImportDialog()

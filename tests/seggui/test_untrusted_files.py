@@ -15,11 +15,11 @@ import pytest
 from PySide6.QtCore import Qt
 
 import seggui.mask_write as mask_write
-from model.atomic import file_stamp
 from model.classes import IGNORE_INDEX
-from model.imageio import read_mask, write_mask
-from model.project import PROJECT_FILE
-from model.stroke_journal import JOURNAL_FILE, decode_records, replay_journal
+from model.storage.atomic import file_stamp
+from model.storage.imageio import read_mask, write_mask
+from model.storage.project import PROJECT_FILE
+from model.storage.stroke_journal import JOURNAL_FILE, decode_records, replay_journal
 from seggui.browser import Status
 from seggui.document import MaskDocument
 from tests.seggui.conftest import open_folder
@@ -54,7 +54,7 @@ def test_any_failure_of_the_journal_is_said_at_once(qtbot, tmp_path, monkeypatch
     def broken(record):
         raise ValueError("the encoder cannot take this")
 
-    monkeypatch.setattr("model.stroke_journal.encode_record", broken)
+    monkeypatch.setattr("model.storage.stroke_journal.encode_record", broken)
     store = _store(tmp_path)
     document = MaskDocument(np.full((20, 20), IGNORE_INDEX, np.uint8))
     store.open(tmp_path / "a.tif", tmp_path / "masks" / "a.png", document, None)

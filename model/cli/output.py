@@ -1,0 +1,152 @@
+"""What the command line prints while it works: training progress and summary, download,
+tile and item counts, and ``evaluate --json``. Terminal or log, the same facts."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from model.classes import ClassInfo
+
+TILE_REPORT_S = 2.0
+"""A large image being predicted says how many of its tiles are done this often."""
+PROGRESS_S = 10.0
+"""Training without a terminal prints a progress line this often."""
+
+
+class TrainingLog:
+    """Training progress on stderr: one updating line on a terminal, else a plain line every
+    ``PROGRESS_S`` seconds; a line per validation; and the closing summary on stdout."""
+
+    def __init__(self, classes: list[ClassInfo], tty: bool) -> None:
+        self.classes, self.tty = classes, tty
+        self.started = time.monotonic()
+        self.last_line = -PROGRESS_S
+        self.images = (0, 0)
+        self.best: tuple[int, float] | None = None
+
+    def __call__(self, event: object) -> None:
+        from model.training.train import EpochEnded, StepEnded, TrainingStarted
+
+        if isinstance(event, TrainingStarted):
+            self.images = (event.train_images, event.val_images)
+            held = " (validated on training pixels)" if event.validating_on_training_images else ""
+            print(
+                f"training on {event.device}: {event.train_images} images, {event.val_images or 'none'} "
+                f"held out{held}; {event.total_steps} steps at most",
+                file=sys.stderr,
+            )
+        elif isinstance(event, StepEnded):
+            now = time.monotonic()
+            if not self.tty and now - self.last_line < PROGRESS_S:
+                return
+            self.last_line = now
+            left = event.elapsed_s * (1 - event.progress) / event.progress if event.progress > 0 else 0.0
+            line = (
+                f"step {event.step} ({100 * event.progress:.0f} %) loss {event.loss:.4f} "
+                f"{event.images_per_s:.1f} crops/s, {duration(left)} left"
+            )
+            end = "" if self.tty else "\n"
+            print(f"\r{line}" if self.tty else line, end=end, file=sys.stderr, flush=True)
+        elif isinstance(event, EpochEnded) and event.metrics is not None:
+            if event.best:
+                self.best = (event.epoch, event.metrics.mean_iou)
+            dice = " ".join(f"{c.name}={d:.3f}" for c, d in zip(self.classes, event.metrics.dice))
+            print(
+                f"\repoch {event.epoch} step {event.step} loss {event.train_loss:.4f} held-out strokes: "
+                f"mIoU {event.metrics.mean_iou:.4f} Dice {dice}{' (best)' if event.best else ''} "
+                f"({duration(event.elapsed_s)})",
+                file=sys.stderr,
+            )
+
+    def summary(self, out: Path, result: object, skipped: int) -> str:
+        metrics = getattr(result, "best_metrics", None)
+        if getattr(result, "kept_latest", False) and metrics is not None:
+            best = f"latest weights kept (sparse strokes), mIoU {metrics.mean_iou:.4f} on held-out strokes"
+        elif self.best:
+            best = f"best mIoU {self.best[1]:.4f} on held-out strokes at epoch {self.best[0]}"
+        else:
+            best = "not scored"
+        stopped = ", stopped early" if getattr(result, "stopped", False) else ""
+        return (
+            f"saved {out}: trained on {self.images[0]} images ({self.images[1]} held out), "
+            f"{skipped} skipped; {getattr(result, 'steps', 0)} steps{stopped}; {best}; "
+            f"{duration(time.monotonic() - self.started)}"
+        )
+
+
+def duration(seconds: float) -> str:
+    """``42 s`` or ``3 min 05 s``."""
+    seconds = max(0, round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def metrics_json(metrics, classes: list[ClassInfo], images: int, skipped: list[str]) -> dict[str, object]:
+    """``evaluate --json``: NaN (a class neither labelled nor predicted) becomes null."""
+
+    def number(value: float) -> float | None:
+        return None if value != value else round(float(value), 6)
+
+    return {
+        "images": images,
+        "skipped": skipped,
+        "classes": [
+            {"name": info.name, "iou": number(iou), "dice": number(dice), "accuracy": number(acc)}
+            for info, iou, dice, acc in zip(classes, metrics.iou, metrics.dice, metrics.class_accuracy)
+        ],
+        "mean_iou": number(metrics.mean_iou),
+        "mean_dice": number(metrics.mean_dice),
+        "mean_class_accuracy": number(metrics.mean_class_accuracy),
+        "pixel_accuracy": number(metrics.pixel_accuracy),
+        "confusion": metrics.confusion.tolist() if metrics.confusion is not None else None,
+    }
+
+
+def download_progress() -> Callable[[int, int], None]:
+    """A callback printing a download's megabytes on one terminal line (every 10 % otherwise)."""
+    tty = sys.stderr.isatty()
+    shown = [-1]
+
+    def show(done: int, total: int) -> None:
+        tenth = 10 * done // total if total else -1
+        if not tty and (tenth == shown[0] or not total):
+            return
+        shown[0] = tenth
+        of = f" of {total / 1e6:.1f}" if total else ""
+        end = "\n" if not tty or (total and done >= total) else ""
+        print(
+            f"\rdownloading ImageNet weights: {done / 1e6:.1f}{of} MB", end=end, file=sys.stderr, flush=True
+        )
+
+    return show
+
+
+def count_progress(label: str) -> Callable[[object], None]:
+    """A callback printing ``label i/n`` on one terminal line (every 10 % when not a terminal)."""
+    tty = sys.stderr.isatty()
+
+    def show(event: object) -> None:
+        index, total = event.index, event.total  # type: ignore[attr-defined]
+        if tty:
+            print(
+                f"\r{label} {index}/{total}", end="" if index < total else "\n", file=sys.stderr, flush=True
+            )
+        elif index == total or index % max(1, total // 10) == 0:
+            print(f"{label} {index}/{total}", file=sys.stderr, flush=True)
+
+    return show
+
+
+def tile_progress() -> Callable[[Path, int, int], None]:
+    """A callback saying every ``TILE_REPORT_S`` how many tiles of a large image are done."""
+    last_line = [time.monotonic()]
+
+    def show(image: Path, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last_line[0] >= TILE_REPORT_S and done < total:
+            print(f"  {image.name}: {done}/{total} tiles ({100 * done // total} %)", flush=True)
+            last_line[0] = now
+
+    return show

@@ -1,0 +1,1 @@
+"""Where the work runs: the device, thread counts, worker processes and memory."""

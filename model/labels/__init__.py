@@ -1,0 +1,1 @@
+"""Label formats: export and import of masks as index, colour, VOC, COCO, YOLO, labelme and GeoTIFF files."""

@@ -1,0 +1,318 @@
+"""Exporting a project's masks to a folder in one of the formats of ``model.labels.formats``.
+
+Everything is written into a hidden staging folder inside the export folder first and moved into
+place only when every file is written, so a failure (unreadable mask, full disk) leaves the export
+folder as it was. Existing files are never replaced unless ``overwrite`` is set; the conflict
+error lists them so a caller can ask.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import secrets
+import shutil
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from model.classes import IGNORE_COLOR, IGNORE_INDEX, ClassInfo
+from model.errors import SegGUIError
+from model.labels.formats import EXPORT_FORMATS, FORMATS
+from model.labels.label_formats import CLASSES_FILE, ExportContext, classes_json, write_text
+from model.storage.imageio import check_mask, image_size, read_mask
+from model.storage.mask_names import MaskNames
+from model.storage.tiff_files import image_title, split_plane
+from model.storage.write_guard import check_apart
+
+
+class ExportConflict(SegGUIError):
+    """The export would replace existing files (``paths``, relative to the export folder)."""
+
+    def __init__(self, folder: Path, paths: list[str]) -> None:
+        shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+        super().__init__(
+            f"{folder}: {len(paths)} files already exist ({shown}); allow overwriting to replace them"
+        )
+        self.folder, self.paths = folder, paths
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    format: str = "index"
+    unlabelled: str = "keep"
+    """``keep`` writes not-labelled pixels as 255 where the format can; ``background`` makes them 0."""
+    only_complete: bool = False
+    """Only images whose mask labels every pixel."""
+    include_predictions: bool = False
+    """Images without a mask are exported from their prediction, if there is one."""
+    val_fraction: float = 0.0
+    """Share of the exported images listed in ``val.txt`` (the rest in ``train.txt``)."""
+    seed: int = 0
+    coco_polygons: bool = False
+    """COCO segmentations as polygons instead of run-length encoding (RLE is exact)."""
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        if self.format not in FORMATS:
+            raise ValueError(f"unknown format {self.format!r}; choose one of {', '.join(FORMATS)}")
+        if self.unlabelled not in ("keep", "background"):
+            raise ValueError(f"unlabelled must be 'keep' or 'background', got {self.unlabelled!r}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+
+
+@dataclass(frozen=True)
+class ExportProgress:
+    index: int
+    total: int
+    image: Path
+
+
+@dataclass
+class ExportReport:
+    exported: list[Path] = field(default_factory=list)
+    from_predictions: list[Path] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    train: list[str] = field(default_factory=list)
+    val: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    stopped: bool = False
+
+
+def split_lists(stems: list[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """A seeded split of ``stems`` into train and val (val gets ``round(n * val_fraction)``)."""
+    order = list(stems)
+    random.Random(seed).shuffle(order)
+    n_val = round(len(order) * val_fraction)
+    val = set(order[:n_val])
+    return [s for s in stems if s not in val], [s for s in stems if s in val]
+
+
+def _split_files(fmt: str) -> tuple[str, str]:
+    folder = EXPORT_FORMATS[fmt].lists_folder
+    return f"{folder}train.txt", f"{folder}val.txt"
+
+
+def planned_files(images: Sequence[Path], options: ExportOptions) -> list[str]:
+    """Every file the export may write, relative to the export folder."""
+    fmt = EXPORT_FORMATS[options.format]
+    files = [CLASSES_FILE, *fmt.shared_paths, *_split_files(options.format)]
+    if fmt.trainval:
+        files.append(f"{fmt.lists_folder}trainval.txt")
+    names = MaskNames(images)
+    assert fmt.item_paths is not None
+    for image in names.usable(images):
+        files += fmt.item_paths(names.key(image))
+    return files
+
+
+def export_labels(
+    images: Sequence[Path],
+    mask_dir: Path,
+    classes: list[ClassInfo],
+    out_dir: Path,
+    options: ExportOptions,
+    *,
+    predictions_dir: Path | None = None,
+    overrides: Mapping[Path, np.ndarray] | None = None,
+    on_progress: Callable[[ExportProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> ExportReport:
+    """Export the masks of ``images`` (from ``mask_dir``) to ``out_dir`` in ``options.format``.
+
+    ``overrides`` maps an image path to a mask held in memory (strokes not yet on disk) that is
+    exported instead of its file.
+
+    Masks that cannot be read, or do not fit their image, are reported in ``skipped``; the
+    rest are exported. Raises ``ExportConflict`` before writing anything if files would be
+    replaced without ``options.overwrite``, and ``SegGUIError`` (naming the file) if a write
+    fails, leaving ``out_dir`` unchanged. Stopping midway also leaves it unchanged.
+    """
+    protected = {"the mask folder": mask_dir}
+    if predictions_dir is not None:
+        protected["the predictions folder"] = predictions_dir
+    check_apart(out_dir, protected)
+    if images:
+        check_apart(out_dir, {"the image folder": images[0].parent}, inside=False)
+    names = MaskNames(images)
+    fmt = EXPORT_FORMATS[options.format]
+    assert fmt.write_item is not None
+    if fmt.distinct_colours:
+        _check_distinct_colours(classes)
+    planned = planned_files(images, options)
+    if out_dir.exists() and not options.overwrite:
+        existing = [p for p in planned if (out_dir / p).exists()]
+        if existing:
+            raise ExportConflict(out_dir, existing)
+    report = ExportReport()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        report.skipped += sweep_staging(out_dir)
+        staging = out_dir / f"{STAGING_PREFIX}{secrets.token_hex(4)}"
+        staging.mkdir()
+    except OSError as exc:
+        raise SegGUIError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
+    try:
+        ctx = ExportContext(staging, out_dir, list(classes), options.coco_polygons)
+        for index, image in enumerate(images, 1):
+            if should_stop is not None and should_stop():
+                report.stopped = True
+                return report
+            if image in names.refused:
+                report.skipped.append(f"{image}: {names.refused[image]}")
+                continue
+            override = overrides.get(image) if overrides else None
+            mask = _mask_for(image, names, mask_dir, predictions_dir, classes, options, report, override)
+            if mask is not None and fmt.names_image_files and split_plane(image)[1]:
+                report.skipped.append(
+                    f"{image_title(image)}: {fmt.title.split(' (')[0]} names image files, and a plane of a "
+                    "stack is none; export stacks as index PNGs or GeoTIFFs (one mask per plane)"
+                )
+            elif mask is not None:
+                try:
+                    fmt.write_item(ctx, image, mask, names.key(image))
+                except OSError as exc:
+                    raise SegGUIError(
+                        f"cannot write the export of {image.name}: {exc.strerror or exc}"
+                    ) from exc
+                report.exported.append(image)
+            if on_progress is not None:
+                on_progress(ExportProgress(index, len(images), image))
+        exported = [names.key(image) for image in report.exported]
+        report.train, report.val = split_lists(exported, options.val_fraction, options.seed)
+        try:
+            if fmt.finish is not None:
+                fmt.finish(ctx)
+            write_text(staging / CLASSES_FILE, classes_json(list(classes), options.unlabelled == "keep"))
+            train_file, val_file = _split_files(options.format)
+            write_text(staging / train_file, "".join(f"{s}\n" for s in report.train))
+            write_text(staging / val_file, "".join(f"{s}\n" for s in report.val))
+            if fmt.trainval:
+                write_text(staging / f"{fmt.lists_folder}trainval.txt", "".join(f"{s}\n" for s in exported))
+        except OSError as exc:
+            raise SegGUIError(f"cannot write the export to {out_dir}: {exc.strerror or exc}") from exc
+        report.files = _move_into_place(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return report
+
+
+STAGING_PREFIX = ".seggui-export-"
+_REPLACED = "-replaced"
+
+
+def sweep_staging(out_dir: Path) -> list[str]:
+    """Remove what an export killed midway left in ``out_dir``: its staging folders, and the
+    folder of files it was replacing, each of which is first put back where the export had
+    taken it from if nothing is there now (the kill came between moving it aside and moving
+    the new file in). Returns a message for each leftover that could not be removed."""
+    problems = []
+    for entry in sorted(out_dir.iterdir()) if out_dir.is_dir() else []:
+        if not entry.name.startswith(STAGING_PREFIX) or not entry.is_dir() or entry.is_symlink():
+            continue
+        try:
+            if entry.name.endswith(_REPLACED):
+                for folder, _, files in os.walk(entry):
+                    for name in files:
+                        relative = (Path(folder) / name).relative_to(entry)
+                        target = out_dir / relative
+                        if not target.exists():
+                            target.parent.mkdir(parents=True, exist_ok=True)
+                            os.replace(Path(folder) / name, target)
+            shutil.rmtree(entry)
+        except OSError as exc:
+            problems.append(f"{entry}: cannot remove what an interrupted export left ({exc.strerror or exc})")
+    return problems
+
+
+def _check_distinct_colours(classes: list[ClassInfo]) -> None:
+    """Colour PNGs lose classes that share a colour (or use the not-labelled colour): refuse."""
+    seen = {IGNORE_COLOR: "not labelled"}
+    for info in classes:
+        if info.color in seen:
+            raise SegGUIError(
+                f"classes '{seen[info.color]}' and '{info.name}' share the colour {info.color}; "
+                "colour PNGs could not tell them apart: give one another colour first"
+            )
+        seen[info.color] = info.name
+
+
+def _mask_for(
+    image: Path,
+    names: MaskNames,
+    mask_dir: Path,
+    predictions_dir: Path | None,
+    classes: list[ClassInfo],
+    options: ExportOptions,
+    report: ExportReport,
+    override: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """The mask to export for ``image`` (None, with a reason in ``report.skipped``, if none)."""
+    path = names.mask_path(image, mask_dir)
+    from_prediction = False
+    if override is None and path.exists() and not path.is_file():
+        report.skipped.append(f"{path}: a folder or other non-file, not a mask image; left out")
+        return None
+    if override is None and not path.is_file():
+        prediction = names.mask_path(image, predictions_dir) if predictions_dir is not None else None
+        if not options.include_predictions or prediction is None or not prediction.is_file():
+            return None
+        path, from_prediction = prediction, True
+    try:
+        width, height = image_size(image)
+        if override is None:
+            mask = read_mask(path, shape=(height, width), num_classes=len(classes))
+        else:
+            check_mask(override, (height, width), len(classes), image)
+            mask = override
+    except SegGUIError as exc:
+        report.skipped.append(str(exc))
+        return None
+    unlabelled = mask == IGNORE_INDEX
+    if options.only_complete and unlabelled.any():
+        return None
+    if options.unlabelled == "background":
+        mask = np.where(unlabelled, np.uint8(0), mask)
+    if from_prediction:
+        report.from_predictions.append(image)
+    return mask
+
+
+def _move_into_place(staging: Path, out_dir: Path) -> list[str]:
+    """Move every staged file to the same place under ``out_dir``, all or nothing.
+
+    Files being replaced are moved aside first; if any move fails, the files already moved are
+    taken back out and the replaced ones restored. Returns the relative paths written.
+    """
+    relatives = sorted(
+        (Path(folder) / name).relative_to(staging) for folder, _, names in os.walk(staging) for name in names
+    )
+    for relative in relatives:
+        target = out_dir / relative
+        if target.is_dir() or any(parent.is_file() for parent in target.parents if out_dir in parent.parents):
+            raise SegGUIError(f"cannot write {target}: a folder or file is in the way")
+    backup = staging.with_name(staging.name + _REPLACED)
+    moved: list[Path] = []
+    replaced: list[Path] = []
+    try:
+        for relative in relatives:
+            target = out_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                (backup / relative).parent.mkdir(parents=True, exist_ok=True)
+                os.replace(target, backup / relative)
+                replaced.append(relative)
+            os.replace(staging / relative, target)
+            moved.append(relative)
+    except OSError as exc:
+        for relative in moved:
+            (out_dir / relative).unlink(missing_ok=True)
+        for relative in replaced:
+            os.replace(backup / relative, out_dir / relative)
+        raise SegGUIError(f"cannot write {out_dir / relative}: {exc.strerror or exc}") from exc
+    finally:
+        shutil.rmtree(backup, ignore_errors=True)
+    return [relative.as_posix() for relative in relatives]

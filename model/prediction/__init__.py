@@ -1,0 +1,1 @@
+"""Prediction: tiled inference, folders of predictions, uncertainty, evaluation and calibration."""

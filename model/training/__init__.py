@@ -1,0 +1,1 @@
+"""Training: datasets and crops from sparse strokes, losses, the training loop and its events."""

@@ -1,0 +1,92 @@
+"""What ``fit`` reports while it runs and returns when it ends (immutable, safe across threads)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from model.networks.checkpoint import Checkpoint
+from model.prediction.metrics import SegmentationMetrics
+from model.prediction.predict import Prediction
+
+
+@dataclass(frozen=True)
+class TrainingStarted:
+    device: str
+    train_images: int
+    val_images: int
+    validating_on_training_images: bool
+    total_steps: int
+    steps_per_epoch: int
+
+
+@dataclass(frozen=True)
+class StepEnded:
+    step: int
+    epoch: int
+    loss: float
+    learning_rate: float
+    images_per_s: float
+    elapsed_s: float
+    train_s: float
+    """Time spent in training steps alone (no validation or previews)."""
+    progress: float
+    """Fraction of the run done, by steps or by the time budget, whichever is further."""
+    threads: int = 0
+    """torch's CPU threads for this step (chosen by timing when the settings leave it at 0)."""
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    epoch: int
+    step: int
+    train_loss: float
+    metrics: SegmentationMetrics | None
+    best: bool
+    elapsed_s: float
+    train_s: float
+
+
+@dataclass(frozen=True)
+class PreviewReady:
+    key: object
+    prediction: Prediction
+
+
+TrainEvent = TrainingStarted | StepEnded | EpochEnded | PreviewReady
+
+
+@dataclass(frozen=True)
+class PreviewRequest:
+    """An image the caller wants predicted after each epoch (``key`` comes back unchanged)."""
+
+    key: object
+    raw: np.ndarray
+
+
+@dataclass
+class TrainResult:
+    checkpoint: Checkpoint
+    stopped: bool
+    steps: int
+    best_metrics: SegmentationMetrics | None
+    """The validation metrics of the kept weights."""
+    history: list[dict[str, object]] = field(default_factory=list)
+    kept_latest: bool = False
+    """The latest weights were kept, not the best epoch's (``model.training.fit_setup.keeps_latest``)."""
+    start_metrics: SegmentationMetrics | None = None
+    """The model the run fine-tuned, scored on the same held-out pixels before the first step
+    (None for a new model)."""
+
+    @property
+    def worse_than_start(self) -> bool:
+        """Whether the kept weights agree less with the held-out pixels than the model the run
+        started from did (by more than ``WORSE_BY``): such a run must not replace it unseen."""
+        if self.start_metrics is None or self.best_metrics is None:
+            return False
+        return self.best_metrics.mean_iou < self.start_metrics.mean_iou - WORSE_BY
+
+
+WORSE_BY = 0.005
+"""Mean IoU differences below this are noise between two scorings of one model."""
