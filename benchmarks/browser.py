@@ -31,8 +31,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
-from seggui.browser import Status
-from seggui.main_window import MainWindow
+from seggui.state.label_status import Status
+from seggui.widgets.main_window import MainWindow
 
 
 class StallProbe:
@@ -97,13 +97,13 @@ def measure(window: MainWindow, folder: Path) -> dict[str, tuple[float, int]]:
     figures["os.listdir (baseline)"] = (time.perf_counter() - start, 0)
 
     opened: list[object] = []
-    window.image_opened.connect(opened.append)
+    window.session.image_opened.connect(opened.append)
     probe.start()
     start = time.perf_counter()
-    window.open_folder(folder)
+    window.session.open_folder(folder)
     wait_until(lambda: bool(opened))
     figures["open folder until the first image shows"] = (time.perf_counter() - start, probe.stop())
-    window.image_opened.disconnect(opened.append)
+    window.session.image_opened.disconnect(opened.append)
 
     browser = window.browser
     no_mask = browser.filter.findData(Status.NO_MASK)
@@ -114,7 +114,7 @@ def measure(window: MainWindow, folder: Path) -> dict[str, tuple[float, int]]:
         wait_until(lambda: True)
         figures[label] = (time.perf_counter() - start, probe.stop())
 
-    view, loader = browser.view, window.thumbnails
+    view, loader = browser.view, window.session.thumbnails
     probe.start()
     start = time.perf_counter()
     view.scrollToBottom()

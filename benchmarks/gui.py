@@ -26,8 +26,8 @@ from PySide6.QtCore import QEventLoop, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-from seggui.document import Rect
-from seggui.main_window import MainWindow
+from seggui.state.document import Rect
+from seggui.widgets.main_window import MainWindow
 
 
 def wait_for(signal, action, timeout_ms: int = 120_000) -> float:
@@ -61,9 +61,9 @@ def brush_ms_per_event(window: MainWindow, events: int, whole_image: bool) -> fl
     app = QApplication.instance()
     canvas = window.canvas
     canvas.actual_size()
-    window.set_tool("brush")
-    window.set_brush_radius(10)
-    height, width = window.document.shape
+    window.tool_state.set_tool("brush")
+    window.tool_state.set_brush_radius(10)
+    height, width = window.state.document.shape
     full = Rect(0, 0, width, height)
     if whole_image:  # the naive way: re-colour and repaint the whole mask on every event
         window.editor.region_changed.connect(lambda _: canvas.mask_layer.refresh(full))
@@ -121,24 +121,24 @@ def main() -> None:
         start = time.perf_counter()
         os.listdir(many)
         baseline_list = time.perf_counter() - start
-        list_s = wait_for(window.folder_opened, lambda: window.open_folder(many))
+        list_s = wait_for(window.session.folder_opened, lambda: window.session.open_folder(many))
 
         print("making large images ...", flush=True)
         sizes = {}
         for side in (1024, 8192):
             folder = make_folder(root / f"big{side}", 2, side)
-            wait_for(window.image_opened, lambda f=folder: window.open_folder(f))
-            switch_s = wait_for(window.image_opened, lambda: window.step_image(1))
+            wait_for(window.session.image_opened, lambda f=folder: window.session.open_folder(f))
+            switch_s = wait_for(window.session.image_opened, lambda: window.session.step_image(1))
             partial = brush_ms_per_event(window, 200, whole_image=False)
             whole = brush_ms_per_event(window, 20 if side > 2000 else 60, whole_image=True)
             sizes[side] = (switch_s, partial, whole)
 
         print("browsing 1,000 images ...", flush=True)
         browse = make_folder(root / "browse", 1000, 512)
-        wait_for(window.image_opened, lambda: window.open_folder(browse))
+        wait_for(window.session.image_opened, lambda: window.session.open_folder(browse))
         memory = {}
         for i in range(1, 1000):
-            wait_for(window.image_opened, lambda: window.step_image(1))
+            wait_for(window.session.image_opened, lambda: window.session.step_image(1))
             if i in (100, 999):
                 app.processEvents()
                 memory[i + 1] = rss_mb()

@@ -5,7 +5,7 @@ against ``tifffile.imread`` of the same file in the same run; and reading one pl
 
 Each file is written once with tifffile; each measurement runs in a fresh process (peak
 resident memory is the process's high-water mark over what it held before the call). "first
-view" is ``seggui.loading.load_image``, what the window's loading thread does before the image
+view" is ``seggui.controllers.loading.load_image``, what the window's loading thread does before the image
 is on screen: the read, the composite of every channel with its automatic contrast, the
 histograms and an empty mask; the GUI thread then only swaps the finished picture in (timed
 as "GUI stall", in the same process, with the channel controls rebuilt).
@@ -54,7 +54,7 @@ elif kind == "switch":
     from pathlib import Path
     from PySide6.QtCore import QElapsedTimer, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
-    from seggui.main_window import MainWindow
+    from seggui.widgets.main_window import MainWindow
     app = QApplication([])
     window = MainWindow(QSettings(str(Path(path).parent / "settings.ini"), QSettings.Format.IniFormat))
     window.resize(1200, 800); window.show()
@@ -66,11 +66,11 @@ elif kind == "switch":
     timer = QTimer(); timer.setInterval(2); timer.timeout.connect(tick)
     from PySide6.QtCore import QEventLoop
     loop = QEventLoop()  # waits asleep: a spinning wait would take a core from the loading thread
-    window.image_opened.connect(lambda _: loop.quit())
-    window.open_folder(Path(path).parent)
+    window.session.image_opened.connect(lambda _: loop.quit())
+    window.session.open_folder(Path(path).parent)
     loop.exec()
-    window.thumbnails.jobs.wait(30000)  # the list's previews are made, and torch imported for the
-    window.model_loop.service.jobs.wait(120000)  # device label: then only the switches run
+    window.session.thumbnails.jobs.wait(30000)  # the list's previews are made, and torch imported for the
+    window.service.jobs.wait(120000)  # device label: then only the switches run
     switches = []
     last[0] = clock.nsecsElapsed() / 1e6
     timer.start()
@@ -86,9 +86,9 @@ elif kind == "switch":
 else:
     from PySide6.QtWidgets import QApplication
     from model.classes import default_classes
-    from seggui.loading import load_image
-    from seggui.channel_display import ChannelDisplay
-    from seggui.channel_panel import ChannelPanel
+    from seggui.controllers.loading import load_image
+    from seggui.state.channel_display import ChannelDisplay
+    from seggui.widgets.channel_panel import ChannelPanel
     from seggui.canvas.layers import ImageLayer
     app = QApplication([])
     display, layer = ChannelDisplay(), ImageLayer()

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.classes import IGNORE_INDEX
-from seggui.document import MaskDocument
+from seggui.state.document import MaskDocument
 
 RADIUS = 3.0
 """Brush radius in pixels (a 7 px brush)."""

@@ -49,7 +49,7 @@ def main() -> None:
     from PySide6.QtCore import QPointF, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from seggui.main_window import MainWindow
+    from seggui.widgets.main_window import MainWindow
 
     app = QApplication([])
     settings_dir = tempfile.mkdtemp()
@@ -63,7 +63,7 @@ def main() -> None:
     def note(text: str) -> None:
         log.write(f"{time.monotonic() - start:.3f} {text}\n")
 
-    window.store.problem.connect(lambda message: note(f"problem {message}"))
+    window.store.problem_found.connect(lambda message: note(f"problem {message}"))
     done = 0
 
     def paint() -> None:
@@ -88,13 +88,13 @@ def main() -> None:
 
     def opened(path: Path) -> None:
         note(f"ready {path.name}")
-        window.editor.brush_radius = 1.0
-        window.set_class(1)
+        window.tool_state.set_brush_radius(1.0)
+        window.tool_state.set_class(1)
         if not timer.isActive():
             timer.start(round(args.interval * 1000))
 
-    window.image_opened.connect(opened)
-    window.open_folder(args.folder)
+    window.session.image_opened.connect(opened)
+    window.session.open_folder(args.folder)
     app.exec()
 
 

@@ -25,12 +25,11 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     from seggui.app import exit_when_closed
-    from seggui.main_window import MainWindow
+    from seggui.widgets.main_window import MainWindow
 
     app = QApplication([])
     window = MainWindow(QSettings(f"{tempfile.mkdtemp()}/settings.ini", QSettings.Format.IniFormat))
     log = log_path.open("w", buffering=1)
-    loop = window.model_loop
 
     def close() -> None:
         log.write(f"closing {time.monotonic()}\n")
@@ -41,17 +40,17 @@ def main() -> None:
     def on_opened(_path: object) -> None:
         if phase == "idle":  # the baseline: what closing costs with nothing running
             QTimer.singleShot(round(after * 1000), close)
-        elif phase == "training" and not loop.training:
-            loop.actions["train"].trigger()
+        elif phase == "training" and not window.models.training:
+            window.actions.model.train.trigger()
             QTimer.singleShot(round(after * 1000), close)
 
     def on_model(_path: object) -> None:
         if phase == "predicting":  # the model is in use: the large image on screen is being predicted
             QTimer.singleShot(round(after * 1000), close)
 
-    window.image_opened.connect(on_opened)
-    loop.model_changed.connect(on_model)
-    window.open_folder(folder)
+    window.session.image_opened.connect(on_opened)
+    window.choice.model_loaded.connect(on_model)
+    window.session.open_folder(folder)
     exit_when_closed(app, window)  # the app's own way out
 
 

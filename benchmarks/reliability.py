@@ -211,9 +211,9 @@ def retry_table(seconds: float) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 
-    import seggui.mask_store as mask_store
-    import seggui.mask_write as mask_write
-    from seggui.document import MaskDocument
+    import seggui.controllers.mask_store as mask_store
+    import seggui.controllers.mask_write as mask_write
+    from seggui.state.document import MaskDocument
 
     app = QCoreApplication.instance() or QCoreApplication([])
     logging.getLogger("seggui").setLevel(logging.ERROR)  # one warning per try: the table counts them

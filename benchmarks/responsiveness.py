@@ -30,7 +30,7 @@ from PySide6.QtWidgets import QApplication
 
 from model.classes import default_classes
 from model.storage.project import Project, save_project
-from seggui.main_window import MainWindow
+from seggui.widgets.main_window import MainWindow
 
 PROBE_MS = 2
 STROKE_EVENT_MS = 30
@@ -189,33 +189,31 @@ def main() -> None:
         window = MainWindow(QSettings(str(root / "settings.ini"), QSettings.Format.IniFormat))
         window.resize(1400, 900)
         window.show()
-        wait_for(window.image_opened, lambda: window.open_folder(folder))
+        wait_for(window.session.image_opened, lambda: window.session.open_folder(folder))
         window.canvas.actual_size()
-        window.set_brush_radius(8)
+        window.tool_state.set_brush_radius(8)
         spin(8)  # the background torch import for the device label, thumbnails: let them finish
         probe = Probe(window)
 
         print(f"idle: measuring {args.seconds:.0f} s ...", flush=True)
         probe.run(args.seconds)
         idle = (percentiles(probe.stalls), percentiles(probe.brush_ms), len(probe.brush_ms))
-
-        loop = window.model_loop
         steps: list = []
-        loop.worker.step_ended.connect(steps.append)
-        wait_for(loop.worker.step_ended, loop.train)
+        window.training.worker.step_ended.connect(steps.append)
+        wait_for(window.training.worker.step_ended, window.training.train)
         print(f"training: measuring {args.seconds:.0f} s ...", flush=True)
         first = steps[0] if steps else None
         probe.run(args.seconds)
         busy = (percentiles(probe.stalls), percentiles(probe.brush_ms), len(probe.brush_ms))
         last = steps[-1]
-        wait_for(loop.training_finished, loop.stop)
+        wait_for(window.training.finished, window.training.stop)
         from model.training.settings import TrainSettings
 
-        batch = TrainSettings.from_dict(window.project.train_settings).batch_size
+        batch = TrainSettings.from_dict(window.state.project.train_settings).batch_size
         in_app_steps = last.step - first.step
         app_step_rate = in_app_steps * batch / (last.train_s - first.train_s)
         app_wall_rate = in_app_steps * batch / (last.elapsed_s - first.elapsed_s)
-        classes = window.project.classes
+        classes = window.state.project.classes
         window.close()
         print(f"headless: training {last.step} steps ...", flush=True)
         head_step_rate, head_wall_rate = headless_rate(folder, classes, last.step)

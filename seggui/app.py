@@ -6,16 +6,9 @@ import logging
 import sys
 from pathlib import Path
 
+from seggui.bundled import ICON, SAMPLE_PROJECT, resource_path
 
-def resource_path(*parts: str) -> Path:
-    """A bundled resource: under ``resources/`` in a checkout, ``seggui/resources`` when installed."""
-    in_checkout = Path(__file__).resolve().parents[1] / "resources"
-    root = in_checkout if in_checkout.is_dir() else Path(__file__).resolve().parent / "resources"
-    return root.joinpath(*parts)
-
-
-SAMPLE_PROJECT = resource_path("sample")
-ICON = resource_path("icons", "seggui.png")
+__all__ = ["ICON", "SAMPLE_PROJECT", "resource_path", "run", "sample_copy"]
 
 
 def sample_copy() -> Path:
@@ -37,7 +30,7 @@ def run(folder: str | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from seggui.main_window import MainWindow
+    from seggui.widgets.main_window import MainWindow
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(sys.argv[:1])

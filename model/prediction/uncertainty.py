@@ -21,3 +21,24 @@ def sure_pixels(prediction: Prediction) -> np.ndarray:
     if prediction.uncertainty_map is None:
         return np.ones(prediction.classes.shape, bool)
     return prediction.uncertainty_map < round(SURE_BELOW * 255)
+
+
+def accepted_pixels(
+    mask: np.ndarray, prediction: Prediction, *, only_unpainted: bool, sure_only: bool
+) -> tuple[np.ndarray, int]:
+    """Where accepting ``prediction`` into ``mask`` writes its classes, and how many unpainted
+    pixels it leaves because the model is unsure of them. ``only_unpainted``: the pixels not
+    labelled yet (Accept Prediction), else every pixel (Replace Mask with Prediction);
+    ``sure_only``: of those, only where the model is sure (``sure_pixels``)."""
+    from model.classes import IGNORE_INDEX
+
+    if prediction.classes.shape != mask.shape:
+        raise ValueError(f"a {prediction.classes.shape} prediction for a {mask.shape} mask")
+    if not only_unpainted:
+        return np.ones(mask.shape, bool), 0
+    where = mask == IGNORE_INDEX
+    if not sure_only:
+        return where, 0
+    sure = sure_pixels(prediction)
+    unsure = int(np.count_nonzero(where & ~sure))
+    return where & sure, unsure

@@ -8,7 +8,8 @@ from typing import Protocol
 
 from PySide6.QtCore import QPointF, Qt
 
-from seggui.editor import MaskEditor
+from seggui.controllers.editor import MaskEditor
+from seggui.state.tool_state import SIMILAR, TOOL_NAMES
 
 BRUSH_OUTLINE, PATH, POLYGON, NO_OVERLAY = "brush outline", "path", "polygon", "none"
 """What the canvas draws over the image for a tool: the brush's circle under the pointer, the
@@ -36,7 +37,7 @@ class BrushTool:
         self._last: QPointF | None = None
 
     def _value(self) -> int:
-        return self.editor.erase_value if self.eraser else self.editor.current_class
+        return self.editor.erase_value if self.eraser else self.editor.tools.class_index
 
     def press(self, pos: QPointF) -> None:
         if not self.editor.begin_edit(self.name):
@@ -58,24 +59,23 @@ class BrushTool:
 
 
 class FillTool:
-    """Fill under the click: the connected area of the same label (``SAME_LABEL``), or the
-    connected pixels that look alike in the image, within ``tolerance`` (``SIMILAR``)."""
+    """Fill under the click as the tool state says: the connected area of the same label
+    (``SAME_LABEL``), or the connected pixels that look alike in the image, within the
+    tolerance (``SIMILAR``)."""
 
     name = "fill"
     overlay, cursor = NO_OVERLAY, Qt.CursorShape.PointingHandCursor
-    SAME_LABEL, SIMILAR = "same label", "similar pixels"
 
     def __init__(self, editor: MaskEditor) -> None:
         self.editor = editor
-        self.mode = self.SIMILAR
-        self.tolerance = 0.1
 
     def press(self, pos: QPointF) -> None:
+        tools = self.editor.tools
         if self.editor.begin_edit(self.name):
-            if self.mode == self.SIMILAR:
-                self.editor.fill_similar(pos, self.tolerance, self.editor.current_class)
+            if tools.fill_mode == SIMILAR:
+                self.editor.fill_similar(pos, tools.fill_tolerance, tools.class_index)
             else:
-                self.editor.flood_fill(pos, self.editor.current_class)
+                self.editor.flood_fill(pos, tools.class_index)
             self.editor.end_edit()
 
     def move(self, pos: QPointF) -> None:
@@ -137,7 +137,7 @@ class PolygonTool:
 def _fill_outline(editor: MaskEditor, label: str, points: list[tuple[float, float]]) -> None:
     """Fill a closed outline with the current class as one undoable edit."""
     if len(points) >= 3 and editor.begin_edit(label):
-        editor.fill_polygon(points, editor.current_class)
+        editor.fill_polygon(points, editor.tools.class_index)
         editor.end_edit()
 
 
@@ -158,4 +158,6 @@ TOOLS: tuple[ToolInfo, ...] = (
     ToolInfo("polygon", "P", "Polygon", PolygonTool),
     ToolInfo("lasso", "L", "Lasso", LassoTool),
 )
-"""The tools, in tool-bar order: a new tool is one class and one entry here."""
+"""The tools, in tool-bar order: a new tool is one class and one entry here (and its name in
+``seggui.state.tool_state.TOOL_NAMES``)."""
+assert tuple(info.name for info in TOOLS) == TOOL_NAMES

@@ -212,7 +212,7 @@ class CanvasView(QGraphicsView):
             scene_pos = self._pointer_in_scene()
         if scene_pos is None:
             return
-        r = tool.editor.brush_radius
+        r = tool.editor.tools.brush_radius
         self._outline.setRect(QRectF(scene_pos.x() - r, scene_pos.y() - r, 2 * r, 2 * r))
         self._outline.setVisible(True)
 

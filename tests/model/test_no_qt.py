@@ -44,7 +44,7 @@ def test_no_qt_import_statement_in_model():
 def test_window_code_does_not_import_torch():
     """The window must appear before the 6 s torch import; nothing on its start-up path needs it."""
     code = (
-        "import sys, seggui.launcher, seggui.app, seggui.main_window;"
+        "import sys, seggui.launcher, seggui.app, seggui.widgets.main_window;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('torch', 'torchvision')];"
         "print(bad); sys.exit(1 if bad else 0)"
     )
@@ -60,7 +60,7 @@ def test_only_the_app_module_imports_the_main_window():
         for path in (ROOT / "seggui").rglob("*.py")
         if path.name not in ("app.py", "main_window.py")
         for line in path.read_text().splitlines()
-        if "seggui.main_window" in line and line.lstrip().startswith(("import", "from"))
+        if "seggui.widgets.main_window" in line and line.lstrip().startswith(("import", "from"))
     ]
     assert offenders == []
 

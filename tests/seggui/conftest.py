@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
-from seggui.main_window import MainWindow
+from seggui.widgets.main_window import MainWindow
 
 
 @pytest.fixture(autouse=True)
@@ -36,8 +36,8 @@ def window(qtbot, tmp_path):
 
 
 def open_folder(qtbot, window: MainWindow, folder: Path) -> None:
-    with qtbot.waitSignal(window.image_opened, timeout=10000):
-        window.open_folder(folder)
+    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+        window.session.open_folder(folder)
 
 
 def at_zoom_one(window: MainWindow) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-import seggui.loading as loading
+import seggui.controllers.loading as loading
 from model.classes import default_classes
 from model.errors import SegGUIError
 

@@ -10,8 +10,15 @@ import tifffile
 from model.classes import IGNORE_INDEX
 from model.storage.imageio import read_mask
 from model.storage.project import load_project
-from seggui.canvas.composite import GREEN, MAGENTA, ChannelView, channel_statistics, composite, default_views
-from seggui.document import similar_pixels
+from seggui.rendering.composite import (
+    GREEN,
+    MAGENTA,
+    ChannelView,
+    channel_statistics,
+    composite,
+    default_views,
+)
+from seggui.state.document import similar_pixels
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
 
 
@@ -41,7 +48,7 @@ def _pixel(window, x: int, y: int) -> tuple[int, int, int]:
 
 def test_every_channel_is_shown_in_its_colour_with_its_name_and_own_contrast(qtbot, window, stained):
     open_folder(qtbot, window, stained)
-    raw = window.current.raw
+    raw = window.state.current.raw
     assert raw.shape == (48, 64, 4) and raw.dtype == np.uint16  # every channel, 16 bits kept
     panel = window.channel_dock.widget()
     assert [row.visible.text() for row in panel.rows] == ["DAPI", "GFP", "RFP", "Cy5"]
@@ -67,8 +74,8 @@ def test_every_channel_is_shown_in_its_colour_with_its_name_and_own_contrast(qtb
     assert panel.rows[0].limits.text().endswith(f"{low + (high - low) * 4:.0f}")
 
     # The next image of four channels keeps the colours, visibility and the limits set.
-    with qtbot.waitSignal(window.image_opened, timeout=10000):
-        window.open_image(stained / "cells1.ome.tif")
+    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+        window.session.open_image(stained / "cells1.ome.tif")
     views = window.display.views
     assert not views[1].visible and views[0].high == pytest.approx(low + (high - low) * 4)
     assert views[2].high == views[2].auto[1]  # limits not touched stay automatic
@@ -101,24 +108,25 @@ def test_a_plain_stack_shape_is_asked_about_once_for_the_folder(qtbot, window, t
         asked.append((unsettled.path.name, unsettled.choices, current))
         return "CYX"
 
-    window.ask_axes = answer
+    window.dialogs.tiff_axes = answer
     open_folder(qtbot, window, tmp_path)
     qtbot.waitUntil(
-        lambda: window.current is not None and window.current.raw.shape == (32, 40, 8), timeout=10000
+        lambda: window.state.current is not None and window.state.current.raw.shape == (32, 40, 8),
+        timeout=10000,
     )
     assert asked == [("a.tif", ("CYX", "ZYX"), None)]
     assert load_project(tmp_path).image_axes == "CYX" and len(window.display.views) == 8
     assert "axes CYX from the folder's axes" in window.statusBar().currentMessage()
-    with qtbot.waitSignal(window.image_opened, timeout=10000):
-        window.open_image(tmp_path / "b.tif")
-    assert len(asked) == 1 and window.current.raw.shape == (32, 40, 8)
+    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+        window.session.open_image(tmp_path / "b.tif")
+    assert len(asked) == 1 and window.state.current.raw.shape == (32, 40, 8)
 
 
 def test_declining_the_axes_question_explains_on_the_canvas(qtbot, window, tmp_path):
     tifffile.imwrite(tmp_path / "a.tif", np.zeros((8, 32, 40), np.uint16))
-    window.ask_axes = lambda unsettled, current: None
-    with qtbot.waitSignal(window.image_failed, timeout=10000):
-        window.open_folder(tmp_path)
+    window.dialogs.tiff_axes = lambda unsettled, current: None
+    with qtbot.waitSignal(window.session.image_failed, timeout=10000):
+        window.session.open_folder(tmp_path)
     notice = window.canvas.notice.text()
     assert "a.tif" in notice and "8 x 32 x 40" in notice and "CYX or ZYX" in notice
     assert load_project(tmp_path).image_axes is None
@@ -155,39 +163,39 @@ def test_every_plane_of_a_stack_has_its_own_mask_and_the_slider_steps_through_th
     assert [model.data(model.index(r)) for r in range(model.rowCount())] == [
         "z.tif", "z.tif, plane 2", "z.tif, plane 3", "z.tif, plane 4", "z.tif, plane 5",
     ]  # fmt: skip
-    assert np.array_equal(window.current.raw, stack[0]) and window.plane_bar.isVisible()
+    assert np.array_equal(window.state.current.raw, stack[0]) and window.plane_bar.isVisible()
     assert window.plane_bar.label.text() == "1 of 5"
     at_zoom_one(window)
     drag(qtbot, window, [(5, 5), (8, 5)])  # class 1 on plane 1
-    with qtbot.waitSignal(window.image_opened, timeout=10000):
-        window.next_plane_action.trigger()
-    assert np.array_equal(window.current.raw, stack[1]) and window.plane_bar.label.text() == "2 of 5"
+    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+        window.actions.image.next_plane.trigger()
+    assert np.array_equal(window.state.current.raw, stack[1]) and window.plane_bar.label.text() == "2 of 5"
     assert "z.tif, plane 2 of 5" in window.statusBar().currentMessage()
-    assert (window.document.mask == IGNORE_INDEX).all()  # plane 2 starts empty
-    window.set_class(0)
+    assert (window.state.document.mask == IGNORE_INDEX).all()  # plane 2 starts empty
+    window.tool_state.set_class(0)
     drag(qtbot, window, [(20, 20), (24, 20)])
     qtbot.waitUntil(lambda: not window.store.has_unsaved(), timeout=10000)
     first, second = read_mask(tmp_path / "masks" / "z.png"), read_mask(tmp_path / "masks" / "z.z002.png")
     assert first[5, 6] == 1 and first[20, 22] == IGNORE_INDEX
     assert second[20, 22] == 0 and second[5, 6] == IGNORE_INDEX
-    with qtbot.waitSignal(window.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
         window.plane_bar.slider.setValue(5)
-    assert np.array_equal(window.current.raw, stack[4])
-    with qtbot.waitSignal(window.image_opened, timeout=10000):
-        window.previous_plane_action.trigger()
-    assert np.array_equal(window.current.raw, stack[3])
-    with qtbot.waitSignal(window.image_opened, timeout=10000):
+    assert np.array_equal(window.state.current.raw, stack[4])
+    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+        window.actions.image.previous_plane.trigger()
+    assert np.array_equal(window.state.current.raw, stack[3])
+    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
         window.plane_bar.slider.setValue(2)
-    assert window.document.mask[20, 22] == 0  # its own mask again
+    assert window.state.document.mask[20, 22] == 0  # its own mask again
 
 
 def test_the_channels_a_model_reads_are_a_training_setting_kept_in_the_project(qtbot, window, stained):
     open_folder(qtbot, window, stained)
-    panel = window.model_loop.panel
+    panel = window.model_panel.form
     panel.channels_edit.setText("4, 1")
     panel.channels_edit.editingFinished.emit()
     assert load_project(stained).train_settings["channels"] == [4, 1]
-    panel.set_settings(load_project(stained).train_settings)
+    panel.show_settings(load_project(stained).train_settings)
     assert panel.channels_edit.text() == "4, 1" and panel.settings()["channels"] == [4, 1]
     panel.channels_edit.setText("")
     panel.channels_edit.editingFinished.emit()
@@ -196,7 +204,7 @@ def test_the_channels_a_model_reads_are_a_training_setting_kept_in_the_project(q
 
 def test_the_axes_dialog_offers_every_reading_and_starts_on_the_stack(qtbot, tmp_path):
     from model.storage.tiff_files import AxesUnsettled
-    from seggui.axes_dialog import AxesDialog
+    from seggui.widgets.axes_dialog import AxesDialog
 
     dialog = AxesDialog(AxesUnsettled(tmp_path / "s.tif", (10, 64, 64), ("CYX", "ZYX")), None)
     qtbot.addWidget(dialog)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from seggui.document import TILE, MaskDocument, Rect
+from seggui.state.document import TILE, MaskDocument, Rect
 
 
 def _doc(h: int = 100, w: int = 120, fill: int = 255) -> MaskDocument:
@@ -84,7 +84,7 @@ def test_replace_where_copies_values_only_where_asked():
 
 
 def test_similar_pixels_compare_every_channel_within_the_tolerance():
-    from seggui.document import similar_pixels
+    from seggui.state.document import similar_pixels
 
     grey = np.array([[0, 20, 30, 255]], np.uint8)
     assert similar_pixels(grey, 0, 0, 0.1).tolist() == [[True, True, False, False]]  # 25.5 of 255
@@ -96,7 +96,7 @@ def test_similar_pixels_compare_every_channel_within_the_tolerance():
 
 
 def test_a_similarity_fill_stays_in_the_connected_look_alike_area_and_can_spare_labels():
-    from seggui.document import similar_pixels
+    from seggui.state.document import similar_pixels
 
     image = np.full((40, 60), 200, np.uint8)
     image[:, 20:40] = 40  # a dark band between two bright halves
@@ -121,7 +121,7 @@ def test_a_similarity_fill_stays_in_the_connected_look_alike_area_and_can_spare_
 
 def test_outlines_keep_the_pixels_next_to_another_label_and_hatching_adds_stripes():
     from model.classes import IGNORE_INDEX
-    from seggui.canvas.layers import FILL, HATCH, OUTLINE, styled_labels
+    from seggui.rendering.labels import FILL, HATCH, OUTLINE, styled_labels
 
     labels = np.zeros((12, 12), np.uint8)
     labels[3:9, 3:9] = 1
@@ -141,11 +141,12 @@ def test_outlines_keep_the_pixels_next_to_another_label_and_hatching_adds_stripe
 def test_recent_documents_are_bounded_and_a_changed_mask_drops_its_history(qtbot):
     from pathlib import Path
 
-    from model.classes import default_classes
-    from seggui.editor import MaskEditor
-    from seggui.recent_documents import RecentDocuments
+    from seggui.controllers.editor import MaskEditor
+    from seggui.controllers.recent_documents import RecentDocuments
+    from seggui.state.app_state import AppState
+    from seggui.state.tool_state import ToolState
 
-    editor = MaskEditor(tuple(default_classes(2)))
+    editor = MaskEditor(ToolState(AppState()))
     forgotten = []
     editor.forget_document = forgotten.append  # type: ignore[method-assign]
     recent = RecentDocuments(editor, images=2, max_bytes=10_000)

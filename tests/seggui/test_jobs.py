@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QThread
 
 from model.errors import SegGUIError
-from seggui.jobs import Jobs
+from seggui.controllers.jobs import Jobs
 
 
 @pytest.fixture

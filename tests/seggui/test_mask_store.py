@@ -9,14 +9,14 @@ import time
 
 import numpy as np
 
-import seggui.mask_store as mask_store
-import seggui.mask_write as mask_write
+import seggui.controllers.mask_store as mask_store
+import seggui.controllers.mask_write as mask_write
 from model.classes import IGNORE_INDEX, default_classes
 from model.storage.atomic import file_stamp
 from model.storage.imageio import read_mask, write_mask
 from model.storage.stroke_journal import JOURNAL_FILE, decode_records, replay_journal
-from seggui.document import MaskDocument
-from seggui.mask_store import MaskStore
+from seggui.controllers.mask_store import MaskStore
+from seggui.state.document import MaskDocument
 
 CLASSES = tuple(default_classes(3))
 
@@ -51,7 +51,7 @@ def test_a_failing_save_is_tried_once_per_back_off_step(qtbot, tmp_path, monkeyp
     store = _store(tmp_path)
     store.retry_steps_ms = (100, 200, 400)
     problems: list[str] = []
-    store.problem.connect(problems.append)
+    store.problem_found.connect(problems.append)
     document = MaskDocument(np.full((8, 8), IGNORE_INDEX, np.uint8))
     store.open(tmp_path / "a.tif", tmp_path / "masks" / "a.png", document, None)
     _paint(store, document, 1)
@@ -101,7 +101,7 @@ def test_a_mask_changed_on_disk_by_someone_else_is_never_replaced(qtbot, tmp_pat
     write_mask(path, np.zeros((8, 8), np.uint8), list(CLASSES))
     store = _store(tmp_path)
     problems: list[str] = []
-    store.problem.connect(problems.append)
+    store.problem_found.connect(problems.append)
     document = MaskDocument(read_mask(path).copy())
     store.open(tmp_path / "a.tif", path, document, file_stamp(path))
     write_mask(path, theirs, list(CLASSES))  # another window saves its strokes
@@ -187,7 +187,7 @@ def test_a_journal_that_cannot_be_written_is_reported_once_and_saving_goes_on(qt
     (tmp_path / JOURNAL_FILE).mkdir()  # something in the way of the journal file
     store = _store(tmp_path)
     problems: list[str] = []
-    store.problem.connect(problems.append)
+    store.problem_found.connect(problems.append)
     path = tmp_path / "masks" / "a.png"
     document = MaskDocument(np.full((8, 8), IGNORE_INDEX, np.uint8))
     store.open(tmp_path / "a.tif", path, document, None)

@@ -21,11 +21,11 @@ from model.networks.checkpoint import load_checkpoint
 from model.prediction.metrics import metrics_from_confusion
 from model.storage.project import Project, load_project, save_project
 from model.training.train_events import TrainResult
-from seggui.charts import tick_format
-from seggui.duration_spin import parse_duration
-from seggui.training_options import START_CURRENT
-from seggui.training_worker import TrainOutcome
-from seggui.window_ui import covered, shortcut_rows
+from seggui.controllers.training import START_CURRENT
+from seggui.controllers.training_worker import TrainOutcome
+from seggui.widgets.charts import tick_format
+from seggui.widgets.duration_spin import parse_duration
+from seggui.widgets.help import covered, shortcut_rows
 from tests.seggui.conftest import open_folder
 from tests.synthetic import write_shapes_folder
 
@@ -40,7 +40,7 @@ def _with_model(qtbot, window, folder: Path, model: Path, name: str = "a.pt") ->
     (folder / "models").mkdir(exist_ok=True)
     path = folder / "models" / name
     shutil.copy(model, path)
-    with qtbot.waitSignal(window.model_loop.model_changed, timeout=30000):
+    with qtbot.waitSignal(window.choice.model_loaded, timeout=30000):
         open_folder(qtbot, window, folder)
     return path
 
@@ -60,7 +60,9 @@ def test_moving_the_current_row_with_the_keys_opens_that_image(qtbot, window, tm
     ]:
         qtbot.keyClick(view, key)
         # Before: the highlight moved, the canvas kept the image before.
-        qtbot.waitUntil(lambda n=name: window.current is not None and window.current.path.name == n)
+        qtbot.waitUntil(
+            lambda n=name: window.state.current is not None and window.state.current.path.name == n
+        )
         assert window.browser.path_at(view.currentIndex().row()).name == name
 
 
@@ -96,24 +98,24 @@ def test_a_run_that_ends_worse_keeps_the_better_model_in_use_and_says_so(
 ):
     folder = _shapes_project(tmp_path)
     better = _with_model(qtbot, window, folder, shapes_model)
-    loop = window.model_loop
     new = folder / "models" / "model-new.pt"
     shutil.copy(shapes_model, new)
     os.utime(new, (better.stat().st_mtime + 10,) * 2)  # the newest file, as a run's is
     worse, start = _metrics(0.725), _metrics(0.836)
     result = TrainResult(load_checkpoint(new), True, 7, worse, start_metrics=start)
-    loop.training, loop._training_models_dir = True, folder / "models"  # a run for this folder ends
-    loop.worker.finished.emit(TrainOutcome(result, new, None, 7.0))
+    window.models.set_training(True)  # a run for this folder ends
+    window.training._models_dir = folder / "models"
+    window.training.worker.finished.emit(TrainOutcome(result, new, None, 7.0))
     # Before: the new model (0.725) became current, and was the one loaded on reopening.
-    assert loop.model_path == better
-    text = loop.panel.status_label.text()
+    assert window.models.model_path == better
+    text = window.model_panel.status_label.text()
     assert f"({worse.mean_iou:.3f})" in text and f"({start.mean_iou:.3f})" in text
     assert "a.pt stays in use" in text and "model-new.pt" in text
     assert load_project(folder).model_in_use == "a.pt"
-    window.open_folder(tmp_path)  # elsewhere, then back
-    with qtbot.waitSignal(loop.model_changed, timeout=30000) as loaded:
+    window.session.open_folder(tmp_path)  # elsewhere, then back
+    with qtbot.waitSignal(window.choice.model_loaded, timeout=30000) as loaded:
         open_folder(qtbot, window, folder)
-    assert loaded.args[0] == better
+    assert loaded.args[0] is window.models.checkpoint and window.models.model_path == better
 
 
 # -- 5: a new class never takes a colour another class has --------------------------------------------
@@ -124,7 +126,7 @@ def test_add_gives_a_new_class_a_colour_no_class_has(qtbot, window, tmp_path):
     save_project(Project(folder, classes=classes))
     open_folder(qtbot, window, folder)
     window.class_panel.add_class()
-    colours = [c.color for c in window.project.classes]
+    colours = [c.color for c in window.state.project.classes]
     assert len(colours) == 4 and len(set(colours)) == 4
     assert [c.color for c in load_project(folder).classes] == colours
 
@@ -135,8 +137,8 @@ def test_start_from_the_current_model_is_offered_only_once_a_model_exists(
 ):
     folder = _shapes_project(tmp_path)
     open_folder(qtbot, window, folder)
-    panel = window.model_loop.panel
-    combo = panel.start_combo
+    panel = window.model_panel
+    combo = panel.form.start_combo
     item = combo.model().item(combo.findData(START_CURRENT))
     assert not item.isEnabled() and combo.currentData() != START_CURRENT
     _with_model(qtbot, window, folder, shapes_model)
@@ -152,18 +154,18 @@ def test_an_unreadable_file_is_explained_in_words_on_the_canvas(qtbot, window, t
     (folder / "z-cut.tif").write_bytes(whole[: len(whole) - 3000])  # its second channel cut off
     (folder / "z-cut.png").write_bytes((folder / "img00.png").read_bytes()[:200])
     open_folder(qtbot, window, folder)
-    with qtbot.waitSignal(window.image_opened, timeout=10000):  # once refused, now its 2 channels
-        window.open_image(folder / "z-two.tif")
-    assert window.current.raw.shape == (32, 32, 2) and len(window.display.views) == 2
+    with qtbot.waitSignal(window.session.image_opened, timeout=10000):  # once refused, now its 2 channels
+        window.session.open_image(folder / "z-two.tif")
+    assert window.state.current.raw.shape == (32, 32, 2) and len(window.display.views) == 2
     notice = window.canvas.notice
     for name, words in [("z-cut.tif", "cut short"), ("z-cut.png", "cut short")]:
-        with qtbot.waitSignal(window.image_failed, timeout=10000):
-            window.open_image(folder / name)
+        with qtbot.waitSignal(window.session.image_failed, timeout=10000):
+            window.session.open_image(folder / name)
         # Before: a library's words, in a tool tip of the list only; the canvas kept the last image.
         assert notice.isVisible() and name in notice.text() and words in notice.text()
         assert "ValueError" not in notice.text().split("(")[0]  # the user's words come first
-    with qtbot.waitSignal(window.image_opened, timeout=10000):
-        window.open_image(folder / "img01.png")
+    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+        window.session.open_image(folder / "img01.png")
     assert not notice.isVisible()
 
 
@@ -174,17 +176,16 @@ def test_the_loaded_model_is_named_with_its_network_and_shows_its_history(
     folder = _shapes_project(tmp_path)
     (folder / "models").mkdir()
     shutil.copy(shapes_model, folder / "models" / "a.pt")
-    loop = window.model_loop
-    with qtbot.waitSignal(loop.model_changed, timeout=30000):
+    with qtbot.waitSignal(window.choice.model_loaded, timeout=30000):
         open_folder(qtbot, window, folder)
         # Before: "No model yet" until the file was read, though the folder has one.
-        assert loop.panel.status_label.text() == "Loading a.pt..."
+        assert window.model_panel.status_label.text() == "Loading a.pt..."
     network = load_checkpoint(shapes_model).config.describe()
-    assert loop.panel.status_label.text().startswith(f"Using a.pt: {network}")
+    assert window.model_panel.status_label.text().startswith(f"Using a.pt: {network}")
     history = load_checkpoint(shapes_model).history
     # Before: the charts stayed empty for a loaded model.
-    assert len(loop.panel.loss_chart.points("training loss")) == len(history) > 0
-    assert len(loop.panel.iou_chart.points("class 1")) == len(history)
+    assert len(window.model_panel.loss_chart.points("training loss")) == len(history) > 0
+    assert len(window.model_panel.iou_chart.points("class 1")) == len(history)
 
 
 # -- 10: small things ---------------------------------------------------------------------------------------
@@ -201,13 +202,13 @@ def test_redo_stays_on_the_tool_bar_of_a_1366_by_768_screen(qtbot, window):
     window.resize(1366, 768)
     bar = window.findChild(QToolBar, "tools")
     qtbot.waitUntil(lambda: bar.width() <= 1366)
-    assert bar.widgetForAction(window.redo_action).isVisible()
-    assert bar.widgetForAction(window.undo_action).isVisible()
+    assert bar.widgetForAction(window.actions.edit.redo).isVisible()
+    assert bar.widgetForAction(window.actions.edit.undo).isVisible()
 
 
 @pytest.mark.parametrize("low, high", [(1.85, 1.95), (0.093, 2.4), (0.0, 1.0), (0.001, 0.0042)])
 def test_loss_axis_labels_are_round_and_tell_the_ticks_apart(qtbot, low, high):
-    from seggui.charts import LiveChart
+    from seggui.widgets.charts import LiveChart
 
     chart = LiveChart("Loss", "step")
     qtbot.addWidget(chart)
@@ -235,14 +236,14 @@ def test_renaming_a_class_has_a_button(qtbot, window, tmp_path):
 
 def test_the_time_limit_shows_minutes_and_seconds_and_reads_units(qtbot, window, tmp_path):
     open_folder(qtbot, window, _shapes_project(tmp_path))
-    panel = window.model_loop.panel
-    spin = panel.budget_spin
+    panel = window.model_panel
+    spin = panel.form.budget_spin
     assert parse_duration("90 s") == 90 and parse_duration("1:30") == 90 and parse_duration("2 min") == 120
     spin.lineEdit().selectAll()
     qtbot.keyClicks(spin.lineEdit(), "90 s")
     spin.interpretText()
     assert spin.value() == 90 and spin.text() == "1:30 min"
-    assert panel.settings()["time_budget_s"] == 90
+    assert panel.form.settings()["time_budget_s"] == 90
 
 
 # -- 2: Quit does not wait for a large prediction ------------------------------------------------------
@@ -250,7 +251,7 @@ def test_closing_drops_a_large_prediction_at_its_next_tile(qtbot, shapes_model, 
     import threading
 
     from model.prediction.predict import Predictor
-    from seggui.predictions import PredictionService
+    from seggui.controllers.predictions import PredictionService
 
     tiles: list[tuple[int, int]] = []
     started = threading.Event()
@@ -270,7 +271,7 @@ def test_closing_drops_a_large_prediction_at_its_next_tile(qtbot, shapes_model, 
     service = PredictionService()
     service.set_model(load_checkpoint(shapes_model))
     shown: list[object] = []
-    service.ready.connect(lambda *args: shown.append(args))
+    service.predicted.connect(lambda *args: shown.append(args))
     raw = np.zeros((3000, 3000), np.uint8)  # 49 tiles of 512
     service.request(Path("big.png"), raw, tuple(default_classes(3)))
     assert started.wait(60)

@@ -7,8 +7,8 @@ from PySide6.QtCore import Qt
 from model.classes import IGNORE_INDEX, default_classes
 from model.storage.imageio import read_mask, write_mask
 from model.storage.project import load_project
-from seggui.browser import Status
-from seggui.thumbnails import THUMBNAIL_SIZE
+from seggui.state.image_list import THUMBNAIL_SIZE
+from seggui.state.label_status import Status
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
 
 
@@ -27,7 +27,7 @@ def test_added_and_renamed_classes_are_saved_and_paintable(qtbot, window, tmp_pa
     assert [c.name for c in project.classes] == ["background", "cell", "nucleus"]
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, Qt.Key.Key_2)
-    assert window.editor.current_class == 2
+    assert window.tool_state.class_index == 2
     assert window.class_panel.list.currentRow() == 2
     at_zoom_one(window)
     drag(qtbot, window, [(10, 10), (12, 10)])
@@ -40,23 +40,23 @@ def test_added_and_renamed_classes_are_saved_and_paintable(qtbot, window, tmp_pa
 def test_contrast_limits_change_the_display_only(qtbot, window, tmp_path):
     open_folder(qtbot, window, _folder(tmp_path))
     before = window.canvas.image_layer._image.copy()
-    raw_before = window.current.raw.copy()
+    raw_before = window.state.current.raw.copy()
     (view,) = window.display.views
     window.display.set_limits(0, view.low, view.low + (view.high - view.low) / 2)  # brighter
     qtbot.waitUntil(lambda: window.canvas.image_layer._image != before, timeout=5000)
     assert window.canvas.image_layer._image.pixelColor(5, 5).red() >= before.pixelColor(5, 5).red()
-    assert np.array_equal(window.current.raw, raw_before)
+    assert np.array_equal(window.state.current.raw, raw_before)
 
 
 def test_eraser_can_paint_background_instead(qtbot, window, tmp_path):
     open_folder(qtbot, window, _folder(tmp_path))
-    window.erase_to_background_action.trigger()
+    window.actions.tools.erase_to_background.trigger()
     assert load_project(tmp_path).eraser_mode == "background"
-    window.set_tool("eraser")
+    window.tool_state.set_tool("eraser")
     at_zoom_one(window)
     drag(qtbot, window, [(20, 20), (21, 20)])
-    assert window.document.mask[20, 20] == 0
-    assert (window.document.mask == IGNORE_INDEX).sum() < window.document.mask.size
+    assert window.state.document.mask[20, 20] == 0
+    assert (window.state.document.mask == IGNORE_INDEX).sum() < window.state.document.mask.size
 
 
 def test_thumbnails_load_and_partly_labelled_masks_are_marked(qtbot, window, tmp_path):
@@ -70,7 +70,7 @@ def test_thumbnails_load_and_partly_labelled_masks_are_marked(qtbot, window, tmp
     model = window.browser.model
     for row in range(3):
         model.index(row).data(Qt.ItemDataRole.DecorationRole)  # what the view asks when a row shows
-    thumbnails = window.thumbnails
+    thumbnails = window.session.thumbnails
     qtbot.waitUntil(
         lambda: all(thumbnails.cached_image(model.record(r).path) is not None for r in range(3)),
         timeout=10000,
@@ -82,7 +82,7 @@ def test_thumbnails_load_and_partly_labelled_masks_are_marked(qtbot, window, tmp
     # back without one, and a list that measured such a row drew every thumbnail over the names.
     (tmp_path / "zz-broken.png").write_bytes(b"not a png")
     window.browser.filter.setCurrentIndex(0)
-    window.rescan()
+    window.session.rescan()
     qtbot.waitUntil(lambda: model.row_of(tmp_path / "zz-broken.png") is not None, timeout=10000)
     row = model.row_of(tmp_path / "zz-broken.png")
     model.update(tmp_path / "zz-broken.png", Status.UNREADABLE, "unreadable")
@@ -96,7 +96,7 @@ def test_unusable_mask_is_moved_aside_not_overwritten(qtbot, window, tmp_path):
     Image.fromarray(np.zeros((5, 5), np.uint8)).save(tmp_path / "masks" / "im0.png")  # wrong size
     original = (tmp_path / "masks" / "im0.png").read_bytes()
     open_folder(qtbot, window, tmp_path)
-    assert "5x5" in window.current.mask_problem
+    assert "5x5" in window.state.current.mask_problem
     at_zoom_one(window)
     drag(qtbot, window, [(10, 10), (12, 10)])
     qtbot.waitUntil(lambda: not window.store.has_unsaved(), timeout=10000)
@@ -128,11 +128,11 @@ def test_removing_a_class_updates_the_open_mask_and_the_files(qtbot, window, tmp
     )
     open_folder(qtbot, window, tmp_path)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    with qtbot.waitSignal(window.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
         window.class_panel.list.setCurrentRow(1)
         window.class_panel.remove_button.click()
     assert [c.name for c in load_project(tmp_path).classes] == ["background", "class 2"]
-    assert window.document.mask[0, :4].tolist() == [0, 255, 1, 255]
+    assert window.state.document.mask[0, :4].tolist() == [0, 255, 1, 255]
     assert read_mask(tmp_path / "masks" / "im0.png")[0, :4].tolist() == [0, 255, 1, 255]
     assert window.class_panel.list.count() == 2
 
@@ -150,8 +150,8 @@ def test_a_status_filter_keeps_rows_in_view_until_it_changes_and_paging_stays_in
     model.update(tmp_path / "im1.png", Status.PARTLY)  # painted while the filter is on: stays listed
     assert model.rowCount() == 3 and model.record(1).status == Status.PARTLY
     browser.select(tmp_path / "im1.png")
-    with qtbot.waitSignal(window.image_opened, timeout=10000) as opened:
-        window.step_image(1)
+    with qtbot.waitSignal(window.session.image_opened, timeout=10000) as opened:
+        window.session.step_image(1)
     assert opened.args[0].name == "im3.png"  # the next row in view, im2 filtered out
 
     browser.filter.setCurrentIndex(0)
@@ -166,7 +166,7 @@ def test_image_memory_for_training_shows_the_automatic_budget_and_is_saved(qtbot
     from model.training.settings import TrainSettings
 
     open_folder(qtbot, window, _folder(tmp_path))
-    panel = window.model_loop.panel
+    panel = window.model_panel.form
     assert panel.cache_spin.value() == 0
     assert panel.cache_spin.text() == f"automatic ({default_cache_bytes() >> 20} MB)"
     panel.cache_spin.setValue(768)

@@ -20,9 +20,9 @@ from model.classes import IGNORE_INDEX, default_classes
 from model.storage.folder_lock import LOCK_FILE
 from model.storage.imageio import read_mask, write_mask
 from model.storage.stroke_journal import JOURNAL_FILE, JournalRecord, StrokeJournal
-from seggui.browser import Status
-from seggui.folder_claim import READ_ONLY, TAKE_OVER
-from seggui.main_window import MainWindow
+from seggui.controllers.questions import READ_ONLY, TAKE_OVER
+from seggui.state.label_status import Status
+from seggui.widgets.main_window import MainWindow
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +70,7 @@ def test_a_kill_loses_at_most_the_stroke_being_drawn(qtbot, window, tmp_path):
     mask = read_mask(folder / "masks" / "im0.png")
     lost = [i for i in painted if not _stroke_on_mask(mask, i)]
     assert lost in ([], painted[-1:]), lost
-    assert np.array_equal(window.document.mask, mask)
+    assert np.array_equal(window.state.document.mask, mask)
     assert not (folder / JOURNAL_FILE).exists()
     assert not list(folder.glob("**/.*.tmp"))
     assert "Restored strokes" in window.statusBar().currentMessage()
@@ -86,7 +86,7 @@ def _second_window(qtbot, tmp_path: Path, answer: str | None) -> tuple[MainWindo
         asked.append(owner)
         return answer
 
-    second.ask_about_lock = ask  # type: ignore[method-assign]
+    second.dialogs.folder_in_use = ask  # type: ignore[method-assign]
     return second, asked
 
 
@@ -97,10 +97,10 @@ def test_a_second_window_on_the_folder_asks_and_read_only_paints_nothing(qtbot, 
     second.show()
     open_folder(qtbot, second, folder)
     assert asked and asked[0].pid == os.getpid() and "process" in asked[0].describe()
-    assert "read-only" in second.windowTitle() and "read-only" in second.save_label.text()
+    assert "read-only" in second.windowTitle() and "read-only" in second.status.save_label.text()
     at_zoom_one(second)
     drag(qtbot, second, [(10, 10), (30, 10)])
-    assert (second.document.mask == IGNORE_INDEX).all()
+    assert (second.state.document.mask == IGNORE_INDEX).all()
     assert not second.store.has_unsaved()
     second.close()
     assert (folder / LOCK_FILE).exists()  # still the first window's
@@ -113,8 +113,8 @@ def test_cancel_keeps_the_folder_that_was_open(qtbot, window, tmp_path):
     open_folder(qtbot, window, first)
     second, asked = _second_window(qtbot, tmp_path, None)
     open_folder(qtbot, second, other)
-    second.open_folder(first)
-    assert asked and second.project.folder == other
+    second.session.open_folder(first)
+    assert asked and second.state.project.folder == other
 
 
 def test_edit_anyway_takes_over_and_the_other_windows_save_goes_aside(qtbot, window, tmp_path):
@@ -130,12 +130,12 @@ def test_edit_anyway_takes_over_and_the_other_windows_save_goes_aside(qtbot, win
     qtbot.waitUntil(lambda: not second.store.has_unsaved(), timeout=10000)
     theirs = read_mask(folder / "masks" / "im0.png")
     at_zoom_one(window)
-    with qtbot.waitSignal(window.store.problem, timeout=10000) as problem:
+    with qtbot.waitSignal(window.store.problem_found, timeout=10000) as problem:
         drag(qtbot, window, [(10, 50), (30, 50)])
     assert "changed on disk by another" in problem.args[0]
     assert np.array_equal(read_mask(folder / "masks" / "im0.png"), theirs)
     qtbot.waitUntil(lambda: not window.store.has_unsaved(), timeout=10000)
-    assert np.array_equal(read_mask(folder / "masks" / "im0.conflict.png"), window.document.mask)
+    assert np.array_equal(read_mask(folder / "masks" / "im0.conflict.png"), window.state.document.mask)
     second.close()
 
 
@@ -147,7 +147,7 @@ def test_a_lock_left_by_a_dead_process_is_taken_without_asking(qtbot, window, tm
     (folder / LOCK_FILE).write_text(
         json.dumps({"host": socket.gethostname(), "pid": int(dead.stdout), "user": "x", "since": 0})
     )
-    window.ask_about_lock = lambda *a: (_ for _ in ()).throw(AssertionError("asked"))  # type: ignore[method-assign]
+    window.dialogs.folder_in_use = lambda *a: (_ for _ in ()).throw(AssertionError("asked"))  # type: ignore[method-assign]
     open_folder(qtbot, window, folder)
     assert "read-only" not in window.windowTitle()
 
@@ -155,14 +155,14 @@ def test_a_lock_left_by_a_dead_process_is_taken_without_asking(qtbot, window, tm
 def test_images_that_share_a_stem_keep_their_own_strokes(qtbot, window, tmp_path):
     folder = _folder(tmp_path / "p", names=("a.png", "a.jpg", "b.png"))
     open_folder(qtbot, window, folder)
-    window.open_image(folder / "a.png")
-    qtbot.waitUntil(lambda: window.current.path.name == "a.png")
+    window.session.open_image(folder / "a.png")
+    qtbot.waitUntil(lambda: window.state.current.path.name == "a.png")
     at_zoom_one(window)
     drag(qtbot, window, [(10, 10), (30, 10)])
-    with qtbot.waitSignal(window.image_opened, timeout=10000):
-        window.open_image(folder / "a.jpg")
+    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+        window.session.open_image(folder / "a.jpg")
     # Before: a.jpg opened showing a.png's strokes, and either save replaced the other's.
-    assert (window.document.mask == IGNORE_INDEX).all()
+    assert (window.state.document.mask == IGNORE_INDEX).all()
     at_zoom_one(window)
     drag(qtbot, window, [(10, 60), (30, 60)])
     qtbot.waitUntil(lambda: not window.store.has_unsaved(), timeout=10000)
@@ -216,7 +216,7 @@ def test_opening_removes_what_a_killed_write_left_but_not_in_a_folder_another_wi
     (folder / LOCK_FILE).write_text(
         json.dumps({"host": socket.gethostname(), "pid": os.getppid(), "user": "x", "since": 0})
     )
-    window.ask_about_lock = lambda *a: TAKE_OVER  # type: ignore[method-assign]
+    window.dialogs.folder_in_use = lambda *a: TAKE_OVER  # type: ignore[method-assign]
     open_folder(qtbot, window, folder)
     assert leftover.exists() and (folder / JOURNAL_FILE).exists()
     assert not (folder / "masks" / "im1.png").exists()

@@ -11,7 +11,7 @@ from model.classes import default_classes
 from model.labels.export_labels import ExportOptions
 from model.storage.imageio import read_mask
 from model.storage.project import Project, load_project, save_project
-from seggui.browser import Status
+from seggui.state.label_status import Status
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
 from tests.synthetic import write_shapes_folder
 
@@ -25,8 +25,8 @@ def _project(root, n, masks):
 def test_export_includes_unsaved_strokes_and_asks_before_replacing(qtbot, window, tmp_path, monkeypatch):
     folder = _project(tmp_path / "p", 3, masks=1)
     open_folder(qtbot, window, folder)
-    window.step_image(1)
-    qtbot.waitUntil(lambda: window.current.path.name == "img01.png", timeout=10000)
+    window.session.step_image(1)
+    qtbot.waitUntil(lambda: window.state.current.path.name == "img01.png", timeout=10000)
     at_zoom_one(window)
     drag(qtbot, window, [(5, 5), (30, 5)])  # not saved yet: the export must still have it
     out = tmp_path / "export"
@@ -55,7 +55,7 @@ def test_export_includes_unsaved_strokes_and_asks_before_replacing(qtbot, window
 def test_export_has_the_strokes_even_while_the_disk_refuses_them(qtbot, window, tmp_path, monkeypatch):
     import errno
 
-    import seggui.mask_write as autosave
+    import seggui.controllers.mask_write as autosave
 
     def full_disk(path, mask, classes):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -66,19 +66,19 @@ def test_export_has_the_strokes_even_while_the_disk_refuses_them(qtbot, window, 
     folder = _project(tmp_path / "p", 2, masks=0)
     open_folder(qtbot, window, folder)
     at_zoom_one(window)
-    with qtbot.waitSignal(window.store.problem, timeout=10000):
+    with qtbot.waitSignal(window.store.problem_found, timeout=10000):
         drag(qtbot, window, [(5, 5), (30, 5)])
-    painted = window.document.mask.copy()
+    painted = window.state.document.mask.copy()
     assert (painted == 1).any()
-    window.step_image(1)  # on screen now: an image nobody painted, which has nothing to export
-    qtbot.waitUntil(lambda: window.current.path.name == "img01.png", timeout=10000)
+    window.session.step_image(1)  # on screen now: an image nobody painted, which has nothing to export
+    qtbot.waitUntil(lambda: window.state.current.path.name == "img01.png", timeout=10000)
     out = tmp_path / "export"
     with qtbot.waitSignal(window.transfer.export_finished, timeout=30000) as done:
         window.transfer.export(out, ExportOptions(format="index"))
     assert [p.name for p in done.args[0].exported] == ["img00.png"]
     assert np.array_equal(read_mask(out / "img00.png"), painted)
     assert not (folder / "masks" / "img00.png").exists()  # the strokes are still waiting to be saved
-    assert "NOT SAVED" in window.save_label.text()
+    assert "NOT SAVED" in window.status.save_label.text()
 
     monkeypatch.setattr(autosave, "write_mask", real_write)  # space freed: the retry saves them
     qtbot.waitUntil(lambda: (folder / "masks" / "img00.png").exists(), timeout=10000)
@@ -106,15 +106,15 @@ def test_import_fills_masks_updates_the_list_and_reports_skipped_files(qtbot, wi
     qtbot.waitUntil(
         lambda: window.browser.model.status_of(target / "img00.png") != Status.NO_MASK, timeout=10000
     )
-    qtbot.waitUntil(lambda: (window.document.mask != 255).any(), timeout=10000)
+    qtbot.waitUntil(lambda: (window.state.document.mask != 255).any(), timeout=10000)
     imported = read_mask(target / "masks" / "img00.png")
     original = read_mask(source / "masks" / "img00.png")
     assert np.array_equal(imported == 1, original == 1) and not (imported == 2).any()
-    assert np.array_equal(window.document.mask, imported)
+    assert np.array_equal(window.state.document.mask, imported)
 
 
 def test_export_dialog_choices_become_export_options(qtbot, tmp_path):
-    from seggui.transfer_dialogs import ExportDialog, ImportChoice, ImportDialog
+    from seggui.widgets.transfer_dialogs import ExportDialog, ImportChoice, ImportDialog
 
     dialog = ExportDialog(tmp_path / "export")
     qtbot.addWidget(dialog)
@@ -146,7 +146,7 @@ def test_classes_from_a_labels_file_and_labelme_labels_added_as_classes(qtbot, w
     labels = tmp_path / "labels.txt"
     labels.write_text("__ignore__\n_background_\ncat\n")
     assert window.transfer.load_classes_file(labels)
-    assert [c.name for c in window.project.classes] == ["background", "cat"]
+    assert [c.name for c in window.state.project.classes] == ["background", "cat"]
     assert window.class_panel.list.count() == 2
     labelme = tmp_path / "labelme"
     labelme.mkdir()
@@ -169,7 +169,7 @@ def test_classes_from_a_labels_file_and_labelme_labels_added_as_classes(qtbot, w
 
 def test_the_dialogs_offer_every_registered_format(qtbot, tmp_path):
     from model.labels.formats import FORMATS, IMPORT_KINDS
-    from seggui.transfer_dialogs import ExportDialog, ImportDialog
+    from seggui.widgets.transfer_dialogs import ExportDialog, ImportDialog
 
     export, chooser = ExportDialog(tmp_path / "export"), ImportDialog()
     qtbot.addWidget(export)

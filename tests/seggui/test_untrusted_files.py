@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-import seggui.mask_write as mask_write
+import seggui.controllers.mask_write as mask_write
 from model.classes import IGNORE_INDEX
 from model.storage.atomic import file_stamp
 from model.storage.imageio import read_mask, write_mask
 from model.storage.project import PROJECT_FILE
 from model.storage.stroke_journal import JOURNAL_FILE, decode_records, replay_journal
-from seggui.browser import Status
-from seggui.document import MaskDocument
+from seggui.state.document import MaskDocument
+from seggui.state.label_status import Status
 from tests.seggui.conftest import open_folder
 from tests.seggui.test_mask_store import CLASSES, _paint, _store
 from tests.seggui.test_reliability import _folder as _images
@@ -32,7 +32,7 @@ def test_strokes_on_an_image_whose_name_is_not_utf8_are_journalled_and_survive_a
     name = os.fsdecode(b"im\xe9-\xff")  # Latin-1 bytes from an old instrument's software
     store = _store(tmp_path)
     problems: list[str] = []
-    store.problem.connect(problems.append)
+    store.problem_found.connect(problems.append)
     document = MaskDocument(np.full((20, 20), IGNORE_INDEX, np.uint8))
     store.open(tmp_path / f"{name}.tif", tmp_path / "masks" / f"{name}.png", document, None)
     journal = tmp_path / JOURNAL_FILE
@@ -58,7 +58,7 @@ def test_any_failure_of_the_journal_is_said_at_once(qtbot, tmp_path, monkeypatch
     store = _store(tmp_path)
     document = MaskDocument(np.full((20, 20), IGNORE_INDEX, np.uint8))
     store.open(tmp_path / "a.tif", tmp_path / "masks" / "a.png", document, None)
-    with qtbot.waitSignal(store.problem, timeout=5000) as said:
+    with qtbot.waitSignal(store.problem_found, timeout=5000) as said:
         _paint(store, document, 1)
     assert "stroke journal" in said.args[0] and "the encoder cannot take this" in said.args[0]
     assert store.status()[1] and "journal" in store.status()[0]
@@ -114,7 +114,7 @@ def test_a_save_queued_behind_a_slow_one_is_no_false_conflict(qtbot, tmp_path, m
     write_mask(path, np.full((20, 20), IGNORE_INDEX, np.uint8), list(CLASSES))
     store = _store(tmp_path)
     problems: list[str] = []
-    store.problem.connect(problems.append)
+    store.problem_found.connect(problems.append)
     document = MaskDocument(read_mask(path).copy())
     store.open(tmp_path / "a.tif", path, document, file_stamp(path))
     _paint(store, document, 1)
@@ -149,10 +149,10 @@ def test_a_bad_project_file_is_named_and_the_open_project_stays(qtbot, window, t
     classes = [{"name": n} for n in ("background", "a", "b")]
     (bad / PROJECT_FILE).write_text(json.dumps({"classes": classes, **fields}))
     before = {p.name: p.read_bytes() for p in bad.iterdir()}
-    with qtbot.waitSignal(window.state.error, timeout=5000) as said:
-        window.open_folder(bad)
+    with qtbot.waitSignal(window.state.failed, timeout=5000) as said:
+        window.session.open_folder(bad)
     assert str(bad / PROJECT_FILE) in said.args[0] and words in said.args[0]
-    assert window.state.project.folder == good and window.current.path.parent == good
+    assert window.state.project.folder == good and window.state.current.path.parent == good
     assert len(window.state.project.classes) == 2
     assert {p.name: p.read_bytes() for p in bad.iterdir()} == before  # nothing written there
 
@@ -162,7 +162,7 @@ def test_a_folder_with_a_looping_link_opens_and_says_what_it_left_out(qtbot, win
     folder = _images(tmp_path / "p")
     (folder / "loop.png").symlink_to(folder / "loop.png")
     said: list[str] = []
-    window.state.error.connect(said.append)
+    window.state.failed.connect(said.append)
     open_folder(qtbot, window, folder)
     assert [r.path.name for r in window.browser.model.records()] == ["im0.png", "im1.png"]
     assert any("loop.png: left out" in m for m in said), said
@@ -185,7 +185,7 @@ def test_a_broken_mask_is_listed_as_unreadable_not_as_labelled(qtbot, window, tm
 def test_a_read_only_window_writes_nothing_of_the_folder_when_it_loads_a_model(
     qtbot, window, tmp_path, shapes_model
 ):
-    from seggui.folder_claim import READ_ONLY
+    from seggui.controllers.questions import READ_ONLY
     from tests.seggui.test_reliability import _second_window
 
     folder = _images(tmp_path / "p")
@@ -193,12 +193,12 @@ def test_a_read_only_window_writes_nothing_of_the_folder_when_it_loads_a_model(
     shutil.copy(shapes_model, folder / "models" / "a.pt")
     classes = [{"name": n} for n in ("background", "a", "b")]
     (folder / PROJECT_FILE).write_text(json.dumps({"classes": classes}))
-    with qtbot.waitSignal(window.model_loop.model_changed, timeout=30000):
+    with qtbot.waitSignal(window.choice.model_loaded, timeout=30000):
         open_folder(qtbot, window, folder)  # this window edits the folder
     (folder / PROJECT_FILE).write_text(json.dumps({"classes": classes}))  # its choice forgotten
     before = (folder / PROJECT_FILE).read_bytes()
     second, _ = _second_window(qtbot, tmp_path, READ_ONLY)
-    with qtbot.waitSignal(second.model_loop.model_changed, timeout=30000):
+    with qtbot.waitSignal(second.choice.model_loaded, timeout=30000):
         open_folder(qtbot, second, folder)
     second.close()
     # The model it uses is remembered in memory only: the folder is the other window's.
