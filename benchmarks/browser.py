@@ -97,13 +97,13 @@ def measure(window: MainWindow, folder: Path) -> dict[str, tuple[float, int]]:
     figures["os.listdir (baseline)"] = (time.perf_counter() - start, 0)
 
     opened: list[object] = []
-    window.session.image_opened.connect(opened.append)
+    window.state.image_opened.connect(opened.append)
     probe.start()
     start = time.perf_counter()
     window.session.open_folder(folder)
     wait_until(lambda: bool(opened))
     figures["open folder until the first image shows"] = (time.perf_counter() - start, probe.stop())
-    window.session.image_opened.disconnect(opened.append)
+    window.state.image_opened.disconnect(opened.append)
 
     browser = window.browser
     no_mask = browser.filter.findData(Status.NO_MASK)

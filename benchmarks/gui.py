@@ -127,18 +127,18 @@ def main() -> None:
         sizes = {}
         for side in (1024, 8192):
             folder = make_folder(root / f"big{side}", 2, side)
-            wait_for(window.session.image_opened, lambda f=folder: window.session.open_folder(f))
-            switch_s = wait_for(window.session.image_opened, lambda: window.session.step_image(1))
+            wait_for(window.state.image_opened, lambda f=folder: window.session.open_folder(f))
+            switch_s = wait_for(window.state.image_opened, lambda: window.session.step_image(1))
             partial = brush_ms_per_event(window, 200, whole_image=False)
             whole = brush_ms_per_event(window, 20 if side > 2000 else 60, whole_image=True)
             sizes[side] = (switch_s, partial, whole)
 
         print("browsing 1,000 images ...", flush=True)
         browse = make_folder(root / "browse", 1000, 512)
-        wait_for(window.session.image_opened, lambda: window.session.open_folder(browse))
+        wait_for(window.state.image_opened, lambda: window.session.open_folder(browse))
         memory = {}
         for i in range(1, 1000):
-            wait_for(window.session.image_opened, lambda: window.session.step_image(1))
+            wait_for(window.state.image_opened, lambda: window.session.step_image(1))
             if i in (100, 999):
                 app.processEvents()
                 memory[i + 1] = rss_mb()

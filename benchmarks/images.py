@@ -66,7 +66,7 @@ elif kind == "switch":
     timer = QTimer(); timer.setInterval(2); timer.timeout.connect(tick)
     from PySide6.QtCore import QEventLoop
     loop = QEventLoop()  # waits asleep: a spinning wait would take a core from the loading thread
-    window.session.image_opened.connect(lambda _: loop.quit())
+    window.state.image_opened.connect(lambda _: loop.quit())
     window.session.open_folder(Path(path).parent)
     loop.exec()
     window.session.thumbnails.jobs.wait(30000)  # the list's previews are made, and torch imported for the

@@ -86,14 +86,14 @@ def main() -> None:
     timer = QTimer()
     timer.timeout.connect(paint)
 
-    def opened(path: Path) -> None:
-        note(f"ready {path.name}")
+    def opened(loaded) -> None:
+        note(f"ready {loaded.path.name}")
         window.tool_state.set_brush_radius(1.0)
         window.tool_state.set_class(1)
         if not timer.isActive():
             timer.start(round(args.interval * 1000))
 
-    window.session.image_opened.connect(opened)
+    window.state.image_opened.connect(opened)
     window.session.open_folder(args.folder)
     app.exec()
 

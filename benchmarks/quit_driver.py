@@ -48,7 +48,7 @@ def main() -> None:
         if phase == "predicting":  # the model is in use: the large image on screen is being predicted
             QTimer.singleShot(round(after * 1000), close)
 
-    window.session.image_opened.connect(on_opened)
+    window.state.image_opened.connect(on_opened)
     window.choice.model_loaded.connect(on_model)
     window.session.open_folder(folder)
     exit_when_closed(app, window)  # the app's own way out

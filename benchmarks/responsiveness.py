@@ -189,7 +189,7 @@ def main() -> None:
         window = MainWindow(QSettings(str(root / "settings.ini"), QSettings.Format.IniFormat))
         window.resize(1400, 900)
         window.show()
-        wait_for(window.session.image_opened, lambda: window.session.open_folder(folder))
+        wait_for(window.state.image_opened, lambda: window.session.open_folder(folder))
         window.canvas.actual_size()
         window.tool_state.set_brush_radius(8)
         spin(8)  # the background torch import for the device label, thumbnails: let them finish

@@ -121,7 +121,7 @@ def split_plane(path: Path) -> tuple[Path, int]:
 def image_title(path: Path, planes: int | None = None) -> str:
     """ "cells.tif", or "cells.tif, plane 3" (of 31) for a plane of a stack."""
     stack, plane = split_plane(path)
-    if stack == path and not planes:
+    if stack == path and (planes or 1) <= 1:
         return path.name
     return f"{stack.name}, plane {plane + 1}" + (f" of {planes}" if planes else "")
 

@@ -42,7 +42,6 @@ class ImageSession(QObject):
 
     folder_claimed = Signal(object, bool)  # folder, read-only: it is this window's now
     folder_opened = Signal(object)  # folder, once its images are listed
-    image_opened = Signal(object)  # image path, on screen
     image_failed = Signal(object, str)  # image path, why it cannot be opened
     notice_shown = Signal(str, str)  # title and text for where an image would be: none can be shown
 
@@ -276,7 +275,6 @@ class ImageSession(QObject):
             self.image_list.update(loaded.path, Status.MASK_UNREADABLE, message)
             state.report(message)
         state.show_image(loaded, document)
-        self.image_opened.emit(loaded.path)
 
     def _on_image_failed(self, path: Path, message: str) -> None:
         """The image asked for last cannot be opened (older requests' results are dropped)."""

@@ -27,7 +27,7 @@ EXPECTED = (SegGUIError, OSError, MemoryError)
 class _Relay(QObject):
     done = Signal(int, object)  # ticket, result
     failed = Signal(int, object)  # ticket, exception
-    progress = Signal(int, object)  # ticket, the arguments the function reported
+    progressed = Signal(int, object)  # ticket, the arguments the function reported
 
 
 @dataclass
@@ -48,7 +48,7 @@ class _Run(QRunnable):
     def run(self) -> None:
         try:
             if self.report:
-                result = self.function(lambda *args: self.relay.progress.emit(self.ticket, args))
+                result = self.function(lambda *args: self.relay.progressed.emit(self.ticket, args))
             else:
                 result = self.function()
         except Exception as exc:  # every failure goes back to the GUI thread as a value
@@ -70,7 +70,7 @@ class Jobs(QObject):
         self._relay = _Relay()
         self._relay.done.connect(self._on_done)
         self._relay.failed.connect(self._on_failed)
-        self._relay.progress.connect(self._on_progress)
+        self._relay.progressed.connect(self._on_progress)
         self._pending: dict[int, _Pending] = {}
         self._latest: dict[str, int] = {}
         self._tickets = 0

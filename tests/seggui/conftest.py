@@ -36,7 +36,7 @@ def window(qtbot, tmp_path):
 
 
 def open_folder(qtbot, window: MainWindow, folder: Path) -> None:
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.session.open_folder(folder)
 
 

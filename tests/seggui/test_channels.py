@@ -74,7 +74,7 @@ def test_every_channel_is_shown_in_its_colour_with_its_name_and_own_contrast(qtb
     assert panel.rows[0].limits.text().endswith(f"{low + (high - low) * 4:.0f}")
 
     # The next image of four channels keeps the colours, visibility and the limits set.
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.session.open_image(stained / "cells1.ome.tif")
     views = window.display.views
     assert not views[1].visible and views[0].high == pytest.approx(low + (high - low) * 4)
@@ -117,7 +117,7 @@ def test_a_plain_stack_shape_is_asked_about_once_for_the_folder(qtbot, window, t
     assert asked == [("a.tif", ("CYX", "ZYX"), None)]
     assert load_project(tmp_path).image_axes == "CYX" and len(window.display.views) == 8
     assert "axes CYX from the folder's axes" in window.statusBar().currentMessage()
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.session.open_image(tmp_path / "b.tif")
     assert len(asked) == 1 and window.state.current.raw.shape == (32, 40, 8)
 
@@ -167,7 +167,7 @@ def test_every_plane_of_a_stack_has_its_own_mask_and_the_slider_steps_through_th
     assert window.plane_bar.label.text() == "1 of 5"
     at_zoom_one(window)
     drag(qtbot, window, [(5, 5), (8, 5)])  # class 1 on plane 1
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.actions.image.next_plane.trigger()
     assert np.array_equal(window.state.current.raw, stack[1]) and window.plane_bar.label.text() == "2 of 5"
     assert "z.tif, plane 2 of 5" in window.statusBar().currentMessage()
@@ -178,13 +178,13 @@ def test_every_plane_of_a_stack_has_its_own_mask_and_the_slider_steps_through_th
     first, second = read_mask(tmp_path / "masks" / "z.png"), read_mask(tmp_path / "masks" / "z.z002.png")
     assert first[5, 6] == 1 and first[20, 22] == IGNORE_INDEX
     assert second[20, 22] == 0 and second[5, 6] == IGNORE_INDEX
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.plane_bar.slider.setValue(5)
     assert np.array_equal(window.state.current.raw, stack[4])
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.actions.image.previous_plane.trigger()
     assert np.array_equal(window.state.current.raw, stack[3])
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.plane_bar.slider.setValue(2)
     assert window.state.document.mask[20, 22] == 0  # its own mask again
 

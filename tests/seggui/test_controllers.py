@@ -98,7 +98,7 @@ class Parts:
         self.ranking = Ranking(self.app, self.models, session=self.session, **common)
 
     def open(self, folder: Path) -> None:
-        with self.qtbot.waitSignal(self.session.image_opened, timeout=20000):
+        with self.qtbot.waitSignal(self.app.image_opened, timeout=20000):
             self.session.open_folder(folder)
 
     def close(self) -> None:
@@ -136,7 +136,7 @@ def test_the_session_opens_a_folder_into_the_state_and_pages_past_an_unreadable_
     failed, notices = [], []
     parts.session.image_failed.connect(lambda path, message: failed.append(path.name))
     parts.session.notice_shown.connect(lambda title, text: notices.append(title))
-    with parts.qtbot.waitSignal(parts.session.image_opened, timeout=20000):
+    with parts.qtbot.waitSignal(parts.app.image_opened, timeout=20000):
         parts.session.step_image(1)  # Page Down: img01 cannot be read, img02 opens
     assert failed == ["img01.png"] and notices == []  # stepping past says so in the status only
     assert parts.app.current.path.name == "img02.png"
@@ -302,12 +302,12 @@ def test_the_newest_model_is_loaded_shown_and_ranks_the_unfinished_images(parts,
     assert parts.models.model_path == folder / "models" / "a.pt"
     assert parts.models.status.startswith("Using a.pt")
     assert shown.args[0].path == parts.app.current.path and shown.args[0].classes.shape == (64, 64)
-    with parts.qtbot.waitSignal(parts.session.image_opened, timeout=60000) as opened:
+    with parts.qtbot.waitSignal(parts.app.image_opened, timeout=60000) as opened:
         parts.ranking.next_uncertain()  # scores the three unfinished images first, then opens one
     scores = parts.images.uncertainties()
     assert set(scores) >= {folder / f"img0{i}.png" for i in (1, 2, 3)}
     others = {p: s for p, s in scores.items() if p != folder / "img00.png"}
-    assert opened.args[0] == max(others, key=others.get)
+    assert opened.args[0].path == max(others, key=others.get)
     assert (folder / "predictions" / "img03.png").is_file()
     assert not parts.models.predicting_all and parts.models.progress == 1.0
 

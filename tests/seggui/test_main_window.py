@@ -116,7 +116,7 @@ def test_switching_image_saves_at_once(qtbot, window, tmp_path):
     at_zoom_one(window)
     drag(qtbot, window, [(5, 5), (20, 5)])
     painted = window.state.document.mask.copy()
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.actions.view.next_image.trigger()
     assert window.state.current.path.name == "im1.png"
     qtbot.waitUntil(lambda: window.browser.model.record(0).status == Status.PARTLY, timeout=10000)
@@ -135,7 +135,7 @@ def test_corrupt_image_is_listed_with_its_error_and_others_still_open(qtbot, win
     assert record.status == Status.UNREADABLE and "im0b.png" in record.error
     tooltip = window.browser.model.index(1).data(Qt.ItemDataRole.ToolTipRole)
     assert "im0b.png" in tooltip and "not an image" in tooltip
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.session.open_image(tmp_path / "im1.png")
     assert window.state.current.path.name == "im1.png"
 
@@ -170,7 +170,7 @@ def test_exif_rotated_and_16bit_images_save_masks_as_displayed(qtbot, window, tm
     mask = _saved_mask(qtbot, window, tmp_path / "masks" / "a_photo.png", (60, 40))
     assert mask[52, 5] == 1
 
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.actions.view.next_image.trigger()
     assert window.state.document.shape == (30, 50)
     assert window.state.current.raw.dtype == np.uint16
@@ -444,10 +444,10 @@ def test_undo_history_survives_opening_another_image_and_coming_back(qtbot, wind
     drag(qtbot, window, [(10, 10), (20, 10)])
     drag(qtbot, window, [(10, 30), (20, 30)])
     two_strokes = window.state.document.mask.copy()
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.session.step_image(1)
     assert not window.actions.edit.undo.isEnabled()  # the other image has no history of its own
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.session.step_image(-1)
     assert np.array_equal(window.state.document.mask, two_strokes)
     window.actions.edit.undo.trigger()  # the second stroke goes, as if the image had never been left
@@ -487,7 +487,7 @@ def test_an_image_read_while_its_save_was_being_written_is_read_again(qtbot, win
         window.session.step_image(1)
     qtbot.waitUntil(lambda: window.state.current.path != first.path, timeout=10000)
 
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.session._on_image_loaded(stale)  # as the race delivers it: after the save ended
     assert window.state.current.path == first.path
     assert np.array_equal(window.state.document.mask, strokes)

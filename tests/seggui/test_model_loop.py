@@ -225,9 +225,9 @@ def test_next_most_uncertain_opens_the_ambiguous_image(qtbot, window, tmp_path, 
     _open_with_prediction(qtbot, window, folder)
     assert window.state.current.path.name == "clear0.png"
 
-    with qtbot.waitSignal(window.session.image_opened, timeout=60000) as opened:
+    with qtbot.waitSignal(window.state.image_opened, timeout=60000) as opened:
         qtbot.keyClick(window.canvas, Qt.Key.Key_U)
-    assert opened.args[0].name == "murky.png"
+    assert opened.args[0].path.name == "murky.png"
     scores = window.images.uncertainties()
     assert max(scores, key=scores.get).name == "murky.png"
 

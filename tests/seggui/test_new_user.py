@@ -154,7 +154,7 @@ def test_an_unreadable_file_is_explained_in_words_on_the_canvas(qtbot, window, t
     (folder / "z-cut.tif").write_bytes(whole[: len(whole) - 3000])  # its second channel cut off
     (folder / "z-cut.png").write_bytes((folder / "img00.png").read_bytes()[:200])
     open_folder(qtbot, window, folder)
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):  # once refused, now its 2 channels
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):  # once refused, now its 2 channels
         window.session.open_image(folder / "z-two.tif")
     assert window.state.current.raw.shape == (32, 32, 2) and len(window.display.views) == 2
     notice = window.canvas.notice
@@ -164,7 +164,7 @@ def test_an_unreadable_file_is_explained_in_words_on_the_canvas(qtbot, window, t
         # Before: a library's words, in a tool tip of the list only; the canvas kept the last image.
         assert notice.isVisible() and name in notice.text() and words in notice.text()
         assert "ValueError" not in notice.text().split("(")[0]  # the user's words come first
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.session.open_image(folder / "img01.png")
     assert not notice.isVisible()
 

@@ -128,7 +128,7 @@ def test_removing_a_class_updates_the_open_mask_and_the_files(qtbot, window, tmp
     )
     open_folder(qtbot, window, tmp_path)
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.class_panel.list.setCurrentRow(1)
         window.class_panel.remove_button.click()
     assert [c.name for c in load_project(tmp_path).classes] == ["background", "class 2"]
@@ -150,9 +150,9 @@ def test_a_status_filter_keeps_rows_in_view_until_it_changes_and_paging_stays_in
     model.update(tmp_path / "im1.png", Status.PARTLY)  # painted while the filter is on: stays listed
     assert model.rowCount() == 3 and model.record(1).status == Status.PARTLY
     browser.select(tmp_path / "im1.png")
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000) as opened:
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000) as opened:
         window.session.step_image(1)
-    assert opened.args[0].name == "im3.png"  # the next row in view, im2 filtered out
+    assert opened.args[0].path.name == "im3.png"  # the next row in view, im2 filtered out
 
     browser.filter.setCurrentIndex(0)
     browser.filter.setCurrentIndex(browser.filter.findData(Status.NO_MASK))

@@ -159,7 +159,7 @@ def test_images_that_share_a_stem_keep_their_own_strokes(qtbot, window, tmp_path
     qtbot.waitUntil(lambda: window.state.current.path.name == "a.png")
     at_zoom_one(window)
     drag(qtbot, window, [(10, 10), (30, 10)])
-    with qtbot.waitSignal(window.session.image_opened, timeout=10000):
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.session.open_image(folder / "a.jpg")
     # Before: a.jpg opened showing a.png's strokes, and either save replaced the other's.
     assert (window.state.document.mask == IGNORE_INDEX).all()
