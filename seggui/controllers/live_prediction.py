@@ -8,10 +8,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
 
-from seggui.controllers.predictions import PredictionService
-from seggui.state.app_state import AppState
-from seggui.state.image_list import ImageListModel
-from seggui.state.model_state import ModelState, PredictionOnScreen
+from seggui.controllers.model_context import ModelContext
+from seggui.state.model_state import PredictionOnScreen
 
 if TYPE_CHECKING:
     from model.prediction.predict import Prediction
@@ -21,17 +19,10 @@ if TYPE_CHECKING:
 class LivePrediction(QObject):
     """Keeps ``ModelState.shown`` the current model's prediction of the image on screen."""
 
-    def __init__(
-        self,
-        app: AppState,
-        models: ModelState,
-        *,
-        service: PredictionService,
-        image_list: ImageListModel,
-        parent: QObject | None = None,
-    ) -> None:
+    def __init__(self, context: ModelContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.app, self.models, self.service, self.image_list = app, models, service, image_list
+        app, models, service = context.app, context.models, context.service
+        self.app, self.models, self.service, self.image_list = app, models, service, context.image_list
         app.image_opened.connect(lambda _: self._on_image_opened())
         app.classes_changed.connect(lambda _: service.forget_rendered())  # overlays of the old colours
         models.model_changed.connect(lambda _: self.predict_current())

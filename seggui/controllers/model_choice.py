@@ -11,11 +11,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal
 
 from model.networks.config import START_IMAGENET
+from seggui.controllers.model_context import ModelContext
 from seggui.controllers.model_files import detect_device, load_model_for, model_files
-from seggui.controllers.predictions import PredictionService
-from seggui.state.app_state import AppState
-from seggui.state.image_list import ImageListModel
-from seggui.state.model_state import ModelState
 
 if TYPE_CHECKING:
     from model.networks.checkpoint import Checkpoint
@@ -29,17 +26,10 @@ class ModelChoice(QObject):
     model_loaded = Signal(object)  # Checkpoint: read from a file and in use
     model_failed = Signal(str)  # why a model file could not be used
 
-    def __init__(
-        self,
-        app: AppState,
-        models: ModelState,
-        *,
-        service: PredictionService,
-        image_list: ImageListModel,
-        parent: QObject | None = None,
-    ) -> None:
+    def __init__(self, context: ModelContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.app, self.models, self.service, self.image_list = app, models, service, image_list
+        app, models, service = context.app, context.models, context.service
+        self.app, self.models, self.service, self.image_list = app, models, service, context.image_list
         app.project_opened.connect(lambda _: self._on_project_opened())
         app.classes_changed.connect(lambda _: self._on_classes_changed())
         self.service.jobs.submit(detect_device, self._on_device_known, self._on_device_known)

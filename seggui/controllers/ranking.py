@@ -10,11 +10,8 @@ from PySide6.QtCore import QObject, Signal
 
 from model.prediction.predict_folder import rank_by_uncertainty
 from seggui.controllers.image_session import ImageSession
-from seggui.controllers.predictions import PredictionService
-from seggui.state.app_state import AppState
-from seggui.state.image_list import ImageListModel
+from seggui.controllers.model_context import ModelContext
 from seggui.state.label_status import Status
-from seggui.state.model_state import ModelState
 
 if TYPE_CHECKING:
     from model.prediction.predict_folder import FolderPrediction, ImagePredicted
@@ -25,19 +22,11 @@ class Ranking(QObject):
 
     predict_all_finished = Signal(object)  # FolderPrediction
 
-    def __init__(
-        self,
-        app: AppState,
-        models: ModelState,
-        *,
-        service: PredictionService,
-        image_list: ImageListModel,
-        session: ImageSession,
-        parent: QObject | None = None,
-    ) -> None:
+    def __init__(self, context: ModelContext, session: ImageSession, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.app, self.models, self.service = app, models, service
-        self.image_list, self.session = image_list, session
+        self.app, self.models, self.service = context.app, context.models, context.service
+        self.image_list, self.session = context.image_list, session
+        service = context.service
         self._jump_when_ranked = False
         service.image_predicted.connect(self._on_image_predicted)
         service.all_predicted.connect(self._on_all_predicted)

@@ -28,6 +28,7 @@ from seggui.controllers.jobs import Jobs
 from seggui.controllers.live_prediction import LivePrediction
 from seggui.controllers.mask_store import MaskStore
 from seggui.controllers.model_choice import ModelChoice
+from seggui.controllers.model_context import ModelContext
 from seggui.controllers.predictions import PredictionService
 from seggui.controllers.ranking import Ranking
 from seggui.controllers.training import TrainingController
@@ -96,10 +97,10 @@ class MainWindow(QMainWindow):
         self.service = PredictionService(
             self, lambda: self.labels.drawing(PREDICTION), lambda: self.models.uncertainty_visible
         )
-        parts = {"service": self.service, "image_list": self.images, "parent": self}
-        self.live = LivePrediction(self.state, self.models, **parts)
-        self.choice = ModelChoice(self.state, self.models, **parts)
-        self.ranking = Ranking(self.state, self.models, session=self.session, **parts)
+        context = ModelContext(self.state, self.models, self.service, self.images)
+        self.live = LivePrediction(context, self)
+        self.choice = ModelChoice(context, self)
+        self.ranking = Ranking(context, self.session, self)
         self.training = TrainingController(
             self.state,
             self.models,

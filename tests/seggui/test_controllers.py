@@ -25,6 +25,7 @@ from seggui.controllers.jobs import Jobs
 from seggui.controllers.live_prediction import LivePrediction
 from seggui.controllers.mask_store import MaskStore
 from seggui.controllers.model_choice import ModelChoice
+from seggui.controllers.model_context import ModelContext
 from seggui.controllers.predictions import PredictionService
 from seggui.controllers.ranking import Ranking
 from seggui.controllers.training import START_CURRENT, TrainingController, start_of_run
@@ -92,10 +93,10 @@ class Parts:
 
     def model_parts(self) -> None:
         self.service = PredictionService(self.owner)
-        common = {"service": self.service, "image_list": self.images, "parent": self.owner}
-        self.live = LivePrediction(self.app, self.models, **common)
-        self.choice = ModelChoice(self.app, self.models, **common)
-        self.ranking = Ranking(self.app, self.models, session=self.session, **common)
+        context = ModelContext(self.app, self.models, self.service, self.images)
+        self.live = LivePrediction(context, self.owner)
+        self.choice = ModelChoice(context, self.owner)
+        self.ranking = Ranking(context, self.session, self.owner)
 
     def open(self, folder: Path) -> None:
         with self.qtbot.waitSignal(self.app.image_opened, timeout=20000):
