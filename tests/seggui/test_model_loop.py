@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import shutil
 from pathlib import Path
 
@@ -44,8 +45,9 @@ def _dice(a: np.ndarray, b: np.ndarray, c: int) -> float:
 def test_train_shows_progress_and_a_matching_overlay_then_continues(qtbot, window, tmp_path):
     folder = _project(tmp_path, 8, masks=None, epochs=150)
     open_folder(qtbot, window, folder)
-    steps = []
+    steps, epochs = [], []
     window.training.worker.step_ended.connect(steps.append)
+    window.training.worker.epoch_ended.connect(epochs.append)
 
     with qtbot.waitSignal(window.training.finished, timeout=180000) as finished:
         qtbot.keyClick(window, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)
@@ -55,7 +57,9 @@ def test_train_shows_progress_and_a_matching_overlay_then_continues(qtbot, windo
     assert [s.step for s in steps] == list(range(1, 151))
     assert steps[-1].loss < 0.5 * steps[0].loss
     assert window.model_panel.loss_chart.points("training loss")[-1][0] == 150
-    assert len(window.model_panel.iou_chart.points("class 2")) == 150  # one epoch = one step here
+    # One point per scored epoch (how many epochs are scored depends on this machine's pace).
+    scored = [e.epoch for e in epochs if e.metrics is not None and not math.isnan(e.metrics.iou[2])]
+    assert [x for x, _ in window.model_panel.iou_chart.points("class 2")] == scored and len(scored) > 10
     assert window.model_panel.iou_label.text().startswith("IoU: background ")
     assert outcome.model_path.parent == folder / "models" and outcome.model_path.is_file()
     assert (
