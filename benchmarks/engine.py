@@ -186,18 +186,37 @@ def main() -> None:
         checkpoint = Checkpoint(config, build_unet(config).state_dict(), default_classes(2), (0.5,), (0.25,))
     else:
         checkpoint = compare_recipes(args, train, val)
-    predictor = Predictor(checkpoint, device)
+    engines = {
+        "PyTorch, batch norms apart": Predictor(checkpoint, device, fold=False),
+        "PyTorch, batch norms folded (the app's)": Predictor(checkpoint, device),
+    }
     print(
         f"\n### Prediction latency ({args.preset} preset, {device_description(device)}, "
         f"matmul ceiling {ceiling:.0f} GFLOP/s)\n"
     )
-    print("| image | latency | GFLOP | FLOP-count limit | latency / limit |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| engine | image | latency | GFLOP | FLOP-count limit | latency / limit |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for size, repeats in ((512, 5), (1024, 3), (4096, 1)):
-        seconds = latency_s(predictor, size, repeats)
         gflop = forward_gflop(config, min(size, 1024)) * (size / min(size, 1024)) ** 2
         limit = gflop / ceiling
-        print(f"| {size} x {size} | {seconds:.3f} s | {gflop:.1f} | {limit:.3f} s | {seconds / limit:.2f}x |")
+        for name, predictor in engines.items():
+            seconds = latency_s(predictor, size, repeats)
+            print(
+                f"| {name} | {size} x {size} | {seconds:.3f} s | {gflop:.1f} | {limit:.3f} s "
+                f"| {seconds / limit:.2f}x |"
+            )
+    probs = torch.rand(config.num_classes, 1024, 1024)
+    picks = {
+        "argmax(dim=0)": lambda: probs.argmax(dim=0),
+        "max(dim=0).indices (the app's)": lambda: probs.max(dim=0).indices,
+    }
+    print("\n| class map of 1024 x 1024 probabilities | time |\n| --- | --- |")
+    for name, pick in picks.items():
+        pick()
+        start = time.perf_counter()
+        for _ in range(5):
+            pick()
+        print(f"| {name} | {(time.perf_counter() - start) / 5 * 1000:.1f} ms |")
 
 
 if __name__ == "__main__":
