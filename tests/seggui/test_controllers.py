@@ -354,3 +354,25 @@ def test_training_from_the_controller_uses_the_model_it_keeps(parts, tmp_path):
         assert parts.models.status.startswith("Finished after")
     finally:
         training.shutdown()
+
+
+# -- thumbnails ----------------------------------------------------------------------------------
+def test_thumbnails_are_made_once_off_the_gui_thread_and_say_what_the_mask_holds(qtbot, tmp_path):
+    from seggui.controllers.thumbnails import ThumbnailLoader
+    from seggui.state.image_list import THUMBNAIL_SIZE
+
+    folder = _folder(tmp_path, n=2, masks=1)
+    (folder / "img01.png").write_bytes(b"not a png")
+    loader = ThumbnailLoader(lambda image: folder / "masks" / image.name)
+    assert loader.get(folder / "img00.png") is None  # asked for: made in the background
+    with qtbot.waitSignal(loader.loaded, timeout=20000) as loaded:
+        pass
+    path, labelled, problem = loaded.args
+    assert path == folder / "img00.png" and labelled == Status.LABELLED and problem is None
+    image = loader.get(path)
+    assert image is not None and max(image.width(), image.height()) <= THUMBNAIL_SIZE
+    with qtbot.waitSignal(loader.failed, timeout=20000) as failed:
+        loader.get(folder / "img01.png")
+    assert failed.args[0] == folder / "img01.png" and "img01.png" in failed.args[1]
+    loader.clear()
+    loader.jobs.wait(10000)
