@@ -49,6 +49,8 @@ class PredictionService(QObject):
     failed = Signal(object, str)  # image path, or None for predict_all; message
     image_predicted = Signal(object)  # ImagePredicted, during predict_all
     all_predicted = Signal(object)  # FolderPrediction
+    running_all_changed = Signal(bool)  # predict_all began, or ended (however: done, stopped,
+    # failed, or dropped because another model came)
 
     def __init__(
         self,
@@ -159,7 +161,7 @@ class PredictionService(QObject):
 
     def _on_failed(self, generation: int, path: Path | None, message: str) -> None:
         if path is None:
-            self.running_all = False
+            self._set_running_all(False)
         if generation != self.generation or self._closing.is_set():
             return
         self._pending.discard(path)  # type: ignore[arg-type]
@@ -173,7 +175,7 @@ class PredictionService(QObject):
         checkpoint = self.checkpoint
         if checkpoint is None or self.running_all:
             return False
-        self.running_all = True
+        self._set_running_all(True)
         self._stop_all.clear()
         generation, stop = self.generation, self._stop_all
 
@@ -206,8 +208,12 @@ class PredictionService(QObject):
             self._written[done.image] = (done.output, done.uncertainty)
             self.image_predicted.emit(done)
 
+    def _set_running_all(self, running: bool) -> None:
+        self.running_all = running
+        self.running_all_changed.emit(running)
+
     def _on_all_done(self, generation: int, result: FolderPrediction) -> None:
-        self.running_all = False
+        self._set_running_all(False)
         if generation == self.generation:
             self.all_predicted.emit(result)
 

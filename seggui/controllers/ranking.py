@@ -28,6 +28,7 @@ class Ranking(QObject):
         self.image_list, self.session = context.image_list, session
         service = context.service
         self._jump_when_ranked = False
+        service.running_all_changed.connect(self.models.set_predicting_all)
         service.image_predicted.connect(self._on_image_predicted)
         service.all_predicted.connect(self._on_all_predicted)
         service.failed.connect(self._on_failed)
@@ -47,7 +48,6 @@ class Ranking(QObject):
             images = [r.path for r in self.image_list.records() if r.status != Status.UNREADABLE]
         if not self.service.predict_all(images, project.predictions_dir, project.classes, project.image_axes):
             return
-        self.models.set_predicting_all(True)
         self.models.set_progress(0.0)
         self.models.set_status(f"Predicting {len(images)} images...")
 
@@ -64,7 +64,6 @@ class Ranking(QObject):
             self.image_list.update(done.image, Status.PREDICTED)
 
     def _on_all_predicted(self, result: FolderPrediction) -> None:
-        self.models.set_predicting_all(False)
         for message in [*result.warnings, *result.problems]:
             self.app.report(message)
         project = self.app.project
@@ -88,7 +87,6 @@ class Ranking(QObject):
     def _on_failed(self, path: Path | None, message: str) -> None:
         if path is not None:  # one image's (``LivePrediction``)
             return
-        self.models.set_predicting_all(False)
         self._jump_when_ranked = False
         self.app.report(message)
         self.models.set_status(message)

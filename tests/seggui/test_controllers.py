@@ -376,3 +376,17 @@ def test_thumbnails_are_made_once_off_the_gui_thread_and_say_what_the_mask_holds
     assert failed.args[0] == folder / "img01.png" and "img01.png" in failed.args[1]
     loader.clear()
     loader.jobs.wait(10000)
+
+
+def test_predict_all_of_a_model_put_aside_ends_for_the_state_too(parts, tmp_path, shapes_model):
+    parts.model_parts()
+    folder = _folder(tmp_path, n=4)
+    (folder / "models").mkdir()
+    shutil.copy(shapes_model, folder / "models" / "a.pt")
+    with parts.qtbot.waitSignal(parts.choice.model_loaded, timeout=60000):
+        parts.open(folder)
+    parts.ranking.predict_all()
+    assert parts.models.predicting_all
+    parts.choice.use(None, None)  # another folder or fewer classes: the run's results are dropped
+    parts.qtbot.waitUntil(lambda: not parts.models.predicting_all, timeout=60000)
+    assert not parts.service.running_all
