@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from model.classes import IGNORE_INDEX
+
 if TYPE_CHECKING:
     from model.prediction.predict import Prediction
 
@@ -30,8 +32,6 @@ def accepted_pixels(
     pixels it leaves because the model is unsure of them. ``only_unpainted``: the pixels not
     labelled yet (Accept Prediction), else every pixel (Replace Mask with Prediction);
     ``sure_only``: of those, only where the model is sure (``sure_pixels``)."""
-    from model.classes import IGNORE_INDEX
-
     if prediction.classes.shape != mask.shape:
         raise ValueError(f"a {prediction.classes.shape} prediction for a {mask.shape} mask")
     if not only_unpainted:

@@ -21,8 +21,9 @@ class LivePrediction(QObject):
 
     def __init__(self, context: ModelContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.app, self.models, self.service = context.app, context.models, context.service
+        self.image_list = context.image_list
         app, models, service = context.app, context.models, context.service
-        self.app, self.models, self.service, self.image_list = app, models, service, context.image_list
         app.image_opened.connect(lambda _: self._on_image_opened())
         app.classes_changed.connect(lambda _: service.forget_rendered())  # overlays of the old colours
         models.model_changed.connect(lambda _: self.predict_current())

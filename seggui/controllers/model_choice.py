@@ -28,8 +28,9 @@ class ModelChoice(QObject):
 
     def __init__(self, context: ModelContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        app, models, service = context.app, context.models, context.service
-        self.app, self.models, self.service, self.image_list = app, models, service, context.image_list
+        self.app, self.models, self.service = context.app, context.models, context.service
+        self.image_list = context.image_list
+        app = context.app
         app.project_opened.connect(lambda _: self._on_project_opened())
         app.classes_changed.connect(lambda _: self._on_classes_changed())
         self.service.jobs.submit(detect_device, self._on_device_known, self._on_device_known)

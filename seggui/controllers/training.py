@@ -279,7 +279,8 @@ class TrainingController(QObject):
         if self._start != START_CURRENT and outcome.save_error is None:
             self.app.update_train_settings({"start_from": START_CURRENT})  # the next Train fine-tunes it
         self.choice.refresh_models()
-        self.live.predict_current()  # the kept model predicts the image on screen
+        if kept_before:  # a model put in use predicts the image on screen itself (model_changed)
+            self.live.predict_current()
         self.finished.emit(outcome)
 
     def _on_failed(self, message: str) -> None:

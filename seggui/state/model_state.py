@@ -67,8 +67,7 @@ class ModelState(QObject):
         return self.checkpoint is not None
 
     def set_model(self, checkpoint: Checkpoint | None, path: Path | None) -> None:
-        """Use ``checkpoint`` (read from ``path``, None if unsaved), or no model; the prediction
-        of the last model goes."""
+        """Use ``checkpoint`` (read from ``path``, None if unsaved), or no model."""
         if checkpoint is None and path is not None:
             raise ValueError("a model path without a model")
         self.checkpoint, self.model_path = checkpoint, path
