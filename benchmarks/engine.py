@@ -5,8 +5,10 @@
 Trains the default preset with SegGUI's recipe and the ``seed`` preset with the tutorial's plain
 loop (Adam 1e-3, BCE, no augmentation) for the same training time on all but the last
 ``--holdout`` images, scoring the held-out images after every epoch; then times prediction at
-512, 1024 and 4096 pixels square against this machine's float32 matmul ceiling, measured in
-the same run. Prints Markdown tables.
+512, 1024 and 4096 pixels square for each prediction engine (float32 with batch norms apart;
+folded and fused; the app's 16-bit engine where this device has one: bfloat16 on a CPU with
+AMX) against this machine's matmul ceilings, measured in the same run, and scores each engine
+on the held-out images (after training, or with ``--model``). Prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -27,9 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model.classes import default_classes
 from model.compute.device import choose_device, device_description
-from model.networks.checkpoint import Checkpoint
+from model.compute.precision import autocast_dtype, precision_name
+from model.networks.checkpoint import Checkpoint, load_checkpoint
 from model.networks.unet import DEFAULT_PRESET, build_unet, preset
+from model.prediction.metrics import confusion_matrix, metrics_from_confusion
 from model.prediction.predict import Predictor
+from model.storage.imageio import read_image
 from model.training.data import find_samples, load_labelled
 from model.training.train import EpochEnded, StepEnded, TrainSettings, fit
 
@@ -45,12 +50,14 @@ class RunResult:
     final_miou: float = math.nan
 
 
-def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 4, trials: int = 5) -> float:
+def matmul_gflops(
+    device: torch.device, n: int = 2048, repeats: int = 4, trials: int = 5, dtype: torch.dtype | None = None
+) -> float:
     """Best sustained matmul rate over a few trials: the compute ceiling of this machine.
 
-    float32 on the CPU; float16 on CUDA, where prediction runs under autocast.
+    ``dtype`` default: float32 on the CPU; float16 on CUDA, where prediction runs under autocast.
     """
-    dtype = torch.float16 if device.type == "cuda" else torch.float32
+    dtype = dtype or (torch.float16 if device.type == "cuda" else torch.float32)
     if device.type == "cuda":
         n, repeats = 8192, 20
     a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
@@ -113,6 +120,16 @@ def latency_s(predictor: Predictor, size: int, repeats: int) -> float:
     return float(np.median(times))
 
 
+def holdout_miou(predictor: Predictor, images: list) -> float:
+    """Mean IoU of ``predictor`` over held-out images read from their files as the app reads them."""
+    classes = predictor.model.config.num_classes
+    confusion = np.zeros((classes, classes), dtype=np.int64)
+    for item in images:
+        predicted = predictor.predict(read_image(item.path)).classes
+        confusion += confusion_matrix(item.mask, predicted, classes)
+    return metrics_from_confusion(confusion).mean_iou
+
+
 def compare_recipes(args: argparse.Namespace, train: list, val: list) -> Checkpoint:
     """Train both recipes for the same time, print the table, return the default preset's model."""
     ours_settings = TrainSettings(device=args.device, preset=args.preset)
@@ -169,6 +186,11 @@ def main() -> None:
     parser.add_argument("--latency-only", action="store_true", help="skip training; time prediction only")
     parser.add_argument("--device", default="cpu", help="cpu (the figures in the README), cuda, auto")
     parser.add_argument("--preset", default=DEFAULT_PRESET, help="preset trained with SegGUI's recipe")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="a trained model file: skip training, time it and score it on the held-out images",
+    )
     args = parser.parse_args()
     device = choose_device(args.device)
 
@@ -182,29 +204,52 @@ def main() -> None:
     print(f"matmul ceiling: {ceiling:.0f} GFLOP/s")
 
     config = preset(args.preset, in_channels=1, num_classes=2)
-    if args.latency_only:  # latency does not depend on the weights
+    if args.model is not None:
+        checkpoint = load_checkpoint(args.model)
+        config = checkpoint.config
+    elif args.latency_only:  # latency does not depend on the weights
         checkpoint = Checkpoint(config, build_unet(config).state_dict(), default_classes(2), (0.5,), (0.25,))
     else:
         checkpoint = compare_recipes(args, train, val)
     engines = {
-        "PyTorch, batch norms apart": Predictor(checkpoint, device, fold=False),
-        "PyTorch, batch norms folded (the app's)": Predictor(checkpoint, device),
+        "float32, batch norms apart": Predictor(checkpoint, device, fold=False, precision="float32"),
+        "float32, batch norms folded, ReLUs fused": Predictor(checkpoint, device, precision="float32"),
     }
+    half = autocast_dtype(device)
+    if half is not None:
+        engines[f"{precision_name(half)}, folded and fused (the app's here)"] = Predictor(checkpoint, device)
+    else:
+        print("no 16-bit engine on this device (a CPU without AMX): the app predicts in float32")
+    ceilings = {None: ceiling}
+    if half is not None:
+        ceilings[half] = matmul_gflops(device, dtype=half)
+        print(f"{precision_name(half)} matmul ceiling: {ceilings[half]:.0f} GFLOP/s")
     print(
         f"\n### Prediction latency ({args.preset} preset, {device_description(device)}, "
-        f"matmul ceiling {ceiling:.0f} GFLOP/s)\n"
+        f"float32 matmul ceiling {ceiling:.0f} GFLOP/s)\n"
     )
-    print("| engine | image | latency | GFLOP | FLOP-count limit | latency / limit |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        "| engine | image | latency | GFLOP | float32 FLOP-count limit | latency / limit "
+        "| latency / its own precision's limit |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for size, repeats in ((512, 5), (1024, 3), (4096, 1)):
         gflop = forward_gflop(config, min(size, 1024)) * (size / min(size, 1024)) ** 2
         limit = gflop / ceiling
         for name, predictor in engines.items():
             seconds = latency_s(predictor, size, repeats)
+            own = seconds / (gflop / ceilings[predictor.dtype]) if device.type == "cpu" else math.nan
             print(
                 f"| {name} | {size} x {size} | {seconds:.3f} s | {gflop:.1f} | {limit:.3f} s "
-                f"| {seconds / limit:.2f}x |"
+                f"| {seconds / limit:.2f}x | {own:.2f}x |"
             )
+    if args.model is not None or not args.latency_only:
+        print(f"\n| engine | held-out mean IoU ({len(val)} images) | difference to float32 apart |")
+        print("| --- | --- | --- |")
+        scores = {name: holdout_miou(predictor, val) for name, predictor in engines.items()}
+        reference = next(iter(scores.values()))
+        for name, score in scores.items():
+            print(f"| {name} | {score:.4f} | {score - reference:+.4f} |")
     probs = torch.rand(config.num_classes, 1024, 1024)
     picks = {
         "argmax(dim=0)": lambda: probs.argmax(dim=0),

@@ -1,7 +1,8 @@
 """Switching to an image the model has not predicted yet: the time from Page Down to its
 prediction overlay on screen, in the app (offscreen), with the prediction engine as it was
-(batch norms apart) and as it is (folded into the convolutions), in one run; against the
-``Predictor.predict`` call alone on the same images, timed in the same process.
+(float32, batch norms apart) and as it is (batch norms folded, ReLUs fused, and bfloat16 on a
+CPU with AMX), in one run; against the ``Predictor.predict`` call alone on the same images,
+timed in the same process.
 
     QT_QPA_PLATFORM=offscreen python benchmarks/overlay.py [--data ../shared/data/membrane] [--images 8]
 
@@ -36,11 +37,11 @@ from seggui.widgets.main_window import MainWindow
 PLAIN_INIT = predict_module.Predictor.__init__
 
 
-def use_engine(fold: bool) -> None:
-    """Every Predictor made from now on folds its batch norms, or not."""
+def use_engine(engine: dict[str, object]) -> None:
+    """Every Predictor made from now on is made with these options (none: the app's engine)."""
 
     def init(self, *args, **options):
-        PLAIN_INIT(self, *args, **{**options, "fold": fold})
+        PLAIN_INIT(self, *args, **{**options, **engine})
 
     predict_module.Predictor.__init__ = init
 
@@ -101,16 +102,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path("../shared/data/membrane"))
     parser.add_argument("--images", type=int, default=8)
-    parser.add_argument("--folded-first", action="store_true", help="measure the folded engine first")
+    parser.add_argument("--now-first", action="store_true", help="measure the app's engine first")
     args = parser.parse_args()
     QApplication.instance() or QApplication([])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        engines = [(False, "batch norms apart (before)"), (True, "batch norms folded (now)")]
-        for fold, name in reversed(engines) if args.folded_first else engines:
-            root = Path(tmp) / ("folded" if fold else "apart")
+        engines = [
+            ({"fold": False, "precision": "float32"}, "before", "float32, batch norms apart (before)"),
+            ({}, "now", "the app's: folded, fused, bfloat16 with AMX (now)"),
+        ]
+        for engine, label, name in reversed(engines) if args.now_first else engines:
+            root = Path(tmp) / label
             folder = project(root, args.data, args.images)
-            use_engine(fold)
+            use_engine(engine)
             app_s = statistics.median(in_app(folder, root))
             alone_s = statistics.median(predict_alone(folder))
             rows.append((name, app_s, alone_s))

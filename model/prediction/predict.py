@@ -12,8 +12,9 @@ from torch.nn import functional as F
 
 from model.compute import distributed
 from model.compute.device import choose_device
+from model.compute.precision import autocast_dtype, precision_name
 from model.networks.checkpoint import Checkpoint
-from model.networks.inference import fold_batchnorm
+from model.networks.inference import fold_batchnorm, fuse_conv_relu
 from model.networks.unet import SegmentationNet
 from model.storage.intensity import (
     ChannelMismatch,
@@ -57,13 +58,19 @@ class Predictor:
         overlap: int = DEFAULT_OVERLAP,
         batch_size: int = 4,
         fold: bool = True,
+        precision: str = "auto",
     ) -> None:
         """``fold``: fold the batch norms into the convolutions (``fold_batchnorm``; off only to
-        measure against)."""
+        measure against). ``precision``: what the network computes in
+        (``model.compute.precision.autocast_dtype``; ``auto`` is bfloat16 on a CPU with AMX)."""
         self.device = device if isinstance(device, torch.device) else choose_device(device)
+        self.dtype = autocast_dtype(self.device, precision)
+        """The 16-bit type the network autocasts to, or None for float32."""
         self.model = checkpoint.build_model().to(self.device).eval()
         if fold:
             fold_batchnorm(self.model)
+            if self.device.type == "cpu":
+                fuse_conv_relu(self.model)
         self.model = self.model.to(memory_format=torch.channels_last)
         self.in_channels = checkpoint.config.in_channels
         self.picked = checkpoint.input_channels
@@ -100,6 +107,7 @@ class Predictor:
             return_probabilities=probabilities,
             on_tiles=on_tiles,
             temperature=self.temperature,
+            precision=precision_name(self.dtype),
         )
 
     def channel_problem(self, image_channels: int) -> str | None:
@@ -161,10 +169,14 @@ def _pad_to(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
 
 @torch.inference_mode()
 def _run(
-    model: SegmentationNet, batch: list[torch.Tensor], device: torch.device, temperature: float = 1.0
+    model: SegmentationNet,
+    batch: list[torch.Tensor],
+    device: torch.device,
+    temperature: float = 1.0,
+    dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     x = torch.stack(batch).to(device).contiguous(memory_format=torch.channels_last)
-    with torch.autocast(device.type, dtype=torch.float16, enabled=device.type == "cuda"):
+    with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
         logits = model(x)
     if temperature != 1.0:
         logits = logits.float() / temperature
@@ -186,6 +198,7 @@ def predict_tiled(
     single_pass_pixels: int = SINGLE_PASS_PIXELS,
     on_tiles: Callable[[int, int], None] | None = None,
     temperature: float = 1.0,
+    precision: str = "auto",
 ) -> Prediction:
     """Predict a raw image (``H x W`` or ``H x W x 3``, any dtype) tile by tile.
 
@@ -215,6 +228,7 @@ def predict_tiled(
         single_pass_pixels=single_pass_pixels,
         on_tiles=on_tiles,
         temperature=temperature,
+        precision=precision,
     )
 
 
@@ -256,12 +270,14 @@ def predict_planes(
     single_pass_pixels: int = SINGLE_PASS_PIXELS,
     on_tiles: Callable[[int, int], None] | None = None,
     temperature: float = 1.0,
+    precision: str = "auto",
 ) -> Prediction:
     """The tiling engine: ``read_tile(y, x, h, w)`` gives standardised ``C x h x w`` input.
 
     ``on_tiles(done, total)`` is called after each batch of tiles; an exception it raises stops
-    the prediction (and propagates)."""
+    the prediction (and propagates). ``precision`` as for ``Predictor``."""
     device = device or next(model.parameters()).device
+    dtype = autocast_dtype(device, precision)
     was_training = model.training
     model.eval()
     multiple = model.config.size_multiple
@@ -294,7 +310,7 @@ def predict_planes(
         for start in range(0, len(xs), batch_size):
             placed = xs[start : start + batch_size]
             batch = [_pad_to(read_tile(y, x, tile_h, tile_w), tile_h, tile_w) for x in placed]
-            probs = _run(model, batch, device, temperature)
+            probs = _run(model, batch, device, temperature, dtype)
             for x, p in zip(placed, probs):
                 w_cols = min(tile_w, width - x)
                 win = window[:h_rows, :w_cols]

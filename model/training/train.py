@@ -21,6 +21,7 @@ import torch
 from model.classes import ClassInfo
 from model.compute import distributed as dist_utils
 from model.compute.device import choose_device, device_description, verify_device
+from model.compute.precision import PrecisionTrial, precision_name, training_candidates
 from model.compute.threads import DEFAULT_THREADS, ThreadTuner
 from model.errors import DatasetError, SegGUIError
 from model.networks.checkpoint import Checkpoint, save_checkpoint
@@ -164,6 +165,9 @@ def fit(
     loss_weights = class_loss_weights(settings, dataset.class_counts, num_classes, device)
     use_amp = settings.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    # On a CPU with AMX, bfloat16 is tried against float32 for the first steps (it is faster
+    # for some networks only); on CUDA float16 is used as before.
+    precision = PrecisionTrial(training_candidates(device, settings.amp) if not use_amp else [torch.float16])
 
     emit(
         TrainingStarted(
@@ -221,14 +225,15 @@ def fit(
             lr = learning_rate_at(progress, settings.learning_rate, settings.schedule)
             for group in optimizer.param_groups:
                 group["lr"] = lr * group["lr_scale"]
-            if tuner is not None:
+            dtype = precision.before_step()
+            if tuner is not None and not precision.deciding:
                 tuner.before_step()
             step_start = time.perf_counter()
             images = images.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
             targets = targets.to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
                 logits = train_model(images)
-            loss = segmentation_loss(logits, targets, settings.loss, loss_weights)
+            loss = segmentation_loss(logits.float(), targets, settings.loss, loss_weights)
             if not torch.isfinite(loss):
                 advice = "lower the learning rate" + ("" if device.type == "cpu" else " or train on the CPU")
                 raise SegGUIError(
@@ -247,7 +252,15 @@ def fit(
             loss_value = float(loss.detach())
             now = time.perf_counter()
             train_s += now - step_start
-            if tuner is not None:
+            if precision.deciding:
+                precision.after_step(now - step_start)
+                if not precision.deciding and len(precision.candidates) > 1:
+                    log.info(
+                        "training in %s (timed against %s)",
+                        precision_name(precision.chosen),
+                        ", ".join(precision_name(c) for c in precision.candidates),
+                    )
+            elif tuner is not None:
                 tuner.after_step(now - step_start)
             epoch_losses.append(loss_value)
             window_images += images.shape[0] * world
@@ -334,7 +347,16 @@ def fit(
         input_channels=settings.channels,
         temperature=temperature,
     )
-    return TrainResult(checkpoint, stopped, step, best.metrics, history, best.latest, start_metrics)
+    return TrainResult(
+        checkpoint,
+        stopped,
+        step,
+        best.metrics,
+        history,
+        best.latest,
+        start_metrics,
+        precision_name(precision.chosen),
+    )
 
 
 def _emit_preview(

@@ -78,6 +78,9 @@ class TrainResult:
     start_metrics: SegmentationMetrics | None = None
     """The model the run fine-tuned, scored on the same held-out pixels before the first step
     (None for a new model)."""
+    precision: str = "float32"
+    """What the steps computed in (``model.compute.precision``): float16 on CUDA, bfloat16 on a
+    CPU with AMX where it timed faster than float32."""
 
     @property
     def worse_than_start(self) -> bool:

@@ -11,7 +11,7 @@ from torch import nn
 
 from model.classes import default_classes
 from model.networks.checkpoint import Checkpoint
-from model.networks.inference import fold_batchnorm
+from model.networks.inference import ConvReLU, fold_batchnorm, fuse_conv_relu
 from model.networks.unet import build_unet, preset
 from model.prediction.predict import Predictor, _finish_rows
 from tests.synthetic import shapes_image
@@ -44,16 +44,51 @@ def test_folding_the_batch_norms_keeps_what_the_network_computes():
         fold_batchnorm(build_unet(preset("fast", in_channels=1, num_classes=3)))
 
 
-def test_the_folded_predictor_gives_the_plain_predictors_classes(shapes_model):
+def _edge_pixels(classes: np.ndarray, reach: int = 2) -> np.ndarray:
+    """Pixels within ``reach`` of another class."""
+    from scipy import ndimage
+
+    edges = np.zeros(classes.shape, bool)
+    for value in np.unique(classes):
+        inside = classes == value
+        edges |= inside & ~ndimage.binary_erosion(inside, iterations=reach, border_value=1)
+    return edges
+
+
+@pytest.mark.parametrize(("precision", "share"), [("float32", 0.001), ("bfloat16", 0.01)])
+def test_every_engine_offered_gives_the_plain_predictors_classes(shapes_model, precision, share):
+    """Folded and fused, in float32 or bfloat16: the classes of the plain float32 network, all
+    but ``share`` of the pixels, and those on class edges only."""
     from model.networks.checkpoint import load_checkpoint
 
     checkpoint = load_checkpoint(shapes_model)  # a trained model, read with weights_only=True
     image, _ = shapes_image(np.random.default_rng(5), 256)
-    plain = Predictor(checkpoint, "cpu", fold=False).predict(image)
-    fast = Predictor(checkpoint, "cpu").predict(image)
-    differ = np.count_nonzero(plain.classes != fast.classes)
-    assert differ <= 0.001 * plain.classes.size, differ  # only float32 ties, on class edges
-    assert abs(plain.uncertainty - fast.uncertainty) < 1e-3
+    plain = Predictor(checkpoint, "cpu", fold=False, precision="float32").predict(image)
+    engine = Predictor(checkpoint, "cpu", precision=precision)
+    assert engine.dtype == (torch.bfloat16 if precision == "bfloat16" else None)
+    fast = engine.predict(image)
+    differ = plain.classes != fast.classes
+    assert np.count_nonzero(differ) <= share * plain.classes.size, np.count_nonzero(differ)
+    assert not np.any(differ & ~_edge_pixels(plain.classes))
+    assert abs(plain.uncertainty - fast.uncertainty) < 10 * share
+
+
+def test_a_fused_convolution_and_relu_compute_what_the_two_did():
+    net = _with_statistics(build_unet(preset("fast", in_channels=1, num_classes=3)))
+    fused = copy.deepcopy(net)
+    fold_batchnorm(fused)
+    relus = sum(type(m) is nn.ReLU for m in net.modules())
+    assert fuse_conv_relu(fused) == relus > 10
+    assert not any(type(m) is nn.ReLU for m in fused.modules())
+    assert any(isinstance(m, ConvReLU) for m in fused.modules())
+    x = torch.randn(2, 1, 96, 128).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        plain, fast = net(x), fused(x)
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            half = fused(x)
+    assert torch.allclose(plain, fast, rtol=1e-4, atol=1e-4 * plain.abs().max().item())
+    assert half.dtype == torch.bfloat16  # CPU autocast reaches the fused call
+    assert torch.allclose(plain, half.float(), rtol=0.1, atol=0.05 * plain.abs().max().item())
 
 
 def test_the_class_map_picks_as_argmax_does_ties_and_nan_included():
