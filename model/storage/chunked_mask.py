@@ -1,0 +1,236 @@
+"""A label mask of any size kept on disk in square chunks, only changed chunks written.
+
+The folder is a zarr array in zarr's version 2 layout (a ``.zarray`` description and one
+zlib-compressed file per chunk, named ``row.column``), so zarr, dask and napari open it as it
+is. A chunk that holds no label is not stored at all (zarr reads it as the fill value, "not
+labelled"): an empty 100,000 x 100,000 mask is a few hundred bytes. Each chunk is written
+atomically (``model.storage.atomic``), so a kill during ``save`` leaves every chunk either as
+it was or as it is now. Chunks read are kept in memory within a budget; changed chunks stay
+until saved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import zlib
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from model.classes import IGNORE_INDEX
+from model.errors import SegGUIError
+from model.storage.atomic import atomic_write
+
+CHUNK = 512
+DEFAULT_CLEAN_BYTES = 64 * 1024 * 1024
+"""Unchanged chunks kept in memory after reading them (128 of 512 x 512)."""
+_META = ".zarray"
+
+
+class ChunkedMaskError(SegGUIError):
+    """A chunked mask folder that cannot be used as one."""
+
+
+@dataclass(frozen=True)
+class SaveReport:
+    chunks_written: int
+    chunks_removed: int
+    bytes_written: int
+
+
+class ChunkedMask:
+    """An ``H x W`` uint8 mask in ``folder`` (see the module's docstring); thread-safe."""
+
+    def __init__(self, folder: Path, shape: tuple[int, int], chunk: int, clean_bytes: int) -> None:
+        self.folder = folder
+        self.shape = shape
+        self.chunk = chunk
+        self.clean_bytes = clean_bytes
+        self._clean: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self._dirty: dict[tuple[int, int], np.ndarray] = {}
+        self._lock = threading.RLock()
+
+    @classmethod
+    def create(
+        cls,
+        folder: str | os.PathLike[str],
+        shape: tuple[int, int],
+        *,
+        chunk: int = CHUNK,
+        clean_bytes: int = DEFAULT_CLEAN_BYTES,
+    ) -> ChunkedMask:
+        """A new, empty mask (nothing labelled); ``folder`` must not hold one already."""
+        path = Path(folder)
+        if (path / _META).exists():
+            raise ChunkedMaskError(f"{path}: a mask is there already; open it instead of creating one")
+        path.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "zarr_format": 2,
+            "shape": [int(shape[0]), int(shape[1])],
+            "chunks": [chunk, chunk],
+            "dtype": "|u1",
+            "compressor": {"id": "zlib", "level": 1},
+            "fill_value": IGNORE_INDEX,
+            "order": "C",
+            "filters": None,
+            "dimension_separator": ".",
+        }
+        atomic_write(path / _META, lambda handle: handle.write(json.dumps(meta, indent=1).encode()))
+        return cls(path, (int(shape[0]), int(shape[1])), chunk, clean_bytes)
+
+    @classmethod
+    def open(cls, folder: str | os.PathLike[str], *, clean_bytes: int = DEFAULT_CLEAN_BYTES) -> ChunkedMask:
+        path = Path(folder)
+        try:
+            meta = json.loads((path / _META).read_text())
+            shape = tuple(int(v) for v in meta["shape"])
+            chunks = tuple(int(v) for v in meta["chunks"])
+            compressor = meta.get("compressor")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ChunkedMaskError(f"{path}: not a readable chunked mask ({exc})") from exc
+        if (
+            meta.get("zarr_format") != 2
+            or meta.get("dtype") != "|u1"
+            or len(shape) != 2
+            or chunks[0] != chunks[1]
+            or not isinstance(compressor, dict)
+            or compressor.get("id") != "zlib"
+        ):
+            raise ChunkedMaskError(
+                f"{path}: a zarr array SegGUI does not read as a mask (it reads 2-D uint8 arrays "
+                "of square, zlib-compressed chunks, as SegGUI writes them)"
+            )
+        return cls(path, (shape[0], shape[1]), chunks[0], clean_bytes)
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """Chunks down and across."""
+        return -(-self.shape[0] // self.chunk), -(-self.shape[1] // self.chunk)
+
+    @property
+    def unsaved_chunks(self) -> int:
+        return len(self._dirty)
+
+    def stored_chunks(self) -> list[tuple[int, int]]:
+        """The chunks with labels, saved or not."""
+        with self._lock:
+            keys = set(self._dirty)
+            for entry in os.scandir(self.folder):
+                key = _key_of(entry.name)
+                if key is not None and key not in self._dirty:
+                    keys.add(key)
+            return sorted(key for key in keys if not self._empty(key))
+
+    def _empty(self, key: tuple[int, int]) -> bool:
+        block = self._dirty.get(key)
+        return block is not None and not np.any(block != IGNORE_INDEX)
+
+    def read(self, top: int, left: int, height: int, width: int) -> np.ndarray:
+        """A window of the mask; outside it, ``IGNORE_INDEX``."""
+        out = np.full((height, width), IGNORE_INDEX, dtype=np.uint8)
+        for key, (src, dst) in self._blocks(top, left, height, width):
+            with self._lock:
+                out[dst] = self._chunk(key)[src]
+        return out
+
+    def write(self, top: int, left: int, values: np.ndarray, where: np.ndarray | None = None) -> None:
+        """Set the window at (top, left) to ``values`` (where ``where`` is True, if given)."""
+        height, width = values.shape
+        for key, (src, dst) in self._blocks(top, left, height, width):
+            with self._lock:
+                block = self._dirty.get(key)
+                if block is None:
+                    block = self._chunk(key).copy()
+                    self._dirty[key] = block
+                    self._clean.pop(key, None)
+                if where is None:
+                    block[src] = values[dst]
+                else:
+                    block[src] = np.where(where[dst], values[dst], block[src])
+
+    def save(self) -> SaveReport:
+        """Write the changed chunks (each atomically); remove the files of chunks now empty."""
+        written = removed = size = 0
+        with self._lock:
+            dirty = dict(self._dirty)
+        for key, block in dirty.items():
+            path = self.folder / f"{key[0]}.{key[1]}"
+            if not np.any(block != IGNORE_INDEX):
+                if path.exists():
+                    path.unlink()
+                    removed += 1
+            else:
+                data = zlib.compress(np.ascontiguousarray(block).tobytes(), 1)
+                atomic_write(path, lambda handle, data=data: handle.write(data))
+                written += 1
+                size += len(data)
+            with self._lock:
+                if self._dirty.get(key) is block:
+                    del self._dirty[key]
+                    self._keep_clean(key, block)
+        return SaveReport(written, removed, size)
+
+    def _blocks(self, top: int, left: int, height: int, width: int):
+        """(chunk key, (slice in the chunk, slice in the window)) for each chunk the window meets."""
+        c = self.chunk
+        y0, y1 = max(top, 0), min(top + height, self.shape[0])
+        x0, x1 = max(left, 0), min(left + width, self.shape[1])
+        if y1 <= y0 or x1 <= x0:
+            return
+        for cy in range(y0 // c, (y1 - 1) // c + 1):
+            for cx in range(x0 // c, (x1 - 1) // c + 1):
+                ay0, ay1 = max(y0, cy * c), min(y1, (cy + 1) * c)
+                ax0, ax1 = max(x0, cx * c), min(x1, (cx + 1) * c)
+                src = (slice(ay0 - cy * c, ay1 - cy * c), slice(ax0 - cx * c, ax1 - cx * c))
+                dst = (slice(ay0 - top, ay1 - top), slice(ax0 - left, ax1 - left))
+                yield (cy, cx), (src, dst)
+
+    def _chunk(self, key: tuple[int, int]) -> np.ndarray:
+        """The whole chunk (``chunk x chunk``, edge chunks padded as zarr stores them)."""
+        block = self._dirty.get(key)
+        if block is not None:
+            return block
+        block = self._clean.get(key)
+        if block is not None:
+            self._clean.move_to_end(key)
+            return block
+        path = self.folder / f"{key[0]}.{key[1]}"
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            block = np.full((self.chunk, self.chunk), IGNORE_INDEX, dtype=np.uint8)
+        except OSError as exc:
+            raise ChunkedMaskError(f"{path}: a chunk of the mask cannot be read ({exc})") from exc
+        else:
+            block = self._decoded(path, data)
+        self._keep_clean(key, block)
+        return block
+
+    def _decoded(self, path: Path, data: bytes) -> np.ndarray:
+        try:
+            raw = zlib.decompress(data)
+        except zlib.error as exc:
+            raise ChunkedMaskError(
+                f"{path}: a chunk of the mask is damaged ({exc}); move it away to read its "
+                "pixels as not labelled"
+            ) from exc
+        if len(raw) != self.chunk * self.chunk:
+            raise ChunkedMaskError(f"{path}: a chunk of the mask has {len(raw)} bytes, not {self.chunk**2}")
+        return np.frombuffer(raw, dtype=np.uint8).reshape(self.chunk, self.chunk).copy()
+
+    def _keep_clean(self, key: tuple[int, int], block: np.ndarray) -> None:
+        self._clean[key] = block
+        self._clean.move_to_end(key)
+        while len(self._clean) * self.chunk * self.chunk > self.clean_bytes and len(self._clean) > 1:
+            self._clean.popitem(last=False)
+
+
+def _key_of(name: str) -> tuple[int, int] | None:
+    row, dot, column = name.partition(".")
+    if dot and row.isdigit() and column.isdigit():
+        return int(row), int(column)
+    return None

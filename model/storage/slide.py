@@ -1,0 +1,211 @@
+"""Very large images read region by region: tiled and pyramidal TIFFs (OME-TIFF, SVS-style,
+plain tiled or striped TIFF), decoded one tile or strip at a time through a bounded cache and
+never whole.
+
+A ``SlideReader`` lists the file's resolution levels (the full image first, then each reduced
+level of its pyramid) and reads any window of any level: the tiles it overlaps are decoded with
+tifffile's own decoder (JPEG, LZW, Deflate, ...) and kept in a ``TileCache`` of a fixed number of
+bytes shared by every reader. A window larger than ``max_region_pixels`` is refused, so a
+caller asking for a whole slide by mistake gets an error, not an out-of-memory kill.
+Readers are safe to use from several threads.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tifffile
+
+from model.errors import ImageReadError
+
+DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+MAX_REGION_PIXELS = 8192 * 8192
+"""The largest window one call reads (64 Mpixel: 192 MB of 8-bit colour)."""
+
+
+class TileCache:
+    """Decoded tiles, least recently used first out, within ``max_bytes``; thread-safe."""
+
+    def __init__(self, max_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._tiles: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.decoded = 0
+        """Tiles decoded so far (misses)."""
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def get(self, key: tuple, decode: Callable[[], np.ndarray]) -> np.ndarray:
+        with self._lock:
+            tile = self._tiles.get(key)
+            if tile is not None:
+                self._tiles.move_to_end(key)
+                return tile
+        tile = decode()  # outside the lock: other threads read their own tiles meanwhile
+        with self._lock:
+            self.decoded += 1
+            if key not in self._tiles and tile.nbytes <= self.max_bytes:
+                self._tiles[key] = tile
+                self._bytes += tile.nbytes
+                while self._bytes > self.max_bytes:
+                    _, old = self._tiles.popitem(last=False)
+                    self._bytes -= old.nbytes
+        return tile
+
+
+@dataclass(frozen=True)
+class SlideLevel:
+    """One resolution of a slide: its size, its tiles' size and how much smaller than level 0."""
+
+    index: int
+    height: int
+    width: int
+    tile_height: int
+    tile_width: int
+    downsample: float
+
+
+class SlideReader:
+    """Windows of a tiled or striped TIFF, level by level (see the module's docstring)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        cache: TileCache | None = None,
+        *,
+        max_region_pixels: int = MAX_REGION_PIXELS,
+    ) -> None:
+        self.path = Path(path)
+        self.cache = cache or TileCache()
+        self.max_region_pixels = max_region_pixels
+        self.largest_region = 0
+        """The most pixels one ``read_region`` call has returned (tests assert on it)."""
+        try:
+            self._tif = tifffile.TiffFile(self.path)
+        except (OSError, ValueError, tifffile.TiffFileError) as exc:
+            raise ImageReadError(f"{self.path}: cannot be read as a TIFF ({exc})") from exc
+        series = self._tif.series[0]
+        self._pages = [_keyframe(level) for level in series.levels]
+        first = self._pages[0]
+        if first.dtype is None:
+            raise ImageReadError(f"{self.path}: its pixel type is not one SegGUI reads")
+        if first.imagedepth != 1 or (first.planarconfig == 2 and first.samplesperpixel > 1):
+            raise ImageReadError(
+                f"{self.path}: a volume or separate colour planes cannot be read region by region; "
+                "save it as a tiled TIFF of interleaved channels (pyramid optional)"
+            )
+        self.dtype = first.dtype
+        self.channels = int(first.samplesperpixel)
+        self.levels = [
+            SlideLevel(
+                index,
+                int(page.imagelength),
+                int(page.imagewidth),
+                *_segment_size(page),
+                first.imagewidth / page.imagewidth,
+            )
+            for index, page in enumerate(self._pages)
+        ]
+        self._read_lock = threading.Lock()
+
+    def close(self) -> None:
+        self._tif.close()
+
+    def __enter__(self) -> SlideReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Level 0's height and width."""
+        return self.levels[0].height, self.levels[0].width
+
+    def level_for(self, downsample: float) -> SlideLevel:
+        """The smallest level still at least as detailed as ``downsample`` asks (1: full size)."""
+        fitting = [level for level in self.levels if level.downsample <= downsample * 1.001]
+        return fitting[-1] if fitting else self.levels[0]
+
+    def read_region(self, level: int, top: int, left: int, height: int, width: int) -> np.ndarray:
+        """The window of ``level`` (``H x W`` or ``H x W x C``); parts outside the image are 0."""
+        if height * width > self.max_region_pixels:
+            raise ValueError(
+                f"{self.path}: a {width} x {height} window is more than the {self.max_region_pixels:,} "
+                "pixels read at once; read it in parts"
+            )
+        spec = self.levels[level]
+        out = np.zeros((height, width, self.channels), dtype=self.dtype)
+        y0, y1 = max(top, 0), min(top + height, spec.height)
+        x0, x1 = max(left, 0), min(left + width, spec.width)
+        th, tw = spec.tile_height, spec.tile_width
+        for ty in range(y0 // th, (y1 - 1) // th + 1 if y1 > y0 else 0):
+            for tx in range(x0 // tw, (x1 - 1) // tw + 1 if x1 > x0 else 0):
+                tile = self.cache.get(
+                    (self.path, level, ty, tx), lambda ty=ty, tx=tx: self._decode(level, ty, tx)
+                )
+                ay0, ay1 = max(y0, ty * th), min(y1, (ty + 1) * th)
+                ax0, ax1 = max(x0, tx * tw), min(x1, (tx + 1) * tw)
+                out[ay0 - top : ay1 - top, ax0 - left : ax1 - left] = tile[
+                    ay0 - ty * th : ay1 - ty * th, ax0 - tx * tw : ax1 - tx * tw
+                ]
+        self.largest_region = max(self.largest_region, height * width)
+        return out[..., 0] if self.channels == 1 else out
+
+    def _decode(self, level: int, ty: int, tx: int) -> np.ndarray:
+        """One tile (or strip) of ``level`` as ``tile_height x tile_width x C``."""
+        page = self._pages[level]
+        spec = self.levels[level]
+        across = -(-spec.width // spec.tile_width)
+        index = ty * across + tx
+        offset, count = page.dataoffsets[index], page.databytecounts[index]
+        with self._read_lock:
+            if count:
+                self._tif.filehandle.seek(offset)
+                data = self._tif.filehandle.read(count)
+            else:
+                data = None
+        try:
+            segment, _, shape = page.decode(data, index, jpegtables=page.jpegtables)
+        except (ValueError, NotImplementedError, tifffile.TiffFileError) as exc:
+            raise ImageReadError(
+                f"{self.path}: tile {index} of level {level} cannot be decoded ({exc})"
+            ) from exc
+        tile = np.zeros((spec.tile_height, spec.tile_width, self.channels), dtype=self.dtype)
+        if segment is not None:
+            rows, cols = min(shape[1], spec.tile_height), min(shape[2], spec.tile_width)
+            tile[:rows, :cols] = segment[0, :rows, :cols]
+        return tile
+
+
+def _keyframe(level: tifffile.TiffPageSeries) -> tifffile.TiffPage:
+    page = level.keyframe
+    if not isinstance(page, tifffile.TiffPage):
+        raise ImageReadError(f"{level.parent.filehandle.path}: a pyramid level has no readable page")
+    return page
+
+
+def _segment_size(page: tifffile.TiffPage) -> tuple[int, int]:
+    """Tile height and width; for a striped page, a strip: rows per strip by the full width."""
+    if page.is_tiled:
+        return int(page.tilelength), int(page.tilewidth)
+    return int(min(page.rowsperstrip, page.imagelength)), int(page.imagewidth)
+
+
+def is_slide(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a TIFF that can be read region by region (tiled, or a pyramid)."""
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            return len(series.levels) > 1 or bool(series.keyframe.is_tiled)
+    except (OSError, ValueError, tifffile.TiffFileError):
+        return False

@@ -1,0 +1,160 @@
+"""Very large images read by region, and masks kept in chunks: nothing is decoded or written whole."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import numpy as np
+import pytest
+import tifffile
+
+from model.classes import IGNORE_INDEX
+from model.errors import ImageReadError
+from model.storage.chunked_mask import ChunkedMask, ChunkedMaskError
+from model.storage.slide import SlideReader, TileCache, is_slide
+
+
+def write_pyramid(path, image: np.ndarray, levels: int = 3, tile: int = 128, compression="zlib") -> None:
+    """An OME-style pyramid: the full image with its reductions as sub-IFDs."""
+    with tifffile.TiffWriter(path, bigtiff=True) as tif:
+        options = {
+            "tile": (tile, tile),
+            "compression": compression,
+            "photometric": "rgb" if image.ndim == 3 else "minisblack",
+        }
+        tif.write(image, subifds=levels - 1, **options)
+        for level in range(1, levels):
+            step = 2**level
+            tif.write(image[::step, ::step], subfiletype=1, **options)
+
+
+@pytest.fixture
+def colour_slide(tmp_path):
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (1000, 1500, 3), dtype=np.uint8)
+    path = tmp_path / "slide.tif"
+    write_pyramid(path, image)
+    return path, image
+
+
+def test_a_pyramid_lists_its_levels_and_reads_any_window_of_each(colour_slide):
+    path, image = colour_slide
+    with SlideReader(path) as reader:
+        assert is_slide(path)
+        assert reader.shape == (1000, 1500) and reader.channels == 3 and reader.dtype == np.uint8
+        assert [(lv.height, lv.width, lv.downsample) for lv in reader.levels] == [
+            (1000, 1500, 1.0),
+            (500, 750, 2.0),
+            (250, 375, 4.0),
+        ]
+        assert np.array_equal(reader.read_region(0, 130, 250, 300, 400), image[130:430, 250:650])
+        assert np.array_equal(reader.read_region(2, 0, 0, 250, 375), image[::4, ::4])
+        # a window over the border: the outside is 0
+        edge = reader.read_region(1, 450, 700, 100, 100)
+        assert np.array_equal(edge[:50, :50], image[::2, ::2][450:, 700:])
+        assert not edge[50:].any() and not edge[:, 50:].any()
+        assert reader.level_for(3.0).index == 1 and reader.level_for(0.5).index == 0
+        assert reader.level_for(100).index == 2
+
+
+def test_a_slide_is_never_decoded_whole_and_its_cache_stays_within_budget(colour_slide):
+    path, image = colour_slide
+    tile_bytes = 128 * 128 * 3
+    cache = TileCache(max_bytes=6 * tile_bytes)
+    with SlideReader(path, cache, max_region_pixels=256 * 256) as reader:
+        for top in range(0, 1000, 200):
+            for left in range(0, 1500, 250):
+                window = reader.read_region(0, top, left, 200, 250)
+                assert np.array_equal(window, image[top : top + 200, left : left + 250])
+                assert cache.nbytes <= 6 * tile_bytes
+        assert reader.largest_region == 200 * 250
+        with pytest.raises(ValueError, match="read it in parts"):
+            reader.read_region(0, 0, 0, 1000, 1500)
+        before = cache.decoded
+        reader.read_region(0, 800, 1250, 200, 250)  # the last window again: from the cache
+        assert cache.decoded == before
+
+
+def test_jpeg_tiles_of_a_striped_grey_image_and_threads_reading_at_once(tmp_path):
+    rng = np.random.default_rng(1)
+    grey = (rng.integers(0, 4096, (700, 900)) * 16).astype(np.uint16)
+    striped = tmp_path / "strips.tif"
+    tifffile.imwrite(striped, grey, rowsperstrip=64, compression="zlib")
+    with SlideReader(striped) as reader:
+        assert reader.levels[0].tile_height == 64 and reader.dtype == np.uint16
+        results = {}
+
+        def read(key):
+            results[key] = reader.read_region(0, key * 100, 50, 150, 800)
+
+        threads = [threading.Thread(target=read, args=(k,)) for k in range(5)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for key, window in results.items():
+            assert np.array_equal(window, grey[key * 100 : key * 100 + 150, 50:850])
+    jpeg = tmp_path / "jpeg.tif"
+    smooth = np.repeat(np.repeat(rng.integers(0, 256, (25, 25, 3), dtype=np.uint8), 16, 0), 16, 1)
+    write_pyramid(jpeg, smooth, levels=2, tile=128, compression="jpeg")
+    with SlideReader(jpeg) as reader:
+        window = reader.read_region(0, 64, 64, 256, 256).astype(int)
+        assert np.abs(window - smooth[64:320, 64:320]).mean() < 4  # lossy, but the same picture
+
+
+def test_a_file_that_is_not_a_tiff_is_refused_with_its_name(tmp_path):
+    bad = tmp_path / "scan.tif"
+    bad.write_bytes(b"not a tiff at all")
+    with pytest.raises(ImageReadError, match="scan.tif"):
+        SlideReader(bad)
+    assert not is_slide(bad)
+
+
+def test_strokes_on_a_huge_mask_touch_only_their_chunks_and_read_back(tmp_path):
+    folder = tmp_path / "mask.zarr"
+    mask = ChunkedMask.create(folder, (100_000, 100_000), chunk=512)
+    assert mask.stored_chunks() == []
+    assert sum(f.stat().st_size for f in folder.iterdir()) < 1000  # empty: the description alone
+    stroke = np.full((40, 600), 3, np.uint8)
+    mask.write(50_000, 49_900, stroke)  # crosses a chunk border: two chunks
+    round_dot = np.zeros((30, 30), bool)
+    round_dot[10:20, 10:20] = True
+    mask.write(1000, 1000, np.full((30, 30), 1, np.uint8), where=round_dot)
+    report = mask.save()
+    assert report.chunks_written == 3 and report.bytes_written < 10_000
+    files = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    assert files == ["1.1", "97.97", "97.98"]
+    again = ChunkedMask.open(folder)
+    assert np.array_equal(again.read(50_000, 49_900, 40, 600), stroke)
+    assert np.all(again.read(50_040, 49_900, 10, 600) == IGNORE_INDEX)
+    dot = again.read(1000, 1000, 30, 30)
+    assert np.array_equal(dot == 1, round_dot) and np.all(dot[~round_dot] == IGNORE_INDEX)
+    # a second save after one more stroke writes that stroke's chunk alone; erasing a chunk removes it
+    again.write(1000, 1000, np.full((30, 30), IGNORE_INDEX, np.uint8))
+    again.write(70_000, 10, np.full((5, 5), 2, np.uint8))
+    report = again.save()
+    assert (report.chunks_written, report.chunks_removed) == (1, 1)
+    assert again.stored_chunks() == [(97, 97), (97, 98), (136, 0)]
+
+
+def test_the_mask_folder_is_a_zarr_array_and_bad_folders_are_refused(tmp_path):
+    folder = tmp_path / "mask.zarr"
+    mask = ChunkedMask.create(folder, (1000, 700), chunk=256)
+    mask.write(900, 600, np.full((100, 100), 4, np.uint8))
+    mask.save()
+    meta = json.loads((folder / ".zarray").read_text())
+    assert meta["shape"] == [1000, 700] and meta["chunks"] == [256, 256] and meta["fill_value"] == 255
+    import zarr
+
+    opened = zarr.open_array(str(folder), mode="r")
+    expected = np.full((1000, 700), IGNORE_INDEX, np.uint8)
+    expected[900:, 600:] = 4
+    assert np.array_equal(opened[:], expected)
+    with pytest.raises(ChunkedMaskError, match="already"):
+        ChunkedMask.create(folder, (10, 10))
+    (folder / "3.2").write_bytes(b"garbage")
+    with pytest.raises(ChunkedMaskError, match="3.2.*damaged"):
+        ChunkedMask.open(folder).read(900, 600, 100, 100)
+    with pytest.raises(ChunkedMaskError, match="not a readable chunked mask"):
+        ChunkedMask.open(tmp_path / "nothing")
