@@ -37,8 +37,8 @@ from model.prediction.evaluation import evaluate_images, split_train_val  # noqa
 from model.training.settings import TrainSettings  # noqa: E402
 from model.training.train import StepEnded, fit  # noqa: E402
 
-TRIAL_STEPS = 10
-"""Steps not counted in crops/s: the precision trial (two candidates, 1 + 3 steps each) and one."""
+TRIAL_STEPS = 14
+"""Steps not counted in crops/s: the precision trial (two candidates, 1 + 5 steps each) and two."""
 
 
 def train_once(preset: str, amp: bool, classes, train, test, budget_s: float, start: str) -> dict:

@@ -52,39 +52,33 @@ class PrecisionTrial:
     """Times training steps in each candidate precision and keeps the fastest.
 
     Call ``before_step()`` for the dtype of the next step (None: float32) and
-    ``after_step(seconds)`` after it. Each candidate runs ``trial_steps`` steps after one
-    uncounted step (the first step in a new precision pays for converting weights and
-    choosing kernels); then ``chosen`` holds and ``deciding`` is False."""
+    ``after_step(seconds)`` after it. Each candidate first runs one uncounted step (the first
+    step in a precision pays for choosing its kernels); then the candidates take turns,
+    ``trial_steps`` counted steps each, so that a machine slowing down or speeding up during
+    the trial weighs on all alike. Then ``chosen`` holds and ``deciding`` is False."""
 
-    def __init__(self, candidates: list[torch.dtype | None], *, trial_steps: int = 3) -> None:
+    def __init__(self, candidates: list[torch.dtype | None], *, trial_steps: int = 5) -> None:
         if not candidates:
             raise ValueError("PrecisionTrial needs at least one candidate")
         self.candidates = list(candidates)
-        self.trial_steps = trial_steps
         self.chosen: torch.dtype | None = self.candidates[0]
         self.times: dict[torch.dtype | None, list[float]] = {c: [] for c in self.candidates}
-        self._queue = list(self.candidates) if len(self.candidates) > 1 else []
-        self._warm = False
+        turns = [(c, False) for c in self.candidates] + [(c, True) for c in self.candidates] * trial_steps
+        self._queue = turns if len(self.candidates) > 1 else []
 
     @property
     def deciding(self) -> bool:
         return bool(self._queue)
 
     def before_step(self) -> torch.dtype | None:
-        return self._queue[0] if self._queue else self.chosen
+        return self._queue[0][0] if self._queue else self.chosen
 
     def after_step(self, seconds: float) -> None:
         if not self._queue:
             return
-        if not self._warm:
-            self._warm = True
-            return
-        current = self._queue[0]
-        self.times[current].append(seconds)
-        if len(self.times[current]) < self.trial_steps:
-            return
-        self._queue.pop(0)
-        self._warm = False
+        current, counted = self._queue.pop(0)
+        if counted:
+            self.times[current].append(seconds)
         if not self._queue:
             self.chosen = min(self.candidates, key=lambda c: median(self.times[c]))
 

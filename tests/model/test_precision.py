@@ -29,7 +29,7 @@ def test_bfloat16_is_chosen_only_on_a_cpu_with_amx(monkeypatch, amx):
         autocast_dtype(CPU, "int8")
 
 
-def test_the_trial_keeps_the_faster_precision_not_counting_each_first_step():
+def test_the_trial_keeps_the_faster_precision_taking_turns_after_a_first_uncounted_step():
     trial = PrecisionTrial([None, torch.bfloat16], trial_steps=3)
     seconds = {None: [9.0, 1.0, 1.1, 0.9], torch.bfloat16: [50.0, 2.0, 2.1, 1.9]}
     asked = []
@@ -37,7 +37,8 @@ def test_the_trial_keeps_the_faster_precision_not_counting_each_first_step():
         dtype = trial.before_step()
         asked.append(dtype)
         trial.after_step(seconds[dtype][asked.count(dtype) - 1])
-    assert asked == [None] * 4 + [torch.bfloat16] * 4
+    assert asked == [None, torch.bfloat16] * 4
+    assert trial.times == {None: [1.0, 1.1, 0.9], torch.bfloat16: [2.0, 2.1, 1.9]}
     assert trial.chosen is None  # bfloat16's steps took twice as long
     assert trial.before_step() is None
     assert PrecisionTrial([torch.float16]).deciding is False
