@@ -250,3 +250,25 @@ def test_best_keeper_keeps_the_best_or_the_latest_weights_offered(latest):
     kept = float(keeper.state["weight"])
     assert kept == (3.0 if latest else 2.0)
     assert keeper.metrics.iou[0] == pytest.approx(0.6 if latest else 0.8)
+
+
+def test_the_weight_average_follows_every_weight_and_batch_norm_statistic():
+    """The average moves each float tensor toward the model's by (1 - decay), and copies counts."""
+    import copy
+
+    from model.networks.unet import build_unet, preset
+    from model.training.ema import WeightAverage
+
+    model = build_unet(preset("fast", in_channels=1, num_classes=2))
+    average = WeightAverage(model, decay=0.5)
+    before = copy.deepcopy(average.shadow.state_dict())
+    with torch.no_grad():
+        for tensor in model.state_dict().values():
+            tensor.add_(1) if tensor.dtype.is_floating_point else tensor.fill_(7)
+    average.update(model)  # decay ramps: min(0.5, 2 / 11) on the first update
+    share = 1 - 2 / 11
+    for name, value in average.shadow.state_dict().items():
+        if value.dtype.is_floating_point:
+            assert torch.allclose(value, before[name] + share, atol=1e-6), name
+        else:
+            assert torch.equal(value, torch.full_like(value, 7)), name
