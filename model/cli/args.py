@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from model.cli import slides
 from model.labels.formats import FORMATS as LABEL_FORMATS
 from model.labels.formats import IMPORT_KINDS
 from model.networks.config import AUTO_PRESET, PRESET_INFO
 from model.training.settings import LOSSES
 
-COMMANDS = ("train", "predict", "evaluate", "export", "import")
+COMMANDS = ("train", "predict", "predict-slide", "evaluate", "export", "import")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--overlap", type=int, default=48)
     predict.add_argument("--device", default="auto")
     _axes_option(predict)
+
+    slides.add_parser(sub)
 
     evaluate = sub.add_parser("evaluate", help="per-class IoU and Dice of a model on labelled images")
     evaluate.add_argument("--model", required=True, type=Path)

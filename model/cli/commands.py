@@ -13,6 +13,7 @@ from pathlib import Path
 
 from model.classes import ClassInfo, classes_from_names, default_classes, read_labels_file
 from model.cli import output as cli_output
+from model.cli import slides
 from model.cli.args import COMMANDS, build_parser
 from model.errors import SegGUIError
 from model.networks.config import AUTO_PRESET
@@ -383,6 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "train": _train,
         "predict": _predict,
+        "predict-slide": slides.predict_slide_command,
         "evaluate": _evaluate,
         "export": _export,
         "import": _import,

@@ -18,6 +18,7 @@ from model.networks.inference import fold_batchnorm, fuse_conv_relu
 from model.networks.unet import SegmentationNet
 from model.storage.intensity import (
     ChannelMismatch,
+    IntensityRange,
     channel_count,
     channel_problem,
     intensity_range,
@@ -88,9 +89,12 @@ class Predictor:
         *,
         probabilities: bool = False,
         on_tiles: Callable[[int, int], None] | None = None,
+        intensity: IntensityRange | None = None,
     ) -> Prediction:
         """Predict one raw image as read by ``model.storage.imageio.read_image``; ``on_tiles(done, total)``
-        follows the tiles of a large image (it may raise to stop)."""
+        follows the tiles of a large image (it may raise to stop). ``intensity``: the range to
+        normalise with (default: the image's own, ``intensity_range``), for windows of a larger
+        image that must all be normalised alike."""
         problem = self.channel_problem(channel_count(raw))
         if problem is not None:
             raise ChannelMismatch(f"the image {problem}")
@@ -108,6 +112,7 @@ class Predictor:
             on_tiles=on_tiles,
             temperature=self.temperature,
             precision=precision_name(self.dtype),
+            intensity=intensity,
         )
 
     def channel_problem(self, image_channels: int) -> str | None:
@@ -199,6 +204,7 @@ def predict_tiled(
     on_tiles: Callable[[int, int], None] | None = None,
     temperature: float = 1.0,
     precision: str = "auto",
+    intensity: IntensityRange | None = None,
 ) -> Prediction:
     """Predict a raw image (``H x W`` or ``H x W x 3``, any dtype) tile by tile.
 
@@ -207,7 +213,7 @@ def predict_tiled(
     smooth window. Rows of tiles are finished and released one at a time, so working memory is
     bounded by ``tile x width`` whatever the image height.
     """
-    rng = intensity_range(raw)
+    rng = intensity if intensity is not None else intensity_range(raw)
     mean_t = torch.tensor(mean, dtype=torch.float32)[:, None, None]
     std_t = torch.tensor(std, dtype=torch.float32)[:, None, None]
 

@@ -87,8 +87,8 @@ class SlideReader:
         self.path = Path(path)
         self.cache = cache or TileCache()
         self.max_region_pixels = max_region_pixels
-        self.largest_region = 0
-        """The most pixels one ``read_region`` call has returned (tests assert on it)."""
+        self.largest_regions: dict[int, int] = {}
+        """Per level, the most pixels one ``read_region`` call has returned (tests assert on it)."""
         try:
             self._tif = tifffile.TiffFile(self.path)
         except (OSError, ValueError, tifffile.TiffFileError) as exc:
@@ -158,7 +158,7 @@ class SlideReader:
                 out[ay0 - top : ay1 - top, ax0 - left : ax1 - left] = tile[
                     ay0 - ty * th : ay1 - ty * th, ax0 - tx * tw : ax1 - tx * tw
                 ]
-        self.largest_region = max(self.largest_region, height * width)
+        self.largest_regions[level] = max(self.largest_regions.get(level, 0), height * width)
         return out[..., 0] if self.channels == 1 else out
 
     def _decode(self, level: int, ty: int, tx: int) -> np.ndarray:

@@ -68,7 +68,7 @@ def test_a_slide_is_never_decoded_whole_and_its_cache_stays_within_budget(colour
                 window = reader.read_region(0, top, left, 200, 250)
                 assert np.array_equal(window, image[top : top + 200, left : left + 250])
                 assert cache.nbytes <= 6 * tile_bytes
-        assert reader.largest_region == 200 * 250
+        assert reader.largest_regions == {0: 200 * 250}
         with pytest.raises(ValueError, match="read it in parts"):
             reader.read_region(0, 0, 0, 1000, 1500)
         before = cache.decoded
