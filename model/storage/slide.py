@@ -44,6 +44,11 @@ class TileCache:
     def nbytes(self) -> int:
         return self._bytes
 
+    def held(self) -> list[tuple]:
+        """The tiles held now, least recently used first."""
+        with self._lock:
+            return list(self._tiles)
+
     def get(self, key: tuple, decode: Callable[[], np.ndarray]) -> np.ndarray:
         with self._lock:
             tile = self._tiles.get(key)

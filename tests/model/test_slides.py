@@ -158,3 +158,54 @@ def test_the_mask_folder_is_a_zarr_array_and_bad_folders_are_refused(tmp_path):
         ChunkedMask.open(folder).read(900, 600, 100, 100)
     with pytest.raises(ChunkedMaskError, match="not a readable chunked mask"):
         ChunkedMask.open(tmp_path / "nothing")
+
+
+def test_training_reads_only_the_tiles_around_the_labels_of_a_slide(tmp_path):
+    """Two labelled patches of a 3072 x 4096 slide: the run trains (its loss falls) on the
+    regions holding them and decodes none of the tiles far from them."""
+    from model.classes import default_classes
+    from model.prediction.predict_slide import slide_intensity
+    from model.training.settings import TrainSettings
+    from model.training.slide_regions import slide_regions
+    from model.training.train import StepEnded, fit
+    from tests.synthetic import shapes_image
+
+    rng = np.random.default_rng(2)
+    image = np.full((3072, 4096), 110, np.uint8)
+    truth = np.zeros((3072, 4096), np.uint8)
+    for y in range(0, 3072, 128):
+        for x in range(0, 4096, 128):
+            image[y : y + 128, x : x + 128], truth[y : y + 128, x : x + 128] = shapes_image(rng, 128)
+    path = tmp_path / "slide.tif"
+    write_pyramid(path, image, levels=3, tile=256)
+    mask = ChunkedMask.create(tmp_path / "mask.zarr", image.shape)
+    for top, left in ((100, 100), (2500, 3300)):  # two painted patches, far apart
+        mask.write(top, left, truth[top : top + 400, left : left + 500])
+    mask.save()
+    cache = TileCache()
+    with SlideReader(path, cache) as reader:
+        regions = slide_regions(reader, mask, 1, slide_intensity(reader), region=1024)
+        assert [(r.top, r.left, r.height, r.width) for r in regions] == [
+            (0, 0, 1024, 1024),
+            (2048, 3072, 1024, 1024),
+        ]
+        assert regions[0].sampling.labelled_pixels == 400 * 500
+        steps: list[float] = []
+        settings = TrainSettings(
+            preset="fast", max_steps=40, batch_size=4, crop_size=64, learning_rate=3e-3, device="cpu"
+        )
+        fit(
+            settings,
+            regions,
+            [],
+            default_classes(3),
+            on_event=lambda e: isinstance(e, StepEnded) and steps.append(e.loss),
+        )
+        assert reader.largest_regions[0] <= 1024 * 1024
+        read_tiles = {key[2:] for key in cache.held() if key[1] == 0}
+    assert len(steps) == 40 and np.mean(steps[-8:]) < np.mean(steps[:8])
+    # level-0 tiles read: only those of the two labelled regions (and their crops' context)
+    near_first = {(ty, tx) for ty, tx in read_tiles if ty * 256 < 1024 + 64 and tx * 256 < 1024 + 64}
+    near_second = {(ty, tx) for ty, tx in read_tiles if ty * 256 >= 2048 - 64 and tx * 256 >= 3072 - 64}
+    assert read_tiles == near_first | near_second and near_first and near_second
+    assert len(read_tiles) < (3072 // 256) * (4096 // 256) // 3

@@ -1,0 +1,103 @@
+"""Training on a slide: the labelled parts of a slide as training images of modest size.
+
+A slide's mask (``model.storage.chunked_mask.ChunkedMask``) says which chunks hold labels; each
+square ``region`` of the slide that holds any becomes a ``SlideRegion``, a
+``model.training.training_images.TrainingImage`` like any other, so crop sampling, validation
+windows and the input statistics work on a slide as on a folder of images. Pixels are read
+from the slide as training asks for them, through the reader's bounded tile cache: training
+reads the tiles around labelled pixels, never the slide. Crops near a region's edge take their
+context from the slide beyond it (and its labels, where there are any).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model.storage.chunked_mask import ChunkedMask
+from model.storage.intensity import IntensityRange, select_channels, to_channels
+from model.storage.slide import SlideReader
+from model.training.training_images import ClassSampling
+
+DEFAULT_REGION = 2048
+
+
+@dataclass(frozen=True, eq=False)
+class SlideRegion:
+    """The square of ``reader``'s level 0 at (top, left), with ``mask``'s labels for it."""
+
+    reader: SlideReader
+    mask: ChunkedMask
+    top: int
+    left: int
+    height: int
+    width: int
+    channels: int
+    intensity: IntensityRange
+    """The slide's one range: every region is normalised alike."""
+    picked: tuple[int, ...] = ()
+    path: Path | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "path", self.reader.path.with_name(f"{self.reader.path.name}@{self.top},{self.left}")
+        )
+
+    @cached_property
+    def sampling(self) -> ClassSampling:
+        return ClassSampling.of(self.labels())
+
+    def _planes(self, top: int, left: int, height: int, width: int) -> np.ndarray:
+        """Planes (``C x h x w`` float32 in [0, 1]) of the slide at region-relative (top, left)."""
+        raw = self.reader.read_region(0, self.top + top, self.left + left, height, width)
+        return to_channels(self.intensity.to_unit(select_channels(raw, self.picked)), self.channels)
+
+    def cut(self, top: int, left: int, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        planes = self._planes(top, left, size, size)
+        labels = self.mask.read(self.top + top, self.left + left, size, size)
+        return torch.from_numpy(np.ascontiguousarray(planes)), torch.from_numpy(labels)
+
+    def planes(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._planes(0, 0, self.height, self.width), self.labels()
+
+    def labels(self) -> np.ndarray:
+        return self.mask.read(self.top, self.left, self.height, self.width)
+
+    def planes_in(self, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+        return self._planes(top, left, bottom - top, right - left)
+
+
+def slide_regions(
+    reader: SlideReader,
+    mask: ChunkedMask,
+    channels: int,
+    intensity: IntensityRange,
+    *,
+    region: int = DEFAULT_REGION,
+    picked: tuple[int, ...] = (),
+) -> list[SlideRegion]:
+    """One ``SlideRegion`` per ``region`` square of the slide holding labelled chunks, in
+    reading order. ``region`` must be a multiple of the mask's chunk size."""
+    if mask.shape != reader.shape:
+        raise ValueError(
+            f"{mask.folder}: the mask is {mask.shape[1]} x {mask.shape[0]}, the slide {reader.path.name} "
+            f"{reader.shape[1]} x {reader.shape[0]}; they must be the same size"
+        )
+    if region % mask.chunk:
+        raise ValueError(f"the region ({region}) must be a multiple of the mask's chunk size {mask.chunk}")
+    per_region = region // mask.chunk
+    starts = sorted(
+        {(cy // per_region * region, cx // per_region * region) for cy, cx in mask.stored_chunks()}
+    )
+    height, width = reader.shape
+    regions = [
+        SlideRegion(
+            reader, mask, y, x, min(region, height - y), min(region, width - x), channels, intensity, picked
+        )
+        for y, x in starts
+    ]
+    return [item for item in regions if item.sampling.counts]
