@@ -7,6 +7,11 @@ labelled"): an empty 100,000 x 100,000 mask is a few hundred bytes. Each chunk i
 atomically (``model.storage.atomic``), so a kill during ``save`` leaves every chunk either as
 it was or as it is now. Chunks read are kept in memory within a budget; changed chunks stay
 until saved.
+
+Between saves, ``journal_edit`` puts each finished edit's 64-pixel tiles into the folder's
+stroke journal (``model.storage.stroke_journal``'s records, flushed and ``fsync``-ed at once);
+``save`` forgets the records it wrote, and ``open`` replays what a kill left, so a kill loses at
+most the edit being journalled.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import numpy as np
 from model.classes import IGNORE_INDEX
 from model.errors import SegGUIError
 from model.storage.atomic import atomic_write
+from model.storage.stroke_journal import JOURNAL_FILE, TILE, JournalRecord, StrokeJournal, decode_records
 
 CHUNK = 512
 DEFAULT_CLEAN_BYTES = 64 * 1024 * 1024
@@ -53,6 +59,12 @@ class ChunkedMask:
         self._clean: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         self._dirty: dict[tuple[int, int], np.ndarray] = {}
         self._lock = threading.RLock()
+        self._journal = StrokeJournal(folder / JOURNAL_FILE)
+        self._revision = 0
+        self.restored_edits = 0
+        """Edits a kill had left in the journal, put back by ``open``."""
+        self.journal_problem: str | None = None
+        """Why an edit of the journal could not be put back (a record cut short by the kill)."""
 
     @classmethod
     def create(
@@ -104,7 +116,48 @@ class ChunkedMask:
                 f"{path}: a zarr array SegGUI does not read as a mask (it reads 2-D uint8 arrays "
                 "of square, zlib-compressed chunks, as SegGUI writes them)"
             )
-        return cls(path, (shape[0], shape[1]), chunks[0], clean_bytes)
+        mask = cls(path, (shape[0], shape[1]), chunks[0], clean_bytes)
+        mask._replay()
+        return mask
+
+    def _replay(self) -> None:
+        journal = self.folder / JOURNAL_FILE
+        if not journal.exists():
+            return
+        try:
+            records, torn = decode_records(journal.read_bytes())
+        except OSError as exc:
+            raise ChunkedMaskError(f"{journal}: the stroke journal cannot be read ({exc})") from exc
+        for record in records:
+            if record.shape != self.shape:
+                continue  # not an edit of this mask's size: its tiles do not fit
+            for ty, tx, values in record.tiles:
+                self.write(ty * TILE, tx * TILE, values)
+            self._revision = max(self._revision, record.revision)
+        self.save()
+        journal.unlink(missing_ok=True)
+        self.restored_edits = len(records)
+        if torn:
+            self.journal_problem = f"{journal}: the last journalled edit was cut short and is not restored"
+
+    def journal_edit(self, top: int, left: int, height: int, width: int) -> None:
+        """Journal the window's values as they are now (the window an edit changed), on disk
+        before this returns. Raises ``OSError`` if the disk refuses."""
+        tiles = []
+        y1, x1 = min(top + height, self.shape[0]), min(left + width, self.shape[1])
+        for ty in range(max(top, 0) // TILE, (y1 - 1) // TILE + 1):
+            for tx in range(max(left, 0) // TILE, (x1 - 1) // TILE + 1):
+                y, x = ty * TILE, tx * TILE
+                values = self.read(y, x, min(TILE, self.shape[0] - y), min(TILE, self.shape[1] - x))
+                tiles.append((ty, tx, values))
+        with self._lock:
+            self._revision += 1
+            self._journal.append(JournalRecord(self.folder.name, self.shape, self._revision, tuple(tiles)))
+
+    @property
+    def journalled_edits(self) -> int:
+        """Edits in the journal that no save has written yet."""
+        return len(self._journal)
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -155,8 +208,9 @@ class ChunkedMask:
     def save(self) -> SaveReport:
         """Write the changed chunks (each atomically); remove the files of chunks now empty."""
         written = removed = size = 0
-        with self._lock:
-            dirty = dict(self._dirty)
+        with self._lock:  # copies: a write during the save stays changed, to be saved next time
+            dirty = {key: block.copy() for key, block in self._dirty.items()}
+            revision = self._revision
         for key, block in dirty.items():
             path = self.folder / f"{key[0]}.{key[1]}"
             if not np.any(block != IGNORE_INDEX):
@@ -169,9 +223,12 @@ class ChunkedMask:
                 written += 1
                 size += len(data)
             with self._lock:
-                if self._dirty.get(key) is block:
+                current = self._dirty.get(key)
+                if current is not None and np.array_equal(current, block):
                     del self._dirty[key]
-                    self._keep_clean(key, block)
+                    self._keep_clean(key, current)
+        with self._lock:
+            self._journal.drop_saved(lambda record: record.revision <= revision)
         return SaveReport(written, removed, size)
 
     def _blocks(self, top: int, left: int, height: int, width: int):

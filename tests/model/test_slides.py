@@ -209,3 +209,59 @@ def test_training_reads_only_the_tiles_around_the_labels_of_a_slide(tmp_path):
     near_second = {(ty, tx) for ty, tx in read_tiles if ty * 256 >= 2048 - 64 and tx * 256 >= 3072 - 64}
     assert read_tiles == near_first | near_second and near_first and near_second
     assert len(read_tiles) < (3072 // 256) * (4096 // 256) // 3
+
+
+def test_strokes_journalled_on_a_huge_mask_survive_a_kill_and_land_in_their_chunks(tmp_path):
+    """A process paints three strokes on a 60,000 x 60,000 mask, journals each, saves after the
+    first only and is killed; reopening puts the other two back into their chunks."""
+    import subprocess
+    import sys
+    import textwrap
+
+    folder = tmp_path / "mask.zarr"
+    ChunkedMask.create(folder, (60_000, 60_000))
+    script = textwrap.dedent(
+        f"""
+        import os, numpy as np
+        from model.storage.chunked_mask import ChunkedMask
+        mask = ChunkedMask.open({str(folder)!r})
+        for n, (y, x) in enumerate([(100, 100), (30_000, 59_950), (59_990, 20_000)]):
+            mask.write(y, x, np.full((10, 50), n + 1, np.uint8))
+            mask.journal_edit(y, x, 10, 50)
+            if n == 0:
+                mask.save()
+        os.kill(os.getpid(), 9)
+        """
+    )
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    killed = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True)
+    assert killed.returncode == -9, killed.stderr.decode()
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == ["0.0"]  # the saved one
+    mask = ChunkedMask.open(folder)
+    assert mask.restored_edits == 2 and mask.journal_problem is None
+    assert not (folder / ".seggui_journal").exists()
+    assert np.all(mask.read(100, 100, 10, 50) == 1)
+    assert np.all(mask.read(30_000, 59_950, 10, 50) == 2)  # up to the right border
+    assert np.all(mask.read(59_990, 20_000, 10, 50) == 3)
+    assert np.all(mask.read(30_010, 59_950, 10, 50) == IGNORE_INDEX)
+    assert mask.stored_chunks() == [(0, 0), (58, 117), (117, 39)]
+    files = sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+    assert files == ["0.0", "117.39", "58.117"]  # written by the replay
+
+
+def test_a_save_forgets_the_journalled_edits_it_wrote(tmp_path):
+    mask = ChunkedMask.create(tmp_path / "mask.zarr", (5000, 5000))
+    mask.write(10, 10, np.full((3, 3), 1, np.uint8))
+    mask.journal_edit(10, 10, 3, 3)
+    assert mask.journalled_edits == 1 and (tmp_path / "mask.zarr" / ".seggui_journal").exists()
+    mask.save()
+    assert mask.journalled_edits == 0 and not (tmp_path / "mask.zarr" / ".seggui_journal").exists()
+    mask.write(20, 20, np.full((3, 3), 2, np.uint8))
+    mask.journal_edit(20, 20, 3, 3)
+    with open(tmp_path / "mask.zarr" / ".seggui_journal", "ab") as journal:
+        journal.write(b"SGJ1 torn by a kill")  # the next edit, cut short
+    reopened = ChunkedMask.open(tmp_path / "mask.zarr")
+    assert reopened.restored_edits == 1 and "cut short" in reopened.journal_problem
+    assert np.all(reopened.read(20, 20, 3, 3) == 2) and np.all(reopened.read(10, 10, 3, 3) == 1)
