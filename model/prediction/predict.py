@@ -61,8 +61,9 @@ class Predictor:
         fold: bool = True,
         precision: str = "auto",
     ) -> None:
-        """``fold``: fold the batch norms into the convolutions (``fold_batchnorm``; off only to
-        measure against). ``precision``: what the network computes in
+        """``fold``: fold the batch norms into the convolutions (``fold_batchnorm``) and, on the
+        CPU, compute each ReLU inside the convolution before it (``fuse_conv_relu``); off only
+        to measure against. ``precision``: what the network computes in
         (``model.compute.precision.autocast_dtype``; ``auto`` is bfloat16 on a CPU with AMX)."""
         self.device = device if isinstance(device, torch.device) else choose_device(device)
         self.dtype = autocast_dtype(self.device, precision)
