@@ -99,6 +99,13 @@ class SlideReader:
         except (OSError, ValueError, tifffile.TiffFileError) as exc:
             raise ImageReadError(f"{self.path}: cannot be read as a TIFF ({exc})") from exc
         series = self._tif.series[0]
+        if len(series.pages) > 1:
+            self._tif.close()
+            raise ImageReadError(
+                f"{self.path}: {len(series.pages)} planes or channels stored as separate pages "
+                f"(shape {series.shape}, axes {series.axes}); SegGUI reads a slide region by region "
+                "only as one plane of interleaved channels: save it as such a tiled TIFF"
+            )
         self._pages = [_keyframe(level) for level in series.levels]
         first = self._pages[0]
         if first.dtype is None:

@@ -109,6 +109,10 @@ def test_a_file_that_is_not_a_tiff_is_refused_with_its_name(tmp_path):
     with pytest.raises(ImageReadError, match="scan.tif"):
         SlideReader(bad)
     assert not is_slide(bad)
+    stack = tmp_path / "stack.tif"
+    tifffile.imwrite(stack, np.zeros((5, 256, 256), np.uint16), tile=(128, 128), photometric="minisblack")
+    with pytest.raises(ImageReadError, match=r"stack.tif: 5 planes or channels stored as separate pages"):
+        SlideReader(stack)
 
 
 def test_strokes_on_a_huge_mask_touch_only_their_chunks_and_read_back(tmp_path):
