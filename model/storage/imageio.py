@@ -114,7 +114,9 @@ def _open(path: Path) -> Image.Image:
         raise ImageReadError(f"{path}: file not found") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageReadError(
-            f"{path}: image is larger than {MAX_PIXELS:,} pixels; split it into tiles first"
+            f"{path}: image is larger than {MAX_PIXELS:,} pixels, too large to decode whole; save it "
+            "as a tiled pyramidal TIFF (for example: vips tiffsave IN OUT.tif --tile --pyramid "
+            "--compression jpeg) and predict it with `seggui predict-slide`, or split it into tiles"
         ) from None
     except UnidentifiedImageError:
         raise ImageReadError(

@@ -139,3 +139,11 @@ def test_natural_order_is_text_then_number_part_by_part(tmp_path):
     listed = [p.name for p in list_images(tmp_path)]
     keys = [as_parts(name) for name in listed]
     assert len(listed) == len(names) and keys == sorted(keys)
+
+
+def test_an_image_too_large_to_decode_is_refused_with_the_way_to_a_slide(tmp_path, monkeypatch):
+    path = tmp_path / "mosaic.png"
+    Image.fromarray(np.zeros((64, 64), np.uint8)).save(path)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # as if it were over 2**30 pixels
+    with pytest.raises(ImageReadError, match=r"mosaic.png: .*tiled pyramidal TIFF.*seggui predict-slide"):
+        read_image(path)
