@@ -20,6 +20,7 @@ from model.errors import ImageReadError, MaskError
 from model.storage.atomic import atomic_write
 from model.storage.geotiff import GeoTags, write_palette_geotiff
 from model.storage.tiff_files import (
+    MAX_PIXELS,
     TiffHeaderError,
     TiffLayout,
     is_tiff,
@@ -27,11 +28,10 @@ from model.storage.tiff_files import (
     split_plane,
     tiff_layout,
     tiff_size,
+    too_large,
 )
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"})
-MAX_PIXELS = 1 << 30
-"""Largest image we decode (about 32768 x 32768); larger files get a clear error."""
 
 MASK_SUFFIX = ".png"
 
@@ -113,11 +113,7 @@ def _open(path: Path) -> Image.Image:
     except FileNotFoundError:
         raise ImageReadError(f"{path}: file not found") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageReadError(
-            f"{path}: image is larger than {MAX_PIXELS:,} pixels, too large to decode whole; save it "
-            "as a tiled pyramidal TIFF (for example: vips tiffsave IN OUT.tif --tile --pyramid "
-            "--compression jpeg) and predict it with `seggui predict-slide`, or split it into tiles"
-        ) from None
+        raise too_large(path) from None
     except UnidentifiedImageError:
         raise ImageReadError(
             f"{path}: not an image SegGUI can read: its content is not PNG, JPEG, TIFF, BMP, GIF or "

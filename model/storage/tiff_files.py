@@ -22,6 +22,19 @@ from model.storage.geotiff import GeoTags, geo_tags_of
 
 TIFF_SUFFIXES = frozenset({".tif", ".tiff"})
 MAX_CHANNELS = 64
+MAX_PIXELS = 1 << 30
+"""Largest image decoded whole (about 32768 x 32768); larger files get ``too_large``'s error."""
+
+
+def too_large(path: Path) -> ImageReadError:
+    """The error for an image over ``MAX_PIXELS``: what to do with it instead."""
+    return ImageReadError(
+        f"{path}: image is larger than {MAX_PIXELS:,} pixels, too large to decode whole; save it "
+        "as a tiled pyramidal TIFF (for example: vips tiffsave IN OUT.tif --tile --pyramid "
+        "--compression jpeg) and predict it with `seggui predict-slide`, or split it into tiles"
+    )
+
+
 PLAIN_CHANNELS_UP_TO = 6
 """A plain TIFF's one leading axis of up to this many is channels: two to six stains."""
 
@@ -317,6 +330,9 @@ def read_plane(layout: TiffLayout, plane: int = 0) -> np.ndarray:
     path = layout.path
     if not 0 <= plane < layout.planes:
         raise ImageReadError(f"{path}: has {layout.planes} planes, no plane {plane + 1}")
+    width, height = layout.size
+    if width * height > MAX_PIXELS:
+        raise too_large(path)
     try:
         with tifffile.TiffFile(path) as tif:
             data, axes = _plane_pages(tif, layout, plane)

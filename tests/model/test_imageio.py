@@ -147,3 +147,20 @@ def test_an_image_too_large_to_decode_is_refused_with_the_way_to_a_slide(tmp_pat
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # as if it were over 2**30 pixels
     with pytest.raises(ImageReadError, match=r"mosaic.png: .*tiled pyramidal TIFF.*seggui predict-slide"):
         read_image(path)
+
+
+def test_a_tiff_too_large_to_decode_is_refused_before_reading_its_pixels(tmp_path, monkeypatch):
+    import tifffile
+
+    from model.storage import tiff_files
+
+    path = tmp_path / "slide.tif"
+    tifffile.imwrite(path, np.zeros((64, 80, 3), np.uint8), tile=(32, 32), photometric="rgb")
+    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 64 * 80 - 1)  # as if it were 50,000 x 50,000
+
+    def never(*args, **kwargs):
+        raise AssertionError("the pixels were read")
+
+    monkeypatch.setattr(tiff_files, "_plane_pages", never)
+    with pytest.raises(ImageReadError, match=r"slide.tif: .*tiled pyramidal TIFF.*seggui predict-slide"):
+        read_image(path)
