@@ -159,6 +159,18 @@ class ChunkedMask:
         """Edits in the journal that no save has written yet."""
         return len(self._journal)
 
+    def __getstate__(self) -> dict:
+        """For a loader process: the folder and the unsaved chunks (read only there; the journal
+        stays with the process that edits)."""
+        with self._lock:
+            dirty = {key: block.copy() for key, block in self._dirty.items()}
+        return {"folder": self.folder, "shape": self.shape, "chunk": self.chunk,
+                "clean_bytes": self.clean_bytes, "dirty": dirty}  # fmt: skip
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["folder"], state["shape"], state["chunk"], state["clean_bytes"])
+        self._dirty = state["dirty"]
+
     @property
     def grid(self) -> tuple[int, int]:
         """Chunks down and across."""

@@ -132,6 +132,14 @@ class SlideReader:
     def close(self) -> None:
         self._tif.close()
 
+    def __getstate__(self) -> dict:
+        """What a loader process needs to open the slide itself (a file handle, locks and the
+        tiles decoded so far do not travel; the process gets a cache of the same size)."""
+        return {"path": self.path, "cache_bytes": self.cache.max_bytes, "max_region": self.max_region_pixels}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["path"], TileCache(state["cache_bytes"]), max_region_pixels=state["max_region"])
+
     def __enter__(self) -> SlideReader:
         return self
 

@@ -269,3 +269,21 @@ def test_a_save_forgets_the_journalled_edits_it_wrote(tmp_path):
     reopened = ChunkedMask.open(tmp_path / "mask.zarr")
     assert reopened.restored_edits == 1 and "cut short" in reopened.journal_problem
     assert np.all(reopened.read(20, 20, 3, 3) == 2) and np.all(reopened.read(10, 10, 3, 3) == 1)
+
+
+def test_a_slide_and_its_mask_travel_to_a_loader_process(colour_slide, tmp_path):
+    """Loader processes get the regions pickled: the reader reopens the file there, and the
+    mask's unsaved chunks go with it."""
+    import pickle
+
+    path, image = colour_slide
+    mask = ChunkedMask.create(tmp_path / "mask.zarr", (1000, 1500))
+    mask.write(10, 20, np.full((5, 5), 2, np.uint8))  # not saved
+    with SlideReader(path) as reader:
+        reader.read_region(0, 0, 0, 100, 100)
+        copy = pickle.loads(pickle.dumps(reader))
+        mask_copy = pickle.loads(pickle.dumps(mask))
+    assert copy.cache is not reader.cache and copy.cache.nbytes == 0
+    assert np.array_equal(copy.read_region(1, 10, 10, 50, 60), image[::2, ::2][10:60, 10:70])
+    assert np.all(mask_copy.read(10, 20, 5, 5) == 2)
+    copy.close()
