@@ -11,7 +11,7 @@ from model.labels.formats import IMPORT_KINDS
 from model.networks.config import AUTO_PRESET, PRESET_INFO
 from model.training.settings import LOSSES
 
-COMMANDS = ("train", "predict", "predict-slide", "evaluate", "export", "import")
+COMMANDS = ("train", "train-slide", "predict", "predict-slide", "evaluate", "export", "import")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,6 +117,24 @@ def build_parser() -> argparse.ArgumentParser:
     _axes_option(predict)
 
     slides.add_parser(sub)
+    train_slide = sub.add_parser(
+        "train-slide", help="train or fine-tune on a slide's labels (a label TIFF or a chunked mask folder)"
+    )
+    train_slide.add_argument("--image", required=True, type=Path, help="the slide: a tiled or pyramidal TIFF")
+    train_slide.add_argument(
+        "--mask", required=True, type=Path, help="its labels: a one-channel label TIFF or a mask .zarr folder"
+    )
+    train_slide.add_argument("--out", required=True, type=Path, help="model file to write (.pt)")
+    train_slide.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
+    train_slide.add_argument("--resume", type=Path, help="fine-tune from this model file")
+    train_slide.add_argument("--preset", default=AUTO_PRESET, choices=tuple(PRESET_INFO))
+    train_slide.add_argument("--start-from", default="imagenet", metavar="imagenet|scratch|FILE")
+    train_slide.add_argument("--time-budget", dest="time_budget_s", type=float, help="seconds of training")
+    train_slide.add_argument("--steps", dest="max_steps", type=int)
+    train_slide.add_argument("--region", type=int, default=2048, help="pixels a side of a training region")
+    train_slide.add_argument("--device", default="auto")
+    _ignore_option(train_slide)
+    _class_options(train_slide, "names the classes, class 0 first")
 
     evaluate = sub.add_parser("evaluate", help="per-class IoU and Dice of a model on labelled images")
     evaluate.add_argument("--model", required=True, type=Path)

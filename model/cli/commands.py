@@ -24,7 +24,7 @@ log = logging.getLogger("seggui")
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 
-def _declared_classes(args: argparse.Namespace) -> list[ClassInfo] | None:
+def declared_classes(args: argparse.Namespace) -> list[ClassInfo] | None:
     """The classes named by ``--classes`` or ``--labels``, if either was given."""
     try:
         if getattr(args, "labels", None) is not None:
@@ -43,7 +43,7 @@ def _training_classes(args: argparse.Namespace, samples: list, mask_dir: Path) -
     from model.training.data import check_class_values, mask_values
 
     values = mask_values(samples, args.ignore_value)
-    declared = _declared_classes(args)
+    declared = declared_classes(args)
     if declared is not None:
         check_class_values(values, declared, mask_dir)
         return declared
@@ -347,7 +347,7 @@ def _import(args: argparse.Namespace) -> int:
 
     project = load_project(args.project)
     check_not_edited(project.mask_dir)  # a window editing the project would write over these masks
-    declared = _declared_classes(args)
+    declared = declared_classes(args)
     if declared is not None and declared != list(project.classes):
         project = with_declared_classes(project, declared)
         save_project(project)
@@ -385,6 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "train": _train,
         "predict": _predict,
         "predict-slide": slides.predict_slide_command,
+        "train-slide": slides.train_slide_command,
         "evaluate": _evaluate,
         "export": _export,
         "import": _import,

@@ -66,3 +66,71 @@ def predict_slide_command(args: argparse.Namespace) -> int:
         written = write_tiled_mask(result.classes(), args.tiff, checkpoint.classes)
         print(f"wrote {written}")
     return 0
+
+
+def train_slide_command(args: argparse.Namespace) -> int:
+    import tempfile
+    import threading
+    from pathlib import Path
+
+    from model.classes import default_classes
+    from model.cli import output as cli_output
+    from model.cli.commands import declared_classes
+    from model.networks.checkpoint import load_checkpoint, save_checkpoint
+    from model.networks.config import AUTO_PRESET
+    from model.networks.network_choice import model_channels, preset_for_channels
+    from model.networks.weights import WeightsError, initial_checkpoint
+    from model.prediction.evaluation import split_train_val
+    from model.prediction.predict_slide import slide_intensity
+    from model.storage.slide import SlideReader
+    from model.storage.slide_masks import open_slide_mask
+    from model.storage.write_guard import check_may_replace, check_not_edited
+    from model.training.settings import TrainSettings
+    from model.training.slide_regions import slide_regions
+    from model.training.train import fit
+
+    check_not_edited(args.out)
+    in_place = args.resume is not None and args.resume.resolve() == args.out.resolve()
+    check_may_replace([args.out], args.overwrite or in_place, args.out.parent)
+    init = load_checkpoint(args.resume) if args.resume else None
+    with SlideReader(args.image) as reader, tempfile.TemporaryDirectory() as scratch:
+        mask, counts = open_slide_mask(args.mask, reader.shape, Path(scratch), ignore_value=args.ignore_value)
+        if not counts:
+            raise SegGUIError(f"{args.mask}: no pixel is labelled")
+        classes = declared_classes(args) or (init.classes if init is not None else None)
+        if classes is None:
+            classes = default_classes(max(2, max(counts) + 1))
+            print(f"classes: {len(classes)} (0-{len(classes) - 1}) from the values in {args.mask}; "
+                  "--classes or --labels names them", file=sys.stderr)  # fmt: skip
+        beyond = sorted(value for value in counts if value >= len(classes))
+        if beyond:
+            raise SegGUIError(f"{args.mask}: holds the values {beyond} beyond the {len(classes)} classes")
+        preset = args.preset  # a model fine-tuned keeps its own network
+        if init is None and preset == AUTO_PRESET:
+            preset, why = preset_for_channels(reader.channels)
+            print(f"network: {preset} ({why}; --preset chooses another)", file=sys.stderr)
+        channels = model_channels(preset, init, [], tuple(range(1, reader.channels + 1)))
+        if init is None:
+            try:
+                init = initial_checkpoint(preset, classes, args.start_from, in_channels=channels)
+            except WeightsError as exc:
+                raise SegGUIError(f"{exc} (here: --start-from scratch or --start-from FILE)") from exc
+        regions = slide_regions(reader, mask, channels, slide_intensity(reader), region=args.region)
+        settings = TrainSettings(
+            preset=preset, device=args.device, time_budget_s=args.time_budget_s, max_steps=args.max_steps
+        )
+        train, val = split_train_val(regions, settings.val_fraction, settings.seed)
+        print(f"training on {len(regions)} labelled regions of {args.image.name}", file=sys.stderr)
+        log_lines = cli_output.TrainingLog(classes, sys.stderr.isatty())
+        stop = threading.Event()
+        try:
+            result = fit(
+                settings, train, val, classes, init=init, on_event=log_lines, should_stop=stop.is_set
+            )
+        except KeyboardInterrupt:
+            stop.set()
+            print("\ninterrupted", file=sys.stderr)
+            return 130
+    save_checkpoint(args.out, result.checkpoint)
+    print(log_lines.summary(args.out, result, 0))
+    return 0

@@ -19,7 +19,11 @@ def resolve_preset(name: str, samples: list[Sample], picked: tuple[int, ...] = (
     (grey images, and images of other channel counts, on which the ImageNet start is unmeasured)."""
     if name != AUTO_PRESET:
         return name, "chosen"
-    channels = len(picked) or channels_for(samples)
+    return preset_for_channels(len(picked) or channels_for(samples))
+
+
+def preset_for_channels(channels: int) -> tuple[str, str]:
+    """``auto``'s choice for images of ``channels`` channels, and why (see ``resolve_preset``)."""
     if channels == 1:
         return "fast", "grey images"
     if channels != 3:

@@ -108,3 +108,41 @@ def test_the_command_line_predicts_a_slide_writes_its_tiff_and_a_rerun_resumes(
     assert "windows\n" not in capsys.readouterr().out
     assert main([*args, "--window", "512", "--device", "cpu"]) == 2  # another window: refused, named
     assert "another window" in capsys.readouterr().err
+
+
+def test_the_command_line_trains_on_a_slide_and_its_label_tiff_then_predicts_it(grey_slide, tmp_path, capsys):
+    """The headless loop on a slide: a label TIFF as QuPath exports one (0 not labelled here,
+    said by --ignore-value), train-slide, then predict-slide with the model it wrote."""
+    from model.cli import main
+
+    path, image = grey_slide
+    labels = np.zeros(image.shape, np.uint8)
+    rng = np.random.default_rng(3)  # the fixture's shapes again: their true classes + 1
+    truth = np.vstack([np.hstack([shapes_image(rng, 100)[1] for _ in range(16)]) for _ in range(11)])
+    labels[100:600, 200:900] = truth[100:600, 200:900] + 1
+    label_tiff = tmp_path / "labels.tif"
+    tifffile.imwrite(label_tiff, labels, tile=(256, 256), compression="zlib")
+    model = tmp_path / "slide-model.pt"
+    args = ["train-slide", "--image", str(path), "--mask", str(label_tiff), "--out", str(model)]
+    options = ["--ignore-value", "0", "--preset", "fast", "--steps", "30", "--device", "cpu"]
+    assert main([*args, *options, "--classes", "unused,background,disk,square"]) == 0
+    err = capsys.readouterr().err
+    assert "training on 1 labelled regions of slide.tif" in err
+    checkpoint = load_checkpoint(model)
+    assert [c.name for c in checkpoint.classes] == ["unused", "background", "disk", "square"]
+    assert main([*args, *options]) == 2  # --out exists: refused without --overwrite
+    assert "--overwrite" in capsys.readouterr().err
+    out = tmp_path / "pred"
+    command = [
+        "predict-slide",
+        "--model",
+        str(model),
+        "--image",
+        str(path),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+    ]
+    assert main(command) == 0
+    assert set(np.unique(open_slide_prediction(out).classes().read(0, 0, 1100, 1600))) <= {0, 1, 2, 3}

@@ -287,3 +287,27 @@ def test_a_slide_and_its_mask_travel_to_a_loader_process(colour_slide, tmp_path)
     assert np.array_equal(copy.read_region(1, 10, 10, 50, 60), image[::2, ::2][10:60, 10:70])
     assert np.all(mask_copy.read(10, 20, 5, 5) == 2)
     copy.close()
+
+
+def test_slide_labels_come_from_a_label_tiff_or_a_mask_folder_and_bad_ones_are_named(tmp_path):
+    from model.errors import SegGUIError
+    from model.storage.slide_masks import open_slide_mask
+
+    labels = np.full((700, 900), 255, np.uint16)
+    labels[10:20, 30:50] = 2
+    labels[600:650, 800:900] = 0
+    tiff = tmp_path / "labels.tif"
+    tifffile.imwrite(tiff, labels, tile=(256, 256))
+    mask, counts = open_slide_mask(tiff, (700, 900), tmp_path)
+    assert counts == {2: 200, 0: 5000}
+    assert np.array_equal(mask.read(0, 0, 700, 900), labels.astype(np.uint8))
+    again, counts_again = open_slide_mask(mask.folder, (700, 900), tmp_path / "unused")
+    assert counts_again == counts and again.folder == mask.folder
+    _, without_zero = open_slide_mask(tiff, (700, 900), tmp_path / "ignored", ignore_value=0)
+    assert without_zero == {2: 200}
+    with pytest.raises(SegGUIError, match="labels.tif: the labels are 900 x 700, the slide 1000 x 700"):
+        open_slide_mask(tiff, (700, 1000), tmp_path / "other")
+    labels[5, 5] = 300
+    tifffile.imwrite(tiff, labels, tile=(256, 256))
+    with pytest.raises(SegGUIError, match="labels.tif: holds the value 300"):
+        open_slide_mask(tiff, (700, 900), tmp_path / "third")

@@ -1,0 +1,78 @@
+"""Label images of slides brought into chunked masks: a tiled label TIFF (QuPath's and Fiji's
+export of a labelled slide: one channel of class indices) streamed chunk by chunk into a
+``model.storage.chunked_mask.ChunkedMask``, or a chunked mask folder opened as it is."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from model.classes import IGNORE_INDEX
+from model.errors import SegGUIError
+from model.storage.chunked_mask import ChunkedMask
+from model.storage.slide import SlideReader
+
+
+def open_slide_mask(
+    source: str | os.PathLike[str], shape: tuple[int, int], scratch: Path, *, ignore_value: int | None = None
+) -> tuple[ChunkedMask, dict[int, int]]:
+    """The labels of a slide of ``shape``, and the pixels of each class value: a chunked mask
+    folder as it is, or a label TIFF streamed into a new one under ``scratch``. ``ignore_value``
+    in a TIFF reads as not labelled (255 always does)."""
+    path = Path(source)
+    if (path / ".zarray").is_file():
+        mask = ChunkedMask.open(path)
+        counts = _counts(mask)
+    else:
+        mask, counts = _from_tiff(path, scratch / f"{path.name}.zarr", ignore_value)
+    if mask.shape != shape:
+        raise SegGUIError(
+            f"{path}: the labels are {mask.shape[1]} x {mask.shape[0]}, the slide {shape[1]} x {shape[0]}; "
+            "they must be the same size (labels of the full-resolution level)"
+        )
+    return mask, counts
+
+
+def _from_tiff(path: Path, folder: Path, ignore_value: int | None) -> tuple[ChunkedMask, dict[int, int]]:
+    with SlideReader(path) as labels:
+        if labels.channels != 1 or labels.dtype not in (np.uint8, np.uint16):
+            raise SegGUIError(
+                f"{path}: a label image has one channel of class indices (8 or 16 bit); this one has "
+                f"{labels.channels} channel(s) of {labels.dtype}"
+            )
+        mask = ChunkedMask.create(folder, labels.shape)
+        counts: dict[int, int] = {}
+        size = mask.chunk
+        rows, columns = mask.grid
+        for cy in range(rows):
+            for cx in range(columns):
+                block = labels.read_region(0, cy * size, cx * size, size, size).astype(np.int64)
+                block = block[: labels.shape[0] - cy * size, : labels.shape[1] - cx * size]
+                if ignore_value is not None:
+                    block[block == ignore_value] = IGNORE_INDEX
+                values, numbers = np.unique(block, return_counts=True)
+                if values[-1] > IGNORE_INDEX:
+                    raise SegGUIError(
+                        f"{path}: holds the value {int(values[-1])} (at chunk {cy}, {cx}); class indices "
+                        f"go up to 254, and {IGNORE_INDEX} means not labelled"
+                    )
+                for value, number in zip(values.tolist(), numbers.tolist(), strict=True):
+                    if value != IGNORE_INDEX:
+                        counts[value] = counts.get(value, 0) + number
+                if values[0] != IGNORE_INDEX:
+                    mask.write(cy * size, cx * size, block.astype(np.uint8))
+            mask.save()  # row by row: the unsaved chunks stay few
+    return mask, counts
+
+
+def _counts(mask: ChunkedMask) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    size = mask.chunk
+    for cy, cx in mask.stored_chunks():
+        values, numbers = np.unique(mask.read(cy * size, cx * size, size, size), return_counts=True)
+        for value, number in zip(values.tolist(), numbers.tolist(), strict=True):
+            if value != IGNORE_INDEX:
+                counts[value] = counts.get(value, 0) + number
+    return counts
