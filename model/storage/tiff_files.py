@@ -26,12 +26,19 @@ MAX_PIXELS = 1 << 30
 """Largest image decoded whole (about 32768 x 32768); larger files get ``too_large``'s error."""
 
 
-def too_large(path: Path) -> ImageReadError:
-    """The error for an image over ``MAX_PIXELS``: what to do with it instead."""
+def too_large(path: Path, tiled: bool = False) -> ImageReadError:
+    """The error for an image over ``MAX_PIXELS``: what to do with it instead. ``tiled``: the
+    file is a tiled TIFF already, which the command line reads region by region."""
+    if tiled:
+        return ImageReadError(
+            f"{path}: a slide of over {MAX_PIXELS:,} pixels; the window opens images up to that "
+            "size (slides in the window are not built yet). Train on it and predict it from the "
+            "command line: seggui train-slide, seggui predict-slide"
+        )
     return ImageReadError(
         f"{path}: image is larger than {MAX_PIXELS:,} pixels, too large to decode whole; save it "
         "as a tiled pyramidal TIFF (for example: vips tiffsave IN OUT.tif --tile --pyramid "
-        "--compression jpeg) and predict it with `seggui predict-slide`, or split it into tiles"
+        "--compression jpeg) for seggui train-slide and predict-slide, or split it into tiles"
     )
 
 
@@ -332,7 +339,9 @@ def read_plane(layout: TiffLayout, plane: int = 0) -> np.ndarray:
         raise ImageReadError(f"{path}: has {layout.planes} planes, no plane {plane + 1}")
     width, height = layout.size
     if width * height > MAX_PIXELS:
-        raise too_large(path)
+        from model.storage.slide import is_slide
+
+        raise too_large(path, tiled=is_slide(path))
     try:
         with tifffile.TiffFile(path) as tif:
             data, axes = _plane_pages(tif, layout, plane)

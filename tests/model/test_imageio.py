@@ -145,7 +145,7 @@ def test_an_image_too_large_to_decode_is_refused_with_the_way_to_a_slide(tmp_pat
     path = tmp_path / "mosaic.png"
     Image.fromarray(np.zeros((64, 64), np.uint8)).save(path)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # as if it were over 2**30 pixels
-    with pytest.raises(ImageReadError, match=r"mosaic.png: .*tiled pyramidal TIFF.*seggui predict-slide"):
+    with pytest.raises(ImageReadError, match=r"mosaic.png: .*tiled pyramidal TIFF.*seggui train-slide"):
         read_image(path)
 
 
@@ -162,5 +162,10 @@ def test_a_tiff_too_large_to_decode_is_refused_before_reading_its_pixels(tmp_pat
         raise AssertionError("the pixels were read")
 
     monkeypatch.setattr(tiff_files, "_plane_pages", never)
-    with pytest.raises(ImageReadError, match=r"slide.tif: .*tiled pyramidal TIFF.*seggui predict-slide"):
+    with pytest.raises(
+        ImageReadError, match=r"slide.tif: a slide of over .*seggui train-slide, seggui predict-slide"
+    ):
+        read_image(path)
+    tifffile.imwrite(path, np.zeros((64, 80, 3), np.uint8), photometric="rgb")  # in strips
+    with pytest.raises(ImageReadError, match=r"slide.tif: .*save it as a tiled pyramidal TIFF"):
         read_image(path)
