@@ -229,3 +229,18 @@ def is_slide(path: str | os.PathLike[str]) -> bool:
             return len(series.levels) > 1 or bool(series.keyframe.is_tiled)
     except (OSError, ValueError, tifffile.TiffFileError):
         return False
+
+
+OVERVIEW_PIXELS = 4096 * 4096
+
+
+def slide_overview(path: str | os.PathLike[str], max_pixels: int = OVERVIEW_PIXELS) -> np.ndarray | None:
+    """The smallest level of a slide, whole (``H x W`` or ``H x W x C``), for a preview; None if
+    ``path`` is no slide or even its smallest level is over ``max_pixels``."""
+    if not is_slide(path):
+        return None
+    with SlideReader(path, TileCache(max_bytes=0)) as reader:
+        level = reader.levels[-1]
+        if level.height * level.width > max_pixels:
+            return None
+        return reader.read_region(level.index, 0, 0, level.height, level.width)

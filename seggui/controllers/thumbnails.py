@@ -12,8 +12,9 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from model.compute.memory import LARGE_BYTES, release_freed_memory
-from model.errors import SegGUIError
+from model.errors import ImageReadError, SegGUIError
 from model.storage.imageio import read_image, read_mask
+from model.storage.slide import slide_overview
 from seggui.controllers.jobs import Jobs
 from seggui.rendering.composite import channel_statistics, composite, default_views
 from seggui.rendering.labels import rgb_qimage
@@ -40,7 +41,7 @@ def make_thumbnail(
     cannot be used, if so; for the browser (a background job: the full image is decoded and
     dropped here)."""
     try:
-        raw = read_image(path, axes)
+        raw = _pixels_to_preview(path, axes)
         large = raw.nbytes >= LARGE_BYTES
         image = rgb_qimage(thumbnail_array(raw))
         del raw
@@ -60,6 +61,18 @@ def make_thumbnail(
         except (SegGUIError, OSError) as exc:  # listed so; the image opens with the reason
             labelled, problem = Status.MASK_UNREADABLE, f"{exc}. The image opens with an empty mask."
     return image, labelled, problem
+
+
+def _pixels_to_preview(path: Path, axes: str | None) -> np.ndarray:
+    """The image, or for a slide too large to open its smallest level (the preview of a slide
+    the window cannot open yet); the image's own error otherwise."""
+    try:
+        return read_image(path, axes)
+    except ImageReadError:
+        overview = slide_overview(path)
+        if overview is None:
+            raise
+        return overview
 
 
 class ThumbnailLoader(QObject):

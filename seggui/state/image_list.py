@@ -26,6 +26,8 @@ class Thumbnails(Protocol):
 
     def get(self, path: Path) -> QImage | None: ...
 
+    def cached_image(self, path: Path) -> QImage | None: ...
+
 
 _STATUS_COLOURS = {
     Status.NO_MASK: QColor(150, 150, 150),
@@ -193,9 +195,10 @@ class ImageListModel(QAbstractListModel):
             return text
         if role == Qt.ItemDataRole.DecorationRole and self.thumbnails is not None:
             # Rows without a thumbnail (not made yet, unreadable) get a blank one of the same
-            # size: the list lays every row out like the first it measures.
+            # size: the list lays every row out like the first it measures. An image the
+            # window cannot open keeps a preview made already (a slide's smallest level).
             if record.status == Status.UNREADABLE:
-                return _placeholder()
+                return self.thumbnails.cached_image(record.path) or _placeholder()
             return self.thumbnails.get(record.path) or _placeholder()
         if role == Qt.ItemDataRole.ForegroundRole:
             return _STATUS_COLOURS[record.status]

@@ -378,6 +378,65 @@ def test_thumbnails_are_made_once_off_the_gui_thread_and_say_what_the_mask_holds
     loader.jobs.wait(10000)
 
 
+def test_a_slide_too_large_to_open_is_previewed_from_its_smallest_level(tmp_path, monkeypatch):
+    import tifffile
+
+    from model.errors import SegGUIError
+    from model.storage import tiff_files
+    from seggui.controllers.thumbnails import make_thumbnail
+
+    image = np.zeros((1024, 1536, 3), np.uint8)
+    image[:, 768:, 0] = 255  # the right half red
+    path = tmp_path / "slide.tif"
+    with tifffile.TiffWriter(path) as tif:
+        options = {"tile": (256, 256), "photometric": "rgb", "compression": "zlib"}
+        tif.write(image, subifds=2, **options)
+        tif.write(image[::2, ::2], subfiletype=1, **options)
+        tif.write(image[::4, ::4], subfiletype=1, **options)
+    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 1000 * 1000)  # as if it were a whole slide
+    preview, labelled, problem = make_thumbnail(path, tmp_path / "masks" / "slide.png")
+    assert labelled is None and problem is None
+    assert (preview.width(), preview.height()) == (48, 32)  # from the 384 x 256 level, strided
+    assert preview.pixelColor(40, 16).red() > 200 and preview.pixelColor(5, 16).red() < 50
+    striped = tmp_path / "strips.tif"
+    tifffile.imwrite(striped, image, photometric="rgb")
+    with pytest.raises(SegGUIError, match="strips.tif: image is larger than"):
+        make_thumbnail(striped, tmp_path / "masks" / "strips.png")
+
+
+def test_an_image_the_window_cannot_open_keeps_the_preview_made_of_it(qtbot, tmp_path):
+    from PySide6.QtCore import QObject, Qt, Signal
+    from PySide6.QtGui import QImage
+
+    from seggui.state.image_list import ImageListModel, ImageRecord
+
+    made = {tmp_path / "slide.tif": QImage(48, 32, QImage.Format.Format_RGB32)}
+
+    class Previews(QObject):
+        loaded = Signal(object, object, object)
+        failed = Signal(object, str)
+
+        def get(self, path):
+            return made.get(path)
+
+        def cached_image(self, path):
+            return made.get(path)
+
+    images = ImageListModel()
+    images.use_thumbnails(Previews())
+    images.set_records(
+        [
+            ImageRecord(tmp_path / "slide.tif", Status.NO_MASK),
+            ImageRecord(tmp_path / "bad.png", Status.NO_MASK),
+        ]
+    )
+    images.update(tmp_path / "slide.tif", Status.UNREADABLE, "a slide of over 1,073,741,824 pixels")
+    images.update(tmp_path / "bad.png", Status.UNREADABLE, "not an image")
+    slide, bad = (images.data(images.index(row), Qt.ItemDataRole.DecorationRole) for row in (0, 1))
+    assert (slide.width(), slide.height()) == (48, 32)  # its preview, though it cannot be opened
+    assert bad.width() == bad.height()  # the blank placeholder
+
+
 def test_predict_all_of_a_model_put_aside_ends_for_the_state_too(parts, tmp_path, shapes_model):
     parts.model_parts()
     folder = _folder(tmp_path, n=4)
