@@ -32,7 +32,6 @@ DEFAULT_CONTEXT = 64
 PROGRESS = "progress.json"
 CLASSES = "classes.zarr"
 UNCERTAINTY = "uncertainty.zarr"
-SMALL_LEVEL_PIXELS = 4096 * 4096
 SAMPLES = 64
 SAMPLE_SIZE = 256
 
@@ -122,10 +121,8 @@ def slide_intensity(reader: SlideReader, picked: tuple[int, ...] = ()) -> Intens
     """The intensity range of the whole slide (``intensity_range``), from its smallest level when
     that is small enough to read, else from ``SAMPLES`` windows spread over level 0: every
     window of a slide is normalised alike."""
-    level = reader.levels[-1]
-    if level.height * level.width <= SMALL_LEVEL_PIXELS:
-        sample = reader.read_region(level.index, 0, 0, level.height, level.width)
-    else:
+    sample = reader.overview()
+    if sample is None:
         side = int(np.sqrt(SAMPLES))
         height, width = reader.shape
         size = min(SAMPLE_SIZE, height, width)

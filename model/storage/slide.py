@@ -25,6 +25,8 @@ import tifffile
 from model.errors import ImageReadError
 
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
+OVERVIEW_PIXELS = 4096 * 4096
+"""The largest smallest level read whole for a preview or the slide's intensity range."""
 MAX_REGION_PIXELS = 8192 * 8192
 """The largest window one call reads (64 Mpixel: 192 MB of 8-bit colour)."""
 
@@ -151,6 +153,14 @@ class SlideReader:
         """Level 0's height and width."""
         return self.levels[0].height, self.levels[0].width
 
+    def overview(self, max_pixels: int = OVERVIEW_PIXELS) -> np.ndarray | None:
+        """The smallest level, whole (``H x W`` or ``H x W x C``); None if even it is over
+        ``max_pixels``."""
+        level = self.levels[-1]
+        if level.height * level.width > max_pixels:
+            return None
+        return self.read_region(level.index, 0, 0, level.height, level.width)
+
     def level_for(self, downsample: float) -> SlideLevel:
         """The smallest level still at least as detailed as ``downsample`` asks (1: full size)."""
         fitting = [level for level in self.levels if level.downsample <= downsample * 1.001]
@@ -231,16 +241,10 @@ def is_slide(path: str | os.PathLike[str]) -> bool:
         return False
 
 
-OVERVIEW_PIXELS = 4096 * 4096
-
-
 def slide_overview(path: str | os.PathLike[str], max_pixels: int = OVERVIEW_PIXELS) -> np.ndarray | None:
     """The smallest level of a slide, whole (``H x W`` or ``H x W x C``), for a preview; None if
     ``path`` is no slide or even its smallest level is over ``max_pixels``."""
     if not is_slide(path):
         return None
     with SlideReader(path, TileCache(max_bytes=0)) as reader:
-        level = reader.levels[-1]
-        if level.height * level.width > max_pixels:
-            return None
-        return reader.read_region(level.index, 0, 0, level.height, level.width)
+        return reader.overview(max_pixels)

@@ -52,16 +52,12 @@ def _from_tiff(path: Path, folder: Path, ignore_value: int | None) -> tuple[Chun
                 block = block[: labels.shape[0] - cy * size, : labels.shape[1] - cx * size]
                 if ignore_value is not None:
                     block[block == ignore_value] = IGNORE_INDEX
-                values, numbers = np.unique(block, return_counts=True)
-                if values[-1] > IGNORE_INDEX:
+                if block.max() > IGNORE_INDEX:
                     raise SegGUIError(
-                        f"{path}: holds the value {int(values[-1])} (at chunk {cy}, {cx}); class indices "
+                        f"{path}: holds the value {int(block.max())} (at chunk {cy}, {cx}); class indices "
                         f"go up to 254, and {IGNORE_INDEX} means not labelled"
                     )
-                for value, number in zip(values.tolist(), numbers.tolist(), strict=True):
-                    if value != IGNORE_INDEX:
-                        counts[value] = counts.get(value, 0) + number
-                if values[0] != IGNORE_INDEX:
+                if _add_counts(counts, block):
                     mask.write(cy * size, cx * size, block.astype(np.uint8))
             mask.save()  # row by row: the unsaved chunks stay few
     return mask, counts
@@ -71,8 +67,16 @@ def _counts(mask: ChunkedMask) -> dict[int, int]:
     counts: dict[int, int] = {}
     size = mask.chunk
     for cy, cx in mask.stored_chunks():
-        values, numbers = np.unique(mask.read(cy * size, cx * size, size, size), return_counts=True)
-        for value, number in zip(values.tolist(), numbers.tolist(), strict=True):
-            if value != IGNORE_INDEX:
-                counts[value] = counts.get(value, 0) + number
+        _add_counts(counts, mask.read(cy * size, cx * size, size, size))
     return counts
+
+
+def _add_counts(counts: dict[int, int], block: np.ndarray) -> bool:
+    """Add the labelled pixels of ``block`` per class to ``counts``; whether it has any."""
+    values, numbers = np.unique(block, return_counts=True)
+    labelled = False
+    for value, number in zip(values.tolist(), numbers.tolist(), strict=True):
+        if value != IGNORE_INDEX:
+            counts[value] = counts.get(value, 0) + number
+            labelled = True
+    return labelled

@@ -167,7 +167,7 @@ def fit(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     # On a CPU with AMX, bfloat16 is tried against float32 for the first steps (it is faster
     # for some networks only); on CUDA float16 is used as before.
-    precision = PrecisionTrial(training_candidates(device, settings.amp) if not use_amp else [torch.float16])
+    precision = PrecisionTrial(training_candidates(device, settings.amp))
 
     emit(
         TrainingStarted(
