@@ -32,6 +32,8 @@ from model.storage.atomic import atomic_write
 from model.storage.stroke_journal import JOURNAL_FILE, TILE, JournalRecord, StrokeJournal, decode_records
 
 CHUNK = 512
+SLIDE_MASK_SUFFIX = ".zarr"
+"""A slide's mask in a project: its mask name with this suffix, a chunked mask folder."""
 DEFAULT_CLEAN_BYTES = 64 * 1024 * 1024
 """Unchanged chunks kept in memory after reading them (128 of 512 x 512)."""
 _META = ".zarray"
@@ -58,9 +60,12 @@ class ChunkedMask:
         self.clean_bytes = clean_bytes
         self._clean: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         self._dirty: dict[tuple[int, int], np.ndarray] = {}
+        self._on_disk = _stored_keys(folder)
+        """The chunks with a file: what is not here, dirty or held holds no label."""
         self._lock = threading.RLock()
         self._journal = StrokeJournal(folder / JOURNAL_FILE)
         self._revision = 0
+        self._unwritten = False  # ``planned``: the folder is written by the first edit kept
         self.restored_edits = 0
         """Edits a kill had left in the journal, put back by ``open``."""
         self.journal_problem: str | None = None
@@ -76,14 +81,37 @@ class ChunkedMask:
         clean_bytes: int = DEFAULT_CLEAN_BYTES,
     ) -> ChunkedMask:
         """A new, empty mask (nothing labelled); ``folder`` must not hold one already."""
+        mask = cls.planned(folder, shape, chunk=chunk, clean_bytes=clean_bytes)
+        mask._materialise()
+        return mask
+
+    @classmethod
+    def planned(
+        cls,
+        folder: str | os.PathLike[str],
+        shape: tuple[int, int],
+        *,
+        chunk: int = CHUNK,
+        clean_bytes: int = DEFAULT_CLEAN_BYTES,
+    ) -> ChunkedMask:
+        """A new, empty mask whose folder is written by the first journalled edit or save, so
+        that only looking at a slide leaves nothing on disk."""
         path = Path(folder)
         if (path / _META).exists():
             raise ChunkedMaskError(f"{path}: a mask is there already; open it instead of creating one")
-        path.mkdir(parents=True, exist_ok=True)
+        mask = cls(path, (int(shape[0]), int(shape[1])), chunk, clean_bytes)
+        mask._unwritten = True
+        return mask
+
+    def _materialise(self) -> None:
+        """Write the folder and its ``.zarray`` description if they are not on disk yet."""
+        if not self._unwritten:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
         meta = {
             "zarr_format": 2,
-            "shape": [int(shape[0]), int(shape[1])],
-            "chunks": [chunk, chunk],
+            "shape": [self.shape[0], self.shape[1]],
+            "chunks": [self.chunk, self.chunk],
             "dtype": "|u1",
             "compressor": {"id": "zlib", "level": 1},
             "fill_value": IGNORE_INDEX,
@@ -91,8 +119,8 @@ class ChunkedMask:
             "filters": None,
             "dimension_separator": ".",
         }
-        atomic_write(path / _META, lambda handle: handle.write(json.dumps(meta, indent=1).encode()))
-        return cls(path, (int(shape[0]), int(shape[1])), chunk, clean_bytes)
+        atomic_write(self.folder / _META, lambda handle: handle.write(json.dumps(meta, indent=1).encode()))
+        self._unwritten = False
 
     @classmethod
     def open(cls, folder: str | os.PathLike[str], *, clean_bytes: int = DEFAULT_CLEAN_BYTES) -> ChunkedMask:
@@ -140,6 +168,14 @@ class ChunkedMask:
         if torn:
             self.journal_problem = f"{journal}: the last journalled edit was cut short and is not restored"
 
+    def journal_tiles(self, tiles: tuple[tuple[int, int, np.ndarray], ...]) -> None:
+        """Journal an edit given as its 64-pixel tiles' new values (row, column, values), on
+        disk before this returns. Raises ``OSError`` if the disk refuses."""
+        with self._lock:
+            self._materialise()
+            self._revision += 1
+            self._journal.append(JournalRecord(self.folder.name, self.shape, self._revision, tiles))
+
     def journal_edit(self, top: int, left: int, height: int, width: int) -> None:
         """Journal the window's values as they are now (the window an edit changed), on disk
         before this returns. Raises ``OSError`` if the disk refuses."""
@@ -150,9 +186,7 @@ class ChunkedMask:
                 y, x = ty * TILE, tx * TILE
                 values = self.read(y, x, min(TILE, self.shape[0] - y), min(TILE, self.shape[1] - x))
                 tiles.append((ty, tx, values))
-        with self._lock:
-            self._revision += 1
-            self._journal.append(JournalRecord(self.folder.name, self.shape, self._revision, tuple(tiles)))
+        self.journal_tiles(tuple(tiles))
 
     @property
     def journalled_edits(self) -> int:
@@ -176,6 +210,11 @@ class ChunkedMask:
         """Chunks down and across."""
         return -(-self.shape[0] // self.chunk), -(-self.shape[1] // self.chunk)
 
+    def forget_clean(self) -> None:
+        """Drop the unchanged chunks held in memory (the mask is no longer on screen)."""
+        with self._lock:
+            self._clean.clear()
+
     @property
     def unsaved_chunks(self) -> int:
         return len(self._dirty)
@@ -183,12 +222,7 @@ class ChunkedMask:
     def stored_chunks(self) -> list[tuple[int, int]]:
         """The chunks with labels, saved or not."""
         with self._lock:
-            keys = set(self._dirty)
-            for entry in os.scandir(self.folder):
-                key = _key_of(entry.name)
-                if key is not None and key not in self._dirty:
-                    keys.add(key)
-            return sorted(key for key in keys if not self._empty(key))
+            return sorted(key for key in set(self._dirty) | self._on_disk if not self._empty(key))
 
     def _empty(self, key: tuple[int, int]) -> bool:
         block = self._dirty.get(key)
@@ -200,6 +234,28 @@ class ChunkedMask:
         for key, (src, dst) in self._blocks(top, left, height, width):
             with self._lock:
                 out[dst] = self._chunk(key)[src]
+        return out
+
+    def read_strided(self, top: int, left: int, height: int, width: int, step: int) -> np.ndarray:
+        """Every ``step``-th pixel of a window, down and across (nearest-neighbour reduction for
+        display): ``ceil(height / step) x ceil(width / step)``. Only chunks that hold labels are
+        read, so a reduced view of a whole slide's mask costs what is labelled."""
+        out = np.full((-(-height // step), -(-width // step)), IGNORE_INDEX, dtype=np.uint8)
+        with self._lock:
+            labelled = set(self._dirty) | self._on_disk
+        for (cy, cx), (src, dst) in self._blocks(top, left, height, width, labelled):
+            # the first window row and column on the step grid within this chunk
+            ry = dst[0].start + (-dst[0].start) % step
+            rx = dst[1].start + (-dst[1].start) % step
+            if ry >= dst[0].stop or rx >= dst[1].stop:
+                continue
+            with self._lock:
+                block = self._chunk((cy, cx))
+                part = block[
+                    src[0].start + ry - dst[0].start : src[0].stop : step,
+                    src[1].start + rx - dst[1].start : src[1].stop : step,
+                ]
+                out[ry // step : ry // step + part.shape[0], rx // step : rx // step + part.shape[1]] = part
         return out
 
     def write(self, top: int, left: int, values: np.ndarray, where: np.ndarray | None = None) -> None:
@@ -223,17 +279,23 @@ class ChunkedMask:
         with self._lock:  # copies: a write during the save stays changed, to be saved next time
             dirty = {key: block.copy() for key, block in self._dirty.items()}
             revision = self._revision
+            if dirty:
+                self._materialise()
         for key, block in dirty.items():
             path = self.folder / f"{key[0]}.{key[1]}"
             if not np.any(block != IGNORE_INDEX):
                 if path.exists():
                     path.unlink()
                     removed += 1
+                with self._lock:
+                    self._on_disk.discard(key)
             else:
                 data = zlib.compress(np.ascontiguousarray(block).tobytes(), 1)
                 atomic_write(path, lambda handle, data=data: handle.write(data))
                 written += 1
                 size += len(data)
+                with self._lock:
+                    self._on_disk.add(key)
             with self._lock:
                 current = self._dirty.get(key)
                 if current is not None and np.array_equal(current, block):
@@ -243,20 +305,25 @@ class ChunkedMask:
             self._journal.drop_saved(lambda record: record.revision <= revision)
         return SaveReport(written, removed, size)
 
-    def _blocks(self, top: int, left: int, height: int, width: int):
-        """(chunk key, (slice in the chunk, slice in the window)) for each chunk the window meets."""
+    def _blocks(self, top: int, left: int, height: int, width: int, among: set | None = None):
+        """(chunk key, (slice in the chunk, slice in the window)) for each chunk the window meets
+        (of those in ``among``, if given)."""
         c = self.chunk
         y0, y1 = max(top, 0), min(top + height, self.shape[0])
         x0, x1 = max(left, 0), min(left + width, self.shape[1])
         if y1 <= y0 or x1 <= x0:
             return
-        for cy in range(y0 // c, (y1 - 1) // c + 1):
-            for cx in range(x0 // c, (x1 - 1) // c + 1):
-                ay0, ay1 = max(y0, cy * c), min(y1, (cy + 1) * c)
-                ax0, ax1 = max(x0, cx * c), min(x1, (cx + 1) * c)
-                src = (slice(ay0 - cy * c, ay1 - cy * c), slice(ax0 - cx * c, ax1 - cx * c))
-                dst = (slice(ay0 - top, ay1 - top), slice(ax0 - left, ax1 - left))
-                yield (cy, cx), (src, dst)
+        rows, columns = range(y0 // c, (y1 - 1) // c + 1), range(x0 // c, (x1 - 1) // c + 1)
+        if among is not None and len(among) < len(rows) * len(columns):
+            keys = sorted(key for key in among if key[0] in rows and key[1] in columns)
+        else:
+            keys = [(cy, cx) for cy in rows for cx in columns if among is None or (cy, cx) in among]
+        for cy, cx in keys:
+            ay0, ay1 = max(y0, cy * c), min(y1, (cy + 1) * c)
+            ax0, ax1 = max(x0, cx * c), min(x1, (cx + 1) * c)
+            src = (slice(ay0 - cy * c, ay1 - cy * c), slice(ax0 - cx * c, ax1 - cx * c))
+            dst = (slice(ay0 - top, ay1 - top), slice(ax0 - left, ax1 - left))
+            yield (cy, cx), (src, dst)
 
     def _chunk(self, key: tuple[int, int]) -> np.ndarray:
         """The whole chunk (``chunk x chunk``, edge chunks padded as zarr stores them)."""
@@ -296,6 +363,18 @@ class ChunkedMask:
         self._clean.move_to_end(key)
         while len(self._clean) * self.chunk * self.chunk > self.clean_bytes and len(self._clean) > 1:
             self._clean.popitem(last=False)
+
+
+def holds_labels(folder: Path) -> bool:
+    """Whether the chunked mask folder ``folder`` has a chunk with labels (a missing folder has none)."""
+    return bool(_stored_keys(folder))
+
+
+def _stored_keys(folder: Path) -> set[tuple[int, int]]:
+    try:
+        return {key for entry in os.scandir(folder) if (key := _key_of(entry.name)) is not None}
+    except FileNotFoundError:
+        return set()
 
 
 def _key_of(name: str) -> tuple[int, int] | None:

@@ -241,6 +241,23 @@ def is_slide(path: str | os.PathLike[str]) -> bool:
         return False
 
 
+def opens_as_slide(path: str | os.PathLike[str]) -> bool:
+    """Whether the window opens ``path`` as a slide, region by region: a tiled or pyramidal TIFF
+    whose full image is over ``model.storage.tiff_files.MAX_PIXELS`` (smaller ones are decoded
+    whole, which every tool and the model's training can use)."""
+    from model.storage.tiff_files import MAX_PIXELS
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            page = series.keyframe
+            if not (len(series.levels) > 1 or page.is_tiled):
+                return False
+            return int(page.imagelength) * int(page.imagewidth) > MAX_PIXELS
+    except (OSError, ValueError, tifffile.TiffFileError):
+        return False
+
+
 def slide_overview(path: str | os.PathLike[str], max_pixels: int = OVERVIEW_PIXELS) -> np.ndarray | None:
     """The smallest level of a slide, whole (``H x W`` or ``H x W x C``), for a preview; None if
     ``path`` is no slide or even its smallest level is over ``max_pixels``."""

@@ -31,9 +31,9 @@ def too_large(path: Path, tiled: bool = False) -> ImageReadError:
     file is a tiled TIFF already, which the command line reads region by region."""
     if tiled:
         return ImageReadError(
-            f"{path}: a slide of over {MAX_PIXELS:,} pixels; the window opens images up to that "
-            "size (slides in the window are not built yet). Train on it and predict it from the "
-            "command line: seggui train-slide, seggui predict-slide"
+            f"{path}: a slide of over {MAX_PIXELS:,} pixels, too large to decode whole; the window "
+            "opens it as a slide, tile by tile, and the command line trains on it and predicts it "
+            "region by region: seggui train-slide, seggui predict-slide"
         )
     return ImageReadError(
         f"{path}: image is larger than {MAX_PIXELS:,} pixels, too large to decode whole; save it "

@@ -10,9 +10,12 @@ from seggui.canvas.view import CanvasView
 from seggui.controllers.composite_renderer import CompositeRenderer
 from seggui.controllers.editor import MaskEditor
 from seggui.controllers.image_session import ImageSession
+from seggui.controllers.slide_tiles import SlideTiles
 from seggui.state.app_state import AppState
+from seggui.state.channel_display import ChannelDisplay
 from seggui.state.label_display import MASK, PREDICTION, LabelDisplay
 from seggui.state.loaded_image import LoadedImage
+from seggui.state.loaded_slide import LoadedSlide
 from seggui.state.model_state import ModelState, PredictionOnScreen
 from seggui.state.tool_state import ToolState
 
@@ -28,15 +31,30 @@ def follow_state(
     editor: MaskEditor,
     session: ImageSession,
     renderer: CompositeRenderer,
+    display: ChannelDisplay,
+    slide_tiles: SlideTiles,
 ) -> None:
     """Connect ``canvas`` to what it shows."""
-    layer = {MASK: canvas.mask_layer, PREDICTION: canvas.prediction_layer}
 
     def image_opened(loaded: LoadedImage) -> None:
         canvas.clear_notice()
+        slide_tiles.show(None)
+        canvas.slide_layer.set_slide(None)
+        canvas.slide_mask_layer.set_mask(None)
         canvas.image_layer.set_image(loaded.display)
         canvas.mask_layer.set_labels(loaded.mask, app.classes, loaded.mask_image)
         height, width = loaded.mask.shape
+        canvas.set_scene_size(width, height)
+
+    def slide_opened(slide: LoadedSlide) -> None:
+        canvas.clear_notice()
+        canvas.image_layer.set_image(QImage())
+        canvas.mask_layer.set_labels(None, ())
+        prediction_cleared()
+        slide_tiles.show(slide.reader, slide.views)
+        canvas.slide_layer.set_slide(slide_tiles, slide.overview)
+        canvas.slide_mask_layer.set_mask(slide.mask, app.classes)
+        height, width = slide.shape
         canvas.set_scene_size(width, height)
 
     def prediction_shown(shown: PredictionOnScreen) -> None:
@@ -50,9 +68,15 @@ def follow_state(
 
     def classes_changed(classes) -> None:
         canvas.mask_layer.set_classes(classes)
+        canvas.slide_mask_layer.set_classes(classes)
         canvas.prediction_layer.set_classes(classes)
 
     app.image_opened.connect(image_opened)
+    app.slide_opened.connect(slide_opened)
+    slide_tiles.tile_ready.connect(canvas.slide_layer.tile_ready)
+    display.views_changed.connect(slide_tiles.set_views)
+    renderer.overview_rendered.connect(canvas.slide_layer.set_overview)
+    editor.region_changed.connect(canvas.slide_mask_layer.refresh)
     app.project_opened.connect(lambda project: canvas.mask_layer.set_classes(project.classes))
     app.classes_changed.connect(classes_changed)
     session.notice_shown.connect(canvas.show_notice)
@@ -67,14 +91,25 @@ def follow_state(
     tools.tool_changed.connect(lambda name: canvas.set_tool(tool_objects[name]))
     tools.brush_radius_changed.connect(lambda _: canvas.update_outline())
     canvas.set_tool(tool_objects[tools.tool])
-    labels.style_changed.connect(lambda name, style: layer[name].set_style(style))
-    labels.opacity_changed.connect(lambda name, opacity: layer[name].setOpacity(opacity))
-    for name, item in layer.items():
-        item.set_style(labels.styles[name])
-        item.setOpacity(labels.opacity[name])
+    drawn_as = {MASK: (canvas.mask_layer, canvas.slide_mask_layer), PREDICTION: (canvas.prediction_layer,)}
+
+    def style_changed(name: str, style: str) -> None:
+        for item in drawn_as[name]:
+            item.set_style(style)
+
+    def opacity_changed(name: str, opacity: float) -> None:
+        for item in drawn_as[name]:
+            item.setOpacity(opacity)
+
+    labels.style_changed.connect(style_changed)
+    labels.opacity_changed.connect(opacity_changed)
+    for name in drawn_as:
+        style_changed(name, labels.styles[name])
+        opacity_changed(name, labels.opacity[name])
 
     def hidden_changed(hidden: frozenset[int]) -> None:
         canvas.mask_layer.set_hidden(hidden)
+        canvas.slide_mask_layer.set_hidden(hidden)
         canvas.prediction_layer.set_hidden(hidden)
 
     labels.hidden_changed.connect(hidden_changed)

@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QCursor, QKeyEvent, QMouseEvent, QPainter, QPa
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QLabel
 
 from seggui.canvas.layers import ImageLayer, LabelLayer
+from seggui.canvas.slide_layers import SlideImageLayer, SlideMaskLayer
 from seggui.canvas.tools import BRUSH_OUTLINE, PATH, POLYGON, Tool
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
@@ -55,9 +56,19 @@ class CanvasView(QGraphicsView):
         self.uncertainty_layer = ImageLayer()  # where the model is unsure, over its prediction
         self.uncertainty_layer.setZValue(1.5)
         self.uncertainty_layer.setVisible(False)
-        for item in (self.image_layer, self.prediction_layer, self.uncertainty_layer, self.mask_layer):
+        self.slide_layer = SlideImageLayer(z=0)  # a slide's pixels, tile by tile, in place of image_layer
+        self.slide_mask_layer = SlideMaskLayer(z=2)  # its chunked mask, in place of mask_layer
+        for item in (
+            self.image_layer,
+            self.prediction_layer,
+            self.uncertainty_layer,
+            self.mask_layer,
+            self.slide_layer,
+            self.slide_mask_layer,
+        ):
             self.scene().addItem(item)
         self.mask_layer.setOpacity(0.5)
+        self.slide_mask_layer.setOpacity(0.5)
         self.prediction_layer.setOpacity(0.4)
         self._outline = QGraphicsEllipseItem()
         self._outline.setPen(QPen(QColor(255, 255, 255, 220), 0))
@@ -118,6 +129,15 @@ class CanvasView(QGraphicsView):
         self.scene().setSceneRect(self._image_rect.adjusted(-margin, -margin, margin, margin))
         self.fit_to_window()
 
+    @property
+    def min_zoom(self) -> float:
+        """The farthest out one can zoom: ``MIN_ZOOM``, or half the whole-image view of a slide."""
+        rect, viewport = self._image_rect, self.viewport().rect()
+        if rect.isEmpty() or viewport.isEmpty():
+            return MIN_ZOOM
+        fit = min(viewport.width() / rect.width(), viewport.height() / rect.height())
+        return min(MIN_ZOOM, fit / 2)
+
     def fit_to_window(self) -> None:
         rect = self._image_rect
         if rect.isEmpty():
@@ -144,7 +164,7 @@ class CanvasView(QGraphicsView):
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         """Zoom keeping the scene point under ``anchor`` (view coordinates) in place."""
         self._auto_fit = False
-        factor = max(MIN_ZOOM / self.zoom, min(MAX_ZOOM / self.zoom, factor))
+        factor = max(self.min_zoom / self.zoom, min(MAX_ZOOM / self.zoom, factor))
         pointer = anchor
         anchor = anchor if anchor is not None else QPointF(self.viewport().rect().center())
         inverse, _ = self.viewportTransform().inverted()

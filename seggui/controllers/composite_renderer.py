@@ -19,6 +19,7 @@ class CompositeRenderer(QObject):
     """Draws the image on screen again with the display's views on a worker, newest first."""
 
     rendered = Signal(object)  # QImage of the image on screen as the views show it now
+    overview_rendered = Signal(object)  # QImage of the slide on screen's overview, likewise
     failed = Signal(str)  # why the image could not be drawn
 
     def __init__(
@@ -29,13 +30,13 @@ class CompositeRenderer(QObject):
         display.views_changed.connect(self.render)
 
     def render(self, views: tuple[ChannelView, ...]) -> None:
-        current = self.app.current
-        if current is None:
+        current, slide = self.app.current, self.app.slide
+        if current is None and slide is None:
             return
-        raw = current.raw
+        raw = current.raw if current is not None else slide.overview_raw
         self.jobs.submit(
             lambda: rgb_qimage(composite(raw, views)),
-            self._on_rendered,
+            self._on_rendered if current is not None else self.overview_rendered.emit,
             lambda error: self.failed.emit(f"Cannot draw the image: {error}"),
             key=RENDERING,
         )

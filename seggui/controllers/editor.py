@@ -8,6 +8,7 @@ from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtGui import QUndoCommand, QUndoGroup, QUndoStack
 
 from model.classes import IGNORE_INDEX
+from model.storage.slide import SlideReader
 from seggui.state.document import Edit, MaskDocument, Rect, similar_pixels
 from seggui.state.tool_state import ToolState
 
@@ -37,6 +38,7 @@ class MaskEditor(QObject):
 
     region_changed = Signal(object)  # Rect of the current document that needs repainting
     edited = Signal(object, object)  # the MaskDocument whose pixels changed, [(tile row, col, new values)]
+    fill_limited = Signal(str)  # a fill on a slide met the limit of its reach: what happened
 
     def __init__(self, tools: ToolState, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -44,8 +46,8 @@ class MaskEditor(QObject):
         """The class, brush radius, eraser mode and keep-labels choice painted with."""
         self.read_only = False
         """Set while another window edits the folder: nothing can be painted."""
-        self.image: np.ndarray | None = None
-        """The raw image of the open mask, for filling by similarity."""
+        self.image: np.ndarray | SlideReader | None = None
+        """The raw image of the open mask (a slide's reader), for filling by similarity."""
         self.document: MaskDocument | None = None
         self.undo_group = QUndoGroup(self)
         self._stacks: dict[int, QUndoStack] = {}
@@ -107,18 +109,34 @@ class MaskEditor(QObject):
 
     def flood_fill(self, pos: QPointF, value: int) -> None:
         if self.document is not None:
-            self._changed(self.document.flood_fill(int(pos.x()), int(pos.y()), value))
+            self._filled(self.document.flood_fill(int(pos.x()), int(pos.y()), value))
 
     def fill_similar(self, pos: QPointF, tolerance: float, value: int) -> None:
         """Fill the connected pixels whose image values lie within ``tolerance`` of the clicked
         one (a magic wand), whatever their labels."""
-        document, image = self.document, self.image
-        if document is None or image is None or image.shape[:2] != document.shape:
-            return
+        document = self.document
         x, y = int(pos.x()), int(pos.y())
-        h, w = document.shape
-        if 0 <= x < w and 0 <= y < h:
-            self._changed(document.fill_connected(x, y, similar_pixels(image, x, y, tolerance), value))
+        if document is None or not (0 <= x < document.shape[1] and 0 <= y < document.shape[0]):
+            return
+        bounds = document.fill_bounds(x, y)
+        raw = self._image_in(bounds, document.shape)
+        if raw is not None:
+            similar = similar_pixels(raw, x - bounds.x, y - bounds.y, tolerance)
+            self._filled(document.fill_connected(x, y, similar, value, bounds))
+
+    def _image_in(self, bounds: Rect, shape: tuple[int, int]) -> np.ndarray | None:
+        """The raw image within ``bounds`` (None without an image of the mask's size)."""
+        image = self.image
+        if isinstance(image, SlideReader) and image.shape == shape:
+            return image.read_region(0, bounds.y, bounds.x, bounds.height, bounds.width)
+        if isinstance(image, np.ndarray) and image.shape[:2] == shape:
+            return image[bounds.y : bounds.y + bounds.height, bounds.x : bounds.x + bounds.width]
+        return None
+
+    def _filled(self, rect: Rect) -> None:
+        self._changed(rect)
+        if self.document is not None and self.document.fill_stopped:
+            self.fill_limited.emit(self.document.fill_stopped)
 
     def fill_polygon(self, points: list[tuple[float, float]], value: int) -> None:
         if self.document is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from model.errors import SegGUIError
+from model.storage.chunked_mask import ChunkedMask
 from model.storage.folder_lock import FolderLock
 from model.storage.mask_names import MaskNames
 from model.storage.project import load_project
@@ -20,7 +21,7 @@ from model.storage.tiff_files import AxesUnsettled, axes_question, image_title, 
 from seggui.controllers.composite_renderer import RENDERING
 from seggui.controllers.editor import MaskEditor
 from seggui.controllers.jobs import Jobs
-from seggui.controllers.loading import load_image
+from seggui.controllers.loading import load_document
 from seggui.controllers.mask_store import MaskStore
 from seggui.controllers.questions import FREE, OWN, READ_ONLY, Questions
 from seggui.controllers.recent_documents import RecentDocuments
@@ -32,6 +33,8 @@ from seggui.state.document import MaskDocument
 from seggui.state.image_list import ImageListModel
 from seggui.state.label_status import Status
 from seggui.state.loaded_image import LoadedImage
+from seggui.state.loaded_slide import LoadedSlide
+from seggui.state.slide_document import SlideDocument
 
 OPENING = "opening"
 """The jobs key of folder scans and image loads: only the last asked for is shown."""
@@ -69,6 +72,9 @@ class ImageSession(QObject):
         self.requested: Path | None = None
         """The image asked for last (on screen, or loading): Page Down/Up go on from it."""
         self._notice: str | None = None
+        self._slide_masks: dict[Path, ChunkedMask] = {}
+        """The chunked masks of the folder's slides opened so far: a slide opened again is
+        painted into the same one (opening its folder twice would replay its journal twice)."""
 
     # -- folders -----------------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> None:
@@ -97,6 +103,7 @@ class ImageSession(QObject):
         if self.state.document is not None:
             self.editor.forget_document(self.state.document)
         self.recent_documents.clear()
+        self._slide_masks = {}
         self.editor.set_document(None)
         self.mask_names = MaskNames([])
         self.store.set_folder(folder, project.classes, read_only=read_only)
@@ -217,8 +224,9 @@ class ImageSession(QObject):
             project.image_axes,
             self.display.views,
         )
+        opened = dict(self._slide_masks)
         self.jobs.submit(
-            lambda: load_image(path, mask_path, classes, axes, views),
+            lambda: load_document(path, mask_path, classes, axes, views, opened),
             lambda loaded: self._on_image_loaded(loaded, again),
             lambda error: self._on_read_failed(path, error),
             key=OPENING,
@@ -237,7 +245,39 @@ class ImageSession(QObject):
         if path is not None and not self.state.is_current(path):
             self.open_image(path)
 
-    def _on_image_loaded(self, loaded: LoadedImage, again: bool = False) -> None:
+    def _leave_document(self) -> None:
+        """The image or slide on screen makes way for another: an image's mask is kept with its
+        undo history (``RecentDocuments``); a slide's history goes, its mask stays open."""
+        state = self.state
+        if state.document is not None and state.current is not None:
+            self.recent_documents.keep(state.current.path, state.document)  # with its undo history
+        elif isinstance(state.document, SlideDocument):
+            self.editor.forget_document(state.document)
+            state.document.chunked.forget_clean()
+
+    def _on_slide_loaded(self, slide: LoadedSlide) -> None:
+        state = self.state
+        self._leave_document()
+        self._slide_masks[slide.mask_path] = slide.mask
+        document = SlideDocument(slide.mask)
+        self.store.open(slide.path, slide.mask_path, document, None)
+        self.editor.set_document(document)
+        self.editor.image = slide.reader
+        self.jobs.stale(RENDERING)
+        self.display.show_image(slide.views, slide.histograms)
+        for message in slide.messages:
+            state.report(message)
+        if self._notice:
+            state.tell(self._notice, 30000)
+            self._notice = None
+        elif not slide.messages:
+            state.tell(f"{image_title(slide.path)}: {slide.description}", 8000)
+        state.show_slide(slide, document)
+
+    def _on_image_loaded(self, loaded: LoadedImage | LoadedSlide, again: bool = False) -> None:
+        if isinstance(loaded, LoadedSlide):
+            self._on_slide_loaded(loaded)
+            return
         state = self.state
         stale = self.store.wrote_since_read(loaded.mask_path, loaded.mask_stamp)
         if stale and not again and not loaded.mask_problem:
@@ -245,8 +285,7 @@ class ImageSession(QObject):
             # the file holds newer strokes than were read. Read it once more.
             self._read(loaded.path, again=True)
             return
-        if state.document is not None and state.current is not None:
-            self.recent_documents.keep(state.current.path, state.document)  # with its undo history
+        self._leave_document()
         newest = self.store.newest_mask(loaded.path)  # opened again before its save ended
         if newest is not None and newest.shape == loaded.mask.shape:
             loaded = dataclasses.replace(loaded, mask=newest, mask_image=None, mask_problem=None)

@@ -1,4 +1,5 @@
-"""Opening an image and its mask off the GUI thread."""
+"""Opening an image and its mask off the GUI thread; a slide too large to decode whole opens as
+a slide (its reader, its chunked mask and an overview), never read whole."""
 
 from __future__ import annotations
 
@@ -10,12 +11,91 @@ from model.classes import IGNORE_INDEX, ClassInfo
 from model.compute.memory import release_freed_memory
 from model.errors import SegGUIError
 from model.storage.atomic import file_stamp
+from model.storage.chunked_mask import SLIDE_MASK_SUFFIX, ChunkedMask
 from model.storage.imageio import read_image, read_mask
 from model.storage.intensity import channel_count
+from model.storage.slide import SlideReader, TileCache, opens_as_slide
 from model.storage.tiff_files import TiffLayout, is_tiff, read_plane, split_plane, tiff_layout
 from seggui.rendering.composite import ChannelView, carried_views, channel_statistics, composite
 from seggui.rendering.labels import render_labels, rgb_qimage
 from seggui.state.loaded_image import LoadedImage
+from seggui.state.loaded_slide import LoadedSlide
+
+SLIDE_CACHE_BYTES = 256 << 20
+"""Decoded tiles of the slide on screen kept in memory (``model.storage.slide.TileCache``)."""
+
+
+def load_document(
+    path: Path,
+    mask_path: Path,
+    classes: tuple[ClassInfo, ...],
+    axes: str | None = None,
+    previous_views: tuple[ChannelView, ...] = (),
+    open_masks: dict[Path, ChunkedMask] | None = None,
+) -> LoadedImage | LoadedSlide:
+    """``load_slide`` for a slide too large to decode whole, else ``load_image``."""
+    source, plane = split_plane(path)
+    if plane == 0 and is_tiff(source) and opens_as_slide(source):
+        folder = mask_path.with_suffix(SLIDE_MASK_SUFFIX)
+        return load_slide(path, folder, previous_views, (open_masks or {}).get(folder))
+    return load_image(path, mask_path, classes, axes, previous_views)
+
+
+def load_slide(
+    path: Path,
+    mask_folder: Path,
+    previous_views: tuple[ChannelView, ...] = (),
+    open_mask: ChunkedMask | None = None,
+) -> LoadedSlide:
+    """Open the slide ``path`` and its chunked mask ``mask_folder`` (``open_mask`` if this
+    window has it open already; planned, not written, if there is none yet): the reader, the
+    smallest level drawn as the overview, the channel views from that level's statistics.
+    Raises ``SegGUIError`` naming the file for one that cannot be shown so (no reduced level
+    small enough to show whole)."""
+    reader = SlideReader(path, TileCache(SLIDE_CACHE_BYTES))
+    try:
+        overview = reader.overview()
+        if overview is None:
+            height, width = reader.shape
+            raise SegGUIError(
+                f"{path}: a {width:,} x {height:,} slide without a reduced level of at most "
+                "4096 x 4096 pixels, which the window shows while finer tiles load; save it with a "
+                "pyramid (for example: vips tiffsave IN OUT.tif --tile --pyramid --compression jpeg)"
+            )
+        limits, histograms = channel_statistics(overview)
+        views = carried_views(previous_views, limits)
+        if open_mask is not None:
+            mask = open_mask
+        elif (mask_folder / ".zarray").exists():
+            mask = ChunkedMask.open(mask_folder)
+        else:
+            mask = ChunkedMask.planned(mask_folder, reader.shape)
+    except BaseException:
+        reader.close()
+        raise
+    messages = []
+    if mask.restored_edits and open_mask is None:
+        messages.append(f"{mask_folder}: {mask.restored_edits} edits a crash left unsaved were restored")
+    if mask.journal_problem and open_mask is None:
+        messages.append(mask.journal_problem)
+    height, width = reader.shape
+    kind = {1: "grey", 3: "colour"}.get(reader.channels, f"{reader.channels} channels")
+    description = (
+        f"{width:,} x {height:,} slide, {kind}, {reader.dtype.itemsize * 8}-bit, "
+        f"{len(reader.levels)} levels; read tile by tile"
+    )
+    return LoadedSlide(
+        path,
+        mask_folder,
+        reader,
+        mask,
+        overview,
+        rgb_qimage(composite(overview, views)),
+        views,
+        histograms,
+        description,
+        tuple(messages),
+    )
 
 
 def load_image(

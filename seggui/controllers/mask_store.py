@@ -25,9 +25,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from model.classes import ClassInfo
 from model.errors import first_line
+from model.storage.chunked_mask import ChunkedMask
 from model.storage.stroke_journal import JOURNAL_FILE, JournalRecord, StrokeJournal, Tiles
 from seggui.controllers.mask_write import SaveRequest, Stamp, WriteResult, write_request
 from seggui.state.document import MaskDocument
+from seggui.state.slide_document import SlideDocument
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +143,7 @@ class MaskStore(QObject):
         """A copy of ``image``'s mask as last handed to the writer, if that is not confirmed on
         disk yet (an image opened again before its save ended shows these strokes, not the file)."""
         for request in [*(r for r, _ in self._in_flight.values()), *self._pending.values()][::-1]:
-            if request.image == image:
+            if request.image == image and isinstance(request.mask, np.ndarray):
                 return request.mask.copy()
         return None
 
@@ -169,7 +171,10 @@ class MaskStore(QObject):
         current.revision = self._counter
         tiles = list(tiles)
         large = sum(values.nbytes for _, _, values in tiles) > JOURNAL_MAX_BYTES
-        if self._journal is not None and not large:
+        if isinstance(document, SlideDocument) and self.use_journal:  # its mask has a journal of its own
+            copies = tuple((ty, tx, values.copy()) for ty, tx, values in tiles)
+            self._journal_writer.submit(self._append_chunked, document.chunked, copies)
+        elif self._journal is not None and not large:
             name = self._files[current.path].target.name
             shape = (int(document.shape[0]), int(document.shape[1]))
             copies = tuple((ty, tx, values.copy()) for ty, tx, values in tiles)
@@ -187,6 +192,13 @@ class MaskStore(QObject):
         except Exception as exc:  # any failure on this thread must reach the user, not the void
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else first_line(exc)
             self._journal_failed.emit(f"cannot write the stroke journal {journal.path}: {reason}")
+
+    def _append_chunked(self, mask: ChunkedMask, tiles: tuple) -> None:
+        try:
+            mask.journal_tiles(tiles)
+        except Exception as exc:  # as ``_append``: the user must hear of it
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else first_line(exc)
+            self._journal_failed.emit(f"cannot write the stroke journal of {mask.folder}: {reason}")
 
     def _on_journal_failed(self, message: str) -> None:
         if not self._journal_warned:
@@ -210,11 +222,12 @@ class MaskStore(QObject):
         if current is None or not self.is_dirty():
             return
         known = self._files[current.path]
+        document = current.document
         self._pending[current.path] = SaveRequest(
             current.image,
             current.path,
             known.target,
-            current.document.mask.copy(),
+            document.chunked if isinstance(document, SlideDocument) else document.mask.copy(),
             self._classes,
             current.revision,
             known.expected,
@@ -240,12 +253,13 @@ class MaskStore(QObject):
 
         Training and export use these instead of the files, so they never wait for the writer
         and still see every stroke when saving fails. An image on screen without new strokes is
-        not included: its file (or its lack of one) holds.
+        not included: its file (or its lack of one) holds. Nor is a slide, whose chunked mask
+        holds its strokes itself.
         """
         self.save_current()
         newest = {path: request for path, (request, _) in self._in_flight.items()}
         newest.update(self._pending)
-        return {request.image: request.mask for request in newest.values()}
+        return {r.image: r.mask for r in newest.values() if isinstance(r.mask, np.ndarray)}
 
     # -- the writer -------------------------------------------------------------------------------
     def _busy(self, path: Path) -> bool:

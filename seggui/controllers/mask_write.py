@@ -15,6 +15,7 @@ import numpy as np
 
 from model.classes import ClassInfo
 from model.storage.atomic import file_stamp, free_name, move_aside
+from model.storage.chunked_mask import ChunkedMask
 from model.storage.imageio import write_mask
 from seggui.state.label_status import Status, status_of_mask
 
@@ -30,7 +31,8 @@ class SaveRequest:
     """The mask file the image owns."""
     target: Path
     """Where this write goes: ``path``, or the conflict copy after a conflict."""
-    mask: np.ndarray
+    mask: np.ndarray | ChunkedMask
+    """A copy of the mask to write, or a slide's chunked mask (which saves its changed chunks)."""
     classes: tuple[ClassInfo, ...]
     revision: int
     expected: Stamp
@@ -57,6 +59,8 @@ def write_request(request: SaveRequest) -> WriteResult:
     """On the writer thread: keep an unusable file, check nobody else changed the file, write."""
     result = WriteResult(request)
     target = request.target
+    if isinstance(request.mask, ChunkedMask):
+        return _save_chunked(request.mask, result)
     try:
         if request.move_aside and request.path.exists():
             result.moved_to = move_aside(request.path, "unusable")
@@ -73,4 +77,25 @@ def write_request(request: SaveRequest) -> WriteResult:
         result.error = f"Cannot save {target}: {result.reason}"
         log.warning("%s", result.error)
     result.labelled = status_of_mask(request.mask)
+    return result
+
+
+def _save_chunked(mask: ChunkedMask, result: WriteResult) -> WriteResult:
+    """A slide's mask: its changed chunks written, each atomically (no other program is
+    expected to write a chunk folder, so there is no conflict check)."""
+    try:
+        report = mask.save()
+    except OSError as exc:
+        result.reason = exc.strerror or str(exc)
+        result.error = f"Cannot save {mask.folder}: {result.reason}"
+        log.warning("%s", result.error)
+    else:
+        log.info(
+            "%s: %d chunks written, %d removed",
+            mask.folder.name,
+            report.chunks_written,
+            report.chunks_removed,
+        )
+        result.written = mask.folder
+    result.labelled = Status.PARTLY if mask.stored_chunks() else Status.NO_MASK
     return result

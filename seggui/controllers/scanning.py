@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from model.compute.memory import many_lasting_objects
+from model.storage.chunked_mask import SLIDE_MASK_SUFFIX, holds_labels
 from model.storage.imageio import MASK_SUFFIX
 from model.storage.mask_names import MaskNames
 from model.storage.project import Project, project_images
@@ -17,9 +18,9 @@ from seggui.state.label_status import Status
 def scan_folder(
     images: list[Path], names: MaskNames, mask_dir: Path, predictions_dir: Path | None = None
 ) -> list[ImageRecord]:
-    """Records with status from whether a mask file exists, else whether a prediction does (one
-    listing of each folder). An image without a mask name of its own (``names.refused``) is
-    listed as unreadable, with the reason."""
+    """Records with status from whether a mask file (or a slide's chunked mask with labels)
+    exists, else whether a prediction does (one listing of each folder). An image without a
+    mask name of its own (``names.refused``) is listed as unreadable, with the reason."""
     masks = _file_names(mask_dir)
     predicted = _file_names(predictions_dir) if predictions_dir is not None else set()
 
@@ -29,6 +30,9 @@ def scan_folder(
         mask = f"{names.key(path)}{MASK_SUFFIX}"
         if mask in masks:
             return ImageRecord(path, Status.LABELLED)
+        slide_mask = f"{names.key(path)}{SLIDE_MASK_SUFFIX}"
+        if slide_mask in masks and holds_labels(mask_dir / slide_mask):
+            return ImageRecord(path, Status.PARTLY)  # a slide's chunked mask, which has labels
         return ImageRecord(path, Status.PREDICTED if mask in predicted else Status.NO_MASK)
 
     return [record(p) for p in images]

@@ -16,6 +16,8 @@ from model.errors import SegGUIError
 from model.storage.project import Project, save_project
 from seggui.state.document import MaskDocument
 from seggui.state.loaded_image import LoadedImage
+from seggui.state.loaded_slide import LoadedSlide
+from seggui.state.slide_document import SlideDocument
 
 
 class AppState(QObject):
@@ -23,6 +25,7 @@ class AppState(QObject):
 
     project_opened = Signal(object)  # Project: another folder is open (no image on screen yet)
     image_opened = Signal(object)  # LoadedImage: another image (or the same again) is on screen
+    slide_opened = Signal(object)  # LoadedSlide: a slide is on screen (``current`` is None then)
     classes_changed = Signal(object)  # tuple[ClassInfo, ...]: renamed, recoloured, added, removed
     train_settings_changed = Signal(object)  # dict: the project's training settings, as saved
     failed = Signal(str)  # something went wrong that the user must see
@@ -33,6 +36,7 @@ class AppState(QObject):
         self._project: Project | None = None
         self._read_only = False
         self._current: LoadedImage | None = None
+        self._slide: LoadedSlide | None = None
         self._document: MaskDocument | None = None
 
     @property
@@ -50,6 +54,17 @@ class AppState(QObject):
         return self._current
 
     @property
+    def slide(self) -> LoadedSlide | None:
+        """The slide on screen, as opened (then ``current`` is None: no image is decoded whole)."""
+        return self._slide
+
+    @property
+    def shown_path(self) -> Path | None:
+        """The image or slide on screen."""
+        shown = self._current or self._slide
+        return shown.path if shown is not None else None
+
+    @property
     def document(self) -> MaskDocument | None:
         """The mask of the image on screen, as painted."""
         return self._document
@@ -59,13 +74,14 @@ class AppState(QObject):
         return self._project.classes if self._project is not None else ()
 
     def is_current(self, image: Path) -> bool:
-        return self._current is not None and self._current.path == image
+        """Whether ``image`` is on screen (as an image or a slide)."""
+        return self.shown_path == image
 
     # -- changes ---------------------------------------------------------------------------------
     def open_project(self, project: Project, *, read_only: bool) -> None:
         """Another folder is open; nothing of the last one stays on screen."""
         self._project, self._read_only = project, read_only
-        self._current, self._document = None, None
+        self._current, self._slide, self._document = None, None, None
         self.project_opened.emit(project)
 
     def show_image(self, loaded: LoadedImage, document: MaskDocument) -> None:
@@ -74,8 +90,17 @@ class AppState(QObject):
             raise ValueError("no folder is open")
         if document.shape != loaded.mask.shape:
             raise ValueError(f"a {document.shape} mask document for a {loaded.mask.shape} image")
-        self._current, self._document = loaded, document
+        self._current, self._slide, self._document = loaded, None, document
         self.image_opened.emit(loaded)
+
+    def show_slide(self, slide: LoadedSlide, document: SlideDocument) -> None:
+        """``slide`` is on screen, painted into ``document`` (its chunked mask)."""
+        if self._project is None:
+            raise ValueError("no folder is open")
+        if document.chunked is not slide.mask:
+            raise ValueError("a slide is painted into its own chunked mask")
+        self._current, self._slide, self._document = None, slide, document
+        self.slide_opened.emit(slide)
 
     def update_project(self, project: Project) -> bool:
         """Save ``project`` (same folder, new settings) and use it; False, with the error

@@ -76,10 +76,46 @@ class MaskDocument:
         erasing and accepting predictions are not held back."""
         self._backup: dict[tuple[int, int], np.ndarray] | None = None
         self._label = ""
+        self.fill_stopped: str | None = None
+        """Why the last fill stopped short of the whole region (never here: it may reach the
+        whole mask), for the status bar."""
 
     @property
     def shape(self) -> tuple[int, int]:
         return self.mask.shape  # type: ignore[return-value]
+
+    def label_at(self, x: int, y: int) -> int:
+        """The value of pixel ``(x, y)``."""
+        return int(self.mask[y, x])
+
+    def fill_bounds(self, x: int, y: int) -> Rect:
+        """The rectangle a fill from pixel ``(x, y)`` may reach: the whole mask here."""
+        height, width = self.shape
+        return Rect(0, 0, width, height)
+
+    # -- pixel access: the mask array here; a chunked mask on disk for a slide -------------------
+    def _region(self, rect: Rect) -> np.ndarray:
+        """The pixels of ``rect``, to change and hand to ``_store`` (a view here)."""
+        return self.mask[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width]
+
+    def _store(self, rect: Rect, values: np.ndarray) -> None:
+        """Make ``values`` (from ``_region``, changed) the pixels of ``rect``: a view was
+        changed in place already here."""
+
+    def _tile(self, ty: int, tx: int) -> np.ndarray:
+        """A copy of undo tile ``(ty, tx)``."""
+        return self._region(self._tile_rect(ty, tx)).copy()
+
+    def _set_tile(self, ty: int, tx: int, values: np.ndarray) -> None:
+        rect = self._tile_rect(ty, tx)
+        region = self._region(rect)
+        region[...] = values
+        self._store(rect, region)
+
+    def _tile_rect(self, ty: int, tx: int) -> Rect:
+        height, width = self.shape
+        y, x = ty * TILE, tx * TILE
+        return Rect(x, y, min(TILE, width - x), min(TILE, height - y))
 
     # -- edits -----------------------------------------------------------------------------
     def begin_edit(self, label: str) -> None:
@@ -91,7 +127,7 @@ class MaskDocument:
         backup, self._backup = self._backup or {}, None
         tiles = []
         for (ty, tx), old in sorted(backup.items()):
-            new = self._tile_view(ty, tx).copy()
+            new = self._tile(ty, tx)
             if not np.array_equal(old, new):
                 tiles.append((ty, tx, old, new))
         return Edit(tuple(tiles), self._label) if tiles else None
@@ -99,11 +135,8 @@ class MaskDocument:
     def apply(self, edit: Edit, *, undo: bool) -> Rect:
         """Put ``edit``'s old (``undo``) or new values back; returns the changed rectangle."""
         for ty, tx, old, new in edit.tiles:
-            self._tile_view(ty, tx)[...] = old if undo else new
+            self._set_tile(ty, tx, old if undo else new)
         return edit.rect()
-
-    def _tile_view(self, ty: int, tx: int) -> np.ndarray:
-        return self.mask[ty * TILE : (ty + 1) * TILE, tx * TILE : (tx + 1) * TILE]
 
     def _touch(self, rect: Rect) -> None:
         """Back up the tiles under ``rect`` that this edit has not touched yet."""
@@ -112,10 +145,10 @@ class MaskDocument:
         for ty in range(rect.y // TILE, (rect.y + rect.height - 1) // TILE + 1):
             for tx in range(rect.x // TILE, (rect.x + rect.width - 1) // TILE + 1):
                 if (ty, tx) not in self._backup:
-                    self._backup[(ty, tx)] = self._tile_view(ty, tx).copy()
+                    self._backup[(ty, tx)] = self._tile(ty, tx)
 
     def _clip(self, x0: int, y0: int, x1: int, y1: int) -> Rect:
-        h, w = self.mask.shape
+        h, w = self.shape
         x0, y0 = max(x0, 0), max(y0, 0)
         x1, y1 = min(x1, w), min(y1, h)
         return Rect(x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else EMPTY
@@ -123,13 +156,14 @@ class MaskDocument:
     def _write(self, rect: Rect, where: np.ndarray, value: int) -> Rect:
         if rect == EMPTY:
             return EMPTY
-        region = self.mask[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width]
+        region = self._region(rect)
         if self.keep_labels and value != IGNORE_INDEX:
             where = where & (region == IGNORE_INDEX)
         if not where.any():
             return EMPTY
         self._touch(rect)
         region[where] = value
+        self._store(rect, region)
         return rect
 
     # -- painting ---------------------------------------------------------------------------
@@ -181,25 +215,35 @@ class MaskDocument:
         return self._write(rect, np.asarray(canvas, dtype=bool), value)
 
     def flood_fill(self, x: int, y: int, value: int) -> Rect:
-        """Fill the 4-connected region of equal value around pixel ``(x, y)``."""
-        h, w = self.mask.shape
-        if not (0 <= x < w and 0 <= y < h) or self.mask[y, x] == value:
+        """Fill the 4-connected region of equal value around pixel ``(x, y)`` (within
+        ``fill_bounds``)."""
+        h, w = self.shape
+        if not (0 <= x < w and 0 <= y < h) or self.label_at(x, y) == value:
             return EMPTY
-        return self.fill_connected(x, y, self.mask == self.mask[y, x], value)
+        bounds = self.fill_bounds(x, y)
+        labels = self._region(bounds)
+        return self.fill_connected(x, y, labels == labels[y - bounds.y, x - bounds.x], value, bounds)
 
-    def fill_connected(self, x: int, y: int, candidates: np.ndarray, value: int) -> Rect:
-        """Fill the 4-connected part of ``candidates`` (a boolean map) that holds ``(x, y)``."""
-        h, w = self.mask.shape
-        if not (0 <= x < w and 0 <= y < h) or not candidates[y, x]:
+    def fill_connected(
+        self, x: int, y: int, candidates: np.ndarray, value: int, bounds: Rect | None = None
+    ) -> Rect:
+        """Fill the 4-connected part of ``candidates`` (a boolean map of ``bounds``, the whole
+        mask if None) that holds ``(x, y)``."""
+        h, w = self.shape
+        bounds = bounds or Rect(0, 0, w, h)
+        cx, cy = x - bounds.x, y - bounds.y
+        if not (0 <= x < w and 0 <= y < h) or not candidates[cy, cx]:
             return EMPTY
-        region = _connected_region(candidates, x, y)
+        region = _connected_region(candidates, cx, cy)
         ys, xs = np.nonzero(region)
-        rect = Rect(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
-        return self._write(rect, region[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width], value)
+        inner = Rect(int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1))
+        rect = Rect(bounds.x + inner.x, bounds.y + inner.y, inner.width, inner.height)
+        where = region[inner.y : inner.y + inner.height, inner.x : inner.x + inner.width]
+        return self._write(rect, where, value)
 
     def replace_where(self, where: np.ndarray, values: np.ndarray) -> Rect:
         """Set ``mask[where] = values[where]`` (used to accept predictions)."""
-        if where.shape != self.mask.shape or values.shape != self.mask.shape:
+        if where.shape != self.shape or values.shape != self.shape:
             raise ValueError("where and values must have the mask's shape")
         changed = where & (self.mask != values)
         if not changed.any():

@@ -58,6 +58,7 @@ class BrowserPanel(QWidget):
         self.view.clicked.connect(self._chosen)
         self.view.activated.connect(self._chosen)
         app.image_opened.connect(lambda loaded: self.select(loaded.path))
+        app.slide_opened.connect(lambda slide: self.select(slide.path))
 
     def _chosen(self, index: QModelIndex) -> None:
         path = self.path_at(index.row()) if index.isValid() else None

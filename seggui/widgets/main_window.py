@@ -31,6 +31,7 @@ from seggui.controllers.model_choice import ModelChoice
 from seggui.controllers.model_context import ModelContext
 from seggui.controllers.predictions import PredictionService
 from seggui.controllers.ranking import Ranking
+from seggui.controllers.slide_tiles import SlideTiles
 from seggui.controllers.training import TrainingController
 from seggui.controllers.transfer import LabelTransfer
 from seggui.state.app_state import AppState
@@ -93,6 +94,9 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.renderer = CompositeRenderer(self.state, self.display, self.jobs, self)
+        self.slide_tiles = SlideTiles(parent=self)
+        self.slide_tiles.failed.connect(self.state.report)
+        self.editor.fill_limited.connect(lambda message: self.state.tell(message, 10000))
         self.renderer.failed.connect(self.state.report)
         self.service = PredictionService(
             self, lambda: self.labels.drawing(PREDICTION), lambda: self.models.uncertainty_visible
@@ -124,6 +128,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(under_canvas(self.canvas, self.plane_bar))
         self.plane_bar.plane_chosen.connect(self.session.open_image)
         self.state.image_opened.connect(lambda loaded: self.plane_bar.show_image(loaded.path, loaded.planes))
+        self.state.slide_opened.connect(lambda slide: self.plane_bar.show_image(slide.path, 1))
         self.tools = {info.name: info.make(self.editor) for info in TOOLS}
         follow_state(
             self.canvas,
@@ -135,6 +140,8 @@ class MainWindow(QMainWindow):
             editor=self.editor,
             session=self.session,
             renderer=self.renderer,
+            display=self.display,
+            slide_tiles=self.slide_tiles,
         )
         self.status = WindowStatus(
             self.statusBar(),
@@ -226,6 +233,7 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
         self.store.shutdown()
+        self.slide_tiles.close()
         self.session.close()
         self.training.shutdown()
         self.service.shutdown()

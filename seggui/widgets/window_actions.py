@@ -309,6 +309,7 @@ def model_actions(
         models.prediction_cleared,
         app.project_opened,
         app.image_opened,
+        app.slide_opened,
     ):
         signal.connect(update)
     update()

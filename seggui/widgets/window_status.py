@@ -59,7 +59,7 @@ class WindowStatus:
         if document is None or self.pointer is None:
             return
         x, y = self.pointer
-        value = int(document.mask[y, x])
+        value = document.label_at(x, y)
         if value == IGNORE_INDEX:
             self.bar.showMessage("Not labelled here: no class to pick", 3000)
             return
@@ -83,7 +83,7 @@ class WindowStatus:
         height, width = document.shape
         if 0 <= x < width and 0 <= y < height:
             self.pointer = (x, y)
-            value = int(document.mask[y, x])
+            value = document.label_at(x, y)
             name = "not labelled" if value == IGNORE_INDEX else self.app.classes[value].name
             self.position_label.setText(f"x {x}  y {y}  {name}")
         else:

@@ -311,3 +311,41 @@ def test_slide_labels_come_from_a_label_tiff_or_a_mask_folder_and_bad_ones_are_n
     tifffile.imwrite(tiff, labels, tile=(256, 256))
     with pytest.raises(SegGUIError, match="labels.tif: holds the value 300"):
         open_slide_mask(tiff, (700, 900), tmp_path / "third")
+
+
+def test_a_reduced_view_of_a_huge_mask_reads_only_its_labelled_chunks(tmp_path, monkeypatch):
+    """Every step-th pixel of any window, as the window draws a slide's mask zoomed out, equal to
+    striding the whole mask; chunks without labels are never read."""
+    mask = ChunkedMask.create(tmp_path / "mask.zarr", (3000, 2500))
+    whole = np.full((3000, 2500), IGNORE_INDEX, np.uint8)
+    values = np.random.default_rng(1).integers(0, 3, (700, 900)).astype(np.uint8)
+    mask.write(400, 1100, values)
+    whole[400:1100, 1100:2000] = values
+    mask.save()
+    mask = ChunkedMask.open(tmp_path / "mask.zarr")
+    read = []
+    original = ChunkedMask._chunk
+    monkeypatch.setattr(ChunkedMask, "_chunk", lambda self, key: read.append(key) or original(self, key))
+    for step in (1, 3, 8, 64):
+        for top, left, height, width in ((0, 0, 3000, 2500), (123, 457, 1700, 1900), (-50, -50, 600, 800)):
+            padded = np.full((height + 100, width + 100), IGNORE_INDEX, np.uint8)
+            y0, x0 = max(top, 0), max(left, 0)
+            part = whole[y0 : top + height, x0 : left + width]
+            padded[y0 - top : y0 - top + part.shape[0], x0 - left : x0 - left + part.shape[1]] = part
+            strided = mask.read_strided(top, left, height, width, step)
+            assert np.array_equal(strided, padded[:height:step, :width:step]), (step, top, left)
+    assert set(read) <= set(mask.stored_chunks()) == {(y, x) for y in range(0, 3) for x in range(2, 4)}
+
+
+def test_a_planned_mask_writes_nothing_until_an_edit_is_kept(tmp_path):
+    folder = tmp_path / "masks" / "slide.zarr"
+    mask = ChunkedMask.planned(folder, (60_000, 60_000))
+    assert mask.read(100, 100, 4, 4).tolist() == [[IGNORE_INDEX] * 4] * 4
+    assert mask.save().chunks_written == 0 and not folder.exists()  # only looked at
+    mask.write(10, 10, np.ones((3, 3), np.uint8))
+    mask.journal_tiles(((0, 0, mask.read(0, 0, 64, 64)),))
+    assert (folder / ".zarray").exists() and (folder / ".seggui_journal").exists()
+    mask.save()
+    assert np.array_equal(ChunkedMask.open(folder).read(10, 10, 3, 3), np.ones((3, 3), np.uint8))
+    with pytest.raises(ChunkedMaskError, match="a mask is there already"):
+        ChunkedMask.planned(folder, (60_000, 60_000))

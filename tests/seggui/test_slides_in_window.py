@@ -1,0 +1,179 @@
+"""A slide in the window: shown tile by tile from the level that fits the zoom, painted into its
+chunked mask with every tool, journalled and saved chunk by chunk, never decoded whole."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import zarr
+from PySide6.QtCore import Qt
+
+from model.storage import tiff_files
+from model.storage.chunked_mask import ChunkedMask
+from model.storage.project import Project, save_project
+from seggui.controllers.slide_tiles import DISPLAY_TILE
+from seggui.state.label_status import Status
+from seggui.state.tool_state import SAME_LABEL, SIMILAR
+from tests.model.test_slides import write_pyramid
+from tests.seggui.conftest import capsule, drag, landed, view_point
+
+HEIGHT, WIDTH = 1900, 2600
+
+
+@pytest.fixture
+def slide_folder(tmp_path, monkeypatch):
+    """A folder with one 2600 x 1900 colour pyramid, which the window takes for a whole slide."""
+    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 1_000_000)
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 256, (HEIGHT, WIDTH, 3), dtype=np.uint8)
+    folder = tmp_path / "slides"
+    folder.mkdir()
+    write_pyramid(folder / "slide.tif", image, levels=3, tile=256)
+    save_project(Project(folder))
+    return folder, image
+
+
+def open_slide(qtbot, window, folder):
+    window.resize(1900, 1000)  # room for a canvas of some 1000 x 900 beside the docks
+    qtbot.waitUntil(lambda: window.canvas.viewport().width() > 900, timeout=5000)
+    with qtbot.waitSignal(window.state.slide_opened, timeout=10000):
+        window.session.open_folder(folder)
+    return window.state.slide
+
+
+def all_tiles_drawn(qtbot, window) -> None:
+    window.canvas.viewport().repaint()
+    qtbot.waitUntil(lambda: window.slide_tiles.pending == 0, timeout=10000)
+    window.canvas.viewport().repaint()
+
+
+def test_a_slide_is_shown_from_the_level_that_fits_and_never_read_whole(qtbot, window, slide_folder):
+    folder, image = slide_folder
+    slide = open_slide(qtbot, window, folder)
+    assert window.state.current is None and window.state.slide is slide
+    assert window.state.is_current(folder / "slide.tif")
+    all_tiles_drawn(qtbot, window)
+    reader = slide.reader
+    fitted = reader.level_for(1 / window.canvas.zoom).index
+    assert fitted > 0 and window.canvas.slide_layer.level_drawn(window.canvas.zoom) == fitted
+    assert 0 not in reader.largest_regions  # nothing of full resolution read for the whole view
+
+    window.canvas.actual_size()  # one screen pixel per slide pixel, the slide's corner at the view's
+    all_tiles_drawn(qtbot, window)
+    assert reader.largest_regions[0] <= DISPLAY_TILE * DISPLAY_TILE  # tile by tile
+    shot = window.canvas.viewport().grab().toImage()
+    assert shot.height() > DISPLAY_TILE + 10
+    for x, y in ((5, 7), (40, 300), (20, DISPLAY_TILE + 3)):  # the last from the second row of tiles
+        colour = shot.pixelColor(x, y)
+        assert (colour.red(), colour.green(), colour.blue()) == tuple(image[y, x])
+
+
+def test_strokes_on_a_slide_land_in_its_chunks_on_disk_and_undo_takes_them_back(qtbot, window, slide_folder):
+    folder, _ = slide_folder
+    slide = open_slide(qtbot, window, folder)
+    window.canvas.actual_size()
+    window.tool_state.set_class(1)
+    window.tool_state.set_brush_radius(6)
+    with qtbot.waitSignal(window.store.saved, timeout=10000):
+        drag(qtbot, window, [(500.5, 40.5), (530.5, 60.5)])  # across the chunk border at x = 512
+    a, b = landed(window, 500.5, 40.5), landed(window, 530.5, 60.5)
+    expected = np.where(capsule((HEIGHT, WIDTH), a, b, 6), 1, 255)
+    mask_folder = folder / "masks" / "slide.zarr"
+    assert slide.mask_path == mask_folder
+    on_disk = zarr.open_array(str(mask_folder), mode="r")
+    assert np.array_equal(on_disk[:, :], expected)
+    assert sorted(p.name for p in mask_folder.iterdir() if not p.name.startswith(".")) == ["0.0", "0.1"]
+    assert window.images.record(0).status == Status.PARTLY
+
+    with qtbot.waitSignal(window.store.saved, timeout=10000):
+        window.editor.undo_group.undo()
+    assert not [p for p in mask_folder.iterdir() if not p.name.startswith(".")]  # emptied chunks go
+    assert window.state.document.label_at(510, 50) == 255
+
+
+def test_a_stroke_on_a_slide_is_journalled_before_it_is_saved(qtbot, window, slide_folder, tmp_path):
+    folder, _ = slide_folder
+    open_slide(qtbot, window, folder)
+    window.store.autosave_timer.setInterval(600_000)  # the save would come long after a kill
+    window.canvas.actual_size()
+    window.tool_state.set_class(1)
+    window.tool_state.set_brush_radius(3)
+    drag(qtbot, window, [(100.5, 100.5), (140.5, 100.5)])
+    a, b = landed(window, 100.5, 100.5), landed(window, 140.5, 100.5)
+    mask_folder = folder / "masks" / "slide.zarr"
+    qtbot.waitUntil(lambda: (mask_folder / ".seggui_journal").exists(), timeout=10000)
+    window.store._journal_writer.submit(lambda: None).result()
+    assert not (mask_folder / "0.0").exists()  # not saved: only the journal has the stroke
+
+    killed = tmp_path / "after-a-kill.zarr"
+    shutil.copytree(mask_folder, killed)  # the folder as a kill now would leave it
+    reopened = ChunkedMask.open(killed)
+    expected = np.where(capsule((200, 200), a, b, 3), 1, 255)
+    assert reopened.restored_edits == 1
+    assert np.array_equal(reopened.read(0, 0, 200, 200), expected)
+
+
+def test_fills_polygons_and_lassos_work_on_a_slide_and_a_fill_stops_at_its_stated_reach(
+    qtbot, window, slide_folder, monkeypatch
+):
+    folder, _ = slide_folder
+    monkeypatch.setattr("seggui.state.slide_document.FILL_REACH", 40)
+    open_slide(qtbot, window, folder)
+    window.canvas.actual_size()
+    window.tool_state.set_class(1)
+    window.tool_state.set_tool("polygon")
+    viewport = window.canvas.viewport()
+    for x, y in ((20, 20), (60, 20), (60, 50)):
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=view_point(window, x, y))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    document = window.state.document
+    assert document.label_at(50, 25) == 1 and document.label_at(25, 45) == 255
+
+    window.tool_state.set_class(0)
+    window.tool_state.set_tool("fill")
+    window.tool_state.set_fill(SAME_LABEL)
+    with qtbot.waitSignal(window.state.noted, timeout=5000) as told:
+        qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=view_point(window, 300.5, 300.5))
+    assert "40 pixels from the click" in told.args[0]
+    x, y = (int(v) for v in landed(window, 300.5, 300.5))
+    filled = np.argwhere(document.chunked.read(0, 0, 400, 400) == 0)
+    assert filled.min(axis=0).tolist() == [y - 40, x - 40] and filled.max(axis=0).tolist() == [y + 40, x + 40]
+
+    window.tool_state.set_class(1)
+    window.tool_state.set_fill(SIMILAR, 1.0)  # every pixel of the slide's own values alike
+    qtbot.mouseClick(viewport, Qt.MouseButton.LeftButton, pos=view_point(window, 600.5, 300.5))
+    x, y = (int(v) for v in landed(window, 600.5, 300.5))
+    similar = np.argwhere(document.chunked.read(0, 400, 800, 400) == 1) + np.array(
+        [0, 400]
+    )  # right of the polygon
+    assert similar.min(axis=0).tolist() == [y - 40, x - 40]
+    assert similar.max(axis=0).tolist() == [y + 40, x + 40]
+
+    window.tool_state.set_tool("lasso")
+    drag(qtbot, window, [(700, 600), (760, 600), (760, 660), (700, 660)])
+    assert document.label_at(730, 630) == 1 and document.label_at(690, 630) == 255
+
+
+def test_the_view_zooms_out_past_the_whole_slide_and_back_in(qtbot, window, slide_folder):
+    folder, _ = slide_folder
+    open_slide(qtbot, window, folder)
+    fitted = window.canvas.zoom
+    window.canvas.zoom_by(0.8)
+    assert window.canvas.zoom == pytest.approx(fitted * 0.8)
+    window.canvas.zoom_by(1.25 * 1.25)
+    assert window.canvas.zoom == pytest.approx(fitted * 1.25)
+
+
+def test_a_slide_with_saved_labels_is_listed_as_labelled_and_opens_with_them(qtbot, window, slide_folder):
+    folder, _ = slide_folder
+    mask = ChunkedMask.create(folder / "masks" / "slide.zarr", (HEIGHT, WIDTH))
+    mask.write(1000, 2000, np.ones((30, 40), np.uint8))
+    mask.save()
+    slide = open_slide(qtbot, window, folder)
+    assert window.images.record(0).status == Status.PARTLY
+    assert slide.mask.read(1000, 2000, 30, 40).tolist() == np.ones((30, 40), np.uint8).tolist()
+    assert (
+        window.state.document.label_at(2039, 1029) == 1 and window.state.document.label_at(2040, 1029) == 255
+    )
