@@ -3,8 +3,10 @@
     python benchmarks/slide.py [--size 50000] [--keep /tmp/slide.tif]
 
 Writes a SIZE x SIZE RGB pyramidal TIFF of 512-pixel JPEG tiles with tifffile (tissue-like
-blobs on a light background; reduced levels down to about 1,000 pixels), then measures with
-the engine alone (the app's tiled view and painting on slides are not built yet):
+blobs on a light background; reduced levels down to about 1,000 pixels), then measures, first
+in the window (``benchmarks/slide_window.py``: the first view, the longest GUI stall panning and
+zooming, brush events against an ordinary image's, the save after 100 strokes), then with the
+engine alone:
 
 - the first view: opening the slide and reading the level that fits a 1366 x 768 screen;
 - panning at full resolution: 1366 x 768 windows read 200 pixels apart (cold tiles);
@@ -44,6 +46,7 @@ from model.training.data import LabelledImage  # noqa: E402
 from model.training.settings import TrainSettings  # noqa: E402
 from model.training.slide_regions import slide_regions  # noqa: E402
 from model.training.train import StepEnded, fit  # noqa: E402
+from slide_window import measure as window_rows  # noqa: E402
 
 TILE = 512
 SCREEN = (768, 1366)
@@ -141,6 +144,9 @@ def main() -> None:
         print(f"wrote {path} ({path.stat().st_size / 1e9:.2f} GB, levels 1/{', 1/'.join(map(str, steps))}) "
               f"in {time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
 
+        rows += window_rows(path, Path(tmp))
+        print(f"peak after the window phase: {peak_mb():.0f} MB", flush=True)
+
         start = time.perf_counter()
         cache = TileCache()
         reader = SlideReader(path, cache)
@@ -148,7 +154,9 @@ def main() -> None:
         overview = reader.read_region(level.index, 0, 0, level.height, level.width)
         first_view = time.perf_counter() - start
         fitted = f"{first_view:.2f} s ({overview.shape[1]} x {overview.shape[0]})"
-        rows.append(("first view: open, read the level that fits the screen", fitted, "target under 2 s"))
+        rows.append(
+            ("engine: first view: open, read the level that fits the screen", fitted, "target under 2 s")
+        )
 
         pan = []
         y, x = reader.shape[0] // 3, reader.shape[1] // 3
@@ -157,9 +165,9 @@ def main() -> None:
             reader.read_region(0, y, x, *SCREEN)
             pan.append(time.perf_counter() - start)
             x += 200
-        rows.append(("a full-resolution screen read while panning (cold tiles), median / longest",
+        rows.append(("engine: a full-resolution screen read while panning (cold tiles), median / longest",
                      f"{1000 * statistics.median(pan):.1f} / {1000 * max(pan):.1f} ms",
-                     "off the GUI thread in the app (view not built yet)"))  # fmt: skip
+                     "off the GUI thread in the window"))  # fmt: skip
 
         mask = ChunkedMask.create(Path(tmp) / "mask.zarr", reader.shape)
         rng = np.random.default_rng(0)
@@ -173,10 +181,14 @@ def main() -> None:
         save_s = time.perf_counter() - start
         dab = f"{1000 * statistics.median(dabs):.2f} / {1000 * max(dabs):.1f} ms"
         rows.append(
-            ("brush dab (radius 20) into the chunked mask, median / longest", dab, "target under 4 ms")
+            (
+                "engine: brush dab (radius 20) into the chunked mask, median / longest",
+                dab,
+                "target under 4 ms",
+            )
         )
         saved = f"{save_s:.2f} s, {report.chunks_written} chunks, {report.bytes_written / 1e3:.0f} kB"
-        rows.append(("save after 100 strokes", saved, "target under 1 s; the PNG baseline below"))
+        rows.append(("engine: save after 100 strokes", saved, "target under 1 s; the PNG baseline below"))
 
         intensity = slide_intensity(reader)
         regions = slide_regions(reader, mask, 3, intensity, region=2048)

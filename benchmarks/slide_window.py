@@ -132,6 +132,8 @@ def measure(slide: Path, work: Path) -> list[tuple[str, str, str]]:
     window.resize(1366, 768)
     window.show()
     _wait(app, lambda: window.canvas.viewport().width() > 0)
+    started = window.models.device
+    _wait(app, lambda: window.models.device != started)  # the background torch import is done
     rows = []
 
     start = time.perf_counter()
@@ -163,7 +165,7 @@ def measure(slide: Path, work: Path) -> list[tuple[str, str, str]]:
     window.store.autosave_timer.setInterval(3_600_000)  # the 100 strokes are saved once, below
     rng = np.random.default_rng(0)
     for _ in range(100):
-        x, y = centre[0] + rng.integers(-300, 300), centre[1] + rng.integers(-200, 200)
+        x, y = centre[0] + rng.integers(-2500, 2500), centre[1] + rng.integers(-2500, 2500)
         brush_events(window, (float(x), float(y)), moves=20)
         app.processEvents()
     mask_folder = window.state.slide.mask_path

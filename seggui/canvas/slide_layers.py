@@ -23,6 +23,28 @@ MASK_TILE_BUDGET = 48
 """Coloured mask tiles kept (1 MB each): a screen's worth at two zooms."""
 
 
+def _draw_part(
+    painter: QPainter, target: QRectF, image: QImage, area: QRectF, source: QRectF | None = None
+) -> None:
+    """Draw the part of ``image`` (its ``source`` rectangle, all of it if None) that falls in
+    ``area`` of its ``target``: a small repaint then costs its own pixels, not the tile's."""
+    part = target.intersected(area)
+    if part.isEmpty():
+        return
+    source = source if source is not None else QRectF(image.rect())
+    sx, sy = source.width() / target.width(), source.height() / target.height()
+    painter.drawImage(
+        part,
+        image,
+        QRectF(
+            source.x() + (part.x() - target.x()) * sx,
+            source.y() + (part.y() - target.y()) * sy,
+            part.width() * sx,
+            part.height() * sy,
+        ),
+    )
+
+
 def _visible_rect(painter: QPainter, widget: QWidget | None, exposed: QRectF) -> QRectF:
     """The scene area of the whole viewport (``exposed`` when the painter has no widget)."""
     if widget is None:
@@ -128,7 +150,7 @@ class SlideImageLayer(QGraphicsItem):
             target = self._tile_rect(key.level, key.row, key.column)
             image = tiles.image(key)
             if image is not None:
-                painter.drawImage(target, image)
+                _draw_part(painter, target, image, exposed)
                 continue
             missing.append(key)
             if not self._overview.isNull():
@@ -138,7 +160,7 @@ class SlideImageLayer(QGraphicsItem):
                     target.width() / overview_scale,
                     target.height() / overview_scale,
                 )
-                painter.drawImage(target, self._overview, source)
+                _draw_part(painter, target, self._overview, exposed, source)
         painter.restore()
         if missing:
             tiles.want(missing, set(self._keys(level, _visible_rect(painter, widget, exposed))))
@@ -237,9 +259,8 @@ class SlideMaskLayer(QGraphicsItem):
                 if drawn is not None:
                     window = self._window(step, row, column)
                     image = drawn[0]
-                    painter.drawImage(
-                        QRectF(window.x, window.y, image.width() * step, image.height() * step), image
-                    )
+                    target = QRectF(window.x, window.y, image.width() * step, image.height() * step)
+                    _draw_part(painter, target, image, area)
 
     def refresh(self, rect: Rect) -> None:
         """An edit changed ``rect``: colour its pixels again in the tiles drawn (those of other

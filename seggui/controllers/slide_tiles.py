@@ -165,4 +165,5 @@ class SlideTiles(QObject):
         height = min(DISPLAY_TILE, level.height - top)
         width = min(DISPLAY_TILE, level.width - left)
         raw = reader.read_region(key.level, top, left, height, width)
-        return rgb_qimage(composite(raw, views))
+        # converted here, once: Qt draws 32-bit pixels as they are, 24-bit ones converted at every paint
+        return rgb_qimage(composite(raw, views)).convertToFormat(QImage.Format.Format_RGB32)
