@@ -35,6 +35,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from slide_window import measure as window_rows  # noqa: E402
+
 from model.classes import default_classes  # noqa: E402
 from model.networks.checkpoint import Checkpoint  # noqa: E402
 from model.networks.unet import build_unet, preset  # noqa: E402
@@ -46,7 +48,6 @@ from model.training.data import LabelledImage  # noqa: E402
 from model.training.settings import TrainSettings  # noqa: E402
 from model.training.slide_regions import slide_regions  # noqa: E402
 from model.training.train import StepEnded, fit  # noqa: E402
-from slide_window import measure as window_rows  # noqa: E402
 
 TILE = 512
 SCREEN = (768, 1366)
