@@ -11,16 +11,19 @@ context from the slide beyond it (and its labels, where there are any).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from model.storage.chunked_mask import ChunkedMask
-from model.storage.intensity import IntensityRange, select_channels, to_channels
-from model.storage.slide import SlideReader
+from model.errors import SegGUIError
+from model.storage.chunked_mask import SLIDE_MASK_SUFFIX, ChunkedMask, holds_labels
+from model.storage.intensity import IntensityRange, channel_problem, select_channels, to_channels
+from model.storage.mask_names import MaskNames
+from model.storage.slide import SlideReader, opens_as_slide
 from model.training.training_images import ClassSampling
 
 DEFAULT_REGION = 2048
@@ -101,3 +104,50 @@ def slide_regions(
         for y, x in starts
     ]
     return [item for item in regions if item.sampling.counts]
+
+
+def split_slides(samples: Sequence, mask_dir: Path) -> tuple[list, list]:
+    """The samples (``model.training.data.Sample``) as images and slides: a sample without a
+    mask file whose image opens as a slide (``opens_as_slide``) and whose chunked mask folder
+    (its mask name with ``SLIDE_MASK_SUFFIX``) holds labels is a slide, that folder its mask."""
+    names = MaskNames([sample.image for sample in samples])
+    images, slides = [], []
+    for sample in samples:
+        if sample.mask is None and sample.problem is None:
+            folder = names.mask_path(sample.image, mask_dir).with_suffix(SLIDE_MASK_SUFFIX)
+            if holds_labels(folder) and opens_as_slide(sample.image):
+                slides.append(replace(sample, mask=folder))
+                continue
+        images.append(sample)
+    return images, slides
+
+
+def slides_to_train_on(
+    slides: Sequence,
+    in_channels: int,
+    *,
+    open_masks: Mapping[Path, ChunkedMask] | None = None,
+    picked: tuple[int, ...] = (),
+    region: int = DEFAULT_REGION,
+) -> tuple[list[SlideRegion], list[str]]:
+    """The labelled regions of each slide of ``split_slides``, read through a reader of its own;
+    a mask the caller has open (``open_masks``, by folder: the window's, with strokes not saved
+    yet) is read as it is. Returns the regions and one message per slide that cannot be used."""
+    from model.prediction.predict_slide import slide_intensity
+
+    regions: list[SlideRegion] = []
+    problems: list[str] = []
+    for sample in slides:
+        try:
+            reader = SlideReader(sample.image)
+            problem = channel_problem(reader.channels, picked, in_channels)
+            if problem is not None:
+                reader.close()
+                problems.append(f"{sample.image}: {problem}; every image of a model needs the same channels")
+                continue
+            mask = (open_masks or {}).get(sample.mask) or ChunkedMask.open(sample.mask)
+            intensity = slide_intensity(reader, picked)
+            regions += slide_regions(reader, mask, in_channels, intensity, region=region, picked=picked)
+        except (SegGUIError, ValueError) as exc:
+            problems.append(str(exc))
+    return regions, problems

@@ -13,7 +13,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from model.errors import SegGUIError
-from model.storage.chunked_mask import ChunkedMask
 from model.storage.folder_lock import FolderLock
 from model.storage.mask_names import MaskNames
 from model.storage.project import load_project
@@ -72,9 +71,6 @@ class ImageSession(QObject):
         self.requested: Path | None = None
         """The image asked for last (on screen, or loading): Page Down/Up go on from it."""
         self._notice: str | None = None
-        self._slide_masks: dict[Path, ChunkedMask] = {}
-        """The chunked masks of the folder's slides opened so far: a slide opened again is
-        painted into the same one (opening its folder twice would replay its journal twice)."""
 
     # -- folders -----------------------------------------------------------------------------
     def open_folder(self, folder: str | Path) -> None:
@@ -103,7 +99,6 @@ class ImageSession(QObject):
         if self.state.document is not None:
             self.editor.forget_document(self.state.document)
         self.recent_documents.clear()
-        self._slide_masks = {}
         self.editor.set_document(None)
         self.mask_names = MaskNames([])
         self.store.set_folder(folder, project.classes, read_only=read_only)
@@ -224,7 +219,7 @@ class ImageSession(QObject):
             project.image_axes,
             self.display.views,
         )
-        opened = dict(self._slide_masks)
+        opened = self.store.slide_masks()
         self.jobs.submit(
             lambda: load_document(path, mask_path, classes, axes, views, opened),
             lambda loaded: self._on_image_loaded(loaded, again),
@@ -258,7 +253,6 @@ class ImageSession(QObject):
     def _on_slide_loaded(self, slide: LoadedSlide) -> None:
         state = self.state
         self._leave_document()
-        self._slide_masks[slide.mask_path] = slide.mask
         document = SlideDocument(slide.mask)
         self.store.open(slide.path, slide.mask_path, document, None)
         self.editor.set_document(document)

@@ -91,6 +91,7 @@ class MaskStore(QObject):
         self._counter = 0
         self._closed = False
         self._current: _Current | None = None
+        self._slide_masks: dict[Path, ChunkedMask] = {}
         self._warning: tuple[str, str] | None = None  # (short, whole) of the latest warning
         self.retry_steps_ms = RETRY_STEPS_MS
         self._retry_step = 0
@@ -113,6 +114,7 @@ class MaskStore(QObject):
             del self._files[path]  # a file still failing keeps being retried
         self._classes = classes
         self.read_only = read_only
+        self._slide_masks = {}
         self._warning = None
         self._journal_warned = False
         if folder is not None and not read_only and self.use_journal:
@@ -137,7 +139,15 @@ class MaskStore(QObject):
         if self._warning and not self._warning[0].startswith("NOT SAVED"):
             self._warning = None
         self._current = _Current(image, mask_path, document, self._counter, self._counter)
+        if isinstance(document, SlideDocument):
+            self._slide_masks[mask_path] = document.chunked
         self._emit_status()
+
+    def slide_masks(self) -> dict[Path, ChunkedMask]:
+        """The chunked masks of the folder's slides opened so far, by folder, with every stroke
+        painted into them: a slide opened again, or trained on, reads these (opening a mask
+        folder a second time would replay its journal a second time)."""
+        return dict(self._slide_masks)
 
     def newest_mask(self, image: Path) -> np.ndarray | None:
         """A copy of ``image``'s mask as last handed to the writer, if that is not confirmed on

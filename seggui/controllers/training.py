@@ -161,6 +161,7 @@ class TrainingController(QObject):
             start_from=START_IMAGENET if start == START_CURRENT else start,
             unsaved_masks=self.store.unsaved_masks(),
             image_axes=project.image_axes,
+            slide_masks=self.store.slide_masks(),
         )
         self._stop_requested = False
         self._network_note = ""

@@ -24,6 +24,7 @@ from seggui.rendering.labels import Drawing, render_prediction
 
 if TYPE_CHECKING:
     from model.networks.checkpoint import Checkpoint
+    from model.storage.chunked_mask import ChunkedMask
     from model.training.train import PreviewRequest, TrainEvent, TrainResult
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class TrainRequest:
     """Strokes not on disk yet (image path -> mask copy); they win over the mask files."""
     image_axes: str | None = None
     """The folder's answer for TIFFs without axes in their metadata (``Project.image_axes``)."""
+    slide_masks: dict[Path, ChunkedMask] = field(default_factory=dict)
+    """The chunked masks of slides the window has open (by folder), read as they are."""
 
 
 @dataclass(frozen=True)
@@ -142,14 +145,17 @@ class TrainWorker(QObject):
         from model.networks.weights import initial_checkpoint
         from model.storage.image_cache import DecodedCache, cache_bytes
         from model.training.data import find_samples
+        from model.training.slide_regions import slides_to_train_on, split_slides
         from model.training.train import TrainSettings, fit, split_train_val
         from model.training.training_images import load_training_set
 
         settings = TrainSettings.from_dict(request.settings)
-        samples = find_samples(request.image_dir, request.mask_dir, request.image_axes)
+        found = find_samples(request.image_dir, request.mask_dir, request.image_axes)
+        samples, slides = split_slides(found, request.mask_dir)  # slides train region by region
+        labelled = samples + slides
         init = request.init
         if init is None:
-            name, why = resolve_preset(settings.preset, samples, settings.channels)
+            name, why = resolve_preset(settings.preset, labelled, settings.channels)
             settings = dataclasses.replace(settings, preset=name)
             if request.start_from in START_CHOICES:
                 pretrained = request.start_from == START_IMAGENET and is_pretrained_preset(name)
@@ -163,9 +169,9 @@ class TrainWorker(QObject):
                 request.start_from,
                 on_progress=self.downloaded.emit,
                 should_stop=self._stop.is_set,
-                in_channels=model_channels(settings.preset, None, samples, settings.channels),
+                in_channels=model_channels(settings.preset, None, labelled, settings.channels),
             )
-        in_channels = model_channels(settings.preset, init, samples, settings.channels)
+        in_channels = model_channels(settings.preset, init, labelled, settings.channels)
         images, problems = load_training_set(
             samples,
             in_channels,
@@ -174,6 +180,10 @@ class TrainWorker(QObject):
             overrides=request.unsaved_masks,
             picked=settings.channels,
         )
+        regions, slide_problems = slides_to_train_on(
+            slides, in_channels, open_masks=request.slide_masks, picked=settings.channels
+        )
+        images, problems = [*images, *regions], problems + slide_problems
         for message in problems:
             self.problem_found.emit(message)
         if not images:

@@ -10,6 +10,8 @@ import pytest
 import zarr
 from PySide6.QtCore import Qt
 
+from model.classes import default_classes
+from model.networks.checkpoint import load_checkpoint
 from model.storage import tiff_files
 from model.storage.chunked_mask import ChunkedMask
 from model.storage.project import Project, save_project
@@ -177,3 +179,37 @@ def test_a_slide_with_saved_labels_is_listed_as_labelled_and_opens_with_them(qtb
     assert (
         window.state.document.label_at(2039, 1029) == 1 and window.state.document.label_at(2040, 1029) == 255
     )
+
+
+def test_training_from_the_window_learns_from_strokes_painted_on_a_slide(
+    qtbot, window, tmp_path, monkeypatch
+):
+    """A slide's strokes train the model as an image's do: read region by region, the loss falls,
+    and the model takes the slide's three colour channels."""
+    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 1_000_000)
+    columns = np.arange(WIDTH) // 64 % 2  # dark and bright stripes 64 pixels wide
+    image = np.repeat(np.where(columns, 220, 30).astype(np.uint8)[None, :, None], HEIGHT, axis=0)
+    image = np.repeat(image, 3, axis=2)
+    folder = tmp_path / "striped"
+    folder.mkdir()
+    write_pyramid(folder / "slide.tif", image, levels=3, tile=256)
+    settings = {"crop_size": 64, "batch_size": 8, "learning_rate": 3e-3, "device": "cpu",
+                "val_fraction": 0.0, "max_steps": 40, "preset": "fast"}  # fmt: skip
+    save_project(Project(folder, classes=tuple(default_classes(2)), train_settings=settings))
+    open_slide(qtbot, window, folder)
+    window.canvas.actual_size()
+    window.tool_state.set_brush_radius(12)
+    for value, x in ((0, 32.5), (1, 96.5), (0, 160.5), (1, 224.5)):
+        window.tool_state.set_class(value)
+        drag(qtbot, window, [(x, 40.5), (x, 400.5)])
+    started, steps = [], []
+    window.training.worker.started.connect(started.append)
+    window.training.worker.step_ended.connect(steps.append)
+    with qtbot.waitSignal(window.training.finished, timeout=180000) as finished:
+        window.training.train()
+    outcome = finished.args[0]
+    assert started[0].train_images == 1  # the one 2048-pixel region holding the strokes
+    assert len(steps) == 40 and np.mean([s.loss for s in steps[-5:]]) < 0.5 * np.mean(
+        [s.loss for s in steps[:5]]
+    )
+    assert load_checkpoint(outcome.model_path).config.in_channels == 3
