@@ -71,6 +71,10 @@ class MaskDocument:
         if mask.ndim != 2 or mask.dtype != np.uint8:
             raise ValueError(f"mask must be a 2-D uint8 array, got {mask.dtype} {mask.shape}")
         self.mask = mask
+        self._start_editing()
+
+    def _start_editing(self) -> None:
+        """The editing state every document starts with (a slide's too)."""
         self.keep_labels = False
         """Painting a class changes only pixels not labelled yet (napari's "preserve labels");
         erasing and accepting predictions are not held back."""

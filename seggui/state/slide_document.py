@@ -22,10 +22,7 @@ class SlideDocument(MaskDocument):
 
     def __init__(self, chunked: ChunkedMask) -> None:  # no array: the pixels stay in ``chunked``
         self.chunked = chunked
-        self.keep_labels = False
-        self._backup: dict[tuple[int, int], np.ndarray] | None = None
-        self._label = ""
-        self.fill_stopped: str | None = None
+        self._start_editing()
 
     @property
     def shape(self) -> tuple[int, int]:
