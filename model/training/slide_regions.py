@@ -106,16 +106,21 @@ def slide_regions(
     return [item for item in regions if item.sampling.counts]
 
 
-def split_slides(samples: Sequence, mask_dir: Path) -> tuple[list, list]:
+def split_slides(
+    samples: Sequence, mask_dir: Path, open_masks: Mapping[Path, ChunkedMask] | None = None
+) -> tuple[list, list]:
     """The samples (``model.training.data.Sample``) as images and slides: a sample without a
     mask file whose image opens as a slide (``opens_as_slide``) and whose chunked mask folder
-    (its mask name with ``SLIDE_MASK_SUFFIX``) holds labels is a slide, that folder its mask."""
+    (its mask name with ``SLIDE_MASK_SUFFIX``) holds labels, or is one of ``open_masks`` (the
+    window's, whose strokes may not be on disk yet), is a slide, that folder its mask."""
     names = MaskNames([sample.image for sample in samples])
+    open_masks = open_masks or {}
     images, slides = [], []
     for sample in samples:
         if sample.mask is None and sample.problem is None:
             folder = names.mask_path(sample.image, mask_dir).with_suffix(SLIDE_MASK_SUFFIX)
-            if holds_labels(folder) and opens_as_slide(sample.image):
+            labelled = folder in open_masks or holds_labels(folder)
+            if labelled and opens_as_slide(sample.image):
                 slides.append(replace(sample, mask=folder))
                 continue
         images.append(sample)

@@ -151,7 +151,7 @@ class TrainWorker(QObject):
 
         settings = TrainSettings.from_dict(request.settings)
         found = find_samples(request.image_dir, request.mask_dir, request.image_axes)
-        samples, slides = split_slides(found, request.mask_dir)  # slides train region by region
+        samples, slides = split_slides(found, request.mask_dir, request.slide_masks)  # by region
         labelled = samples + slides
         init = request.init
         if init is None:

@@ -4,6 +4,7 @@ chunked mask with every tool, journalled and saved chunk by chunk, never decoded
 from __future__ import annotations
 
 import shutil
+import threading
 
 import numpy as np
 import pytest
@@ -197,6 +198,9 @@ def test_training_from_the_window_learns_from_strokes_painted_on_a_slide(
                 "val_fraction": 0.0, "max_steps": 40, "preset": "fast"}  # fmt: skip
     save_project(Project(folder, classes=tuple(default_classes(2)), train_settings=settings))
     open_slide(qtbot, window, folder)
+    saving = threading.Event()  # held back: the strokes are not on disk while training starts
+    save = ChunkedMask.save
+    monkeypatch.setattr(ChunkedMask, "save", lambda mask: saving.wait(60) and save(mask))
     window.canvas.actual_size()
     window.tool_state.set_brush_radius(12)
     for value, x in ((0, 32.5), (1, 96.5), (0, 160.5), (1, 224.5)):
@@ -205,9 +209,14 @@ def test_training_from_the_window_learns_from_strokes_painted_on_a_slide(
     started, steps = [], []
     window.training.worker.started.connect(started.append)
     window.training.worker.step_ended.connect(steps.append)
-    with qtbot.waitSignal(window.training.finished, timeout=180000) as finished:
-        window.training.train()
-    outcome = finished.args[0]
+    outcomes, failures = [], []
+    window.training.finished.connect(outcomes.append)
+    window.training.failed.connect(failures.append)
+    window.training.train()
+    qtbot.waitUntil(lambda: bool(outcomes or failures), timeout=180000)
+    saving.set()
+    assert not failures
+    outcome = outcomes[0]
     assert started[0].train_images == 1  # the one 2048-pixel region holding the strokes
     assert len(steps) == 40 and np.mean([s.loss for s in steps[-5:]]) < 0.5 * np.mean(
         [s.loss for s in steps[:5]]
