@@ -12,7 +12,7 @@ import os
 import random
 import secrets
 import shutil
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,9 +22,18 @@ from model.classes import IGNORE_COLOR, IGNORE_INDEX, ClassInfo
 from model.errors import SegGUIError
 from model.labels.formats import EXPORT_FORMATS, FORMATS
 from model.labels.label_formats import CLASSES_FILE, ExportContext, classes_json, write_text
+from model.labels.slide_export import (
+    SLIDE_EXPORT_FORMAT,
+    is_complete,
+    refusal,
+    slide_export_name,
+    slide_mask_of,
+)
+from model.storage.chunked_mask import ChunkedMask
 from model.storage.imageio import check_mask, image_size, read_mask
 from model.storage.mask_names import MaskNames
 from model.storage.tiff_files import image_title, split_plane
+from model.storage.tiled_tiff import write_tiled_mask
 from model.storage.write_guard import check_apart
 
 
@@ -96,8 +105,11 @@ def _split_files(fmt: str) -> tuple[str, str]:
     return f"{folder}train.txt", f"{folder}val.txt"
 
 
-def planned_files(images: Sequence[Path], options: ExportOptions) -> list[str]:
-    """Every file the export may write, relative to the export folder."""
+def planned_files(
+    images: Sequence[Path], options: ExportOptions, slides: Collection[Path] = frozenset()
+) -> list[str]:
+    """Every file the export may write, relative to the export folder (``slides``: the images
+    whose masks are chunked, exported as tiled TIFFs)."""
     fmt = EXPORT_FORMATS[options.format]
     files = [CLASSES_FILE, *fmt.shared_paths, *_split_files(options.format)]
     if fmt.trainval:
@@ -105,7 +117,10 @@ def planned_files(images: Sequence[Path], options: ExportOptions) -> list[str]:
     names = MaskNames(images)
     assert fmt.item_paths is not None
     for image in names.usable(images):
-        files += fmt.item_paths(names.key(image))
+        if image in slides:
+            files.append(slide_export_name(names.key(image)))
+        else:
+            files += fmt.item_paths(names.key(image))
     return files
 
 
@@ -118,13 +133,16 @@ def export_labels(
     *,
     predictions_dir: Path | None = None,
     overrides: Mapping[Path, np.ndarray] | None = None,
+    slide_masks: Mapping[Path, ChunkedMask] | None = None,
     on_progress: Callable[[ExportProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> ExportReport:
     """Export the masks of ``images`` (from ``mask_dir``) to ``out_dir`` in ``options.format``.
 
     ``overrides`` maps an image path to a mask held in memory (strokes not yet on disk) that is
-    exported instead of its file.
+    exported instead of its file. A slide's chunked mask (``masks/<name>.zarr``; the window's open
+    ones, by folder, in ``slide_masks``) is exported as a tiled index TIFF, streamed
+    (``model.labels.slide_export``); formats that hold whole images leave it out, saying why.
 
     Masks that cannot be read, or do not fit their image, are reported in ``skipped``; the
     rest are exported. Raises ``ExportConflict`` before writing anything if files would be
@@ -142,7 +160,12 @@ def export_labels(
     assert fmt.write_item is not None
     if fmt.distinct_colours:
         _check_distinct_colours(classes)
-    planned = planned_files(images, options)
+    slides = {
+        image: mask
+        for image in names.usable(images)
+        if (mask := slide_mask_of(image, names, mask_dir, slide_masks)) is not None
+    }
+    planned = planned_files(images, options, slides)
     if out_dir.exists() and not options.overwrite:
         existing = [p for p in planned if (out_dir / p).exists()]
         if existing:
@@ -163,6 +186,11 @@ def export_labels(
                 return report
             if image in names.refused:
                 report.skipped.append(f"{image}: {names.refused[image]}")
+                continue
+            if image in slides:
+                _export_slide(ctx, image, slides[image], names.key(image), fmt.title, options, report)
+                if on_progress is not None:
+                    on_progress(ExportProgress(index, len(images), image))
                 continue
             override = overrides.get(image) if overrides else None
             mask = _mask_for(image, names, mask_dir, predictions_dir, classes, options, report, override)
@@ -226,6 +254,29 @@ def sweep_staging(out_dir: Path) -> list[str]:
         except OSError as exc:
             problems.append(f"{entry}: cannot remove what an interrupted export left ({exc.strerror or exc})")
     return problems
+
+
+def _export_slide(
+    ctx: ExportContext,
+    image: Path,
+    mask: ChunkedMask,
+    key: str,
+    format_title: str,
+    options: ExportOptions,
+    report: ExportReport,
+) -> None:
+    """Write a slide's mask as a tiled index TIFF, or say why it is left out."""
+    if options.format != SLIDE_EXPORT_FORMAT:
+        report.skipped.append(refusal(image, format_title))
+        return
+    if options.only_complete and not is_complete(mask):
+        return
+    unlabelled = 0 if options.unlabelled == "background" else IGNORE_INDEX
+    try:
+        write_tiled_mask(mask, ctx.root / slide_export_name(key), ctx.classes, unlabelled=unlabelled)
+    except OSError as exc:
+        raise SegGUIError(f"cannot write the export of {image.name}: {exc.strerror or exc}") from exc
+    report.exported.append(image)
 
 
 def _check_distinct_colours(classes: list[ClassInfo]) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from model.classes import ClassInfo
+from model.classes import IGNORE_INDEX, ClassInfo
 from model.storage.atomic import free_name
 from model.storage.chunked_mask import ChunkedMask
 
@@ -35,18 +35,27 @@ def pyramid_steps(shape: tuple[int, int]) -> list[int]:
     return steps
 
 
-def write_tiled_mask(mask: ChunkedMask, path: str | os.PathLike[str], classes: list[ClassInfo]) -> Path:
-    """Write ``mask`` to ``path`` (replaced atomically: a temporary file, then renamed)."""
+def write_tiled_mask(
+    mask: ChunkedMask,
+    path: str | os.PathLike[str],
+    classes: list[ClassInfo],
+    *,
+    unlabelled: int = IGNORE_INDEX,
+) -> Path:
+    """Write ``mask`` to ``path`` (replaced atomically: a temporary file, then renamed), its
+    not-labelled pixels as ``unlabelled`` (255, or 0 to make them background)."""
     target = Path(path)
     height, width = mask.shape
     steps = pyramid_steps(mask.shape)
-    description = json.dumps({"classes": [c.name for c in classes], "not_labelled": 255})
+    description = json.dumps(
+        {"classes": [c.name for c in classes], "not_labelled": 255 if unlabelled == IGNORE_INDEX else None}
+    )
     temporary = free_name(target.with_name(f".{target.name}"), "writing")
     options = {"tile": (TILE, TILE), "compression": "zlib", "photometric": "minisblack", "dtype": np.uint8}
     try:
         with tifffile.TiffWriter(temporary, bigtiff=True) as tif:
             tif.write(
-                _tiles(mask, 1),
+                _tiles(mask, 1, unlabelled),
                 shape=(height, width),
                 subifds=len(steps) - 1,
                 description=description,
@@ -55,7 +64,7 @@ def write_tiled_mask(mask: ChunkedMask, path: str | os.PathLike[str], classes: l
             )
             for step in steps[1:]:
                 tif.write(
-                    _tiles(mask, step),
+                    _tiles(mask, step, unlabelled),
                     shape=(-(-height // step), -(-width // step)),
                     subfiletype=1,
                     metadata=None,
@@ -68,10 +77,13 @@ def write_tiled_mask(mask: ChunkedMask, path: str | os.PathLike[str], classes: l
     return target
 
 
-def _tiles(mask: ChunkedMask, step: int) -> Iterator[np.ndarray]:
+def _tiles(mask: ChunkedMask, step: int, unlabelled: int) -> Iterator[np.ndarray]:
     """The level's tiles row by row, each read from a ``TILE * step`` square of the mask."""
     height, width = -(-mask.shape[0] // step), -(-mask.shape[1] // step)
     span = TILE * step
     for ty in range(-(-height // TILE)):
         for tx in range(-(-width // TILE)):
-            yield np.ascontiguousarray(mask.read(ty * span, tx * span, span, span)[::step, ::step])
+            tile = np.ascontiguousarray(mask.read(ty * span, tx * span, span, span)[::step, ::step])
+            if unlabelled != IGNORE_INDEX:
+                tile[tile == IGNORE_INDEX] = unlabelled
+            yield tile

@@ -82,6 +82,7 @@ class LabelTransfer(QObject):
             return
         project, images = prepared
         unsaved = self.store.unsaved_masks()  # strokes not on disk yet are exported too
+        slide_masks = self.store.slide_masks()  # a slide's too: its open chunked mask is read
 
         def work(progress):
             return export_labels(
@@ -92,6 +93,7 @@ class LabelTransfer(QObject):
                 options,
                 predictions_dir=project.predictions_dir,
                 overrides=unsaved,
+                slide_masks=slide_masks,
                 on_progress=progress,
             )
 

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import tifffile
 from PIL import Image, ImageDraw
 
 from model.classes import IGNORE_INDEX, ClassInfo, default_classes
@@ -336,3 +337,37 @@ def test_the_round_trip_covers_every_registered_format():
     covered = test_every_format_round_trips.pytestmark[0].args[1]
     assert {fmt for fmt, _, _ in covered} == set(FORMATS)
     assert {kind for _, kind, _ in covered} == set(IMPORT_KINDS)
+
+
+def test_a_slides_chunked_mask_exports_as_a_tiled_tiff_beside_the_pngs_of_ordinary_images(
+    project, tmp_path, monkeypatch
+):
+    from model.storage import tiff_files
+    from model.storage.chunked_mask import ChunkedMask
+    from tests.model.test_slides import write_pyramid
+
+    folder, images, _ = project
+    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 500_000)
+    slide = folder / "slide.tif"
+    write_pyramid(slide, np.zeros((900, 1100, 3), np.uint8), levels=2)
+    chunked = ChunkedMask.create(folder / "masks" / "slide.zarr", (900, 1100))
+    labels = np.full((900, 1100), IGNORE_INDEX, np.uint8)
+    labels[100:700, 450:600] = 2  # across chunk borders
+    chunked.write(0, 0, labels)
+    chunked.save()
+    everything = [*images, slide]
+
+    out = tmp_path / "background"
+    report = export_labels(
+        everything, folder / "masks", CLASSES, out, ExportOptions(format="index", unlabelled="background")
+    )
+    assert slide in report.exported and "slide.tif" in report.files and "im0.png" in report.files
+    assert np.array_equal(tifffile.imread(out / "slide.tif"), np.where(labels == IGNORE_INDEX, 0, labels))
+    only = export_labels(
+        everything, folder / "masks", CLASSES, tmp_path / "only", ExportOptions(only_complete=True)
+    )
+    assert slide not in only.exported  # most of the slide is not labelled
+    coco = export_labels(
+        everything, folder / "masks", CLASSES, tmp_path / "coco", ExportOptions(format="coco")
+    )
+    assert slide not in coco.exported and any("slide.tif" in line for line in coco.skipped)

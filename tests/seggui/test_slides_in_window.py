@@ -8,10 +8,12 @@ import threading
 
 import numpy as np
 import pytest
+import tifffile
 import zarr
 from PySide6.QtCore import Qt
 
 from model.classes import default_classes
+from model.labels.export_labels import ExportOptions
 from model.networks.checkpoint import load_checkpoint
 from model.storage import tiff_files
 from model.storage.chunked_mask import ChunkedMask
@@ -222,3 +224,34 @@ def test_training_from_the_window_learns_from_strokes_painted_on_a_slide(
         [s.loss for s in steps[:5]]
     )
     assert load_checkpoint(outcome.model_path).config.in_channels == 3
+
+
+def test_a_slides_mask_is_exported_as_a_tiled_tiff_that_tifffile_reads_back_equal(
+    qtbot, window, slide_folder, tmp_path
+):
+    folder, _ = slide_folder
+    open_slide(qtbot, window, folder)
+    window.store.autosave_timer.setInterval(600_000)  # exported from the open mask, not the disk
+    window.canvas.actual_size()
+    window.tool_state.set_class(1)
+    window.tool_state.set_brush_radius(5)
+    drag(qtbot, window, [(300.5, 200.5), (700.5, 260.5)])  # across the chunk border at x = 512
+    a, b = landed(window, 300.5, 200.5), landed(window, 700.5, 260.5)
+    expected = np.where(capsule((HEIGHT, WIDTH), a, b, 5), 1, 255).astype(np.uint8)
+    assert not (folder / "masks" / "slide.zarr" / "0.0").exists()  # not saved yet
+
+    out = tmp_path / "export"
+    with qtbot.waitSignal(window.transfer.export_finished, timeout=20000) as done:
+        window.transfer.export(out, ExportOptions(format="index"))
+    assert done.args[0].exported == [folder / "slide.tif"]
+    with tifffile.TiffFile(out / "slide.tif") as tif:
+        page = tif.pages[0]
+        assert page.is_tiled and page.shape == (HEIGHT, WIDTH)
+        assert np.array_equal(page.asarray(), expected)
+        reduced = page.pages[0].asarray()  # the first reduced level, every second pixel
+        assert np.array_equal(reduced, expected[::2, ::2])
+
+    with qtbot.waitSignal(window.transfer.export_finished, timeout=20000) as done:
+        window.transfer.export(tmp_path / "colours", ExportOptions(format="colour"))
+    assert done.args[0].exported == []
+    assert "slide.tif" in done.args[0].skipped[0] and "tiled index TIFF" in done.args[0].skipped[0]
