@@ -8,12 +8,18 @@ map; not yet predicted reads as 255) and ``uncertainty.zarr`` (per-pixel entropy
 After each window its chunks are saved and ``progress.json`` records it with its mean
 uncertainty, atomically; a later call with the same image, model and window size goes on
 from there. Memory: one window with its context at a time, whatever the slide's size.
+
+``open_output`` opens such a folder as one object (``SlideOutput``) that the thread predicting
+writes while others read it (the window draws the classes as they come); ``next_window`` lets
+a caller choose the order (what is on screen first).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,29 +65,66 @@ class SlidePrediction:
         return sorted(self.uncertainty, key=lambda key: -self.uncertainty[key])[:count]
 
 
-def predict_slide(
-    predictor: Predictor,
+class SlideOutput:
+    """An open slide prediction folder: its class and uncertainty arrays and its progress, as
+    one object that the thread predicting writes and others read (the arrays lock themselves)."""
+
+    def __init__(self, folder: Path, classes: ChunkedMask, entropy: ChunkedMask, progress: dict) -> None:
+        self.folder, self.classes, self.entropy = folder, classes, entropy
+        self._progress = progress
+        self._lock = threading.Lock()
+        height, width = progress["size"]
+        self.window = int(progress["window"])
+        self.starts = [(y, x) for y in range(0, height, self.window) for x in range(0, width, self.window)]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        height, width = self._progress["size"]
+        return int(height), int(width)
+
+    def done(self) -> set[tuple[int, int]]:
+        """The top-left pixels of the windows predicted."""
+        with self._lock:
+            return {_start_of(key) for key in self._progress["done"]}
+
+    def summary(self) -> SlidePrediction:
+        with self._lock:
+            return _summary(self.folder, self._progress, len(self.starts))
+
+    def record(self, y: int, x: int, uncertainty: float) -> None:
+        """Window (y, x) is written: save its chunks, then say so in the progress, atomically."""
+        self.classes.save()
+        self.entropy.save()
+        with self._lock:
+            self._progress["done"][f"{y},{x}"] = uncertainty
+            text = json.dumps(self._progress, indent=1).encode()
+        atomic_write(self.folder / PROGRESS, lambda handle: handle.write(text))
+
+
+def open_output(
     reader: SlideReader,
     out_folder: str | os.PathLike[str],
     *,
     model_id: str,
     window: int = DEFAULT_WINDOW,
-    context: int = DEFAULT_CONTEXT,
-    on_progress: Callable[[int, int], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> SlidePrediction:
-    """Predict level 0 of ``reader`` into ``out_folder`` (see the module's docstring).
-
-    ``model_id`` names the model (its file's name and stamp, say): an output folder begun by
-    another model, for another image or with another window is refused, not mixed.
-    ``on_progress(done, total)`` follows the windows; ``should_stop()`` is asked before each
-    (a stopped prediction keeps what it wrote and resumes later)."""
+    replace_other: bool = False,
+) -> SlideOutput:
+    """The prediction folder of ``reader``'s slide by ``model_id``: begun anew, or as a stopped
+    prediction left it. A folder begun by another model, for another image or with another
+    window is refused, or with ``replace_other`` (a window's own folder for the slide) emptied of
+    that prediction and begun anew."""
     if window % CHUNK:
         raise ValueError(f"the window ({window}) must be a multiple of the chunk size {CHUNK}")
     folder = Path(out_folder)
     height, width = reader.shape
     identity = {"image": str(reader.path), "size": [height, width], "model": model_id, "window": window}
-    progress = _progress(folder, identity)
+    try:
+        progress = _progress(folder, identity)
+    except SegGUIError:
+        if not (replace_other and (folder / PROGRESS).is_file()):
+            raise
+        _remove_prediction(folder)
+        progress = None
     if progress is None:
         folder.mkdir(parents=True, exist_ok=True)
         classes = ChunkedMask.create(folder / CLASSES, (height, width))
@@ -91,30 +134,60 @@ def predict_slide(
     else:
         classes = ChunkedMask.open(folder / CLASSES)
         entropy = ChunkedMask.open(folder / UNCERTAINTY)
+    return SlideOutput(folder, classes, entropy, progress)
+
+
+def predict_slide(
+    predictor: Predictor,
+    reader: SlideReader,
+    out_folder: str | os.PathLike[str] | SlideOutput,
+    *,
+    model_id: str = "",
+    window: int = DEFAULT_WINDOW,
+    context: int = DEFAULT_CONTEXT,
+    next_window: Callable[[list[tuple[int, int]]], tuple[int, int] | None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> SlidePrediction:
+    """Predict level 0 of ``reader`` into ``out_folder`` (see the module's docstring), or into
+    an output already open (``open_output``).
+
+    ``model_id`` names the model (its file's name and stamp, say): an output folder begun by
+    another model, for another image or with another window is refused, not mixed.
+    ``next_window(remaining)`` picks the window to predict next from the top-left pixels of
+    those not done (None: stop here); without it they go in reading order.
+    ``on_progress(done, total)`` follows the windows; ``should_stop()`` is asked before each
+    (a stopped prediction keeps what it wrote and resumes later)."""
+    if isinstance(out_folder, SlideOutput):
+        output = out_folder
+    else:
+        output = open_output(reader, out_folder, model_id=model_id, window=window)
+    height, width = reader.shape
+    size = output.window
     intensity = slide_intensity(reader, predictor.picked)
-    starts = [(y, x) for y in range(0, height, window) for x in range(0, width, window)]
-    done: dict[str, float] = progress["done"]
-    for y, x in starts:
-        if f"{y},{x}" in done:
-            continue
+    done = output.done()
+    remaining = [start for start in output.starts if start not in done]
+    while remaining:
         if should_stop is not None and should_stop():
             break
-        h, w = min(window, height - y), min(window, width - x)
+        chosen = next_window(remaining) if next_window is not None else remaining[0]
+        if chosen is None:
+            break
+        remaining.remove(chosen)
+        y, x = chosen
+        h, w = min(size, height - y), min(size, width - x)
         top, left = max(0, y - context), max(0, x - context)
         bottom, right = min(height, y + h + context), min(width, x + w + context)
         raw = reader.read_region(0, top, left, bottom - top, right - left)
         prediction = predictor.predict(raw, intensity=intensity)
         inner = (slice(y - top, y - top + h), slice(x - left, x - left + w))
-        classes.write(y, x, prediction.classes[inner])
+        output.classes.write(y, x, prediction.classes[inner])
         assert prediction.uncertainty_map is not None
-        entropy.write(y, x, np.minimum(prediction.uncertainty_map[inner], 254))
-        classes.save()
-        entropy.save()
-        done[f"{y},{x}"] = float(prediction.uncertainty_map[inner].mean() / 255.0)
-        _save_progress(folder, progress)
+        output.entropy.write(y, x, np.minimum(prediction.uncertainty_map[inner], 254))
+        output.record(y, x, float(prediction.uncertainty_map[inner].mean() / 255.0))
         if on_progress is not None:
-            on_progress(len(done), len(starts))
-    return _summary(folder, progress, len(starts))
+            on_progress(len(output.starts) - len(remaining), len(output.starts))
+    return output.summary()
 
 
 def slide_intensity(reader: SlideReader, picked: tuple[int, ...] = ()) -> IntensityRange:
@@ -145,11 +218,13 @@ def open_slide_prediction(folder: str | os.PathLike[str]) -> SlidePrediction:
     return _summary(path, progress, total)
 
 
+def _start_of(key: str) -> tuple[int, int]:
+    y, x = key.split(",")
+    return int(y), int(x)
+
+
 def _summary(folder: Path, progress: dict, total: int) -> SlidePrediction:
-    uncertainty = {}
-    for key, value in progress["done"].items():
-        y, x = key.split(",")
-        uncertainty[(int(y), int(x))] = float(value)
+    uncertainty = {_start_of(key): float(value) for key, value in progress["done"].items()}
     return SlidePrediction(folder, len(uncertainty), total, int(progress["window"]), uncertainty)
 
 
@@ -182,6 +257,15 @@ def _read_progress(folder: Path) -> dict:
             f"{folder / PROGRESS}: cannot be read ({exc}); delete the folder to start again"
         ) from exc
     return progress
+
+
+def _remove_prediction(folder: Path) -> None:
+    """Take out of ``folder`` the prediction ``open_output`` wrote there (its arrays and progress
+    only: anything else in the folder stays)."""
+    for name in (CLASSES, UNCERTAINTY):
+        if (folder / name).is_dir():
+            shutil.rmtree(folder / name)
+    (folder / PROGRESS).unlink()
 
 
 def _save_progress(folder: Path, progress: dict) -> None:

@@ -11,7 +11,7 @@ from model.classes import IGNORE_INDEX, default_classes
 from model.errors import SegGUIError
 from model.networks.checkpoint import load_checkpoint
 from model.prediction.predict import Predictor
-from model.prediction.predict_slide import open_slide_prediction, predict_slide
+from model.prediction.predict_slide import open_output, open_slide_prediction, predict_slide
 from model.storage.chunked_mask import ChunkedMask
 from model.storage.slide import SlideReader
 from model.storage.tiled_tiff import pyramid_steps, write_tiled_mask
@@ -66,6 +66,34 @@ def test_a_slide_is_predicted_window_by_window_and_resumes_where_it_stopped(
     assert again.uncertainty[worst] == max(again.uncertainty.values())
     with SlideReader(path) as reader, pytest.raises(SegGUIError, match="another model"):
         predict_slide(predictor, reader, tmp_path / "out", model_id="another", window=512)
+
+
+def test_the_windows_asked_for_go_first_and_another_models_prediction_can_be_replaced(
+    shapes_model, grey_slide, tmp_path
+):
+    path, _ = grey_slide
+    predictor = Predictor(load_checkpoint(shapes_model), "cpu", precision="float32")
+    wanted = [(512, 1024), (0, 512)]  # "on screen", nearest the centre first
+
+    def on_screen(remaining):
+        return next((start for start in wanted if start in remaining), None)  # None: stop
+
+    with SlideReader(path) as reader:
+        output = open_output(reader, tmp_path / "out", model_id="shapes", window=512)
+        order = []
+        predict_slide(
+            predictor, reader, output, next_window=on_screen, on_progress=lambda n, _: order.append(n)
+        )
+        assert output.done() == set(wanted) and order == [1, 2]
+        classes = output.classes.read(0, 0, 1100, 1600)
+        assert np.all(classes[512:1024, 1024:1536] != IGNORE_INDEX)
+        assert np.all(classes[:512, :512] == IGNORE_INDEX)  # not asked for: not predicted
+        with pytest.raises(SegGUIError, match="another model"):
+            open_output(reader, tmp_path / "out", model_id="retrained", window=512)
+        (tmp_path / "out" / "notes.txt").write_text("mine")
+        fresh = open_output(reader, tmp_path / "out", model_id="retrained", window=512, replace_other=True)
+        assert fresh.done() == set() and np.all(fresh.classes.read(0, 0, 1100, 1600) == IGNORE_INDEX)
+    assert (tmp_path / "out" / "notes.txt").read_text() == "mine"  # only the prediction was replaced
 
 
 def test_a_huge_mask_exports_as_a_tiled_pyramid_that_tifffile_reads_back(tmp_path):
