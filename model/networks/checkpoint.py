@@ -6,6 +6,7 @@ from elsewhere cannot run code when opened.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import os
@@ -48,6 +49,18 @@ class Checkpoint:
         model = build_unet(self.config)
         model.load_state_dict(self.state_dict)
         return model.eval()
+
+    def fingerprint(self) -> str:
+        """A short digest of the weights, classes and inputs: the same for the same model, saved
+        or not, so a prediction written by it can be known again (a slide's, resumed)."""
+        digest = hashlib.blake2b(digest_size=10)
+        digest.update(
+            repr((self.config, self.class_names, self.mean, self.std, self.input_channels)).encode()
+        )
+        for name, tensor in sorted(self.state_dict.items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+        return digest.hexdigest()
 
     @property
     def class_names(self) -> list[str]:

@@ -3,6 +3,9 @@ map, the tool and brush, how labels are drawn. The canvas writes only its own la
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
 
 from seggui.canvas.tools import Tool
@@ -10,6 +13,7 @@ from seggui.canvas.view import CanvasView
 from seggui.controllers.composite_renderer import CompositeRenderer
 from seggui.controllers.editor import MaskEditor
 from seggui.controllers.image_session import ImageSession
+from seggui.controllers.slide_prediction import SlidePredictions
 from seggui.controllers.slide_tiles import SlideTiles
 from seggui.state.app_state import AppState
 from seggui.state.channel_display import ChannelDisplay
@@ -18,6 +22,9 @@ from seggui.state.loaded_image import LoadedImage
 from seggui.state.loaded_slide import LoadedSlide
 from seggui.state.model_state import ModelState, PredictionOnScreen
 from seggui.state.tool_state import ToolState
+
+if TYPE_CHECKING:
+    from model.prediction.predict_slide import SlideOutput
 
 
 def follow_state(
@@ -33,6 +40,7 @@ def follow_state(
     renderer: CompositeRenderer,
     display: ChannelDisplay,
     slide_tiles: SlideTiles,
+    slide_predictions: SlidePredictions,
 ) -> None:
     """Connect ``canvas`` to what it shows."""
 
@@ -70,6 +78,15 @@ def follow_state(
         canvas.mask_layer.set_classes(classes)
         canvas.slide_mask_layer.set_classes(classes)
         canvas.prediction_layer.set_classes(classes)
+        canvas.slide_prediction_layer.set_classes(classes)
+
+    def slide_prediction_shown(output: SlideOutput | None) -> None:
+        canvas.slide_prediction_layer.set_mask(output.classes if output is not None else None, app.classes)
+
+    def view_moved(*_) -> None:
+        if app.slide is not None:
+            seen = canvas.visible_scene_rect()
+            slide_predictions.set_view(seen.top(), seen.left(), seen.bottom(), seen.right())
 
     app.image_opened.connect(image_opened)
     app.slide_opened.connect(slide_opened)
@@ -77,6 +94,12 @@ def follow_state(
     display.views_changed.connect(slide_tiles.set_views)
     renderer.overview_rendered.connect(canvas.slide_layer.set_overview)
     editor.region_changed.connect(canvas.slide_mask_layer.refresh)
+    slide_predictions.output_shown.connect(slide_prediction_shown)
+    slide_predictions.window_predicted.connect(lambda item: canvas.slide_prediction_layer.refresh(item.rect))
+    slide_predictions.region_wanted.connect(lambda r: canvas.show_region(QRectF(r.x, r.y, r.width, r.height)))
+    for moved in (canvas.zoom_changed, canvas.horizontalScrollBar().valueChanged):
+        moved.connect(view_moved)
+    canvas.verticalScrollBar().valueChanged.connect(view_moved)
     app.project_opened.connect(lambda project: canvas.mask_layer.set_classes(project.classes))
     app.classes_changed.connect(classes_changed)
     session.notice_shown.connect(canvas.show_notice)
@@ -85,13 +108,18 @@ def follow_state(
     models.prediction_shown.connect(prediction_shown)
     models.prediction_cleared.connect(prediction_cleared)
     models.prediction_visible_changed.connect(canvas.prediction_layer.setVisible)
+    models.prediction_visible_changed.connect(canvas.slide_prediction_layer.setVisible)
     models.uncertainty_visible_changed.connect(canvas.uncertainty_layer.setVisible)
     canvas.prediction_layer.setVisible(models.prediction_visible)
+    canvas.slide_prediction_layer.setVisible(models.prediction_visible)
     canvas.uncertainty_layer.setVisible(models.uncertainty_visible)
     tools.tool_changed.connect(lambda name: canvas.set_tool(tool_objects[name]))
     tools.brush_radius_changed.connect(lambda _: canvas.update_outline())
     canvas.set_tool(tool_objects[tools.tool])
-    drawn_as = {MASK: (canvas.mask_layer, canvas.slide_mask_layer), PREDICTION: (canvas.prediction_layer,)}
+    drawn_as = {
+        MASK: (canvas.mask_layer, canvas.slide_mask_layer),
+        PREDICTION: (canvas.prediction_layer, canvas.slide_prediction_layer),
+    }
 
     def style_changed(name: str, style: str) -> None:
         for item in drawn_as[name]:
@@ -111,5 +139,6 @@ def follow_state(
         canvas.mask_layer.set_hidden(hidden)
         canvas.slide_mask_layer.set_hidden(hidden)
         canvas.prediction_layer.set_hidden(hidden)
+        canvas.slide_prediction_layer.set_hidden(hidden)
 
     labels.hidden_changed.connect(hidden_changed)

@@ -167,14 +167,16 @@ class SlideImageLayer(QGraphicsItem):
 
 
 class SlideMaskLayer(QGraphicsItem):
-    """A slide's chunked mask through the class colours: at a zoom below 1, every ``step``-th
+    """A slide's chunked mask (or prediction) through the class colours: at a zoom below 1, every ``step``-th
     pixel (``ChunkedMask.read_strided``: only labelled chunks are read), in tiles coloured when
     first drawn and re-coloured where an edit changed them."""
 
-    def __init__(self, z: float = 2) -> None:
+    def __init__(self, z: float = 2, background: bool = True) -> None:
         super().__init__()
         self.setZValue(z)
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
+        self.background = background
+        """Whether class 0 is drawn (a prediction leaves it clear, as on an image)."""
         self._mask: ChunkedMask | None = None
         self._classes: tuple[ClassInfo, ...] = ()
         self.style = FILL
@@ -189,7 +191,7 @@ class SlideMaskLayer(QGraphicsItem):
 
     def set_classes(self, classes: tuple[ClassInfo, ...] | list[ClassInfo]) -> None:
         self._classes = tuple(classes)
-        self._lut = drawing_lut(self._classes, True, self.hidden)
+        self._lut = drawing_lut(self._classes, self.background, self.hidden)
         self._redraw()
 
     def set_style(self, style: str) -> None:

@@ -58,6 +58,7 @@ class CanvasView(QGraphicsView):
         self.uncertainty_layer.setVisible(False)
         self.slide_layer = SlideImageLayer(z=0)  # a slide's pixels, tile by tile, in place of image_layer
         self.slide_mask_layer = SlideMaskLayer(z=2)  # its chunked mask, in place of mask_layer
+        self.slide_prediction_layer = SlideMaskLayer(z=1, background=False)  # its prediction so far
         for item in (
             self.image_layer,
             self.prediction_layer,
@@ -65,11 +66,13 @@ class CanvasView(QGraphicsView):
             self.mask_layer,
             self.slide_layer,
             self.slide_mask_layer,
+            self.slide_prediction_layer,
         ):
             self.scene().addItem(item)
         self.mask_layer.setOpacity(0.5)
         self.slide_mask_layer.setOpacity(0.5)
         self.prediction_layer.setOpacity(0.4)
+        self.slide_prediction_layer.setOpacity(0.4)
         self._outline = QGraphicsEllipseItem()
         self._outline.setPen(QPen(QColor(255, 255, 255, 220), 0))
         self._outline.setZValue(10)
@@ -137,6 +140,16 @@ class CanvasView(QGraphicsView):
             return MIN_ZOOM
         fit = min(viewport.width() / rect.width(), viewport.height() / rect.height())
         return min(MIN_ZOOM, fit / 2)
+
+    def visible_scene_rect(self) -> QRectF:
+        """The part of the scene (image pixels) the viewport shows."""
+        return self.mapToScene(self.viewport().rect()).boundingRect()
+
+    def show_region(self, rect: QRectF) -> None:
+        """Fit ``rect`` of the image (a region Next Most Uncertain chose) into the view."""
+        self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        self._auto_fit = False
+        self.zoom_changed.emit(self.zoom)
 
     def fit_to_window(self) -> None:
         rect = self._image_rect

@@ -17,13 +17,18 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from model.classes import ClassInfo
+from model.storage.mask_names import MaskNames
 from seggui.controllers.jobs import Jobs
 from seggui.rendering.labels import Drawing, Rendered, render_prediction
 
 if TYPE_CHECKING:
     from model.networks.checkpoint import Checkpoint
     from model.prediction.predict import Prediction, Predictor
-    from model.prediction.predict_folder import FolderPrediction, ImagePredicted
+    from model.prediction.predict_folder import FolderPrediction
+
+SlidePredictor = Callable[..., tuple[dict[Path, float], list[str]]]
+"""(slides, mask names, out_dir, generation, checkpoint, report, should_stop) -> (uncertainty of
+each slide finished, problems): ``SlidePredictions.predict_slides``."""
 
 CACHE_PIXELS = 24 * 1024 * 1024
 """Cached predictions keep 10 bytes per pixel (class map, uncertainty, the coloured overlay and
@@ -51,6 +56,7 @@ class PredictionService(QObject):
     all_predicted = Signal(object)  # FolderPrediction
     running_all_changed = Signal(bool)  # predict_all began, or ended (however: done, stopped,
     # failed, or dropped because another model came)
+    slide_window_predicted = Signal(object)  # a SlideWindowPredicted, during predict_all
 
     def __init__(
         self,
@@ -76,6 +82,9 @@ class PredictionService(QObject):
         self._stop_all = threading.Event()
         self._closing = threading.Event()
         self.running_all = False
+        self.slide_predictor: SlidePredictor | None = None
+        """Predicts the slides of ``predict_all`` (``SlidePredictions.predict_slides``); without
+        it slides go to ``predict_folder`` like any image (which refuses them)."""
 
     # -- model -----------------------------------------------------------------------------------
     def set_model(self, checkpoint: Checkpoint | None) -> None:
@@ -87,7 +96,7 @@ class PredictionService(QObject):
         self._pending.clear()
         self._written.clear()
 
-    def _predictors_for(self, generation: int, checkpoint: Checkpoint) -> list[Predictor]:
+    def predictors_for(self, generation: int, checkpoint: Checkpoint) -> list[Predictor]:
         """One predictor per GPU of this machine (or the one device), built on the worker thread
         (torch is imported there, never on the GUI)."""
         from model.prediction.predict import machine_predictors
@@ -141,7 +150,7 @@ class PredictionService(QObject):
             if written is not None:  # "predict all" wrote it with this model: read, don't recompute
                 prediction = _read_prediction(written[0], raw.shape[:2], len(checkpoint.classes), written[1])
             else:
-                predictor = self._predictors_for(generation, checkpoint)[0]
+                predictor = self.predictors_for(generation, checkpoint)[0]
                 prediction = predictor.predict(raw, on_tiles=still_wanted)
             rendered = render_prediction(prediction.classes, classes, drawing, prediction.uncertainty_map)
             return ShownPrediction(prediction, rendered)
@@ -181,16 +190,28 @@ class PredictionService(QObject):
 
         def work(report) -> FolderPrediction:
             from model.prediction.predict_folder import predict_folder
+            from model.storage.slide import opens_as_slide
+            from model.storage.tiff_files import is_tiff
 
-            return predict_folder(
-                self._predictors_for(generation, checkpoint),
-                images,
+            slides = [p for p in images if is_tiff(p) and opens_as_slide(p)] if self.slide_predictor else []
+            result = predict_folder(
+                self.predictors_for(generation, checkpoint),
+                [p for p in images if p not in set(slides)],
                 out_dir,
                 list(classes),
                 on_image=report,
                 should_stop=stop.is_set,
                 axes=axes,
             )
+            if slides and self.slide_predictor is not None and not stop.is_set():
+                names = MaskNames(images)
+                means, problems = self.slide_predictor(
+                    slides, names, out_dir, generation, checkpoint, report, stop.is_set
+                )
+                result.uncertainties.update(means)
+                result.problems.extend(problems)
+                result.stopped = result.stopped or stop.is_set()
+            return result
 
         self.jobs.submit(
             work,
@@ -203,10 +224,16 @@ class PredictionService(QObject):
     def stop_all(self) -> None:
         self._stop_all.set()
 
-    def _on_progress(self, generation: int, done: ImagePredicted) -> None:
-        if generation == self.generation:
+    def _on_progress(self, generation: int, done: object) -> None:
+        from model.prediction.predict_folder import ImagePredicted
+
+        if generation != self.generation:
+            return
+        if isinstance(done, ImagePredicted):
             self._written[done.image] = (done.output, done.uncertainty)
             self.image_predicted.emit(done)
+        else:  # a window of a slide
+            self.slide_window_predicted.emit(done)
 
     def _set_running_all(self, running: bool) -> None:
         self.running_all = running

@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from model.prediction.predict_folder import rank_by_uncertainty
 from seggui.controllers.image_session import ImageSession
 from seggui.controllers.model_context import ModelContext
+from seggui.controllers.slide_prediction import SlidePredictions
 from seggui.state.label_status import Status
 
 if TYPE_CHECKING:
@@ -22,8 +23,15 @@ class Ranking(QObject):
 
     predict_all_finished = Signal(object)  # FolderPrediction
 
-    def __init__(self, context: ModelContext, session: ImageSession, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        context: ModelContext,
+        session: ImageSession,
+        slides: SlidePredictions,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
+        self.slides = slides
         self.app, self.models, self.service = context.app, context.models, context.service
         self.image_list, self.session = context.image_list, session
         service = context.service
@@ -66,6 +74,12 @@ class Ranking(QObject):
     def _on_all_predicted(self, result: FolderPrediction) -> None:
         for message in [*result.warnings, *result.problems]:
             self.app.report(message)
+        known = self.image_list.uncertainties()
+        for image, score in result.uncertainties.items():  # a slide's is known only when it ends
+            if known.get(image) != score:
+                self.image_list.set_uncertainty(image, score)
+                if self.image_list.status_of(image) == Status.NO_MASK:
+                    self.image_list.update(image, Status.PREDICTED)
         project = self.app.project
         where = project.predictions_dir if project is not None else "the predictions folder"
         verb = "Stopped after predicting" if result.stopped else "Predicted"
@@ -92,9 +106,20 @@ class Ranking(QObject):
         self.models.set_status(message)
 
     def next_uncertain(self) -> None:
-        """Open the unfinished image with the highest uncertainty (scoring the unscored first)."""
+        """Open the unfinished image with the highest uncertainty (scoring the unscored first);
+        on a slide, show its region with the highest uncertainty (predicting the slide first)."""
         if self.models.checkpoint is None:
             self.app.report("Train or load a model first: the ranking needs its predictions")
+            return
+        slide = self.app.slide
+        if slide is not None:
+            if not self.slides.next_uncertain_region():
+                self.app.tell(
+                    f"Predicting {slide.path.name} region by region; Next Most Uncertain ranks the "
+                    "regions predicted so far",
+                    10000,
+                )
+                self.predict_all([slide.path])
             return
         candidates = self.unfinished()
         scores = self.image_list.uncertainties()

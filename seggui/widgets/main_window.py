@@ -31,6 +31,7 @@ from seggui.controllers.model_choice import ModelChoice
 from seggui.controllers.model_context import ModelContext
 from seggui.controllers.predictions import PredictionService
 from seggui.controllers.ranking import Ranking
+from seggui.controllers.slide_prediction import SlidePredictions
 from seggui.controllers.slide_tiles import SlideTiles
 from seggui.controllers.training import TrainingController
 from seggui.controllers.transfer import LabelTransfer
@@ -104,7 +105,8 @@ class MainWindow(QMainWindow):
         context = ModelContext(self.state, self.models, self.service, self.images)
         self.live = LivePrediction(context, self)
         self.choice = ModelChoice(context, self)
-        self.ranking = Ranking(context, self.session, self)
+        self.slide_predictions = SlidePredictions(context, self)
+        self.ranking = Ranking(context, self.session, self.slide_predictions, self)
         self.training = TrainingController(
             self.state,
             self.models,
@@ -142,6 +144,7 @@ class MainWindow(QMainWindow):
             renderer=self.renderer,
             display=self.display,
             slide_tiles=self.slide_tiles,
+            slide_predictions=self.slide_predictions,
         )
         self.status = WindowStatus(
             self.statusBar(),
@@ -175,14 +178,8 @@ class MainWindow(QMainWindow):
         self.class_editing.removal_started.connect(lambda: self.canvas.setEnabled(False))
         self.class_editing.removal_ended.connect(lambda: self.canvas.setEnabled(True))
         self.channel_dock = channel_dock(self.display, self)
-        self.model_panel = TrainingPanel(
-            self.state,
-            self.models,
-            choice=self.choice,
-            training=self.training,
-            labels=self.labels,
-            actions=self.actions.model,
-        )
+        panel_parts = {"choice": self.choice, "training": self.training, "labels": self.labels}
+        self.model_panel = TrainingPanel(self.state, self.models, **panel_parts, actions=self.actions.model)
         docks = [
             self._dock("Images", "images", self.browser),
             self._dock("Classes", "classes", self.class_panel),

@@ -28,6 +28,7 @@ from seggui.controllers.model_choice import ModelChoice
 from seggui.controllers.model_context import ModelContext
 from seggui.controllers.predictions import PredictionService
 from seggui.controllers.ranking import Ranking
+from seggui.controllers.slide_prediction import SlidePredictions
 from seggui.controllers.training import START_CURRENT, TrainingController, start_of_run
 from seggui.controllers.transfer import LabelTransfer
 from seggui.state.app_state import AppState
@@ -96,7 +97,7 @@ class Parts:
         context = ModelContext(self.app, self.models, self.service, self.images)
         self.live = LivePrediction(context, self.owner)
         self.choice = ModelChoice(context, self.owner)
-        self.ranking = Ranking(context, self.session, self.owner)
+        self.ranking = Ranking(context, self.session, SlidePredictions(context, self.owner), self.owner)
 
     def open(self, folder: Path) -> None:
         with self.qtbot.waitSignal(self.app.image_opened, timeout=20000):

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from model.classes import default_classes
 from model.labels.export_labels import ExportOptions
 from model.networks.checkpoint import load_checkpoint
+from model.prediction.predict_slide import open_slide_prediction
 from model.storage import tiff_files
 from model.storage.chunked_mask import ChunkedMask
 from model.storage.project import Project, save_project
@@ -23,6 +24,7 @@ from seggui.state.label_status import Status
 from seggui.state.tool_state import SAME_LABEL, SIMILAR
 from tests.model.test_slides import write_pyramid
 from tests.seggui.conftest import capsule, drag, landed, view_point
+from tests.synthetic import shapes_image
 
 HEIGHT, WIDTH = 1900, 2600
 
@@ -255,3 +257,90 @@ def test_a_slides_mask_is_exported_as_a_tiled_tiff_that_tifffile_reads_back_equa
         window.transfer.export(tmp_path / "colours", ExportOptions(format="colour"))
     assert done.args[0].exported == []
     assert "slide.tif" in done.args[0].skipped[0] and "tiled index TIFF" in done.args[0].skipped[0]
+
+
+@pytest.fixture
+def grey_slide_project(tmp_path, monkeypatch, shapes_model):
+    """A 2600 x 1900 slide of grey shapes with the shapes model in its project, predicted in
+    512-pixel windows (24 of them)."""
+    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 1_000_000)
+    monkeypatch.setattr("seggui.controllers.slide_prediction.SLIDE_WINDOW", 512)
+    rng = np.random.default_rng(5)
+    image = np.vstack([np.hstack([shapes_image(rng, 100)[0] for _ in range(26)]) for _ in range(19)])
+    folder = tmp_path / "grey"
+    (folder / "models").mkdir(parents=True)
+    write_pyramid(folder / "slide.tif", image, levels=3, tile=256)
+    save_project(Project(folder, classes=tuple(default_classes(3))))
+    shutil.copy(shapes_model, folder / "models" / "shapes.pt")
+    return folder
+
+
+def test_a_slide_is_predicted_on_screen_first_then_whole_and_next_most_uncertain_shows_its_regions(
+    qtbot, window, grey_slide_project
+):
+    folder = grey_slide_project
+    predictions = window.slide_predictions
+    with qtbot.waitSignal(predictions.output_shown, timeout=60000, check_params_cb=lambda o: o is not None):
+        open_slide(qtbot, window, folder)
+    output = predictions.output
+    assert window.canvas.slide_prediction_layer._mask is output.classes
+    assert output.done() == set()  # the whole slide spans 24 windows: nothing predicted on its own
+    assert "zoom in" in window.models.status
+
+    arrived = []
+    predictions.window_predicted.connect(arrived.append)
+    window.canvas.actual_size()  # the corner at 1:1: a few windows on screen
+    seen = window.canvas.visible_scene_rect()
+    on_screen = {
+        (y, x)
+        for y in range(0, HEIGHT, 512)
+        for x in range(0, WIDTH, 512)
+        if y < seen.bottom() and x < seen.right()
+    }
+    assert 4 <= len(on_screen) <= 12
+    qtbot.waitUntil(lambda: not predictions._running and len(arrived) == len(on_screen), timeout=60000)
+    assert output.done() == on_screen
+    centre = seen.center()
+    nearest = min(on_screen, key=lambda s: (s[0] + 256 - centre.y()) ** 2 + (s[1] + 256 - centre.x()) ** 2)
+    assert (arrived[0].top, arrived[0].left) == nearest  # the centre of the view first
+    classes = output.classes.read(0, 0, HEIGHT, WIDTH)
+    for y in range(0, HEIGHT, 512):
+        for x in range(0, WIDTH, 512):
+            predicted = classes[y : y + 512, x : x + 512] != 255
+            assert predicted.all() if (y, x) in on_screen else not predicted.any()
+    assert set(np.unique(classes)) <= {0, 1, 2, 255}
+
+    def stop_after_three_more(item) -> None:
+        if len(arrived) == len(on_screen) + 3:
+            window.ranking.stop()
+
+    predictions.window_predicted.connect(stop_after_three_more)
+    with qtbot.waitSignal(window.ranking.predict_all_finished, timeout=120000) as stopped:
+        window.ranking.predict_all()
+    predictions.window_predicted.disconnect(stop_after_three_more)
+    assert stopped.args[0].stopped
+    done_before = len(output.done())
+    assert len(on_screen) + 3 <= done_before <= len(on_screen) + 4 < 24
+    assert (
+        open_slide_prediction(folder / "predictions" / "slide.slide").windows_done == done_before
+    )  # on disk
+    arrived.clear()
+    with qtbot.waitSignal(window.ranking.predict_all_finished, timeout=120000):
+        window.ranking.predict_all()  # resumed: only the windows not predicted yet
+    assert len(arrived) == 24 - done_before
+    summary = output.summary()
+    assert summary.complete and summary.windows_total == 24
+    assert window.images.uncertainties()[folder / "slide.tif"] == pytest.approx(
+        np.mean(list(summary.uncertainty.values()))
+    )
+    assert (folder / "predictions" / "slide.slide" / "progress.json").is_file()
+
+    shown = []
+    predictions.region_wanted.connect(shown.append)
+    ranked = summary.most_uncertain(2)
+    window.ranking.next_uncertain()
+    window.ranking.next_uncertain()
+    assert [(r.y, r.x) for r in shown] == ranked  # the least sure region, then the next
+    seen = window.canvas.visible_scene_rect()
+    assert seen.contains(ranked[1][1] + 256, ranked[1][0] + 256)
+    assert "uncertainty" in window.statusBar().currentMessage()
