@@ -210,6 +210,13 @@ class ChunkedMask:
         """Chunks down and across."""
         return -(-self.shape[0] // self.chunk), -(-self.shape[1] // self.chunk)
 
+    def set_clean_bytes(self, clean_bytes: int) -> None:
+        """Keep at most ``clean_bytes`` of chunks read (not changed) from now on."""
+        with self._lock:
+            self.clean_bytes = clean_bytes
+            while len(self._clean) * self.chunk * self.chunk > self.clean_bytes and self._clean:
+                self._clean.popitem(last=False)
+
     def forget_clean(self) -> None:
         """Drop the unchanged chunks held in memory (the mask is no longer on screen)."""
         with self._lock:

@@ -46,6 +46,14 @@ class TileCache:
     def nbytes(self) -> int:
         return self._bytes
 
+    def set_max_bytes(self, max_bytes: int) -> None:
+        """Keep at most ``max_bytes`` from now on (the oldest tiles go at once)."""
+        with self._lock:
+            self.max_bytes = max_bytes
+            while self._bytes > self.max_bytes and self._tiles:
+                _, old = self._tiles.popitem(last=False)
+                self._bytes -= old.nbytes
+
     def held(self) -> list[tuple]:
         """The tiles held now, least recently used first."""
         with self._lock:

@@ -8,11 +8,14 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
 
+from model.compute.memory_budget import MemoryBudget
+from seggui.canvas.slide_layers import TILE_BYTES
 from seggui.canvas.tools import Tool
 from seggui.canvas.view import CanvasView
 from seggui.controllers.composite_renderer import CompositeRenderer
 from seggui.controllers.editor import MaskEditor
 from seggui.controllers.image_session import ImageSession
+from seggui.controllers.memory_use import DISPLAY_TILES_SHARE
 from seggui.controllers.slide_prediction import SlidePredictions
 from seggui.controllers.slide_tiles import SlideTiles
 from seggui.state.app_state import AppState
@@ -142,3 +145,12 @@ def follow_state(
         canvas.slide_prediction_layer.set_hidden(hidden)
 
     labels.hidden_changed.connect(hidden_changed)
+
+    def budget_changed(budget: MemoryBudget) -> None:
+        """The mask's and the prediction's coloured slide tiles share what the slide's own leave."""
+        tiles = int(budget.share("slide display") * (1 - DISPLAY_TILES_SHARE) / 2) // TILE_BYTES
+        canvas.slide_mask_layer.set_tile_budget(tiles)
+        canvas.slide_prediction_layer.set_tile_budget(tiles)
+
+    app.memory_budget_changed.connect(budget_changed)
+    budget_changed(app.memory_budget)

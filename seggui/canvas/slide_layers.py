@@ -20,7 +20,9 @@ from seggui.rendering.labels import FILL, argb_view, drawing_lut, styled_labels
 from seggui.state.document import Rect
 
 MASK_TILE_BUDGET = 48
-"""Coloured mask tiles kept (1 MB each): a screen's worth at two zooms."""
+"""Coloured mask tiles kept (1 MB each) until the memory budget says otherwise: a screen's
+worth at two zooms."""
+TILE_BYTES = DISPLAY_TILE * DISPLAY_TILE * 4
 
 
 def _draw_part(
@@ -177,6 +179,7 @@ class SlideMaskLayer(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemUsesExtendedStyleOption, True)
         self.background = background
         """Whether class 0 is drawn (a prediction leaves it clear, as on an image)."""
+        self.tile_budget = MASK_TILE_BUDGET
         self._mask: ChunkedMask | None = None
         self._classes: tuple[ClassInfo, ...] = ()
         self.style = FILL
@@ -201,6 +204,12 @@ class SlideMaskLayer(QGraphicsItem):
     def set_hidden(self, hidden: frozenset[int]) -> None:
         self.hidden = frozenset(hidden)
         self.set_classes(self._classes)
+
+    def set_tile_budget(self, tiles: int) -> None:
+        """Keep at most ``tiles`` coloured tiles (1 MB each) from now on."""
+        self.tile_budget = max(tiles, 4)
+        while len(self._drawn) > self.tile_budget:
+            self._drawn.popitem(last=False)
 
     def _redraw(self) -> None:
         self._drawn.clear()
@@ -241,7 +250,7 @@ class SlideMaskLayer(QGraphicsItem):
             argb[...] = self._lut[styled_labels(labels, self.style, (window.y // step, window.x // step))]
             drawn = (image, argb)
         self._drawn[key] = drawn
-        while len(self._drawn) > MASK_TILE_BUDGET:
+        while len(self._drawn) > self.tile_budget:
             self._drawn.popitem(last=False)
         return drawn
 

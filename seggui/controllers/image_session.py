@@ -219,9 +219,9 @@ class ImageSession(QObject):
             project.image_axes,
             self.display.views,
         )
-        opened = self.store.slide_masks()
+        opened, budget = self.store.slide_masks(), self.state.memory_budget
         self.jobs.submit(
-            lambda: load_document(path, mask_path, classes, axes, views, opened),
+            lambda: load_document(path, mask_path, classes, axes, views, opened, budget),
             lambda loaded: self._on_image_loaded(loaded, again),
             lambda error: self._on_read_failed(path, error),
             key=OPENING,

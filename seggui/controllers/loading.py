@@ -9,6 +9,7 @@ import numpy as np
 
 from model.classes import IGNORE_INDEX, ClassInfo
 from model.compute.memory import release_freed_memory
+from model.compute.memory_budget import MemoryBudget
 from model.errors import SegGUIError
 from model.storage.atomic import file_stamp
 from model.storage.chunked_mask import SLIDE_MASK_SUFFIX, ChunkedMask
@@ -21,9 +22,6 @@ from seggui.rendering.labels import render_labels, rgb_qimage
 from seggui.state.loaded_image import LoadedImage
 from seggui.state.loaded_slide import LoadedSlide
 
-SLIDE_CACHE_BYTES = 256 << 20
-"""Decoded tiles of the slide on screen kept in memory (``model.storage.slide.TileCache``)."""
-
 
 def load_document(
     path: Path,
@@ -32,12 +30,14 @@ def load_document(
     axes: str | None = None,
     previous_views: tuple[ChannelView, ...] = (),
     open_masks: dict[Path, ChunkedMask] | None = None,
+    budget: MemoryBudget | None = None,
 ) -> LoadedImage | LoadedSlide:
-    """``load_slide`` for a slide too large to decode whole, else ``load_image``."""
+    """``load_slide`` for a slide too large to decode whole, else ``load_image``; a slide's
+    caches keep to ``budget``'s shares (the machine's default budget if None)."""
     source, plane = split_plane(path)
     if plane == 0 and is_tiff(source) and opens_as_slide(source):
         folder = mask_path.with_suffix(SLIDE_MASK_SUFFIX)
-        return load_slide(path, folder, previous_views, (open_masks or {}).get(folder))
+        return load_slide(path, folder, previous_views, (open_masks or {}).get(folder), budget)
     return load_image(path, mask_path, classes, axes, previous_views)
 
 
@@ -46,13 +46,15 @@ def load_slide(
     mask_folder: Path,
     previous_views: tuple[ChannelView, ...] = (),
     open_mask: ChunkedMask | None = None,
+    budget: MemoryBudget | None = None,
 ) -> LoadedSlide:
     """Open the slide ``path`` and its chunked mask ``mask_folder`` (``open_mask`` if this
     window has it open already; planned, not written, if there is none yet): the reader, the
     smallest level drawn as the overview, the channel views from that level's statistics.
     Raises ``SegGUIError`` naming the file for one that cannot be shown so (no reduced level
     small enough to show whole)."""
-    reader = SlideReader(path, TileCache(SLIDE_CACHE_BYTES))
+    budget = budget or MemoryBudget.from_setting(0)
+    reader = SlideReader(path, TileCache(budget.share("slide tiles")))
     try:
         overview = reader.overview()
         if overview is None:
@@ -67,9 +69,9 @@ def load_slide(
         if open_mask is not None:
             mask = open_mask
         elif (mask_folder / ".zarray").exists():
-            mask = ChunkedMask.open(mask_folder)
+            mask = ChunkedMask.open(mask_folder, clean_bytes=budget.share("slide masks"))
         else:
-            mask = ChunkedMask.planned(mask_folder, reader.shape)
+            mask = ChunkedMask.planned(mask_folder, reader.shape, clean_bytes=budget.share("slide masks"))
     except BaseException:
         reader.close()
         raise

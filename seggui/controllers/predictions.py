@@ -30,9 +30,10 @@ SlidePredictor = Callable[..., tuple[dict[Path, float], list[str]]]
 """(slides, mask names, out_dir, generation, checkpoint, report, should_stop) -> (uncertainty of
 each slide finished, problems): ``SlidePredictions.predict_slides``."""
 
+BYTES_PER_PIXEL = 10
+"""What a cached prediction keeps per pixel: class map, uncertainty, the coloured overlay and heat map."""
 CACHE_PIXELS = 24 * 1024 * 1024
-"""Cached predictions keep 10 bytes per pixel (class map, uncertainty, the coloured overlay and
-heat map): about 240 MB."""
+"""Pixels of predictions cached (about 240 MB) until the memory budget says otherwise."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class PredictionService(QObject):
         self._predictor_generation = -1
         self._predictor_lock = threading.Lock()
         self._cache: OrderedDict[Path, ShownPrediction] = OrderedDict()
+        self.cache_pixels = CACHE_PIXELS
         self._pending: set[Path] = set()
         self._written: dict[Path, tuple[Path, float]] = {}  # image -> (prediction file, uncertainty)
         self._stop_all = threading.Event()
@@ -118,7 +120,15 @@ class PredictionService(QObject):
         """Cache a prediction of the current model (oldest dropped past the pixel budget)."""
         self._cache[path] = shown
         self._cache.move_to_end(path)
-        while len(self._cache) > 1 and sum(s.pixels for s in self._cache.values()) > CACHE_PIXELS:
+        self._trim()
+
+    def set_cache_bytes(self, cache_bytes: int) -> None:
+        """Keep at most ``cache_bytes`` of predictions (10 bytes a pixel) from now on."""
+        self.cache_pixels = cache_bytes // BYTES_PER_PIXEL
+        self._trim()
+
+    def _trim(self) -> None:
+        while len(self._cache) > 1 and sum(s.pixels for s in self._cache.values()) > self.cache_pixels:
             self._cache.popitem(last=False)
 
     def forget_rendered(self) -> None:

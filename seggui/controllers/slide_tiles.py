@@ -1,5 +1,6 @@
 """The display tiles of the slide on screen: decoded and coloured on worker threads, newest
-request first, kept within a byte budget, so panning and zooming never wait on a decode.
+request first, kept within a byte budget (and the tiles on screen, whatever the budget), so
+panning and zooming never wait on a decode.
 
 The canvas asks for the tiles it is about to draw (``want``) and draws what ``image`` has, the
 slide's overview in the place of the rest; each tile that arrives is announced (``tile_ready``)
@@ -55,6 +56,7 @@ class SlideTiles(QObject):
         self._wanted: list[TileKey] = []  # newest last: workers take from the end
         self._busy: set[TileKey] = set()
         self._failed: set[TileKey] = set()
+        self._on_screen: set[TileKey] = set()  # never dropped for the budget: they are being drawn
         self._closed = False
         self._condition = threading.Condition()
         self._threads = [
@@ -62,6 +64,12 @@ class SlideTiles(QObject):
         ]
         for thread in self._threads:
             thread.start()
+
+    def set_budget(self, budget_bytes: int) -> None:
+        """Keep at most ``budget_bytes`` of display tiles from now on."""
+        with self._condition:
+            self.budget_bytes = budget_bytes
+            self._evict()
 
     @property
     def reader(self) -> SlideReader | None:
@@ -102,6 +110,7 @@ class SlideTiles(QObject):
     def want(self, keys: list[TileKey], on_screen: set[TileKey]) -> None:
         """Draw ``keys`` next, the last of them first; drop the requests not in ``on_screen``."""
         with self._condition:
+            self._on_screen = set(on_screen)
             self._wanted = [k for k in self._wanted if k in on_screen and k not in keys]
             self._wanted += [
                 k
@@ -153,10 +162,17 @@ class SlideTiles(QObject):
                     continue
                 self._images[key] = image
                 self._bytes += image.sizeInBytes()
-                while self._bytes > self.budget_bytes and len(self._images) > 1:
-                    _, old = self._images.popitem(last=False)
-                    self._bytes -= old.sizeInBytes()
+                self._evict()
             self.tile_ready.emit(key)
+
+    def _evict(self) -> None:
+        """Drop the least recently used tiles past the budget, but none on screen: a screen
+        needs its tiles whatever the budget (dropping them would decode them again and again)."""
+        for key in list(self._images):
+            if self._bytes <= self.budget_bytes:
+                return
+            if key not in self._on_screen:
+                self._bytes -= self._images.pop(key).sizeInBytes()
 
     @staticmethod
     def _draw(reader: SlideReader, views: tuple[ChannelView, ...], key: TileKey) -> QImage:

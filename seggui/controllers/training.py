@@ -162,6 +162,7 @@ class TrainingController(QObject):
             unsaved_masks=self.store.unsaved_masks(),
             image_axes=project.image_axes,
             slide_masks=self.store.slide_masks(),
+            cache_bytes=self.app.memory_budget.share("training"),
         )
         self._stop_requested = False
         self._network_note = ""

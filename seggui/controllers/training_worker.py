@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from model.classes import ClassInfo
 from model.errors import SegGUIError
+from model.storage.image_cache import cache_bytes
 from seggui.rendering.labels import Drawing, render_prediction
 
 if TYPE_CHECKING:
@@ -52,6 +53,14 @@ class TrainRequest:
     """The folder's answer for TIFFs without axes in their metadata (``Project.image_axes``)."""
     slide_masks: dict[Path, ChunkedMask] = field(default_factory=dict)
     """The chunked masks of slides the window has open (by folder), read as they are."""
+    cache_bytes: int = 0
+    """The training cache where the settings leave it automatic (0): the memory budget's share."""
+
+
+def training_cache_bytes(setting_mb: int, budget_share: int) -> int:
+    """The training cache: the settings' size, or where they leave it automatic (0), the memory
+    budget's share (the machine's default without one)."""
+    return cache_bytes(setting_mb) if setting_mb or not budget_share else budget_share
 
 
 @dataclass(frozen=True)
@@ -143,7 +152,7 @@ class TrainWorker(QObject):
         from model.networks.config import PRESET_INFO, START_CHOICES, START_IMAGENET, is_pretrained_preset
         from model.networks.network_choice import model_channels, resolve_preset
         from model.networks.weights import initial_checkpoint
-        from model.storage.image_cache import DecodedCache, cache_bytes
+        from model.storage.image_cache import DecodedCache
         from model.training.data import find_samples
         from model.training.slide_regions import slides_to_train_on, split_slides
         from model.training.train import TrainSettings, fit, split_train_val
@@ -176,7 +185,7 @@ class TrainWorker(QObject):
             samples,
             in_channels,
             len(request.classes),
-            cache=DecodedCache(cache_bytes(settings.cache_mb)),
+            cache=DecodedCache(training_cache_bytes(settings.cache_mb, request.cache_bytes)),
             overrides=request.unsaved_masks,
             picked=settings.channels,
         )

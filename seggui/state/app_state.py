@@ -1,4 +1,5 @@
-"""What a window has open: the project, the image on screen and its mask document. No widgets.
+"""What a window has open: the project, the image on screen and its mask document, and the
+memory budget its caches keep to. No widgets.
 
 ``AppState`` owns them and is the only one to announce their changes; controllers change them
 through its methods, widgets and controllers follow its signals.
@@ -12,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from model.classes import ClassInfo
+from model.compute.memory_budget import MemoryBudget
 from model.errors import SegGUIError
 from model.storage.project import Project, save_project
 from seggui.state.document import MaskDocument
@@ -30,6 +32,7 @@ class AppState(QObject):
     train_settings_changed = Signal(object)  # dict: the project's training settings, as saved
     failed = Signal(str)  # something went wrong that the user must see
     noted = Signal(str, int)  # a passing message for the status bar, shown for so many ms
+    memory_budget_changed = Signal(object)  # MemoryBudget: the caches' shares changed
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -38,6 +41,17 @@ class AppState(QObject):
         self._current: LoadedImage | None = None
         self._slide: LoadedSlide | None = None
         self._document: MaskDocument | None = None
+        self._memory_budget = MemoryBudget.from_setting(0)
+
+    @property
+    def memory_budget(self) -> MemoryBudget:
+        """What the caches may keep (``model.compute.memory_budget``)."""
+        return self._memory_budget
+
+    def set_memory_budget(self, budget: MemoryBudget) -> None:
+        if budget != self._memory_budget:
+            self._memory_budget = budget
+            self.memory_budget_changed.emit(budget)
 
     @property
     def project(self) -> Project | None:

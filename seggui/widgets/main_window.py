@@ -27,6 +27,7 @@ from seggui.controllers.image_session import ImageSession
 from seggui.controllers.jobs import Jobs
 from seggui.controllers.live_prediction import LivePrediction
 from seggui.controllers.mask_store import MaskStore
+from seggui.controllers.memory_use import follow_budget
 from seggui.controllers.model_choice import ModelChoice
 from seggui.controllers.model_context import ModelContext
 from seggui.controllers.predictions import PredictionService
@@ -116,6 +117,7 @@ class MainWindow(QMainWindow):
             drawing=lambda: self.labels.drawing(PREDICTION),
             parent=self,
         )
+        follow_budget(self.state, self.settings, self.session, self.store, self.service, self.slide_tiles)
         self.acceptance = Acceptance(self.state, self.models, self.editor, self.dialogs)
         common = {"store": self.store, "session": self.session, "jobs": self.jobs, "questions": self.dialogs}
         self.class_editing = ClassEditing(self.state, **common, parent=self)
@@ -156,7 +158,7 @@ class MainWindow(QMainWindow):
         )
         self.actions = wa.WindowActions(
             file=wa.file_actions(self, self.state, self.transfer, self._choose_folder),
-            edit=wa.edit_actions(self, self.editor.undo_group),
+            edit=wa.edit_actions(self, self.editor.undo_group, self.state, self.settings),
             view=wa.view_actions(self, self.canvas, self.session, self.labels),
             image=wa.image_actions(self, self.session, self.plane_bar),
             tools=wa.tool_actions(self, self.tool_state, self.status.pick_class_under_pointer),

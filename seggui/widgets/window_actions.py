@@ -28,6 +28,7 @@ from seggui.state.model_state import ModelState
 from seggui.state.tool_state import ToolState
 from seggui.widgets.actions import make_action
 from seggui.widgets.help import show_about, show_shortcuts
+from seggui.widgets.memory_dialog import choose_memory_budget
 from seggui.widgets.plane_bar import PlaneBar
 from seggui.widgets.transfer_dialogs import ask_classes_file, ask_export, ask_import
 
@@ -43,6 +44,7 @@ class FileActions(NamedTuple):
 class EditActions(NamedTuple):
     undo: QAction
     redo: QAction
+    memory: QAction
 
 
 class ViewActions(NamedTuple):
@@ -163,12 +165,14 @@ def help_actions(parent: QWidget) -> HelpActions:
     )
 
 
-def edit_actions(parent: QWidget, undo_group: QUndoGroup) -> EditActions:
+def edit_actions(parent: QWidget, undo_group: QUndoGroup, app: AppState, settings: QSettings) -> EditActions:
     undo = undo_group.createUndoAction(parent, "&Undo")
     undo.setShortcut(QKeySequence.StandardKey.Undo)
     redo = undo_group.createRedoAction(parent, "&Redo")
     redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-    return EditActions(undo, redo)
+    memory = make_action(parent, "&Memory Budget...", lambda: choose_memory_budget(parent, app, settings))
+    memory.setStatusTip("How much the window's caches may keep in memory, share by share")
+    return EditActions(undo, redo, memory)
 
 
 def remember_styles(labels: LabelDisplay, settings: QSettings) -> None:
@@ -343,6 +347,8 @@ def build_menus(bar: QMenuBar, actions: WindowActions, extra_image: list[QAction
     edit_menu = bar.addMenu("&Edit")
     edit_menu.addAction(actions.edit.undo)
     edit_menu.addAction(actions.edit.redo)
+    edit_menu.addSeparator()
+    edit_menu.addAction(actions.edit.memory)
     view_menu = bar.addMenu("&View")
     for action in (view.fit, view.mask_visible, view.next_image, view.previous_image):
         view_menu.addAction(action)

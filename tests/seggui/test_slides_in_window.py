@@ -13,15 +13,19 @@ import zarr
 from PySide6.QtCore import Qt
 
 from model.classes import default_classes
+from model.compute.memory_budget import SHARES, MemoryBudget, default_budget_bytes
 from model.labels.export_labels import ExportOptions
 from model.networks.checkpoint import load_checkpoint
 from model.prediction.predict_slide import open_slide_prediction
 from model.storage import tiff_files
 from model.storage.chunked_mask import ChunkedMask
 from model.storage.project import Project, save_project
+from seggui.controllers.memory_use import SETTING
 from seggui.controllers.slide_tiles import DISPLAY_TILE
 from seggui.state.label_status import Status
 from seggui.state.tool_state import SAME_LABEL, SIMILAR
+from seggui.widgets.main_window import MainWindow
+from seggui.widgets.memory_dialog import MemoryDialog, apply_choice
 from tests.model.test_slides import write_pyramid
 from tests.seggui.conftest import capsule, drag, landed, view_point
 from tests.synthetic import shapes_image
@@ -344,3 +348,53 @@ def test_a_slide_is_predicted_on_screen_first_then_whole_and_next_most_uncertain
     seen = window.canvas.visible_scene_rect()
     assert seen.contains(ranked[1][1] + 256, ranked[1][0] + 256)
     assert "uncertainty" in window.statusBar().currentMessage()
+
+
+def test_the_memory_budget_set_in_the_settings_bounds_every_cache_of_a_slide(
+    qtbot, window, slide_folder, monkeypatch
+):
+    monkeypatch.setattr("model.compute.memory_budget.MIN_BYTES", 1 << 20)  # a budget this machine can fill
+    folder, image = slide_folder
+    slide = open_slide(qtbot, window, folder)
+    dialog = MemoryDialog(window.state.memory_budget, True, window)
+    assert "MB: decoded tiles of the slide on screen" in dialog.shares.text()
+    dialog.size_spin.setMinimum(1)
+    dialog.size_spin.setValue(8)
+    assert not dialog.uses_default and dialog.setting == 8
+    apply_choice(dialog, window.state, window.settings)
+    budget = window.state.memory_budget
+    assert budget.total_bytes == 8 << 20 and int(window.settings.value(SETTING)) == 8
+    assert slide.reader.cache.max_bytes == budget.share("slide tiles")
+    assert window.slide_tiles.budget_bytes == budget.share("slide display") // 2
+    assert window.service.cache_pixels * 10 <= budget.share("predictions")
+    assert window.session.recent_documents.max_bytes == budget.share("recent masks")
+    assert slide.mask.clean_bytes == budget.share("slide masks")
+
+    window.canvas.actual_size()
+    bars = window.canvas.horizontalScrollBar(), window.canvas.verticalScrollBar()
+    for x, y in ((0, 0), (1200, 0), (1200, 900), (0, 900), (600, 500)):  # across the whole slide
+        bars[0].setValue(x)
+        bars[1].setValue(y)
+        all_tiles_drawn(qtbot, window)
+        assert slide.reader.cache.nbytes <= budget.share("slide tiles")
+        screen = len(window.slide_tiles._on_screen) * DISPLAY_TILE * DISPLAY_TILE * 4
+        assert window.slide_tiles._bytes <= window.slide_tiles.budget_bytes + screen  # the screen's own
+    seen = window.canvas.visible_scene_rect()
+    shot = window.canvas.viewport().grab().toImage()
+    colour = shot.pixelColor(10, 10)  # still drawn right, from the few tiles the budget keeps
+    expected = image[int(seen.top()) + 10, int(seen.left()) + 10]
+    assert (colour.red(), colour.green(), colour.blue()) == tuple(expected)
+
+    again = MainWindow(window.settings)  # the next start keeps the choice
+    qtbot.addWidget(again)
+    assert again.state.memory_budget == budget
+
+
+def test_a_memory_budget_splits_into_shares_that_stay_within_it():
+    budget = MemoryBudget.from_setting(1024)
+    assert budget.total_bytes == 1024 << 20
+    assert sum(budget.share(name) for name in SHARES) <= budget.total_bytes
+    assert MemoryBudget.from_setting(0).total_bytes == default_budget_bytes() >= 512 << 20
+    assert MemoryBudget.from_setting(100).total_bytes == 512 << 20  # the least it can be
+    with pytest.raises(ValueError, match="at least 512 MB"):
+        MemoryBudget(1 << 20)
