@@ -157,6 +157,7 @@ def prediction_rows(app: QApplication, window: MainWindow, work: Path) -> list[t
     from model.networks.checkpoint import Checkpoint, save_checkpoint
     from model.networks.unet import build_unet, preset
     from model.prediction.predict import Predictor
+    from seggui.controllers.slide_prediction import SLIDE_WINDOW
 
     classes = window.state.classes
     config = preset("fast", in_channels=3, num_classes=len(classes))
@@ -164,6 +165,10 @@ def prediction_rows(app: QApplication, window: MainWindow, work: Path) -> list[t
                             (0.5,) * 3, (0.25,) * 3)  # fmt: skip
     model_file = work / "random.pt"
     save_checkpoint(model_file, checkpoint)
+    height, width = window.state.slide.shape
+    side = SLIDE_WINDOW
+    window.canvas.centerOn(round(width / 2 / side) * side, round(height / 2 / side) * side)  # 4 windows meet
+    _wait(app, lambda: window.slide_tiles.pending == 0)
     predictions = window.slide_predictions
     arrived: list = []
     times: list[float] = []

@@ -34,11 +34,21 @@ def accepted_pixels(
     ``sure_only``: of those, only where the model is sure (``sure_pixels``)."""
     if prediction.classes.shape != mask.shape:
         raise ValueError(f"a {prediction.classes.shape} prediction for a {mask.shape} mask")
+    return accepted_where(
+        mask, prediction.uncertainty_map, only_unpainted=only_unpainted, sure_only=sure_only
+    )
+
+
+def accepted_where(
+    mask: np.ndarray, uncertainty_map: np.ndarray | None, *, only_unpainted: bool, sure_only: bool
+) -> tuple[np.ndarray, int]:
+    """``accepted_pixels`` from the uncertainty map itself (0..255, as ``Prediction`` holds it;
+    None: sure everywhere), for a part of a slide as for an image."""
     if not only_unpainted:
         return np.ones(mask.shape, bool), 0
     where = mask == IGNORE_INDEX
-    if not sure_only:
+    if not sure_only or uncertainty_map is None:
         return where, 0
-    sure = sure_pixels(prediction)
+    sure = uncertainty_map < round(SURE_BELOW * 255)
     unsure = int(np.count_nonzero(where & ~sure))
     return where & sure, unsure

@@ -152,6 +152,16 @@ class MaskEditor(QObject):
         self.end_edit()
         return bool(rect.width and rect.height)
 
+    def replace_in(self, rect: Rect, where: np.ndarray, values: np.ndarray, label: str) -> bool:
+        """``replace_where`` within ``rect`` (arrays of its size), for a part of a slide."""
+        if not self.begin_edit(label):
+            return False
+        assert self.document is not None
+        changed = self.document.replace_in(rect, where, values)
+        self._changed(changed)
+        self.end_edit()
+        return bool(changed.width and changed.height)
+
     def _changed(self, rect: Rect) -> None:
         if rect.width and rect.height:
             self.region_changed.emit(rect)

@@ -109,6 +109,16 @@ class SlidePredictions(QObject):
         if self._shown is not None:
             self._settle.start()
 
+    def view_rect(self) -> Rect | None:
+        """The part of the slide on screen, within the slide (None: no slide, or none of it)."""
+        view, slide = self._view, self._shown
+        if view is None or slide is None:
+            return None
+        height, width = slide.shape
+        top, left = max(view[0], 0), max(view[1], 0)
+        bottom, right = min(view[2], height), min(view[3], width)
+        return Rect(left, top, right - left, bottom - top) if bottom > top and right > left else None
+
     def _show(self, slide: LoadedSlide | None, output: SlideOutput | None) -> None:
         if slide is not self._shown:
             self._view = None  # the canvas says what of this one is on screen

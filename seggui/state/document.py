@@ -245,6 +245,22 @@ class MaskDocument:
         where = region[inner.y : inner.y + inner.height, inner.x : inner.x + inner.width]
         return self._write(rect, where, value)
 
+    def read(self, rect: Rect) -> np.ndarray:
+        """A copy of the pixels of ``rect``."""
+        return self._region(rect).copy()
+
+    def replace_in(self, rect: Rect, where: np.ndarray, values: np.ndarray) -> Rect:
+        """Set the pixels of ``rect`` where ``where`` to ``values`` (both of the rect's size):
+        a part of a slide's prediction accepted."""
+        region = self._region(rect)
+        changed = where & (region != values)
+        if not changed.any():
+            return EMPTY
+        self._touch(rect)
+        region[changed] = values[changed]
+        self._store(rect, region)
+        return rect
+
     def replace_where(self, where: np.ndarray, values: np.ndarray) -> Rect:
         """Set ``mask[where] = values[where]`` (used to accept predictions)."""
         if where.shape != self.shape or values.shape != self.shape:

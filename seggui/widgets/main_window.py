@@ -118,7 +118,8 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         follow_budget(self.state, self.settings, self.session, self.store, self.service, self.slide_tiles)
-        self.acceptance = Acceptance(self.state, self.models, self.editor, self.dialogs)
+        parts = (self.state, self.models, self.editor, self.dialogs, self.slide_predictions)
+        self.acceptance = Acceptance(*parts)
         common = {"store": self.store, "session": self.session, "jobs": self.jobs, "questions": self.dialogs}
         self.class_editing = ClassEditing(self.state, **common, parent=self)
         self.transfer = LabelTransfer(self.state, image_list=self.images, **common, parent=self)

@@ -298,6 +298,8 @@ def model_actions(
         has_model, has_project = models.has_model, app.project is not None
         current = app.current
         shown = current is not None and models.is_shown(current.path)
+        slide_shown = slides is not None and slides.output is not None
+        shown = shown or (app.slide is not None and slide_shown)
         actions.train.setEnabled(has_project and not models.training)
         actions.stop.setEnabled(models.training or models.predicting_all)
         actions.accept_unpainted.setEnabled(shown)
@@ -316,6 +318,9 @@ def model_actions(
         app.slide_opened,
     ):
         signal.connect(update)
+    slides = acceptance.slides
+    if slides is not None:
+        slides.output_shown.connect(update)
     update()
     return actions
 

@@ -398,3 +398,44 @@ def test_a_memory_budget_splits_into_shares_that_stay_within_it():
     assert MemoryBudget.from_setting(100).total_bytes == 512 << 20  # the least it can be
     with pytest.raises(ValueError, match="at least 512 MB"):
         MemoryBudget(1 << 20)
+
+
+def test_accepting_a_slides_prediction_takes_what_is_on_screen_as_one_undo_step(
+    qtbot, window, grey_slide_project, monkeypatch
+):
+    folder = grey_slide_project
+    predictions = window.slide_predictions
+    with qtbot.waitSignal(predictions.output_shown, timeout=60000, check_params_cb=lambda o: o is not None):
+        open_slide(qtbot, window, folder)
+    window.store.autosave_timer.setInterval(600_000)
+    window.canvas.actual_size()
+    qtbot.waitUntil(lambda: len(predictions.output.done()) >= 4 and not predictions._running, timeout=60000)
+    window.tool_state.set_class(2)
+    window.tool_state.set_brush_radius(4)
+    drag(qtbot, window, [(60.5, 60.5), (120.5, 60.5)])  # painted first: Accept keeps it
+    a, b = landed(window, 60.5, 60.5), landed(window, 120.5, 60.5)
+    stroke = capsule((HEIGHT, WIDTH), a, b, 4)
+    window.models.set_accept_sure_only(False)
+    assert window.actions.model.accept_unpainted.isEnabled()
+
+    window.acceptance.accept_unpainted()
+    rect = predictions.view_rect()
+    predicted = predictions.output.classes.read(rect.y, rect.x, rect.height, rect.width)
+    mask = window.state.document.read(rect)
+    painted = stroke[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width]
+    assert np.all(mask[painted] == 2)
+    assert np.array_equal(mask[~painted], predicted[~painted])  # every other pixel on screen
+    outside = window.state.document.chunked.read(rect.y + rect.height, 0, 10, 10)
+    assert np.all(outside == 255)  # below the view: untouched
+
+    window.editor.undo_group.undo()
+    mask = window.state.document.read(rect)
+    assert np.all(mask[painted] == 2) and np.all(mask[~painted] == 255)
+
+    monkeypatch.setattr("seggui.controllers.acceptance.ACCEPT_PIXELS", 1000 * 1000)
+    window.canvas.fit_to_window()  # the whole slide: more than one Accept takes
+    qtbot.waitUntil(lambda: predictions.view_rect().width == WIDTH, timeout=5000)
+    errors = []
+    window.state.failed.connect(errors.append)
+    window.acceptance.accept_unpainted()
+    assert errors and "Zoom in to accept" in errors[0]
