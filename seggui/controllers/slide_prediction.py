@@ -36,8 +36,6 @@ own; a wider one (the slide zoomed out) waits for Predict All, which says so."""
 SLIDE_PREDICTION_SUFFIX = ".slide"
 """A slide's prediction folder in the predictions folder: ``<mask name>.slide``."""
 VIEW_SETTLES_MS = 150
-SLIDE_READER_CACHE = 64 * 1024 * 1024
-"""The tile cache of a slide Predict All opens itself (not the one on screen)."""
 
 
 @dataclass(frozen=True)
@@ -308,7 +306,8 @@ class SlidePredictions(QObject):
             shown = self._shown
             own = shown is None or shown.path != path
             try:
-                reader = SlideReader(path, cache=TileCache(SLIDE_READER_CACHE)) if own else shown.reader
+                cache = TileCache(self.app.memory_budget.share("slide tiles"))  # the budget's, as on screen
+                reader = SlideReader(path, cache=cache) if own else shown.reader
             except (SegGUIError, OSError, ValueError) as exc:
                 problems.append(f"{path}: cannot be read as a slide ({exc})")
                 continue

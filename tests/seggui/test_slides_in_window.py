@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tifffile
 import zarr
+from PIL import Image
 from PySide6.QtCore import Qt
 
 from model.classes import default_classes
@@ -27,7 +28,7 @@ from seggui.state.tool_state import SAME_LABEL, SIMILAR
 from seggui.widgets.main_window import MainWindow
 from seggui.widgets.memory_dialog import MemoryDialog, apply_choice
 from tests.model.test_slides import write_pyramid
-from tests.seggui.conftest import capsule, drag, landed, view_point
+from tests.seggui.conftest import capsule, drag, landed, open_folder, view_point
 from tests.synthetic import shapes_image
 
 HEIGHT, WIDTH = 1900, 2600
@@ -439,3 +440,24 @@ def test_accepting_a_slides_prediction_takes_what_is_on_screen_as_one_undo_step(
     window.state.failed.connect(errors.append)
     window.acceptance.accept_unpainted()
     assert errors and "Zoom in to accept" in errors[0]
+
+
+def test_predict_all_predicts_a_slide_that_is_not_on_screen_beside_the_folders_images(
+    qtbot, window, grey_slide_project
+):
+    folder = grey_slide_project
+    rng = np.random.default_rng(8)
+    Image.fromarray(shapes_image(rng, 128)[0]).save(folder / "a-small.png")
+    with qtbot.waitSignal(window.models.prediction_shown, timeout=60000):
+        open_folder(qtbot, window, folder)  # the small image first, by name
+    assert window.state.current.path.name == "a-small.png" and window.state.slide is None
+    with qtbot.waitSignal(window.ranking.predict_all_finished, timeout=120000) as finished:
+        window.ranking.predict_all()
+    result = finished.args[0]
+    assert set(result.uncertainties) == {folder / "a-small.png", folder / "slide.tif"} and not result.problems
+    done = open_slide_prediction(folder / "predictions" / "slide.slide")
+    assert done.complete and done.windows_total == 24
+    classes = done.classes().read(0, 0, HEIGHT, WIDTH)
+    assert not np.any(classes == 255) and set(np.unique(classes)) <= {0, 1, 2}
+    assert (folder / "predictions" / "a-small.png").is_file()
+    assert window.images.status_of(folder / "slide.tif") == Status.PREDICTED
