@@ -12,11 +12,14 @@ import numpy as np
 from model.classes import IGNORE_INDEX, ClassInfo, distinct_color
 from model.errors import MaskError, SegGUIError
 from model.labels.formats import IMPORT_FORMATS, IMPORT_KINDS, ReadContext
+from model.labels.formats.index import label_folder
 from model.labels.labelme_import import labelme_mask
+from model.labels.slide_import import import_slide_labels, slide_mask_folder
 from model.storage.imageio import image_size, write_mask
 from model.storage.mask_names import MaskNames
 from model.storage.project import MAX_CLASSES
-from model.storage.tiff_files import split_plane
+from model.storage.slide import opens_as_slide
+from model.storage.tiff_files import is_tiff, split_plane
 
 __all__ = ["IMPORT_KINDS", "ImportProgress", "ImportReport", "import_labels"]
 
@@ -32,6 +35,8 @@ class ImportReport:
     """The project's classes after the import (longer than before if unknown labels were added)."""
     added: list[str] = field(default_factory=list)
     """Labels added as classes (``add_classes``)."""
+    slides: list[Path] = field(default_factory=list)
+    """The imported images that are whole slides (their chunked masks were replaced)."""
 
     def summary(self) -> str:
         added = f"; new classes {', '.join(self.added)}" if self.added else ""
@@ -95,6 +100,9 @@ def import_labels(
         if on_progress is not None:
             on_progress(ImportProgress(index, len(jobs), name))
         target = mask_names.mask_path(image, mask_dir)
+        if is_tiff(image) and opens_as_slide(image):
+            _import_slide(kind, source, name, image, target, report, overwrite)
+            continue
         if target.exists() and not overwrite:
             report.skipped.append(
                 f"{name}: {image.name} already has a mask (allow overwriting to replace it)"
@@ -119,6 +127,31 @@ def import_labels(
             raise SegGUIError(f"cannot write {target}: {exc.strerror or exc}") from exc
         report.imported.append(image)
     return report
+
+
+def _import_slide(
+    kind: str, source: Path, name: str, image: Path, target: Path, report: ImportReport, overwrite: bool
+) -> None:
+    """A whole slide's labels: an index label TIFF streamed into its chunked mask; the formats
+    that hold whole images are refused for it, saying why."""
+    if kind != "masks":
+        report.skipped.append(
+            f"{name}: {image.name} is a whole slide; import its labels as index masks (a one-channel "
+            "label TIFF of its size, as QuPath and Fiji export them)"
+        )
+        return
+    try:
+        refused = import_slide_labels(
+            label_folder(source) / name, image, slide_mask_folder(target), report.classes, overwrite=overwrite
+        )
+    except SegGUIError as exc:
+        report.skipped.append(str(exc))
+        return
+    if refused is not None:
+        report.skipped.append(refused)
+        return
+    report.imported.append(image)
+    report.slides.append(image)
 
 
 MaskMaker = Callable[[tuple[int, int]], np.ndarray]

@@ -26,7 +26,7 @@ def open_slide_mask(
         mask = ChunkedMask.open(path)
         counts = _counts(mask)
     else:
-        mask, counts = _from_tiff(path, scratch / f"{path.name}.zarr", ignore_value)
+        mask, counts = stream_label_tiff(path, scratch / f"{path.name}.zarr", ignore_value)
     if mask.shape != shape:
         raise SegGUIError(
             f"{path}: the labels are {mask.shape[1]} x {mask.shape[0]}, the slide {shape[1]} x {shape[0]}; "
@@ -35,7 +35,11 @@ def open_slide_mask(
     return mask, counts
 
 
-def _from_tiff(path: Path, folder: Path, ignore_value: int | None) -> tuple[ChunkedMask, dict[int, int]]:
+def stream_label_tiff(
+    path: Path, folder: Path, ignore_value: int | None = None
+) -> tuple[ChunkedMask, dict[int, int]]:
+    """A label TIFF streamed chunk by chunk into a new chunked mask at ``folder``, and the pixels
+    of each class value (``ignore_value`` and 255 read as not labelled)."""
     with SlideReader(path) as labels:
         if labels.channels != 1 or labels.dtype not in (np.uint8, np.uint16):
             raise SegGUIError(

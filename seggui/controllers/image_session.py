@@ -165,8 +165,7 @@ class ImageSession(QObject):
     def rescan(self) -> None:
         """List the folder again (statuses may have changed on disk) and reload the image on screen."""
         self.thumbnails.clear()
-        current = self.state.current
-        self._scan(reopen=current.path if current is not None else None)
+        self._scan(reopen=self.state.shown_path)  # a slide too: its mask may be new
 
     def _scan(self, reopen: Path | None, *, recover: bool = False) -> None:
         project = self.state.project

@@ -143,6 +143,11 @@ class MaskStore(QObject):
             self._slide_masks[mask_path] = document.chunked
         self._emit_status()
 
+    def forget_slide_mask(self, folder: Path) -> None:
+        """The slide mask ``folder`` was replaced on disk (an import): the one open here is not
+        it any more, and the slide opens it afresh."""
+        self._slide_masks.pop(folder, None)
+
     def slide_masks(self) -> dict[Path, ChunkedMask]:
         """The chunked masks of the folder's slides opened so far, by folder, with every stroke
         painted into them: a slide opened again, or trained on, reads these (opening a mask

@@ -14,6 +14,8 @@ from model.classes import read_labels_file
 from model.errors import SegGUIError
 from model.labels.export_labels import ExportConflict, ExportOptions, export_labels
 from model.labels.import_labels import import_labels
+from model.labels.slide_import import slide_mask_folder
+from model.storage.mask_names import MaskNames
 from model.storage.project import Project, with_declared_classes
 from seggui.controllers.image_session import ImageSession
 from seggui.controllers.jobs import Jobs
@@ -168,6 +170,11 @@ class LabelTransfer(QObject):
             return
         if result.added:  # type: ignore[attr-defined]
             self.state.set_classes(tuple(result.classes))  # type: ignore[attr-defined]
+        project = self.state.project
+        if project is not None and result.slides:  # type: ignore[attr-defined]
+            names = MaskNames([r.path for r in self.image_list.records()])
+            for image in result.slides:  # type: ignore[attr-defined]
+                self.store.forget_slide_mask(slide_mask_folder(names.mask_path(image, project.mask_dir)))
         self.session.rescan()
         self.state.tell(result.summary(), 15000)  # type: ignore[attr-defined]
         self.import_finished.emit(result)

@@ -461,3 +461,39 @@ def test_predict_all_predicts_a_slide_that_is_not_on_screen_beside_the_folders_i
     assert not np.any(classes == 255) and set(np.unique(classes)) <= {0, 1, 2}
     assert (folder / "predictions" / "a-small.png").is_file()
     assert window.images.status_of(folder / "slide.tif") == Status.PREDICTED
+
+
+def test_a_label_tiff_imported_for_a_slide_streams_into_its_chunked_mask_and_shows(
+    qtbot, window, slide_folder, tmp_path
+):
+    folder, _ = slide_folder
+    open_slide(qtbot, window, folder)
+    labels = np.full((HEIGHT, WIDTH), 255, np.uint8)
+    labels[100:900, 200:1400] = 1  # across chunk borders
+    labels[1500:1800, 2000:2500] = 0
+    source = tmp_path / "from-qupath"
+    source.mkdir()
+    tifffile.imwrite(source / "slide.tif", labels, tile=(256, 256), compression="zlib")
+
+    with qtbot.waitSignal(window.state.slide_opened, timeout=30000):  # the slide opens again
+        with qtbot.waitSignal(window.transfer.import_finished, timeout=30000) as done:
+            window.transfer.import_labels(source, "masks")
+    report = done.args[0]
+    assert report.imported == [folder / "slide.tif"] and report.slides == [folder / "slide.tif"]
+    on_disk = zarr.open_array(str(folder / "masks" / "slide.zarr"), mode="r")
+    assert np.array_equal(on_disk[:, :], labels)
+    document = window.state.document
+    assert document.label_at(500, 500) == 1 and document.label_at(2100, 1600) == 0
+    assert document.label_at(50, 50) == 255
+    assert window.images.record(0).status == Status.PARTLY
+
+    wrong = tmp_path / "wrong-size"
+    wrong.mkdir()
+    tifffile.imwrite(wrong / "slide.tif", labels[:1000], tile=(256, 256))
+    with qtbot.waitSignal(window.transfer.import_finished, timeout=30000) as done:
+        window.transfer.import_labels(wrong, "masks", overwrite=True)
+    assert not done.args[0].imported and "must be the same size" in done.args[0].skipped[0]
+    assert np.array_equal(zarr.open_array(str(folder / "masks" / "slide.zarr"), mode="r")[:, :], labels)
+    with qtbot.waitSignal(window.transfer.import_finished, timeout=30000) as done:
+        window.transfer.import_labels(source, "masks")  # without overwriting
+    assert "already has a mask" in done.args[0].skipped[0]

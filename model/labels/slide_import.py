@@ -1,0 +1,79 @@
+"""A whole slide's labels imported: a one-channel label TIFF (QuPath's or Fiji's export of a
+labelled slide, or SegGUI's own tiled export) streamed chunk by chunk into the slide's chunked
+mask, ``masks/<name>.zarr`` (``model.storage.slide_masks``), never decoded whole.
+
+The new mask is written beside the old one and takes its place only when complete, so a label
+file that turns out bad halfway leaves the slide's mask as it was."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+from model.classes import ClassInfo
+from model.errors import SegGUIError
+from model.storage.chunked_mask import SLIDE_MASK_SUFFIX, holds_labels
+from model.storage.slide import SlideReader
+from model.storage.slide_masks import stream_label_tiff
+from model.storage.tiff_files import is_tiff
+
+log = logging.getLogger(__name__)
+
+
+def slide_mask_folder(mask_path: Path) -> Path:
+    """The chunked mask folder of the slide whose mask would be ``mask_path``."""
+    return mask_path.with_suffix(SLIDE_MASK_SUFFIX)
+
+
+def import_slide_labels(
+    label_file: Path, image: Path, folder: Path, classes: list[ClassInfo], *, overwrite: bool
+) -> str | None:
+    """Stream ``label_file`` into ``folder``, the chunked mask of the slide ``image``; a reason
+    if it was not imported (the slide has labels and ``overwrite`` is off), None if it was.
+    Raises ``SegGUIError`` naming the file for one that cannot be a slide's labels."""
+    if not is_tiff(label_file):
+        return (
+            f"{label_file.name}: {image.name} is a whole slide; its labels are read from a one-channel "
+            "label TIFF of its size (a PNG that large cannot be read)"
+        )
+    if holds_labels(folder) and not overwrite:
+        return f"{label_file.name}: {image.name} already has a mask (allow overwriting to replace it)"
+    with SlideReader(image) as slide:
+        shape = slide.shape
+    staging = folder.with_name(f".{folder.name}.importing-{secrets.token_hex(4)}")
+    try:
+        mask, counts = stream_label_tiff(label_file, staging)
+        if mask.shape != shape:
+            raise SegGUIError(
+                f"{label_file}: the labels are {mask.shape[1]} x {mask.shape[0]}, the slide {image.name} "
+                f"{shape[1]} x {shape[0]}; they must be the same size (labels of the full-resolution level)"
+            )
+        unknown = sorted(value for value in counts if value >= len(classes))
+        if unknown:
+            raise SegGUIError(f"{label_file}: values {unknown[:8]} are not classes of this project")
+        _replace(folder, staging)
+    except OSError as exc:
+        raise SegGUIError(f"cannot write {folder}: {exc.strerror or exc}") from exc
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return None
+
+
+def _replace(folder: Path, staging: Path) -> None:
+    """Put ``staging`` where ``folder`` is: the old folder moved aside first, removed after."""
+    old = folder.with_name(f".{folder.name}.replaced-{secrets.token_hex(4)}")
+    if folder.exists():
+        os.replace(folder, old)
+    try:
+        os.replace(staging, folder)
+    except OSError:
+        if old.exists():
+            os.replace(old, folder)  # the old mask back where it was
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    if old.exists():
+        log.warning("%s: the replaced mask could not be removed; delete it by hand", old)
