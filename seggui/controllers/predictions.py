@@ -204,9 +204,10 @@ class PredictionService(QObject):
             from model.storage.tiff_files import is_tiff
 
             slides = [p for p in images if is_tiff(p) and opens_as_slide(p)] if self.slide_predictor else []
+            whole = set(slides)
             result = predict_folder(
                 self.predictors_for(generation, checkpoint),
-                [p for p in images if p not in set(slides)],
+                [p for p in images if p not in whole],
                 out_dir,
                 list(classes),
                 on_image=report,

@@ -475,9 +475,9 @@ def test_a_label_tiff_imported_for_a_slide_streams_into_its_chunked_mask_and_sho
     source.mkdir()
     tifffile.imwrite(source / "slide.tif", labels, tile=(256, 256), compression="zlib")
 
-    with qtbot.waitSignal(window.state.slide_opened, timeout=30000):  # the slide opens again
-        with qtbot.waitSignal(window.transfer.import_finished, timeout=30000) as done:
-            window.transfer.import_labels(source, "masks")
+    reopened = qtbot.waitSignal(window.state.slide_opened, timeout=30000)  # the slide opens again
+    with reopened, qtbot.waitSignal(window.transfer.import_finished, timeout=30000) as done:
+        window.transfer.import_labels(source, "masks")
     report = done.args[0]
     assert report.imported == [folder / "slide.tif"] and report.slides == [folder / "slide.tif"]
     on_disk = zarr.open_array(str(folder / "masks" / "slide.zarr"), mode="r")
