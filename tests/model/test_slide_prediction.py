@@ -174,3 +174,11 @@ def test_the_command_line_trains_on_a_slide_and_its_label_tiff_then_predicts_it(
     ]
     assert main(command) == 0
     assert set(np.unique(open_slide_prediction(out).classes().read(0, 0, 1100, 1600))) <= {0, 1, 2, 3}
+
+
+def test_a_models_fingerprint_is_the_same_for_the_same_weights_and_changes_with_them(shapes_model):
+    first, again = load_checkpoint(shapes_model), load_checkpoint(shapes_model)
+    assert first.fingerprint() == again.fingerprint()  # a slide's prediction by it resumes
+    name = next(iter(again.state_dict))
+    again.state_dict[name] = again.state_dict[name] + 1e-3
+    assert first.fingerprint() != again.fingerprint()  # a retrained model starts a new one
