@@ -100,9 +100,9 @@ def follow_state(
     slide_predictions.output_shown.connect(slide_prediction_shown)
     slide_predictions.window_predicted.connect(lambda item: canvas.slide_prediction_layer.refresh(item.rect))
     slide_predictions.region_wanted.connect(lambda r: canvas.show_region(QRectF(r.x, r.y, r.width, r.height)))
-    for moved in (canvas.zoom_changed, canvas.horizontalScrollBar().valueChanged):
+    scrolled = (canvas.horizontalScrollBar().valueChanged, canvas.verticalScrollBar().valueChanged)
+    for moved in (canvas.zoom_changed, *scrolled):
         moved.connect(view_moved)
-    canvas.verticalScrollBar().valueChanged.connect(view_moved)
     app.project_opened.connect(lambda project: canvas.mask_layer.set_classes(project.classes))
     app.classes_changed.connect(classes_changed)
     session.notice_shown.connect(canvas.show_notice)

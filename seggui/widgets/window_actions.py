@@ -294,6 +294,8 @@ def model_actions(
         action.setChecked(on)
         changed.connect(action.setChecked)
 
+    slides = acceptance.slides  # a slide's prediction on screen enables Accept too
+
     def update(*_: object) -> None:
         has_model, has_project = models.has_model, app.project is not None
         current = app.current
@@ -318,7 +320,6 @@ def model_actions(
         app.slide_opened,
     ):
         signal.connect(update)
-    slides = acceptance.slides
     if slides is not None:
         slides.output_shown.connect(update)
     update()
