@@ -98,6 +98,9 @@ def follow_state(
     renderer.overview_rendered.connect(canvas.slide_layer.set_overview)
     editor.region_changed.connect(canvas.slide_mask_layer.refresh)
     slide_predictions.output_shown.connect(slide_prediction_shown)
+    slide_predictions.preview_shown.connect(
+        lambda preview, _: canvas.slide_prediction_layer.set_mask(preview, app.classes)
+    )
     slide_predictions.window_predicted.connect(lambda item: canvas.slide_prediction_layer.refresh(item.rect))
     slide_predictions.region_wanted.connect(lambda r: canvas.show_region(QRectF(r.x, r.y, r.width, r.height)))
     scrolled = (canvas.horizontalScrollBar().valueChanged, canvas.verticalScrollBar().valueChanged)

@@ -9,15 +9,18 @@ what is on screen (``set_view``), which the worker reads when it picks the next 
 
 from __future__ import annotations
 
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from model.errors import SegGUIError
+from model.storage.chunked_mask import ChunkedMask
 from model.storage.mask_names import MaskNames
 from seggui.controllers.model_context import ModelContext
 from seggui.state.document import Rect
@@ -54,6 +57,14 @@ class SlideWindowPredicted:
         return Rect(self.left, self.top, self.output.window, self.output.window)
 
 
+@dataclass(frozen=True)
+class SlidePreviewKey:
+    """What a training preview of a slide predicts: ``rect`` of the slide ``path``."""
+
+    path: Path
+    rect: Rect
+
+
 def prediction_folder(predictions_dir: Path, key: str) -> Path:
     """Where the prediction of the slide whose mask name is ``key`` is kept."""
     return predictions_dir / f"{key}{SLIDE_PREDICTION_SUFFIX}"
@@ -76,6 +87,8 @@ class SlidePredictions(QObject):
     output_shown = Signal(object)  # the SlideOutput of the slide on screen, or None
     window_predicted = Signal(object)  # SlideWindowPredicted
     region_wanted = Signal(object)  # Rect of the slide to show (Next Most Uncertain)
+    view_settled = Signal()  # the view stopped moving (training follows it with its previews)
+    preview_shown = Signal(object, object)  # a training preview: its ChunkedMask and Rect
 
     def __init__(self, context: ModelContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -93,10 +106,11 @@ class SlidePredictions(QObject):
         self._visited: set[tuple[int, int]] = set()
         self._settle = QTimer(self, singleShot=True, interval=VIEW_SETTLES_MS)
         self._settle.timeout.connect(self.predict_on_screen)
+        self._settle.timeout.connect(self.view_settled.emit)
         self.app.slide_opened.connect(self._on_slide_opened)
         self.app.image_opened.connect(lambda _: self._show(None, None))
         self.models.model_changed.connect(lambda _: self._on_model_changed())
-        self.models.training_changed.connect(lambda training: None if training else self.predict_on_screen())
+        self.models.training_changed.connect(self._on_training_changed)
         self.service.slide_window_predicted.connect(self._on_window)
         self.service.slide_predictor = self.predict_slides
 
@@ -117,6 +131,22 @@ class SlidePredictions(QObject):
         bottom, right = min(view[2], height), min(view[3], width)
         return Rect(left, top, right - left, bottom - top) if bottom > top and right > left else None
 
+    def preview_region(self, max_pixels: int) -> Rect | None:
+        """The part of the slide on screen that a training preview predicts: None where there is
+        no slide or the view holds more than ``max_pixels``."""
+        rect = self.view_rect()
+        return rect if rect is not None and rect.width * rect.height <= max_pixels else None
+
+    def show_preview(self, path: Path, rect: Rect, classes: np.ndarray) -> None:
+        """A training preview of ``rect`` of the slide ``path``: drawn in place of the
+        prediction until the trained model's own arrives (held in memory, never written)."""
+        slide = self._shown
+        if slide is None or slide.path != path or classes.shape != (rect.height, rect.width):
+            return
+        preview = ChunkedMask.planned(Path(tempfile.gettempdir()) / "seggui-preview.zarr", slide.shape)
+        preview.write(rect.y, rect.x, classes)  # in memory: a planned mask writes nothing until saved
+        self.preview_shown.emit(preview, rect)
+
     def _show(self, slide: LoadedSlide | None, output: SlideOutput | None) -> None:
         if slide is not self._shown:
             self._view = None  # the canvas says what of this one is on screen
@@ -129,6 +159,13 @@ class SlidePredictions(QObject):
     def _on_slide_opened(self, slide: LoadedSlide) -> None:
         self._show(slide, None)
         self.predict_on_screen()
+
+    def _on_training_changed(self, training: bool) -> None:
+        """Training ended: the model's own prediction is drawn again in place of the last
+        preview (or nothing, until the new model's comes), and what is on screen is predicted."""
+        if not training:
+            self.output_shown.emit(self.output)
+            self.predict_on_screen()
 
     def _on_model_changed(self) -> None:
         self._show(self._shown, None)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
 from model.networks.config import AUTO_PRESET, START_IMAGENET, START_SCRATCH, is_pretrained_preset
@@ -18,6 +19,7 @@ from seggui.controllers.live_prediction import LivePrediction
 from seggui.controllers.mask_store import MaskStore
 from seggui.controllers.model_choice import ModelChoice
 from seggui.controllers.model_files import new_model_path
+from seggui.controllers.slide_prediction import SlidePredictions, SlidePreviewKey
 from seggui.controllers.training_worker import TrainOutcome, TrainRequest, TrainWorker
 from seggui.rendering.labels import Drawing
 from seggui.state.app_state import AppState
@@ -113,10 +115,13 @@ class TrainingController(QObject):
         choice: ModelChoice,
         live: LivePrediction,
         drawing: Callable[[], Drawing] = Drawing,
+        slides: SlidePredictions | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.app, self.models, self.store, self.choice, self.live = app, models, store, choice, live
+        self.slides = slides
+        """The window's slide predictions: a slide on screen gets its previews there."""
         self.drawing = drawing
         """How the prediction layer draws (previews are coloured so on the worker)."""
         self._models_dir: Path | None = None  # the folder of the run's project
@@ -139,6 +144,8 @@ class TrainingController(QObject):
         self.worker.finished.connect(self._on_finished)
         self.worker.failed.connect(self._on_failed)
         app.image_opened.connect(lambda _: self._follow_with_previews())
+        if slides is not None:  # a slide's preview is of what is on screen: it follows the view
+            slides.view_settled.connect(self._follow_with_previews)
         self.thread.start()
 
     def train(self) -> None:
@@ -197,6 +204,9 @@ class TrainingController(QObject):
         current, project = self.app.current, self.app.project
         if project is None or project.models_dir != self._models_dir:
             current = None  # training for another folder: its model says nothing about this one
+        elif self.app.slide is not None and self.slides is not None:
+            self._follow_slide_with_previews()
+            return
         if current is not None and current.raw.shape[0] * current.raw.shape[1] <= PREVIEW_MAX_PIXELS:
             self.worker.set_preview_target(current.path, current.raw, self.drawing())
         else:
@@ -206,6 +216,22 @@ class TrainingController(QObject):
                     f"{current.path.name} is too large for live previews; it is predicted when training ends",
                     8000,
                 )
+
+    def _follow_slide_with_previews(self) -> None:
+        """On a slide, the previews are of what is on screen, while it is no more than
+        ``PREVIEW_MAX_PIXELS``; read from the slide on the training thread."""
+        assert self.slides is not None and self.app.slide is not None
+        slide, rect = self.app.slide, self.slides.preview_region(PREVIEW_MAX_PIXELS)
+        if rect is None:
+            self.worker.set_preview_target(None, None)
+            self.app.tell("Zoom in for live previews of the slide: they predict what is on screen", 8000)
+            return
+        reader = slide.reader
+
+        def read() -> np.ndarray:
+            return reader.read_region(0, rect.y, rect.x, rect.height, rect.width)
+
+        self.worker.set_preview_target(SlidePreviewKey(slide.path, rect), read, self.drawing())
 
     def _on_downloaded(self, done: int, total: int) -> None:
         """Progress of the pretrained weights' download (before training starts)."""
@@ -253,6 +279,8 @@ class TrainingController(QObject):
             self.live.show(key, prediction, rendered)
             if changed is not None:
                 self.preview_changed.emit(key.name, changed)
+        elif isinstance(key, SlidePreviewKey) and self.slides is not None:
+            self.slides.show_preview(key.path, key.rect, prediction.classes)
 
     def _on_finished(self, outcome: TrainOutcome) -> None:
         self.models.set_training(False)

@@ -11,6 +11,7 @@ import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -106,11 +107,12 @@ class TrainWorker(QObject):
     def set_preview_target(
         self,
         key: object,
-        raw: np.ndarray | None,
+        raw: np.ndarray | Callable[[], np.ndarray] | None,
         drawing: Drawing = Drawing(),  # noqa: B008 (frozen)
     ) -> None:
         """The image to predict after each epoch (the one on screen), and how its overlay is
-        drawn; ``raw=None`` for none."""
+        drawn; ``raw=None`` for none. ``raw`` may be a function that reads it (a part of a
+        slide), called on the training thread when a preview is due."""
         with self._lock:
             self._preview = None if raw is None else (key, raw)
             self._drawing = drawing
@@ -119,7 +121,17 @@ class TrainWorker(QObject):
         from model.training.train_events import PreviewRequest
 
         with self._lock:
-            return None if self._preview is None else PreviewRequest(*self._preview)
+            target = self._preview
+        if target is None:
+            return None
+        key, raw = target
+        if callable(raw):
+            try:
+                raw = raw()
+            except (SegGUIError, OSError, ValueError) as exc:
+                log.warning("no preview of %s: %s", key, exc)
+                return None
+        return PreviewRequest(key, raw)
 
     @Slot(object)
     def run(self, request: TrainRequest) -> None:

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
             choice=self.choice,
             live=self.live,
             drawing=lambda: self.labels.drawing(PREDICTION),
+            slides=self.slide_predictions,
             parent=self,
         )
         follow_budget(self.state, self.settings, self.session, self.store, self.service, self.slide_tiles)

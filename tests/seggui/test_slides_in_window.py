@@ -4,7 +4,9 @@ chunked mask with every tool, journalled and saved chunk by chunk, never decoded
 from __future__ import annotations
 
 import shutil
+import tempfile
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -218,13 +220,24 @@ def test_training_from_the_window_learns_from_strokes_painted_on_a_slide(
     started, steps = [], []
     window.training.worker.started.connect(started.append)
     window.training.worker.step_ended.connect(steps.append)
-    outcomes, failures = [], []
+    outcomes, failures, previews = [], [], []
     window.training.finished.connect(outcomes.append)
     window.training.failed.connect(failures.append)
+    layer = window.canvas.slide_prediction_layer
+    window.slide_predictions.preview_shown.connect(
+        lambda mask, rect: previews.append((mask, rect, layer._mask is mask))  # drawn at once
+    )
     window.training.train()
     qtbot.waitUntil(lambda: bool(outcomes or failures), timeout=180000)
     saving.set()
     assert not failures
+    assert previews  # live previews of what is on screen while it trained
+    preview, rect, drawn = previews[-1]
+    assert drawn and rect == window.slide_predictions.view_rect() and rect.width * rect.height < 2048 * 2048
+    shown = preview.read(rect.y, rect.x, rect.height, rect.width)
+    assert set(np.unique(shown)) <= {0, 1}  # every pixel of the view predicted
+    assert not np.any(preview.read(rect.y + rect.height, 0, 5, 5) != 255)  # nothing beyond it
+    assert not (Path(tempfile.gettempdir()) / "seggui-preview.zarr").exists()  # held in memory only
     outcome = outcomes[0]
     assert started[0].train_images == 1  # the one 2048-pixel region holding the strokes
     assert len(steps) == 40 and np.mean([s.loss for s in steps[-5:]]) < 0.5 * np.mean(
