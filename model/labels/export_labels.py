@@ -20,7 +20,7 @@ import numpy as np
 
 from model.classes import IGNORE_COLOR, IGNORE_INDEX, ClassInfo
 from model.errors import SegGUIError
-from model.labels.formats import EXPORT_FORMATS, FORMATS
+from model.labels.formats import EXPORT_FORMATS, FORMATS, coco, labelme
 from model.labels.label_formats import CLASSES_FILE, ExportContext, classes_json, write_text
 from model.labels.slide_export import (
     SLIDE_EXPORT_FORMAT,
@@ -28,6 +28,7 @@ from model.labels.slide_export import (
     refusal,
     slide_export_name,
     slide_mask_of,
+    slide_shapes,
 )
 from model.storage.chunked_mask import ChunkedMask
 from model.storage.imageio import check_mask, image_size, read_mask
@@ -117,7 +118,7 @@ def planned_files(
     names = MaskNames(images)
     assert fmt.item_paths is not None
     for image in names.usable(images):
-        if image in slides:
+        if image in slides and options.format == SLIDE_EXPORT_FORMAT:
             files.append(slide_export_name(names.key(image)))
         else:
             files += fmt.item_paths(names.key(image))
@@ -266,14 +267,23 @@ def _export_slide(
     report: ExportReport,
 ) -> None:
     """Write a slide's mask as a tiled index TIFF, or say why it is left out."""
-    if options.format != SLIDE_EXPORT_FORMAT:
+    polygons = options.format == "labelme" or (options.format == "coco" and options.coco_polygons)
+    if options.format != SLIDE_EXPORT_FORMAT and not polygons:
         report.skipped.append(refusal(image, format_title))
         return
     if options.only_complete and not is_complete(mask):
         return
-    unlabelled = 0 if options.unlabelled == "background" else IGNORE_INDEX
+    background = options.unlabelled == "background"
     try:
-        write_tiled_mask(mask, ctx.root / slide_export_name(key), ctx.classes, unlabelled=unlabelled)
+        if options.format == SLIDE_EXPORT_FORMAT:
+            unlabelled = 0 if background else IGNORE_INDEX
+            write_tiled_mask(mask, ctx.root / slide_export_name(key), ctx.classes, unlabelled=unlabelled)
+        else:
+            shapes, counts = slide_shapes(mask, len(ctx.classes), background=background)
+            if options.format == "labelme":
+                labelme.write_shapes(ctx, image, shapes, mask.shape, key)
+            else:
+                coco.collect_shapes(ctx, image, shapes, mask.shape, counts)
     except OSError as exc:
         raise SegGUIError(f"cannot write the export of {image.name}: {exc.strerror or exc}") from exc
     report.exported.append(image)

@@ -1,7 +1,9 @@
-"""A whole slide's mask in an export: its chunked mask written as a tiled, pyramidal index TIFF
-(``model.storage.tiled_tiff``), tile by tile, never the whole mask in memory. The other export
-formats (PNGs, polygons, COCO, YOLO) hold a whole image per file or per record; a slide's mask is
-refused there with a message that names the slide and the format that holds it."""
+"""A whole slide's mask in an export, never the whole mask in memory: as a tiled, pyramidal index
+TIFF (``model.storage.tiled_tiff``), tile by tile, or as labelme or COCO polygons gathered
+region by region (``slide_shapes``: a shape that crosses a region's border comes as two that
+meet there, which fill the same pixels). The formats that hold a whole image per file or run
+(colour PNGs, VOC, YOLO, COCO run-length encoding) refuse a slide with a message that names it
+and the formats that hold it."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from model.classes import IGNORE_INDEX
+from model.labels.label_formats import shapes_of
 from model.storage.chunked_mask import SLIDE_MASK_SUFFIX, ChunkedMask, holds_labels
 from model.storage.mask_names import MaskNames
 from model.storage.slide import opens_as_slide
@@ -39,12 +42,44 @@ def slide_export_name(key: str) -> str:
     return f"{key}{SLIDE_EXPORT_SUFFIX}"
 
 
+EXPORT_REGION = 2048
+"""The side of the regions a slide's polygons are gathered from."""
+
+
 def refusal(image: Path, format_title: str) -> str:
     """Why a slide's mask is not exported in a format that holds whole images."""
     return (
-        f"{image_title(image)}: a whole slide's mask is exported only as a tiled index TIFF; "
-        f"{format_title} holds whole images. Export again as index masks to include it"
+        f"{image_title(image)}: a whole slide's mask is exported as a tiled index TIFF, labelme "
+        f"polygons or COCO polygons; {format_title} holds whole images. Export again in one of "
+        "those to include it"
     )
+
+
+def slide_shapes(
+    mask: ChunkedMask, num_classes: int, *, background: bool = False
+) -> tuple[list[tuple[int, np.ndarray]], dict[int, int]]:
+    """(class, polygon in slide coordinates) for every region of every class, read
+    ``EXPORT_REGION`` pixels at a time (only the labelled regions, unless not-labelled pixels
+    are exported as ``background``), and the pixels of each class."""
+    height, width = mask.shape
+    size, per = EXPORT_REGION, EXPORT_REGION // mask.chunk
+    if background:
+        starts = [(y, x) for y in range(0, height, size) for x in range(0, width, size)]
+    else:
+        starts = sorted({(cy // per * size, cx // per * size) for cy, cx in mask.stored_chunks()})
+    shapes: list[tuple[int, np.ndarray]] = []
+    counts: dict[int, int] = {}
+    for y, x in starts:
+        labels = mask.read(y, x, min(size, height - y), min(size, width - x))
+        if background:
+            labels = np.where(labels == IGNORE_INDEX, np.uint8(0), labels)
+        offset = np.array([x, y], dtype=float)
+        shapes += [(value, polygon + offset) for value, polygon in shapes_of(labels, num_classes)]
+        values, numbers = np.unique(labels, return_counts=True)
+        for value, number in zip(values.tolist(), numbers.tolist(), strict=True):
+            if value != IGNORE_INDEX:
+                counts[value] = counts.get(value, 0) + number
+    return shapes, counts
 
 
 def is_complete(mask: ChunkedMask) -> bool:

@@ -371,3 +371,54 @@ def test_a_slides_chunked_mask_exports_as_a_tiled_tiff_beside_the_pngs_of_ordina
         everything, folder / "masks", CLASSES, tmp_path / "coco", ExportOptions(format="coco")
     )
     assert slide not in coco.exported and any("slide.tif" in line for line in coco.skipped)
+
+
+def test_a_slides_mask_exports_as_labelme_and_coco_polygons_gathered_region_by_region(
+    project, tmp_path, monkeypatch
+):
+    from model.labels.label_formats import draw_shapes
+    from model.labels.polygons import rasterize_polygon
+    from model.storage import tiff_files
+    from model.storage.chunked_mask import ChunkedMask
+    from tests.model.test_slides import write_pyramid
+
+    folder, images, _ = project
+    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 500_000)
+    monkeypatch.setattr("model.labels.slide_export.EXPORT_REGION", 512)  # 6 regions, shapes across them
+    slide = folder / "slide.tif"
+    write_pyramid(slide, np.zeros((900, 1100, 3), np.uint8), levels=2)
+    labels = np.full((900, 1100), IGNORE_INDEX, np.uint8)
+    yy, xx = np.mgrid[:900, :1100]
+    labels[(yy - 500) ** 2 + (xx - 520) ** 2 < 200**2] = 1  # a cell across four regions
+    labels[(yy - 500) ** 2 + (xx - 520) ** 2 < 60**2] = 2  # its nucleus, a hole in it
+    labels[50:120, 900:1050] = 3
+    chunked = ChunkedMask.create(folder / "masks" / "slide.zarr", labels.shape)
+    chunked.write(0, 0, labels)
+    chunked.save()
+
+    out = tmp_path / "labelme"
+    report = export_labels([*images, slide], folder / "masks", CLASSES, out, ExportOptions(format="labelme"))
+    assert slide in report.exported
+    document = json.loads((out / "slide.json").read_text())
+    assert (document["imageHeight"], document["imageWidth"]) == (900, 1100)
+    names = {c.name: i for i, c in enumerate(CLASSES)}
+    shapes = [(names[s["label"]], np.array(s["points"], float)) for s in document["shapes"]]
+    assert np.array_equal(draw_shapes(shapes, labels.shape, IGNORE_INDEX), labels)  # every pixel back
+
+    out = tmp_path / "coco"
+    options = ExportOptions(format="coco", coco_polygons=True)
+    export_labels([*images, slide], folder / "masks", CLASSES, out, options)
+    coco = json.loads((out / "annotations.json").read_text())
+    image_id = next(i["id"] for i in coco["images"] if i["file_name"] == "slide.tif")
+    annotations = [a for a in coco["annotations"] if a["image_id"] == image_id]
+    assert sorted(a["category_id"] - 1 for a in annotations) == [1, 2, 3]
+    for annotation in annotations:
+        value = annotation["category_id"] - 1
+        covered = np.zeros(labels.shape, bool)
+        for flat in annotation["segmentation"]:
+            covered |= rasterize_polygon(np.array(flat, float).reshape(-1, 2), labels.shape)
+        if value == 1:  # COCO polygons have no holes: the cell's may cover (part of) its nucleus
+            assert np.all(covered[labels == 1]) and not np.any(covered[(labels != 1) & (labels != 2)])
+        else:
+            assert np.array_equal(covered, labels == value)
+        assert annotation["area"] == int((labels == value).sum())

@@ -21,25 +21,8 @@ COCO_FILE = "annotations.json"
 
 
 def _collect(ctx: ExportContext, image: Path, mask: np.ndarray, stem: str) -> None:
-    coco = ctx.collected.setdefault(
-        "coco",
-        {
-            "info": {"description": "SegGUI semantic segmentation export", "version": "1.0"},
-            "licenses": [],
-            "images": [],
-            "annotations": [],
-            "categories": [
-                {"id": i + 1, "name": c.name, "supercategory": "", "seggui_index": i}
-                for i, c in enumerate(ctx.classes)
-            ],
-        },
-    )
-    assert isinstance(coco, dict)
-    height, width = mask.shape
-    image_id = len(coco["images"]) + 1
-    coco["images"].append(
-        {"id": image_id, "file_name": image.name, "width": int(width), "height": int(height)}
-    )
+    coco = _coco(ctx)
+    image_id = _add_image(coco, image, mask.shape)
     for value in range(len(ctx.classes)):
         region = mask == value
         area = int(region.sum())
@@ -60,6 +43,64 @@ def _collect(ctx: ExportContext, image: Path, mask: np.ndarray, stem: str) -> No
                 "area": area,
                 "bbox": bbox,
                 "iscrowd": 0 if ctx.coco_polygons else 1,
+            }
+        )
+
+
+def _coco(ctx: ExportContext) -> dict:
+    """The export's one COCO document, begun by its first image."""
+    coco = ctx.collected.setdefault(
+        "coco",
+        {
+            "info": {"description": "SegGUI semantic segmentation export", "version": "1.0"},
+            "licenses": [],
+            "images": [],
+            "annotations": [],
+            "categories": [
+                {"id": i + 1, "name": c.name, "supercategory": "", "seggui_index": i}
+                for i, c in enumerate(ctx.classes)
+            ],
+        },
+    )
+    assert isinstance(coco, dict)
+    return coco
+
+
+def _add_image(coco: dict, image: Path, shape: tuple[int, int]) -> int:
+    image_id = len(coco["images"]) + 1
+    height, width = shape
+    entry = {"id": image_id, "file_name": image.name, "width": int(width), "height": int(height)}
+    coco["images"].append(entry)
+    return image_id
+
+
+def collect_shapes(
+    ctx: ExportContext,
+    image: Path,
+    shapes: list[tuple[int, np.ndarray]],
+    shape: tuple[int, int],
+    areas: dict[int, int],
+) -> None:
+    """A slide's classes as COCO polygon annotations, one per class, from ``shapes`` gathered
+    region by region ((class, polygon) in slide coordinates) and the pixels of each class."""
+    coco = _coco(ctx)
+    image_id = _add_image(coco, image, shape)
+    for value in range(len(ctx.classes)):
+        polygons = [polygon for of, polygon in shapes if of == value]
+        if not polygons:
+            continue
+        corners = np.concatenate(polygons)
+        x0, y0 = corners.min(axis=0)
+        x1, y1 = corners.max(axis=0)
+        coco["annotations"].append(
+            {
+                "id": len(coco["annotations"]) + 1,
+                "image_id": image_id,
+                "category_id": value + 1,
+                "segmentation": [polygon.ravel().tolist() for polygon in polygons],
+                "area": int(areas.get(value, 0)),
+                "bbox": [int(x0), int(y0), int(x1 - x0), int(y1 - y0)],
+                "iscrowd": 0,
             }
         )
 

@@ -20,9 +20,17 @@ LABELME_VERSION = "5.5.0"
 
 
 def _write(ctx: ExportContext, image: Path, mask: np.ndarray, stem: str) -> None:
+    write_shapes(ctx, image, list(shapes_of(mask, len(ctx.classes))), mask.shape, stem)
+
+
+def write_shapes(
+    ctx: ExportContext, image: Path, shapes: list[tuple[int, np.ndarray]], shape: tuple[int, int], stem: str
+) -> None:
+    """One labelme file of ``shapes`` ((class, polygon), drawn in this order) for an image of
+    ``shape``: an image's, or a slide's gathered region by region."""
     classes = ctx.classes
-    height, width = mask.shape
-    shapes = [
+    height, width = shape
+    documented = [
         {
             "label": classes[value].name,
             "points": polygon.astype(int).tolist(),  # corners are whole pixels
@@ -32,12 +40,12 @@ def _write(ctx: ExportContext, image: Path, mask: np.ndarray, stem: str) -> None
             "flags": {},
             "mask": None,
         }
-        for value, polygon in shapes_of(mask, len(classes))
+        for value, polygon in shapes
     ]
     document = {
         "version": LABELME_VERSION,
         "flags": {},
-        "shapes": shapes,
+        "shapes": documented,
         "imagePath": os.path.relpath(image, ctx.final_root),
         "imageData": None,
         "imageHeight": int(height),
