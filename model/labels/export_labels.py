@@ -27,7 +27,7 @@ from model.labels.slide_export import (
     is_complete,
     refusal,
     slide_export_name,
-    slide_mask_of,
+    slide_masks_of,
     slide_shapes,
 )
 from model.storage.chunked_mask import ChunkedMask
@@ -161,11 +161,7 @@ def export_labels(
     assert fmt.write_item is not None
     if fmt.distinct_colours:
         _check_distinct_colours(classes)
-    slides = {
-        image: mask
-        for image in names.usable(images)
-        if (mask := slide_mask_of(image, names, mask_dir, slide_masks)) is not None
-    }
+    slides = slide_masks_of(names.usable(images), names, mask_dir, slide_masks)
     planned = planned_files(images, options, slides)
     if out_dir.exists() and not options.overwrite:
         existing = [p for p in planned if (out_dir / p).exists()]

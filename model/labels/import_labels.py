@@ -14,7 +14,8 @@ from model.errors import MaskError, SegGUIError
 from model.labels.formats import IMPORT_FORMATS, IMPORT_KINDS, ReadContext
 from model.labels.formats.index import label_folder
 from model.labels.labelme_import import labelme_mask
-from model.labels.slide_import import import_slide_labels, slide_mask_folder
+from model.labels.slide_import import import_slide_labels
+from model.storage.chunked_mask import slide_mask_folder
 from model.storage.imageio import image_size, write_mask
 from model.storage.mask_names import MaskNames
 from model.storage.project import MAX_CLASSES

@@ -7,14 +7,15 @@ and the formats that hold it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from model.classes import IGNORE_INDEX
 from model.labels.label_formats import shapes_of
-from model.storage.chunked_mask import SLIDE_MASK_SUFFIX, ChunkedMask, holds_labels
+from model.storage.chunked_mask import SLIDE_MASK_SUFFIX, ChunkedMask, holds_labels, slide_mask_folder
 from model.storage.mask_names import MaskNames
 from model.storage.slide import opens_as_slide
 from model.storage.tiff_files import image_title
@@ -23,18 +24,28 @@ SLIDE_EXPORT_FORMAT = "index"
 SLIDE_EXPORT_SUFFIX = ".tif"
 
 
-def slide_mask_of(
-    image: Path, names: MaskNames, mask_dir: Path, open_masks: Mapping[Path, ChunkedMask] | None = None
-) -> ChunkedMask | None:
-    """The chunked mask of ``image`` if it is a slide with labels: the window's open one (strokes
-    not saved yet included) or the folder on disk; None for any other image."""
-    folder = names.mask_path(image, mask_dir).with_suffix(SLIDE_MASK_SUFFIX)
-    opened = (open_masks or {}).get(folder)
-    if opened is not None:
-        return opened
-    if holds_labels(folder) and opens_as_slide(image):
-        return ChunkedMask.open(folder)
-    return None
+def slide_masks_of(
+    images: Iterable[Path],
+    names: MaskNames,
+    mask_dir: Path,
+    open_masks: Mapping[Path, ChunkedMask] | None = None,
+) -> dict[Path, ChunkedMask]:
+    """The chunked mask of each of ``images`` that is a slide with labels: the window's open one
+    (strokes not saved yet included) or the folder on disk. One listing of ``mask_dir`` says
+    which images have a mask folder at all."""
+    open_masks = open_masks or {}
+    try:
+        folders = {entry.name for entry in os.scandir(mask_dir) if entry.name.endswith(SLIDE_MASK_SUFFIX)}
+    except FileNotFoundError:
+        folders = set()
+    found = {}
+    for image in images:
+        folder = slide_mask_folder(names.mask_path(image, mask_dir))
+        if folder in open_masks:
+            found[image] = open_masks[folder]
+        elif folder.name in folders and holds_labels(folder) and opens_as_slide(image):
+            found[image] = ChunkedMask.open(folder)
+    return found
 
 
 def slide_export_name(key: str) -> str:

@@ -15,17 +15,12 @@ from pathlib import Path
 
 from model.classes import ClassInfo
 from model.errors import SegGUIError
-from model.storage.chunked_mask import SLIDE_MASK_SUFFIX, holds_labels
+from model.storage.chunked_mask import holds_labels
 from model.storage.slide import SlideReader
 from model.storage.slide_masks import stream_label_tiff
 from model.storage.tiff_files import is_tiff
 
 log = logging.getLogger(__name__)
-
-
-def slide_mask_folder(mask_path: Path) -> Path:
-    """The chunked mask folder of the slide whose mask would be ``mask_path``."""
-    return mask_path.with_suffix(SLIDE_MASK_SUFFIX)
 
 
 def import_slide_labels(

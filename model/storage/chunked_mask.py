@@ -372,6 +372,11 @@ class ChunkedMask:
             self._clean.popitem(last=False)
 
 
+def slide_mask_folder(mask_path: Path) -> Path:
+    """The chunked mask folder of the slide whose mask file would be ``mask_path``."""
+    return mask_path.with_suffix(SLIDE_MASK_SUFFIX)
+
+
 def holds_labels(folder: Path) -> bool:
     """Whether the chunked mask folder ``folder`` has a chunk with labels (a missing folder has none)."""
     return bool(_stored_keys(folder))

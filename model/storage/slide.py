@@ -50,9 +50,13 @@ class TileCache:
         """Keep at most ``max_bytes`` from now on (the oldest tiles go at once)."""
         with self._lock:
             self.max_bytes = max_bytes
-            while self._bytes > self.max_bytes and self._tiles:
-                _, old = self._tiles.popitem(last=False)
-                self._bytes -= old.nbytes
+            self._trim()
+
+    def _trim(self) -> None:
+        """Drop the least recently used tiles past ``max_bytes`` (the lock held)."""
+        while self._bytes > self.max_bytes and self._tiles:
+            _, old = self._tiles.popitem(last=False)
+            self._bytes -= old.nbytes
 
     def held(self) -> list[tuple]:
         """The tiles held now, least recently used first."""
@@ -71,9 +75,7 @@ class TileCache:
             if key not in self._tiles and tile.nbytes <= self.max_bytes:
                 self._tiles[key] = tile
                 self._bytes += tile.nbytes
-                while self._bytes > self.max_bytes:
-                    _, old = self._tiles.popitem(last=False)
-                    self._bytes -= old.nbytes
+                self._trim()
         return tile
 
 

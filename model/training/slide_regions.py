@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from model.errors import SegGUIError
-from model.storage.chunked_mask import SLIDE_MASK_SUFFIX, ChunkedMask, holds_labels
+from model.storage.chunked_mask import ChunkedMask, holds_labels, slide_mask_folder
 from model.storage.intensity import IntensityRange, channel_problem, select_channels, to_channels
 from model.storage.mask_names import MaskNames
 from model.storage.slide import SlideReader, opens_as_slide
@@ -118,7 +118,7 @@ def split_slides(
     images, slides = [], []
     for sample in samples:
         if sample.mask is None and sample.problem is None:
-            folder = names.mask_path(sample.image, mask_dir).with_suffix(SLIDE_MASK_SUFFIX)
+            folder = slide_mask_folder(names.mask_path(sample.image, mask_dir))
             labelled = folder in open_masks or holds_labels(folder)
             if labelled and opens_as_slide(sample.image):
                 slides.append(replace(sample, mask=folder))

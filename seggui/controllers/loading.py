@@ -12,7 +12,7 @@ from model.compute.memory import release_freed_memory
 from model.compute.memory_budget import MemoryBudget
 from model.errors import SegGUIError
 from model.storage.atomic import file_stamp
-from model.storage.chunked_mask import SLIDE_MASK_SUFFIX, ChunkedMask
+from model.storage.chunked_mask import ChunkedMask, slide_mask_folder
 from model.storage.imageio import read_image, read_mask
 from model.storage.intensity import channel_count
 from model.storage.slide import SlideReader, TileCache, opens_as_slide
@@ -36,7 +36,7 @@ def load_document(
     caches keep to ``budget``'s shares (the machine's default budget if None)."""
     source, plane = split_plane(path)
     if plane == 0 and is_tiff(source) and opens_as_slide(source):
-        folder = mask_path.with_suffix(SLIDE_MASK_SUFFIX)
+        folder = slide_mask_folder(mask_path)
         return load_slide(path, folder, previous_views, (open_masks or {}).get(folder), budget)
     return load_image(path, mask_path, classes, axes, previous_views)
 

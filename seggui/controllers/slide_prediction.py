@@ -76,6 +76,11 @@ def _overlaps(start: tuple[int, int], size: int, view: tuple[int, int, int, int]
     return y < bottom and y + size > top and x < right and x + size > left
 
 
+def _spanned(output: SlideOutput, view: tuple[int, int, int, int]) -> int:
+    """How many of ``output``'s windows the view overlaps."""
+    return sum(_overlaps(start, output.window, view) for start in output.starts)
+
+
 def _nearest(starts: list[tuple[int, int]], size: int, view: tuple[int, int, int, int]) -> tuple[int, int]:
     cy, cx = (view[0] + view[2]) / 2, (view[1] + view[3]) / 2
     return min(starts, key=lambda s: (s[0] + size / 2 - cy) ** 2 + (s[1] + size / 2 - cx) ** 2)
@@ -215,7 +220,7 @@ class SlidePredictions(QObject):
         output, view = self.output, self._view
         if output is None or view is None:
             return
-        spanned = sum(_overlaps(start, output.window, view) for start in output.starts)
+        spanned = _spanned(output, view)
         left = len(output.starts) - len(output.done())
         if spanned > ON_SCREEN_WINDOWS and left:
             self.models.set_status(
@@ -262,6 +267,7 @@ class SlidePredictions(QObject):
                     reader, folder, model_id=fingerprint, window=SLIDE_WINDOW, replace_other=True
                 )
                 self._outputs = {k: v for k, v in self._outputs.items() if k[0] == generation}
+                self._fingerprints = {generation: fingerprint}
                 self._outputs[(generation, folder)] = output
             return output
 
@@ -317,7 +323,7 @@ class SlidePredictions(QObject):
         visible = [start for start in remaining if _overlaps(start, size, view)]
         if whole:
             return _nearest(visible or remaining, size, view)
-        if not visible or sum(_overlaps(s, size, view) for s in output.starts) > ON_SCREEN_WINDOWS:
+        if not visible or _spanned(output, view) > ON_SCREEN_WINDOWS:
             return None
         return _nearest(visible, size, view)
 

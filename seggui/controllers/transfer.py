@@ -14,7 +14,7 @@ from model.classes import read_labels_file
 from model.errors import SegGUIError
 from model.labels.export_labels import ExportConflict, ExportOptions, export_labels
 from model.labels.import_labels import import_labels
-from model.labels.slide_import import slide_mask_folder
+from model.storage.chunked_mask import slide_mask_folder
 from model.storage.mask_names import MaskNames
 from model.storage.project import Project, with_declared_classes
 from seggui.controllers.image_session import ImageSession
