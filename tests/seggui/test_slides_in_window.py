@@ -338,7 +338,7 @@ def test_a_slide_is_predicted_on_screen_first_then_whole_and_next_most_uncertain
     predictions.window_predicted.disconnect(stop_after_three_more)
     assert stopped.args[0].stopped
     done_before = len(output.done())
-    assert len(on_screen) + 3 <= done_before <= len(on_screen) + 4 < 24
+    assert len(on_screen) + 3 <= done_before < 24  # the windows done when the stop came, not the rest
     assert (
         open_slide_prediction(folder / "predictions" / "slide.slide").windows_done == done_before
     )  # on disk
