@@ -44,15 +44,23 @@ def mask_to_polygons(binary: np.ndarray) -> list[np.ndarray]:
     if count == 0:
         return []
     stride = width + 1
-    lookup = np.full((height + 1) * stride * 4, -1, np.int64)
-    lookup[(y * stride + x) * 4 + d] = np.arange(count)
+    # Edges by (start corner, direction), found by binary search: a table of every corner would
+    # cost 32 bytes a pixel however few edges there are.
+    keys = (y * stride + x) * 4 + d
+    by_key = np.argsort(keys)
+    sorted_keys = keys[by_key]
+
+    def lookup(wanted: np.ndarray) -> np.ndarray:
+        at = np.minimum(np.searchsorted(sorted_keys, wanted), count - 1)
+        return np.where(sorted_keys[at] == wanted, by_key[at], -1)
+
     step_x = np.asarray([1, 0, -1, 0])[d]
     step_y = np.asarray([0, 1, 0, -1])[d]
     end = (y + step_y) * stride + (x + step_x)
     # Successor: turn right if possible (keeps diagonal neighbours apart), else straight, else left.
     following = np.full(count, -1, np.int64)
     for turn in (1, 0, 3):
-        candidate = lookup[end * 4 + (d + turn) % 4]
+        candidate = lookup(end * 4 + (d + turn) % 4)
         take = (following < 0) & (candidate >= 0)
         following[take] = candidate[take]
     # Loop labels (smallest edge index in each loop) and positions, by pointer jumping.
