@@ -26,8 +26,10 @@ from model.labels.slide_export import (
     SLIDE_EXPORT_FORMAT,
     is_complete,
     refusal,
+    rle_refusal,
     slide_export_name,
     slide_masks_of,
+    slide_runs,
     slide_shapes,
 )
 from model.storage.chunked_mask import ChunkedMask
@@ -262,10 +264,14 @@ def _export_slide(
     options: ExportOptions,
     report: ExportReport,
 ) -> None:
-    """Write a slide's mask as a tiled index TIFF, or say why it is left out."""
-    polygons = options.format == "labelme" or (options.format == "coco" and options.coco_polygons)
-    if options.format != SLIDE_EXPORT_FORMAT and not polygons:
+    """Write a slide's mask as a tiled index TIFF, labelme or COCO, or say why it is left out."""
+    if options.format not in (SLIDE_EXPORT_FORMAT, "labelme", "coco"):
         report.skipped.append(refusal(image, format_title))
+        return
+    runs = options.format == "coco" and not options.coco_polygons
+    refused = rle_refusal(image, mask.shape) if runs else None
+    if refused is not None:
+        report.skipped.append(refused)
         return
     if options.only_complete and not is_complete(mask):
         return
@@ -274,6 +280,10 @@ def _export_slide(
         if options.format == SLIDE_EXPORT_FORMAT:
             unlabelled = 0 if background else IGNORE_INDEX
             write_tiled_mask(mask, ctx.root / slide_export_name(key), ctx.classes, unlabelled=unlabelled)
+        elif runs:
+            coco.collect_runs(
+                ctx, image, slide_runs(mask, len(ctx.classes), background=background), mask.shape
+            )
         else:
             shapes, counts = slide_shapes(mask, len(ctx.classes), background=background)
             if options.format == "labelme":

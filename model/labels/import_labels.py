@@ -12,9 +12,10 @@ import numpy as np
 from model.classes import IGNORE_INDEX, ClassInfo, distinct_color
 from model.errors import MaskError, SegGUIError
 from model.labels.formats import IMPORT_FORMATS, IMPORT_KINDS, ReadContext
+from model.labels.formats.base import MaskMaker, ShapeLabels, Window
 from model.labels.formats.index import label_folder
-from model.labels.labelme_import import labelme_mask
-from model.labels.slide_import import import_slide_labels
+from model.labels.labelme_import import LabelmeShapes
+from model.labels.slide_import import import_slide_labels, import_slide_shapes
 from model.storage.chunked_mask import slide_mask_folder
 from model.storage.imageio import image_size, write_mask
 from model.storage.mask_names import MaskNames
@@ -93,7 +94,7 @@ def import_labels(
         list(classes),
         names,
         report.skipped,
-        options.mask,
+        options.labels,
         report.notes,
     )
     jobs = list(read(context))
@@ -102,7 +103,7 @@ def import_labels(
             on_progress(ImportProgress(index, len(jobs), name))
         target = mask_names.mask_path(image, mask_dir)
         if is_tiff(image) and opens_as_slide(image):
-            _import_slide(kind, source, name, image, target, report, overwrite)
+            _import_slide(kind, source, name, image, target, make_mask, report, overwrite)
             continue
         if target.exists() and not overwrite:
             report.skipped.append(
@@ -131,20 +132,31 @@ def import_labels(
 
 
 def _import_slide(
-    kind: str, source: Path, name: str, image: Path, target: Path, report: ImportReport, overwrite: bool
+    kind: str,
+    source: Path,
+    name: str,
+    image: Path,
+    target: Path,
+    labels: MaskMaker,
+    report: ImportReport,
+    overwrite: bool,
 ) -> None:
-    """A whole slide's labels: an index label TIFF streamed into its chunked mask; the formats
-    that hold whole images are refused for it, saying why."""
-    if kind != "masks":
-        report.skipped.append(
-            f"{name}: {image.name} is a whole slide; import its labels as index masks (a one-channel "
-            "label TIFF of its size, as QuPath and Fiji export them)"
-        )
-        return
+    """A whole slide's labels, never held whole: an index label TIFF streamed into its chunked
+    mask, or shapes (labelme, COCO, YOLO) drawn into it region by region; colour masks, which
+    hold the whole image in one picture, are refused for it, saying why."""
+    folder = slide_mask_folder(target)
     try:
-        refused = import_slide_labels(
-            label_folder(source) / name, image, slide_mask_folder(target), report.classes, overwrite=overwrite
-        )
+        if kind == "masks":
+            refused = import_slide_labels(
+                label_folder(source) / name, image, folder, report.classes, overwrite=overwrite
+            )
+        elif isinstance(labels, ShapeLabels):
+            refused = import_slide_shapes(labels, name, image, folder, report.classes, overwrite=overwrite)
+        else:
+            refused = (
+                f"{name}: {image.name} is a whole slide; import its labels as index masks (a one-channel "
+                "label TIFF of its size, as QuPath and Fiji export them) or as labelme, COCO or YOLO shapes"
+            )
     except SegGUIError as exc:
         report.skipped.append(str(exc))
         return
@@ -153,9 +165,6 @@ def _import_slide(
         return
     report.imported.append(image)
     report.slides.append(image)
-
-
-MaskMaker = Callable[[tuple[int, int]], np.ndarray]
 
 
 class _ImageMatcher:
@@ -195,7 +204,19 @@ class _LabelmeOptions:
     names: dict[str, int]
     report: ImportReport
 
-    def mask(self, document: dict, shape: tuple[int, int], path: Path) -> np.ndarray:
+    def labels(self, document: dict, path: Path) -> ShapeLabels:
+        """The labels of a labelme ``document``, its shapes given their classes on first use
+        (adding classes or noting the labels left out then, once however many windows are drawn)."""
+        prepared: list[LabelmeShapes] = []
+
+        def draw(shape: tuple[int, int], window: Window) -> np.ndarray:
+            if not prepared:
+                prepared.append(self._shapes(document, path))
+            return prepared[0].draw(shape, window)
+
+        return ShapeLabels(draw)
+
+    def _shapes(self, document: dict, path: Path) -> LabelmeShapes:
         unknown: dict[str, int] = {}
 
         def value_of(label: str) -> int | None:
@@ -210,10 +231,10 @@ class _LabelmeOptions:
             self.report.added.append(label)
             return self.names[label]
 
-        mask = labelme_mask(document, shape, self.names, path, outside=self.outside, unknown=value_of)
+        shapes = LabelmeShapes(document, self.names, path, outside=self.outside, unknown=value_of)
         if unknown and not self.add_classes:
             listed = ", ".join(
                 f"{label!r} ({count} shape{'s' if count > 1 else ''})" for label, count in unknown.items()
             )
             self.report.notes.append(f"{path}: left out shapes of labels that are not classes: {listed}")
-        return mask
+        return shapes

@@ -55,11 +55,18 @@ def shapes_of(mask: np.ndarray, num_classes: int, first_class: int = 0) -> Itera
     yield from shapes
 
 
-def draw_shapes(shapes: list[tuple[int, np.ndarray]], shape: tuple[int, int], fill: int) -> np.ndarray:
-    """A mask of ``shape`` starting as ``fill``, with each polygon drawn in order (later on top)."""
-    mask = np.full(shape, fill, np.uint8)
+def draw_shapes(
+    shapes: list[tuple[int, np.ndarray]],
+    shape: tuple[int, int],
+    fill: int,
+    window: tuple[int, int, int, int] | None = None,
+) -> np.ndarray:
+    """A mask of ``shape`` starting as ``fill``, with each polygon drawn in order (later on top);
+    or only its ``window`` (top, left, height, width)."""
+    top, left, height, width = window or (0, 0, *shape)
+    mask = np.full((height, width), fill, np.uint8)
     for value, polygon in shapes:
-        y0, x0, inside = rasterize_polygon_box(polygon, shape)
+        y0, x0, inside = rasterize_polygon_box(polygon - [left, top], (height, width))
         mask[y0 : y0 + inside.shape[0], x0 : x0 + inside.shape[1]][inside] = value
     return mask
 

@@ -14,6 +14,7 @@ import base64
 import io
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,8 @@ EDGE_POLYGONS_KEY = "seggui_polygons"
 LINE_WIDTH = 10
 POINT_RADIUS = 5
 OUTSIDE_CHOICES = ("background", "unlabelled")
+CANVAS_PIXELS = 1 << 25
+"""The largest canvas a shape is drawn on for one window of an image (32 MB)."""
 
 
 def labelme_mask(
@@ -48,82 +51,174 @@ def labelme_mask(
     returns its class or None to leave that shape out (without ``unknown``, such shapes are left
     out). A shape that cannot be drawn raises ``MaskError`` naming the file.
     """
-    if outside not in OUTSIDE_CHOICES:
-        raise ValueError(f"outside must be one of {OUTSIDE_CHOICES}, not {outside!r}")
-    exact = bool(document.get(EDGE_POLYGONS_KEY))  # SegGUI's own: background has its polygons
-    mask = np.full(shape, 0 if outside == "background" and not exact else IGNORE_INDEX, np.uint8)
-    shapes = document.get("shapes") or []
-    if not isinstance(shapes, list) or not all(isinstance(item, dict) for item in shapes):
-        raise MaskError(f"{path}: 'shapes' must be a list of shapes (objects with a label and points)")
-    for number, item in enumerate(shapes, 1):
-        label = str(item.get("label"))
-        if label == IGNORE_LABEL:
-            value: int | None = IGNORE_INDEX
-        elif label == BACKGROUND_LABEL:
-            value = 0
-        elif label in names:
-            value = names[label]
-        else:
-            value = unknown(label) if unknown is not None else None
-        if value is None:
-            continue
+    shapes = LabelmeShapes(document, names, path, outside=outside, unknown=unknown)
+    return shapes.draw(shape, (0, 0, *shape))
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """One shape checked and given its class: what to draw, and the box of pixels it can fill."""
+
+    number: int
+    label: str
+    kind: str
+    value: int
+    points: list[tuple[float, float]]
+    box: tuple[int, int, int, int]
+    """Left, top, right, bottom (exclusive), in image pixels."""
+    bits: np.ndarray | None = None
+    """A ``mask`` shape's bitmap."""
+
+
+class LabelmeShapes:
+    """A labelme document's shapes, checked and given their classes once, then drawn into any
+    window of the image: the whole mask of an image, or a whole slide's region by region, each
+    shape drawn only over its own box."""
+
+    def __init__(
+        self,
+        document: dict,
+        names: dict[str, int],
+        path: Path,
+        *,
+        outside: str = "background",
+        unknown: Callable[[str], int | None] | None = None,
+    ) -> None:
+        if outside not in OUTSIDE_CHOICES:
+            raise ValueError(f"outside must be one of {OUTSIDE_CHOICES}, not {outside!r}")
+        self._path = path
+        self._exact = bool(document.get(EDGE_POLYGONS_KEY))  # SegGUI's own: background has polygons
+        self._fill = 0 if outside == "background" and not self._exact else IGNORE_INDEX
+        items = document.get("shapes") or []
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise MaskError(f"{path}: 'shapes' must be a list of shapes (objects with a label and points)")
+        self._shapes: list[_Shape] = []
+        for number, item in enumerate(items, 1):
+            label = str(item.get("label"))
+            if label == IGNORE_LABEL:
+                value: int | None = IGNORE_INDEX
+            elif label == BACKGROUND_LABEL:
+                value = 0
+            elif label in names:
+                value = names[label]
+            else:
+                value = unknown(label) if unknown is not None else None
+            if value is not None:
+                self._shapes.append(self._checked(number, label, item, value))
+
+    def _checked(self, number: int, label: str, item: dict, value: int) -> _Shape:
+        kind = str(item.get("shape_type") or "polygon")
         try:
-            region = _region(item, shape, exact)
+            points = [(float(x), float(y)) for x, y in item.get("points") or []]
+            return _prepared(number, label, kind, value, points, item, self._exact)
         except (ValueError, TypeError, KeyError, OSError, Image.DecompressionBombError) as exc:
             # OSError: a mask shape's data that is not an image (Pillow's UnidentifiedImageError)
-            kind = item.get("shape_type") or "polygon"
-            raise MaskError(f"{path}: shape {number} ({kind} {label!r}) cannot be drawn ({exc})") from exc
-        mask[region] = value
-    return mask
+            raise MaskError(
+                f"{self._path}: shape {number} ({kind} {label!r}) cannot be drawn ({exc})"
+            ) from exc
+
+    def draw(self, shape: tuple[int, int], window: tuple[int, int, int, int]) -> np.ndarray:
+        """The ``window`` (top, left, height, width) of the mask of an image of ``shape``: the
+        shapes in file order, later ones on top."""
+        top, left, height, width = window
+        mask = np.full((height, width), self._fill, np.uint8)
+        for item in self._shapes:
+            x0, y0, x1, y1 = item.box
+            x0, y0 = max(x0, left, 0), max(y0, top, 0)
+            x1, y1 = min(x1, left + width, shape[1]), min(y1, top + height, shape[0])
+            if x0 >= x1 or y0 >= y1:
+                continue
+            try:
+                filled = self._fill_box(item, (x0, y0, x1, y1))
+            except (ValueError, TypeError) as exc:
+                raise MaskError(
+                    f"{self._path}: shape {item.number} ({item.kind} {item.label!r}) cannot be drawn ({exc})"
+                ) from exc
+            mask[y0 - top : y1 - top, x0 - left : x1 - left][filled] = item.value
+        return mask
+
+    def _fill_box(self, item: _Shape, box: tuple[int, int, int, int]) -> np.ndarray:
+        """The pixels of ``box`` (left, top, right, bottom) that ``item`` fills."""
+        x0, y0, x1, y1 = box
+        if item.bits is not None:
+            left, top = item.box[:2]
+            return item.bits[y0 - top : y1 - top, x0 - left : x1 - left]
+        points = [(x - x0, y - y0) for x, y in item.points]  # whole-pixel shift: the same pixels
+        if self._exact and item.kind == "polygon":
+            filled = np.zeros((y1 - y0, x1 - x0), bool)
+            row, column, inside = rasterize_polygon_box(np.asarray(points), filled.shape)
+            filled[row : row + inside.shape[0], column : column + inside.shape[1]] = inside
+            return filled
+        # Pillow's fill of a shape can differ by a pixel where a canvas cuts it on its left or
+        # top, so a window's canvas reaches back to where the shape (or the image) begins, within
+        # CANVAS_PIXELS: a region of a slide gets the pixels a canvas of the whole image gets.
+        reach_x, reach_y = max(item.box[0], 0), max(item.box[1], 0)
+        if (x1 - reach_x) * (y1 - reach_y) > CANVAS_PIXELS:
+            reach_x, reach_y = x0, y0
+        points = [(x - reach_x, y - reach_y) for x, y in item.points]
+        canvas = Image.new("1", (x1 - reach_x, y1 - reach_y), 0)
+        draw = ImageDraw.Draw(canvas)
+        if item.kind == "polygon":
+            draw.polygon(points, outline=1, fill=1)
+        elif item.kind == "rectangle":
+            (ax, ay), (bx, by) = points
+            draw.rectangle([min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)], outline=1, fill=1)
+        elif item.kind == "circle":
+            (cx, cy), (px, py) = points
+            d = math.hypot(cx - px, cy - py)
+            draw.ellipse([cx - d, cy - d, cx + d, cy + d], outline=1, fill=1)
+        elif item.kind in ("line", "linestrip"):
+            draw.line(points, fill=1, width=LINE_WIDTH)
+        else:  # point
+            (cx, cy), r = points[0], POINT_RADIUS
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=1, fill=1)
+        return np.asarray(canvas, dtype=bool)[y0 - reach_y :, x0 - reach_x :]
 
 
-def _region(item: dict, shape: tuple[int, int], exact: bool) -> np.ndarray:
-    height, width = shape
-    kind = item.get("shape_type") or "polygon"
-    points = [(float(x), float(y)) for x, y in item.get("points") or []]
-    if exact and kind == "polygon":
-        region = np.zeros(shape, bool)
-        y0, x0, inside = rasterize_polygon_box(np.asarray(points), shape)
-        region[y0 : y0 + inside.shape[0], x0 : x0 + inside.shape[1]] = inside
-        return region
-    canvas = Image.new("1", (width, height), 0)
-    draw = ImageDraw.Draw(canvas)
-    if kind == "polygon":
-        if len(points) < 3:
-            raise ValueError(f"a polygon needs 3 points or more, not {len(points)}")
-        draw.polygon(points, outline=1, fill=1)
-    elif kind == "rectangle":
-        (x0, y0), (x1, y1) = _two(points)
-        draw.rectangle([min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)], outline=1, fill=1)
-    elif kind == "circle":
-        (cx, cy), (px, py) = _two(points)
-        d = math.hypot(cx - px, cy - py)
-        draw.ellipse([cx - d, cy - d, cx + d, cy + d], outline=1, fill=1)
+def _prepared(
+    number: int, label: str, kind: str, value: int, points: list[tuple[float, float]], item: dict, exact: bool
+) -> _Shape:
+    """A shape checked for what it needs, with the box of every pixel it can fill (Pillow's
+    outline and a line's width included, with a pixel to spare)."""
+    if kind == "mask":
+        (x0, y0), _ = _two(points)
+        with Image.open(io.BytesIO(base64.b64decode(item["mask"]))) as image:
+            bits = np.asarray(image.convert("L")) > 0
+        top, left = max(0, round(y0)), max(0, round(x0))
+        box = (left, top, left + bits.shape[1], top + bits.shape[0])
+        return _Shape(number, label, kind, value, points, box, bits)
+    if kind in ("polygon", "rectangle", "circle"):
+        needed = 3 if kind == "polygon" else 2
+        if len(points) < needed or (kind != "polygon" and len(points) != 2):
+            what = "3 points or more" if kind == "polygon" else "2 points"
+            raise ValueError(f"a {kind} needs {what}, not {len(points)}")
     elif kind in ("line", "linestrip"):
-        draw.line(points, fill=1, width=LINE_WIDTH)
+        if not points:
+            raise ValueError("a line needs points")
     elif kind == "point":
-        (cx, cy), r = points[0], POINT_RADIUS
-        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=1, fill=1)
-    elif kind == "mask":
-        return _bitmap(item, points, shape)
+        if not points:
+            raise ValueError("a point needs 1 point")
     else:
         raise ValueError(f"unknown shape type {kind!r}")
-    return np.asarray(canvas, dtype=bool)
+    xs, ys = np.asarray(points, np.float64).T
+    if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
+        raise ValueError("its points must be numbers")
+    if kind == "circle":
+        (cx, cy), (px, py) = points
+        d = math.hypot(cx - px, cy - py)
+        xs, ys = np.array([cx - d, cx + d]), np.array([cy - d, cy + d])
+    spare = 0 if exact and kind == "polygon" else 1
+    spare += {"line": LINE_WIDTH, "linestrip": LINE_WIDTH, "point": POINT_RADIUS}.get(kind, 0)
+    box = (
+        math.floor(xs.min()) - spare,
+        math.floor(ys.min()) - spare,
+        math.ceil(xs.max()) + spare + 1,
+        math.ceil(ys.max()) + spare + 1,
+    )
+    return _Shape(number, label, kind, value, points, box)
 
 
 def _two(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     if len(points) != 2:
         raise ValueError(f"needs 2 points, not {len(points)}")
     return points
-
-
-def _bitmap(item: dict, points: list[tuple[float, float]], shape: tuple[int, int]) -> np.ndarray:
-    """labelme's ``mask`` shape: a base64 PNG covering the box of its two points."""
-    (x0, y0), _ = _two(points)
-    with Image.open(io.BytesIO(base64.b64decode(item["mask"]))) as image:
-        bits = np.asarray(image.convert("L")) > 0
-    region = np.zeros(shape, bool)
-    top, left = max(0, round(y0)), max(0, round(x0))
-    bottom, right = min(shape[0], top + bits.shape[0]), min(shape[1], left + bits.shape[1])
-    region[top:bottom, left:right] = bits[: bottom - top, : right - left]
-    return region

@@ -64,14 +64,45 @@ def rle_encode(binary: np.ndarray) -> dict[str, object]:
     return {"size": [int(height), int(width)], "counts": encode_counts(rle_counts(binary))}
 
 
-def rle_decode(rle: dict[str, object]) -> np.ndarray:
-    """The binary mask of a COCO RLE (compressed string or uncompressed list of counts)."""
+def rle_runs(rle: dict[str, object]) -> tuple[tuple[int, int], list[int]]:
+    """The (height, width) and run lengths of a COCO RLE (compressed string or list of counts),
+    checked to cover the image exactly."""
     height, width = (int(v) for v in rle["size"])  # type: ignore[union-attr]
     raw = rle["counts"]
     counts = decode_counts(raw) if isinstance(raw, str) else [int(c) for c in raw]  # type: ignore[union-attr]
     if sum(counts) != height * width or any(c < 0 for c in counts):
         raise ValueError(f"RLE runs cover {sum(counts)} pixels, not {height} x {width}")
+    return (height, width), counts
+
+
+def rle_decode(rle: dict[str, object]) -> np.ndarray:
+    """The binary mask of a COCO RLE (compressed string or uncompressed list of counts)."""
+    (height, width), counts = rle_runs(rle)
     values = np.zeros(len(counts), bool)
     values[1::2] = True
     flat = np.repeat(values, counts)
     return flat.reshape((width, height)).T.copy()
+
+
+def rle_window(bounds: np.ndarray, height: int, window: tuple[int, int, int, int]) -> np.ndarray:
+    """The ``window`` (top, left, rows, columns) of a binary mask ``height`` rows tall given by
+    the ends of its runs (``np.cumsum`` of the run lengths), decoded from the run ends inside it
+    alone (a whole slide's RLE is never expanded)."""
+    top, left, rows, columns = window
+    starts = (left + np.arange(columns, dtype=np.int64)) * height + top  # each column's first pixel
+    first = np.searchsorted(bounds, starts, side="right") % 2 == 1  # flips passed: odd means inside
+    span = bounds[np.searchsorted(bounds, starts[0], "right") : np.searchsorted(bounds, starts[-1] + rows)]
+    column, row = np.divmod(span - top, height)
+    column -= left
+    inside = (row > 0) & (row < rows)
+    # The window's pixels column by column: a segment begins at each column's top and at each
+    # run end inside a column; its value is the column's first, flipped once per run end passed.
+    at = np.concatenate([np.arange(columns, dtype=np.int64) * rows, column[inside] * rows + row[inside]])
+    ends = np.concatenate([np.zeros(columns, np.int64), np.ones(int(inside.sum()), np.int64)])
+    order = np.argsort(at, kind="stable")
+    at, ends = at[order], ends[order]
+    passed = np.cumsum(ends)
+    passed -= passed[ends == 0][at[ends == 0] // rows][at // rows]  # counted from the column's top
+    values = first[at // rows] ^ (passed % 2 == 1)
+    lengths = np.diff(np.append(at, columns * rows))
+    return np.repeat(values, lengths).reshape(columns, rows).T

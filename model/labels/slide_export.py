@@ -1,14 +1,16 @@
 """A whole slide's mask in an export, never the whole mask in memory: as a tiled, pyramidal index
 TIFF (``model.storage.tiled_tiff``), tile by tile, or as labelme or COCO polygons gathered
 region by region (``slide_shapes``: a shape that crosses a region's border comes as two that
-meet there, which fill the same pixels). The formats that hold a whole image per file or run
-(colour PNGs, VOC, YOLO, COCO run-length encoding) refuse a slide with a message that names it
-and the formats that hold it."""
+meet there, which fill the same pixels), or as COCO run-length encoding streamed in strips
+(``slide_runs``) where the slide has few enough pixels for it. The formats that hold a whole
+image per file (colour PNGs, VOC, YOLO) refuse a slide with a message that names it and the
+formats that hold it."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -61,9 +63,81 @@ def refusal(image: Path, format_title: str) -> str:
     """Why a slide's mask is not exported in a format that holds whole images."""
     return (
         f"{image_title(image)}: a whole slide's mask is exported as a tiled index TIFF, labelme "
-        f"polygons or COCO polygons; {format_title} holds whole images. Export again in one of "
-        "those to include it"
+        f"polygons or COCO (polygons, or run-length encoding up to {RLE_MAX_PIXELS:,} pixels); "
+        f"{format_title} holds whole images. Export again in one of those to include it"
     )
+
+
+RLE_MAX_PIXELS = (1 << 32) - 1
+"""The most pixels a COCO run-length encoding can span: pycocotools counts runs in 32 bits."""
+
+
+def rle_refusal(image: Path, shape: tuple[int, int]) -> str | None:
+    """Why a slide's mask cannot be run-length encoded for COCO, or None if it can."""
+    height, width = shape
+    if height * width <= RLE_MAX_PIXELS:
+        return None
+    return (
+        f"{image_title(image)}: COCO run-length encoding counts runs in 32 bits (pycocotools), so it "
+        f"spans at most {RLE_MAX_PIXELS:,} pixels; this slide has {width:,} x {height:,}. Export it "
+        "as COCO polygons, labelme polygons or a tiled index TIFF"
+    )
+
+
+@dataclass
+class ClassRuns:
+    """One class of a slide as COCO run-length encoding: where its value flips in the
+    column-major pixels (from not-the-class at 0), its pixels and its bounding box."""
+
+    flips: list[int] = field(default_factory=list)
+    area: int = 0
+    box: list[int] = field(default_factory=lambda: [1 << 62, 1 << 62, -1, -1])
+    """Left, top, right, bottom (inclusive)."""
+
+    def counts(self, pixels: int) -> list[int]:
+        """The run lengths over ``pixels`` pixels, beginning with a run of not-the-class."""
+        return np.diff(np.asarray([0, *self.flips, pixels], np.int64)).tolist()
+
+
+def slide_runs(mask: ChunkedMask, num_classes: int, *, background: bool = False) -> dict[int, ClassRuns]:
+    """Each class of a slide's mask as run lengths (``ClassRuns``), read in strips the full
+    height of the slide and one chunk wide: such a strip is one stretch of the column-major
+    order, so the runs of each strip follow on from the last. Only strips with labels are read,
+    unless not-labelled pixels are exported as ``background``."""
+    height, width = mask.shape
+    size = mask.chunk
+    labelled = {cx for _, cx in mask.stored_chunks()}
+    runs: dict[int, ClassRuns] = {}
+    inside: dict[int, bool] = {}  # each class: whether the last pixel read was of it
+    for cx in range(-(-width // size)):
+        if cx not in labelled and not background:
+            for value in [value for value, on in inside.items() if on]:  # a run ends where the gap begins
+                runs[value].flips.append(cx * size * height)
+                inside[value] = False
+            continue
+        left = cx * size
+        strip = mask.read(0, left, height, min(size, width - left))
+        if background:
+            strip[strip == IGNORE_INDEX] = 0
+        present = np.flatnonzero(np.bincount(strip.ravel(), minlength=256)[:num_classes])
+        for value in set(present.tolist()) | {value for value, on in inside.items() if on}:
+            of = runs.setdefault(value, ClassRuns())
+            of_value = strip == value
+            ours = of_value.T.ravel()  # column-major: this strip's stretch of the order
+            flips = np.flatnonzero(ours != np.concatenate([[inside.get(value, False)], ours[:-1]]))
+            of.flips += (flips + left * height).tolist()
+            inside[value] = bool(ours[-1])
+            if value in present:
+                rows = np.flatnonzero(of_value.any(axis=1))
+                columns = np.flatnonzero(of_value.any(axis=0)) + left
+                of.area += int(ours.sum())
+                of.box = [
+                    min(of.box[0], int(columns[0])),
+                    min(of.box[1], int(rows[0])),
+                    max(of.box[2], int(columns[-1])),
+                    max(of.box[3], int(rows[-1])),
+                ]
+    return runs
 
 
 def slide_shapes(

@@ -1,6 +1,8 @@
-"""A whole slide's labels imported: a one-channel label TIFF (QuPath's or Fiji's export of a
-labelled slide, or SegGUI's own tiled export) streamed chunk by chunk into the slide's chunked
-mask, ``masks/<name>.zarr`` (``model.storage.slide_masks``), never decoded whole.
+"""A whole slide's labels imported into the slide's chunked mask (``masks/<name>.zarr``), never
+held whole: a one-channel label TIFF (QuPath's or Fiji's export of a labelled slide, or
+SegGUI's own tiled export) streamed chunk by chunk (``model.storage.slide_masks``), or shapes
+(labelme, COCO, YOLO; ``model.labels.formats.base.ShapeLabels``) drawn ``IMPORT_REGION`` pixels
+at a time.
 
 The new mask is written beside the old one and takes its place only when complete, so a label
 file that turns out bad halfway leaves the slide's mask as it was."""
@@ -11,11 +13,15 @@ import logging
 import os
 import secrets
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
-from model.classes import ClassInfo
+import numpy as np
+
+from model.classes import IGNORE_INDEX, ClassInfo
 from model.errors import SegGUIError
-from model.storage.chunked_mask import holds_labels
+from model.labels.formats.base import ShapeLabels
+from model.storage.chunked_mask import ChunkedMask, holds_labels
 from model.storage.slide import SlideReader
 from model.storage.slide_masks import stream_label_tiff
 from model.storage.tiff_files import is_tiff
@@ -38,8 +44,8 @@ def import_slide_labels(
         return f"{label_file.name}: {image.name} already has a mask (allow overwriting to replace it)"
     with SlideReader(image) as slide:
         shape = slide.shape
-    staging = folder.with_name(f".{folder.name}.importing-{secrets.token_hex(4)}")
-    try:
+
+    def fill(staging: Path) -> None:
         mask, counts = stream_label_tiff(label_file, staging)
         if mask.shape != shape:
             raise SegGUIError(
@@ -49,13 +55,64 @@ def import_slide_labels(
         unknown = sorted(value for value in counts if value >= len(classes))
         if unknown:
             raise SegGUIError(f"{label_file}: values {unknown[:8]} are not classes of this project")
+
+    _staged(folder, fill)
+    return None
+
+
+IMPORT_REGION = 2048
+"""The side of the regions a slide's shapes are drawn in, one at a time."""
+
+
+def import_slide_shapes(
+    labels: ShapeLabels, name: str, image: Path, folder: Path, classes: list[ClassInfo], *, overwrite: bool
+) -> str | None:
+    """Draw ``labels`` (from the label file ``name``) into ``folder``, the chunked mask of the
+    slide ``image``, region by region; a reason if they were not imported (the slide has labels
+    and ``overwrite`` is off), None if they were. Raises ``SegGUIError`` naming the file for
+    labels of another size or with values that are not classes."""
+    if holds_labels(folder) and not overwrite:
+        return f"{name}: {image.name} already has a mask (allow overwriting to replace it)"
+    with SlideReader(image) as slide:
+        shape = slide.shape
+    height, width = shape
+    if labels.size is not None and labels.size != shape:
+        raise SegGUIError(
+            f"{name}: the labels are for an image of {labels.size[1]} x {labels.size[0]}, the slide "
+            f"{image.name} is {width} x {height}; they must be the same size (labels of the "
+            "full-resolution level)"
+        )
+
+    def fill(staging: Path) -> None:
+        mask = ChunkedMask.create(staging, shape)
+        for top in range(0, height, IMPORT_REGION):
+            for left in range(0, width, IMPORT_REGION):
+                window = (top, left, min(IMPORT_REGION, height - top), min(IMPORT_REGION, width - left))
+                block = labels.draw(shape, window)
+                bad = np.unique(block[(block >= len(classes)) & (block != IGNORE_INDEX)])
+                if bad.size:
+                    raise SegGUIError(f"{name}: values {bad[:8].tolist()} are not classes of this project")
+                if np.any(block != IGNORE_INDEX):
+                    mask.write(top, left, block)
+            mask.save()  # row by row: the unsaved chunks stay few
+        labels.finish()
+
+    _staged(folder, fill)
+    return None
+
+
+def _staged(folder: Path, fill: Callable[[Path], None]) -> None:
+    """A new mask made by ``fill`` in a staging folder beside ``folder``, put in its place only
+    when ``fill`` returns; on any error the old mask stays as it was."""
+    staging = folder.with_name(f".{folder.name}.importing-{secrets.token_hex(4)}")
+    try:
+        fill(staging)
         _replace(folder, staging)
     except OSError as exc:
         raise SegGUIError(f"cannot write {folder}: {exc.strerror or exc}") from exc
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    return None
 
 
 def _replace(folder: Path, staging: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -367,10 +368,8 @@ def test_a_slides_chunked_mask_exports_as_a_tiled_tiff_beside_the_pngs_of_ordina
         everything, folder / "masks", CLASSES, tmp_path / "only", ExportOptions(only_complete=True)
     )
     assert slide not in only.exported  # most of the slide is not labelled
-    coco = export_labels(
-        everything, folder / "masks", CLASSES, tmp_path / "coco", ExportOptions(format="coco")
-    )
-    assert slide not in coco.exported and any("slide.tif" in line for line in coco.skipped)
+    voc = export_labels(everything, folder / "masks", CLASSES, tmp_path / "voc", ExportOptions(format="voc"))
+    assert slide not in voc.exported and any("slide.tif" in line for line in voc.skipped)
 
 
 def test_a_slides_mask_exports_as_labelme_and_coco_polygons_gathered_region_by_region(
@@ -422,3 +421,160 @@ def test_a_slides_mask_exports_as_labelme_and_coco_polygons_gathered_region_by_r
         else:
             assert np.array_equal(covered, labels == value)
         assert annotation["area"] == int((labels == value).sum())
+
+
+def _slide_project(project, monkeypatch, labels: np.ndarray | None = None):
+    """The project with a 900 x 1100 slide beside its images, and the slide's chunked mask of
+    ``labels`` (if given)."""
+    from model.storage import tiff_files
+    from model.storage.chunked_mask import ChunkedMask
+    from tests.model.test_slides import write_pyramid
+
+    folder, images, _ = project
+    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 500_000)
+    slide = folder / "slide.tif"
+    write_pyramid(slide, np.zeros((900, 1100, 3), np.uint8), levels=2)
+    if labels is not None:
+        chunked = ChunkedMask.create(folder / "masks" / "slide.zarr", labels.shape)
+        chunked.write(0, 0, labels)
+        chunked.save()
+    return folder, [*images, slide], slide
+
+
+def _slide_mask(folder) -> np.ndarray:
+    from model.storage.chunked_mask import ChunkedMask
+
+    return ChunkedMask.open(folder / "slide.zarr").read(0, 0, 900, 1100)
+
+
+def test_a_slides_mask_exports_as_coco_run_length_encoding_streamed_in_strips_or_is_refused_past_its_limit(
+    project, tmp_path, monkeypatch
+):
+    mask_api = pytest.importorskip("pycocotools.mask")
+    labels = np.full((900, 1100), IGNORE_INDEX, np.uint8)
+    labels[800:900, 400:512] = 1  # runs to the last pixel of the first strip of chunks ...
+    labels[0:50, 1030:1060] = 1  # ... and on after a strip with no labels at all
+    labels[100:300, 100:300] = 2
+    labels[600:700, 20:60] = 0
+    folder, everything, slide = _slide_project(project, monkeypatch, labels)
+
+    for unlabelled in ("keep", "background"):
+        out = tmp_path / f"coco-{unlabelled}"
+        options = ExportOptions(format="coco", unlabelled=unlabelled)
+        report = export_labels(everything, folder / "masks", CLASSES, out, options)
+        assert slide in report.exported
+        coco = json.loads((out / "annotations.json").read_text())
+        image_id = next(i["id"] for i in coco["images"] if i["file_name"] == "slide.tif")
+        annotations = {a["category_id"] - 1: a for a in coco["annotations"] if a["image_id"] == image_id}
+        expected = np.where(labels == IGNORE_INDEX, 0, labels) if unlabelled == "background" else labels
+        assert sorted(annotations) == [0, 1, 2]
+        for value, annotation in annotations.items():
+            rle = {"size": annotation["segmentation"]["size"], "counts": annotation["segmentation"]["counts"]}
+            assert np.array_equal(mask_api.decode(rle).astype(bool), expected == value), (unlabelled, value)
+            ys, xs = np.nonzero(expected == value)
+            assert annotation["area"] == len(ys) and annotation["iscrowd"] == 1
+            assert annotation["bbox"] == [
+                xs.min(),
+                ys.min(),
+                xs.max() - xs.min() + 1,
+                ys.max() - ys.min() + 1,
+            ]
+
+    back = import_labels(tmp_path / "coco-keep", "coco", everything, tmp_path / "back", CLASSES)
+    assert slide in back.slides and back.skipped == []
+    assert np.array_equal(_slide_mask(tmp_path / "back"), labels)
+
+    monkeypatch.setattr("model.labels.slide_export.RLE_MAX_PIXELS", 500_000)
+    refused = export_labels(
+        everything, folder / "masks", CLASSES, tmp_path / "big", ExportOptions(format="coco")
+    )
+    assert slide not in refused.exported
+    assert any(
+        "slide.tif" in line and "32 bits" in line and "1,100 x 900" in line for line in refused.skipped
+    )
+
+
+def test_labelme_coco_and_yolo_shapes_import_into_a_slide_region_by_region_drawn_as_on_an_image(
+    project, tmp_path, monkeypatch
+):
+    from model.labels import slide_import
+    from model.labels.labelme_import import labelme_mask
+
+    _, everything, slide = _slide_project(project, monkeypatch)
+    monkeypatch.setattr(slide_import, "IMPORT_REGION", 512)
+    windows = []
+    real = slide_import.import_slide_shapes
+
+    def recording(labels, *args, **kwargs):
+        def draw(shape, window):
+            windows.append(window)
+            return labels.draw(shape, window)
+
+        return real(dataclasses.replace(labels, draw=draw), *args, **kwargs)
+
+    monkeypatch.setattr("model.labels.import_labels.import_slide_shapes", recording)
+    names = {c.name: i for i, c in enumerate(CLASSES)}
+
+    shapes = [  # labelme's own shapes, each across a border of the 512-pixel regions
+        {
+            "label": CLASSES[1].name,
+            "shape_type": "polygon",
+            "points": [[300.5, 400.2], [700.7, 450], [520, 820.4]],
+        },
+        {"label": CLASSES[2].name, "shape_type": "rectangle", "points": [[1090, 500], [1000, 530]]},
+        {"label": CLASSES[3].name, "shape_type": "circle", "points": [[512, 512], [540, 530]]},
+        {"label": CLASSES[2].name, "shape_type": "line", "points": [[0, 511], [1099, 515]]},
+        {"label": CLASSES[1].name, "shape_type": "point", "points": [[510, 100]]},
+        {"label": "__ignore__", "shape_type": "polygon", "points": [[0, 0], [40, 0], [40, 40]]},
+    ]
+    document = {"shapes": shapes, "imagePath": "slide.tif", "imageHeight": 900, "imageWidth": 1100}
+    source = tmp_path / "labelme"
+    source.mkdir()
+    (source / "slide.json").write_text(json.dumps(document))
+    report = import_labels(source, "labelme", everything, tmp_path / "labelme-masks", CLASSES)
+    assert report.slides == [slide] and report.skipped == []
+    expected = labelme_mask(document, (900, 1100), names, source / "slide.json")
+    assert len(np.unique(expected)) == 5
+    assert np.array_equal(_slide_mask(tmp_path / "labelme-masks"), expected)
+    assert len(windows) == 6 and max(h * w for _, _, h, w in windows) <= 512 * 512  # never drawn whole
+
+    cell = np.zeros((900, 1100), bool)
+    cell[450:620, 480:560] = True
+    square = [100, 100, 900, 120, 880, 880, 120, 860]
+    coco = {
+        "images": [{"id": 7, "file_name": "slide.tif", "height": 900, "width": 1100}],
+        "categories": [{"id": i + 1, "name": c.name} for i, c in enumerate(CLASSES)],
+        "annotations": [
+            {"id": 1, "image_id": 7, "category_id": 2, "segmentation": [square]},
+            {"id": 2, "image_id": 7, "category_id": 3, "segmentation": rle_encode(cell)},
+        ],
+    }
+    (tmp_path / "coco.json").write_text(json.dumps(coco))
+    report = import_labels(tmp_path / "coco.json", "coco", everything, tmp_path / "coco-masks", CLASSES)
+    assert report.slides == [slide] and report.skipped == []
+    expected = np.full((900, 1100), IGNORE_INDEX, np.uint8)
+    expected[rasterize_polygon(np.array(square, float).reshape(-1, 2), expected.shape)] = 1
+    expected[cell] = 2
+    assert np.array_equal(_slide_mask(tmp_path / "coco-masks"), expected)
+    assert len(report.notes) == 1  # told once, not once per region
+    assert "overlap" in report.notes[0] and "slide.tif" in report.notes[0]
+
+    coco["images"][0]["width"] = 1000
+    (tmp_path / "coco.json").write_text(json.dumps(coco))
+    report = import_labels(
+        tmp_path / "coco.json", "coco", everything, tmp_path / "coco-masks", CLASSES, overwrite=True
+    )
+    assert not report.imported
+    assert any("must be the same size" in line and "slide.tif" in line for line in report.skipped)
+    assert np.array_equal(_slide_mask(tmp_path / "coco-masks"), expected)  # the mask as it was
+
+    (source / "labels").mkdir()
+    (source / "labels" / "slide.txt").write_text("0 0.1 0.1 0.9 0.2 0.5 0.95\n")
+    report = import_labels(source, "yolo", everything, tmp_path / "yolo-masks", CLASSES)
+    assert report.slides == [slide]
+    triangle = np.array([[0.1, 0.1], [0.9, 0.2], [0.5, 0.95]]) * [1100, 900]
+    expected = np.zeros((900, 1100), np.uint8)
+    expected[rasterize_polygon(triangle, expected.shape)] = 1
+    assert np.array_equal(_slide_mask(tmp_path / "yolo-masks"), expected)
+    again = import_labels(source, "yolo", everything, tmp_path / "yolo-masks", CLASSES)
+    assert "already has a mask" in again.skipped[0]

@@ -3,6 +3,7 @@ chunked mask with every tool, journalled and saved chunk by chunk, never decoded
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import threading
@@ -510,3 +511,34 @@ def test_a_label_tiff_imported_for_a_slide_streams_into_its_chunked_mask_and_sho
     with qtbot.waitSignal(window.transfer.import_finished, timeout=30000) as done:
         window.transfer.import_labels(source, "masks")  # without overwriting
     assert "already has a mask" in done.args[0].skipped[0]
+
+
+def test_labelme_shapes_imported_for_a_slide_are_drawn_into_its_chunked_mask_and_show(
+    qtbot, window, slide_folder, tmp_path, monkeypatch
+):
+    monkeypatch.setattr("model.labels.slide_import.IMPORT_REGION", 1024)  # shapes across regions
+    folder, _ = slide_folder
+    open_slide(qtbot, window, folder)
+    names = [c.name for c in window.state.classes]
+    shapes = [
+        {"label": names[1], "shape_type": "rectangle", "points": [[200, 100], [1399, 899]]},
+        {"label": "tumour", "shape_type": "polygon", "points": [[2000, 1500], [2500, 1500], [2500, 1800]]},
+    ]
+    source = tmp_path / "labelme"
+    source.mkdir()
+    document = {"shapes": shapes, "imagePath": "slide.tif", "imageHeight": HEIGHT, "imageWidth": WIDTH}
+    (source / "slide.json").write_text(json.dumps(document))
+
+    reopened = qtbot.waitSignal(window.state.slide_opened, timeout=30000)
+    with reopened, qtbot.waitSignal(window.transfer.import_finished, timeout=30000) as done:
+        window.transfer.import_labels(source, "labelme", outside="unlabelled", add_classes=True)
+    assert done.args[0].slides == [folder / "slide.tif"] and done.args[0].skipped == []
+    assert [c.name for c in window.state.classes] == [*names, "tumour"]  # a new class, once
+    on_disk = ChunkedMask.open(folder / "masks" / "slide.zarr").read(0, 0, HEIGHT, WIDTH)
+    expected = np.full((HEIGHT, WIDTH), 255, np.uint8)
+    expected[100:900, 200:1400] = 1
+    assert np.array_equal(on_disk[:1000], expected[:1000])
+    assert on_disk[1700, 2490] == 2 and on_disk[1700, 2010] == 255  # inside and outside the triangle
+    document = window.state.document
+    assert document.label_at(1000, 500) == 1 and document.label_at(2490, 1700) == 2
+    assert document.label_at(50, 50) == 255

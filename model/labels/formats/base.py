@@ -14,6 +14,29 @@ from model.labels.label_formats import ExportContext
 MaskMaker = Callable[[tuple[int, int]], np.ndarray]
 """Makes an image's mask given the image's (height, width)."""
 
+Window = tuple[int, int, int, int]
+"""(top, left, height, width) of a region of an image."""
+
+
+@dataclass(frozen=True)
+class ShapeLabels:
+    """An image's labels drawn from shapes (labelme, COCO, YOLO): the whole mask, or any window
+    of it, so a whole slide's mask is drawn region by region and never held whole.
+
+    ``draw(shape, window)`` draws the window of the mask of an image of ``shape``; ``finish``
+    is called once every window is drawn (to report what was seen across them); ``size`` is
+    the image size the labels state, where they state one (COCO)."""
+
+    draw: Callable[[tuple[int, int], Window], np.ndarray]
+    finish: Callable[[], None] = lambda: None
+    size: tuple[int, int] | None = None
+
+    def __call__(self, shape: tuple[int, int]) -> np.ndarray:
+        shape = self.size or shape
+        mask = self.draw(shape, (0, 0, *shape))
+        self.finish()
+        return mask
+
 
 @dataclass
 class ReadContext:
@@ -26,7 +49,7 @@ class ReadContext:
     names: dict[str, int]
     """Class name -> index (grows when labelme labels are added as classes)."""
     skipped: list[str]
-    labelme_mask: Callable[[dict, tuple[int, int], Path], np.ndarray]
+    labelme_labels: Callable[[dict, Path], ShapeLabels]
     notes: list[str] = field(default_factory=list)
     """Files read with something to tell (regions of two classes overlapping)."""
 

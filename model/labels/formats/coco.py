@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from model.classes import IGNORE_INDEX
 from model.errors import SegGUIError
-from model.labels.formats.base import LabelFormat, MaskMaker, ReadContext
+from model.labels.formats.base import LabelFormat, MaskMaker, ReadContext, ShapeLabels, Window
 from model.labels.label_formats import ExportContext, write_text
-from model.labels.polygons import mask_to_polygons, rasterize_polygon
-from model.labels.rle import rle_decode, rle_encode
+from model.labels.polygons import mask_to_polygons, rasterize_polygon_box
+from model.labels.rle import encode_counts, rle_encode, rle_runs, rle_window
 from model.storage.json_files import read_json_object
 
 COCO_FILE = "annotations.json"
@@ -105,19 +106,69 @@ def collect_shapes(
         )
 
 
+def collect_runs(ctx: ExportContext, image: Path, runs: dict, shape: tuple[int, int]) -> None:
+    """A slide's classes as COCO run-length annotations, one per class, from the run lengths
+    streamed from its mask (``model.labels.slide_export.slide_runs``: class -> ``ClassRuns``)."""
+    coco = _coco(ctx)
+    image_id = _add_image(coco, image, shape)
+    height, width = shape
+    for value in sorted(runs):
+        of = runs[value]
+        if not of.area:
+            continue
+        left, top, right, bottom = of.box
+        coco["annotations"].append(
+            {
+                "id": len(coco["annotations"]) + 1,
+                "image_id": image_id,
+                "category_id": value + 1,
+                "segmentation": {"size": [height, width], "counts": encode_counts(of.counts(height * width))},
+                "area": of.area,
+                "bbox": [left, top, right - left + 1, bottom - top + 1],
+                "iscrowd": 1,
+            }
+        )
+
+
 def _finish(ctx: ExportContext) -> None:
     coco = ctx.collected.get("coco") or {"images": [], "annotations": [], "categories": []}
     write_text(ctx.root / COCO_FILE, json.dumps(coco))
 
 
-Regions = list[tuple[int, int | None, np.ndarray]]
-"""(class, annotation id, binary mask) of one image, in file order."""
+@dataclass(frozen=True)
+class _Annotation:
+    """One annotation, checked when the file is read and drawn into any window later: its
+    class, its id, and its polygons or its run lengths."""
+
+    value: int
+    id: object
+    polygons: tuple[np.ndarray, ...] = ()
+    bounds: np.ndarray | None = None
+    """Where each run ends (the cumulative run lengths), for a run-length encoding."""
+    box: tuple[int, int, int, int] = (0, 0, 0, 0)
+    """The pixels it can fill: left, top, right, bottom (exclusive)."""
+
+    def draw(self, size: tuple[int, int], window: Window) -> tuple[int, int, np.ndarray] | None:
+        """Its pixels in ``window`` of an image of ``size``, over the part of the window its box
+        covers: (top row and left column in the window, the pixels), or None outside it."""
+        top, left, height, width = window
+        x0, y0 = max(self.box[0], left), max(self.box[1], top)
+        x1, y1 = min(self.box[2], left + width), min(self.box[3], top + height)
+        if x0 >= x1 or y0 >= y1:
+            return None
+        if self.bounds is not None:
+            return y0 - top, x0 - left, rle_window(self.bounds, size[0], (y0, x0, y1 - y0, x1 - x0))
+        region = np.zeros((y1 - y0, x1 - x0), bool)
+        for polygon in self.polygons:  # even-odd across the polygons, as pycocotools merges them
+            row, column, inside = rasterize_polygon_box(polygon - [x0, y0], region.shape)
+            region[row : row + inside.shape[0], column : column + inside.shape[1]] ^= inside
+        return y0 - top, x0 - left, region
 
 
 def coco_masks(
     data: dict, names: dict[str, int], path: Path
-) -> tuple[dict[str, tuple[tuple[int, int], Regions]], list[str]]:
-    """Per image file name: its size and regions; plus messages for what was skipped. Every
+) -> tuple[dict[str, tuple[tuple[int, int], list[_Annotation]]], list[str]]:
+    """Per image file name: its size and annotations; plus messages for what was skipped. Every
     entry is checked, since the file may come from anywhere: an image or category that lacks a
     field, or has one of the wrong type, is skipped with its place in the file named."""
     problems: list[str] = []
@@ -138,7 +189,7 @@ def coco_masks(
             problems.append(f"{path}: images entry {number} {missing}; skipped")
         else:
             images[image["id"]] = image
-    out: dict[str, tuple[tuple[int, int], Regions]] = {
+    out: dict[str, tuple[tuple[int, int], list[_Annotation]]] = {
         img["file_name"]: ((int(img["height"]), int(img["width"])), []) for img in images.values()
     }
     for annotation in _list(data, "annotations", path):
@@ -149,22 +200,42 @@ def coco_masks(
         if image is None or value is None:
             continue
         shape = (int(image["height"]), int(image["width"]))
-        segmentation = annotation.get("segmentation")
         try:
-            if isinstance(segmentation, dict):
-                region = rle_decode(segmentation)
-            else:
-                region = np.zeros(shape, bool)
-                for flat in segmentation or []:
-                    region ^= rasterize_polygon(np.asarray(flat, np.float64).reshape(-1, 2), shape)
+            checked = _checked(annotation, value, shape)
         except (ValueError, TypeError, KeyError) as exc:
             problems.append(f"{path}: annotation {annotation.get('id')} of {image['file_name']}: {exc}")
             continue
-        if region.shape != shape:
+        if checked is None:
             problems.append(f"{path}: annotation {annotation.get('id')} does not fit {image['file_name']}")
             continue
-        out[image["file_name"]][1].append((value, annotation.get("id"), region))
+        out[image["file_name"]][1].append(checked)
     return out, problems
+
+
+def _checked(annotation: dict, value: int, shape: tuple[int, int]) -> _Annotation | None:
+    """An annotation's segmentation checked (raising for one that cannot be read), or None for
+    a run-length encoding of another image size."""
+    segmentation = annotation.get("segmentation")
+    if isinstance(segmentation, dict):
+        size, counts = rle_runs(segmentation)
+        if size != shape:
+            return None
+        bounds = np.cumsum(np.asarray(counts, np.int64))
+        height = shape[0]
+        box = (0, 0, 0, 0)
+        if len(counts) >= 2:  # the columns from its first pixel to its last
+            box = (int(bounds[0]) // height, 0, (int(bounds[-1 - len(counts) % 2]) - 1) // height + 1, height)
+        return _Annotation(value, annotation.get("id"), bounds=bounds, box=box)
+    polygons = tuple(np.asarray(flat, np.float64).reshape(-1, 2) for flat in segmentation or [])
+    polygons = tuple(polygon for polygon in polygons if len(polygon) >= 3)
+    if not polygons:
+        return _Annotation(value, annotation.get("id"))
+    corners = np.concatenate(polygons)
+    if not np.isfinite(corners).all():
+        raise ValueError("its polygon coordinates must be numbers")
+    (x0, y0), (x1, y1) = np.floor(corners.min(axis=0)), np.ceil(corners.max(axis=0))
+    box = (int(x0), int(y0), int(x1) + 1, int(y1) + 1)
+    return _Annotation(value, annotation.get("id"), polygons, box=box)
 
 
 def _list(data: dict, key: str, path: Path) -> list:
@@ -192,29 +263,47 @@ def _image_problem(image: object) -> str | None:
     return None
 
 
-def _coco_mask(
-    size: tuple[int, int], regions: Regions, file_name: str, classes: list, notes: list[str], path: Path
-) -> np.ndarray:
+def _coco_labels(
+    size: tuple[int, int],
+    annotations: list[_Annotation],
+    file_name: str,
+    classes: list,
+    notes: list[str],
+    path: Path,
+) -> ShapeLabels:
     """The annotations drawn in file order (a later one over an earlier one, as COCO's own
-    semantic conversions do); pixels claimed by two classes are counted and told in ``notes``."""
-    mask = np.full(size, IGNORE_INDEX, np.uint8)
+    semantic conversions do), window by window; pixels claimed by two classes are counted over
+    every window and told in ``notes`` when the drawing is finished."""
     overlaps: dict[tuple[int, int], int] = {}
-    for value, _, region in regions:
-        taken = region & (mask != IGNORE_INDEX) & (mask != value)
-        if taken.any():
-            for earlier, count in zip(*np.unique(mask[taken], return_counts=True)):
-                pair = (int(earlier), value)
-                overlaps[pair] = overlaps.get(pair, 0) + int(count)
-        mask[region] = value
-    if overlaps:
-        told = ", ".join(
-            f"{count} pixels of {classes[a].name} covered by a later {classes[b].name}"
-            for (a, b), count in sorted(overlaps.items())
-        )
-        notes.append(
-            f"{path}: {file_name}: annotations of two classes overlap; the later one was kept ({told})"
-        )
-    return mask
+
+    def draw(shape: tuple[int, int], window: Window) -> np.ndarray:
+        mask = np.full(window[2:], IGNORE_INDEX, np.uint8)
+        for annotation in annotations:
+            drawn = annotation.draw(size, window)
+            if drawn is None:
+                continue
+            row, column, region = drawn
+            under = mask[row : row + region.shape[0], column : column + region.shape[1]]
+            value = annotation.value
+            taken = region & (under != IGNORE_INDEX) & (under != value)
+            if taken.any():
+                for earlier, count in zip(*np.unique(under[taken], return_counts=True)):
+                    pair = (int(earlier), value)
+                    overlaps[pair] = overlaps.get(pair, 0) + int(count)
+            under[region] = value
+        return mask
+
+    def finish() -> None:
+        if overlaps:
+            told = ", ".join(
+                f"{count} pixels of {classes[a].name} covered by a later {classes[b].name}"
+                for (a, b), count in sorted(overlaps.items())
+            )
+            notes.append(
+                f"{path}: {file_name}: annotations of two classes overlap; the later one was kept ({told})"
+            )
+
+    return ShapeLabels(draw, finish, size)
 
 
 def _read(ctx: ReadContext) -> Iterator[tuple[str, Path, MaskMaker]]:
@@ -222,14 +311,10 @@ def _read(ctx: ReadContext) -> Iterator[tuple[str, Path, MaskMaker]]:
     data = read_json_object(path, "this COCO JSON file")
     per_image, problems = coco_masks(data, ctx.names, path)
     ctx.skipped += problems
-    for file_name, (size, regions) in per_image.items():
+    for file_name, (size, checked) in per_image.items():
         image = ctx.match(path, Path(file_name).stem, Path(file_name).name)
         if image is not None:
-
-            def make(shape, s=size, r=regions, n=file_name):
-                return _coco_mask(s, r, n, ctx.classes, ctx.notes, path)
-
-            yield file_name, image, make
+            yield file_name, image, _coco_labels(size, checked, file_name, ctx.classes, ctx.notes, path)
 
 
 FORMAT = LabelFormat(

@@ -67,7 +67,7 @@ def _read(ctx: ReadContext) -> Iterator[tuple[str, Path, MaskMaker]]:
         image_name = Path(str(document.get("imagePath") or path.name)).name
         image = ctx.match(path, Path(image_name).stem, image_name)
         if image is not None:
-            yield path.name, image, lambda shape, d=document, p=path: ctx.labelme_mask(d, shape, p)
+            yield path.name, image, ctx.labelme_labels(document, path)
 
 
 FORMAT = LabelFormat(

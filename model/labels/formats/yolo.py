@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from model.errors import MaskError
-from model.labels.formats.base import LabelFormat, MaskMaker, ReadContext
+from model.labels.formats.base import LabelFormat, MaskMaker, ReadContext, ShapeLabels, Window
 from model.labels.label_formats import ExportContext, draw_shapes, shapes_of, write_text
 
 
@@ -58,6 +58,18 @@ def yolo_shapes(path: Path, shape: tuple[int, int], num_classes: int) -> list[tu
     return shapes
 
 
+def _yolo_labels(path: Path, num_classes: int) -> ShapeLabels:
+    """A YOLO file's polygons, read once (at the first window drawn) and drawn into any window."""
+    read: dict[tuple[int, int], list[tuple[int, np.ndarray]]] = {}
+
+    def draw(shape: tuple[int, int], window: Window) -> np.ndarray:
+        if shape not in read:
+            read[shape] = yolo_shapes(path, shape, num_classes)
+        return draw_shapes(read[shape], shape, 0, window)
+
+    return ShapeLabels(draw)
+
+
 def _read(ctx: ReadContext) -> Iterator[tuple[str, Path, MaskMaker]]:
     folder = ctx.source / "labels" if (ctx.source / "labels").is_dir() else ctx.source
     count = len(ctx.classes)
@@ -66,7 +78,7 @@ def _read(ctx: ReadContext) -> Iterator[tuple[str, Path, MaskMaker]]:
             continue
         image = ctx.match(path, path.stem)
         if image is not None:
-            yield path.name, image, lambda shape, p=path: draw_shapes(yolo_shapes(p, shape, count), shape, 0)
+            yield path.name, image, _yolo_labels(path, count)
 
 
 FORMAT = LabelFormat(
