@@ -148,6 +148,11 @@ class LabelTransfer(QObject):
             self.state.report("; ".join(errors))
             return
 
+        # Painting waits for the import: a stroke on a mask the import replaces would be lost
+        # (a slide's is swapped whole) or would overwrite what was imported.
+        self.session.editor.read_only = True
+        self.state.tell("Importing labels: painting resumes when the import ends", 0)
+
         def work(progress):
             return import_labels(
                 source,
@@ -164,6 +169,7 @@ class LabelTransfer(QObject):
         self._run(work, self._on_imported)
 
     def _on_imported(self, result: object) -> None:
+        self.session.editor.read_only = self.state.read_only
         if isinstance(result, Exception):
             self.state.report(f"Import failed: {result}")
             self.import_finished.emit(str(result))

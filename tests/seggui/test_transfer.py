@@ -176,3 +176,45 @@ def test_the_dialogs_offer_every_registered_format(qtbot, tmp_path):
     qtbot.addWidget(chooser)
     assert [export.format_combo.itemData(i) for i in range(export.format_combo.count())] == list(FORMATS)
     assert [chooser.kind_combo.itemData(i) for i in range(chooser.kind_combo.count())] == list(IMPORT_KINDS)
+
+
+def test_nothing_can_be_painted_while_an_import_runs_and_painting_resumes_after(
+    qtbot, window, tmp_path, monkeypatch
+):
+    import threading
+
+    import seggui.controllers.transfer as transfer
+
+    source = _project(tmp_path / "a", 2, masks=2)
+    out = tmp_path / "labelme"
+    from model.labels.export_labels import export_labels
+
+    export_labels(
+        sorted(source.glob("*.png")),
+        source / "masks",
+        default_classes(3),
+        out,
+        ExportOptions(format="labelme"),
+    )
+    release = threading.Event()
+    real = transfer.import_labels
+
+    def slow(*args, **kwargs):
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transfer, "import_labels", slow)
+    target = _project(tmp_path / "b", 2, masks=0)
+    open_folder(qtbot, window, target)
+    at_zoom_one(window)
+    window.transfer.import_labels(out, "labelme")
+    assert "painting resumes" in window.statusBar().currentMessage()
+    drag(qtbot, window, [(5, 5), (30, 5)])
+    assert (window.state.document.mask == 255).all()  # the stroke was not taken
+    with qtbot.waitSignal(window.transfer.import_finished, timeout=30000):
+        release.set()
+    qtbot.waitUntil(lambda: (window.state.document.mask != 255).any(), timeout=10000)
+    imported = window.state.document.mask.copy()
+    window.tool_state.set_class(2)
+    drag(qtbot, window, [(5, 5), (30, 5)])
+    assert (window.state.document.mask == 2).sum() > (imported == 2).sum()  # painting is back
