@@ -208,10 +208,11 @@ class _LabelmeOptions:
         """The labels of a labelme ``document``, its shapes given their classes on first use
         (adding classes or noting the labels left out then, once however many windows are drawn)."""
         prepared: list[LabelmeShapes] = []
+        unread = [document]  # let go once its shapes are prepared: a slide's file can be large
 
         def draw(shape: tuple[int, int], window: Window) -> np.ndarray:
             if not prepared:
-                prepared.append(self._shapes(document, path))
+                prepared.append(self._shapes(unread.pop(), path))
             return prepared[0].draw(shape, window)
 
         return ShapeLabels(draw)

@@ -63,7 +63,8 @@ class _Shape:
     label: str
     kind: str
     value: int
-    points: list[tuple[float, float]]
+    points: np.ndarray
+    """N x 2, (x, y) in image pixels."""
     box: tuple[int, int, int, int]
     """Left, top, right, bottom (exclusive), in image pixels."""
     bits: np.ndarray | None = None
@@ -109,7 +110,9 @@ class LabelmeShapes:
     def _checked(self, number: int, label: str, item: dict, value: int) -> _Shape:
         kind = str(item.get("shape_type") or "polygon")
         try:
-            points = [(float(x), float(y)) for x, y in item.get("points") or []]
+            points = np.asarray(item.get("points") or np.zeros((0, 2)), np.float64)
+            if points.ndim != 2 or points.shape[1] != 2:
+                raise ValueError("its points must be (x, y) pairs")
             return _prepared(number, label, kind, value, points, item, self._exact)
         except (ValueError, TypeError, KeyError, OSError, Image.DecompressionBombError) as exc:
             # OSError: a mask shape's data that is not an image (Pillow's UnidentifiedImageError)
@@ -143,10 +146,9 @@ class LabelmeShapes:
         if item.bits is not None:
             left, top = item.box[:2]
             return item.bits[y0 - top : y1 - top, x0 - left : x1 - left]
-        points = [(x - x0, y - y0) for x, y in item.points]  # whole-pixel shift: the same pixels
         if self._exact and item.kind == "polygon":
             filled = np.zeros((y1 - y0, x1 - x0), bool)
-            row, column, inside = rasterize_polygon_box(np.asarray(points), filled.shape)
+            row, column, inside = rasterize_polygon_box(item.points - [x0, y0], filled.shape)
             filled[row : row + inside.shape[0], column : column + inside.shape[1]] = inside
             return filled
         # Pillow's fill of a shape can differ by a pixel where a canvas cuts it on its left or
@@ -155,28 +157,28 @@ class LabelmeShapes:
         reach_x, reach_y = max(item.box[0], 0), max(item.box[1], 0)
         if (x1 - reach_x) * (y1 - reach_y) > CANVAS_PIXELS:
             reach_x, reach_y = x0, y0
-        points = [(x - reach_x, y - reach_y) for x, y in item.points]
+        points = item.points - [reach_x, reach_y]  # whole pixels: Pillow gets the same fractions
         canvas = Image.new("1", (x1 - reach_x, y1 - reach_y), 0)
         draw = ImageDraw.Draw(canvas)
         if item.kind == "polygon":
-            draw.polygon(points, outline=1, fill=1)
+            draw.polygon(points.ravel().tolist(), outline=1, fill=1)
         elif item.kind == "rectangle":
-            (ax, ay), (bx, by) = points
+            (ax, ay), (bx, by) = points.tolist()
             draw.rectangle([min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)], outline=1, fill=1)
         elif item.kind == "circle":
-            (cx, cy), (px, py) = points
+            (cx, cy), (px, py) = points.tolist()
             d = math.hypot(cx - px, cy - py)
             draw.ellipse([cx - d, cy - d, cx + d, cy + d], outline=1, fill=1)
         elif item.kind in ("line", "linestrip"):
-            draw.line(points, fill=1, width=LINE_WIDTH)
+            draw.line(points.ravel().tolist(), fill=1, width=LINE_WIDTH)
         else:  # point
-            (cx, cy), r = points[0], POINT_RADIUS
+            (cx, cy), r = points[0].tolist(), POINT_RADIUS
             draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=1, fill=1)
         return np.asarray(canvas, dtype=bool)[y0 - reach_y :, x0 - reach_x :]
 
 
 def _prepared(
-    number: int, label: str, kind: str, value: int, points: list[tuple[float, float]], item: dict, exact: bool
+    number: int, label: str, kind: str, value: int, points: np.ndarray, item: dict, exact: bool
 ) -> _Shape:
     """A shape checked for what it needs, with the box of every pixel it can fill (Pillow's
     outline and a line's width included, with a pixel to spare)."""
@@ -193,18 +195,18 @@ def _prepared(
             what = "3 points or more" if kind == "polygon" else "2 points"
             raise ValueError(f"a {kind} needs {what}, not {len(points)}")
     elif kind in ("line", "linestrip"):
-        if not points:
+        if len(points) == 0:
             raise ValueError("a line needs points")
     elif kind == "point":
-        if not points:
+        if len(points) == 0:
             raise ValueError("a point needs 1 point")
     else:
         raise ValueError(f"unknown shape type {kind!r}")
-    xs, ys = np.asarray(points, np.float64).T
+    xs, ys = points.T
     if not (np.isfinite(xs).all() and np.isfinite(ys).all()):
         raise ValueError("its points must be numbers")
     if kind == "circle":
-        (cx, cy), (px, py) = points
+        (cx, cy), (px, py) = points.tolist()
         d = math.hypot(cx - px, cy - py)
         xs, ys = np.array([cx - d, cx + d]), np.array([cy - d, cy + d])
     spare = 0 if exact and kind == "polygon" else 1
@@ -218,7 +220,7 @@ def _prepared(
     return _Shape(number, label, kind, value, points, box)
 
 
-def _two(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+def _two(points: np.ndarray) -> np.ndarray:
     if len(points) != 2:
         raise ValueError(f"needs 2 points, not {len(points)}")
     return points

@@ -108,36 +108,57 @@ def slide_runs(mask: ChunkedMask, num_classes: int, *, background: bool = False)
     size = mask.chunk
     labelled = {cx for _, cx in mask.stored_chunks()}
     runs: dict[int, ClassRuns] = {}
-    inside: dict[int, bool] = {}  # each class: whether the last pixel read was of it
+    previous = IGNORE_INDEX  # the label of the last pixel read, in column-major order
     for cx in range(-(-width // size)):
-        if cx not in labelled and not background:
-            for value in [value for value, on in inside.items() if on]:  # a run ends where the gap begins
-                runs[value].flips.append(cx * size * height)
-                inside[value] = False
-            continue
         left = cx * size
+        if cx not in labelled and not background:
+            if previous != IGNORE_INDEX:  # its run ends where the strip without labels begins
+                runs[previous].flips.append(left * height)
+                previous = IGNORE_INDEX
+            continue
         strip = mask.read(0, left, height, min(size, width - left))
         if background:
             strip[strip == IGNORE_INDEX] = 0
-        present = np.flatnonzero(np.bincount(strip.ravel(), minlength=256)[:num_classes])
-        for value in set(present.tolist()) | {value for value, on in inside.items() if on}:
-            of = runs.setdefault(value, ClassRuns())
-            of_value = strip == value
-            ours = of_value.T.ravel()  # column-major: this strip's stretch of the order
-            flips = np.flatnonzero(ours != np.concatenate([[inside.get(value, False)], ours[:-1]]))
-            of.flips += (flips + left * height).tolist()
-            inside[value] = bool(ours[-1])
-            if value in present:
-                rows = np.flatnonzero(of_value.any(axis=1))
-                columns = np.flatnonzero(of_value.any(axis=0)) + left
-                of.area += int(ours.sum())
-                of.box = [
-                    min(of.box[0], int(columns[0])),
-                    min(of.box[1], int(rows[0])),
-                    max(of.box[2], int(columns[-1])),
-                    max(of.box[3], int(rows[-1])),
-                ]
+        _add_strip(runs, strip, left, previous, num_classes)
+        previous = int(strip[-1, -1])
     return runs
+
+
+def _add_strip(
+    runs: dict[int, ClassRuns], strip: np.ndarray, left: int, previous: int, num_classes: int
+) -> None:
+    """The runs of one strip (columns from ``left``, after a pixel labelled ``previous``), from
+    where its labels change alone: one pass over the strip for every class."""
+    height, width = strip.shape
+    row, column = np.nonzero(strip[1:] != strip[:-1])  # a change between row and row + 1
+    before, after = strip[row, column], strip[row + 1, column]
+    at = (left + column) * height + row + 1
+    top, bottom = strip[0], strip[-1]
+    above_top = np.concatenate([[previous], bottom[:-1]])  # a column follows the one before
+    top_at = (left + np.arange(width, dtype=np.int64)) * height
+    pixels = np.bincount(strip.ravel(), minlength=256)
+    for value in range(num_classes):
+        if not pixels[value] and value != previous:
+            continue
+        of = runs.setdefault(value, ClassRuns())
+        flips = np.concatenate(
+            [at[(before == value) != (after == value)], top_at[(above_top == value) != (top == value)]]
+        )
+        of.flips += np.sort(flips).tolist()
+        if pixels[value]:
+            starts = after == value  # every column holding the class has a run of it begin
+            columns = np.concatenate([column[starts], np.flatnonzero(top == value)])
+            first_rows = np.concatenate([row[starts] + 1, [0] if np.any(top == value) else []])
+            last_rows = np.concatenate(
+                [row[before == value], [height - 1] if np.any(bottom == value) else []]
+            )
+            of.area += int(pixels[value])
+            of.box = [
+                min(of.box[0], left + int(columns.min())),
+                min(of.box[1], int(first_rows.min())),
+                max(of.box[2], left + int(columns.max())),
+                max(of.box[3], int(last_rows.max())),
+            ]
 
 
 def slide_shapes(

@@ -147,6 +147,8 @@ class _Annotation:
     """Where each run ends (the cumulative run lengths), for a run-length encoding."""
     box: tuple[int, int, int, int] = (0, 0, 0, 0)
     """The pixels it can fill: left, top, right, bottom (exclusive)."""
+    polygon_boxes: np.ndarray | None = None
+    """Each polygon's box as ``box`` is, so a window draws only the polygons that reach it."""
 
     def draw(self, size: tuple[int, int], window: Window) -> tuple[int, int, np.ndarray] | None:
         """Its pixels in ``window`` of an image of ``size``, over the part of the window its box
@@ -159,7 +161,10 @@ class _Annotation:
         if self.bounds is not None:
             return y0 - top, x0 - left, rle_window(self.bounds, size[0], (y0, x0, y1 - y0, x1 - x0))
         region = np.zeros((y1 - y0, x1 - x0), bool)
-        for polygon in self.polygons:  # even-odd across the polygons, as pycocotools merges them
+        assert self.polygon_boxes is not None
+        b = self.polygon_boxes
+        reaching = np.flatnonzero((b[:, 0] < x1) & (b[:, 2] > x0) & (b[:, 1] < y1) & (b[:, 3] > y0))
+        for polygon in (self.polygons[i] for i in reaching):  # even-odd, as pycocotools merges them
             row, column, inside = rasterize_polygon_box(polygon - [x0, y0], region.shape)
             region[row : row + inside.shape[0], column : column + inside.shape[1]] ^= inside
         return y0 - top, x0 - left, region
@@ -230,12 +235,11 @@ def _checked(annotation: dict, value: int, shape: tuple[int, int]) -> _Annotatio
     polygons = tuple(polygon for polygon in polygons if len(polygon) >= 3)
     if not polygons:
         return _Annotation(value, annotation.get("id"))
-    corners = np.concatenate(polygons)
-    if not np.isfinite(corners).all():
+    if not all(np.isfinite(polygon).all() for polygon in polygons):
         raise ValueError("its polygon coordinates must be numbers")
-    (x0, y0), (x1, y1) = np.floor(corners.min(axis=0)), np.ceil(corners.max(axis=0))
-    box = (int(x0), int(y0), int(x1) + 1, int(y1) + 1)
-    return _Annotation(value, annotation.get("id"), polygons, box=box)
+    boxes = np.array([np.r_[np.floor(p.min(axis=0)), np.ceil(p.max(axis=0)) + 1] for p in polygons], np.int64)
+    box = (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
+    return _Annotation(value, annotation.get("id"), polygons, box=box, polygon_boxes=boxes)
 
 
 def _list(data: dict, key: str, path: Path) -> list:
