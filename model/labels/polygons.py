@@ -33,7 +33,7 @@ def mask_to_polygons(binary: np.ndarray) -> list[np.ndarray]:
         (2, inside & ~padded[2:, 1:-1], (1, 1)),  # bottom side, running west
         (3, inside & ~padded[1:-1, :-2], (0, 1)),  # left side, running north
     ):
-        ys, xs = np.nonzero(where)
+        ys, xs = np.divmod(np.flatnonzero(where), width)  # faster than a 2-D nonzero
         xs_list.append(xs + dx)
         ys_list.append(ys + dy)
         ds_list.append(np.full(len(xs), direction))

@@ -84,10 +84,13 @@ def rle_decode(rle: dict[str, object]) -> np.ndarray:
     return flat.reshape((width, height)).T.copy()
 
 
-def rle_window(bounds: np.ndarray, height: int, window: tuple[int, int, int, int]) -> np.ndarray:
-    """The ``window`` (top, left, rows, columns) of a binary mask ``height`` rows tall given by
-    the ends of its runs (``np.cumsum`` of the run lengths), decoded from the run ends inside it
-    alone (a whole slide's RLE is never expanded)."""
+def rle_window_pixels(
+    bounds: np.ndarray, height: int, window: tuple[int, int, int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rows and columns, within ``window`` (top, left, rows, columns), of the pixels set in
+    a binary mask ``height`` rows tall given by the ends of its runs (``np.cumsum`` of the run
+    lengths), decoded from the run ends inside the window alone: a whole slide's RLE is never
+    expanded, nor the window (a class covers few of a slide's pixels)."""
     top, left, rows, columns = window
     starts = (left + np.arange(columns, dtype=np.int64)) * height + top  # each column's first pixel
     first = np.searchsorted(bounds, starts, side="right") % 2 == 1  # flips passed: odd means inside
@@ -105,4 +108,6 @@ def rle_window(bounds: np.ndarray, height: int, window: tuple[int, int, int, int
     passed -= passed[ends == 0][at[ends == 0] // rows][at // rows]  # counted from the column's top
     values = first[at // rows] ^ (passed % 2 == 1)
     lengths = np.diff(np.append(at, columns * rows))
-    return np.repeat(values, lengths).reshape(columns, rows).T
+    set_at, set_lengths = at[values], lengths[values]  # a segment never crosses a column
+    offsets = np.arange(int(set_lengths.sum())) - np.repeat(np.cumsum(set_lengths) - set_lengths, set_lengths)
+    return np.repeat(set_at % rows, set_lengths) + offsets, np.repeat(set_at // rows, set_lengths)

@@ -181,9 +181,8 @@ def slide_shapes(
             labels = np.where(labels == IGNORE_INDEX, np.uint8(0), labels)
         offset = np.array([x, y], dtype=float)
         shapes += [(value, polygon + offset) for value, polygon in shapes_of(labels, num_classes)]
-        values, numbers = np.unique(labels, return_counts=True)
-        for value, number in zip(values.tolist(), numbers.tolist(), strict=True):
-            if value != IGNORE_INDEX:
+        for value, number in enumerate(np.bincount(labels.ravel(), minlength=256)[:IGNORE_INDEX].tolist()):
+            if number:
                 counts[value] = counts.get(value, 0) + number
     return shapes, counts
 

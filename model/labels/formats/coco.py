@@ -15,7 +15,7 @@ from model.errors import SegGUIError
 from model.labels.formats.base import LabelFormat, MaskMaker, ReadContext, ShapeLabels, Window
 from model.labels.label_formats import ExportContext, write_text
 from model.labels.polygons import mask_to_polygons, rasterize_polygon_box
-from model.labels.rle import encode_counts, rle_encode, rle_runs, rle_window
+from model.labels.rle import encode_counts, rle_encode, rle_runs, rle_window_pixels
 from model.storage.json_files import read_json_object
 
 COCO_FILE = "annotations.json"
@@ -150,16 +150,16 @@ class _Annotation:
     polygon_boxes: np.ndarray | None = None
     """Each polygon's box as ``box`` is, so a window draws only the polygons that reach it."""
 
-    def draw(self, size: tuple[int, int], window: Window) -> tuple[int, int, np.ndarray] | None:
-        """Its pixels in ``window`` of an image of ``size``, over the part of the window its box
-        covers: (top row and left column in the window, the pixels), or None outside it."""
+    def pixels(self, size: tuple[int, int], window: Window) -> tuple[np.ndarray, np.ndarray]:
+        """The rows and columns within ``window`` of its pixels, in an image of ``size``."""
         top, left, height, width = window
         x0, y0 = max(self.box[0], left), max(self.box[1], top)
         x1, y1 = min(self.box[2], left + width), min(self.box[3], top + height)
         if x0 >= x1 or y0 >= y1:
-            return None
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
         if self.bounds is not None:
-            return y0 - top, x0 - left, rle_window(self.bounds, size[0], (y0, x0, y1 - y0, x1 - x0))
+            rows, columns = rle_window_pixels(self.bounds, size[0], (y0, x0, y1 - y0, x1 - x0))
+            return rows + (y0 - top), columns + (x0 - left)
         region = np.zeros((y1 - y0, x1 - x0), bool)
         assert self.polygon_boxes is not None
         b = self.polygon_boxes
@@ -167,7 +167,8 @@ class _Annotation:
         for polygon in (self.polygons[i] for i in reaching):  # even-odd, as pycocotools merges them
             row, column, inside = rasterize_polygon_box(polygon - [x0, y0], region.shape)
             region[row : row + inside.shape[0], column : column + inside.shape[1]] ^= inside
-        return y0 - top, x0 - left, region
+        rows, columns = np.divmod(np.flatnonzero(region), region.shape[1])  # faster than a 2-D nonzero
+        return rows + (y0 - top), columns + (x0 - left)
 
 
 def coco_masks(
@@ -283,18 +284,15 @@ def _coco_labels(
     def draw(shape: tuple[int, int], window: Window) -> np.ndarray:
         mask = np.full(window[2:], IGNORE_INDEX, np.uint8)
         for annotation in annotations:
-            drawn = annotation.draw(size, window)
-            if drawn is None:
-                continue
-            row, column, region = drawn
-            under = mask[row : row + region.shape[0], column : column + region.shape[1]]
+            rows, columns = annotation.pixels(size, window)
             value = annotation.value
-            taken = region & (under != IGNORE_INDEX) & (under != value)
-            if taken.any():
-                for earlier, count in zip(*np.unique(under[taken], return_counts=True)):
-                    pair = (int(earlier), value)
-                    overlaps[pair] = overlaps.get(pair, 0) + int(count)
-            under[region] = value
+            earlier = mask[rows, columns]
+            taken = earlier[(earlier != IGNORE_INDEX) & (earlier != value)]
+            if taken.size:
+                for was, count in enumerate(np.bincount(taken, minlength=256).tolist()):
+                    if count:
+                        overlaps[(was, value)] = overlaps.get((was, value), 0) + count
+            mask[rows, columns] = value
         return mask
 
     def finish() -> None:
