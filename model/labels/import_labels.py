@@ -43,7 +43,8 @@ class ImportReport:
     def summary(self) -> str:
         added = f"; new classes {', '.join(self.added)}" if self.added else ""
         notes = f", {len(self.notes)} with shapes left out" if self.notes else ""
-        return f"{len(self.imported)} masks imported{notes}, {len(self.skipped)} skipped{added}"
+        masks = f"{len(self.imported)} mask{'' if len(self.imported) == 1 else 's'}"
+        return f"{masks} imported{notes}, {len(self.skipped)} skipped{added}"
 
 
 @dataclass(frozen=True)

@@ -182,8 +182,22 @@ class LabelTransfer(QObject):
             for image in result.slides:  # type: ignore[attr-defined]
                 self.store.forget_slide_mask(slide_mask_folder(names.mask_path(image, project.mask_dir)))
         self.session.rescan()
-        self.state.tell(result.summary(), 15000)  # type: ignore[attr-defined]
+        summary = result.summary()  # type: ignore[attr-defined]
+        self.state.tell(summary, 15000)
+        on_screen = self.state.slide
+        if on_screen is not None and on_screen.path in result.slides:  # type: ignore[attr-defined]
+            self._tell_when_reopened(summary)
         self.import_finished.emit(result)
+
+    def _tell_when_reopened(self, summary: str) -> None:
+        """Say ``summary`` again once the slide on screen opens with its imported labels (its
+        description would take the status bar from it)."""
+
+        def tell(_slide: object) -> None:
+            self.state.slide_opened.disconnect(tell)
+            self.state.tell(summary, 15000)
+
+        self.state.slide_opened.connect(tell)
 
     # -- running ----------------------------------------------------------------------------------
     def _run(self, work, on_done) -> None:

@@ -542,3 +542,4 @@ def test_labelme_shapes_imported_for_a_slide_are_drawn_into_its_chunked_mask_and
     document = window.state.document
     assert document.label_at(1000, 500) == 1 and document.label_at(2490, 1700) == 2
     assert document.label_at(50, 50) == 255
+    qtbot.waitUntil(lambda: "1 mask imported, 0 skipped" in window.statusBar().currentMessage(), timeout=5000)
