@@ -186,16 +186,17 @@ class LabelTransfer(QObject):
         self.state.tell(summary, 15000)
         on_screen = self.state.slide
         if on_screen is not None and on_screen.path in result.slides:  # type: ignore[attr-defined]
-            self._tell_when_reopened(summary)
+            self._tell_when_reopened(on_screen.path, summary)
         self.import_finished.emit(result)
 
-    def _tell_when_reopened(self, summary: str) -> None:
-        """Say ``summary`` again once the slide on screen opens with its imported labels (its
-        description would take the status bar from it)."""
+    def _tell_when_reopened(self, slide: Path, summary: str) -> None:
+        """Say ``summary`` again once ``slide`` opens with its imported labels (its description
+        takes the status bar from it); said once, and only for that slide."""
 
-        def tell(_slide: object) -> None:
+        def tell(opened: object) -> None:
             self.state.slide_opened.disconnect(tell)
-            self.state.tell(summary, 15000)
+            if getattr(opened, "path", None) == slide:
+                self.state.tell(summary, 15000)
 
         self.state.slide_opened.connect(tell)
 

@@ -4,9 +4,10 @@ and image (run-length encoded, or polygons)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +18,9 @@ from model.labels.label_formats import ExportContext, write_text
 from model.labels.polygons import mask_to_polygons, rasterize_polygon_box
 from model.labels.rle import encode_counts, rle_encode, rle_runs, rle_window_pixels
 from model.storage.json_files import read_json_object
+
+if TYPE_CHECKING:
+    from model.labels.slide_export import ClassRuns
 
 COCO_FILE = "annotations.json"
 
@@ -106,7 +110,9 @@ def collect_shapes(
         )
 
 
-def collect_runs(ctx: ExportContext, image: Path, runs: dict, shape: tuple[int, int]) -> None:
+def collect_runs(
+    ctx: ExportContext, image: Path, runs: Mapping[int, ClassRuns], shape: tuple[int, int]
+) -> None:
     """A slide's classes as COCO run-length annotations, one per class, from the run lengths
     streamed from its mask (``model.labels.slide_export.slide_runs``: class -> ``ClassRuns``)."""
     coco = _coco(ctx)
@@ -138,10 +144,9 @@ def _finish(ctx: ExportContext) -> None:
 @dataclass(frozen=True)
 class _Annotation:
     """One annotation, checked when the file is read and drawn into any window later: its
-    class, its id, and its polygons or its run lengths."""
+    class, and its polygons or its run lengths."""
 
     value: int
-    id: object
     polygons: tuple[np.ndarray, ...] = ()
     bounds: np.ndarray | None = None
     """Where each run ends (the cumulative run lengths), for a run-length encoding."""
@@ -231,16 +236,16 @@ def _checked(annotation: dict, value: int, shape: tuple[int, int]) -> _Annotatio
         box = (0, 0, 0, 0)
         if len(counts) >= 2:  # the columns from its first pixel to its last
             box = (int(bounds[0]) // height, 0, (int(bounds[-1 - len(counts) % 2]) - 1) // height + 1, height)
-        return _Annotation(value, annotation.get("id"), bounds=bounds, box=box)
+        return _Annotation(value, bounds=bounds, box=box)
     polygons = tuple(np.asarray(flat, np.float64).reshape(-1, 2) for flat in segmentation or [])
     polygons = tuple(polygon for polygon in polygons if len(polygon) >= 3)
     if not polygons:
-        return _Annotation(value, annotation.get("id"))
+        return _Annotation(value)
     if not all(np.isfinite(polygon).all() for polygon in polygons):
         raise ValueError("its polygon coordinates must be numbers")
     boxes = np.array([np.r_[np.floor(p.min(axis=0)), np.ceil(p.max(axis=0)) + 1] for p in polygons], np.int64)
     box = (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
-    return _Annotation(value, annotation.get("id"), polygons, box=box, polygon_boxes=boxes)
+    return _Annotation(value, polygons, box=box, polygon_boxes=boxes)
 
 
 def _list(data: dict, key: str, path: Path) -> list:
