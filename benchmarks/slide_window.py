@@ -187,6 +187,8 @@ def prediction_rows(app: QApplication, window: MainWindow, work: Path) -> list[t
     # the rate from the first window on (the model's reading and warm-up are in ``first``)
     window_mps = sum(sizes[1:]) / (times[-1] - times[0]) / 1e6 if len(times) > 1 else sizes[0] / first / 1e6
 
+    accepted = accept_rows(app, window)
+
     predictor = Predictor(checkpoint, "cpu")
     image = np.random.default_rng(0).integers(0, 256, (4096, 4096, 3), dtype=np.uint8)
     predictor.predict(image[:512, :512])
@@ -201,6 +203,31 @@ def prediction_rows(app: QApplication, window: MainWindow, work: Path) -> list[t
          f"({window_mps / image_mps:.2f}x)"),
         ("window: longest GUI stall while the model loads and predicts",
          f"{1000 * longest:.0f} ms (99th percentile {1000 * p99:.0f} ms)", "target under 50 ms"),
+        *accepted,
+    ]  # fmt: skip
+
+
+def accept_rows(app: QApplication, window: MainWindow) -> list[tuple[str, str, str]]:
+    """Accept Prediction at the largest view it takes (zoomed out from 1:1 over the predicted
+    windows), and its undo: each runs on the GUI thread, timed as one call."""
+    from seggui.controllers.acceptance import ACCEPT_PIXELS
+
+    predictions = window.slide_predictions
+    view = predictions.view_rect()
+    window.canvas.zoom_by((view.width * view.height / (0.97 * ACCEPT_PIXELS)) ** 0.5)
+    _wait(app, lambda: predictions.view_rect() != view and window.slide_tiles.pending == 0)
+    view = predictions.view_rect()
+    window.models.set_accept_sure_only(False)
+    start = time.perf_counter()
+    window.acceptance.accept_unpainted()
+    accept_s = time.perf_counter() - start
+    start = time.perf_counter()
+    window.editor.undo_group.undo()
+    undo_s = time.perf_counter() - start
+    return [
+        (f"window: Accept Prediction of what is on screen ({view.width:,} x {view.height:,}, the most "
+         "it takes) / its undo, on the GUI thread", f"{1000 * accept_s:.0f} / {1000 * undo_s:.0f} ms",
+         "target under 50 ms"),
     ]  # fmt: skip
 
 
