@@ -129,6 +129,8 @@ def count_progress(label: str) -> Callable[[object], None]:
 
     def show(event: object) -> None:
         index, total = event.index, event.total  # type: ignore[attr-defined]
+        if getattr(event, "share", 0.0):  # part of a file (a slide's rows): counted when it starts
+            return
         if tty:
             print(
                 f"\r{label} {index}/{total}", end="" if index < total else "\n", file=sys.stderr, flush=True

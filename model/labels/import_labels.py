@@ -52,6 +52,12 @@ class ImportProgress:
     index: int
     total: int
     name: str
+    share: float = 0.0
+    """How much of this file is read already (a whole slide's labels report as they go)."""
+
+    def steps(self, per_file: int = 100) -> tuple[int, int]:
+        """(done, total) for a progress bar: ``per_file`` steps a file."""
+        return (self.index - 1) * per_file + round(self.share * per_file), self.total * per_file
 
 
 def import_labels(
@@ -104,7 +110,12 @@ def import_labels(
             on_progress(ImportProgress(index, len(jobs), name))
         target = mask_names.mask_path(image, mask_dir)
         if is_tiff(image) and opens_as_slide(image):
-            _import_slide(kind, source, name, image, target, make_mask, report, overwrite)
+
+            def along(share: float, index: int = index, name: str = name) -> None:
+                if on_progress is not None:
+                    on_progress(ImportProgress(index, len(jobs), name, share))
+
+            _import_slide(kind, source, name, image, target, make_mask, report, overwrite, along)
             continue
         if target.exists() and not overwrite:
             report.skipped.append(
@@ -141,6 +152,7 @@ def _import_slide(
     labels: MaskMaker,
     report: ImportReport,
     overwrite: bool,
+    along: Callable[[float], None],
 ) -> None:
     """A whole slide's labels, never held whole: an index label TIFF streamed into its chunked
     mask, or shapes (labelme, COCO, YOLO) drawn into it region by region; colour masks, which
@@ -149,10 +161,12 @@ def _import_slide(
     try:
         if kind == "masks":
             refused = import_slide_labels(
-                label_folder(source) / name, image, folder, report.classes, overwrite=overwrite
+                label_folder(source) / name, image, folder, report.classes, overwrite=overwrite, along=along
             )
         elif isinstance(labels, ShapeLabels):
-            refused = import_slide_shapes(labels, name, image, folder, report.classes, overwrite=overwrite)
+            refused = import_slide_shapes(
+                labels, name, image, folder, report.classes, overwrite=overwrite, along=along
+            )
         else:
             refused = (
                 f"{name}: {image.name} is a whole slide; import its labels as index masks (a one-channel "

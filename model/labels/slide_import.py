@@ -30,10 +30,17 @@ log = logging.getLogger(__name__)
 
 
 def import_slide_labels(
-    label_file: Path, image: Path, folder: Path, classes: list[ClassInfo], *, overwrite: bool
+    label_file: Path,
+    image: Path,
+    folder: Path,
+    classes: list[ClassInfo],
+    *,
+    overwrite: bool,
+    along: Callable[[float], None] | None = None,
 ) -> str | None:
     """Stream ``label_file`` into ``folder``, the chunked mask of the slide ``image``; a reason
     if it was not imported (the slide has labels and ``overwrite`` is off), None if it was.
+    ``along`` hears the share read after each row of chunks.
     Raises ``SegGUIError`` naming the file for one that cannot be a slide's labels."""
     if not is_tiff(label_file):
         return (
@@ -46,7 +53,7 @@ def import_slide_labels(
         shape = slide.shape
 
     def fill(staging: Path) -> None:
-        mask, counts = stream_label_tiff(label_file, staging)
+        mask, counts = stream_label_tiff(label_file, staging, along=along)
         if mask.shape != shape:
             raise SegGUIError(
                 f"{label_file}: the labels are {mask.shape[1]} x {mask.shape[0]}, the slide {image.name} "
@@ -65,12 +72,20 @@ IMPORT_REGION = 2048
 
 
 def import_slide_shapes(
-    labels: ShapeLabels, name: str, image: Path, folder: Path, classes: list[ClassInfo], *, overwrite: bool
+    labels: ShapeLabels,
+    name: str,
+    image: Path,
+    folder: Path,
+    classes: list[ClassInfo],
+    *,
+    overwrite: bool,
+    along: Callable[[float], None] | None = None,
 ) -> str | None:
     """Draw ``labels`` (from the label file ``name``) into ``folder``, the chunked mask of the
     slide ``image``, region by region; a reason if they were not imported (the slide has labels
-    and ``overwrite`` is off), None if they were. Raises ``SegGUIError`` naming the file for
-    labels of another size or with values that are not classes."""
+    and ``overwrite`` is off), None if they were; ``along`` hears the share drawn after each
+    row of regions. Raises ``SegGUIError`` naming the file for labels of another size or with
+    values that are not classes."""
     if holds_labels(folder) and not overwrite:
         return f"{name}: {image.name} already has a mask (allow overwriting to replace it)"
     with SlideReader(image) as slide:
@@ -95,6 +110,8 @@ def import_slide_shapes(
                 if np.any(block != IGNORE_INDEX):
                     mask.write(top, left, block)
             mask.save()  # row by row: the unsaved chunks stay few
+            if along is not None:
+                along(min(top + IMPORT_REGION, height) / height)
         labels.finish()
 
     _staged(folder, fill)

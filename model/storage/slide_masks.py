@@ -5,6 +5,7 @@ export of a labelled slide: one channel of class indices) streamed chunk by chun
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -36,10 +37,14 @@ def open_slide_mask(
 
 
 def stream_label_tiff(
-    path: Path, folder: Path, ignore_value: int | None = None
+    path: Path,
+    folder: Path,
+    ignore_value: int | None = None,
+    along: Callable[[float], None] | None = None,
 ) -> tuple[ChunkedMask, dict[int, int]]:
     """A label TIFF streamed chunk by chunk into a new chunked mask at ``folder``, and the pixels
-    of each class value (``ignore_value`` and 255 read as not labelled)."""
+    of each class value (``ignore_value`` and 255 read as not labelled); ``along`` hears the
+    share read after each row of chunks."""
     with SlideReader(path) as labels:
         if labels.channels != 1 or labels.dtype not in (np.uint8, np.uint16):
             raise SegGUIError(
@@ -64,6 +69,8 @@ def stream_label_tiff(
                 if _add_counts(counts, block):
                     mask.write(cy * size, cx * size, block.astype(np.uint8))
             mask.save()  # row by row: the unsaved chunks stay few
+            if along is not None:
+                along((cy + 1) / rows)
     return mask, counts
 
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Signal
 from model.classes import read_labels_file
 from model.errors import SegGUIError
 from model.labels.export_labels import ExportConflict, ExportOptions, export_labels
-from model.labels.import_labels import import_labels
+from model.labels.import_labels import ImportProgress, import_labels
 from model.storage.chunked_mask import slide_mask_folder
 from model.storage.mask_names import MaskNames
 from model.storage.project import Project, with_declared_classes
@@ -166,7 +166,7 @@ class LabelTransfer(QObject):
                 on_progress=progress,
             )
 
-        self._run(work, self._on_imported)
+        self._run(work, self._on_imported, ImportProgress.steps)  # a slide's file moves the bar as it goes
 
     def _on_imported(self, result: object) -> None:
         self.session.editor.read_only = self.state.read_only
@@ -201,14 +201,15 @@ class LabelTransfer(QObject):
         self.state.slide_opened.connect(tell)
 
     # -- running ----------------------------------------------------------------------------------
-    def _run(self, work, on_done) -> None:
-        """``work(progress)`` in the background; ``on_done`` gets its report, or the exception
-        (an ``ExportConflict`` the user can answer, or what went wrong)."""
+    def _run(self, work, on_done, steps=lambda event: (event.index, event.total)) -> None:
+        """``work(progress)`` in the background, each event ``steps(event)`` (done, total) on
+        the progress bar; ``on_done`` gets its report, or the exception (an
+        ``ExportConflict`` the user can answer, or what went wrong)."""
         self.busy = True
         self.busy_changed.emit(True)
         self.progressed.emit(0, 1)
         self.jobs.submit(
-            lambda report: work(lambda event: report(event.index, event.total)),
+            lambda report: work(lambda event: report(*steps(event))),
             lambda result: self._finish(result, on_done),
             lambda error: self._finish(error, on_done),
             on_progress=self.progressed.emit,

@@ -489,9 +489,12 @@ def test_a_label_tiff_imported_for_a_slide_streams_into_its_chunked_mask_and_sho
     source.mkdir()
     tifffile.imwrite(source / "slide.tif", labels, tile=(256, 256), compression="zlib")
 
+    bar = []
+    window.transfer.progressed.connect(lambda done, total: bar.append((done, total)))
     reopened = qtbot.waitSignal(window.state.slide_opened, timeout=30000)  # the slide opens again
     with reopened, qtbot.waitSignal(window.transfer.import_finished, timeout=30000) as done:
         window.transfer.import_labels(source, "masks")
+    assert [step for step in bar if step[1] == 100] == [(0, 100), (25, 100), (50, 100), (75, 100), (100, 100)]
     report = done.args[0]
     assert report.imported == [folder / "slide.tif"] and report.slides == [folder / "slide.tif"]
     on_disk = zarr.open_array(str(folder / "masks" / "slide.zarr"), mode="r")
@@ -529,9 +532,12 @@ def test_labelme_shapes_imported_for_a_slide_are_drawn_into_its_chunked_mask_and
     document = {"shapes": shapes, "imagePath": "slide.tif", "imageHeight": HEIGHT, "imageWidth": WIDTH}
     (source / "slide.json").write_text(json.dumps(document))
 
+    bar = []
+    window.transfer.progressed.connect(lambda done, total: bar.append((done, total)))
     reopened = qtbot.waitSignal(window.state.slide_opened, timeout=30000)
     with reopened, qtbot.waitSignal(window.transfer.import_finished, timeout=30000) as done:
         window.transfer.import_labels(source, "labelme", outside="unlabelled", add_classes=True)
+    assert (54, 100) in bar and bar[-1] == (100, 100)  # the bar moves as each row of regions is drawn
     assert done.args[0].slides == [folder / "slide.tif"] and done.args[0].skipped == []
     assert [c.name for c in window.state.classes] == [*names, "tumour"]  # a new class, once
     on_disk = ChunkedMask.open(folder / "masks" / "slide.zarr").read(0, 0, HEIGHT, WIDTH)
