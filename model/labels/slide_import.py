@@ -47,18 +47,19 @@ def import_slide_labels(
             f"{label_file.name}: {image.name} is a whole slide; its labels are read from a one-channel "
             "label TIFF of its size (a PNG that large cannot be read)"
         )
-    if holds_labels(folder) and not overwrite:
-        return f"{label_file.name}: {image.name} already has a mask (allow overwriting to replace it)"
-    with SlideReader(image) as slide:
-        shape = slide.shape
+    shape = _slide_shape(label_file.name, image, folder, overwrite)
+    if isinstance(shape, str):
+        return shape
+    with SlideReader(label_file) as labels:  # its size before any of it is streamed
+        size = labels.shape
+    if size != shape:
+        raise SegGUIError(
+            f"{label_file}: the labels are {size[1]} x {size[0]}, the slide {image.name} "
+            f"{shape[1]} x {shape[0]}; they must be the same size (labels of the full-resolution level)"
+        )
 
     def fill(staging: Path) -> None:
-        mask, counts = stream_label_tiff(label_file, staging, along=along)
-        if mask.shape != shape:
-            raise SegGUIError(
-                f"{label_file}: the labels are {mask.shape[1]} x {mask.shape[0]}, the slide {image.name} "
-                f"{shape[1]} x {shape[0]}; they must be the same size (labels of the full-resolution level)"
-            )
+        _, counts = stream_label_tiff(label_file, staging, along=along)
         unknown = sorted(value for value in counts if value >= len(classes))
         if unknown:
             raise SegGUIError(f"{label_file}: values {unknown[:8]} are not classes of this project")
@@ -86,10 +87,9 @@ def import_slide_shapes(
     and ``overwrite`` is off), None if they were; ``along`` hears the share drawn after each
     row of regions. Raises ``SegGUIError`` naming the file for labels of another size or with
     values that are not classes."""
-    if holds_labels(folder) and not overwrite:
-        return f"{name}: {image.name} already has a mask (allow overwriting to replace it)"
-    with SlideReader(image) as slide:
-        shape = slide.shape
+    shape = _slide_shape(name, image, folder, overwrite)
+    if isinstance(shape, str):
+        return shape
     height, width = shape
     if labels.size is not None and labels.size != shape:
         raise SegGUIError(
@@ -116,6 +116,15 @@ def import_slide_shapes(
 
     _staged(folder, fill)
     return None
+
+
+def _slide_shape(name: str, image: Path, folder: Path, overwrite: bool) -> tuple[int, int] | str:
+    """The slide's (height, width), or why the labels in ``name`` are not imported into
+    ``folder``, its mask: it has labels and ``overwrite`` is off."""
+    if holds_labels(folder) and not overwrite:
+        return f"{name}: {image.name} already has a mask (allow overwriting to replace it)"
+    with SlideReader(image) as slide:
+        return slide.shape
 
 
 def _staged(folder: Path, fill: Callable[[Path], None]) -> None:

@@ -112,7 +112,7 @@ class Acceptance:
                 "Replace them with the prediction? (Ctrl+Z undoes it)",
             ):
                 return
-        if not self.editor.replace_in(rect, where, predicted, _label(only_unpainted)):
+        if not self.editor.replace_where(where, predicted, _label(only_unpainted), rect):
             self.app.tell("The mask already matches the prediction on screen", 5000)
         notes = [_unsure_note(unsure)] if unsure else []
         if not known.all():

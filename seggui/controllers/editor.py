@@ -142,22 +142,18 @@ class MaskEditor(QObject):
         if self.document is not None:
             self._changed(self.document.fill_polygon(points, value))
 
-    def replace_where(self, where: np.ndarray, values: np.ndarray, label: str) -> bool:
-        """Set the masked pixels to ``values`` as one undoable edit; False if nothing changed."""
+    def replace_where(
+        self, where: np.ndarray, values: np.ndarray, label: str, rect: Rect | None = None
+    ) -> bool:
+        """Set the masked pixels to ``values`` as one undoable edit; False if nothing changed.
+        With ``rect``, the arrays cover that rectangle alone (a part of a slide)."""
         if not self.begin_edit(label):
             return False
         assert self.document is not None
-        rect = self.document.replace_where(where, values)
-        self._changed(rect)
-        self.end_edit()
-        return bool(rect.width and rect.height)
-
-    def replace_in(self, rect: Rect, where: np.ndarray, values: np.ndarray, label: str) -> bool:
-        """``replace_where`` within ``rect`` (arrays of its size), for a part of a slide."""
-        if not self.begin_edit(label):
-            return False
-        assert self.document is not None
-        changed = self.document.replace_in(rect, where, values)
+        if rect is None:
+            changed = self.document.replace_where(where, values)
+        else:
+            changed = self.document.replace_in(rect, where, values)
         self._changed(changed)
         self.end_edit()
         return bool(changed.width and changed.height)
