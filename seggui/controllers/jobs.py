@@ -20,8 +20,14 @@ from model.errors import SegGUIError
 
 log = logging.getLogger(__name__)
 
-EXPECTED = (SegGUIError, OSError, MemoryError)
-"""Failures a user can act on; anything else is also delivered, and logged as a bug."""
+
+class JobCancelled(Exception):
+    """A job that stops because nobody waits for its result any more: delivered, never logged."""
+
+
+EXPECTED = (SegGUIError, OSError, MemoryError, JobCancelled)
+"""Failures a user can act on, and cancellations; anything else is also delivered, and logged
+as a bug."""
 
 
 class _Relay(QObject):

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject, Signal
 
 from model.classes import ClassInfo
 from model.storage.mask_names import MaskNames
-from seggui.controllers.jobs import Jobs
+from seggui.controllers.jobs import JobCancelled, Jobs
 from seggui.rendering.labels import Drawing, Rendered, render_prediction
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ class PredictionService(QObject):
         def still_wanted(done: int, total: int) -> None:
             """Between tiles: a closing window or another model makes this prediction waste."""
             if self._closing.is_set() or generation != self.generation:
-                raise PredictionDropped(f"prediction of {path.name} dropped after {done} of {total} tiles")
+                raise JobCancelled(f"prediction of {path.name} dropped after {done} of {total} tiles")
 
         def work() -> ShownPrediction:
             if written is not None:  # "predict all" wrote it with this model: read, don't recompute
@@ -260,10 +260,6 @@ class PredictionService(QObject):
         self.stop_all()
         self.jobs.clear()
         self.jobs.wait(10000)
-
-
-class PredictionDropped(Exception):
-    """A prediction nobody waits for any more (the window closes, the model changed)."""
 
 
 def _read_prediction(path: Path, shape: tuple[int, ...], num_classes: int, uncertainty: float) -> Prediction:

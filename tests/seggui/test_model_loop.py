@@ -92,7 +92,7 @@ def test_stop_returns_within_one_step_and_leaves_a_valid_model(qtbot, window, tm
     window.training.worker.step_ended.connect(
         lambda e: latest.__setitem__(0, e.step), Qt.ConnectionType.DirectConnection
     )  # runs on the training thread: the worker's own step count
-    with qtbot.waitSignal(window.training.worker.step_ended, timeout=60000):
+    with qtbot.waitSignal(window.training.stepped, timeout=60000):  # on the GUI thread
         window.training.train()
     with qtbot.waitSignal(window.training.finished, timeout=60000) as finished:
         steps_at_stop = latest[0]
@@ -127,7 +127,7 @@ def test_images_too_large_for_live_previews_are_predicted_at_the_end(qtbot, wind
 def test_painting_and_saving_go_on_while_training(qtbot, window, tmp_path):
     folder = _project(tmp_path, 4, masks=2, epochs=5000)
     open_folder(qtbot, window, folder)
-    with qtbot.waitSignal(window.training.worker.step_ended, timeout=60000):
+    with qtbot.waitSignal(window.training.stepped, timeout=60000):  # on the GUI thread
         window.training.train()
     window.session.step_image(3)
     qtbot.waitUntil(lambda: window.state.current.path.name == "img03.png", timeout=10000)
@@ -268,7 +268,7 @@ def test_training_keeps_to_its_own_folder_when_another_is_opened(qtbot, window, 
     first = _project(tmp_path / "first", 4, masks=None, epochs=5000)
     second = _project(tmp_path / "second", 2, masks=None)
     open_folder(qtbot, window, first)
-    with qtbot.waitSignal(window.training.worker.step_ended, timeout=60000):
+    with qtbot.waitSignal(window.training.stepped, timeout=60000):  # on the GUI thread
         window.training.train()
     open_folder(qtbot, window, second)
     shown = []
