@@ -5,10 +5,19 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from seggui.bundled import ICON, SAMPLE_PROJECT, resource_path
 
-__all__ = ["ICON", "SAMPLE_PROJECT", "resource_path", "run", "sample_copy"]
+if TYPE_CHECKING:
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from seggui.widgets.main_window import MainWindow
+
+__all__ = ["ICON", "SAMPLE_PROJECT", "resource_path", "run", "sample_copy", "start"]
+
+log = logging.getLogger(__name__)
 
 
 def sample_copy() -> Path:
@@ -25,25 +34,43 @@ def sample_copy() -> Path:
     return target
 
 
-def run(folder: str | None = None) -> int:
-    """Show the main window on ``folder`` (default: the bundled sample project)."""
-    from PySide6.QtCore import QTimer
+def application() -> QApplication:
+    """The one QApplication, named so that settings and the data folder are SegGUI's."""
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
-    from seggui.widgets.main_window import MainWindow
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("SegGUI")
     app.setOrganizationName("SegGUI")
-    from PySide6.QtGui import QIcon
-
     app.setWindowIcon(QIcon(str(ICON)))
-    window = MainWindow()
+    return app
+
+
+def start(folder: str | Path | None = None, settings: QSettings | None = None) -> MainWindow:
+    """The window ``python main.py [FOLDER]`` shows, opening ``folder`` (default: a copy of
+    the bundled sample project; an image file: its folder, with it on screen) once the event
+    loop runs. Tests start the app through this."""
+    from PySide6.QtCore import QTimer
+
+    from seggui.widgets.main_window import MainWindow
+
+    application()
+    window = MainWindow(settings)
     window.show()
-    target = Path(folder) if folder else sample_copy()
-    QTimer.singleShot(0, lambda: window.open_folder(target))
-    return exit_when_closed(app, window)
+    target = Path(folder).absolute() if folder else sample_copy()
+    log.info("opening %s", target)
+    if target.is_file():  # an image: its folder, with the image on screen
+        QTimer.singleShot(0, lambda: window.session.open_folder(target.parent, first=target))
+    else:
+        QTimer.singleShot(0, lambda: window.session.open_folder(target))
+    return window
+
+
+def run(folder: str | None = None) -> int:
+    """Show the main window on ``folder`` (default: the bundled sample project) until it closes."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app = application()
+    return exit_when_closed(app, start(folder))
 
 
 def exit_when_closed(app, window) -> int:

@@ -26,6 +26,12 @@ from seggui.state.loaded_slide import LoadedSlide
 from seggui.state.model_state import ModelState, PredictionOnScreen
 from seggui.state.tool_state import ToolState
 
+NO_FOLDER = (
+    "No folder open",
+    "Open a folder of images: File > Open Folder (Ctrl+O), or one you used before: File > Open Recent.",
+)
+"""What the canvas says before any folder is open."""
+
 if TYPE_CHECKING:
     from model.prediction.predict_slide import SlideOutput
 
@@ -106,7 +112,20 @@ def follow_state(
     scrolled = (canvas.horizontalScrollBar().valueChanged, canvas.verticalScrollBar().valueChanged)
     for moved in (canvas.zoom_changed, *scrolled):
         moved.connect(view_moved)
-    app.project_opened.connect(lambda project: canvas.mask_layer.set_classes(project.classes))
+
+    def project_opened(project) -> None:
+        """Nothing of the last folder stays on screen while the new one is listed."""
+        canvas.clear_notice()
+        slide_tiles.show(None)
+        canvas.slide_layer.set_slide(None)
+        canvas.slide_mask_layer.set_mask(None)
+        canvas.image_layer.set_image(QImage())
+        canvas.mask_layer.set_labels(None, ())
+        canvas.mask_layer.set_classes(project.classes)
+        prediction_cleared()
+
+    app.project_opened.connect(project_opened)
+    canvas.show_notice(*NO_FOLDER)
     app.classes_changed.connect(classes_changed)
     session.notice_shown.connect(canvas.show_notice)
     renderer.rendered.connect(canvas.image_layer.set_image)
@@ -135,6 +154,12 @@ def follow_state(
         for item in drawn_as[name]:
             item.setOpacity(opacity)
 
+    def mask_visible_changed(visible: bool) -> None:
+        for item in drawn_as[MASK]:
+            item.setVisible(visible)
+
+    labels.mask_visible_changed.connect(mask_visible_changed)
+    mask_visible_changed(labels.mask_visible)
     labels.style_changed.connect(style_changed)
     labels.opacity_changed.connect(opacity_changed)
     for name in drawn_as:

@@ -8,6 +8,7 @@ the model); messages go out through it too. Nothing here drives a widget.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -34,6 +35,8 @@ from seggui.state.label_status import Status
 from seggui.state.loaded_image import LoadedImage
 from seggui.state.loaded_slide import LoadedSlide
 from seggui.state.slide_document import SlideDocument
+
+log = logging.getLogger(__name__)
 
 OPENING = "opening"
 """The jobs key of folder scans and image loads: only the last asked for is shown."""
@@ -73,8 +76,9 @@ class ImageSession(QObject):
         self._notice: str | None = None
 
     # -- folders -----------------------------------------------------------------------------
-    def open_folder(self, folder: str | Path) -> None:
-        """Open the project in ``folder``; the list fills in when the background scan ends."""
+    def open_folder(self, folder: str | Path, first: Path | None = None) -> None:
+        """Open the project in ``folder``; the list fills in when the background scan ends, and
+        ``first`` (an image of the folder; default: the first listed) opens."""
         folder = Path(folder)
         try:
             project = load_project(folder)
@@ -104,11 +108,12 @@ class ImageSession(QObject):
         self.store.set_folder(folder, project.classes, read_only=read_only)
         self.editor.read_only = read_only
         self.thumbnails.clear()
+        self.display.show_image((), ())  # no channels of the last folder's image
         self.folder_claimed.emit(folder, read_only)
         self.state.open_project(project, read_only=read_only)
         # Only a folder nobody else writes is recovered: another live window's journal and
         # temporary files are its own.
-        self._scan(reopen=None, recover=claim == FREE)
+        self._scan(reopen=None, recover=claim == FREE, first=first)
 
     def _claim(self, folder: Path) -> str | None:
         """How ``folder`` opens: ``FREE`` (nobody else edits it), ``OWN`` (this window does
@@ -167,17 +172,17 @@ class ImageSession(QObject):
         self.thumbnails.clear()
         self._scan(reopen=self.state.shown_path)  # a slide too: its mask may be new
 
-    def _scan(self, reopen: Path | None, *, recover: bool = False) -> None:
+    def _scan(self, reopen: Path | None, *, recover: bool = False, first: Path | None = None) -> None:
         project = self.state.project
         assert project is not None
         self.jobs.submit(
             lambda: scan_project(project, recover),
-            lambda result: self._on_scan_done(result, reopen),
+            lambda result: self._on_scan_done(result, reopen, first),
             lambda error: self.state.report(str(error)),
             key=OPENING,  # a scan makes an image still loading stale, and the other way round
         )
 
-    def _on_scan_done(self, result: object, reopen: Path | None = None) -> None:
+    def _on_scan_done(self, result: object, reopen: Path | None = None, first: Path | None = None) -> None:
         project = self.state.project
         if project is None:
             return
@@ -187,10 +192,15 @@ class ImageSession(QObject):
         self._notice = " | ".join(messages) or None  # shown again once the first image is up
         self.image_list.set_records(records)
         if reopen is None:
+            log.info("opened %s: %d image%s", project.folder, len(records), "s" * (len(records) != 1))
             self.folder_opened.emit(project.folder)
         if records:
             paths = [r.path for r in records]
-            self.open_image(reopen if reopen in paths else records[0].path)
+            wanted = reopen or first
+            self.open_image(wanted if wanted in paths else records[0].path)
+        else:
+            title = f"No images in {project.folder.name}"
+            self.notice_shown.emit(title, no_images_text(project.folder, messages))
 
     # -- images ------------------------------------------------------------------------------
     def open_image(self, path: Path) -> None:
@@ -266,6 +276,7 @@ class ImageSession(QObject):
         elif not slide.messages:
             state.tell(f"{image_title(slide.path)}: {slide.description}", 8000)
         state.show_slide(slide, document)
+        log.info("%s on screen (a slide)", image_title(slide.path))
 
     def _on_image_loaded(self, loaded: LoadedImage | LoadedSlide, again: bool = False) -> None:
         if isinstance(loaded, LoadedSlide):
@@ -307,6 +318,7 @@ class ImageSession(QObject):
             self.image_list.update(loaded.path, Status.MASK_UNREADABLE, message)
             state.report(message)
         state.show_image(loaded, document)
+        log.info("%s on screen", image_title(loaded.path, loaded.planes))
 
     def _on_image_failed(self, path: Path, message: str) -> None:
         """The image asked for last cannot be opened (older requests' results are dropped)."""
@@ -345,3 +357,14 @@ class ImageSession(QObject):
             self.lock.release()
         self.thumbnails.clear()
         self.thumbnails.jobs.wait(5000)
+
+
+def no_images_text(folder: Path, messages: list[str]) -> str:
+    """What the canvas says for a folder without images: what is listed, what to do, and what
+    the listing left out."""
+    text = (
+        f"SegGUI lists the images directly in {folder}: PNG, JPEG, BMP, GIF, WebP and TIFF, slide "
+        "and microscope files included (.svs, .ndpi, .scn, .qptiff, .ome.tif, ...). Put images "
+        "there, or open another folder: File > Open Folder (Ctrl+O)."
+    )
+    return text + "".join(f"\n\n{message}" for message in messages)

@@ -18,12 +18,20 @@ class LabelDisplay(QObject):
     style_changed = Signal(str, str)  # layer (MASK or PREDICTION), style (a key of STYLES)
     hidden_changed = Signal(object)  # frozenset of class indices left out of the drawings
     opacity_changed = Signal(str, float)  # layer, opacity 0..1
+    mask_visible_changed = Signal(bool)  # the mask is drawn (M, View > Show Mask)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.styles = {MASK: FILL, PREDICTION: HATCH}
         self.hidden: frozenset[int] = frozenset()
         self.opacity = {MASK: 0.5, PREDICTION: 0.45}
+        self.mask_visible = True
+
+    def set_mask_visible(self, visible: bool) -> None:
+        """Draw the mask, or hide it to see the image (painting still goes into it)."""
+        if bool(visible) != self.mask_visible:
+            self.mask_visible = bool(visible)
+            self.mask_visible_changed.emit(self.mask_visible)
 
     def drawing(self, layer: str) -> Drawing:
         """How ``layer`` draws now (overlays coloured off the GUI thread are coloured so)."""

@@ -132,8 +132,9 @@ def file_actions(
 def view_actions(
     parent: QWidget, canvas: CanvasView, session: ImageSession, labels: LabelDisplay
 ) -> ViewActions:
-    mask_visible = make_action(parent, "Show &Mask", canvas.mask_layer.setVisible, "M", checkable=True)
-    mask_visible.setChecked(True)
+    mask_visible = make_action(parent, "Show &Mask", labels.set_mask_visible, "M", checkable=True)
+    mask_visible.setChecked(labels.mask_visible)
+    labels.mask_visible_changed.connect(mask_visible.setChecked)
     return ViewActions(
         make_action(parent, "&Fit to Window", canvas.fit_to_window, "Ctrl+0"),
         mask_visible,
@@ -266,6 +267,10 @@ def model_actions(
         next_uncertain=a("&Next Most Uncertain", ranking.next_uncertain, "U"),
         load_model=a("Load...", lambda: _choose_model_file(parent, app, choice)),
     )
+    # Short captions on the panel's buttons (menus keep the whole text): the Model dock fits
+    # beside a canvas on a 1024-pixel screen.
+    actions.accept_unpainted.setIconText("Accept Prediction")
+    actions.accept_all.setIconText("Replace Mask")
     actions.train.setToolTip("Fine-tune the model on every painted pixel (Ctrl+T)")
     actions.stop.setToolTip("Stop after the current step and keep the model so far")
     actions.accept_unpainted.setToolTip(

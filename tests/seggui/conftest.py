@@ -23,9 +23,12 @@ def no_unexpected_dialogs(monkeypatch):
 
 
 @pytest.fixture
-def window(qtbot, tmp_path):
-    """The real main window, with preferences in a throw-away ini file."""
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+def window(qtbot, tmp_path_factory):
+    """The real main window, with preferences in a throw-away ini file (not in ``tmp_path``,
+    which tests fill with images: a folder names every file it does not list)."""
+    settings = QSettings(
+        str(tmp_path_factory.mktemp("settings") / "settings.ini"), QSettings.Format.IniFormat
+    )
     win = MainWindow(settings)
     win.store.autosave_timer.setInterval(50)
     qtbot.addWidget(win)
@@ -72,3 +75,49 @@ def capsule(shape: tuple[int, int], p0: tuple[float, float], p1: tuple[float, fl
     dx, dy = x1 - x0, y1 - y0
     t = np.clip(((xs - x0) * dx + (ys - y0) * dy) / max(dx * dx + dy * dy, 1e-12), 0, 1)
     return (xs - x0 - t * dx) ** 2 + (ys - y0 - t * dy) ** 2 <= r * r
+
+
+@pytest.fixture
+def started(qtbot, tmp_path_factory, monkeypatch):
+    """Start the app as ``python main.py [FOLDER]`` does (``seggui.app.start``), with the
+    preferences and the user's data folder (where the sample is copied) thrown away after."""
+    from seggui import app
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("data")))
+    windows: list[MainWindow] = []
+
+    def start(folder: Path | None = None, *, shown: bool = True) -> MainWindow:
+        ini = tmp_path_factory.mktemp("settings") / "settings.ini"
+        win = app.start(folder, QSettings(str(ini), QSettings.Format.IniFormat))
+        qtbot.addWidget(win)
+        win.store.autosave_timer.setInterval(50)
+        windows.append(win)
+        if shown:
+            qtbot.waitUntil(lambda: win.state.shown_path is not None, timeout=20000)
+        return win
+
+    yield start
+    for win in windows:
+        win.store.flush()
+
+
+def write_svs(path: Path, image: np.ndarray, tile: int = 128, compression: str = "zlib") -> None:
+    """A slide as Aperio scanners write it: the full image tiled, a thumbnail, a reduced level,
+    each page described as "Aperio Image Library ..." (tifffile takes it for an SVS)."""
+    import tifffile
+
+    height, width = image.shape[:2]
+    head = "Aperio Image Library v12.0.15 \r\n"
+    options = {"compression": compression, "photometric": "rgb" if image.ndim == 3 else "minisblack"}
+    with tifffile.TiffWriter(path) as tif:
+        tif.write(
+            image,
+            tile=(tile, tile),
+            description=f"{head}{width}x{height} [0,0 {width}x{height}] ({tile}x{tile}) RGB|MPP = 0.5",
+            **options,
+        )
+        for step, tiled in ((8, False), (4, True)):
+            small = image[::step, ::step]
+            extra = {"tile": (tile, tile)} if tiled else {}
+            described = f"{head}{width}x{height} -> {small.shape[1]}x{small.shape[0]} - |"
+            tif.write(small, description=described, **options, **extra)
