@@ -21,6 +21,7 @@ from model.storage.atomic import atomic_write
 from model.storage.geotiff import GeoTags, write_palette_geotiff
 from model.storage.tiff_files import (
     MAX_PIXELS,
+    TIFF_SUFFIXES,
     TiffHeaderError,
     TiffLayout,
     is_tiff,
@@ -31,7 +32,9 @@ from model.storage.tiff_files import (
     too_large,
 )
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}) | TIFF_SUFFIXES
+"""What a folder lists as images: Pillow's formats, and every TIFF-based format tifffile reads
+by its own extension (``.svs``, ``.ndpi``, ``.qptiff``, ...)."""
 
 MASK_SUFFIX = ".png"
 
@@ -46,14 +49,19 @@ def list_images(folder: str | os.PathLike[str], left_out: list[str] | None = Non
 
     Any entry survives the listing: an entry with an image's name that is not a readable regular
     file (a folder, a fifo, a link to nothing, a link that loops) is left out, with a message
-    naming it in ``left_out`` when one is given."""
+    naming it in ``left_out`` when one is given; so are files of formats SegGUI does not read
+    (one message naming them, ``skipped_files``), but for SegGUI's own project file."""
     root = Path(folder)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such folder")
-    names = []
+    names, other = [], []
     with os.scandir(root) as entries:  # file types from the listing: no stat per file
         for entry in entries:
-            if os.path.splitext(entry.name)[1].lower() not in IMAGE_SUFFIXES or entry.name.startswith("."):
+            if entry.name.startswith("."):
+                continue
+            if not is_image_name(entry.name):
+                if left_out is not None and entry.name not in OWN_FILES and _is_file(entry):
+                    other.append(entry.name)
                 continue
             try:
                 regular = entry.is_file()
@@ -65,7 +73,50 @@ def list_images(folder: str | os.PathLike[str], left_out: list[str] | None = Non
             elif left_out is not None:
                 left_out.append(f"{root / entry.name}: left out, {why}")
     names.sort(key=_natural_name_key)
+    if other and left_out is not None:
+        left_out.append(skipped_files(root, sorted(other, key=_natural_name_key)))
     return [root / name for name in names]
+
+
+def is_image_name(name: str) -> bool:
+    """Whether a file of this name is listed as an image (``IMAGE_SUFFIXES``, any case)."""
+    return os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES
+
+
+OWN_FILES = frozenset({"seggui_project.json"})
+"""Files SegGUI itself keeps beside the images (``model.storage.project.PROJECT_FILE``)."""
+
+_OTHER_FORMATS = {
+    ".czi": "Zeiss CZI",
+    ".nd2": "Nikon ND2",
+    ".lif": "Leica LIF",
+    ".vsi": "Olympus VSI",
+    ".mrxs": "3DHISTECH MRXS",
+    ".dcm": "DICOM",
+    ".jp2": "JPEG 2000",
+    ".ims": "Imaris",
+    ".oib": "Olympus OIB",
+    ".oir": "Olympus OIR",
+}
+"""Microscopy and medical formats people keep beside their images, which SegGUI does not read."""
+
+
+def skipped_files(folder: Path, names: list[str], shown: int = 8) -> str:
+    """ "2 files skipped in FOLDER: notes.txt, scan.czi (format not read: ...)"."""
+    listed = ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+    suffixes = {os.path.splitext(name)[1].lower() for name in names}
+    formats = sorted(_OTHER_FORMATS[s] for s in suffixes if s in _OTHER_FORMATS)
+    hint = f"; {', '.join(formats)} can be converted to OME-TIFF with bfconvert, QuPath or Fiji"
+    hint = hint if formats else ""
+    count = f"{len(names)} file{'s' if len(names) != 1 else ''}"
+    return f"{folder}: {count} skipped, not an image format SegGUI reads: {listed}{hint}"
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def _not_a_file(entry: os.DirEntry[str]) -> str:

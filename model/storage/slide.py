@@ -216,9 +216,13 @@ class SlideReader:
                 data = None
         try:
             segment, _, shape = page.decode(data, index, jpegtables=page.jpegtables)
-        except (ValueError, NotImplementedError, tifffile.TiffFileError) as exc:
+        except (ValueError, NotImplementedError, RuntimeError, tifffile.TiffFileError) as exc:
+            # imagecodecs' errors (Jpeg8Error, DeflateError, ...) are RuntimeErrors
+            y, x = ty * spec.tile_height, tx * spec.tile_width
             raise ImageReadError(
-                f"{self.path}: tile {index} of level {level} cannot be decoded ({exc})"
+                f"{self.path}: tile {index} of level {level} (pixels from x {x}, y {y}) cannot be "
+                f"decoded, the file is damaged there: copy it again from where it came from, or "
+                f"save it again with the scanner's software ({type(exc).__name__}: {exc})"
             ) from exc
         tile = np.zeros((spec.tile_height, spec.tile_width, self.channels), dtype=self.dtype)
         if segment is not None:

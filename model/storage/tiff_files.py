@@ -16,11 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import tifffile
 
 from model.errors import ImageReadError
 from model.storage.geotiff import GeoTags, geo_tags_of
 
-TIFF_SUFFIXES = frozenset({".tif", ".tiff"})
+TIFF_SUFFIXES = frozenset(
+    "." + ext.rsplit(".", 1)[-1] for ext in (*tifffile.TIFF.FILE_EXTENSIONS, "gtif", "gtiff", "tiff")
+)
+"""Files read with tifffile: every TIFF-based format it reads by its own extension (``.svs``,
+``.ndpi``, ``.scn``, ``.bif``, ``.qptiff``, ``.btf``, ``.tf8``, ``.ome.tif``...), and GeoTIFF's."""
 MAX_CHANNELS = 64
 MAX_PIXELS = 1 << 30
 """Largest image decoded whole (about 32768 x 32768); larger files get ``too_large``'s error."""
