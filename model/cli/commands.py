@@ -333,9 +333,8 @@ def _export_masks(args: argparse.Namespace) -> int:
     )
     for message in report.skipped:
         print(f"skipped: {message}", file=sys.stderr)
-    extra = f" ({len(report.from_predictions)} from predictions)" if report.from_predictions else ""
     print(
-        f"exported {len(report.exported)} masks{extra} as {args.format} to {args.out} "
+        f"exported {report.summary()} as {args.format} to {args.out} "
         f"({len(report.train)} train, {len(report.val)} val); {len(report.skipped)} skipped"
     )
     return 1 if report.skipped else 0

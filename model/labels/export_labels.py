@@ -38,6 +38,7 @@ from model.storage.mask_names import MaskNames
 from model.storage.tiff_files import image_title, split_plane
 from model.storage.tiled_tiff import write_tiled_mask
 from model.storage.write_guard import check_apart
+from model.words import counted
 
 
 class ExportConflict(SegGUIError):
@@ -59,7 +60,8 @@ class ExportOptions:
     only_complete: bool = False
     """Only images whose mask labels every pixel."""
     include_predictions: bool = False
-    """Images without a mask are exported from their prediction, if there is one."""
+    """Pixels nothing is painted on are exported from the image's prediction, if there is one:
+    images without a mask wholly, partly painted masks where they are not painted (strokes win)."""
     val_fraction: float = 0.0
     """Share of the exported images listed in ``val.txt`` (the rest in ``train.txt``)."""
     seed: int = 0
@@ -87,11 +89,23 @@ class ExportProgress:
 class ExportReport:
     exported: list[Path] = field(default_factory=list)
     from_predictions: list[Path] = field(default_factory=list)
+    """Images without a mask, exported from their prediction."""
+    completed_from_predictions: list[Path] = field(default_factory=list)
+    """Partly painted masks whose unpainted pixels came from the prediction."""
     skipped: list[str] = field(default_factory=list)
     train: list[str] = field(default_factory=list)
     val: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     stopped: bool = False
+
+    def summary(self) -> str:
+        """ "3 masks (1 from predictions; 2 painted in part, the rest predicted)"."""
+        parts = []
+        if self.from_predictions:
+            parts.append(f"{len(self.from_predictions)} from predictions")
+        if self.completed_from_predictions:
+            parts.append(f"{len(self.completed_from_predictions)} painted in part, the rest predicted")
+        return counted(len(self.exported), "mask") + (f" ({'; '.join(parts)})" if parts else "")
 
 
 def split_lists(stems: list[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
@@ -317,34 +331,48 @@ def _mask_for(
     report: ExportReport,
     override: np.ndarray | None = None,
 ) -> np.ndarray | None:
-    """The mask to export for ``image`` (None, with a reason in ``report.skipped``, if none)."""
+    """The mask to export for ``image`` (None, with a reason in ``report.skipped``, if none):
+    the painted mask, with its unpainted pixels from the prediction when the options say so."""
     path = names.mask_path(image, mask_dir)
-    from_prediction = False
+    prediction = names.mask_path(image, predictions_dir) if predictions_dir is not None else None
+    if not options.include_predictions or prediction is None or not prediction.is_file():
+        prediction = None
     if override is None and path.exists() and not path.is_file():
         report.skipped.append(f"{path}: a folder or other non-file, not a mask image; left out")
         return None
-    if override is None and not path.is_file():
-        prediction = names.mask_path(image, predictions_dir) if predictions_dir is not None else None
-        if not options.include_predictions or prediction is None or not prediction.is_file():
-            return None
-        path, from_prediction = prediction, True
+    painted = override is not None or path.is_file()
+    if not painted and prediction is None:
+        return None
     try:
         width, height = image_size(image)
-        if override is None:
-            mask = read_mask(path, shape=(height, width), num_classes=len(classes))
-        else:
+        if override is not None:
             check_mask(override, (height, width), len(classes), image)
             mask = override
+        elif painted:
+            mask = read_mask(path, shape=(height, width), num_classes=len(classes))
+        else:
+            mask = np.full((height, width), IGNORE_INDEX, np.uint8)
     except SegGUIError as exc:
         report.skipped.append(str(exc))
         return None
     unlabelled = mask == IGNORE_INDEX
+    completed = False
+    if prediction is not None and unlabelled.any():
+        try:
+            predicted = read_mask(prediction, shape=(height, width), num_classes=len(classes))
+        except SegGUIError as exc:
+            report.skipped.append(f"{exc}; the mask is exported as painted" if painted else str(exc))
+            if not painted:
+                return None
+        else:
+            mask = np.where(unlabelled, predicted, mask)
+            unlabelled, completed = mask == IGNORE_INDEX, True
     if options.only_complete and unlabelled.any():
         return None
+    if completed:
+        (report.completed_from_predictions if painted else report.from_predictions).append(image)
     if options.unlabelled == "background":
         mask = np.where(unlabelled, np.uint8(0), mask)
-    if from_prediction:
-        report.from_predictions.append(image)
     return mask
 
 

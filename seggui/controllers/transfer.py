@@ -119,7 +119,7 @@ class LabelTransfer(QObject):
         for message in result.skipped:  # type: ignore[attr-defined]
             self.state.report(f"Not exported: {message}")
         self.state.tell(
-            f"Exported {len(result.exported)} masks as {options.format} to {out_dir}"  # type: ignore[attr-defined]
+            f"Exported {result.summary()} as {options.format} to {out_dir}"  # type: ignore[attr-defined]
             + (f"; {len(result.skipped)} skipped (see the log)" if result.skipped else ""),  # type: ignore[attr-defined]
             15000,
         )

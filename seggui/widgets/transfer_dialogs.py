@@ -60,7 +60,7 @@ class ExportDialog(QDialog):
         self.folder_edit = QLineEdit(str(default_folder))
         self.background_check = QCheckBox("Not-labelled pixels become background")
         self.complete_check = QCheckBox("Only fully labelled images")
-        self.predictions_check = QCheckBox("Use predictions for images without a mask")
+        self.predictions_check = QCheckBox("Use predictions where nothing is painted")
         self.val_spin = QSpinBox()
         self.val_spin.setRange(0, 90)
         self.val_spin.setSuffix(" % validation")
