@@ -22,7 +22,7 @@ from model.storage.project import Project, save_project
 
 SIZE = 256
 CLASSES = [
-    ClassInfo("background", (170, 170, 170)),
+    ClassInfo("background", (40, 40, 255)),
     ClassInfo("cell", (230, 25, 75)),
     ClassInfo("nucleus", (0, 130, 200)),
 ]
