@@ -3,6 +3,7 @@ those of one status, in name or uncertainty order. The one owner of the uncertai
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -53,7 +54,8 @@ class ImageListModel(QAbstractListModel):
     directory scan, no decoding, and filters without a Python call per row.
 
     A record whose status changes while a filter is on stays in view until the filter changes
-    (a row does not vanish from under the pointer)."""
+    (a row does not vanish from under the pointer); one that comes to have the filter's status
+    joins the view at once (an image predicted shows under "Predicted")."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -148,6 +150,18 @@ class ImageListModel(QAbstractListModel):
         if row is not None:
             index = self.index(row)
             self.dataChanged.emit(index, index)
+        elif self._shown is not None and status is self.status_filter:
+            self._join_view(number)
+
+    def _join_view(self, number: int) -> None:
+        """Show record ``number``, filtered out so far: in name order among the rows in view,
+        or last when they are in the order of uncertainty taken earlier."""
+        assert self._shown is not None
+        row = len(self._shown) if self.uncertain_first else bisect.bisect(self._shown, number)
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._shown.insert(row, number)
+        self._shown_rows = {n: r for r, n in enumerate(self._shown)}
+        self.endInsertRows()
 
     def status_of(self, path: Path) -> Status | None:
         number = self._rows.get(path)

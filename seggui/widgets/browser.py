@@ -45,6 +45,9 @@ class BrowserPanel(QWidget):
             "Predict All scores every image). The order is taken when chosen."
         )
         self.order.activated.connect(lambda _: self.model.set_uncertain_first(bool(self.order.currentData())))
+        for combo in (self.filter, self.order):  # narrow docks on small screens: names elided
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         choices = QHBoxLayout()
@@ -70,6 +73,10 @@ class BrowserPanel(QWidget):
         return self.model.record(row).path if 0 <= row < self.model.rowCount() else None
 
     def select(self, path: Path) -> None:
+        """Highlight ``path``, the image on the canvas; no row when the filter hides it (a row
+        highlighted over another image's name would have the user read one and paint another)."""
         row = self.model.row_of(path)
         if row is not None:
             self.view.setCurrentIndex(self.model.index(row))
+        else:
+            self.view.selectionModel().clear()
