@@ -169,10 +169,18 @@ PRESET_INFO: dict[str, PresetInfo] = {
 }
 
 
-def is_pretrained_preset(name: str) -> bool:
-    """Whether preset ``name`` has (or, for ``auto``, may have) an ImageNet-pretrained encoder."""
+def auto_choice(channels: int) -> str:
+    """The network ``auto`` picks for images of ``channels`` channels: the pretrained encoder
+    for colour, ``fast`` for the rest (``network_choice.preset_for_channels`` also falls back to
+    ``fast`` where the encoder's weights are missing)."""
+    return "lite0" if channels == 3 else "fast"
+
+
+def is_pretrained_preset(name: str, channels: int | None = None) -> bool:
+    """Whether preset ``name`` has an ImageNet-pretrained encoder; ``auto`` has one when it
+    picks one for images of ``channels`` (unknown: it may)."""
     if name == AUTO_PRESET:
-        return True
+        return channels is None or is_pretrained_preset(auto_choice(channels))
     return bool(PRESETS[name].encoder) if name in PRESETS else False
 
 

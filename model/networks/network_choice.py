@@ -6,7 +6,7 @@ import logging
 
 from model.errors import SegGUIError
 from model.networks.checkpoint import Checkpoint
-from model.networks.config import AUTO_PRESET, PRESETS
+from model.networks.config import AUTO_PRESET, PRESETS, auto_choice
 from model.storage.imageio import image_channels
 from model.training.data import Sample
 
@@ -24,15 +24,16 @@ def resolve_preset(name: str, samples: list[Sample], picked: tuple[int, ...] = (
 
 def preset_for_channels(channels: int) -> tuple[str, str]:
     """``auto``'s choice for images of ``channels`` channels, and why (see ``resolve_preset``)."""
+    choice = auto_choice(channels)
     if channels == 1:
-        return "fast", "grey images"
+        return choice, "grey images"
     if channels != 3:
-        return "fast", f"{channels}-channel images"
+        return choice, f"{channels}-channel images"
     from model.networks.weights import local_weights
 
-    if local_weights(PRESETS["lite0"].encoder) is None:
+    if local_weights(PRESETS[choice].encoder) is None:
         return "fast", "colour images, but no EfficientNet-Lite0 ImageNet weights on this machine"
-    return "lite0", "colour images"
+    return choice, "colour images"
 
 
 def model_channels(

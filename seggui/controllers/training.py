@@ -46,11 +46,11 @@ def window_settings(saved: dict[str, object]) -> dict[str, object]:
     return {"preset": AUTO_PRESET, **saved}
 
 
-def start_of_run(start: str, preset: str, has_model: bool) -> str:
+def start_of_run(start: str, preset: str, has_model: bool, channels: int | None = None) -> str:
     """Where the next run starts, given the chosen ``start``: "the current model" only once
     there is one, ImageNet weights only for a network with a pretrained encoder (otherwise the
-    new model such a run would get)."""
-    pretrained = is_pretrained_preset(preset)
+    new model such a run would get); ``channels``: of the images, which ``auto`` goes by."""
+    pretrained = is_pretrained_preset(preset, channels)
     if start == START_CURRENT and has_model:
         return START_CURRENT
     if start in (START_CURRENT, START_FILE, "") or (start == START_IMAGENET and not pretrained):

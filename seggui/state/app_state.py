@@ -79,6 +79,14 @@ class AppState(QObject):
         return shown.path if shown is not None else None
 
     @property
+    def shown_channels(self) -> int | None:
+        """The channels of the image or slide on screen (None: nothing is)."""
+        if self._current is not None:
+            raw = self._current.raw
+            return 1 if raw.ndim == 2 else int(raw.shape[2])
+        return self._slide.reader.channels if self._slide is not None else None
+
+    @property
     def document(self) -> MaskDocument | None:
         """The mask of the image on screen, as painted."""
         return self._document

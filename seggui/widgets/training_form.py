@@ -135,6 +135,8 @@ class TrainingForm(QWidget):
         app.project_opened.connect(lambda project: self.show_settings(project.train_settings))
         app.train_settings_changed.connect(self.show_settings)
         models.model_changed.connect(lambda _: self._update_start_items())
+        app.image_opened.connect(lambda _: self._update_start_items())  # ``auto`` goes by channels
+        app.slide_opened.connect(lambda _: self._update_start_items())
 
     def _on_advanced_toggled(self, shown: bool) -> None:
         self.advanced.setVisible(shown)
@@ -212,7 +214,8 @@ class TrainingForm(QWidget):
         only once there is one (until then the choice shown is the new model a run starts:
         ``start_of_run``)."""
         preset = str(self.preset_combo.currentData())
-        pretrained = is_pretrained_preset(preset)
+        channels = len(self.settings()["channels"]) or self.app.shown_channels  # type: ignore[arg-type]
+        pretrained = is_pretrained_preset(preset, channels)
         has_model = self.models.has_model
         current = self.start_combo.model().item(self.start_combo.findData(START_CURRENT))  # type: ignore[attr-defined]
         current.setEnabled(has_model)
@@ -222,7 +225,7 @@ class TrainingForm(QWidget):
         item.setToolTip(
             "" if pretrained else "This network has no pretrained encoder: choose an encoder network"
         )
-        self._select_start(start_of_run(self._chosen, preset, has_model))
+        self._select_start(start_of_run(self._chosen, preset, has_model, channels))
 
     def settings(self) -> dict[str, object]:
         """The editable training settings as shown (the rest keep their defaults)."""
