@@ -10,7 +10,6 @@ from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPainterPath, QPaintEve
 from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
-    QDockWidget,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -193,11 +192,3 @@ class ChannelPanel(QWidget):
     def _refresh(self, views: tuple[ChannelView, ...]) -> None:
         for row, view, histogram in zip(self.rows, views, self.display.histograms):
             row.show_view(view, histogram)
-
-
-def channel_dock(display: ChannelDisplay, parent: QWidget) -> QDockWidget:
-    """The "Channels" dock of a window, holding a ``ChannelPanel`` of ``display``."""
-    dock = QDockWidget("Channels", parent)
-    dock.setObjectName("channels")
-    dock.setWidget(ChannelPanel(display))
-    return dock

@@ -7,7 +7,7 @@ from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QColorDialog,
-    QHBoxLayout,
+    QGridLayout,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -57,11 +57,11 @@ class ClassPanel(QWidget):
         self.colour_button.clicked.connect(self.choose_colour)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(lambda: editing.remove_class(self.list.currentRow()))
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.add_button)
-        buttons.addWidget(self.rename_button)
-        buttons.addWidget(self.colour_button)
-        buttons.addWidget(self.remove_button)
+        buttons = QGridLayout()  # two rows: the dock stays narrow on a small screen
+        buttons.addWidget(self.add_button, 0, 0)
+        buttons.addWidget(self.rename_button, 0, 1)
+        buttons.addWidget(self.colour_button, 1, 0)
+        buttons.addWidget(self.remove_button, 1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.list)

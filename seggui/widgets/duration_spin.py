@@ -12,6 +12,14 @@ from PySide6.QtWidgets import QSpinBox, QWidget
 _CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d{1,2})\s*$")
 _UNIT = re.compile(r"^\s*(\d+(?:[.,]\d*)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)?\s*$", re.I)
 _SECONDS = {"s": 1, "m": 60, "h": 3600}
+_UNIT_WORDS = ("secs", "seconds", "mins", "minutes", "hours")
+_TYPING = re.compile(r"^\s*(?:\d+(?:[.,]\d*)?|\d*:\d*(?::\d*)?)?\s*([a-z]*)\s*$", re.I)
+
+
+def could_become_duration(text: str) -> bool:
+    """Whether more typing can still make ``text`` a duration (digits, a clock, a unit begun)."""
+    typing = _TYPING.match(text)
+    return typing is not None and any(word.startswith(typing[1].lower()) for word in _UNIT_WORDS)
 
 
 def parse_duration(text: str) -> int | None:
@@ -61,4 +69,6 @@ class DurationSpin(QSpinBox):
         parsed = parse_duration(stripped)
         if parsed is not None and self.minimum() <= parsed <= self.maximum():
             return QValidator.State.Acceptable, text, pos
+        if not could_become_duration(stripped) and not self.specialValueText().startswith(text):
+            return QValidator.State.Invalid, text, pos  # a key that is not the field's: a shortcut
         return QValidator.State.Intermediate, text, pos

@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtCore import QSettings, QSize
 from PySide6.QtGui import QCloseEvent, QIcon
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from model.errors import SegGUIError
 from model.storage.project import save_project
@@ -44,9 +44,11 @@ from seggui.state.model_state import ModelState
 from seggui.state.tool_state import ToolState
 from seggui.widgets import window_actions as wa
 from seggui.widgets.browser import BrowserPanel
-from seggui.widgets.channel_panel import channel_dock
+from seggui.widgets.channel_panel import ChannelPanel
 from seggui.widgets.class_panel import ClassPanel
 from seggui.widgets.dialogs import WindowDialogs
+from seggui.widgets.docks import fit_widths, lay_out_docks
+from seggui.widgets.field_keys import FieldKeys
 from seggui.widgets.plane_bar import PlaneBar, under_canvas
 from seggui.widgets.recent_folders import RecentFolders
 from seggui.widgets.tool_bar import ToolBar
@@ -181,16 +183,12 @@ class MainWindow(QMainWindow):
         self.class_panel = ClassPanel(self.state, self.tool_state, self.labels, self.class_editing, self)
         self.class_editing.removal_started.connect(lambda: self.canvas.setEnabled(False))
         self.class_editing.removal_ended.connect(lambda: self.canvas.setEnabled(True))
-        self.channel_dock = channel_dock(self.display, self)
         panel_parts = {"choice": self.choice, "training": self.training, "labels": self.labels}
         self.model_panel = TrainingPanel(self.state, self.models, **panel_parts, actions=self.actions.model)
-        docks = [
-            self._dock("Images", "images", self.browser),
-            self._dock("Classes", "classes", self.class_panel),
-        ]
-        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.channel_dock)
-        self.resizeDocks([*docks, self.channel_dock], [3, 2, 5], Qt.Orientation.Vertical)
-        self._dock("Model", "model", scrolling(self.model_panel), Qt.DockWidgetArea.RightDockWidgetArea)
+        left = [("Images", "images", self.browser), ("Classes", "classes", self.class_panel)]
+        left.append(("Channels", "channels", ChannelPanel(self.display)))
+        right = ("Model", "model", scrolling(self.model_panel))
+        (_, _, self.channel_dock), self.model_dock = lay_out_docks(self, left, right)
         self.tool_bar = ToolBar(self.tool_state, self.labels, self.actions, self)
         self.addToolBar(self.tool_bar)
         recent_menu = wa.build_menus(
@@ -198,18 +196,11 @@ class MainWindow(QMainWindow):
         )
         self.recent = RecentFolders(self.settings, recent_menu, self.session.open_folder)
         self.session.folder_claimed.connect(self._on_folder_claimed)
+        self.field_keys = FieldKeys(self, self.canvas)
         self.setWindowTitle("SegGUI")
         self.setWindowIcon(QIcon(str(ICON)))
         self.resize(*window_size(self.screen().availableGeometry().size()))
-
-    def _dock(
-        self, title: str, name: str, widget: QWidget, area=Qt.DockWidgetArea.LeftDockWidgetArea
-    ) -> QDockWidget:
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        self.addDockWidget(area, dock)
-        return dock
+        fit_widths(self, self.channel_dock, self.model_dock)
 
     def _choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Open image folder", self.recent.dialog_start())

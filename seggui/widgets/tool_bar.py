@@ -23,10 +23,11 @@ class ToolBar(QToolBar):
         for action in actions.tools.tools.values():
             self.addAction(action)
         self.addSeparator()
-        # Undo and redo next to the tools: on a narrow screen the bar's overflow takes the
-        # display sliders at its end, not these.
+        # Undo, redo and Show Mask next to the tools: on a narrow screen the bar's overflow
+        # takes the display sliders at its end, not these.
         self.addAction(actions.edit.undo)
         self.addAction(actions.edit.redo)
+        self.addAction(actions.view.mask_visible)
         self.addSeparator()
         self.fill_mode_combo = QComboBox()
         self.fill_mode_combo.addItem("Fill similar pixels", SIMILAR)
@@ -63,7 +64,6 @@ class ToolBar(QToolBar):
         self.opacity_slider.setFixedWidth(100)
         self.opacity_slider.valueChanged.connect(lambda v: labels.set_opacity(MASK, v / 100))
         self.addWidget(self.opacity_slider)
-        self.addAction(actions.view.mask_visible)
         tools.brush_radius_changed.connect(self._show_brush)
         tools.fill_changed.connect(self._show_fill)
         self._show_brush(tools.brush_radius)

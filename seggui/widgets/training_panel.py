@@ -100,6 +100,7 @@ class TrainingPanel(QWidget):
         self.overlay_opacity.setRange(0, 100)
         self.overlay_opacity.setValue(45)
         self.overlay_opacity.setToolTip("Opacity of the prediction overlay")
+        self.overlay_opacity.setMinimumWidth(60)  # it stays a slider in a narrow dock
 
         layout = QVBoxLayout(self)
         model_row = QHBoxLayout()
