@@ -33,8 +33,9 @@ from model.labels.slide_export import (
     slide_shapes,
 )
 from model.storage.chunked_mask import ChunkedMask
-from model.storage.imageio import check_mask, image_size, read_mask
+from model.storage.imageio import check_mask, image_size, read_image, read_mask
 from model.storage.mask_names import MaskNames
+from model.storage.nodata import nodata_pixels, nodata_rule
 from model.storage.tiff_files import image_title, split_plane
 from model.storage.tiled_tiff import write_tiled_mask
 from model.storage.write_guard import check_apart
@@ -47,7 +48,8 @@ class ExportConflict(SegGUIError):
     def __init__(self, folder: Path, paths: list[str]) -> None:
         shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
         super().__init__(
-            f"{folder}: {len(paths)} files already exist ({shown}); allow overwriting to replace them"
+            f"{folder}: {len(paths)} files already exist ({shown}); to replace them: --overwrite, "
+            "or Replace when the window asks"
         )
         self.folder, self.paths = folder, paths
 
@@ -367,6 +369,7 @@ def _mask_for(
         else:
             mask = np.where(unlabelled, predicted, mask)
             unlabelled, completed = mask == IGNORE_INDEX, True
+    mask, unlabelled = _without_nodata(image, mask, unlabelled, report)
     if options.only_complete and unlabelled.any():
         return None
     if completed:
@@ -374,6 +377,26 @@ def _mask_for(
     if options.unlabelled == "background":
         mask = np.where(unlabelled, np.uint8(0), mask)
     return mask
+
+
+def _without_nodata(
+    image: Path, mask: np.ndarray, unlabelled: np.ndarray, report: ExportReport
+) -> tuple[np.ndarray, np.ndarray]:
+    """``mask`` with the pixels its image says hold no data not labelled (GDAL nodata, alpha,
+    mask band: ``model.storage.nodata``), whatever was painted or predicted there, and the
+    pixels left to label: nodata is neither labelled nor to be labelled (nor made background).
+    The image is decoded only when its header declares nodata."""
+    rule = nodata_rule(image)
+    if not rule.declared:
+        return mask, unlabelled
+    try:
+        nodata = nodata_pixels(image, read_image(image), rule)
+    except SegGUIError as exc:
+        report.skipped.append(f"{exc}; its nodata pixels could not be left out")
+        return mask, unlabelled
+    if nodata is None or nodata.shape != mask.shape:
+        return mask, unlabelled
+    return np.where(nodata, np.uint8(IGNORE_INDEX), mask), unlabelled & ~nodata
 
 
 def _move_into_place(staging: Path, out_dir: Path) -> list[str]:

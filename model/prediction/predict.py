@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from model.classes import IGNORE_INDEX
 from model.compute import distributed
 from model.compute.device import choose_device
 from model.compute.precision import autocast_dtype, precision_name
@@ -45,6 +46,26 @@ class Prediction:
     probabilities: np.ndarray | None
     uncertainty: float
     uncertainty_map: np.ndarray | None = None
+
+
+def without_nodata(prediction: Prediction, nodata: np.ndarray | None) -> Prediction:
+    """``prediction`` with the pixels that hold no data not labelled and sure (no class, no
+    probability, nothing to correct), its uncertainty that of the other pixels."""
+    if nodata is None or not nodata.any():
+        return prediction
+    classes = prediction.classes.copy()
+    classes[nodata] = IGNORE_INDEX
+    probabilities = prediction.probabilities
+    if probabilities is not None:
+        probabilities = probabilities.copy()
+        probabilities[:, nodata] = 0
+    uncertainty, heat = prediction.uncertainty, prediction.uncertainty_map
+    if heat is not None:
+        heat = heat.copy()
+        heat[nodata] = 0
+        valid = heat[~nodata]
+        uncertainty = float(valid.mean()) / 255 if valid.size else 0.0
+    return Prediction(classes, probabilities, uncertainty, heat)
 
 
 class Predictor:
@@ -91,17 +112,22 @@ class Predictor:
         probabilities: bool = False,
         on_tiles: Callable[[int, int], None] | None = None,
         intensity: IntensityRange | None = None,
+        nodata: np.ndarray | None = None,
     ) -> Prediction:
         """Predict one raw image as read by ``model.storage.imageio.read_image``; ``on_tiles(done, total)``
         follows the tiles of a large image (it may raise to stop). ``intensity``: the range to
         normalise with (default: the image's own, ``intensity_range``), for windows of a larger
-        image that must all be normalised alike."""
+        image that must all be normalised alike. ``nodata``: pixels the source says hold no data
+        (``model.storage.nodata``), left out of the range and predicted as not labelled."""
         problem = self.channel_problem(channel_count(raw))
         if problem is not None:
             raise ChannelMismatch(f"the image {problem}")
-        return predict_tiled(
+        picked = select_channels(raw, self.picked)
+        if intensity is None and nodata is not None:
+            intensity = intensity_range(picked, nodata)
+        prediction = predict_tiled(
             self.model,
-            select_channels(raw, self.picked),
+            picked,
             in_channels=self.in_channels,
             mean=self.mean,
             std=self.std,
@@ -115,6 +141,7 @@ class Predictor:
             precision=precision_name(self.dtype),
             intensity=intensity,
         )
+        return without_nodata(prediction, nodata)
 
     def channel_problem(self, image_channels: int) -> str | None:
         """Why an image of ``image_channels`` channels cannot be predicted, or None."""

@@ -28,6 +28,7 @@ from model.storage.geotiff import read_geo_tags
 from model.storage.imageio import read_image, write_geotiff_mask, write_mask
 from model.storage.intensity import channel_count, non_finite_pixels
 from model.storage.mask_names import MaskNames
+from model.storage.nodata import nodata_pixels
 from model.storage.tiff_files import is_tiff, split_plane
 
 if TYPE_CHECKING:  # importing torch is slow; the app's GUI thread ranks images without it
@@ -171,6 +172,7 @@ class _FolderRun:
             raw = read_image(path, self.axes)
             source = split_plane(path)[0]
             geo = read_geo_tags(source) if is_tiff(source) else None
+            nodata = nodata_pixels(path, raw)
         except SegGUIError as exc:
             with self.lock:
                 result.problems.append(str(exc))
@@ -188,7 +190,7 @@ class _FolderRun:
                     "or brightest (+inf) value"
                 )
         tiles = partial(_tiles_done, path, self._locked(self.on_tiles), self.should_stop)
-        prediction = predictor.predict(raw, probabilities=self.probabilities, on_tiles=tiles)
+        prediction = predictor.predict(raw, probabilities=self.probabilities, on_tiles=tiles, nodata=nodata)
         output = self.names.mask_path(path, self.out_dir)  # predictions are masks: same name rule
         try:
             write_mask(output, prediction.classes, self.classes)

@@ -47,9 +47,10 @@ def channel_count(raw: np.ndarray) -> int:
     return 1 if raw.ndim == 2 else int(raw.shape[2])
 
 
-def intensity_range(raw: np.ndarray) -> IntensityRange:
+def intensity_range(raw: np.ndarray, nodata: np.ndarray | None = None) -> IntensityRange:
     """The range to normalise ``raw`` with: the full range for uint8, else the 0.1 and 99.9
-    percentiles of each channel.
+    percentiles of each channel, over the pixels that hold data (``nodata``: ``H x W``, true
+    where the source says a pixel holds none: its fill value would stretch the range).
 
     Percentiles are taken on an evenly strided sample so huge images cost little.
     """
@@ -57,6 +58,8 @@ def intensity_range(raw: np.ndarray) -> IntensityRange:
     if raw.dtype == np.uint8:
         return IntensityRange((0.0,) * channels, (255.0,) * channels)
     flat = raw.reshape(-1, channels)
+    if nodata is not None and not nodata.all():
+        flat = flat[~nodata.ravel()]
     step = max(1, flat.shape[0] // _SAMPLE_PIXELS)
     lows, highs = [], []
     for channel in range(channels):

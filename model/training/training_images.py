@@ -32,6 +32,7 @@ from model.storage.intensity import (
     select_channels,
     to_channels,
 )
+from model.storage.nodata import nodata_pixels
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,10 @@ class StoredImage:
                 num_classes=self.num_classes,
                 ignore_value=self.ignore_value,
             )
-        limits = intensity_range(raw)
+        nodata = nodata_pixels(self.path, raw)
+        if nodata is not None:  # never trained on, whatever a mask says there
+            mask = np.where(nodata, np.uint8(IGNORE_INDEX), mask)
+        limits = intensity_range(raw, nodata)
         return raw, mask, limits.as_array()
 
     def _converter(self, limits: np.ndarray):

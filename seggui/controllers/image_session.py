@@ -297,6 +297,7 @@ class ImageSession(QObject):
         if kept is not None:  # the same pixels: undo goes on where it left off
             loaded = dataclasses.replace(loaded, mask=kept.mask)
         document = kept or MaskDocument(loaded.mask)
+        document.nodata = loaded.nodata
         self.store.open(
             loaded.path,
             loaded.mask_path,

@@ -42,7 +42,7 @@ class LivePrediction(QObject):
         if cached is not None and (heat_ready or not self.models.uncertainty_visible):
             self.show(current.path, cached.prediction, cached.rendered)
         else:
-            self.service.request(current.path, current.raw, project.classes)
+            self.service.request(current.path, current.raw, project.classes, current.nodata)
 
     def show(self, path: Path, prediction: Prediction, rendered: Rendered | None = None) -> None:
         """Show ``prediction`` of ``path`` if that is still the image on screen."""
@@ -75,4 +75,4 @@ class LivePrediction(QObject):
         ):
             current, project = self.app.current, self.app.project
             if current is not None and project is not None and not self.models.training:
-                self.service.request(current.path, current.raw, project.classes)
+                self.service.request(current.path, current.raw, project.classes, current.nodata)

@@ -135,8 +135,11 @@ class PredictionService(QObject):
         """Class colours changed: drop the cache (its overlays have the old colours)."""
         self._cache.clear()
 
-    def request(self, path: Path, raw: np.ndarray, classes: tuple[ClassInfo, ...]) -> None:
-        """Predict ``path`` (``raw`` already decoded); ``ready`` follows, at once if cached."""
+    def request(
+        self, path: Path, raw: np.ndarray, classes: tuple[ClassInfo, ...], nodata: np.ndarray | None = None
+    ) -> None:
+        """Predict ``path`` (``raw`` already decoded; ``nodata``: its pixels that hold no data,
+        predicted as not labelled); ``ready`` follows, at once if cached."""
         checkpoint = self.checkpoint
         if checkpoint is None:
             return
@@ -161,7 +164,7 @@ class PredictionService(QObject):
                 prediction = _read_prediction(written[0], raw.shape[:2], len(checkpoint.classes), written[1])
             else:
                 predictor = self.predictors_for(generation, checkpoint)[0]
-                prediction = predictor.predict(raw, on_tiles=still_wanted)
+                prediction = predictor.predict(raw, on_tiles=still_wanted, nodata=nodata)
             rendered = render_prediction(prediction.classes, classes, drawing, prediction.uncertainty_map)
             return ShownPrediction(prediction, rendered)
 

@@ -79,6 +79,8 @@ class MaskDocument:
         self.keep_labels = False
         """Painting a class changes only pixels not labelled yet (napari's "preserve labels");
         erasing and accepting predictions are not held back."""
+        self.nodata: np.ndarray | None = None
+        """Pixels the image says hold no data (``model.storage.nodata``): no class is painted there."""
         self._backup: dict[tuple[int, int], np.ndarray] | None = None
         self._label = ""
         self.fill_stopped: str | None = None
@@ -187,6 +189,8 @@ class MaskDocument:
         region = self._region(rect)
         if self.keep_labels and value != IGNORE_INDEX:
             where = where & (region == IGNORE_INDEX)
+        if self.nodata is not None and value != IGNORE_INDEX:
+            where = where & ~self.nodata[rect.y : rect.y + rect.height, rect.x : rect.x + rect.width]
         if not where.any():
             return EMPTY
         self._touch(rect)

@@ -35,3 +35,8 @@ class LoadedImage:
     CYX from SegGUI's rule for plain TIFFs" (how a TIFF's shape was read), else its pixels."""
     planes: int = 1
     """How many planes the file has (``path`` is one of them: ``model.storage.tiff_files.plane_path``)."""
+    georeferenced: bool = False
+    """A GeoTIFF: its masks are exported as GeoTIFFs by default, placed where it lies."""
+    nodata: np.ndarray | None = None
+    """``H x W``, true where the source says a pixel holds no data (``model.storage.nodata``):
+    not painted, trained on, predicted or exported as a class; None when there is none."""

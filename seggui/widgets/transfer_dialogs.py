@@ -165,6 +165,8 @@ def ask_export(parent: QWidget, app: AppState, transfer: LabelTransfer) -> None:
     if project is None:
         return
     dialog = ExportDialog(project.folder / "export", parent)
+    if app.current is not None and app.current.georeferenced:  # masks placed where the images lie
+        dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("geotiff"))
     if dialog.exec() == ExportDialog.DialogCode.Accepted:
         transfer.export(*dialog.choice())
 

@@ -85,6 +85,8 @@ class WindowStatus:
             self.pointer = (x, y)
             value = document.label_at(x, y)
             name = "not labelled" if value == IGNORE_INDEX else self.app.classes[value].name
+            if value == IGNORE_INDEX and document.nodata is not None and document.nodata[y, x]:
+                name = "nodata (never labelled)"
             self.position_label.setText(f"x {x}  y {y}  {name}")
         else:
             self.position_label.setText("")
