@@ -28,9 +28,10 @@ from model.networks.checkpoint import Checkpoint, save_checkpoint
 from model.networks.config import AUTO_PRESET
 from model.networks.network_choice import model_channels, resolve_preset
 from model.prediction.evaluation import calibrated_temperature, evaluate_images, split_train_val
-from model.prediction.predict import predict_tiled
+from model.prediction.metrics import SegmentationMetrics
+from model.prediction.predict import predict_tiled, without_nodata
 from model.storage.image_cache import DecodedCache, cache_bytes
-from model.storage.intensity import channel_count, channel_problem, select_channels
+from model.storage.intensity import channel_count, channel_problem, intensity_range, select_channels
 from model.training.data import CropDataset, Sample, find_samples
 from model.training.data_loader import loader_workers, make_loader, share_caches
 from model.training.ema import WeightAverage
@@ -53,6 +54,8 @@ from model.training.train_events import (
     TrainEvent,
     TrainingStarted,
     TrainResult,
+    history_entry,
+    last_epoch,
 )
 from model.training.training_images import TrainingImage, load_training_set
 
@@ -203,7 +206,32 @@ def fit(
     start = time.perf_counter()
     train_s = 0.0
     step, epoch, stopped = 0, 0, False
-    epoch_losses: list[float] = []
+    lr = settings.learning_rate
+    epoch_losses: list[tuple[int, float]] = []  # (step, loss) since the last scoring
+    epoch_offset = last_epoch(history)  # a fine-tuned model's epochs go on from its own
+
+    def scored_now(metrics: SegmentationMetrics, improved: bool, partial: bool = False) -> None:
+        """A scoring of the epoch just ended (or, ``partial``, of the one a stop or the time
+        limit cut): into the history, and to the caller, numbered as the model's own epochs."""
+        number = epoch_offset + epoch + (1 if partial else 0)
+        history.append(
+            history_entry(number, step, epoch_losses, time.perf_counter() - start, train_s, lr, metrics)
+            | {"validated_on_training_images": validating_on_training}
+        )
+        emit(
+            EpochEnded(
+                number,
+                step,
+                float(history[-1]["train_loss"]),
+                metrics,
+                improved,
+                time.perf_counter() - start,
+                train_s,
+                validating_on_training,
+            )
+        )
+        epoch_losses.clear()
+
     window_start, window_images = start, 0
     last_preview = start
     try:
@@ -262,7 +290,7 @@ def fit(
                     )
             elif tuner is not None:
                 tuner.after_step(now - step_start)
-            epoch_losses.append(loss_value)
+            epoch_losses.append((step, loss_value))
             window_images += images.shape[0] * world
             rate = window_images / max(now - window_start, 1e-9)
             emit(
@@ -291,26 +319,7 @@ def fit(
                 if metrics is None:
                     stopped = True
                     break
-                improved = best.offer(scored, metrics)
-                train_loss = float(np.mean(epoch_losses))
-                epoch_losses = []
-                history.append(
-                    {
-                        "epoch": len(history) + 1,
-                        "step": step,
-                        "train_loss": train_loss,
-                        "elapsed_s": now - start,
-                        "train_s": train_s,
-                        "learning_rate": lr,
-                        "validated_on_training_images": validating_on_training,
-                        **metrics.to_dict(),
-                    }
-                )
-                emit(
-                    EpochEnded(
-                        epoch, step, train_loss, metrics, improved, time.perf_counter() - start, train_s
-                    )
-                )
+                scored_now(metrics, best.offer(scored, metrics))
                 _emit_preview(preview, scored, mean, std, device, emit, settings.channels)
                 model.train()
                 window_start, window_images = time.perf_counter(), 0
@@ -326,7 +335,8 @@ def fit(
             dist_utils.sync_buffers(scored)
             metrics = evaluate_images(scored, validation, mean, std, device, stop_requested, on_problem)
             if metrics is not None:
-                best.offer(scored, metrics)
+                partial = step % steps_per_epoch != 0  # the epoch it stopped in counts
+                scored_now(metrics, best.offer(scored, metrics), partial)
             else:
                 best.keep_if_none(scored)
         temperature = calibrated_temperature(
@@ -371,16 +381,18 @@ def _emit_preview(
     request = preview() if preview is not None else None
     if request is None or channel_problem(channel_count(request.raw), picked, model.config.in_channels):
         return  # an image of other channels than the run's has no preview (its own model is needed)
+    raw = select_channels(request.raw, picked)
     prediction = predict_tiled(
         model,
-        select_channels(request.raw, picked),
+        raw,
         in_channels=model.config.in_channels,
         mean=mean,
         std=std,
         device=device,
         return_probabilities=True,
+        intensity=intensity_range(raw, request.nodata) if request.nodata is not None else None,
     )
-    emit(PreviewReady(request.key, prediction))
+    emit(PreviewReady(request.key, without_nodata(prediction, request.nodata)))
 
 
 def train_from_folders(

@@ -46,6 +46,8 @@ class EpochEnded:
     best: bool
     elapsed_s: float
     train_s: float
+    on_training_strokes: bool = False
+    """Scored on the strokes it trains on (too few images to hold some out), not held-out ones."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class PreviewRequest:
 
     key: object
     raw: np.ndarray
+    nodata: np.ndarray | None = None
+    """Pixels that hold no data (``model.storage.nodata``): previewed as not labelled."""
 
 
 @dataclass
@@ -93,3 +97,42 @@ class TrainResult:
 
 WORSE_BY = 0.005
 """Mean IoU differences below this are noise between two scorings of one model."""
+
+
+LOSS_POINTS_PER_EPOCH = 64
+"""A history entry keeps at most this many of its steps' losses, so a reloaded model's loss
+chart follows its steps as the live chart did."""
+
+
+def history_entry(
+    epoch: int,
+    step: int,
+    losses: list[tuple[int, float]],
+    elapsed_s: float,
+    train_s: float,
+    learning_rate: float,
+    metrics: SegmentationMetrics,
+) -> dict[str, object]:
+    """One scoring of a model, as its file keeps it: ``epoch`` numbered as the model's own
+    (a fine-tuning run goes on from its start's), ``step`` as the run's, the mean of ``losses``
+    (``(step, loss)`` since the last scoring) and at most ``LOSS_POINTS_PER_EPOCH`` of them."""
+    picked = np.unique(np.linspace(0, len(losses) - 1, min(len(losses), LOSS_POINTS_PER_EPOCH)).round())
+    return {
+        "epoch": epoch,
+        "step": step,
+        "train_loss": float(np.mean([loss for _, loss in losses])) if losses else float("nan"),
+        "losses": [list(losses[int(i)]) for i in picked] if losses else [],
+        "elapsed_s": elapsed_s,
+        "train_s": train_s,
+        "learning_rate": learning_rate,
+        **metrics.to_dict(),
+    }
+
+
+def last_epoch(history: list[dict[str, object]]) -> int:
+    """The epoch a model's history ends at (0 for a new model): a fine-tuning run's epochs
+    follow it. Files before epochs were numbered so count one per entry."""
+    if not history:
+        return 0
+    number = history[-1].get("epoch")
+    return int(number) if isinstance(number, (int, float)) else len(history)  # type: ignore[arg-type]

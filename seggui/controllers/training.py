@@ -15,6 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
 from model.networks.config import AUTO_PRESET, START_IMAGENET, START_SCRATCH, is_pretrained_preset
+from model.words import scored_on
 from seggui.controllers.live_prediction import LivePrediction
 from seggui.controllers.mask_store import MaskStore
 from seggui.controllers.model_choice import ModelChoice
@@ -97,7 +98,7 @@ class TimeLeft:
 class TrainingController(QObject):
     """Runs one training at a time on its own thread."""
 
-    started = Signal(object)  # tuple[ClassInfo, ...]: a run began for these classes
+    started = Signal(object, object)  # a run began: its classes, and the history it goes on from
     stepped = Signal(object)  # StepEnded
     epoch_scored = Signal(object, object)  # EpochEnded, class names
     preview_changed = Signal(str, float)  # image name, share of its pixels that changed class
@@ -177,7 +178,7 @@ class TrainingController(QObject):
         self._start = start
         self.models.set_training(True)
         self.models.set_progress(0.0)
-        self.started.emit(project.classes)
+        self.started.emit(project.classes, list(request.init.history) if request.init is not None else [])
         self.models.set_status("Loading the labelled images...")
         self._follow_with_previews()
         self.worker.prepare()
@@ -208,7 +209,7 @@ class TrainingController(QObject):
             self._follow_slide_with_previews()
             return
         if current is not None and current.raw.shape[0] * current.raw.shape[1] <= PREVIEW_MAX_PIXELS:
-            self.worker.set_preview_target(current.path, current.raw, self.drawing())
+            self.worker.set_preview_target(current.path, current.raw, self.drawing(), current.nodata)
         else:
             self.worker.set_preview_target(None, None)
             if current is not None:
@@ -267,7 +268,8 @@ class TrainingController(QObject):
         names = [c.name for c in project.classes]
         self.epoch_scored.emit(event, names)
         self.models.set_status(
-            f"Epoch {event.epoch}: loss {event.train_loss:.3f}, agreement with held-out strokes "
+            f"Epoch {event.epoch}: loss {event.train_loss:.3f}, agreement with "
+            f"{scored_on(event.on_training_strokes)} "
             f"(mean IoU of all {len(names)} classes, the dashed line) "
             f"{event.metrics.mean_iou:.3f}{' (best so far)' if event.best else ''}"
         )
@@ -338,15 +340,14 @@ def _finished_message(outcome: TrainOutcome, kept: Path | None) -> str:
     result, how = outcome.result, _how(outcome)
     took = f"{how} after {result.steps} steps in {format_duration(outcome.seconds)}"
     best = result.best_metrics
+    strokes = scored_on(bool(result.history and result.history[-1].get("validated_on_training_images")))
     if kept is not None and result.start_metrics is not None and best is not None:
         return (
-            f"{took}: this run agrees less with the held-out strokes ({best.mean_iou:.3f}) than "
+            f"{took}: this run agrees less with {strokes} ({best.mean_iou:.3f}) than "
             f"{kept.name} ({result.start_metrics.mean_iou:.3f}), so {kept.name} stays in use. The run "
             f"is saved as {outcome.model_path.name}: pick it in the model list to use it anyway"
         )
-    score = (
-        f"agreement with held-out strokes {best.mean_iou:.3f}" if best is not None else "no held-out pixels"
-    )
+    score = f"agreement with {strokes} {best.mean_iou:.3f}" if best is not None else "not scored"
     kept_what = (
         "latest weights kept, as strokes are too sparse to choose an epoch by"
         if result.kept_latest

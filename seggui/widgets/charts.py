@@ -10,6 +10,8 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 AXIS_TICKS = 4
+MARKED_UP_TO = 30
+"""A series of up to this many points marks each one: a line through one point draws nothing."""
 REDRAW_MS = 250
 """Points are buffered and drawn at most this often, so fast steps on a GPU cost the GUI little."""
 
@@ -124,6 +126,7 @@ class LiveChart(QChartView):
         for name, series in self._series.items():
             points = self._points[name]
             series.replace(points)
+            series.setPointsVisible(len(points) <= MARKED_UP_TO)  # one scoring: a dot, not nothing
             xs += [p.x() for p in points[-1:]]
             ys += [p.y() for p in points]
         self.x_axis.setRange(0, max([5.0, *xs]))

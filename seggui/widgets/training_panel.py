@@ -37,6 +37,11 @@ MEAN_LINE = "mean of all classes"
 """The dashed line of the score chart: what the status line calls the agreement."""
 
 
+def iou_title(on_training: bool) -> str:
+    """The score chart's title: what its IoU is measured on (``model.words.scored_on``)."""
+    return "IoU on the training strokes (none held out)" if on_training else "IoU on held-out strokes"
+
+
 def _score_lines(classes: tuple[ClassInfo, ...]) -> list[tuple[str, QColor, Qt.PenStyle]]:
     """One line per foreground class in its colour, and the dashed mean of all classes."""
     lines = [(c.name, QColor(*c.color), Qt.PenStyle.SolidLine) for c in classes[1:]]
@@ -81,7 +86,7 @@ class TrainingPanel(QWidget):
         self._time_left = TimeLeft()
         self.loss_chart = LiveChart("Loss", "step")
         self.loss_chart.set_series([("training loss", QColor(0, 130, 200))])
-        self.iou_chart = LiveChart("Agreement with held-out strokes (IoU)", "epoch", (0.0, 1.0))
+        self.iou_chart = LiveChart(iou_title(False), "epoch", (0.0, 1.0))
         self.iou_chart.setToolTip(
             "IoU on the painted pixels of images held out from training. Strokes lie inside regions, "
             "so with scribbles this reads higher than the quality at region edges; full masks, or "
@@ -93,6 +98,7 @@ class TrainingPanel(QWidget):
             "How much the live prediction of the image on screen still changes between previews, "
             "unpainted pixels included: near zero, more of the same training will change little"
         )
+        self._steps_before = 0  # steps of the runs on the chart before the one running
         self.iou_label = QLabel("")
         self.iou_label.setWordWrap(True)
         self.iou_label.setToolTip("Each class's intersection over union on the held-out painted pixels")
@@ -143,11 +149,12 @@ class TrainingPanel(QWidget):
         training.stepped.connect(self.show_step)
         training.epoch_scored.connect(
             lambda event, names: self.show_epoch(
-                event.epoch, event.metrics.iou, names, event.metrics.mean_iou
+                event.epoch, event.metrics.iou, names, event.metrics.mean_iou, event.on_training_strokes
             )
         )
         training.preview_changed.connect(self.show_change)
         training.ended.connect(lambda _: self.end_run())
+        training.finished.connect(lambda outcome: self._on_run_finished(outcome, app.classes))
         self.overlay_opacity.valueChanged.connect(lambda v: labels.set_opacity(PREDICTION, v / 100))
         choice.model_loaded.connect(lambda checkpoint: self.show_history(checkpoint.history, app.classes))
 
@@ -191,14 +198,17 @@ class TrainingPanel(QWidget):
 
     def reset(self, classes: tuple[ClassInfo, ...]) -> None:
         """Empty the time left, charts and scores (another folder or another run)."""
+        self._steps_before = 0  # steps of the runs on the chart before the one running
         self.eta_label.setText("")
         self._time_left.reset()
         self.loss_chart.set_series([("training loss", QColor(0, 130, 200))])
         self.set_classes(classes)
 
-    def start_run(self, classes: tuple[ClassInfo, ...]) -> None:
-        """Empty the charts for a new run."""
+    def start_run(self, classes: tuple[ClassInfo, ...], history: list[dict[str, object]]) -> None:
+        """A run begins: the charts go on from ``history``, the model it fine-tunes (empty for a
+        new model), as a reloaded model's charts show all its runs."""
         self.reset(classes)
+        self.show_history(history, classes)
         if self.model_combo.count() == 0:
             self.model_combo.setPlaceholderText("training the first model...")
 
@@ -207,11 +217,15 @@ class TrainingPanel(QWidget):
         left = self._time_left.update(event.progress, event.elapsed_s)
         if left is not None:
             self.eta_label.setText(f"{format_duration(left)} left")
-        self.loss_chart.append("training loss", event.step, event.loss)
+        self.loss_chart.append("training loss", self._steps_before + event.step, event.loss)
 
-    def show_epoch(self, epoch: int, iou: tuple[float, ...], names: list[str], mean: float) -> None:
+    def show_epoch(
+        self, epoch: int, iou: tuple[float, ...], names: list[str], mean: float, on_training: bool = False
+    ) -> None:
         """Plot each foreground class's IoU and the mean over all classes (the score the status
-        line gives), and list every class's latest value."""
+        line gives) at the model's ``epoch``, and list every class's latest value; the chart
+        says what they were measured on (``on_training``: the training strokes, none held out)."""
+        self.iou_chart.chart().setTitle(iou_title(on_training))
         for name, value in zip(names[1:], iou[1:]):
             if not math.isnan(value):
                 self.iou_chart.append(name, epoch, value)
@@ -220,24 +234,29 @@ class TrainingPanel(QWidget):
         self.iou_label.setText("IoU: " + ", ".join(shown))
 
     def show_history(self, history: list[dict[str, object]], classes: tuple[ClassInfo, ...]) -> None:
-        """The loss and score charts of a model's training runs, from its file's history."""
+        """The loss and score charts of a model's training runs, from its file's history, as
+        the live charts drew them (losses of the steps, scores at the model's epochs)."""
         self.loss_chart.set_series([("training loss", QColor(0, 130, 200))])
-        self.set_classes(classes)
+        self.iou_chart.set_series(_score_lines(classes))
         names = [c.name for c in classes]
         offset = last = 0  # each run counts its steps from 1: runs follow one another on the chart
-        for entry in history:
+        for number, entry in enumerate(history, 1):
             try:
-                epoch, step = int(entry["epoch"]), int(entry["step"])  # type: ignore[call-overload]
+                step = int(entry["step"])  # type: ignore[call-overload]
+                epoch = int(entry.get("epoch", number))  # type: ignore[call-overload]
                 loss, mean = float(entry["train_loss"]), float(entry["mean_iou"])  # type: ignore[arg-type]
                 iou = tuple(float(v) for v in entry["iou"])  # type: ignore[attr-defined]
+                losses = [(int(x), float(y)) for x, y in entry.get("losses") or [(step, loss)]]  # type: ignore[attr-defined]
+                on_training = bool(entry.get("validated_on_training_images"))
             except (KeyError, TypeError, ValueError):
                 continue  # a history entry of another version: the rest still shows
             if step <= last:
                 offset += last
             last = step
-            if math.isfinite(loss):
-                self.loss_chart.append("training loss", offset + step, loss)
-            self.show_epoch(epoch, iou, names[: len(iou)], mean)
+            for x, y in losses:
+                self.loss_chart.append("training loss", offset + x, y)
+            self.show_epoch(epoch, iou, names[: len(iou)], mean, on_training)
+        self._steps_before = offset + last
         self.loss_chart.redraw()
         self.iou_chart.redraw()
 
@@ -247,6 +266,11 @@ class TrainingPanel(QWidget):
             f"Still changing: {100 * changed:.1f} % of {image_name}'s pixels changed class "
             "since the last preview"
         )
+
+    def _on_run_finished(self, outcome, classes: tuple[ClassInfo, ...]) -> None:
+        """The run's model in use: its charts as its file keeps them, which a reload shows."""
+        if self.models.checkpoint is outcome.result.checkpoint:
+            self.show_history(outcome.result.history, classes)
 
     def end_run(self) -> None:
         """A run ended: the charts redraw in full."""

@@ -184,7 +184,8 @@ def test_the_loaded_model_is_named_with_its_network_and_shows_its_history(
     assert window.model_panel.status_label.text().startswith(f"Using a.pt: {network}")
     history = load_checkpoint(shapes_model).history
     # Before: the charts stayed empty for a loaded model.
-    assert len(window.model_panel.loss_chart.points("training loss")) == len(history) > 0
+    steps = [tuple(point) for entry in history for point in entry["losses"]]  # as the live chart drew
+    assert window.model_panel.loss_chart.points("training loss") == steps and len(history) > 0
     assert len(window.model_panel.iou_chart.points("class 1")) == len(history)
 
 
