@@ -10,8 +10,20 @@ from model.labels.formats import FORMATS as LABEL_FORMATS
 from model.labels.formats import IMPORT_KINDS
 from model.networks.config import AUTO_PRESET, PRESET_INFO
 from model.training.settings import LOSSES
+from model.words import parse_duration
 
 COMMANDS = ("train", "train-slide", "predict", "predict-slide", "evaluate", "export", "import")
+
+
+def duration(text: str) -> float:
+    """A ``--time-budget``: bare seconds, or a time as the window reads it (``1:30``, ``2 min``)."""
+    try:
+        return float(text)
+    except ValueError:
+        seconds = parse_duration(text)
+    if seconds is None or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a length of time (90, 1:30, 90 s, 2 min, 1 h)")
+    return float(seconds)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,17 +59,23 @@ def build_parser() -> argparse.ArgumentParser:
         "weights package, timm's cache, or downloaded), random (scratch), or a file: a SegGUI model or "
         "weights for the preset's encoder",
     )
-    train.add_argument("--epochs", type=int)
+    train.add_argument("--epochs", type=int, help="passes over the labelled pixels (default 30)")
     train.add_argument("--steps", type=int, dest="max_steps", help="stop after this many steps")
     train.add_argument(
         "--time-budget",
-        type=float,
+        type=duration,
         dest="time_budget_s",
-        help="stop after SECONDS of wall-clock time (validation included; loading the images not)",
+        metavar="TIME",
+        help="stop after this long: seconds (90), or as the window writes it (1:30, 90s, 2 min, 1 h); "
+        "validation included, loading the images not",
     )
-    train.add_argument("--batch-size", type=int)
-    train.add_argument("--crop-size", type=int)
-    train.add_argument("--lr", type=float, dest="learning_rate")
+    train.add_argument("--batch-size", type=int, help="crops per training step (default 4)")
+    train.add_argument(
+        "--crop-size", type=int, help="side in pixels of the square crops trained on (default 128)"
+    )
+    train.add_argument(
+        "--lr", type=float, dest="learning_rate", help="peak learning rate of the schedule (default 0.00075)"
+    )
     train.add_argument("--loss", choices=LOSSES)
     train.add_argument(
         "--class-balance",
@@ -111,8 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also write class probabilities as <stem>.npy (float16, C x H x W)",
     )
-    predict.add_argument("--tile", type=int, default=512)
-    predict.add_argument("--overlap", type=int, default=48)
+    predict.add_argument(
+        "--tile", type=int, default=512, help="side in pixels of the windows a large image is predicted in"
+    )
+    predict.add_argument(
+        "--overlap", type=int, default=48, help="pixels the windows overlap by, blended (default 48)"
+    )
     predict.add_argument("--device", default="auto")
     _axes_option(predict)
 
@@ -129,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     train_slide.add_argument("--resume", type=Path, help="fine-tune from this model file")
     train_slide.add_argument("--preset", default=AUTO_PRESET, choices=tuple(PRESET_INFO))
     train_slide.add_argument("--start-from", default="imagenet", metavar="imagenet|scratch|FILE")
-    train_slide.add_argument("--time-budget", dest="time_budget_s", type=float, help="seconds of training")
+    train_slide.add_argument(
+        "--time-budget", dest="time_budget_s", type=duration, metavar="TIME", help="as train's --time-budget"
+    )
     train_slide.add_argument("--steps", dest="max_steps", type=int)
     train_slide.add_argument("--region", type=int, default=2048, help="pixels a side of a training region")
     train_slide.add_argument("--device", default="auto")

@@ -24,6 +24,14 @@ log = logging.getLogger("seggui")
 __all__ = ["COMMANDS", "build_parser", "main"]
 
 
+def check_folders(images: Path, mask_dir: Path) -> None:
+    """The image folder first (a mistyped --images is named, not the masks folder it implies)."""
+    if not images.is_dir():
+        raise SegGUIError(f"{images}: no such folder of images (--images)")
+    if not mask_dir.is_dir():
+        raise SegGUIError(f"{mask_dir}: mask folder not found (--masks names another)")
+
+
 def declared_classes(args: argparse.Namespace) -> list[ClassInfo] | None:
     """The classes named by ``--classes`` or ``--labels``, if either was given."""
     try:
@@ -80,8 +88,7 @@ def _train(args: argparse.Namespace) -> int:
     in_place = args.resume is not None and args.resume.resolve() == args.out.resolve()
     check_may_replace([args.out], args.overwrite or in_place, args.out.parent)
     init = load_checkpoint(args.resume) if args.resume else None
-    if not mask_dir.is_dir():
-        raise SegGUIError(f"{mask_dir}: mask folder not found (--masks names another)")
+    check_folders(args.images, mask_dir)
     samples = find_samples(args.images, mask_dir, _folder_axes(args))
     if init is None:
         name, why = resolve_preset(settings.preset, samples, settings.channels)
@@ -246,8 +253,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     checkpoint = load_checkpoint(args.model)
     mask_dir = args.masks or args.images / "masks"
-    if not mask_dir.is_dir():
-        raise SegGUIError(f"{mask_dir}: mask folder not found (--masks names another)")
+    check_folders(args.images, mask_dir)
     samples = find_samples(args.images, mask_dir, _folder_axes(args))
     check_class_values(mask_values(samples, args.ignore_value), checkpoint.classes, mask_dir)
     images, problems = load_training_set(

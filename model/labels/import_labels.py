@@ -22,6 +22,7 @@ from model.storage.mask_names import MaskNames
 from model.storage.project import MAX_CLASSES
 from model.storage.slide import opens_as_slide
 from model.storage.tiff_files import is_tiff, split_plane
+from model.words import TO_REPLACE
 
 __all__ = ["IMPORT_KINDS", "ImportProgress", "ImportReport", "import_labels"]
 
@@ -118,9 +119,7 @@ def import_labels(
             _import_slide(kind, source, name, image, target, make_mask, report, overwrite, along)
             continue
         if target.exists() and not overwrite:
-            report.skipped.append(
-                f"{name}: {image.name} already has a mask (allow overwriting to replace it)"
-            )
+            report.skipped.append(f"{name}: {image.name} already has a mask ({TO_REPLACE})")
             continue
         try:
             width, height = image_size(image)

@@ -25,6 +25,7 @@ from model.storage.chunked_mask import ChunkedMask, holds_labels
 from model.storage.slide import SlideReader
 from model.storage.slide_masks import stream_label_tiff
 from model.storage.tiff_files import is_tiff
+from model.words import TO_REPLACE
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ def _slide_shape(name: str, image: Path, folder: Path, overwrite: bool) -> tuple
     """The slide's (height, width), or why the labels in ``name`` are not imported into
     ``folder``, its mask: it has labels and ``overwrite`` is off."""
     if holds_labels(folder) and not overwrite:
-        return f"{name}: {image.name} already has a mask (allow overwriting to replace it)"
+        return f"{name}: {image.name} already has a mask ({TO_REPLACE})"
     with SlideReader(image) as slide:
         return slide.shape
 

@@ -12,7 +12,7 @@ from typing import Protocol
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, Qt, SignalInstance
 from PySide6.QtGui import QColor, QImage
 
-from model.storage.tiff_files import image_title
+from model.storage.tiff_files import image_title, split_plane
 from seggui.state.label_status import Status
 
 THUMBNAIL_SIZE = 48
@@ -63,6 +63,7 @@ class ImageListModel(QAbstractListModel):
         self._rows: dict[Path, int] = {}
         self._shown: list[int] | None = None  # record numbers in view; None: all
         self._shown_rows: dict[int, int] = {}
+        self._stacks: set[Path] = set()  # files listed with their planes: the first row is plane 1
         self.status_filter: Status | None = None
         self.uncertain_first = False
         self.thumbnails: Thumbnails | None = None
@@ -71,6 +72,7 @@ class ImageListModel(QAbstractListModel):
         self.beginResetModel()
         self._records = list(records)
         self._rows = {r.path: i for i, r in enumerate(self._records)}
+        self._stacks = {stack for stack, plane in map(split_plane, self._rows) if plane}
         self._apply_filter()
         self.endResetModel()
 
@@ -198,12 +200,13 @@ class ImageListModel(QAbstractListModel):
         if not index.isValid():
             return None
         record = self.record(index.row())
+        title = f"{record.path.name}, plane 1" if record.path in self._stacks else image_title(record.path)
         if role == Qt.ItemDataRole.DisplayRole:
             if record.uncertainty is None:
-                return image_title(record.path)
-            return f"{image_title(record.path)}  ({record.uncertainty:.2f})"
+                return title
+            return f"{title}  ({record.uncertainty:.2f})"
         if role == Qt.ItemDataRole.ToolTipRole:
-            text = record.error or f"{image_title(record.path)}: {record.status.value}"
+            text = record.error or f"{title}: {record.status.value}"
             if record.uncertainty is not None:
                 text += f"; model's uncertainty {record.uncertainty:.3f} (0 sure, 1 coin toss)"
             return text

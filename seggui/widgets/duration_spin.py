@@ -4,36 +4,10 @@ seconds to many)."""
 
 from __future__ import annotations
 
-import re
-
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QSpinBox, QWidget
 
-_CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d{1,2})\s*$")
-_UNIT = re.compile(r"^\s*(\d+(?:[.,]\d*)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)?\s*$", re.I)
-_SECONDS = {"s": 1, "m": 60, "h": 3600}
-_UNIT_WORDS = ("secs", "seconds", "mins", "minutes", "hours")
-_TYPING = re.compile(r"^\s*(?:\d+(?:[.,]\d*)?|\d*:\d*(?::\d*)?)?\s*([a-z]*)\s*$", re.I)
-
-
-def could_become_duration(text: str) -> bool:
-    """Whether more typing can still make ``text`` a duration (digits, a clock, a unit begun)."""
-    typing = _TYPING.match(text)
-    return typing is not None and any(word.startswith(typing[1].lower()) for word in _UNIT_WORDS)
-
-
-def parse_duration(text: str) -> int | None:
-    """Seconds in ``text`` (``1:30``, ``1:02:03``, ``90 s``, ``1.5 min``, ``2 h``; a bare number
-    is minutes, as the field's label says), or None if it is not a duration."""
-    clock = _CLOCK.match(text)
-    if clock:
-        hours, minutes, seconds = int(clock[1] or 0), int(clock[2]), int(clock[3])
-        return hours * 3600 + minutes * 60 + seconds if seconds < 60 else None
-    unit = _UNIT.match(text)
-    if unit:
-        value = float(unit[1].replace(",", "."))
-        return round(value * _SECONDS[(unit[2] or "m")[0].lower()])
-    return None
+from model.words import could_become_duration, parse_duration
 
 
 def format_duration_field(seconds: int) -> str:

@@ -3,6 +3,8 @@ and the version text."""
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -38,7 +40,7 @@ _ALIASES = {"PgDown": "Page Down", "PgUp": "Page Up"}
 def covered(key: str, listed: set[str]) -> bool:
     """Whether the row keys ``listed`` already name ``key`` (``Page Down / Page Up`` names PgDown,
     ``0, 1-9`` every digit)."""
-    names = {part.strip() for row in listed for part in row.replace(",", "/").split("/")}
+    names = {part.strip() for row in listed for part in re.split(r" / |, ", row)}  # "," is a key too
     return key in names or _ALIASES.get(key) in names or (key.isdigit() and "1-9" in names)
 
 
