@@ -114,6 +114,8 @@ class TiffLayout:
         if any(self.channel_names):
             parts[0] += f" ({', '.join(self.channel_names)})"
         parts[0] += f", {bits}"
+        if self.alpha:
+            parts[0] += f" (sample {self.channels + 1}, declared alpha, left out)"
         if self.planes > 1:
             parts.append(f"{self.planes} planes")
         return f"{', '.join(parts)}; axes {self.axes} from {self.settled_by}"

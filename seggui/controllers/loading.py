@@ -3,6 +3,7 @@ a slide (its reader, its chunked mask and an overview), never read whole."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +16,10 @@ from model.storage.atomic import file_stamp
 from model.storage.chunked_mask import ChunkedMask, slide_mask_folder
 from model.storage.imageio import read_image, read_mask
 from model.storage.intensity import channel_count
+from model.storage.nodata import nodata_pixels
 from model.storage.slide import SlideReader, TileCache, opens_as_slide
 from model.storage.tiff_files import TiffLayout, is_tiff, read_plane, split_plane, tiff_layout
-from seggui.rendering.composite import ChannelView, carried_views, channel_statistics, composite
+from seggui.rendering.composite import ChannelView, Histogram, carried_views, channel_statistics, composite
 from seggui.rendering.labels import render_labels, rgb_qimage
 from seggui.state.loaded_image import LoadedImage
 from seggui.state.loaded_slide import LoadedSlide
@@ -118,7 +120,10 @@ def load_image(
         if layout is not None and layout.photographic:
             layout = None
         raw = read_plane(layout, plane) if layout is not None else read_image(path)
-        limits, channel_histograms = channel_statistics(raw)
+        nodata = nodata_pixels(path, raw)
+        limits, channel_histograms = channel_statistics(raw, nodata)
+        if layout is not None and layout.planes > 1:  # one set of limits for the stack, as Fiji's
+            limits = stack_limits(layout, plane, raw)
         views = carried_views(previous_views, limits, layout.channel_names if layout else ())
         display = rgb_qimage(composite(raw, views))
         problem = None
@@ -147,15 +152,76 @@ def load_image(
         problem,
         mask_image,
         stamp,
-        _description(raw, layout),
+        _description(raw, layout, channel_histograms, nodata),
         layout.planes if layout is not None else 1,
+        layout is not None and layout.geo is not None,
+        nodata,
     )
 
 
-def _description(raw: np.ndarray, layout: TiffLayout | None) -> str:
+STACK_SAMPLE_PLANES = 5
+"""Planes of a stack (the one opened among them) whose values set the stack's contrast limits."""
+
+
+def stack_limits(layout: TiffLayout, plane: int, raw: np.ndarray) -> list[tuple[float, float]]:
+    """The automatic contrast limits of a whole stack (``raw``: its plane ``plane``), from up to
+    ``STACK_SAMPLE_PLANES`` planes spread over it: every plane is shown alike, so paging through
+    the stack compares planes instead of stretching each (limits jumped from plane to plane)."""
+    stamp = layout.path.stat()
+    return list(_stack_limits(layout, plane, raw, (stamp.st_mtime_ns, stamp.st_size)))
+
+
+def _stack_limits(
+    layout: TiffLayout, plane: int, raw: np.ndarray, stamp: tuple[int, int]
+) -> tuple[tuple[float, float], ...]:
+    key = (layout.path, layout.axes, stamp)
+    with _STACK_LOCK:
+        known = _STACK_LIMITS.get(key)
+    if known is not None:
+        return known
+    picked = sorted({plane, *np.linspace(0, layout.planes - 1, STACK_SAMPLE_PLANES).round().astype(int)})
+    channels = channel_count(raw)
+    samples = []
+    for index in picked:
+        values = raw if index == plane else read_plane(layout, int(index))
+        flat = values.reshape(-1, channels)
+        samples.append(flat[:: max(1, flat.shape[0] // 200_000)])
+    stacked = np.concatenate(samples)
+    limits = tuple(
+        channel_statistics(stacked.reshape(-1, 1, channels) if channels > 1 else stacked[:, :1])[0]
+    )
+    with _STACK_LOCK:
+        _STACK_LIMITS[key] = limits
+        while len(_STACK_LIMITS) > 32:
+            _STACK_LIMITS.pop(next(iter(_STACK_LIMITS)))
+    return limits
+
+
+_STACK_LIMITS: dict[tuple, tuple[tuple[float, float], ...]] = {}
+_STACK_LOCK = threading.Lock()
+
+
+def _description(
+    raw: np.ndarray,
+    layout: TiffLayout | None,
+    histograms: tuple[Histogram, ...] = (),
+    nodata: np.ndarray | None = None,
+) -> str:
+    """ "512 x 512, 4 channels, 16-bit integer; ...; channel 4 is constant (10000); 12 % nodata"."""
     height, width = raw.shape[:2]
     if layout is not None:
-        return f"{width} x {height}, {layout.describe()}"
-    channels = channel_count(raw)
-    kind = {1: "grey", 3: "colour"}.get(channels, f"{channels} channels")
-    return f"{width} x {height}, {kind}, {raw.dtype.itemsize * 8}-bit"
+        text = f"{width} x {height}, {layout.describe()}"
+    else:
+        channels = channel_count(raw)
+        kind = {1: "grey", 3: "colour"}.get(channels, f"{channels} channels")
+        text = f"{width} x {height}, {kind}, {raw.dtype.itemsize * 8}-bit"
+    constant = [(c, h.constant) for c, h in enumerate(histograms, 1) if h.constant is not None]
+    for channel, value in constant:
+        text += f"; channel {channel} is constant ({_number(value)}), it shows nothing"
+    if nodata is not None:
+        text += f"; {100 * nodata.mean():.3g} % nodata (never labelled)"
+    return text
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"

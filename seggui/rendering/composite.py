@@ -115,15 +115,22 @@ class Histogram:
     counts: np.ndarray
     start: float
     stop: float
+    constant: float | None = None
+    """The one value of a channel that holds no other (then it is shown at half its colour)."""
 
 
-def channel_statistics(raw: np.ndarray) -> tuple[list[tuple[float, float]], tuple[Histogram, ...]]:
+def channel_statistics(
+    raw: np.ndarray, nodata: np.ndarray | None = None
+) -> tuple[list[tuple[float, float]], tuple[Histogram, ...]]:
     """Per channel, from an evenly strided sample (a huge image costs little): the automatic
     contrast limits (8-bit: 0..255, so colours stay as they are; else the 0.1 and 99.9
     percentiles of ``model.storage.intensity``, so a dim 16-bit stain is seen) and a histogram over
-    the channel's range. 8- and 16-bit channels are counted once for both."""
+    the channel's range, both over the pixels that hold data (``nodata`` left out). 8- and
+    16-bit channels are counted once for both."""
     channels = channel_count(raw)
     flat = raw.reshape(-1, channels)
+    if nodata is not None and not nodata.all():  # the fill value is no intensity of the image
+        flat = flat[~nodata.ravel()]
     step = max(1, flat.shape[0] // _SAMPLE_PIXELS)
     limits, out = [], []
     for c in range(channels):
@@ -132,15 +139,27 @@ def channel_statistics(raw: np.ndarray) -> tuple[list[tuple[float, float]], tupl
             counts = np.bincount(sample, minlength=256)
             present = np.flatnonzero(counts)
             start, stop = (0, 255) if raw.dtype == np.uint8 else (int(present[0]), int(present[-1]))
-            limits.append((0.0, 255.0) if raw.dtype == np.uint8 else limits_from_counts(counts))
+            constant = float(start) if start == stop and raw.dtype != np.uint8 else None
+            limits.append(
+                (0.0, 255.0)
+                if raw.dtype == np.uint8
+                else _constant_limits(constant) or limits_from_counts(counts)
+            )
             edges = np.linspace(start, stop + 1, HISTOGRAM_BINS + 1).astype(np.int64)
             binned = np.add.reduceat(counts[: stop + 1], np.minimum(edges[:-1], stop))
-            out.append(Histogram(binned, float(start), float(max(stop, start + 1))))
+            out.append(Histogram(binned, float(start), float(max(stop, start + 1)), constant))
             continue
-        limits.append(channel_limits(sample))
         finite = sample[np.isfinite(sample)].astype(np.float64)
         start, stop = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+        constant = start if finite.size and stop == start else None
+        limits.append(_constant_limits(constant) or channel_limits(sample))
         stop = stop if stop > start else start + 1.0
         counts, _ = np.histogram(finite, bins=HISTOGRAM_BINS, range=(start, stop))
-        out.append(Histogram(counts, start, stop))
+        out.append(Histogram(counts, start, stop, constant))
     return limits, tuple(out)
+
+
+def _constant_limits(value: float | None) -> tuple[float, float] | None:
+    """Limits that show a constant channel at half its colour (limits of one unit above the
+    value showed it black, as if it held nothing)."""
+    return None if value is None else (value - 1.0, value + 1.0)

@@ -136,7 +136,14 @@ class ChannelRow(QWidget):
             self.visible.setChecked(view.visible)
             self.visible.setText(view.name)
         self.colour.setStyleSheet(f"background-color: rgb{view.colour}; border: 1px solid #888;")
-        self.limits.setText(f"{_number(view.low)} - {_number(view.high)}")
+        if histogram.constant is not None:  # a range would suggest values that are not there
+            self.limits.setText(f"constant {_number(histogram.constant)}")
+            self.limits.setToolTip(
+                "Every pixel of this channel has this one value: it shows and teaches nothing"
+            )
+        else:
+            self.limits.setText(f"{_number(view.low)} - {_number(view.high)}")
+            self.limits.setToolTip("")
         self.range.set_channel(histogram, view)
 
     def _choose_colour(self) -> None:

@@ -12,6 +12,7 @@ import pytest
 import tifffile
 from PIL import Image
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 
 from model.classes import IGNORE_INDEX, default_classes
 from model.cli import main as cli_main
@@ -263,3 +264,267 @@ def test_on_a_1024_by_700_screen_the_canvas_keeps_half_and_show_mask_stays_on_th
     bar = window.tool_bar
     button = bar.widgetForAction(window.actions.view.mask_visible)
     assert button.isVisible() and bar.rect().contains(button.geometry())
+
+
+# -- 10, 11: the charts of a run as a reloaded model shows them; what a score is measured on --------------
+def _marks_in_plot(chart) -> int:
+    """How many pixels inside ``chart``'s plot area are drawn darker than its grid lines."""
+    chart.repaint()
+    image = chart.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+    area = chart.chart().plotArea().toRect().adjusted(3, 3, -3, -3)  # the axes' own lines left out
+    grey = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    inside = grey[area.top() : area.bottom(), area.left() : area.right()]
+    return int((inside < 150).sum())
+
+
+def test_one_scored_epoch_shows_on_the_chart_and_reloading_draws_the_same_charts(qtbot, started, tmp_path):
+    folder = write_shapes_folder(tmp_path, 1, masks=1)  # one image: nothing can be held out
+    quick = {"crop_size": 64, "batch_size": 4, "device": "cpu", "epochs": 1}
+    save_project(Project(folder, classes=tuple(default_classes(3)), train_settings=quick))
+    window = started(folder)
+    panel = window.model_panel
+    assert _marks_in_plot(panel.iou_chart) == 0
+    with qtbot.waitSignal(window.training.finished, timeout=120000) as done:
+        window.training.train()
+    history = done.args[0].result.history
+    assert len(history) == 1 and history[0]["validated_on_training_images"]
+    # Before: a line through a single point drew nothing at all.
+    assert _marks_in_plot(panel.iou_chart) > 10
+    # Before: "agreement with held-out strokes 1.000" with nothing held out.
+    assert "agreement with the training strokes (nothing held out)" in panel.status_label.text()
+    assert panel.iou_chart.chart().title() == "IoU on the training strokes (none held out)"
+    live = {name: panel.iou_chart.points(name) for name in ("class 1", "class 2")}
+    live_loss = panel.loss_chart.points("training loss")
+    with qtbot.waitSignal(window.choice.model_loaded, timeout=30000):
+        window.choice.load_model(done.args[0].model_path)  # as opening the folder again does
+    assert {name: panel.iou_chart.points(name) for name in live} == live
+    assert panel.loss_chart.points("training loss") == live_loss and len(live_loss) == history[0]["step"]
+
+
+# -- 4: GeoTIFF nodata stays not labelled -------------------------------------------------------------
+GEO_TAGS = {
+    33550: (12, 3, (10.0, 10.0, 0.0)),
+    33922: (12, 6, (0.0, 0.0, 0.0, 500000.0, 5600000.0, 0.0)),
+    34735: (3, 16, (1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32632)),
+}
+
+
+def write_geotiff(path: Path, image: np.ndarray, nodata: str | None = "0", **options: object) -> None:
+    """A GeoTIFF in UTM zone 32N with 10 m pixels and, unless None, GDAL's nodata tag."""
+    tags = [(code, kind, count, value, True) for code, (kind, count, value) in GEO_TAGS.items()]
+    if nodata is not None:
+        tags.append((42113, 2, 0, nodata, True))
+    tifffile.imwrite(path, image, extratags=tags, **options)
+
+
+def _scene(folder: Path, border: int = 12, size: int = 64) -> np.ndarray:
+    """A 16-bit scene of shapes whose border, as a tilted Landsat frame's, is 0: nodata."""
+    rng = np.random.default_rng(4)
+    from tests.synthetic import shapes_image
+
+    image, _ = shapes_image(rng, size)
+    scene = (image.astype(np.uint16) * 40 + 1000).astype(np.uint16)
+    nodata = np.zeros((size, size), bool)
+    nodata[:border] = nodata[:, :border] = True
+    scene[nodata] = 0
+    folder.mkdir(parents=True, exist_ok=True)
+    write_geotiff(folder / "scene.tif", scene, photometric="minisblack")
+    save_project(Project(folder, classes=tuple(default_classes(3))))
+    return nodata
+
+
+def test_geotiff_nodata_is_never_painted_predicted_accepted_trained_or_exported(
+    qtbot, started, tmp_path, shapes_model, monkeypatch
+):
+    folder = tmp_path / "scene"
+    nodata = _scene(folder)
+    (folder / "models").mkdir()
+    shutil.copy(shapes_model, folder / "models" / "shapes.pt")
+    window = started(folder)
+    qtbot.waitUntil(lambda: window.models.shown is not None, timeout=30000)
+    assert np.array_equal(window.state.current.nodata, nodata)
+    assert "nodata" in window.statusBar().currentMessage() or "nodata" in window.state.current.description
+    # Before: every border pixel got a class in the prediction.
+    predicted = window.models.shown.classes
+    assert (predicted[nodata] == IGNORE_INDEX).all() and (predicted[~nodata] != IGNORE_INDEX).all()
+    window.canvas.actual_size()
+    window.tool_state.set_class(1)
+    window.tool_state.set_brush_radius(20)
+    qtbot.mouseClick(window.canvas.viewport(), Qt.MouseButton.LeftButton, pos=view_point(window, 12, 12))
+    mask = window.state.document.mask
+    assert (mask[nodata] == IGNORE_INDEX).all() and (mask[~nodata] == 1).any()  # the brush stops at it
+    qtbot.keyClick(window.canvas, Qt.Key.Key_A, Qt.KeyboardModifier.ShiftModifier)  # Replace Mask
+    assert (window.state.document.mask[nodata] == IGNORE_INDEX).all()
+    with qtbot.waitSignal(window.store.saved, timeout=10000):
+        window.store.save_current()
+    # Trained on: nothing of the border, whatever the mask file says there.
+    from model.training.training_images import index_labelled
+
+    forged = read_mask(folder / "masks" / "scene.png")
+    forged[nodata] = 2
+    write_mask(folder / "masks" / "scene.png", forged, default_classes(3))
+    from model.storage.image_cache import DecodedCache
+    from model.training.data import find_samples
+
+    samples = find_samples(folder, folder / "masks")
+    stored, _ = index_labelled(samples, 1, 3, cache=DecodedCache(1 << 26))
+    assert (stored[0].labels()[nodata] == IGNORE_INDEX).all()
+    # Exported: the export dialog offers index GeoTIFFs for GeoTIFF images; nodata stays 255 there.
+    from seggui.widgets import transfer_dialogs
+
+    chosen = {}
+
+    def accept(dialog):
+        chosen["format"] = dialog.format_combo.currentData()
+        return transfer_dialogs.ExportDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(transfer_dialogs.ExportDialog, "exec", accept)
+    with qtbot.waitSignal(window.transfer.export_finished, timeout=30000):
+        window.actions.file.export.trigger()
+    assert chosen["format"] == "geotiff"
+    exported = folder / "export" / "scene.tif"
+    with tifffile.TiffFile(exported) as tif:
+        labels = tif.pages[0].asarray()
+        assert tif.pages[0].tags[33922].value == GEO_TAGS[33922][2]  # placed where the scene lies
+    assert (labels[nodata] == IGNORE_INDEX).all() and (labels[~nodata] != IGNORE_INDEX).any()
+
+
+def test_an_alpha_sample_and_a_mask_page_mark_nodata_too(tmp_path):
+    from model.storage.imageio import read_image
+    from model.storage.nodata import nodata_pixels
+
+    rgba = np.full((20, 30, 4), 200, np.uint8)
+    rgba[:5, :, 3] = 0  # transparent: no data
+    tifffile.imwrite(tmp_path / "alpha.tif", rgba, photometric="rgb", extrasamples=[2])
+    raw = read_image(tmp_path / "alpha.tif")
+    assert raw.shape == (20, 30, 3)
+    assert np.array_equal(nodata_pixels(tmp_path / "alpha.tif", raw), rgba[..., 3] == 0)
+    grey = np.full((20, 30), 7, np.uint16)
+    valid = np.ones((20, 30), np.uint8) * 255
+    valid[:, :4] = 0
+    with tifffile.TiffWriter(tmp_path / "masked.tif") as tif:
+        tif.write(grey, photometric="minisblack")
+        tif.write(valid > 0, photometric="mask", subfiletype=4)  # GDAL_TIFF_INTERNAL_MASK: 1 bit
+    assert np.array_equal(nodata_pixels(tmp_path / "masked.tif", grey), valid == 0)
+    write_geotiff(tmp_path / "nan.tif", np.where(valid > 0, 1.5, np.nan).astype(np.float32), nodata="nan")
+    assert np.array_equal(nodata_pixels(tmp_path / "nan.tif", read_image(tmp_path / "nan.tif")), valid == 0)
+    write_geotiff(tmp_path / "none.tif", grey, nodata=None)
+    assert nodata_pixels(tmp_path / "none.tif", grey) is None
+
+
+# -- 12: a band left out is named, a constant channel is said to be constant -----------------------------
+def test_a_left_out_alpha_band_is_named_and_a_constant_channel_is_said(qtbot, window, tmp_path):
+    bands = np.full((32, 32, 4), 10000, np.uint16)
+    bands[..., 0] = np.arange(32 * 32, dtype=np.uint16).reshape(32, 32)
+    bands[..., 3] = 65535  # opaque alpha
+    tifffile.imwrite(tmp_path / "four.tif", bands, photometric="rgb", extrasamples=[2])
+    open_folder(qtbot, window, tmp_path)
+    description = window.state.current.description
+    # Before: "3 channels", the fourth sample gone without a word; channels 2 and 3 shown black.
+    assert "3 channels" in description and "sample 4, declared alpha, left out" in description
+    assert "channel 2 is constant (10000)" in description and "channel 3 is constant" in description
+    rows = window.channel_dock.widget().rows
+    assert rows[1].limits.text() == "constant 10000" and rows[0].limits.text() != "constant 0"
+    shown = window.canvas.image_layer.image().pixelColor(3, 3)
+    assert shown.green() > 100 and shown.blue() > 100  # at half their colour, not black
+
+
+# -- 14: small things ----------------------------------------------------------------------------------
+def test_the_shortcut_list_has_one_row_per_key(window):
+    from seggui.widgets.help import shortcut_rows
+
+    keys = [key for key, _ in shortcut_rows(window.actions.all())]
+    assert len(keys) == len(set(keys)) and "," not in keys  # before: a second ", Previous Plane" row
+
+
+def test_a_stack_lists_plane_1_and_its_planes_share_their_contrast_limits(qtbot, window, tmp_path):
+    planes = np.stack([np.full((24, 24), 100 * (i + 1), np.uint16) for i in range(6)])
+    planes[:, :12] += np.arange(6, dtype=np.uint16)[:, None, None] * 50 + 7
+    tifffile.imwrite(tmp_path / "stack.tif", planes, metadata={"axes": "ZYX"})
+    open_folder(qtbot, window, tmp_path)
+    names = [window.images.data(window.images.index(row)) for row in range(window.images.rowCount())]
+    assert names[:2] == ["stack.tif, plane 1", "stack.tif, plane 2"]  # before: "stack.tif"
+    first = [(v.low, v.high) for v in window.display.views]
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
+        window.plane_bar.step(4)
+    assert window.state.current.raw.mean() > planes[0].mean()
+    assert [(v.low, v.high) for v in window.display.views] == first  # before: each plane its own
+
+
+def test_the_last_folder_leaves_the_screen_when_the_next_opens_on_an_unreadable_file(qtbot, window, tmp_path):
+    colour = tmp_path / "colour"
+    colour.mkdir()
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(colour / "rgb.png")
+    open_folder(qtbot, window, colour)
+    assert len(window.display.views) == 3
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))  # a PNG's signature, then nothing
+    with qtbot.waitSignal(window.session.image_failed, timeout=10000):
+        window.session.open_folder(broken)
+    assert window.display.views == () and window.channel_dock.widget().rows == []
+    assert window.canvas.image_layer.image().isNull() and window.canvas.notice.isVisible()
+
+
+def test_the_time_limit_counts_from_the_train_press(monkeypatch, tmp_path):
+    from seggui.controllers import training_worker
+    from seggui.controllers.training_worker import TrainRequest, TrainWorker
+
+    folder = write_shapes_folder(tmp_path, 2)
+    clock = iter(range(0, 10_000, 10))  # every look at the clock: 10 s later (loading takes time)
+    monkeypatch.setattr(training_worker.time, "perf_counter", lambda: float(next(clock)))
+    given = {}
+
+    def fit(settings, *args, **kwargs):
+        given["budget"] = settings.time_budget_s
+        raise training_worker.SegGUIError("stop here")
+
+    monkeypatch.setattr("model.training.train.fit", fit)
+    worker = TrainWorker()
+    failures = []
+    worker.failed.connect(failures.append)
+    request = TrainRequest(
+        image_dir=folder,
+        mask_dir=folder / "masks",
+        model_path=tmp_path / "m.pt",
+        classes=tuple(default_classes(3)),
+        settings={"time_budget_s": 45, "device": "cpu", "preset": "fast", "crop_size": 64},
+        init=None,
+        start_from="scratch",
+    )
+    worker.run(request)
+    assert failures == ["stop here"] and 0 < given["budget"] < 45  # before: 45 s after the loading
+
+
+def test_the_command_line_names_the_image_folder_takes_1_30_and_explains_its_options(capsys, tmp_path):
+    from model.cli.args import build_parser
+
+    assert cli_main(["train", "--images", str(tmp_path / "nope"), "--out", str(tmp_path / "m.pt")]) == 2
+    assert "nope: no such folder of images (--images)" in capsys.readouterr().err  # not nope/masks
+    parser = build_parser()
+    args = parser.parse_args(["train", "--images", "x", "--out", "y", "--time-budget", "1:30"])
+    assert args.time_budget_s == 90.0
+    again = parser.parse_args(["train", "--images", "x", "--out", "y", "--time-budget", "2 min"])
+    assert again.time_budget_s == 120
+    for command, options in {
+        "train": ("--epochs", "--lr", "--batch-size", "--crop-size"),
+        "predict": ("--tile", "--overlap"),
+    }.items():
+        with pytest.raises(SystemExit):
+            parser.parse_args([command, "--help"])
+        text = capsys.readouterr().out
+        for option in options:
+            described = text.split(option, 1)[1].split("\n  -", 1)[0]
+            assert len(described.split()) > 3, (option, described)  # words after the option
+
+
+def test_an_import_that_would_replace_a_mask_names_overwrite(tmp_path):
+    from model.labels.import_labels import import_labels
+
+    folder = _shapes_project(tmp_path, 1, masks=1)
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    write_mask(labels / "img00.png", np.zeros((64, 64), np.uint8), default_classes(3))
+    report = import_labels(labels, "masks", list_images(folder), folder / "masks", default_classes(3))
+    said = " ".join(report.skipped)
+    assert "--overwrite" in said and "Replace masks the project already has" in said
