@@ -251,7 +251,7 @@ def is_slide(path: str | os.PathLike[str]) -> bool:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             return len(series.levels) > 1 or bool(series.keyframe.is_tiled)
-    except (OSError, ValueError, tifffile.TiffFileError):
+    except (OSError, ValueError, IndexError, tifffile.TiffFileError):  # IndexError: no series
         return False
 
 
@@ -268,7 +268,7 @@ def opens_as_slide(path: str | os.PathLike[str]) -> bool:
             if not (len(series.levels) > 1 or page.is_tiled):
                 return False
             return int(page.imagelength) * int(page.imagewidth) > MAX_PIXELS
-    except (OSError, ValueError, tifffile.TiffFileError):
+    except (OSError, ValueError, IndexError, tifffile.TiffFileError):  # IndexError: no series
         return False
 
 
