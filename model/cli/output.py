@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from model.classes import ClassInfo
+from model.words import counted, scored_on
 
 TILE_REPORT_S = 2.0
 """A large image being predicted says how many of its tiles are done this often."""
@@ -26,16 +27,18 @@ class TrainingLog:
         self.last_line = -PROGRESS_S
         self.images = (0, 0)
         self.best: tuple[int, float] | None = None
+        self.strokes = scored_on(False)  # what the scores are measured on
 
     def __call__(self, event: object) -> None:
         from model.training.train import EpochEnded, StepEnded, TrainingStarted
 
         if isinstance(event, TrainingStarted):
             self.images = (event.train_images, event.val_images)
-            held = " (validated on training pixels)" if event.validating_on_training_images else ""
+            self.strokes = scored_on(event.validating_on_training_images)
+            held = " (scored on the training strokes)" if event.validating_on_training_images else ""
             print(
-                f"training on {event.device}: {event.train_images} images, {event.val_images or 'none'} "
-                f"held out{held}; {event.total_steps} steps at most",
+                f"training on {event.device}: {counted(event.train_images, 'image')}, "
+                f"{event.val_images or 'none'} held out{held}; {event.total_steps} steps at most",
                 file=sys.stderr,
             )
         elif isinstance(event, StepEnded):
@@ -55,7 +58,7 @@ class TrainingLog:
                 self.best = (event.epoch, event.metrics.mean_iou)
             dice = " ".join(f"{c.name}={d:.3f}" for c, d in zip(self.classes, event.metrics.dice))
             print(
-                f"\repoch {event.epoch} step {event.step} loss {event.train_loss:.4f} held-out strokes: "
+                f"\repoch {event.epoch} step {event.step} loss {event.train_loss:.4f} {self.strokes}: "
                 f"mIoU {event.metrics.mean_iou:.4f} Dice {dice}{' (best)' if event.best else ''} "
                 f"({duration(event.elapsed_s)})",
                 file=sys.stderr,
@@ -64,14 +67,14 @@ class TrainingLog:
     def summary(self, out: Path, result: object, skipped: int) -> str:
         metrics = getattr(result, "best_metrics", None)
         if getattr(result, "kept_latest", False) and metrics is not None:
-            best = f"latest weights kept (sparse strokes), mIoU {metrics.mean_iou:.4f} on held-out strokes"
+            best = f"latest weights kept (sparse strokes), mIoU {metrics.mean_iou:.4f} on {self.strokes}"
         elif self.best:
-            best = f"best mIoU {self.best[1]:.4f} on held-out strokes at epoch {self.best[0]}"
+            best = f"best mIoU {self.best[1]:.4f} on {self.strokes} at epoch {self.best[0]}"
         else:
             best = "not scored"
         stopped = ", stopped early" if getattr(result, "stopped", False) else ""
         return (
-            f"saved {out}: trained on {self.images[0]} images ({self.images[1]} held out), "
+            f"saved {out}: trained on {counted(self.images[0], 'image')} ({self.images[1]} held out), "
             f"{skipped} skipped; {getattr(result, 'steps', 0)} steps{stopped}; {best}; "
             f"{duration(time.monotonic() - self.started)}"
         )

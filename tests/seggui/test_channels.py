@@ -161,7 +161,7 @@ def test_every_plane_of_a_stack_has_its_own_mask_and_the_slider_steps_through_th
     open_folder(qtbot, window, tmp_path)
     model = window.browser.model
     assert [model.data(model.index(r)) for r in range(model.rowCount())] == [
-        "z.tif", "z.tif, plane 2", "z.tif, plane 3", "z.tif, plane 4", "z.tif, plane 5",
+        "z.tif, plane 1", "z.tif, plane 2", "z.tif, plane 3", "z.tif, plane 4", "z.tif, plane 5",
     ]  # fmt: skip
     assert np.array_equal(window.state.current.raw, stack[0]) and window.plane_bar.isVisible()
     assert window.plane_bar.label.text() == "1 of 5"

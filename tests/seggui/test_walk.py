@@ -528,3 +528,14 @@ def test_an_import_that_would_replace_a_mask_names_overwrite(tmp_path):
     report = import_labels(labels, "masks", list_images(folder), folder / "masks", default_classes(3))
     said = " ".join(report.skipped)
     assert "--overwrite" in said and "Replace masks the project already has" in said
+
+
+def test_the_command_line_says_a_score_on_training_strokes_is_one(tmp_path, capsys):
+    folder = write_shapes_folder(tmp_path, 1, masks=1)
+    quick = ["--steps", "4", "--device", "cpu", "--preset", "fast", "--crop-size", "64"]
+    code = cli_main(["train", "--images", str(folder), "--out", str(tmp_path / "m.pt"), *quick])
+    said = capsys.readouterr()
+    assert code == 0
+    # Before: "best mIoU 1.0000 on held-out strokes" and "trained on 1 images (0 held out)".
+    assert "on the training strokes (nothing held out)" in said.out and "trained on 1 image (" in said.out
+    assert "held-out strokes" not in said.out + said.err
