@@ -139,7 +139,11 @@ class SlideReader:
             )
             for index, page in enumerate(self._pages)
         ]
-        self._read_lock = threading.Lock()
+        # One lock for every read of the file: ours below, and tifffile's own delayed loading
+        # of tag values (its file handle's lock, a no-op until set). Two locks let a tag load
+        # seek between our seek and read: a valid JPEG tile then came back starting with "JF".
+        self._tif.filehandle.set_lock(True)
+        self._read_lock = self._tif.filehandle.lock
 
     def close(self) -> None:
         self._tif.close()
