@@ -16,19 +16,19 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
 
+def run(*args: str) -> None:
+    """``python ARGS`` in the repository, offscreen, as a contributor runs it; it must succeed."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "NO_MKDOCS_2_WARNING": "1"}
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_the_guide_builds_strictly_with_the_parsers_help_as_its_reference(tmp_path):
     from model.cli.args import build_parser
 
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site")],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    run("-m", "mkdocs", "build", "--strict", "-d", str(tmp_path / "site"))
     site = tmp_path / "site"
     pages = {p.parent.name for p in site.rglob("index.html")}
     assert {"getting-started", "microscopy", "remote-sensing", "pathology", "photographs"} <= pages
@@ -60,16 +60,7 @@ def test_every_picture_shown_is_made_by_the_screenshot_script():
 
 
 def test_the_screenshot_script_makes_a_picture_of_the_real_window(tmp_path):
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    done = subprocess.run(
-        [sys.executable, str(DOCS / "screenshots.py"), "--only", "labelling", "--out", str(tmp_path)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
+    run(str(DOCS / "screenshots.py"), "--only", "labelling", "--out", str(tmp_path))
     picture = Image.open(tmp_path / "labelling.png")
     assert picture.size == (1400, 900)  # the whole window
     colours = picture.convert("RGB").getcolors(1 << 16)

@@ -213,23 +213,12 @@ def fit(
     def scored_now(metrics: SegmentationMetrics, improved: bool, partial: bool = False) -> None:
         """A scoring of the epoch just ended (or, ``partial``, of the one a stop or the time
         limit cut): into the history, and to the caller, numbered as the model's own epochs."""
-        number = epoch_offset + epoch + (1 if partial else 0)
-        history.append(
-            history_entry(number, step, epoch_losses, time.perf_counter() - start, train_s, lr, metrics)
-            | {"validated_on_training_images": validating_on_training}
-        )
-        emit(
-            EpochEnded(
-                number,
-                step,
-                float(history[-1]["train_loss"]),
-                metrics,
-                improved,
-                time.perf_counter() - start,
-                train_s,
-                validating_on_training,
-            )
-        )
+        elapsed, number = time.perf_counter() - start, epoch_offset + epoch + int(partial)
+        held_in = validating_on_training
+        entry = history_entry(number, step, epoch_losses, elapsed, train_s, lr, metrics, held_in)
+        history.append(entry)
+        loss = float(entry["train_loss"])  # type: ignore[arg-type]
+        emit(EpochEnded(number, step, loss, metrics, improved, elapsed, train_s, held_in))
         epoch_losses.clear()
 
     window_start, window_images = start, 0

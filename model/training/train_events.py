@@ -112,10 +112,12 @@ def history_entry(
     train_s: float,
     learning_rate: float,
     metrics: SegmentationMetrics,
+    on_training_strokes: bool = False,
 ) -> dict[str, object]:
     """One scoring of a model, as its file keeps it: ``epoch`` numbered as the model's own
     (a fine-tuning run goes on from its start's), ``step`` as the run's, the mean of ``losses``
-    (``(step, loss)`` since the last scoring) and at most ``LOSS_POINTS_PER_EPOCH`` of them."""
+    (``(step, loss)`` since the last scoring) and at most ``LOSS_POINTS_PER_EPOCH`` of them;
+    whether it was scored on the strokes it trains on (nothing held out)."""
     picked = np.unique(np.linspace(0, len(losses) - 1, min(len(losses), LOSS_POINTS_PER_EPOCH)).round())
     return {
         "epoch": epoch,
@@ -125,6 +127,7 @@ def history_entry(
         "elapsed_s": elapsed_s,
         "train_s": train_s,
         "learning_rate": learning_rate,
+        "validated_on_training_images": on_training_strokes,
         **metrics.to_dict(),
     }
 
