@@ -18,6 +18,7 @@ from model.storage.folder_lock import FolderLock
 from model.storage.mask_names import MaskNames
 from model.storage.project import load_project
 from model.storage.tiff_files import AxesUnsettled, axes_question, image_title, is_tiff, split_plane
+from model.words import counted
 from seggui.controllers.composite_renderer import RENDERING
 from seggui.controllers.editor import MaskEditor
 from seggui.controllers.jobs import Jobs
@@ -192,7 +193,7 @@ class ImageSession(QObject):
         self._notice = " | ".join(messages) or None  # shown again once the first image is up
         self.image_list.set_records(records)
         if reopen is None:
-            log.info("opened %s: %d image%s", project.folder, len(records), "s" * (len(records) != 1))
+            log.info("opened %s: %s", project.folder, counted(len(records), "image"))
             self.folder_opened.emit(project.folder)
         if records:
             paths = [r.path for r in records]
