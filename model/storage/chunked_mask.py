@@ -21,17 +21,32 @@ import os
 import threading
 import zlib
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from model.classes import IGNORE_INDEX
-from model.errors import SegGUIError
-from model.storage.atomic import atomic_write
+from model.storage.atomic import atomic_write, free_name
+from model.storage.chunk_files import (
+    ChunkedMaskError,
+    ChunkStamp,
+    aside_name,
+    chunk_stamp,
+    chunk_windows,
+    decode_chunk,
+    read_chunk_file,
+    stored_keys,
+)
+from model.storage.json_files import read_json_object
 from model.storage.stroke_journal import JOURNAL_FILE, TILE, JournalRecord, StrokeJournal, decode_records
 
 CHUNK = 512
+MAX_CHUNK = 4096
+"""The largest chunk side a mask is opened with (a chunk is read whole: 16 MB at most)."""
+MAX_SIDE = 1 << 24
+"""The longest side of a mask opened (the largest slides are some 200,000 pixels a side)."""
 SLIDE_MASK_SUFFIX = ".zarr"
 """A slide's mask in a project: its mask name with this suffix, a chunked mask folder."""
 DEFAULT_CLEAN_BYTES = 64 * 1024 * 1024
@@ -39,33 +54,47 @@ DEFAULT_CLEAN_BYTES = 64 * 1024 * 1024
 _META = ".zarray"
 
 
-class ChunkedMaskError(SegGUIError):
-    """A chunked mask folder that cannot be used as one."""
-
-
 @dataclass(frozen=True)
 class SaveReport:
     chunks_written: int
     chunks_removed: int
     bytes_written: int
+    conflicts: int = 0
+    """Chunks found changed on disk by another writer since this mask read them: left as they
+    are, this mask's version of each saved in ``conflict_copy`` (from now on, its saves go there)."""
+    conflict_copy: Path | None = None
 
 
 class ChunkedMask:
     """An ``H x W`` uint8 mask in ``folder`` (see the module's docstring); thread-safe."""
 
-    def __init__(self, folder: Path, shape: tuple[int, int], chunk: int, clean_bytes: int) -> None:
+    def __init__(
+        self, folder: Path, shape: tuple[int, int], chunk: int, clean_bytes: int, listed: bool = True
+    ) -> None:
         self.folder = folder
         self.shape = shape
         self.chunk = chunk
         self.clean_bytes = clean_bytes
         self._clean: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
         self._dirty: dict[tuple[int, int], np.ndarray] = {}
-        self._on_disk = _stored_keys(folder)
+        self._on_disk = stored_keys(folder) if listed else set()
         """The chunks with a file: what is not here, dirty or held holds no label."""
+        self._stamps: dict[tuple[int, int], ChunkStamp] = {}
+        """Each chunk file as this mask last read or wrote it (``save`` checks nobody else did)."""
+        self._diverted: set[tuple[int, int]] = set()
+        self.conflict_copy: ChunkedMask | None = None
+        """Where the chunks another writer changed are saved from this mask (``SaveReport``)."""
+        self.on_unreadable_chunk: Callable[[str], None] | None = None
+        """Told (once per chunk) of a chunk file that cannot be read, which then reads as not
+        labelled and is kept aside when first saved over; without it, reading it raises."""
+        self.unreadable: dict[tuple[int, int], str] = {}
         self._lock = threading.RLock()
         self._journal = StrokeJournal(folder / JOURNAL_FILE)
         self._revision = 0
         self._unwritten = False  # ``planned``: the folder is written by the first edit kept
+        self._replacing = False  # ``planned`` over an unusable folder, moved aside when written
+        self.set_aside: Path | None = None
+        """Where the unusable folder this mask replaced was moved (``planned(replacing=True)``)."""
         self.restored_edits = 0
         """Edits a kill had left in the journal, put back by ``open``."""
         self.journal_problem: str | None = None
@@ -93,20 +122,26 @@ class ChunkedMask:
         *,
         chunk: int = CHUNK,
         clean_bytes: int = DEFAULT_CLEAN_BYTES,
+        replacing: bool = False,
     ) -> ChunkedMask:
         """A new, empty mask whose folder is written by the first journalled edit or save, so
-        that only looking at a slide leaves nothing on disk."""
+        that only looking at a slide leaves nothing on disk. ``replacing``: what is at ``folder``
+        cannot be used; it is left as it is until then, and moved aside (``set_aside``) then."""
         path = Path(folder)
-        if (path / _META).exists():
+        if not replacing and (path / _META).exists():
             raise ChunkedMaskError(f"{path}: a mask is there already; open it instead of creating one")
-        mask = cls(path, (int(shape[0]), int(shape[1])), chunk, clean_bytes)
-        mask._unwritten = True
+        mask = cls(path, (int(shape[0]), int(shape[1])), chunk, clean_bytes, listed=not replacing)
+        mask._unwritten, mask._replacing = True, replacing
         return mask
 
     def _materialise(self) -> None:
         """Write the folder and its ``.zarray`` description if they are not on disk yet."""
         if not self._unwritten:
             return
+        if self._replacing and os.path.lexists(self.folder):
+            aside = aside_name(self.folder)
+            os.replace(self.folder, aside)  # OSError: the caller says the edit was not kept
+            self.set_aside, self._replacing = aside, False
         self.folder.mkdir(parents=True, exist_ok=True)
         meta = {
             "zarr_format": 2,
@@ -125,9 +160,12 @@ class ChunkedMask:
     @classmethod
     def open(cls, folder: str | os.PathLike[str], *, clean_bytes: int = DEFAULT_CLEAN_BYTES) -> ChunkedMask:
         path = Path(folder)
+        description = read_chunk_file(path / _META, 64 * 1024, "the chunked mask's description")[0]
+        if description is None:  # read only if a regular file, small: never a fifo
+            raise ChunkedMaskError(f"{path}: not a readable chunked mask (it has no {_META})")
+        meta = read_json_object(path / _META, "the chunked mask's description", ChunkedMaskError)
         try:
-            meta = json.loads((path / _META).read_text())
-            shape = tuple(int(v) for v in meta["shape"])
+            shape = tuple(int(v) for v in meta["shape"])  # type: ignore[union-attr]
             chunks = tuple(int(v) for v in meta["chunks"])
             compressor = meta.get("compressor")
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -136,7 +174,11 @@ class ChunkedMask:
             meta.get("zarr_format") != 2
             or meta.get("dtype") != "|u1"
             or len(shape) != 2
+            or len(chunks) != 2
             or chunks[0] != chunks[1]
+            or not 1 <= chunks[0] <= MAX_CHUNK
+            or min(shape) < 1
+            or max(shape) > MAX_SIDE
             or not isinstance(compressor, dict)
             or compressor.get("id") != "zlib"
         ):
@@ -152,21 +194,23 @@ class ChunkedMask:
         journal = self.folder / JOURNAL_FILE
         if not journal.exists():
             return
-        try:
-            records, torn = decode_records(journal.read_bytes())
-        except OSError as exc:
-            raise ChunkedMaskError(f"{journal}: the stroke journal cannot be read ({exc})") from exc
-        for record in records:
-            if record.shape != self.shape:
-                continue  # not an edit of this mask's size: its tiles do not fit
+        data, _ = read_chunk_file(journal, 1 << 40, "the stroke journal")
+        records, torn = decode_records(data or b"")
+        fitting = [record for record in records if record.shape == self.shape]
+        for record in fitting:
             for ty, tx, values in record.tiles:
                 self.write(ty * TILE, tx * TILE, values)
             self._revision = max(self._revision, record.revision)
         self.save()
         journal.unlink(missing_ok=True)
-        self.restored_edits = len(records)
+        self.restored_edits = len(fitting)
         if torn:
             self.journal_problem = f"{journal}: the last journalled edit was cut short and is not restored"
+        elif len(fitting) < len(records):
+            self.journal_problem = (
+                f"{journal}: {len(records) - len(fitting)} journalled edit(s) of another size than the "
+                "mask's were not restored"
+            )
 
     def journal_tiles(self, tiles: tuple[tuple[int, int, np.ndarray], ...]) -> None:
         """Journal an edit given as its 64-pixel tiles' new values (row, column, values), on
@@ -204,6 +248,14 @@ class ChunkedMask:
     def __setstate__(self, state: dict) -> None:
         self.__init__(state["folder"], state["shape"], state["chunk"], state["clean_bytes"])
         self._dirty = state["dirty"]
+
+    def check_fits(self, shape: tuple[int, int]) -> None:
+        """Raise ``ChunkedMaskError`` naming both sizes unless this mask is ``shape`` (its slide's)."""
+        if self.shape != tuple(shape):
+            (height, width), (rows, columns) = self.shape, shape
+            raise ChunkedMaskError(
+                f"{self.folder}: a mask of {width:,} x {height:,} beside a slide of {columns:,} x {rows:,}"
+            )
 
     @property
     def grid(self) -> tuple[int, int]:
@@ -281,8 +333,10 @@ class ChunkedMask:
                     block[src] = np.where(where[dst], values[dst], block[src])
 
     def save(self) -> SaveReport:
-        """Write the changed chunks (each atomically); remove the files of chunks now empty."""
-        written = removed = size = 0
+        """Write the changed chunks (each atomically); remove the files of chunks now empty. A
+        chunk file another writer replaced since this mask read it (a second window on the slide)
+        is left as it is: this mask's version goes to the conflict copy, as do its later saves."""
+        written = removed = size = conflicts = 0
         with self._lock:  # copies: a write during the save stays changed, to be saved next time
             dirty = {key: block.copy() for key, block in self._dirty.items()}
             revision = self._revision
@@ -290,47 +344,54 @@ class ChunkedMask:
                 self._materialise()
         for key, block in dirty.items():
             path = self.folder / f"{key[0]}.{key[1]}"
-            if not np.any(block != IGNORE_INDEX):
+            empty = not np.any(block != IGNORE_INDEX)
+            data = b"" if empty else zlib.compress(np.ascontiguousarray(block).tobytes(), 1)
+            with self._lock:  # checked just before writing: another writer's save is seen
+                if key not in self._diverted and chunk_stamp(path) != self._stamps.get(key):
+                    self._diverted.add(key)
+                    conflicts += 1
+                diverted = key in self._diverted
+            if not diverted and key in self.unreadable and os.path.lexists(path):
+                os.replace(path, aside_name(path.with_name(f".{path.name}")))  # kept, never written over
+                self.unreadable.pop(key, None)
+            if diverted:
+                self._copy_of_conflict().write(key[0] * self.chunk, key[1] * self.chunk, block)
+            elif empty:
                 if path.exists():
                     path.unlink()
                     removed += 1
                 with self._lock:
                     self._on_disk.discard(key)
+                    self._stamps[key] = None
             else:
-                data = zlib.compress(np.ascontiguousarray(block).tobytes(), 1)
                 atomic_write(path, lambda handle, data=data: handle.write(data))
                 written += 1
                 size += len(data)
                 with self._lock:
                     self._on_disk.add(key)
+                    self._stamps[key] = chunk_stamp(path)
             with self._lock:
                 current = self._dirty.get(key)
                 if current is not None and np.array_equal(current, block):
                     del self._dirty[key]
                     self._keep_clean(key, current)
+        copy = self.conflict_copy
+        if copy is not None and copy.unsaved_chunks:
+            copy.save()
         with self._lock:
             self._journal.drop_saved(lambda record: record.revision <= revision)
-        return SaveReport(written, removed, size)
+        return SaveReport(written, removed, size, conflicts, copy.folder if conflicts and copy else None)
+
+    def _copy_of_conflict(self) -> ChunkedMask:
+        """The conflict copy beside this mask (``NAME.conflict.zarr``), made at the first conflict."""
+        with self._lock:
+            if self.conflict_copy is None:
+                folder = free_name(self.folder, "conflict")
+                self.conflict_copy = ChunkedMask.create(folder, self.shape, chunk=self.chunk, clean_bytes=0)
+            return self.conflict_copy
 
     def _blocks(self, top: int, left: int, height: int, width: int, among: set | None = None):
-        """(chunk key, (slice in the chunk, slice in the window)) for each chunk the window meets
-        (of those in ``among``, if given)."""
-        c = self.chunk
-        y0, y1 = max(top, 0), min(top + height, self.shape[0])
-        x0, x1 = max(left, 0), min(left + width, self.shape[1])
-        if y1 <= y0 or x1 <= x0:
-            return
-        rows, columns = range(y0 // c, (y1 - 1) // c + 1), range(x0 // c, (x1 - 1) // c + 1)
-        if among is not None and len(among) < len(rows) * len(columns):
-            keys = sorted(key for key in among if key[0] in rows and key[1] in columns)
-        else:
-            keys = [(cy, cx) for cy in rows for cx in columns if among is None or (cy, cx) in among]
-        for cy, cx in keys:
-            ay0, ay1 = max(y0, cy * c), min(y1, (cy + 1) * c)
-            ax0, ax1 = max(x0, cx * c), min(x1, (cx + 1) * c)
-            src = (slice(ay0 - cy * c, ay1 - cy * c), slice(ax0 - cx * c, ax1 - cx * c))
-            dst = (slice(ay0 - top, ay1 - top), slice(ax0 - left, ax1 - left))
-            yield (cy, cx), (src, dst)
+        return chunk_windows(self.shape, self.chunk, (top, left, height, width), among)
 
     def _chunk(self, key: tuple[int, int]) -> np.ndarray:
         """The whole chunk (``chunk x chunk``, edge chunks padded as zarr stores them)."""
@@ -342,28 +403,24 @@ class ChunkedMask:
             self._clean.move_to_end(key)
             return block
         path = self.folder / f"{key[0]}.{key[1]}"
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
-            block = np.full((self.chunk, self.chunk), IGNORE_INDEX, dtype=np.uint8)
-        except OSError as exc:
-            raise ChunkedMaskError(f"{path}: a chunk of the mask cannot be read ({exc})") from exc
-        else:
-            block = self._decoded(path, data)
+        block = np.full((self.chunk, self.chunk), IGNORE_INDEX, dtype=np.uint8)
+        try:  # not written yet: what is at the folder holds none of this mask's chunks
+            data, stamp = (None, None) if self._unwritten else read_chunk_file(path, self.chunk**2)
+            self._stamps[key] = stamp
+            if data is not None:
+                block = decode_chunk(path, data, self.chunk)
+        except ChunkedMaskError as exc:
+            if self.on_unreadable_chunk is None:
+                raise
+            self._stamps[key] = chunk_stamp(path)
+            if key not in self.unreadable:
+                self.on_unreadable_chunk(
+                    f"{exc}. Its pixels show as not labelled; painting there keeps it as "
+                    f".{path.name}.unusable"
+                )
+            self.unreadable[key] = str(exc)
         self._keep_clean(key, block)
         return block
-
-    def _decoded(self, path: Path, data: bytes) -> np.ndarray:
-        try:
-            raw = zlib.decompress(data)
-        except zlib.error as exc:
-            raise ChunkedMaskError(
-                f"{path}: a chunk of the mask is damaged ({exc}); move it away to read its "
-                "pixels as not labelled"
-            ) from exc
-        if len(raw) != self.chunk * self.chunk:
-            raise ChunkedMaskError(f"{path}: a chunk of the mask has {len(raw)} bytes, not {self.chunk**2}")
-        return np.frombuffer(raw, dtype=np.uint8).reshape(self.chunk, self.chunk).copy()
 
     def _keep_clean(self, key: tuple[int, int], block: np.ndarray) -> None:
         self._clean[key] = block
@@ -379,18 +436,4 @@ def slide_mask_folder(mask_path: Path) -> Path:
 
 def holds_labels(folder: Path) -> bool:
     """Whether the chunked mask folder ``folder`` has a chunk with labels (a missing folder has none)."""
-    return bool(_stored_keys(folder))
-
-
-def _stored_keys(folder: Path) -> set[tuple[int, int]]:
-    try:
-        return {key for entry in os.scandir(folder) if (key := _key_of(entry.name)) is not None}
-    except FileNotFoundError:
-        return set()
-
-
-def _key_of(name: str) -> tuple[int, int] | None:
-    row, dot, column = name.partition(".")
-    if dot and row.isdigit() and column.isdigit():
-        return int(row), int(column)
-    return None
+    return bool(stored_keys(folder))

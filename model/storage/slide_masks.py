@@ -1,6 +1,7 @@
 """Label images of slides brought into chunked masks: a tiled label TIFF (QuPath's and Fiji's
 export of a labelled slide: one channel of class indices) streamed chunk by chunk into a
-``model.storage.chunked_mask.ChunkedMask``, or a chunked mask folder opened as it is."""
+``model.storage.chunked_mask.ChunkedMask``, or a chunked mask folder opened as it is; and a
+slide's own mask in a project opened, or begun anew when the one there cannot be its."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import numpy as np
 
 from model.classes import IGNORE_INDEX
 from model.errors import SegGUIError
-from model.storage.chunked_mask import ChunkedMask
+from model.storage.chunk_files import ChunkedMaskError, aside_name, stored_keys
+from model.storage.chunked_mask import DEFAULT_CLEAN_BYTES, ChunkedMask
 from model.storage.slide import SlideReader
 
 
@@ -91,3 +93,29 @@ def _add_counts(counts: dict[int, int], block: np.ndarray) -> bool:
             counts[value] = counts.get(value, 0) + number
             labelled = True
     return labelled
+
+
+def open_or_plan(
+    folder: Path, shape: tuple[int, int], clean_bytes: int = DEFAULT_CLEAN_BYTES
+) -> tuple[ChunkedMask, list[str]]:
+    """A slide's mask in ``folder``: opened, or planned when there is none. One that cannot be
+    the slide's (of another size, not a chunked mask, unreadable) is never used, nor written
+    over: it is named with the reason, and the slide gets a new, empty mask, which moves it aside
+    when its first edit is kept (as a PNG mask that cannot be read is kept until you paint), so
+    a stroke is never taken and then dropped. Returns the mask and what was said."""
+    if not os.path.lexists(folder):
+        return ChunkedMask.planned(folder, shape, clean_bytes=clean_bytes), []
+    try:
+        mask = ChunkedMask.open(folder, clean_bytes=clean_bytes)
+        mask.check_fits(shape)
+        stored_keys(folder)  # an entry that stops the folder being listed is named now
+    except ChunkedMaskError as exc:
+        mask = ChunkedMask.planned(folder, shape, clean_bytes=clean_bytes, replacing=True)
+        aside = aside_name(folder).name
+        return mask, [f"{exc}. The slide starts a new mask; the old one is moved to {aside} when you paint"]
+    messages = []
+    if mask.restored_edits:
+        messages.append(f"{folder}: {mask.restored_edits} edits a crash left unsaved were restored")
+    if mask.journal_problem:
+        messages.append(mask.journal_problem)
+    return mask, messages

@@ -99,8 +99,13 @@ class ImageSession(QObject):
             self.lock = FolderLock(folder)
             try:
                 self.lock.acquire()
-            except OSError as exc:  # a read-only folder: saves will fail with a message, too
-                self.state.report(f"{folder}: cannot write the lock file ({exc.strerror or exc})")
+            except OSError as exc:  # a full disk, a read-only folder: no other window could be warned
+                self.lock, read_only, claim = None, True, READ_ONLY
+                self.state.report(
+                    f"{folder}: cannot write the lock file that warns other windows ({exc.strerror or exc}); "
+                    "the folder is open read-only. Free some space (or get write permission) and open "
+                    "it again to edit"
+                )
         if self.state.document is not None:
             self.editor.forget_document(self.state.document)
         self.recent_documents.clear()
@@ -263,6 +268,7 @@ class ImageSession(QObject):
     def _on_slide_loaded(self, slide: LoadedSlide) -> None:
         state = self.state
         self._leave_document()
+        slide.mask.on_unreadable_chunk = state.report  # drawn as not labelled, and named once
         document = SlideDocument(slide.mask)
         self.store.open(slide.path, slide.mask_path, document, None)
         self.editor.set_document(document)

@@ -18,6 +18,7 @@ from model.storage.imageio import read_image, read_mask
 from model.storage.intensity import channel_count
 from model.storage.nodata import nodata_pixels
 from model.storage.slide import SlideReader, TileCache, opens_as_slide
+from model.storage.slide_masks import open_or_plan
 from model.storage.tiff_files import TiffLayout, is_tiff, read_plane, split_plane, tiff_layout
 from seggui.rendering.composite import ChannelView, Histogram, carried_views, channel_statistics, composite
 from seggui.rendering.labels import render_labels, rgb_qimage
@@ -69,19 +70,12 @@ def load_slide(
         limits, histograms = channel_statistics(overview)
         views = carried_views(previous_views, limits)
         if open_mask is not None:
-            mask = open_mask
-        elif (mask_folder / ".zarray").exists():
-            mask = ChunkedMask.open(mask_folder, clean_bytes=budget.share("slide masks"))
+            mask, messages = open_mask, []
         else:
-            mask = ChunkedMask.planned(mask_folder, reader.shape, clean_bytes=budget.share("slide masks"))
+            mask, messages = open_or_plan(mask_folder, reader.shape, budget.share("slide masks"))
     except BaseException:
         reader.close()
         raise
-    messages = []
-    if mask.restored_edits and open_mask is None:
-        messages.append(f"{mask_folder}: {mask.restored_edits} edits a crash left unsaved were restored")
-    if mask.journal_problem and open_mask is None:
-        messages.append(mask.journal_problem)
     height, width = reader.shape
     kind = {1: "grey", 3: "colour"}.get(reader.channels, f"{reader.channels} channels")
     description = (

@@ -306,7 +306,15 @@ class MaskStore(QObject):
         if result.error is None:
             known.on_disk = max(known.on_disk, request.revision)
             known.failing, known.error = False, ""
-            if result.conflict:
+            if result.conflict_chunks:
+                copy = result.written.name if result.written else "a conflict copy"
+                self._warn(
+                    f"{result.conflict_chunks} chunk(s) of {request.path.name} were changed on disk by "
+                    f"another window since they were read here; they were left as they are, and your "
+                    f"strokes in them are saved in {copy} beside it (from now on too)",
+                    short=f"{request.path.name} changed elsewhere: your strokes there are in {copy}",
+                )
+            elif result.conflict:
                 known.target = result.written or known.target
                 self._warn(
                     f"{request.path.name} was changed on disk by another program or window since it "

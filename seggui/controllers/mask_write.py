@@ -2,7 +2,8 @@
 
 Before replacing a mask file its modification time and size are compared with what the window
 last saw; a file changed by another program is left alone and the strokes go to a conflict copy
-beside it. A file that could not be read is kept aside (``.unusable``) before the first write.
+beside it (a slide's mask does the same chunk by chunk). A file that could not be read is kept
+aside (``.unusable``) before the first write.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class WriteResult:
     reason: str = ""
     """Why the write failed, in the system's words (``No space left on device``)."""
     conflict: bool = False
+    conflict_chunks: int = 0
+    """Of a slide's mask: the chunks another window had changed, saved in the conflict copy."""
     moved_to: Path | None = None
     labelled: Status = Status.NO_MASK
     handled: bool = False
@@ -81,8 +84,9 @@ def write_request(request: SaveRequest) -> WriteResult:
 
 
 def _save_chunked(mask: ChunkedMask, result: WriteResult) -> WriteResult:
-    """A slide's mask: its changed chunks written, each atomically (no other program is
-    expected to write a chunk folder, so there is no conflict check)."""
+    """A slide's mask: its changed chunks written, each atomically; a chunk another window
+    changed since this one read it is left as it is, and this window's version goes to the
+    conflict copy (``ChunkedMask.save``)."""
     try:
         report = mask.save()
     except OSError as exc:
@@ -97,5 +101,8 @@ def _save_chunked(mask: ChunkedMask, result: WriteResult) -> WriteResult:
             report.chunks_removed,
         )
         result.written = mask.folder
+        if report.conflicts:
+            result.conflict, result.conflict_chunks = True, report.conflicts
+            result.written = report.conflict_copy
     result.labelled = Status.PARTLY if mask.stored_chunks() else Status.NO_MASK
     return result

@@ -149,12 +149,16 @@ class SlideTiles(QObject):
                 self._busy.add(key)
             try:
                 image = self._draw(reader, views, key) if reader is not None else None
-            except (SegGUIError, OSError, ValueError) as exc:
+            except Exception as exc:
                 with self._condition:
                     self._busy.discard(key)
                     self._failed.add(key)
-                log.warning("%s", exc)
-                self.failed.emit(str(exc))
+                if isinstance(exc, (SegGUIError, OSError, ValueError)):
+                    log.warning("%s", exc)
+                    self.failed.emit(f"{exc}; that part of the slide is drawn as missing")
+                else:  # a bug: its trace for the report, and the user still told
+                    log.exception("drawing a tile of the slide failed")
+                    self.failed.emit(f"a tile of the slide could not be drawn ({type(exc).__name__}: {exc})")
                 continue
             with self._condition:
                 self._busy.discard(key)
