@@ -18,16 +18,17 @@ import os
 import re
 import struct
 import zlib
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from model.classes import IGNORE_INDEX, ClassInfo
-from model.errors import SegGUIError
+from model.errors import MaskError, SegGUIError
 from model.storage.atomic import atomic_write
-from model.storage.imageio import read_mask, write_mask
+from model.storage.chunk_files import read_chunk_file
+from model.storage.imageio import check_mask_values, read_mask, write_mask
 
 JOURNAL_FILE = ".seggui_journal"
 TILE = 64
@@ -157,7 +158,7 @@ def replay_journal(
     classes: list[ClassInfo],
     keep_unusable: Callable[[Path], Path] | None = None,
     *,
-    mask_names: Collection[str] | None = None,
+    mask_names: Collection[str] | Mapping[str, Path] | None = None,
 ) -> Replay:
     """Put what a journal left by a crash holds into the mask files of ``mask_dir``, then remove
     the journal. A mask that cannot be read is moved aside by ``keep_unusable`` first (or left,
@@ -166,16 +167,19 @@ def replay_journal(
     A journal may come with a folder from someone else: a record is refused (named in
     ``problems``, not applied) unless it names a mask file directly in ``mask_dir`` (no folder
     part, no way out by a link) that is one of ``mask_names`` (the masks of the project's
-    images, ``<name>.png``) or a conflict copy of one (``<name>.conflict[-N].png``)."""
+    images, ``<name>.png``) or a conflict copy of one (``<name>.conflict[-N].png``). Given as a
+    mapping to each mask's image, a record must also be of its image's size; it is never over
+    ``MAX_PIXELS``. A mask that can be read is never moved aside because of a journal."""
     path = folder / JOURNAL_FILE
     result = Replay()
     if not path.exists():
         return result
-    try:
-        records, torn = decode_records(path.read_bytes())
-    except OSError as exc:
-        result.problems.append(f"{path}: cannot read the stroke journal ({exc.strerror or exc})")
+    try:  # a regular file only: a fifo or a link to /dev/zero in a folder from elsewhere never ends
+        data, _ = read_chunk_file(path, 1 << 40, "the stroke journal")
+    except SegGUIError as exc:
+        result.problems.append(str(exc))
         return result
+    records, torn = decode_records(data or b"")
     if torn:
         result.problems.append(f"{path}: the last journalled edit was cut short and is not restored")
     kept: list[JournalRecord] = []
@@ -186,6 +190,13 @@ def replay_journal(
                 f"{path}: {len(group)} journalled edit(s) of {name!r} not restored: {refusal}"
             )
             continue
+        fitting, refusal = _fitting(name, group, mask_names)
+        if refusal is not None:
+            dropped = len(group) - len(fitting)
+            result.problems.append(f"{path}: {dropped} journalled edit(s) of {name!r} {refusal}")
+        if not fitting:
+            continue
+        group = fitting
         target = mask_dir / name
         try:
             changed = _apply(target, group, len(classes), keep_unusable)
@@ -209,18 +220,50 @@ def replay_journal(
 _CONFLICT_COPY = re.compile(r"^(?P<key>.+)\.conflict(?:-\d+)?(?P<suffix>\.png)$", re.IGNORECASE)
 
 
+def _fitting(
+    name: str, group: list[JournalRecord], mask_names: Collection[str] | Mapping[str, Path] | None
+) -> tuple[list[JournalRecord], str | None]:
+    """The records of ``name`` that fit its image, and why the others do not: a record's size
+    must be its image's (``mask_names`` maps each mask name to its image), and never over
+    ``MAX_PIXELS`` (a record of 65,535 x 65,535 would allocate 4 GiB before anything is read)."""
+    from model.storage.imageio import image_size
+    from model.storage.tiff_files import MAX_PIXELS
+
+    expected = None
+    if isinstance(mask_names, Mapping):
+        conflict = _CONFLICT_COPY.match(name)
+        of = f"{conflict['key']}{conflict['suffix']}" if conflict else name
+        image = mask_names.get(of)
+        if image is not None:
+            try:
+                width, height = image_size(image)
+                expected = (height, width)
+            except SegGUIError:
+                expected = None  # the image cannot be read: the size rule below still holds
+    if expected is not None:
+        fitting = [record for record in group if record.shape == expected]
+        why = f"not restored: they are not of its image's size, {expected[1]} x {expected[0]}"
+    else:
+        fitting = [record for record in group if 0 < record.shape[0] * record.shape[1] <= MAX_PIXELS]
+        why = f"not restored: a mask of over {MAX_PIXELS:,} pixels, or of none, is no image's"
+    return fitting, (why if len(fitting) < len(group) else None)
+
+
 def _refusal(name: str, mask_dir: Path, mask_names: Collection[str] | None) -> str | None:
     """Why a journal record naming ``name`` must not be applied, or None if it may."""
-    if not name or name in (".", "..") or Path(name).name != name or "/" in name or "\\" in name:
+    if not name or name in (".", "..") or Path(name).name != name or any(c in name for c in "\0/\\"):
         return "it is not a file name in the mask folder"
-    target = mask_dir / name
-    if target.is_symlink() or target.resolve().parent != mask_dir.resolve():
-        return "it leads out of the mask folder"
-    if mask_names is not None:
+    if mask_names is not None:  # checked first: a name that is no project mask never reaches the disk
         conflict = _CONFLICT_COPY.match(name)
         own = f"{conflict['key']}{conflict['suffix']}" if conflict else name
         if name not in mask_names and own not in mask_names:
             return "no image of this project has that mask"
+    target = mask_dir / name
+    try:
+        if target.is_symlink() or target.resolve().parent != mask_dir.resolve():
+            return "it leads out of the mask folder"
+    except OSError as exc:  # a name too long for the file system, say
+        return f"it cannot be a file in the mask folder ({exc.strerror or exc})"
     return None
 
 
@@ -242,16 +285,24 @@ def _apply(
     mask = np.full(shape, IGNORE_INDEX, np.uint8)
     if target.exists():
         try:
-            mask = read_mask(target, shape=shape, num_classes=num_classes).copy()
-        except SegGUIError:
+            found = read_mask(target)
+        except SegGUIError:  # damaged: kept aside, and the journal's strokes make a new mask
             if keep_unusable is None:
                 raise
             keep_unusable(target)
+        else:  # a readable mask is never moved aside because of a journal
+            if found.shape != shape:
+                raise MaskError(
+                    f"the mask file is {found.shape[1]} x {found.shape[0]}, the journalled edits "
+                    f"{shape[1]} x {shape[0]}; the edits stay in the journal"
+                )
+            check_mask_values(found, num_classes, target)
+            mask = found.copy()
     before = mask.copy()
     for record in records:
         if record.shape != shape:
             continue  # an older edit of an image that changed size since: its tiles do not fit
         for ty, tx, values in record.tiles:
-            th, tw = values.shape
-            mask[ty * TILE : ty * TILE + th, tx * TILE : tx * TILE + tw] = values
+            window = mask[ty * TILE : ty * TILE + values.shape[0], tx * TILE : tx * TILE + values.shape[1]]
+            window[...] = values[: window.shape[0], : window.shape[1]]  # a tile past the edge is cut
     return None if np.array_equal(mask, before) else mask

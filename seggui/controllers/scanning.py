@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from model.compute.memory import many_lasting_objects
-from model.storage.chunked_mask import SLIDE_MASK_SUFFIX, holds_labels
+from model.storage.chunked_mask import SLIDE_MASK_SUFFIX, ChunkedMaskError, holds_labels
 from model.storage.imageio import MASK_SUFFIX
 from model.storage.mask_names import MaskNames
 from model.storage.project import Project, project_images
@@ -31,8 +31,12 @@ def scan_folder(
         if mask in masks:
             return ImageRecord(path, Status.LABELLED)
         slide_mask = f"{names.key(path)}{SLIDE_MASK_SUFFIX}"
-        if slide_mask in masks and holds_labels(mask_dir / slide_mask):
-            return ImageRecord(path, Status.PARTLY)  # a slide's chunked mask, which has labels
+        if slide_mask in masks:
+            try:
+                if holds_labels(mask_dir / slide_mask):
+                    return ImageRecord(path, Status.PARTLY)  # a slide's chunked mask, which has labels
+            except ChunkedMaskError as exc:  # a file, a looping link: this image's, not the folder's
+                return ImageRecord(path, Status.MASK_UNREADABLE, str(exc))
         return ImageRecord(path, Status.PREDICTED if mask in predicted else Status.NO_MASK)
 
     return [record(p) for p in images]
@@ -54,7 +58,7 @@ def scan_project(project: Project, recover: bool) -> tuple[list, MaskNames, list
     with many_lasting_objects():
         images = project_images(project, left_out)
         names = MaskNames(images)
-        own = {names.mask_path(image, project.mask_dir).name for image in names.usable(images)}
+        own = {names.mask_path(image, project.mask_dir).name: image for image in names.usable(images)}
         messages = recover_folder(project, own).messages() if recover else []
         messages += left_out[:5] + [f"and {len(left_out) - 5} more left out"] * (len(left_out) > 5)
         messages += names.orphaned_masks(project.mask_dir)
