@@ -25,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     slide.add_argument("--window", type=int, default=DEFAULT_WINDOW, help="pixels a side per window")
     slide.add_argument("--tiff", type=Path, help="also write the classes as a tiled pyramidal TIFF here")
+    slide.add_argument("--overwrite", action="store_true", help="replace the --tiff file if it exists")
     slide.add_argument("--device", default="auto")
 
 
@@ -36,6 +37,7 @@ def predict_slide_command(args: argparse.Namespace) -> int:
     from model.storage.slide import SlideReader
     from model.storage.tiled_tiff import write_tiled_mask
 
+    check_slide_outputs(args)
     checkpoint = load_checkpoint(args.model)
     stamp = file_stamp(args.model)
     predictor = Predictor(checkpoint, args.device)
@@ -48,6 +50,12 @@ def predict_slide_command(args: argparse.Namespace) -> int:
             sys.stdout.write(f"[{done}/{total}] windows\n")
             sys.stdout.flush()
 
+        problems: list[str] = []
+
+        def problem(message: str) -> None:
+            problems.append(message)
+            print(f"skipped: {message}", file=sys.stderr)
+
         try:
             result = predict_slide(
                 predictor,
@@ -56,6 +64,7 @@ def predict_slide_command(args: argparse.Namespace) -> int:
                 model_id=f"{args.model.name} {stamp}",
                 window=args.window,
                 on_progress=report,
+                on_problem=problem,
             )
         except KeyboardInterrupt:
             print(f"stopped; run the same command again to go on from {args.out}", file=sys.stderr)
@@ -65,7 +74,43 @@ def predict_slide_command(args: argparse.Namespace) -> int:
     if args.tiff is not None:
         written = write_tiled_mask(result.classes(), args.tiff, checkpoint.classes)
         print(f"wrote {written}")
+    if problems:
+        print(
+            f"{len(problems)} window(s) could not be read and stay unpredicted; run the command again "
+            "once the slide is mended",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def check_slide_outputs(args: argparse.Namespace) -> None:
+    """What predict-slide writes replaces none of its inputs, nothing in the slide's project
+    folder or its mask folder, and an existing ``--tiff`` file only with ``--overwrite``: an
+    11 MB slide had become a 24 kB class TIFF, and a model a TIFF, with ``--tiff`` naming them."""
+    from model.storage.project import PROJECT_FILE, ProjectError, load_project
+    from model.storage.write_guard import WriteRefused, check_apart, check_may_replace, check_not_edited
+
+    folder = args.image.resolve().parent
+    try:
+        masks = load_project(folder).mask_dir
+    except ProjectError:
+        masks = folder / "masks"
+    for out, what in ((args.out, "--out"), (args.tiff, "--tiff")):
+        if out is None:
+            continue
+        for given, name in ((args.image, "the slide"), (args.model, "the model")):
+            if out.resolve() == given.resolve():
+                raise WriteRefused(f"{out}: {what} is {name} the command reads; write elsewhere")
+        check_apart(out, {"the project's mask folder": masks})
+        check_not_edited(out)
+    if (folder / PROJECT_FILE).is_file():  # a TIFF beside a project's slide is one more image
+        images = {"the slide's project folder, where its images are": folder}
+        check_apart(args.out, images, inside=False)
+        if args.tiff is not None:
+            check_apart(args.tiff.parent, images, inside=False)
+    if args.tiff is not None:
+        check_may_replace([args.tiff], args.overwrite, args.tiff.parent)
 
 
 def train_slide_command(args: argparse.Namespace) -> int:

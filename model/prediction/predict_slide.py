@@ -26,11 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from model.errors import SegGUIError
+from model.errors import ImageReadError, SegGUIError
 from model.prediction.predict import Predictor
 from model.storage.atomic import atomic_write
 from model.storage.chunked_mask import CHUNK, ChunkedMask
 from model.storage.intensity import IntensityRange, intensity_range, select_channels
+from model.storage.json_files import read_json_object
 from model.storage.slide import SlideReader
 
 DEFAULT_WINDOW = 2048
@@ -73,6 +74,8 @@ class SlideOutput:
         self.folder, self.classes, self.entropy = folder, classes, entropy
         self._progress = progress
         self._lock = threading.Lock()
+        self.replaced: str | None = None
+        """Why ``open_output`` emptied the folder and began anew (a prediction of another size)."""
         height, width = progress["size"]
         self.window = int(progress["window"])
         self.starts = [(y, x) for y in range(0, height, self.window) for x in range(0, width, self.window)]
@@ -134,6 +137,21 @@ def open_output(
     else:
         classes = ChunkedMask.open(folder / CLASSES)
         entropy = ChunkedMask.open(folder / UNCERTAINTY)
+        for array in (classes, entropy):  # its progress may say the slide's size while they do not
+            try:
+                array.check_fits((height, width))
+            except SegGUIError as exc:
+                if not replace_other:
+                    raise SegGUIError(
+                        f"{exc}: the folder holds a prediction of another size; remove it or predict "
+                        "into another folder"
+                    ) from exc
+                _remove_prediction(folder)
+                output = open_output(reader, folder, model_id=model_id, window=window)
+                output.replaced = (
+                    f"{exc}: the folder held a prediction of another size; the slide is predicted anew"
+                )
+                return output
     return SlideOutput(folder, classes, entropy, progress)
 
 
@@ -148,6 +166,7 @@ def predict_slide(
     next_window: Callable[[list[tuple[int, int]]], tuple[int, int] | None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_problem: Callable[[str], None] | None = None,
 ) -> SlidePrediction:
     """Predict level 0 of ``reader`` into ``out_folder`` (see the module's docstring), or into
     an output already open (``open_output``).
@@ -157,7 +176,9 @@ def predict_slide(
     ``next_window(remaining)`` picks the window to predict next from the top-left pixels of
     those not done (None: stop here); without it they go in reading order.
     ``on_progress(done, total)`` follows the windows; ``should_stop()`` is asked before each
-    (a stopped prediction keeps what it wrote and resumes later)."""
+    (a stopped prediction keeps what it wrote and resumes later). A window that cannot be read
+    (a damaged tile) is told to ``on_problem`` and left for a later run, the others go on;
+    without ``on_problem`` it ends the prediction, named."""
     if isinstance(out_folder, SlideOutput):
         output = out_folder
     else:
@@ -178,7 +199,13 @@ def predict_slide(
         h, w = min(size, height - y), min(size, width - x)
         top, left = max(0, y - context), max(0, x - context)
         bottom, right = min(height, y + h + context), min(width, x + w + context)
-        raw = reader.read_region(0, top, left, bottom - top, right - left)
+        try:
+            raw = reader.read_region(0, top, left, bottom - top, right - left)
+        except ImageReadError as exc:
+            if on_problem is None:
+                raise
+            on_problem(f"{exc}; the window at ({y}, {x}) is left unpredicted")
+            continue
         prediction = predictor.predict(raw, intensity=intensity)
         inner = (slice(y - top, y - top + h), slice(x - left, x - left + w))
         output.classes.write(y, x, prediction.classes[inner])
@@ -248,15 +275,21 @@ def _progress(folder: Path, identity: dict) -> dict | None:
 
 
 def _read_progress(folder: Path) -> dict:
+    """The progress file, checked field by field: whatever is wrong with it names the file."""
+    path = folder / PROGRESS
+    progress = read_json_object(path, "the prediction's progress")
     try:
-        progress = json.loads((folder / PROGRESS).read_text())
-        progress["done"] = dict(progress["done"])
-        progress["size"] = list(progress["size"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise SegGUIError(
-            f"{folder / PROGRESS}: cannot be read ({exc}); delete the folder to start again"
-        ) from exc
-    return progress
+        size = [int(v) for v in progress["size"]]  # type: ignore[union-attr]
+        window = int(progress["window"])  # type: ignore[call-overload]
+        done = {}
+        for key, uncertainty in dict(progress["done"]).items():  # type: ignore[call-overload]
+            y, x = _start_of(key)
+            done[f"{y},{x}"] = float(uncertainty)
+        if len(size) != 2 or min(size) < 1 or window < 1:
+            raise ValueError(f"size {size} and window {window} are not a slide's")
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise SegGUIError(f"{path}: cannot be read ({exc}); delete the folder to start again") from exc
+    return {**progress, "size": size, "window": window, "done": done}
 
 
 def _remove_prediction(folder: Path) -> None:

@@ -239,6 +239,8 @@ class SlidePredictions(QObject):
     def _on_report(self, item: object, slide: LoadedSlide) -> None:
         if isinstance(item, SlideWindowPredicted):
             self._on_window(item)
+        elif isinstance(item, str):  # a window that could not be read (a damaged tile): named
+            self.app.report(item)
         elif slide is self._shown:  # the output opened for the slide on screen
             self._show(slide, item)  # type: ignore[arg-type]
             self._say_if_too_wide()
@@ -299,6 +301,9 @@ class SlidePredictions(QObject):
             top, left = chosen[-1]
             report(SlideWindowPredicted(image, output, top, left, done, total))
 
+        if output.replaced:  # told once, by the first prediction into it
+            report(output.replaced)
+            output.replaced = None
         predictor = self.service.predictors_for(generation, checkpoint)[0]
         predict_slide(
             predictor,
@@ -307,6 +312,7 @@ class SlidePredictions(QObject):
             next_window=next_window,
             on_progress=progressed,
             should_stop=should_stop,
+            on_problem=report,
         )
 
     def _pick(
