@@ -179,13 +179,14 @@ def export_labels(
     assert fmt.write_item is not None
     if fmt.distinct_colours:
         _check_distinct_colours(classes)
-    slides = slide_masks_of(names.usable(images), names, mask_dir, slide_masks)
+    refused: list[str] = []
+    slides = slide_masks_of(names.usable(images), names, mask_dir, slide_masks, refused)
     planned = planned_files(images, options, slides)
     if out_dir.exists() and not options.overwrite:
         existing = [p for p in planned if (out_dir / p).exists()]
         if existing:
             raise ExportConflict(out_dir, existing)
-    report = ExportReport()
+    report = ExportReport(skipped=refused)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         report.skipped += sweep_staging(out_dir)

@@ -226,12 +226,12 @@ class _LabelmeOptions:
 
         def draw(shape: tuple[int, int], window: Window) -> np.ndarray:
             if not prepared:
-                prepared.append(self._shapes(unread.pop(), path))
+                prepared.append(self._shapes(unread.pop(), path, shape))
             return prepared[0].draw(shape, window)
 
         return ShapeLabels(draw)
 
-    def _shapes(self, document: dict, path: Path) -> LabelmeShapes:
+    def _shapes(self, document: dict, path: Path, size: tuple[int, int]) -> LabelmeShapes:
         unknown: dict[str, int] = {}
 
         def value_of(label: str) -> int | None:
@@ -246,7 +246,8 @@ class _LabelmeOptions:
             self.report.added.append(label)
             return self.names[label]
 
-        shapes = LabelmeShapes(document, self.names, path, outside=self.outside, unknown=value_of)
+        shapes = LabelmeShapes(document, self.names, path, size, outside=self.outside, unknown=value_of)
+        self.report.notes += shapes.notes
         if unknown and not self.add_classes:
             listed = ", ".join(
                 f"{label!r} ({count} shape{'s' if count > 1 else ''})" for label, count in unknown.items()

@@ -33,6 +33,9 @@ POINT_RADIUS = 5
 OUTSIDE_CHOICES = ("background", "unlabelled")
 CANVAS_PIXELS = 1 << 25
 """The largest canvas a shape is drawn on for one window of an image (32 MB)."""
+REACH = 1 << 20
+"""How far beyond its image a shape's points may lie (Pillow draws in 32-bit numbers): a point at
+1e300, or a circle of radius 1e9, is no drawing of this image."""
 
 
 def labelme_mask(
@@ -51,7 +54,7 @@ def labelme_mask(
     returns its class or None to leave that shape out (without ``unknown``, such shapes are left
     out). A shape that cannot be drawn raises ``MaskError`` naming the file.
     """
-    shapes = LabelmeShapes(document, names, path, outside=outside, unknown=unknown)
+    shapes = LabelmeShapes(document, names, path, shape, outside=outside, unknown=unknown)
     return shapes.draw(shape, (0, 0, *shape))
 
 
@@ -72,15 +75,17 @@ class _Shape:
 
 
 class LabelmeShapes:
-    """A labelme document's shapes, checked and given their classes once, then drawn into any
-    window of the image: the whole mask of an image, or a whole slide's region by region, each
-    shape drawn only over its own box."""
+    """A labelme document's shapes for an image of ``size`` (height, width), checked and given
+    their classes once, then drawn into any window of the image: the whole mask of an image, or
+    a whole slide's region by region, each shape drawn only over its own box. Shapes left out
+    (wholly outside the image, or reaching absurdly far) are told in ``notes``."""
 
     def __init__(
         self,
         document: dict,
         names: dict[str, int],
         path: Path,
+        size: tuple[int, int],
         *,
         outside: str = "background",
         unknown: Callable[[str], int | None] | None = None,
@@ -88,6 +93,8 @@ class LabelmeShapes:
         if outside not in OUTSIDE_CHOICES:
             raise ValueError(f"outside must be one of {OUTSIDE_CHOICES}, not {outside!r}")
         self._path = path
+        self._size = size
+        self.notes: list[str] = []
         self._exact = bool(document.get(EDGE_POLYGONS_KEY))  # SegGUI's own: background has polygons
         self._fill = 0 if outside == "background" and not self._exact else IGNORE_INDEX
         items = document.get("shapes") or []
@@ -105,16 +112,33 @@ class LabelmeShapes:
             else:
                 value = unknown(label) if unknown is not None else None
             if value is not None:
-                self._shapes.append(self._checked(number, label, item, value))
+                checked = self._checked(number, label, item, value)
+                if checked is not None:
+                    self._shapes.append(checked)
 
-    def _checked(self, number: int, label: str, item: dict, value: int) -> _Shape:
+    def _checked(self, number: int, label: str, item: dict, value: int) -> _Shape | None:
+        """The shape ready to draw; None (and a note) for one left out; ``MaskError`` for one
+        that cannot be read."""
         kind = str(item.get("shape_type") or "polygon")
+        height, width = self._size
         try:
             points = np.asarray(item.get("points") or np.zeros((0, 2)), np.float64)
             if points.ndim != 2 or points.shape[1] != 2:
                 raise ValueError("its points must be (x, y) pairs")
-            return _prepared(number, label, kind, value, points, item, self._exact)
-        except (ValueError, TypeError, KeyError, OSError, Image.DecompressionBombError) as exc:
+            shape = _prepared(number, label, kind, value, points, item, self._exact, self._size)
+            x0, y0, x1, y1 = shape.box
+            if min(x0, y0) < -REACH or x1 > width + REACH or y1 > height + REACH:
+                why = "reaches far beyond"
+            elif x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
+                why = "lies wholly outside"
+            else:
+                return shape
+            self.notes.append(
+                f"{self._path}: shape {number} ({kind} {label!r}) {why} the image "
+                f"({width} x {height}); left out"
+            )
+            return None
+        except (ValueError, TypeError, KeyError, OSError, OverflowError, Image.DecompressionBombError) as exc:
             # OSError: a mask shape's data that is not an image (Pillow's UnidentifiedImageError)
             raise MaskError(
                 f"{self._path}: shape {number} ({kind} {label!r}) cannot be drawn ({exc})"
@@ -178,13 +202,28 @@ class LabelmeShapes:
 
 
 def _prepared(
-    number: int, label: str, kind: str, value: int, points: np.ndarray, item: dict, exact: bool
+    number: int,
+    label: str,
+    kind: str,
+    value: int,
+    points: np.ndarray,
+    item: dict,
+    exact: bool,
+    size: tuple[int, int],
 ) -> _Shape:
     """A shape checked for what it needs, with the box of every pixel it can fill (Pillow's
-    outline and a line's width included, with a pixel to spare)."""
+    outline and a line's width included, with a pixel to spare). A ``mask`` shape's bitmap is
+    decoded only when it is no larger than the image (``size``): 100 kB of PNG can say 30,000²."""
     if kind == "mask":
         (x0, y0), _ = _two(points)
-        with Image.open(io.BytesIO(base64.b64decode(item["mask"]))) as image:
+        if not (math.isfinite(x0) and math.isfinite(y0)):
+            raise ValueError("its points must be numbers")
+        with Image.open(io.BytesIO(base64.b64decode(str(item["mask"])))) as image:
+            if image.width > size[1] or image.height > size[0]:
+                raise ValueError(
+                    f"its bitmap is {image.width} x {image.height}, larger than the image "
+                    f"({size[1]} x {size[0]})"
+                )
             bits = np.asarray(image.convert("L")) > 0
         top, left = max(0, round(y0)), max(0, round(x0))
         box = (left, top, left + bits.shape[1], top + bits.shape[0])

@@ -16,10 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from model.classes import IGNORE_INDEX
+from model.errors import SegGUIError
 from model.labels.label_formats import shapes_of
 from model.storage.chunked_mask import SLIDE_MASK_SUFFIX, ChunkedMask, holds_labels, slide_mask_folder
 from model.storage.mask_names import MaskNames
-from model.storage.slide import opens_as_slide
+from model.storage.slide import SlideReader, TileCache, opens_as_slide
 from model.storage.tiff_files import image_title
 
 SLIDE_EXPORT_FORMAT = "index"
@@ -31,10 +32,12 @@ def slide_masks_of(
     names: MaskNames,
     mask_dir: Path,
     open_masks: Mapping[Path, ChunkedMask] | None = None,
+    problems: list[str] | None = None,
 ) -> dict[Path, ChunkedMask]:
     """The chunked mask of each of ``images`` that is a slide with labels: the window's open one
     (strokes not saved yet included) or the folder on disk. One listing of ``mask_dir`` says
-    which images have a mask folder at all."""
+    which images have a mask folder at all. A folder that cannot be used (not a chunked mask,
+    of another size than its slide) is left out, named in ``problems``."""
     open_masks = open_masks or {}
     try:
         folders = {entry.name for entry in os.scandir(mask_dir) if entry.name.endswith(SLIDE_MASK_SUFFIX)}
@@ -45,9 +48,23 @@ def slide_masks_of(
         folder = slide_mask_folder(names.mask_path(image, mask_dir))
         if folder in open_masks:
             found[image] = open_masks[folder]
-        elif folder.name in folders and holds_labels(folder) and opens_as_slide(image):
-            found[image] = ChunkedMask.open(folder)
+        elif folder.name in folders and opens_as_slide(image):
+            try:
+                if holds_labels(folder):
+                    found[image] = _checked(folder, image)
+            except SegGUIError as exc:
+                if problems is None:
+                    raise
+                problems.append(f"{exc}; its slide is left out")
     return found
+
+
+def _checked(folder: Path, image: Path) -> ChunkedMask:
+    """The chunked mask in ``folder``, refused unless it is the size of ``image``."""
+    mask = ChunkedMask.open(folder)
+    with SlideReader(image, TileCache(0)) as reader:
+        mask.check_fits(reader.shape)
+    return mask
 
 
 def slide_export_name(key: str) -> str:

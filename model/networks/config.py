@@ -5,6 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 
 MAX_IN_CHANNELS = 64
+MAX_DEPTH = 8
+MAX_WIDEST = 4096
+"""The most channels of a U-Net's widest level (``base_channels * 2**depth``): presets use 1,024 at
+most, and a model file saying 10**6 must be refused before a layer is made."""
+MAX_OUTPUTS = 256
 """The most input channels a network takes (``model.storage.tiff_files.MAX_CHANNELS``)."""
 NORMS = ("batch", "group", "instance", "none")
 UPSAMPLINGS = ("transpose", "bilinear")
@@ -81,16 +86,29 @@ class UNetConfig:
     random initialisation. Recorded for the user; the trained weights are in the checkpoint."""
 
     def __post_init__(self) -> None:
+        for name in ("in_channels", "num_classes", "depth", "base_channels"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{name} must be a whole number, got {value!r}")
+        if not isinstance(self.dropout, (int, float)) or not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be at least 0 and below 1, got {self.dropout!r}")
         if self.encoder and self.encoder not in ENCODERS:
             raise ValueError(f"unknown encoder {self.encoder!r}; choose one of {sorted(ENCODERS)}")
         if not 1 <= self.in_channels <= MAX_IN_CHANNELS:
             raise ValueError(f"in_channels must be 1..{MAX_IN_CHANNELS}, got {self.in_channels}")
-        if self.num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2 (background + one), got {self.num_classes}")
-        if self.depth < 1:
-            raise ValueError(f"depth must be >= 1, got {self.depth}")
+        if not 2 <= self.num_classes <= MAX_OUTPUTS:
+            raise ValueError(
+                f"num_classes must be 2 (background + one)..{MAX_OUTPUTS}, got {self.num_classes}"
+            )
+        if not 1 <= self.depth <= MAX_DEPTH:
+            raise ValueError(f"depth must be 1..{MAX_DEPTH}, got {self.depth}")
         if self.base_channels < 4:
             raise ValueError(f"base_channels must be >= 4, got {self.base_channels}")
+        if self.base_channels << self.depth > MAX_WIDEST:
+            raise ValueError(
+                f"base_channels {self.base_channels} at depth {self.depth} make a level of "
+                f"{self.base_channels << self.depth:,} channels; at most {MAX_WIDEST:,}"
+            )
         if self.norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
         if self.upsampling not in UPSAMPLINGS:

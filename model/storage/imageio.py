@@ -246,9 +246,10 @@ def image_header(path: str | os.PathLike[str], axes: str | None = None) -> tuple
     (``AxesUnsettled`` for a TIFF whose axes the folder must say)."""
     path = split_plane(Path(path))[0]
     layout = _tiff_layout(path, axes)
-    if layout is not None:
-        return (*layout.size, layout.channels)
-    return _pillow_header(path)
+    header = (*layout.size, layout.channels) if layout is not None else _pillow_header(path)
+    if not (header[0] and header[1]):
+        raise ImageReadError(f"{path}: the image has no pixels ({header[0]} x {header[1]})")
+    return header
 
 
 def _pillow_header(path: Path) -> tuple[int, int, int]:
@@ -273,6 +274,16 @@ def _pillow_header(path: Path) -> tuple[int, int, int]:
 
 
 def read_image(path: str | os.PathLike[str], axes: str | None = None, plane: int = 0) -> np.ndarray:
+    """``_read_image``, refusing an image without pixels (a 0 x 0 TIFF ended ``predict`` for a
+    whole folder with a traceback): every caller gets a message naming the file instead."""
+    image = _read_image(path, axes, plane)
+    if image.size == 0:
+        height, width = image.shape[:2]
+        raise ImageReadError(f"{split_plane(Path(path))[0]}: the image has no pixels ({width} x {height})")
+    return image
+
+
+def _read_image(path: str | os.PathLike[str], axes: str | None = None, plane: int = 0) -> np.ndarray:
     """Read an image as ``H x W`` (grey), ``H x W x 3`` (colour) or ``H x W x C`` (a TIFF's channels).
 
     8-bit images come back as uint8, 16-bit as uint16, 32-bit int and float as float32.

@@ -109,7 +109,7 @@ class TiffLayout:
 
     def describe(self) -> str:
         """ "2 channels (DAPI, GFP) of 16 bits, 10 planes, axes ZCYX from the file's metadata"."""
-        bits = f"{self.dtype.itemsize * 8}-bit {'float' if self.dtype.kind == 'f' else 'integer'}"
+        bits = _dtype_words(self.dtype)
         parts = [f"{self.channels} channel{'s' if self.channels != 1 else ''}"]
         if any(self.channel_names):
             parts[0] += f" ({', '.join(self.channel_names)})"
@@ -119,6 +119,12 @@ class TiffLayout:
         if self.planes > 1:
             parts.append(f"{self.planes} planes")
         return f"{', '.join(parts)}; axes {self.axes} from {self.settled_by}"
+
+
+def _dtype_words(dtype: np.dtype) -> str:
+    """ "16-bit integer", "32-bit float", "64-bit complex": a pixel type in a user's words."""
+    kind = {"f": "float", "c": "complex", "b": "true/false"}.get(dtype.kind, "integer")
+    return f"{dtype.itemsize * 8}-bit {kind}"
 
 
 def is_tiff(path: str | os.PathLike[str]) -> bool:
@@ -211,6 +217,11 @@ def tiff_layout(path: str | os.PathLike[str], axes: str | None = None) -> TiffLa
     metadata, such as ``"CYX"`` or ``"ZYX"``; it is used when its length fits the file."""
     path = Path(path)
     head = _read_header(path)
+    if head.dtype.kind not in "buif":  # complex values have no one grey level: never a silent guess
+        raise ImageReadError(
+            f"{path}: holds {_dtype_words(head.dtype)} values, which SegGUI does not read as an image; "
+            "save their magnitude (or real part) as a real-valued TIFF first"
+        )
     settled, how = _settle_axes(path, head.file_axes, head.shape, axes)
     layout = TiffLayout(
         path, settled, head.shape, head.dtype, how, (), head.geo, head.alpha, head.photographic
@@ -345,6 +356,8 @@ def read_plane(layout: TiffLayout, plane: int = 0) -> np.ndarray:
     if not 0 <= plane < layout.planes:
         raise ImageReadError(f"{path}: has {layout.planes} planes, no plane {plane + 1}")
     width, height = layout.size
+    if not (width and height):
+        raise ImageReadError(f"{path}: the image has no pixels ({width} x {height})")
     if width * height > MAX_PIXELS:
         from model.storage.slide import is_slide
 

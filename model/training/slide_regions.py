@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from model.errors import SegGUIError
-from model.storage.chunked_mask import ChunkedMask, holds_labels, slide_mask_folder
+from model.storage.chunked_mask import ChunkedMask, ChunkedMaskError, holds_labels, slide_mask_folder
 from model.storage.intensity import IntensityRange, channel_problem, select_channels, to_channels
 from model.storage.mask_names import MaskNames
 from model.storage.slide import SlideReader, opens_as_slide
@@ -119,7 +119,11 @@ def split_slides(
     for sample in samples:
         if sample.mask is None and sample.problem is None:
             folder = slide_mask_folder(names.mask_path(sample.image, mask_dir))
-            labelled = folder in open_masks or holds_labels(folder)
+            try:
+                labelled = folder in open_masks or holds_labels(folder)
+            except ChunkedMaskError:
+                labelled = True  # named by slides_to_train_on, which cannot open it
+
             if labelled and opens_as_slide(sample.image):
                 slides.append(replace(sample, mask=folder))
                 continue
@@ -151,6 +155,14 @@ def slides_to_train_on(
                 problems.append(f"{sample.image}: {problem}; every image of a model needs the same channels")
                 continue
             mask = (open_masks or {}).get(sample.mask) or ChunkedMask.open(sample.mask)
+            try:
+                mask.check_fits(reader.shape)
+            except ChunkedMaskError as exc:
+                problems.append(
+                    f"{exc}; left out of training (opening the slide in the window sets it aside)"
+                )
+                reader.close()
+                continue
             intensity = slide_intensity(reader, picked)
             regions += slide_regions(reader, mask, in_channels, intensity, region=region, picked=picked)
         except (SegGUIError, ValueError) as exc:

@@ -183,32 +183,51 @@ def coco_masks(
     entry is checked, since the file may come from anywhere: an image or category that lacks a
     field, or has one of the wrong type, is skipped with its place in the file named."""
     problems: list[str] = []
-    categories = {}
+    categories: dict[int, int | None] = {}
     for number, category in enumerate(_list(data, "categories", path), 1):
         if not isinstance(category, dict) or not _is_int(category.get("id")):
             problems.append(f"{path}: categories entry {number} has no whole-number 'id'; skipped")
-        elif category.get("name") in names:
+        elif not isinstance(category.get("name"), str):
+            problems.append(f"{path}: categories entry {number} has no name (text); skipped")
+        elif category["id"] in categories:
+            problems.append(
+                f"{path}: categories entry {number} repeats the id {category['id']} of an earlier one; "
+                "the annotations of that id are left out, as which category they mean cannot be known"
+            )
+            categories[category["id"]] = None
+        elif category["name"] in names:
             categories[category["id"]] = names[category["name"]]
         else:
             problems.append(
                 f"{path}: category {category.get('name')!r} is not a class of this project; skipped"
             )
-    images: dict[object, dict] = {}
+    images: dict[object, dict | None] = {}
     for number, image in enumerate(_list(data, "images", path), 1):
         missing = _image_problem(image)
         if missing:
             problems.append(f"{path}: images entry {number} {missing}; skipped")
+        elif image["id"] in images:
+            problems.append(
+                f"{path}: images entry {number} ({image['file_name']}) repeats the id {image['id']} of an "
+                "earlier one; the annotations of that id are left out, as which image they belong to "
+                "cannot be known"
+            )
+            images[image["id"]] = None
         else:
             images[image["id"]] = image
     out: dict[str, tuple[tuple[int, int], list[_Annotation]]] = {
-        img["file_name"]: ((int(img["height"]), int(img["width"])), []) for img in images.values()
+        img["file_name"]: ((int(img["height"]), int(img["width"])), []) for img in images.values() if img
     }
+    unmatched = 0
     for annotation in _list(data, "annotations", path):
         if not isinstance(annotation, dict):
+            unmatched += 1
             continue
-        image = images.get(annotation.get("image_id"))
-        value = categories.get(annotation.get("category_id"))
+        image_id, category_id = _id(annotation.get("image_id")), _id(annotation.get("category_id"))
+        image = images.get(image_id) if image_id is not None else None
+        value = categories.get(category_id) if isinstance(category_id, int) else None
         if image is None or value is None:
+            unmatched += 1
             continue
         shape = (int(image["height"]), int(image["width"]))
         try:
@@ -220,7 +239,17 @@ def coco_masks(
             problems.append(f"{path}: annotation {annotation.get('id')} does not fit {image['file_name']}")
             continue
         out[image["file_name"]][1].append(checked)
+    if unmatched:
+        problems.append(
+            f"{path}: {unmatched} annotation(s) name no image or category the file lists (or one "
+            "skipped above); left out"
+        )
     return out, problems
+
+
+def _id(value: object) -> int | str | None:
+    """An id as a dict key: a whole number or text (a list or object in a file is no id)."""
+    return value if isinstance(value, (int, str)) and not isinstance(value, bool) else None
 
 
 def _checked(annotation: dict, value: int, shape: tuple[int, int]) -> _Annotation | None:
@@ -263,8 +292,8 @@ def _image_problem(image: object) -> str | None:
     """What a COCO image entry lacks, or None."""
     if not isinstance(image, dict):
         return "is not an object"
-    if "id" not in image:
-        return "has no 'id'"
+    if _id(image.get("id")) is None:
+        return "has no 'id' (a whole number or text)"
     if not isinstance(image.get("file_name"), str) or not image["file_name"]:
         return "has no 'file_name'"
     for key in ("height", "width"):
