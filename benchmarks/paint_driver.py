@@ -2,10 +2,11 @@
 ``--interval`` seconds, logging each one as it ends. The log is the truth a kill test checks
 the masks against (``benchmarks/reliability.py``, ``tests/seggui/test_reliability.py``).
 
-Stroke ``i`` paints a short bar of class 1 in its own 8 x 8 cell of the first image (cells are
-numbered from ``--first-cell``), so which strokes reached the disk can be read off the mask.
+Stroke ``i`` paints a short bar of class 1 in its own 8 x 8 cell of the first image or slide
+(cells are numbered from ``--first-cell``), so which strokes reached the disk can be read off the
+mask.
 
-    python benchmarks/paint_driver.py FOLDER LOG [--interval 0.1] [--on-lock take-over]
+    python benchmarks/paint_driver.py FOLDER LOG [--interval 0.1] [--on-lock "take over"]
 """
 
 from __future__ import annotations
@@ -44,7 +45,23 @@ def main() -> None:
     parser.add_argument("--first-cell", type=int, default=0)
     parser.add_argument("--on-lock", choices=("read-only", "take over"), default="read-only")
     parser.add_argument("--no-journal", action="store_true", help="the baseline: saves only")
+    parser.add_argument(
+        "--no-chunk-check",
+        action="store_true",
+        help="the baseline of two windows on a slide: chunks written without checking their stamps",
+    )
     args = parser.parse_args()
+    if args.no_chunk_check:
+        import model.storage.chunked_mask as chunked_mask
+
+        class Unchecked:  # every stamp equals every other: no chunk is ever seen changed
+            def __eq__(self, other: object) -> bool:
+                return True
+
+            def __ne__(self, other: object) -> bool:
+                return False
+
+        chunked_mask.chunk_stamp = lambda path: Unchecked()
 
     from PySide6.QtCore import QPointF, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
@@ -54,7 +71,7 @@ def main() -> None:
     app = QApplication([])
     settings_dir = tempfile.mkdtemp()
     window = MainWindow(QSettings(f"{settings_dir}/settings.ini", QSettings.Format.IniFormat))
-    window.ask_about_lock = lambda folder, owner: args.on_lock  # type: ignore[method-assign]
+    window.dialogs.folder_in_use = lambda folder, owner: args.on_lock  # type: ignore[method-assign]
     window.store.use_journal = not args.no_journal
     # A line per write: what a kill leaves is whole lines; names that are not UTF-8 kept as bytes.
     log = args.log.open("a", buffering=1, encoding="utf-8", errors="surrogateescape")
@@ -94,6 +111,7 @@ def main() -> None:
             timer.start(round(args.interval * 1000))
 
     window.state.image_opened.connect(opened)
+    window.state.slide_opened.connect(opened)
     window.session.open_folder(args.folder)
     app.exec()
 

@@ -14,6 +14,11 @@
 3. Two processes paint one image: the second finds the folder in use and either opens it
    read-only, or the user chose "edit anyway"; every stroke must be in a mask file, or have
    been refused or reported to its painter.
+4. Slides (a 33,000 x 33,000 pyramid, its mask a chunked folder): kill -9 while painting, with
+   the slide's journal off (before) and on (now); kill -9 during a slide's label import (the
+   old mask must stay whole, or the new one be complete; no staging left once opened); two
+   windows painting one slide with "edit anyway", each chunk written without a check (before)
+   and with each chunk's stamp checked, a changed one's strokes going to a conflict copy (now).
 
 Prints Markdown tables.
 """
@@ -38,10 +43,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from paint_driver import stroke_on_mask  # noqa: E402
+from paint_driver import cell_origin, stroke_on_mask  # noqa: E402
 
 from model.classes import default_classes  # noqa: E402
 from model.errors import SegGUIError  # noqa: E402
+from model.storage.chunked_mask import ChunkedMask  # noqa: E402
 from model.storage.imageio import list_images, read_mask  # noqa: E402
 from model.storage.mask_names import MaskNames  # noqa: E402
 from model.storage.project import Project  # noqa: E402
@@ -317,17 +323,242 @@ def two_writers_table() -> None:
         )
 
 
+# -- slides --------------------------------------------------------------------------------------
+SLIDE_SIDE = 33_000
+SLIDE_TILE = 512
+
+
+def _write_pyramid(path: Path, values: tuple[int, int]) -> None:
+    """A 33,000 x 33,000 tiled pyramid of one repeated 512-pixel tile (checks of ``values``),
+    zlib-compressed: a few MB, written in seconds."""
+    import tifffile
+
+    yy, xx = np.mgrid[:SLIDE_TILE, :SLIDE_TILE]
+    tile = np.where((yy // 32 + xx // 32) % 2, *values).astype(np.uint8)
+    options = {"tile": (SLIDE_TILE, SLIDE_TILE), "compression": "zlib", "photometric": "minisblack"}
+    with tifffile.TiffWriter(path, bigtiff=True) as tif:
+        for index, step in enumerate((1, 4, 16, 64)):
+            side = -(-SLIDE_SIDE // step)
+            count = (-(-side // SLIDE_TILE)) ** 2
+            extra = {"subifds": 3} if index == 0 else {"subfiletype": 1}
+            tiles = (tile for _ in range(count))
+            tif.write(tiles, shape=(side, side), dtype=np.uint8, **options, **extra)
+
+
+def _slide_folder(root: Path, source: Path) -> Path:
+    import shutil
+
+    folder = root / "project"
+    folder.mkdir(parents=True)
+    shutil.copy(source, folder / "slide.tif")
+    return folder
+
+
+def _slide_masks(folder: Path) -> tuple[list[np.ndarray], int]:
+    """The corner where strokes are painted of the slide's mask and of its conflict copies, read as
+    opening the folder reads them (the chunked mask's own journal replayed), and how many could
+    not be read."""
+    masks, corrupt = [], 0
+    mask_dir = folder / "masks"
+    for path in sorted(mask_dir.glob("slide*.zarr")) if mask_dir.is_dir() else []:
+        try:
+            masks.append(ChunkedMask.open(path).read(0, 0, 600, 600))
+        except SegGUIError:
+            corrupt += 1
+    return masks, corrupt
+
+
+def _leftovers(folder: Path) -> int:
+    """Temporary files and slide-import staging a kill left in the project's folders."""
+    staging = list((folder / "masks").glob(".*.zarr.*-*")) if (folder / "masks").is_dir() else []
+    return len(list(folder.rglob(".*.tmp"))) + len(staging)
+
+
+def _open_as_the_app_does(folder: Path) -> None:
+    recover_folder(Project(folder, tuple(CLASSES)), {"slide.png": folder / "slide.tif"})
+
+
+def slide_kill_run(root: Path, source: Path, kill_after_s: float, journal: bool) -> dict[str, int]:
+    folder = _slide_folder(root, source)
+    log = root / "driver.log"
+    command = [sys.executable, str(DRIVER), str(folder), str(log), "--strokes", "1000"]
+    command += [] if journal else ["--no-journal"]
+    driver = subprocess.Popen(command, env=ENV, stderr=subprocess.DEVNULL)
+    _wait_for(lambda: "ready" in (log.read_text() if log.exists() else ""), 60)
+    time.sleep(kill_after_s)
+    driver.send_signal(signal.SIGKILL)
+    driver.wait()
+    strokes = [i for _, kind, i in _log(log) if kind == "stroke"]
+    left = _leftovers(folder)
+    _open_as_the_app_does(folder)
+    masks, corrupt = _slide_masks(folder)
+    lost = [i for i in strokes if not any(stroke_on_mask(m, i) for m in masks)]
+    return {
+        "strokes": len(strokes),
+        "lost": len(lost),
+        "corrupt": corrupt,
+        "left": left,
+        "after_opening": _leftovers(folder),
+    }
+
+
+def slide_import_run(root: Path, source: Path, labels: Path, kill_after_s: float) -> tuple[str, int, int]:
+    """Kill an import of a whole slide's label TIFF over a mask holding 40 strokes. What opening
+    the folder then finds: "old" (the 40 strokes, nothing imported), "new" (the whole import) or
+    "mixed" (anything else); and the leftovers before and after opening."""
+    folder = _slide_folder(root, source)
+    old = ChunkedMask.create(folder / "masks" / "slide.zarr", (SLIDE_SIDE, SLIDE_SIDE))
+    for index in range(40):
+        x, y = cell_origin(index)
+        old.write(y + 1, x + 1, np.ones((2, 4), np.uint8))
+    old.save()
+    command = [
+        sys.executable,
+        str(ROOT / "main.py"),
+        "import",
+        "--project",
+        str(folder),
+        "--from",
+        str(labels),
+    ]
+    command += ["--kind", "masks", "--overwrite", "--classes", "background,a,b"]
+    importer = subprocess.Popen(command, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        importer.wait(kill_after_s)
+    except subprocess.TimeoutExpired:
+        importer.send_signal(signal.SIGKILL)
+        importer.wait()
+    left = _leftovers(folder)
+    _open_as_the_app_does(folder)
+    after = _leftovers(folder)
+    try:
+        mask = ChunkedMask.open(folder / "masks" / "slide.zarr")
+        corner = mask.read(0, 0, 600, 600)
+        far = mask.read(SLIDE_SIDE - 600, SLIDE_SIDE - 600, 600, 600)
+    except SegGUIError:
+        return "mixed", left, after
+    if all(stroke_on_mask(corner, i) for i in range(40)) and (far == 255).all():
+        return "old", left, after
+    if set(np.unique(corner)) <= {1, 2} and set(np.unique(far)) <= {1, 2}:
+        return "new", left, after
+    return "mixed", left, after
+
+
+def two_slide_writers_run(root: Path, source: Path, checked: bool) -> dict[str, int]:
+    """Two windows on one slide ("edit anyway"), 40 strokes each in the same chunks."""
+    folder = _slide_folder(root, source)
+    logs = [root / "first.log", root / "second.log"]
+    common = ["--strokes", "40", "--interval", "0.2", *([] if checked else ["--no-chunk-check"])]
+    first = subprocess.Popen(
+        [sys.executable, str(DRIVER), str(folder), str(logs[0]), *common], env=ENV, stderr=subprocess.DEVNULL
+    )
+    _wait_for(lambda: "ready" in (logs[0].read_text() if logs[0].exists() else ""), 60)
+    second_command = [sys.executable, str(DRIVER), str(folder), str(logs[1]), *common]
+    second_command += ["--first-cell", "100", "--on-lock", "take over"]
+    second = subprocess.Popen(second_command, env=ENV, stderr=subprocess.DEVNULL)
+    first.wait(300)
+    second.wait(300)
+    masks, corrupt = _slide_masks(folder)
+    counts = {"painted": 0, "on disk": 0, "lost, reported": 0, "lost silently": 0}
+    for log in logs:
+        rows = _log(log)
+        reported = any(kind == "problem" for _, kind, _ in rows)
+        for _, kind, index in rows:
+            if kind == "stroke":
+                counts["painted"] += 1
+                if any(stroke_on_mask(m, index) for m in masks):
+                    counts["on disk"] += 1
+                else:
+                    counts["lost, reported" if reported else "lost silently"] += 1
+    counts["corrupt"] = corrupt
+    counts["conflict copies"] = len(list((folder / "masks").glob("slide.conflict*.zarr")))
+    return counts
+
+
+def slide_tables(kills: int, seed: int) -> None:
+    rng = random.Random(seed + 1)
+    with tempfile.TemporaryDirectory() as tmp:
+        source, labels = Path(tmp) / "slide.tif", Path(tmp) / "labels"
+        started = time.monotonic()
+        _write_pyramid(source, (40, 200))
+        labels.mkdir()
+        _write_pyramid(labels / "slide.tif", (1, 2))
+        made = time.monotonic() - started
+        size = source.stat().st_size / 1e6
+        print(
+            f"\n### Slides: a {SLIDE_SIDE:,} x {SLIDE_SIDE:,} pyramid ({size:.1f} MB; "
+            f"made with its labels in {made:.0f} s)"
+        )
+        print("\n#### Kill -9 while painting a slide (a stroke every 100 ms)\n")
+        print(
+            "| | runs | strokes painted | strokes lost | runs losing more than the last stroke | "
+            "corrupt masks | leftovers of the kill (after opening) |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        moments = [rng.uniform(0.3, 6.0) for _ in range(kills)]
+        for title, journal in (("slide journal off (before)", False), ("slide journal on (now)", True)):
+            rows = []
+            for moment in moments:
+                with tempfile.TemporaryDirectory() as run:
+                    rows.append(slide_kill_run(Path(run), source, moment, journal))
+            total = {key: sum(r[key] for r in rows) for key in rows[0]}
+            beyond = sum(r["lost"] > 1 for r in rows)
+            print(
+                f"| {title} | {len(rows)} | {total['strokes']} | {total['lost']} | {beyond} | "
+                f"{total['corrupt']} | {total['left']} ({total['after_opening']}) |"
+            )
+
+        with tempfile.TemporaryDirectory() as run:  # how long a whole import takes here
+            started = time.monotonic()
+            unkilled = slide_import_run(Path(run), source, labels, 600.0)[0]
+            whole = time.monotonic() - started
+        imports = []
+        for _ in range(kills):
+            with tempfile.TemporaryDirectory() as run:
+                imports.append(slide_import_run(Path(run), source, labels, rng.uniform(0.5, whole)))
+        found = [kind for kind, _, _ in imports]
+        print(
+            f"\n#### Kill -9 during a slide's label import (a whole import: {whole:.0f} s, then {unkilled})\n"
+        )
+        print(
+            "| runs | old mask whole | import complete | mixed or missing | "
+            "leftovers of the kill (after opening) |"
+        )
+        print("|---|---|---|---|---|")
+        print(
+            f"| {len(imports)} | {found.count('old')} | {found.count('new')} | {found.count('mixed')} | "
+            f"{sum(r[1] for r in imports)} ({sum(r[2] for r in imports)}) |"
+        )
+
+        print('\n#### Two windows painting one slide ("edit anyway"), 40 strokes each in the same chunks\n')
+        print(
+            "| chunks written | painted | on disk (mask or conflict copy) | lost, reported | lost silently | "
+            "conflict copies | corrupt |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for title, checked in (("without a check (before)", False), ("stamp checked (now)", True)):
+            with tempfile.TemporaryDirectory() as run:
+                c = two_slide_writers_run(Path(run), source, checked)
+            print(
+                f"| {title} | {c['painted']} | {c['on disk']} | {c['lost, reported']} | "
+                f"{c['lost silently']} | {c['conflict copies']} | {c['corrupt']} |"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--retry-seconds", type=float, default=32.0)
     parser.add_argument("--slow-seconds", type=float, default=20.0)
+    parser.add_argument("--only-slides", action="store_true", help="the slide tables only")
     args = parser.parse_args()
-    kill_table(args.kills, args.seed)
-    slow_save_table(args.slow_seconds)
-    two_writers_table()
-    retry_table(args.retry_seconds)
+    if not args.only_slides:
+        kill_table(args.kills, args.seed)
+        slow_save_table(args.slow_seconds)
+        two_writers_table()
+        retry_table(args.retry_seconds)
+    slide_tables(args.kills, args.seed)
 
 
 if __name__ == "__main__":
