@@ -25,12 +25,28 @@ _NUMBER_KEYS = frozenset("0123456789.,:-+ ")
 
 _ENDS_EDITING = (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape)
 
+_MODIFIER_KEYS = frozenset(
+    (
+        Qt.Key.Key_Shift,
+        Qt.Key.Key_Control,
+        Qt.Key.Key_Alt,
+        Qt.Key.Key_AltGr,
+        Qt.Key.Key_Meta,
+        Qt.Key.Key_Super_L,
+        Qt.Key.Key_Super_R,
+        Qt.Key.Key_CapsLock,
+        Qt.Key.Key_NumLock,
+    )
+)
+"""Keys that arrive alone before the key they modify (Shift before the colon of 1:30, Ctrl
+before A): the field keeps them, and the key after them decides."""
+
 
 def field_takes(field: QAbstractSpinBox | QLineEdit, event: QKeyEvent) -> bool:
     """Whether ``field`` would use ``event``: a digit or separator, another printable key that
     can still make its number (its own validator says: "2 min" in a time field), or an editing
-    key (clipboard, Select All)."""
-    if any(event.matches(key) for key in _EDITING):
+    key (clipboard, Select All), or a modifier pressed alone."""
+    if event.key() in _MODIFIER_KEYS or any(event.matches(key) for key in _EDITING):
         return True
     modifiers = event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
     text = event.text()
