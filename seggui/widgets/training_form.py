@@ -90,7 +90,8 @@ class TrainingForm(QWidget):
         self.crop_spin.setSuffix(" px")
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(1, 256)
-        self.augment_check = QCheckBox("flips, rotations, brightness, contrast")
+        self.augment_check = QCheckBox("flips, rotations, intensity")
+        self.augment_check.setToolTip("Random flips, rotations, brightness and contrast of the crops")
         self.cache_spin = QSpinBox()
         self.cache_spin.setRange(0, 1 << 20)
         self.cache_spin.setSingleStep(256)
@@ -111,6 +112,9 @@ class TrainingForm(QWidget):
             "The image channels a new model reads, numbered as in the Channels dock (1, 2, 4); "
             "empty: every channel. The model remembers them and reads the same ones when it predicts"
         )
+        for combo in (self.start_combo, self.preset_combo):  # long choices elide: the panel keeps its width
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(12)
         form.addRow("Start from", self.start_combo)
         form.addRow("Network", self.preset_combo)
         form.addRow("Epochs", self.epochs_spin)

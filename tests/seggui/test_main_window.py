@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QAbstractButton, QApplication, QScrollArea
 
 from model.classes import IGNORE_INDEX, default_classes
 from model.storage.imageio import read_mask, write_mask
@@ -380,6 +381,23 @@ def test_the_window_fits_a_small_screen_and_advanced_scrolls_instead_of_squeezin
     assert window.size() == before
     assert panel.loss_chart.height() >= min(charts[0], panel.loss_chart.minimumHeight())
     assert panel.iou_chart.height() >= panel.iou_chart.minimumHeight()
+
+
+def test_advanced_options_keep_the_model_panel_within_its_dock(qtbot, window, tmp_path):
+    window.resize(1400, 900)  # the window's size on a large screen
+    open_folder(qtbot, window, _folder(tmp_path))
+    panel = window.model_panel
+    panel.form.advanced_toggle.setChecked(True)
+    qtbot.waitUntil(lambda: panel.form.advanced.isVisible(), timeout=5000)
+    scroll = next(s for s in window.findChildren(QScrollArea) if s.widget() is panel)
+    # Before: the form's long choices made the panel 415 px wide in a dock showing 325, and the
+    # Stop button, Replace Mask and the end of every message were cut off at the right.
+    for _ in range(3):  # the layout requests the toggle posted: the panel takes its new size
+        QApplication.sendPostedEvents()
+        QApplication.processEvents()
+    assert panel.width() <= scroll.viewport().width(), (panel.width(), scroll.viewport().width())
+    stop = next(b for b in panel.findChildren(QAbstractButton) if b.text() == "Stop")
+    assert stop.mapTo(panel, stop.rect().topRight()).x() < scroll.viewport().width()
 
 
 def test_the_fill_tool_fills_pixels_that_look_alike_and_painting_can_spare_labels(qtbot, window, tmp_path):
