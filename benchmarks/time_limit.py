@@ -6,13 +6,14 @@ One folder: an 8000 x 8000 colour image and a 512 x 512 one, each with a few str
 classes (the large one holds the hold-out strokes). Then, on this machine:
 
 1. ``train`` with a time limit of ``--limit`` seconds, headless, in this process: the wall time
-   from the first step to the end of the run (the final scoring included) against the limit.
+   from the call (loading included, as the limit counts) to the end of the run (the final
+   scoring included) against the limit.
 2. The same run stopped ``--stop-after`` seconds in: the time from Stop to the run's return.
 3. The real window (offscreen, ``quit_driver.py``) on the folder closed with nothing running
    (the baseline), while it trains, and while it predicts the large image: the time from the
    close to the end of the process.
 
-The baseline is the limit itself (target: the run within 10 % of it; Stop and Quit under 2 s).
+The baseline is the limit itself (target: the run within 97-102 % of it; Stop and Quit under 2 s).
 Prints a Markdown table.
 """
 
@@ -92,11 +93,12 @@ def timed_run(folder: Path, limit: float, stop_after: float | None) -> dict[str,
         out_path=folder / "models" / "m.pt",
         on_event=on_event,
         should_stop=stop.is_set,
+        started=time.perf_counter(),
     )
     ended = time.monotonic()
     return {
         "loading_s": first[0] - began,
-        "run_s": ended - first[0],
+        "run_s": ended - began,
         "stop_to_idle_s": ended - stop_at[0] if stop_at else float("nan"),
         "steps": result.steps,
         "scored": result.best_metrics is not None,
@@ -134,10 +136,9 @@ def main() -> None:
     print("| what | measured | target | ratio to the target |")
     print("|---|---|---|---|")
     print(
-        f"| run, first step to the end (final scoring included; loading before it "
-        f"{limited['loading_s']:.1f} s)"
-        f" | {limited['run_s']:.1f} s ({limited['steps']} steps, scored: {limited['scored']}) "
-        f"| {args.limit:.0f} s + 10 % | {limited['run_s'] / args.limit:.2f}x of the limit |"
+        f"| run, its call to its end (loading, {limited['loading_s']:.1f} s, and the final scoring "
+        f"included) | {limited['run_s']:.1f} s ({limited['steps']} steps, scored: {limited['scored']}) "
+        f"| 97-102 % of {args.limit:.0f} s | {limited['run_s'] / args.limit:.3f}x of the limit |"
     )
     print(
         f"| Stop {args.stop_after:.0f} s in, to idle | {stopped['stop_to_idle_s']:.2f} s | 2 s "

@@ -20,6 +20,22 @@ def scored_on(on_training_strokes: bool) -> str:
     return "the training strokes (nothing held out)" if on_training_strokes else "held-out strokes"
 
 
+def scoring_said(scorings: int, images: int, on_training_strokes: bool, last_at: int, steps: int) -> str:
+    """What a run scored its weights on and when: "scored 12 times on 73 held-out images, the
+    last after the last step"."""
+    if scorings == 0:
+        return "not scored (stopped before its first scoring)"
+    what = (
+        f"the training strokes of {counted(images, 'image')} (nothing held out)"
+        if on_training_strokes
+        else counted(images, "held-out image")
+    )
+    when = "after the last step" if last_at == steps else f"after step {last_at} of {steps}"
+    if scorings == 1:
+        return f"scored on {what} {when}"
+    return f"scored {scorings} times on {what}, the last {when}"
+
+
 _CLOCK = re.compile(r"^\s*(?:(\d+):)?(\d+):(\d{1,2})\s*$")
 _UNIT = re.compile(r"^\s*(\d+(?:[.,]\d*)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)?\s*$", re.I)
 _SECONDS = {"s": 1, "m": 60, "h": 3600}

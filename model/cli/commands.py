@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -112,7 +113,7 @@ def _train(args: argparse.Namespace) -> int:
             print(f"starting from {init.config.describe()}", file=sys.stderr)
     distributed.init_from_environment(choose_device(settings.device))
     quiet = distributed.rank() != 0
-    log_lines = cli_output.TrainingLog(classes, sys.stderr.isatty())
+    log_lines = cli_output.TrainingLog(classes, sys.stderr.isatty(), args.started)
     skipped: list[str] = []
 
     def problem(message: str) -> None:
@@ -133,6 +134,7 @@ def _train(args: argparse.Namespace) -> int:
             on_problem=problem,
             ignore_value=args.ignore_value,
             samples=samples,  # listed once (the preset and the classes came from it)
+            started=args.started,  # the time limit counts from the command's start
         )
     except KeyboardInterrupt:
         stop.set()
@@ -380,8 +382,10 @@ def _import(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one CLI command; returns the process exit code."""
+    started = time.perf_counter()  # a time limit counts from here, as the user counts it
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started = started
     if args.command is None:
         parser.print_help()
         return 0

@@ -21,9 +21,11 @@ class TrainingLog:
     """Training progress on stderr: one updating line on a terminal, else a plain line every
     ``PROGRESS_S`` seconds; a line per validation; and the closing summary on stdout."""
 
-    def __init__(self, classes: list[ClassInfo], tty: bool) -> None:
+    def __init__(self, classes: list[ClassInfo], tty: bool, started: float | None = None) -> None:
+        """``started``: ``time.perf_counter()`` when the command started (the time a run took,
+        and its time limit, count from it)."""
         self.classes, self.tty = classes, tty
-        self.started = time.monotonic()
+        self.started = time.perf_counter() if started is None else started
         self.last_line = -PROGRESS_S
         self.images = (0, 0)
         self.best: tuple[int, float] | None = None
@@ -42,11 +44,12 @@ class TrainingLog:
                 file=sys.stderr,
             )
         elif isinstance(event, StepEnded):
-            now = time.monotonic()
+            now = time.perf_counter()
             if not self.tty and now - self.last_line < PROGRESS_S:
                 return
             self.last_line = now
-            left = event.elapsed_s * (1 - event.progress) / event.progress if event.progress > 0 else 0.0
+            gone = now - self.started
+            left = gone * (1 - event.progress) / event.progress if event.progress > 0 else 0.0
             line = (
                 f"step {event.step} ({100 * event.progress:.0f} %) loss {event.loss:.4f} "
                 f"{event.images_per_s:.1f} crops/s, {duration(left)} left"
@@ -67,16 +70,19 @@ class TrainingLog:
     def summary(self, out: Path, result: object, skipped: int) -> str:
         metrics = getattr(result, "best_metrics", None)
         if getattr(result, "kept_latest", False) and metrics is not None:
-            best = f"latest weights kept (sparse strokes), mIoU {metrics.mean_iou:.4f} on {self.strokes}"
+            best = f"latest weights kept (sparse strokes), mIoU {metrics.mean_iou:.4f}; "
         elif self.best:
-            best = f"best mIoU {self.best[1]:.4f} on {self.strokes} at epoch {self.best[0]}"
+            best = f"best mIoU {self.best[1]:.4f} at epoch {self.best[0]}; "
+        elif metrics is not None:
+            best = f"mIoU {metrics.mean_iou:.4f}; "
         else:
-            best = "not scored"
+            best = ""
         stopped = ", stopped early" if getattr(result, "stopped", False) else ""
+        scoring = getattr(result, "scoring", "not scored")
         return (
             f"saved {out}: trained on {counted(self.images[0], 'image')} ({self.images[1]} held out), "
-            f"{skipped} skipped; {getattr(result, 'steps', 0)} steps{stopped}; {best}; "
-            f"{duration(time.monotonic() - self.started)}"
+            f"{skipped} skipped; {getattr(result, 'steps', 0)} steps{stopped}; {best}{scoring}; "
+            f"{duration(time.perf_counter() - self.started)}"
         )
 
 

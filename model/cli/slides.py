@@ -166,11 +166,18 @@ def train_slide_command(args: argparse.Namespace) -> int:
         )
         train, val = split_train_val(regions, settings.val_fraction, settings.seed)
         print(f"training on {len(regions)} labelled regions of {args.image.name}", file=sys.stderr)
-        log_lines = cli_output.TrainingLog(classes, sys.stderr.isatty())
+        log_lines = cli_output.TrainingLog(classes, sys.stderr.isatty(), args.started)
         stop = threading.Event()
         try:
             result = fit(
-                settings, train, val, classes, init=init, on_event=log_lines, should_stop=stop.is_set
+                settings,
+                train,
+                val,
+                classes,
+                init=init,
+                on_event=log_lines,
+                should_stop=stop.is_set,
+                started=args.started,
             )
         except KeyboardInterrupt:
             stop.set()

@@ -51,25 +51,35 @@ def fit_temperature(log_probs: torch.Tensor, targets: torch.Tensor) -> float:
 def held_out_pixels(
     windows: Iterable[tuple[np.ndarray, np.ndarray]], should_stop: Callable[[], bool], seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor] | None:
-    """Log probabilities (``N x C``) and classes (``N``) of a sample of the labelled pixels of
-    ``windows``: (``C x h x w`` probabilities, ``h x w`` labels) pairs. None if stopped."""
+    """Log probabilities (``N x C``) and classes (``N``) of a uniform sample of at most
+    ``MAX_PIXELS`` of the labelled pixels of ``windows``: (``C x h x w`` probabilities, ``h x w``
+    labels) pairs. Each pixel draws a random key and the smallest keys are kept as windows come,
+    so memory stays within twice the sample however many windows there are. None if stopped."""
     from model.classes import IGNORE_INDEX
 
     rng = np.random.default_rng(seed)
-    found: list[tuple[np.ndarray, np.ndarray]] = []
+    keys = np.empty(0, np.float64)
+    log_probs = np.empty((0, 1), np.float32)
+    targets = np.empty(0, np.int64)
     for probs, labels in windows:
         if should_stop():
             return None
         where = np.flatnonzero(labels != IGNORE_INDEX)
+        drawn = rng.random(where.size)
+        if keys.size >= MAX_PIXELS:  # only keys below the largest kept can join the sample
+            below = drawn < keys.max()
+            where, drawn = where[below], drawn[below]
         if where.size > MAX_PIXELS:
-            where = rng.choice(where, MAX_PIXELS, replace=False)
+            smallest = np.argpartition(drawn, MAX_PIXELS)[:MAX_PIXELS]
+            where, drawn = where[smallest], drawn[smallest]
         flat = probs.reshape(probs.shape[0], -1)[:, where].T.astype(np.float32)
-        found.append((np.log(np.clip(flat, 1e-7, 1.0)), labels.ravel()[where].astype(np.int64)))
-    if not found:
+        found = np.log(np.clip(flat, 1e-7, 1.0))
+        log_probs = np.concatenate([log_probs, found]) if keys.size else found
+        targets = np.concatenate([targets, labels.ravel()[where].astype(np.int64)])
+        keys = np.concatenate([keys, drawn])
+        if keys.size > MAX_PIXELS:
+            kept = np.argpartition(keys, MAX_PIXELS)[:MAX_PIXELS]
+            keys, log_probs, targets = keys[kept], log_probs[kept], targets[kept]
+    if not keys.size:
         return torch.zeros((0, 1)), torch.zeros(0, dtype=torch.int64)
-    log_probs = np.concatenate([f[0] for f in found])
-    targets = np.concatenate([f[1] for f in found])
-    if targets.size > MAX_PIXELS:
-        keep = rng.choice(targets.size, MAX_PIXELS, replace=False)
-        log_probs, targets = log_probs[keep], targets[keep]
-    return torch.from_numpy(log_probs), torch.from_numpy(targets)
+    return torch.from_numpy(np.ascontiguousarray(log_probs)), torch.from_numpy(targets)

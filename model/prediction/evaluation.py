@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import random
 from collections.abc import Callable, Iterator
@@ -12,7 +11,7 @@ import torch
 
 from model.classes import IGNORE_INDEX
 from model.errors import SegGUIError
-from model.prediction.calibration import fit_temperature, held_out_pixels
+from model.prediction.calibration import held_out_pixels
 from model.prediction.metrics import SegmentationMetrics, confusion_matrix, metrics_from_confusion
 from model.prediction.predict import Prediction, predict_standardised
 from model.training.training_images import TrainingImage
@@ -64,6 +63,36 @@ def evaluate_images(
     return None if should_stop() else metrics_from_confusion(confusion)
 
 
+def scored_with_sample(
+    model: torch.nn.Module,
+    images: list[TrainingImage],
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    device: torch.device,
+    should_stop: Callable[[], bool] = _never,
+    on_problem: Callable[[str], None] | None = None,
+) -> tuple[SegmentationMetrics, tuple[torch.Tensor, torch.Tensor]] | None:
+    """``evaluate_images`` and, from the same predictions, the sample of labelled pixels that
+    calibrates these weights (``held_out_pixels``): a run's end predicts its held-out images
+    once, where scoring and calibrating took two passes. None if stopped midway."""
+    num_classes = model.config.num_classes
+    confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
+
+    def scored() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        windows = predicted_windows(
+            model, images, mean, std, device, should_stop, on_problem or _warn, probabilities=True
+        )
+        for prediction, labels in windows:
+            confusion[...] += confusion_matrix(labels, prediction.classes, num_classes)
+            assert prediction.probabilities is not None
+            yield prediction.probabilities, labels
+
+    pixels = held_out_pixels(scored(), should_stop)
+    if pixels is None or should_stop():
+        return None
+    return metrics_from_confusion(confusion), pixels
+
+
 def predicted_windows(
     model: torch.nn.Module,
     images: list[TrainingImage],
@@ -112,22 +141,6 @@ def labelled_windows(
         yield (planes - mean_t) / std_t, window_labels
 
 
-def fit_model_temperature(
-    model: torch.nn.Module,
-    images: list[TrainingImage],
-    mean: tuple[float, ...],
-    std: tuple[float, ...],
-    device: torch.device,
-    should_stop: Callable[[], bool] = _never,
-) -> float | None:
-    """The temperature that calibrates ``model``'s probabilities on the labelled pixels of
-    ``images`` (``model.prediction.calibration``), None if stopped. Unreadable images are left out
-    (``evaluate_images`` reports them)."""
-    windows = predicted_windows(model, images, mean, std, device, should_stop, probabilities=True)
-    pixels = held_out_pixels(((p.probabilities, labels) for p, labels in windows), should_stop)
-    return None if pixels is None or should_stop() else fit_temperature(*pixels)
-
-
 WHOLE_IMAGE_PIXELS = 2048 * 2048
 """Images up to this size are scored whole; larger ones only in the windows holding labels."""
 WINDOW = 896
@@ -161,22 +174,3 @@ def scored_windows(mask: np.ndarray) -> list[tuple[Box, Box]]:
                 )
                 out.append((outer, (cy0, cy1, cx0, cx1)))
     return out
-
-
-def calibrated_temperature(
-    scored: torch.nn.Module,
-    state: dict[str, torch.Tensor] | None,
-    validation: list[TrainingImage],
-    mean: tuple[float, ...],
-    std: tuple[float, ...],
-    device: torch.device,
-    stop_requested: Callable[[], bool],
-) -> float:
-    """The kept weights' temperature, fitted on the pixels the run was scored on (1.0, no
-    calibration, when stopped meanwhile or nothing is kept)."""
-    if state is None or stop_requested():
-        return 1.0
-    kept = copy.deepcopy(scored)
-    kept.load_state_dict(state)
-    fitted = fit_model_temperature(kept.to(device), validation, mean, std, device, stop_requested)
-    return 1.0 if fitted is None else fitted

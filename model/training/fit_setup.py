@@ -155,6 +155,8 @@ class BestKeeper:
         self.score = -math.inf
         self.state: dict[str, torch.Tensor] | None = None
         self.metrics: SegmentationMetrics | None = None
+        self.sample: tuple[torch.Tensor, torch.Tensor] | None = None
+        """The kept weights' calibration pixels (``held_out_pixels``), from their own scoring."""
 
     def keep_if_none(self, model: torch.nn.Module) -> None:
         """Keep ``model``'s weights, unscored, when no epoch was kept (a run stopped before its
@@ -162,8 +164,14 @@ class BestKeeper:
         if self.state is None:
             self.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
 
-    def offer(self, model: torch.nn.Module, metrics: SegmentationMetrics) -> bool:
-        """Offer the weights of an epoch; true if they scored best so far."""
+    def offer(
+        self,
+        model: torch.nn.Module,
+        metrics: SegmentationMetrics,
+        sample: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> bool:
+        """Offer the weights of an epoch, with the pixels their scoring sampled to calibrate
+        them; true if they scored best so far."""
         score = metrics.mean_iou if not math.isnan(metrics.mean_iou) else -1.0
         better = dist_utils.any_rank(
             self.rank == 0 and (score > self.score or self.state is None), self.device
@@ -171,6 +179,6 @@ class BestKeeper:
         if better:
             self.score = score
         if better or self.latest:
-            self.metrics = metrics
+            self.metrics, self.sample = metrics, sample
             self.state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
         return better

@@ -27,7 +27,8 @@ from model.errors import DatasetError, SegGUIError
 from model.networks.checkpoint import Checkpoint, save_checkpoint
 from model.networks.config import AUTO_PRESET
 from model.networks.network_choice import model_channels, resolve_preset
-from model.prediction.evaluation import calibrated_temperature, evaluate_images, split_train_val
+from model.prediction.calibration import fit_temperature
+from model.prediction.evaluation import evaluate_images, scored_with_sample, split_train_val
 from model.prediction.metrics import SegmentationMetrics
 from model.prediction.predict import predict_tiled, without_nodata
 from model.storage.image_cache import DecodedCache, cache_bytes
@@ -44,7 +45,7 @@ from model.training.fit_setup import (
     start_network,
 )
 from model.training.losses import segmentation_loss
-from model.training.scoring_pace import ScoringPace, estimated_scoring_s
+from model.training.scoring_pace import ScoringPace, TimeLimit, estimated_scoring_s
 from model.training.settings import TrainSettings
 from model.training.train_events import (
     EpochEnded,
@@ -58,6 +59,7 @@ from model.training.train_events import (
     last_epoch,
 )
 from model.training.training_images import TrainingImage, load_training_set
+from model.words import scoring_said
 
 __all__ = [
     "EpochEnded",
@@ -109,8 +111,12 @@ def fit(
     preview: Callable[[], PreviewRequest | None] | None = None,
     preview_interval_s: float | None = None,
     on_problem: Callable[[str], None] | None = None,
+    started: float | None = None,
 ) -> TrainResult:
     """Train a U-Net on ``train_images`` and return the checkpoint it keeps.
+
+    ``started`` is ``time.perf_counter()`` when the user started the run (the command, the Train
+    press): ``settings.time_budget_s`` counts from it, loading included (from now without it).
 
     ``preview`` is asked after every epoch, and also every ``preview_interval_s`` seconds within
     long epochs, for an image to predict with the current weights (``PreviewReady`` events).
@@ -191,6 +197,7 @@ def fit(
     scored = ema.shadow if ema is not None else model  # what is validated, previewed and saved
     best = BestKeeper(rank, device, latest=keeps_latest(validation))
     scoring = ScoringPace(device)
+    limit = TimeLimit(settings.time_budget_s, time.perf_counter() if started is None else started)
     if settings.time_budget_s is not None:  # what the run's last scoring will take, before any
         scoring.last_s = estimated_scoring_s(scored, validation, device)
     threads_before = torch.get_num_threads()
@@ -221,21 +228,36 @@ def fit(
         emit(EpochEnded(number, step, loss, metrics, improved, elapsed, train_s, held_in))
         epoch_losses.clear()
 
+    def score(partial: bool) -> bool:
+        """Score the weights as they are now (False: stopped meanwhile); ``partial``: a stop or
+        the time limit cut the epoch."""
+        dist_utils.sync_buffers(scored)
+        with scoring:
+            outcome = scored_with_sample(scored, validation, mean, std, device, stop_requested, on_problem)
+        limit.restart_lap()
+        if outcome is None:
+            return False
+        nonlocal scored_at, scorings
+        metrics, sample = outcome
+        scored_at, scorings = step, scorings + 1
+        scored_now(metrics, best.offer(scored, metrics, sample), partial)
+        return True
+
+    scored_at, scorings = -1, 0  # the step after which the weights were last scored; how often
     window_start, window_images = start, 0
     last_preview = start
+    limit.restart_lap()
     try:
         model.train()
         for images, targets in loader:
-            elapsed = time.perf_counter() - start
-            # The end of a run scores and calibrates once more: its time is kept within the limit.
-            reserve = 2 * scoring.last_s
-            out_of_time = settings.time_budget_s is not None and elapsed + reserve >= settings.time_budget_s
+            now = limit.lap()
+            # The run's end scores once more (and calibrates from that scoring): it is kept
+            # within the limit, with the step that would come first.
+            out_of_time = not limit.fits(now, 0.0, scoring.last_s)
             if dist_utils.any_rank(stop_requested() or out_of_time, device):
                 stopped = not out_of_time
                 break
-            progress = step / total_steps
-            if settings.time_budget_s:
-                progress = max(progress, elapsed / settings.time_budget_s)
+            progress = max(step / total_steps, limit.progress(now))
             if frozen_encoder and progress >= settings.encoder_warmup:
                 set_trainable(frozen_encoder, True)
                 frozen_encoder = []
@@ -296,19 +318,14 @@ def fit(
                 )
             )
             end_of_epoch = step % steps_per_epoch == 0 or step == total_steps
-            if end_of_epoch and not scoring.due(step == total_steps):
-                epoch += 1  # scored with a later epoch: a scoring takes long against these epochs
+            room = limit.fits(time.perf_counter(), scoring.last_s, scoring.last_s)
+            if end_of_epoch and not scoring.due(step == total_steps, room):
+                epoch += 1  # scored with a later epoch, or at the run's end
             elif end_of_epoch:
                 epoch += 1
-                dist_utils.sync_buffers(scored)
-                with scoring:
-                    metrics = evaluate_images(
-                        scored, validation, mean, std, device, stop_requested, on_problem
-                    )
-                if metrics is None:
+                if not score(partial=False):
                     stopped = True
                     break
-                scored_now(metrics, best.offer(scored, metrics))
                 _emit_preview(preview, scored, mean, std, device, emit, settings.channels)
                 model.train()
                 window_start, window_images = time.perf_counter(), 0
@@ -318,19 +335,14 @@ def fit(
                 model.train()
                 last_preview = time.perf_counter()
 
-        if epoch_losses or best.state is None:
-            # Stopped (or out of time) between validations: score the latest weights too, unless
-            # the user stops that as well (then they are kept unscored if nothing else was).
-            dist_utils.sync_buffers(scored)
-            metrics = evaluate_images(scored, validation, mean, std, device, stop_requested, on_problem)
-            if metrics is not None:
-                partial = step % steps_per_epoch != 0  # the epoch it stopped in counts
-                scored_now(metrics, best.offer(scored, metrics), partial)
-            else:
-                best.keep_if_none(scored)
-        temperature = calibrated_temperature(
-            scored, best.state, validation, mean, std, device, stop_requested
-        )
+        # Stopped (or out of time) between validations: score the latest weights too, unless
+        # the user stops that as well (then they are kept unscored if nothing else was); the
+        # epoch it stopped in counts.
+        if (epoch_losses or best.state is None) and not score(partial=step % steps_per_epoch != 0):
+            best.keep_if_none(scored)
+        # The kept weights' temperature, fitted on the pixels their own scoring sampled.
+        sample = best.sample if not stop_requested() else None
+        temperature = fit_temperature(*sample) if sample is not None else 1.0
     finally:
         torch.set_num_threads(threads_before)
         set_trainable(frozen_encoder, True)
@@ -355,6 +367,7 @@ def fit(
         best.latest,
         start_metrics,
         precision_name(precision.chosen),
+        scoring_said(scorings, len(validation), validating_on_training, scored_at, step),
     )
 
 
@@ -397,6 +410,7 @@ def train_from_folders(
     on_problem: Callable[[str], None] | None = None,
     ignore_value: int | None = None,
     samples: list[Sample] | None = None,
+    started: float | None = None,
 ) -> TrainResult:
     """Find, load and split the labelled images of two folders, train, and save the model.
 
@@ -404,8 +418,9 @@ def train_from_folders(
     remains a ``DatasetError`` explains why. ``ignore_value`` in the masks reads as not labelled.
     ``samples`` is the folders' listing when the caller has it already. Images are read from
     disk as training needs them, through a cache of ``settings.cache_mb``. Only rank 0 writes
-    ``out_path``.
+    ``out_path``. ``started``: as ``fit``'s (the time limit counts the loading here too).
     """
+    started = time.perf_counter() if started is None else started
     samples = samples if samples is not None else find_samples(image_dir, mask_dir)
     if init is None and settings.preset == AUTO_PRESET:
         name, why = resolve_preset(settings.preset, samples, settings.channels)
@@ -435,6 +450,7 @@ def train_from_folders(
         on_event=on_event,
         should_stop=should_stop,
         on_problem=on_problem,
+        started=started,
     )
     if out_path is not None and dist_utils.rank() == 0:
         save_checkpoint(out_path, result.checkpoint)

@@ -85,6 +85,8 @@ class TrainResult:
     precision: str = "float32"
     """What the steps computed in (``model.compute.precision``): float16 on CUDA, bfloat16 on a
     CPU with AMX where it timed faster than float32."""
+    scoring: str = "not scored"
+    """What the run scored its weights on, how often and when (``model.words.scoring_said``)."""
 
     @property
     def worse_than_start(self) -> bool:

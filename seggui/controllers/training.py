@@ -354,4 +354,7 @@ def _finished_message(outcome: TrainOutcome, kept: Path | None) -> str:
         else "best epoch kept"
     )
     network = result.checkpoint.config.describe()
-    return f"{took}; {kept_what} ({score}), saved as {outcome.model_path.name}; network: {network}"
+    return (
+        f"{took}; {kept_what} ({score}); {result.scoring}; saved as {outcome.model_path.name}; "
+        f"network: {network}"
+    )

@@ -295,6 +295,9 @@ def test_training_output_without_a_terminal_and_its_summary(tmp_path, capsys, mo
     assert len(steps) == 4 and "crops/s" in steps[0] and " left" in steps[0]
     assert captured.out.startswith(f"saved {out}: trained on 3 images") and "1 skipped" in captured.out
     assert "best mIoU" in captured.out  # full masks: the best epoch is kept
+    # Before: a run scored only at its end said "not scored"; now what and when is said.
+    said = "scored 4 times on the training strokes of 3 images (nothing held out), the last after the last"
+    assert said in captured.out
 
 
 def test_evaluate_prints_accuracies_and_the_confusion_matrix(trained, capsys):

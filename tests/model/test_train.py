@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import threading
 
 import numpy as np
@@ -161,40 +162,111 @@ def test_previews_also_come_within_long_epochs():
     assert steps_before_epoch_end.count("PreviewReady") == 2  # after steps 1 and 2
 
 
-def test_the_time_budget_counts_wall_clock_time_validation_included(monkeypatch):
+class FakeClock:
+    """``time`` for the training loop and its pace: only what a test adds passes."""
+
+    now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    monotonic = perf_counter
+
+
+def _on_fake_clock(monkeypatch, scoring_s: float) -> tuple[FakeClock, list[float]]:
+    """Training and scoring on a fake clock where a scoring takes ``scoring_s`` (a test adds
+    its steps' time). Returns the clock and the times scorings ended."""
     import model.training.train as train_module
 
-    class Clock:
-        now = 0.0
-
-        def perf_counter(self) -> float:
-            return self.now
-
-        monotonic = perf_counter
-
-    clock = Clock()
+    clock = FakeClock()
     monkeypatch.setattr(train_module, "time", clock)
-    monkeypatch.setattr(scoring_pace, "time", clock)  # the pace of scorings runs on the same clock
-    real_evaluate = train_module.evaluate_images
+    monkeypatch.setattr(scoring_pace, "time", clock)
+    real_scoring = train_module.scored_with_sample
+    scorings: list[float] = []
 
-    def slow_validation(*args, **kwargs):
-        clock.now += 10.0  # validation takes 10 s; the training steps take no time at all
-        return real_evaluate(*args, **kwargs)
+    def slow_scoring(*args, **kwargs):
+        clock.now += scoring_s
+        scorings.append(clock.now)
+        return real_scoring(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "evaluate_images", slow_validation)
-    epochs: list[int] = []
+    monkeypatch.setattr(train_module, "scored_with_sample", slow_scoring)
+    monkeypatch.setattr(train_module, "estimated_scoring_s", lambda *args: scoring_s)  # a warm timing
+    return clock, scorings
+
+
+@pytest.mark.parametrize(
+    "limit_s, scoring_s, loading_s, scorings_made",
+    [(25.0, 10.0, 0.0, 1), (25.0, 10.0, 5.0, 1), (100.0, 2.0, 0.0, 9), (100.0, 0.5, 30.0, 12)],
+)
+def test_a_time_limit_trains_until_the_end_must_begin_and_holds(
+    monkeypatch, limit_s, scoring_s, loading_s, scorings_made
+):
+    """A limit counted from the user's start (``loading_s`` before the run), 200 steps' worth,
+    scorings of ``scoring_s`` (at least ``scorings_made``). Before: the run kept twice a cold
+    scoring in reserve and ended a third early, and the pace then skipped every epoch's scoring."""
+    clock, scorings = _on_fake_clock(monkeypatch, scoring_s=scoring_s)
+
+    def on_event(event):
+        if type(event).__name__ == "StepEnded":
+            clock.now += limit_s / 200
+
+    clock.now = loading_s
     result = fit(
-        TrainSettings(max_steps=400, time_budget_s=25.0, **FAST),
-        shapes_dataset(4),
+        TrainSettings(max_steps=100_000, time_budget_s=limit_s, **{**FAST, "crop_size": 32, "batch_size": 2}),
+        shapes_dataset(4),  # 8 steps an epoch
         [],
         default_classes(3),
-        on_event=lambda e: epochs.append(e.epoch) if isinstance(e, EpochEnded) else None,
+        on_event=on_event,
+        started=0.0,
     )
-    # Before: only step time counted, so the 25 s budget never ran out and all 400 steps ran.
-    # Scoring takes 10 s, so the run keeps 20 s for the scoring that ends it: the whole run,
-    # both scorings included, fits the 25 s (before this, scoring every epoch took it to 30 s).
-    assert result.steps < 400 and not result.stopped
-    assert clock.now <= 25.0 and len(epochs) == 1
+    assert not result.stopped
+    # The end (one more step, the last scoring, 0.5 s) is kept within the limit, and no more:
+    assert 0.97 * limit_s <= clock.now <= limit_s
+    # Epochs are scored as the pace allows (a slow scoring spaced to four times its length)
+    # and the limit has room; the last scoring ends the run.
+    assert len(scorings) >= scorings_made and scorings[-1] == clock.now
+    if scoring_s >= 1:
+        assert all(b - a >= 4 * scoring_s for a, b in itertools.pairwise(scorings))
+    times = "" if len(scorings) == 1 else f" {len(scorings)} times"
+    said = f"scored{times} on the training strokes of 4 images (nothing held out)"
+    assert result.scoring.startswith(said) and result.scoring.endswith("after the last step")
+
+
+def test_the_scoring_estimate_is_a_warm_one(monkeypatch):
+    """The first prediction of a size is slower than the next: the estimate times the second."""
+    clock = FakeClock()
+    monkeypatch.setattr(scoring_pace, "time", clock)
+    calls = []
+
+    def predict(model, planes, device, probabilities):
+        clock.now += 6.0 if not calls else 1.0
+        calls.append(planes.shape)
+
+    monkeypatch.setattr(scoring_pace, "predict_standardised", predict)
+    model = _tiny_model()
+    images = shapes_dataset(3, size=64)
+    assert scoring_pace.estimated_scoring_s(model, images, torch.device("cpu")) == pytest.approx(3.0)
+    assert len(calls) == 2
+
+
+def _tiny_model() -> torch.nn.Module:
+    from model.networks.config import UNetConfig
+    from model.networks.unet import UNet
+
+    return UNet(UNetConfig(in_channels=1, num_classes=3, base_channels=4, depth=2))
+
+
+def test_time_limit_room_counts_the_next_step_and_the_end(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(scoring_pace, "time", clock)
+    limit = scoring_pace.TimeLimit(60.0, started=-10.0)  # loading took 10 s before the run
+    for _ in range(3):
+        clock.now += 2.0  # steps of 2 s
+        limit.lap()
+    # 44 s of the limit are left: a 30 s scoring, a 2 s step, an 11.5 s end and END_S fit.
+    assert limit.fits(clock.now, 30.0, 11.5) and not limit.fits(clock.now, 30.5, 11.5)
+    assert limit.progress(clock.now) == pytest.approx(16.0 / 60.0)
+    assert scoring_pace.TimeLimit(None, 0.0).fits(1e9, 1e9, 1e9)
 
 
 def test_slow_scorings_are_spaced_and_fast_ones_are_not(monkeypatch):
