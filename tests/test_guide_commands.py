@@ -145,10 +145,24 @@ def write_guide_data(root: Path) -> None:
             Image.fromarray(annot).save(root / "street" / f"{split}annot" / f"f{i}.png")
 
 
+def _minutes_as_seconds(monkeypatch) -> None:
+    """A time limit trains until it ends: the pages' limits (a minute to ten) run here as as
+    many seconds, the run's clock and schedule unchanged otherwise."""
+    from model.training import scoring_pace
+
+    real_init = scoring_pace.TimeLimit.__init__
+
+    def scaled(self, budget_s, started):
+        real_init(self, None if budget_s is None else budget_s / 60, started)
+
+    monkeypatch.setattr(scoring_pace.TimeLimit, "__init__", scaled)
+
+
 @pytest.mark.parametrize("page", [p for p in PAGES if program_commands(p)], ids=lambda p: p.name)
 def test_the_programs_commands_of_each_page_run_as_written(page, tmp_path, monkeypatch, capsys):
     write_guide_data(tmp_path)
     monkeypatch.chdir(tmp_path)  # where the page's commands are typed
+    _minutes_as_seconds(monkeypatch)
     for argv in program_commands(page):
         code = launcher.main(argv)
         said = capsys.readouterr()

@@ -66,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=duration,
         dest="time_budget_s",
         metavar="TIME",
-        help="stop after this long: seconds (90), or as the window writes it (1:30, 90s, 2 min, 1 h); "
-        "validation included, loading the images not",
+        help="end within this long: seconds (90), or as the window writes it (1:30, 90s, 2 min, 1 h); "
+        "counted from the command's start, loading the images and the last scoring included",
     )
     train.add_argument("--batch-size", type=int, help="crops per training step (default 4)")
     train.add_argument(

@@ -85,6 +85,8 @@ def _train(args: argparse.Namespace) -> int:
     if "scale_range" in overrides:
         overrides["scale_range"] = tuple(overrides["scale_range"])
     settings = TrainSettings(**{"preset": AUTO_PRESET, **overrides})
+    if "epochs" in overrides and settings.time_budget_s is not None and not settings.max_steps:
+        print("--epochs is left aside: with --time-budget the limit sets the run's length", file=sys.stderr)
     check_not_edited(args.out)
     in_place = args.resume is not None and args.resume.resolve() == args.out.resolve()
     check_may_replace([args.out], args.overwrite or in_place, args.out.parent)

@@ -32,15 +32,20 @@ class TrainingLog:
         self.strokes = scored_on(False)  # what the scores are measured on
 
     def __call__(self, event: object) -> None:
-        from model.training.train import EpochEnded, StepEnded, TrainingStarted
+        from model.training.train import UNTIL_THE_LIMIT, EpochEnded, StepEnded, TrainingStarted
 
         if isinstance(event, TrainingStarted):
             self.images = (event.train_images, event.val_images)
             self.strokes = scored_on(event.validating_on_training_images)
             held = " (scored on the training strokes)" if event.validating_on_training_images else ""
+            length = (
+                "until the time limit"
+                if event.total_steps >= UNTIL_THE_LIMIT
+                else f"{event.total_steps} steps at most"
+            )
             print(
                 f"training on {event.device}: {counted(event.train_images, 'image')}, "
-                f"{event.val_images or 'none'} held out{held}; {event.total_steps} steps at most",
+                f"{event.val_images or 'none'} held out{held}; {length}",
                 file=sys.stderr,
             )
         elif isinstance(event, StepEnded):

@@ -62,6 +62,7 @@ from model.training.training_images import TrainingImage, load_training_set
 from model.words import scoring_said
 
 __all__ = [
+    "UNTIL_THE_LIMIT",
     "EpochEnded",
     "PreviewReady",
     "PreviewRequest",
@@ -77,6 +78,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+UNTIL_THE_LIMIT = 10**9
+"""The steps of a run whose time limit sets its length."""
 
 
 def _never() -> bool:
@@ -148,7 +153,10 @@ def fit(
     total_pixels = sum(item.sampling.shape[0] * item.sampling.shape[1] for item in train_images)
     crops_per_epoch = max(len(train_images), math.ceil(total_pixels / settings.crop_size**2))
     steps_per_epoch = max(1, math.ceil(crops_per_epoch / (settings.batch_size * world)))
-    total_steps = settings.max_steps or settings.epochs * steps_per_epoch
+    # A time limit sets the run's length (the epochs do not end it before the limit; --steps
+    # still caps it): its learning rate follows the time gone.
+    timed = settings.time_budget_s is not None and not settings.max_steps
+    total_steps = UNTIL_THE_LIMIT if timed else (settings.max_steps or settings.epochs * steps_per_epoch)
     workers = loader_workers(settings.num_workers, device, dist_utils.processes_on_this_machine())
     share_caches(train_images, workers)
     dataset = CropDataset(

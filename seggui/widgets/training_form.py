@@ -132,6 +132,7 @@ class TrainingForm(QWidget):
             spin.valueChanged.connect(self._save)
         for dspin in (self.budget_spin, self.lr_spin):
             dspin.valueChanged.connect(self._save)
+        self.budget_spin.valueChanged.connect(self._show_what_sets_the_length)
         self.preset_combo.currentIndexChanged.connect(self._save)
         self.augment_check.toggled.connect(self._save)
         self.channels_edit.editingFinished.connect(self._save)
@@ -182,6 +183,7 @@ class TrainingForm(QWidget):
         self._chosen = start if isinstance(start, str) else START_CURRENT
         del blockers
         self._update_start_items()
+        self._show_what_sets_the_length()
 
     # -- where the next run starts ----------------------------------------------------------------
     def start_from(self) -> str:
@@ -246,6 +248,16 @@ class TrainingForm(QWidget):
             "cache_mb": self.cache_spin.value(),
             "channels": [int(part) for part in self.channels_edit.text().replace(" ", "").split(",") if part],
         }
+
+    def _show_what_sets_the_length(self) -> None:
+        """A time limit sets a run's length: the epochs field is greyed out while there is one."""
+        limited = self.budget_spin.value() > 0
+        self.epochs_spin.setEnabled(not limited)
+        self.epochs_spin.setToolTip(
+            "The time limit sets the run's length: it trains until the limit"
+            if limited
+            else "Passes over the labelled pixels (a time limit, when set, decides instead)"
+        )
 
     def _save(self) -> None:
         """An edit: into the project's settings (saved with it)."""

@@ -300,6 +300,32 @@ def test_training_output_without_a_terminal_and_its_summary(tmp_path, capsys, mo
     assert said in captured.out
 
 
+def test_a_time_limit_trains_until_the_limit_whatever_the_epochs(tmp_path, capsys):
+    image_dir = write_shapes_folder(tmp_path, 3)
+    out = tmp_path / "m.pt"
+    quick = ["--crop-size", "32", "--batch-size", "2", "--device", "cpu", "--preset", "fast"]
+    code = main(
+        [
+            "train",
+            "--images",
+            str(image_dir),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--time-budget",
+            "4",
+            *quick,
+        ]
+    )
+    said = capsys.readouterr()
+    assert code == 0
+    assert "--epochs is left aside: with --time-budget the limit sets the run's length" in said.err
+    assert "until the time limit" in said.err
+    steps_per_epoch = 3 * 64 * 64 // (32 * 32 * 2)  # 3 images of 64 x 64 in crops of 32, 2 a step
+    assert load_checkpoint(out).history[-1]["step"] > steps_per_epoch
+
+
 def test_evaluate_prints_accuracies_and_the_confusion_matrix(trained, capsys):
     image_dir, model = trained
     assert main(["evaluate", "--model", str(model), "--images", str(image_dir), "--confusion"]) == 0

@@ -232,6 +232,25 @@ def test_a_time_limit_trains_until_the_end_must_begin_and_holds(
     assert result.scoring.startswith(said) and result.scoring.endswith("after the last step")
 
 
+def test_a_time_limit_sets_the_length_and_the_epochs_do_not_end_the_run_before_it(monkeypatch):
+    """Before: a 600 s limit on the membranes ended after 210 s, when its 30 epochs were done."""
+    clock, _ = _on_fake_clock(monkeypatch, scoring_s=0.5)
+
+    def on_event(event):
+        if type(event).__name__ == "StepEnded":
+            clock.now += 0.25
+
+    result = fit(
+        TrainSettings(epochs=2, time_budget_s=30.0, **{**FAST, "crop_size": 32, "batch_size": 2}),
+        shapes_dataset(4),  # 8 steps an epoch: 2 epochs are 4 s of the 30
+        [],
+        default_classes(3),
+        on_event=on_event,
+        started=0.0,
+    )
+    assert result.steps > 2 * 8 and 0.97 * 30.0 <= clock.now <= 30.0
+
+
 def test_the_scoring_estimate_is_a_warm_one(monkeypatch):
     """The first prediction of a size is slower than the next: the estimate times the second."""
     clock = FakeClock()

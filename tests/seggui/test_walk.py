@@ -239,6 +239,10 @@ def test_a_time_limit_typed_as_hands_type_it_stays_in_its_field(qtbot, started, 
     qtbot.keyClicks(budget, "40")
     qtbot.keyClick(budget, Qt.Key.Key_Return)
     assert budget.value() == 40 and window.tool_state.class_index == 1 and window.canvas.hasFocus()
+    # A time limit sets the run's length: the epochs field says so by being greyed out.
+    assert not form.epochs_spin.isEnabled() and "time limit" in form.epochs_spin.toolTip()
+    budget.setValue(0)
+    assert form.epochs_spin.isEnabled()
 
 
 # -- 8: background strokes show on grey images ---------------------------------------------------------------
