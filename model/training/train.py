@@ -45,6 +45,7 @@ from model.training.fit_setup import (
     start_network,
 )
 from model.training.losses import segmentation_loss
+from model.training.schedule import UNTIL_THE_LIMIT, learning_rate_at
 from model.training.scoring_pace import ScoringPace, TimeLimit, estimated_scoring_s
 from model.training.settings import TrainSettings
 from model.training.train_events import (
@@ -80,10 +81,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-UNTIL_THE_LIMIT = 10**9
-"""The steps of a run whose time limit sets its length."""
-
-
 def _never() -> bool:
     return False
 
@@ -92,16 +89,6 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def learning_rate_at(progress: float, base: float, schedule: str, warmup: float = 0.03) -> float:
-    """Linear warm-up over the first ``warmup`` of the run, then cosine decay to 1 % of ``base``."""
-    if schedule == "constant":
-        return base
-    if progress < warmup:
-        return base * max(progress / warmup, 0.05)
-    t = min((progress - warmup) / (1 - warmup), 1.0)
-    return base * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * t)))
 
 
 def fit(
@@ -153,8 +140,7 @@ def fit(
     total_pixels = sum(item.sampling.shape[0] * item.sampling.shape[1] for item in train_images)
     crops_per_epoch = max(len(train_images), math.ceil(total_pixels / settings.crop_size**2))
     steps_per_epoch = max(1, math.ceil(crops_per_epoch / (settings.batch_size * world)))
-    # A time limit sets the run's length (the epochs do not end it before the limit; --steps
-    # still caps it): its learning rate follows the time gone.
+    # A time limit sets the run's length, not the epochs (--steps still caps it).
     timed = settings.time_budget_s is not None and not settings.max_steps
     total_steps = UNTIL_THE_LIMIT if timed else (settings.max_steps or settings.epochs * steps_per_epoch)
     workers = loader_workers(settings.num_workers, device, dist_utils.processes_on_this_machine())
@@ -259,8 +245,7 @@ def fit(
         model.train()
         for images, targets in loader:
             now = limit.lap()
-            # The run's end scores once more (and calibrates from that scoring): it is kept
-            # within the limit, with the step that would come first.
+            # The run's end (a last scoring, which also calibrates) is kept within the limit.
             out_of_time = not limit.fits(now, 0.0, scoring.last_s)
             if dist_utils.any_rank(stop_requested() or out_of_time, device):
                 stopped = not out_of_time
