@@ -1,8 +1,11 @@
 """Where training crops are cut, drawn one epoch at a time and ordered to read few images at once.
 
-Some crops are centred on a labelled pixel of a class drawn with weight ``share ** -0.5``
-(``share``: the class's part of all labelled pixels), so scribbles and rare classes are seen
-often; the others are placed uniformly in an image drawn with weight ``sqrt(labelled pixels)``.
+Most crops (``CENTRED_SHARE``) are centred on a labelled pixel of a class drawn with weight
+``1 / share`` (``share``: the class's part of all labelled pixels), so scribbles and thin, rare
+classes are seen often; the others are placed uniformly in an image drawn with weight
+``sqrt(labelled pixels)``. Measured on CamVid (5 minutes, one run each, val mean IoU): the
+earlier ``share ** -0.5`` on half the crops of dense masks 0.599, ``1 / share`` 0.614, 80 %
+centred 0.608, both 0.642 (signs 0.19 to 0.37, bicyclists 0.49 to 0.62).
 The crops of an epoch are then put in an order that draws each stretch from at most
 ``in_flight`` images (all of them, for a project that small), every stretch shuffled: a cache of
 decoded images then reads each image about once per epoch, and which crops an epoch holds does
@@ -18,6 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.training.training_images import ClassSampling
+
+CENTRED_SHARE = 0.8
+"""The share of crops centred on a labelled pixel of a drawn class (the rest: uniform)."""
+RARITY_POWER = 1.0
+"""A class is drawn for a centred crop with weight ``share ** -RARITY_POWER``."""
 
 
 @dataclass(frozen=True)
@@ -49,8 +57,8 @@ class CropSampler:
         *,
         crop_size: int,
         scale_range: tuple[float, float] = (1.0, 1.0),
-        labelled_center_prob: float = 0.8,
-        rare_center_prob: float = 0.5,
+        centred_share: float = CENTRED_SHARE,
+        rarity_power: float = RARITY_POWER,
     ) -> None:
         self.samplings = list(samplings)
         self.crop_size = crop_size
@@ -66,10 +74,9 @@ class CropSampler:
         self._classes = sorted(counts)
         self._holders = [np.array(holders[c]) for c in self._classes]
         total = sum(counts.values())
-        weights = np.array([(counts[c] / total) ** -0.5 for c in self._classes])
+        weights = np.array([(counts[c] / total) ** -rarity_power for c in self._classes])
         self._class_weights = weights / weights.sum()
-        labelled_share = total / sum(s.shape[0] * s.shape[1] for s in self.samplings)
-        self.center_prob = max(rare_center_prob, labelled_center_prob * (1.0 - labelled_share))
+        self.centred_share = centred_share
         image_weights = np.array([math.sqrt(max(s.labelled_pixels, 1)) for s in self.samplings])
         self._image_weights = image_weights / image_weights.sum()
 
@@ -78,7 +85,7 @@ class CropSampler:
         low, high = self.scale_range
         scale = np.exp(rng.uniform(math.log(low), math.log(high), count))
         region = np.maximum(8, np.round(self.crop_size / scale)).astype(np.int64)
-        centred = rng.random(count) < self.center_prob
+        centred = rng.random(count) < self.centred_share
         image = np.empty(count, np.int64)
         top = np.empty(count, np.int64)
         left = np.empty(count, np.int64)

@@ -20,7 +20,7 @@ from model.storage.image_cache import DecodedCache
 from model.storage.imageio import list_images, read_mask
 from model.storage.mask_names import MaskNames
 from model.storage.tiff_files import expand_stacks
-from model.training.crop_plan import CropPlan, CropSampler, order_for_locality
+from model.training.crop_plan import CENTRED_SHARE, CropPlan, CropSampler, order_for_locality
 from model.training.training_images import (
     ClassSampling,
     StoredImage,
@@ -273,8 +273,7 @@ class CropDataset(torch.utils.data.Dataset):
         std: tuple[float, ...],
         augment: bool = True,
         scale_range: tuple[float, float] = (1.0, 1.0),
-        labelled_center_prob: float = 0.8,
-        rare_center_prob: float = 0.5,
+        centred_share: float = CENTRED_SHARE,
         epoch_length: int | None = None,
         seed: int = 0,
         in_flight: int | None = None,
@@ -295,8 +294,7 @@ class CropDataset(torch.utils.data.Dataset):
             [item.sampling for item in self.images],
             crop_size=crop_size,
             scale_range=scale_range if augment else (1.0, 1.0),
-            labelled_center_prob=labelled_center_prob,
-            rare_center_prob=rare_center_prob,
+            centred_share=centred_share,
         )
         self.class_counts = self.sampler.class_counts
         """Labelled pixels per class value over all the images."""

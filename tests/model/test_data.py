@@ -119,9 +119,9 @@ def test_rare_classes_are_in_many_crops_even_with_dense_masks():
     share = 36 / sum(i.mask.size for i in images)  # 0.05 % of the labelled pixels
     dataset = CropDataset(images, crop_size=32, length=400, mean=(0.0,), std=(1.0,), augment=False)
     with_rare = np.mean([bool((dataset[i][1] == 2).any()) for i in range(400)])
-    # Uniform crops would hold it about 2 % of the time; half the crops are centred on a class
-    # drawn with weight share ** -0.5, which is almost always the square's.
-    assert share < 0.001 and with_rare > 0.35, with_rare
+    # Uniform crops would hold it about 2 % of the time; 80 % of the crops are centred on a
+    # class drawn with weight 1 / share, which is almost always the square's.
+    assert share < 0.001 and with_rare > 0.7, with_rare
     spread = CropDataset(
         images,
         crop_size=32,
@@ -129,8 +129,7 @@ def test_rare_classes_are_in_many_crops_even_with_dense_masks():
         mean=(0.0,),
         std=(1.0,),
         augment=False,
-        labelled_center_prob=0.0,
-        rare_center_prob=0.0,
+        centred_share=0.0,
     )
     uniform = np.mean([bool((spread[i][1] == 2).any()) for i in range(400)])
     assert uniform < 0.1
