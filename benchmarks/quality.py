@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from limit_share import cpu_name  # noqa: E402
+from transfer import CAMVID_CLASSES  # noqa: E402
 
 from model.classes import ClassInfo  # noqa: E402
 from model.networks.checkpoint import load_checkpoint  # noqa: E402
@@ -47,19 +48,6 @@ from model.storage.imageio import read_image, read_mask, write_mask  # noqa: E40
 from model.training.data import find_samples  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
-CAMVID_CLASSES = [
-    "sky",
-    "building",
-    "pole",
-    "road",
-    "pavement",
-    "tree",
-    "sign",
-    "fence",
-    "car",
-    "pedestrian",
-    "bicyclist",
-]
 
 
 VARIANTS = ("before", "after")

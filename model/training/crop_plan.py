@@ -58,7 +58,6 @@ class CropSampler:
         crop_size: int,
         scale_range: tuple[float, float] = (1.0, 1.0),
         centred_share: float = CENTRED_SHARE,
-        rarity_power: float = RARITY_POWER,
     ) -> None:
         self.samplings = list(samplings)
         self.crop_size = crop_size
@@ -74,7 +73,7 @@ class CropSampler:
         self._classes = sorted(counts)
         self._holders = [np.array(holders[c]) for c in self._classes]
         total = sum(counts.values())
-        weights = np.array([(counts[c] / total) ** -rarity_power for c in self._classes])
+        weights = np.array([(counts[c] / total) ** -RARITY_POWER for c in self._classes])
         self._class_weights = weights / weights.sum()
         self.centred_share = centred_share
         image_weights = np.array([math.sqrt(max(s.labelled_pixels, 1)) for s in self.samplings])
