@@ -190,10 +190,10 @@ def fit(
     ema = WeightAverage(model, settings.ema_decay) if settings.ema_decay > 0 else None
     scored = ema.shadow if ema is not None else model  # what is validated, previewed and saved
     best = BestKeeper(rank, device, latest=keeps_latest(validation))
-    scoring = ScoringPace(device)
     limit = TimeLimit(settings.time_budget_s, time.perf_counter() if started is None else started)
-    if settings.time_budget_s is not None:  # what the run's last scoring will take, before any
-        scoring.last_s = estimated_scoring_s(scored, validation, device)
+    # With a limit, what the run's last scoring will take is estimated before any is timed.
+    limited = settings.time_budget_s is not None
+    scoring = ScoringPace(device, estimated_scoring_s(scored, validation, device) if limited else 0.0)
     threads_before = torch.get_num_threads()
     tuner = None
     if device.type == "cpu" and settings.threads == 0 and not dist_utils.is_distributed():
@@ -246,7 +246,7 @@ def fit(
         for images, targets in loader:
             now = limit.lap()
             # The run's end (a last scoring, which also calibrates) is kept within the limit.
-            out_of_time = not limit.fits(now, 0.0, scoring.last_s)
+            out_of_time = not limit.fits(now, 0.0, scoring.expected_s)
             if dist_utils.any_rank(stop_requested() or out_of_time, device):
                 stopped = not out_of_time
                 break
@@ -311,7 +311,7 @@ def fit(
                 )
             )
             end_of_epoch = step % steps_per_epoch == 0 or step == total_steps
-            room = limit.fits(time.perf_counter(), scoring.last_s, scoring.last_s)
+            room = limit.fits(time.perf_counter(), scoring.expected_s, scoring.expected_s)
             if end_of_epoch and not scoring.due(step == total_steps, room):
                 epoch += 1  # scored with a later epoch, or at the run's end
             elif end_of_epoch:

@@ -310,6 +310,32 @@ def test_slow_scorings_are_spaced_and_fast_ones_are_not(monkeypatch):
     assert pace.due(last_step=False)
 
 
+def test_the_last_scoring_is_expected_to_take_the_median_of_the_runs_scorings(monkeypatch):
+    """One slow scoring (a large image decoded again) does not end a limited run seconds early,
+    nor one quick scoring late: the run's end reserves the median of its scorings."""
+
+    class Clock:
+        now = 0.0
+
+        def perf_counter(self) -> float:
+            return self.now
+
+    clock = Clock()
+    monkeypatch.setattr(scoring_pace, "time", clock)
+    pace = scoring_pace.ScoringPace(torch.device("cpu"), estimate_s=2.2)
+    assert pace.expected_s == 2.2 and pace.last_s == 2.2
+    for length in (2.0, 4.6, 2.4):
+        with pace:
+            clock.now += length
+    assert pace.last_s == pytest.approx(2.4) and pace.expected_s == pytest.approx(
+        2.3
+    )  # of 2.2, 2.0, 4.6, 2.4
+    with pace:
+        clock.now += 9.0
+    assert pace.expected_s == pytest.approx(2.4)
+    assert scoring_pace.ScoringPace(torch.device("cpu")).expected_s == 0.0
+
+
 def test_sparse_validation_keeps_the_latest_weights_and_full_masks_the_best_epoch():
     """Strokes do not score edges, so an epoch chosen by them is chosen by noise: the run keeps
     its latest weights; with complete validation masks it keeps the epoch that scored best."""
