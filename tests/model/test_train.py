@@ -289,14 +289,7 @@ def test_time_limit_room_counts_the_next_step_and_the_end(monkeypatch):
 
 
 def test_slow_scorings_are_spaced_and_fast_ones_are_not(monkeypatch):
-
-    class Clock:
-        now = 0.0
-
-        def perf_counter(self) -> float:
-            return self.now
-
-    clock = Clock()
+    clock = FakeClock()
     monkeypatch.setattr(scoring_pace, "time", clock)
     pace = scoring_pace.ScoringPace(torch.device("cpu"))
     with pace:
@@ -313,14 +306,7 @@ def test_slow_scorings_are_spaced_and_fast_ones_are_not(monkeypatch):
 def test_the_last_scoring_is_expected_to_take_the_median_of_the_runs_scorings(monkeypatch):
     """One slow scoring (a large image decoded again) does not end a limited run seconds early,
     nor one quick scoring late: the run's end reserves the median of its scorings."""
-
-    class Clock:
-        now = 0.0
-
-        def perf_counter(self) -> float:
-            return self.now
-
-    clock = Clock()
+    clock = FakeClock()
     monkeypatch.setattr(scoring_pace, "time", clock)
     pace = scoring_pace.ScoringPace(torch.device("cpu"), estimate_s=2.2)
     assert pace.expected_s == 2.2 and pace.last_s == 2.2
