@@ -36,3 +36,24 @@ def shapes_model(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("models") / "shapes.pt"
     save_checkpoint(path, checkpoint)
     return path
+
+
+@pytest.fixture
+def served_prompt_model(tmp_path, monkeypatch):
+    """The stand-in prompt model served from 127.0.0.1, osam's cache in a throw-away home (no
+    mirror set): not downloaded yet."""
+    from tests.fake_osam import serve_stand_in
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("OSAM_BLOB_ENDPOINT", raising=False)
+    with serve_stand_in(tmp_path / "stand-in") as served:
+        yield served
+
+
+@pytest.fixture
+def prompt_model(served_prompt_model):
+    """The stand-in prompt model, downloaded into the throw-away cache: its osam name."""
+    from model.prompts.catalogue import download
+
+    download(served_prompt_model.name)
+    return served_prompt_model.name

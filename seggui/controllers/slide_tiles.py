@@ -19,7 +19,7 @@ from PySide6.QtGui import QImage
 
 from model.errors import SegGUIError
 from model.storage.slide import SlideReader
-from seggui.rendering.composite import ChannelView, composite
+from model.composite import ChannelView, composite
 from seggui.rendering.labels import rgb_qimage
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from model.errors import ImageReadError, SegGUIError
 from model.storage.imageio import read_image, read_mask
 from model.storage.slide import slide_overview
 from seggui.controllers.jobs import Jobs
-from seggui.rendering.composite import channel_statistics, composite, default_views
+from model.composite import channel_statistics, composite, default_views
 from seggui.rendering.labels import rgb_qimage
 from seggui.state.image_list import THUMBNAIL_SIZE
 from seggui.state.label_status import Status, status_of_mask
@@ -28,7 +28,7 @@ CACHE_LIMIT = 2000
 
 def thumbnail_array(raw: np.ndarray, size: int = THUMBNAIL_SIZE) -> np.ndarray:
     """An 8-bit colour preview of ``raw`` no larger than ``size`` on its long side (strided, no
-    filtering), every channel in its default colour (``seggui.rendering.composite``)."""
+    filtering), every channel in its default colour (``model.composite``)."""
     step = max(1, int(np.ceil(max(raw.shape[:2]) / size)))
     small = np.ascontiguousarray(raw[::step, ::step])
     return composite(small, default_views(channel_statistics(small)[0]))

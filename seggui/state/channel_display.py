@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from seggui.rendering.composite import ChannelView, Histogram
+from model.composite import ChannelView, Histogram
 
 
 class ChannelDisplay(QObject):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtGui import QImage
 
-from seggui.rendering.composite import ChannelView, Histogram
+from model.composite import ChannelView, Histogram
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class LoadedImage:
     raw: np.ndarray
     """``H x W`` or ``H x W x C``, the file's own values (``model.storage.imageio.read_image``)."""
     display: QImage
-    """``raw`` drawn with ``views`` (``seggui.rendering.composite``), made on the loading thread."""
+    """``raw`` drawn with ``views`` (``model.composite``), made on the loading thread."""
     views: tuple[ChannelView, ...]
     histograms: tuple[Histogram, ...]
     mask: np.ndarray

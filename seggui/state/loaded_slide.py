@@ -10,7 +10,7 @@ from PySide6.QtGui import QImage
 
 from model.storage.chunked_mask import ChunkedMask
 from model.storage.slide import SlideReader
-from seggui.rendering.composite import ChannelView, Histogram
+from model.composite import ChannelView, Histogram
 
 
 @dataclass(frozen=True)

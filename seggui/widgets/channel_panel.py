@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from seggui.rendering.composite import ChannelView, Histogram
+from model.composite import ChannelView, Histogram
 from seggui.state.channel_display import ChannelDisplay
 
 

@@ -8,9 +8,7 @@ import pytest
 import tifffile
 
 from model.classes import IGNORE_INDEX
-from model.storage.imageio import read_mask
-from model.storage.project import load_project
-from seggui.rendering.composite import (
+from model.composite import (
     GREEN,
     MAGENTA,
     ChannelView,
@@ -18,6 +16,8 @@ from seggui.rendering.composite import (
     composite,
     default_views,
 )
+from model.storage.imageio import read_mask
+from model.storage.project import load_project
 from seggui.state.document import similar_pixels
 from tests.seggui.conftest import at_zoom_one, drag, open_folder
 
