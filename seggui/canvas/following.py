@@ -16,8 +16,10 @@ from seggui.controllers.composite_renderer import CompositeRenderer
 from seggui.controllers.editor import MaskEditor
 from seggui.controllers.image_session import ImageSession
 from seggui.controllers.memory_use import DISPLAY_TILES_SHARE
+from seggui.controllers.prompting import PromptController
 from seggui.controllers.slide_prediction import SlidePredictions
 from seggui.controllers.slide_tiles import SlideTiles
+from seggui.rendering.labels import render_proposal
 from seggui.state.app_state import AppState
 from seggui.state.channel_display import ChannelDisplay
 from seggui.state.label_display import MASK, PREDICTION, LabelDisplay
@@ -182,3 +184,21 @@ def follow_state(
 
     app.memory_budget_changed.connect(budget_changed)
     budget_changed(app.memory_budget)
+
+
+def follow_prompts(canvas: CanvasView, app: AppState, tools: ToolState, prompts: PromptController) -> None:
+    """Draw a prompt's proposal over the image in the current class's colour, and its clicks."""
+
+    def show(*_: object) -> None:
+        proposal = prompts.proposal
+        classes = app.classes
+        if proposal is None or not 0 <= tools.class_index < len(classes):
+            canvas.show_proposal(None)
+            return
+        colour = classes[tools.class_index].color
+        canvas.show_proposal(render_proposal(proposal.mask, colour), proposal.window.x, proposal.window.y)
+
+    prompts.proposal_changed.connect(show)
+    tools.class_changed.connect(show)
+    app.classes_changed.connect(show)
+    prompts.prompts_changed.connect(lambda p: canvas.mark_prompts(p.points, p.labels, p.box))

@@ -7,13 +7,18 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QGuiApplication
 
 from seggui.controllers.editor import MaskEditor
+from seggui.controllers.prompting import PromptController
 from seggui.state.tool_state import SIMILAR, TOOL_NAMES
 
-BRUSH_OUTLINE, PATH, POLYGON, NO_OVERLAY = "brush outline", "path", "polygon", "none"
+BRUSH_OUTLINE, PATH, POLYGON, PROMPT, NO_OVERLAY = "brush outline", "path", "polygon", "prompt", "none"
 """What the canvas draws over the image for a tool: the brush's circle under the pointer, the
-path being drawn, a polygon's vertices and a line to the pointer, or nothing."""
+path being drawn, a polygon's vertices and a line to the pointer, a prompt's box being dragged,
+or nothing."""
+DRAG_PIXELS = 5
+"""A press moved farther than this on screen is a box, not a click."""
 
 
 class Tool(Protocol):
@@ -134,6 +139,51 @@ class PolygonTool:
         self.points = []
 
 
+class PromptTool:
+    """Click inside an object for its mask, shift+click a part to leave out, drag a box around
+    it; Enter (``finish``) paints the proposal in the current class, Escape (``cancel``) drops it."""
+
+    name = "prompt"
+    overlay, cursor = PROMPT, Qt.CursorShape.CrossCursor
+
+    def __init__(self, editor: MaskEditor, prompts: PromptController) -> None:
+        self.editor, self.prompts = editor, prompts
+        self.zoom = 1.0
+        """Screen pixels per image pixel (the canvas keeps it), for telling a drag from a click."""
+        self.start: QPointF | None = None
+        self.box: tuple[float, float, float, float] | None = None
+        """The box being dragged (x0, y0, x1, y1), drawn by the canvas."""
+
+    def press(self, pos: QPointF) -> None:
+        self.start, self.box = pos, None
+
+    def move(self, pos: QPointF) -> None:
+        start = self.start
+        if start is None:
+            return
+        far = max(abs(pos.x() - start.x()), abs(pos.y() - start.y())) * self.zoom > DRAG_PIXELS
+        if far or self.box is not None:
+            self.box = (start.x(), start.y(), pos.x(), pos.y())
+
+    def release(self, pos: QPointF) -> None:
+        start, box = self.start, self.box
+        self.start, self.box = None, None
+        if start is None:
+            return
+        if box is not None:
+            self.prompts.set_box(start.x(), start.y(), pos.x(), pos.y())
+            return
+        shift = bool(QGuiApplication.keyboardModifiers() & Qt.KeyboardModifier.ShiftModifier)
+        self.prompts.add_point(start.x(), start.y(), include=not shift)
+
+    def finish(self) -> None:
+        self.prompts.accept()
+
+    def cancel(self) -> None:
+        self.start, self.box = None, None
+        self.prompts.drop()
+
+
 def _fill_outline(editor: MaskEditor, label: str, points: list[tuple[float, float]]) -> None:
     """Fill a closed outline with the current class as one undoable edit."""
     if len(points) >= 3 and editor.begin_edit(label):
@@ -148,15 +198,16 @@ class ToolInfo:
     name: str
     key: str
     title: str
-    make: Callable[[MaskEditor], Tool]
+    make: Callable[[MaskEditor, PromptController], Tool]
 
 
 TOOLS: tuple[ToolInfo, ...] = (
-    ToolInfo("brush", "B", "Brush", BrushTool),
-    ToolInfo("eraser", "E", "Eraser", lambda editor: BrushTool(editor, eraser=True)),
-    ToolInfo("fill", "F", "Fill", FillTool),
-    ToolInfo("polygon", "P", "Polygon", PolygonTool),
-    ToolInfo("lasso", "L", "Lasso", LassoTool),
+    ToolInfo("brush", "B", "Brush", lambda editor, _: BrushTool(editor)),
+    ToolInfo("eraser", "E", "Eraser", lambda editor, _: BrushTool(editor, eraser=True)),
+    ToolInfo("fill", "F", "Fill", lambda editor, _: FillTool(editor)),
+    ToolInfo("polygon", "P", "Polygon", lambda editor, _: PolygonTool(editor)),
+    ToolInfo("lasso", "L", "Lasso", lambda editor, _: LassoTool(editor)),
+    ToolInfo("prompt", "O", "Object Prompt", PromptTool),
 )
 """The tools, in tool-bar order: a new tool is one class and one entry here (and its name in
 ``seggui.state.tool_state.TOOL_NAMES``)."""

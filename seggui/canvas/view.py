@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QCursor, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen, QWheelEvent
-from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsPathItem, QGraphicsScene, QGraphicsView, QLabel
+from PySide6.QtGui import (
+    QColor,
+    QCursor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPixmap,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QGraphicsEllipseItem,
+    QGraphicsPathItem,
+    QGraphicsPixmapItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QLabel,
+)
 
 from seggui.canvas.layers import ImageLayer, LabelLayer
 from seggui.canvas.slide_layers import SlideImageLayer, SlideMaskLayer
-from seggui.canvas.tools import BRUSH_OUTLINE, PATH, POLYGON, Tool
+from seggui.canvas.tools import BRUSH_OUTLINE, PATH, POLYGON, PROMPT, Tool
 
 MIN_ZOOM, MAX_ZOOM = 0.02, 64.0
 VERTEX_MARKER_PX = 7
@@ -91,6 +109,22 @@ class CanvasView(QGraphicsView):
         self._vertices.setBrush(QColor(255, 255, 0))
         self._vertices.setZValue(12)
         self.scene().addItem(self._vertices)
+        self.proposal_item = QGraphicsPixmapItem()  # a prompt's proposed object, not yet painted
+        self.proposal_item.setZValue(3)
+        self.scene().addItem(self.proposal_item)
+        self._prompt_marks: dict[bool, QGraphicsPathItem] = {}  # included (green) and left out (red) clicks
+        for included, colour in ((True, QColor(40, 220, 60)), (False, QColor(235, 40, 40))):
+            marks = QGraphicsPathItem()
+            marks.setPen(QPen(QColor(255, 255, 255), 0))
+            marks.setBrush(colour)
+            marks.setZValue(12)
+            self.scene().addItem(marks)
+            self._prompt_marks[included] = marks
+        self._box = QGraphicsPathItem()  # the prompt box being dragged, or the proposal's box
+        self._box.setPen(QPen(QColor(255, 255, 0), 0, Qt.PenStyle.DashLine))
+        self._box.setZValue(11)
+        self.scene().addItem(self._box)
+        self._marked: tuple[list, list, tuple | None] = ([], [], None)
         self._pointer_scene: QPointF | None = None
         self.tool: Tool | None = None
         self._panning: QPointF | None = None
@@ -118,6 +152,42 @@ class CanvasView(QGraphicsView):
 
     def clear_notice(self) -> None:
         self.notice.setVisible(False)
+
+    def show_proposal(self, image: QImage | None, x: int = 0, y: int = 0) -> None:
+        """Draw a prompt's proposal (``render_proposal``) with its top-left at image pixel
+        (``x``, ``y``); None removes it."""
+        if image is None or image.isNull():
+            self.proposal_item.setPixmap(QPixmap())
+            return
+        self.proposal_item.setPixmap(QPixmap.fromImage(image))
+        self.proposal_item.setPos(x, y)
+
+    def mark_prompts(
+        self,
+        points: list[tuple[float, float]],
+        labels: list[int],
+        box: tuple[float, float, float, float] | None,
+    ) -> None:
+        """Mark a proposal's clicks (green: inside, red: left out) and its box."""
+        self._marked = (list(points), list(labels), box)
+        self._show_prompt_marks()
+
+    def _show_prompt_marks(self) -> None:
+        points, labels, box = self._marked
+        half = VERTEX_MARKER_PX / 2 / max(self.zoom, 1e-6)
+        for included, item in self._prompt_marks.items():
+            path = QPainterPath()
+            for (x, y), label in zip(points, labels):
+                if (label == 1) == included:
+                    path.addEllipse(QPointF(x, y), half, half)
+            item.setPath(path)
+        dragged = getattr(self.tool, "box", None) if self.tool is not None else None
+        shown = dragged or box
+        path = QPainterPath()
+        if shown is not None:
+            x0, y0, x1, y1 = shown
+            path.addRect(QRectF(QPointF(x0, y0), QPointF(x1, y1)).normalized())
+        self._box.setPath(path)
 
     # -- view --------------------------------------------------------------------------------
     @property
@@ -189,6 +259,7 @@ class CanvasView(QGraphicsView):
         self.zoom_changed.emit(self.zoom)
         self._outline_to_pointer(pointer)
         self._show_polygon_guides()
+        self._show_prompt_marks()
 
     def _outline_to_pointer(self, pointer: QPointF | None = None) -> None:
         """Put the brush outline under the pointer (``pointer`` in view coordinates, else where
@@ -259,6 +330,8 @@ class CanvasView(QGraphicsView):
             return
         if event.button() == Qt.MouseButton.LeftButton and self.tool is not None:
             self._painting = True
+            if self.tool.overlay == PROMPT:
+                self.tool.zoom = self.zoom
             self.tool.press(self._exact_pos(event))
             self._show_path()
             return
@@ -306,12 +379,12 @@ class CanvasView(QGraphicsView):
             self._space_down = True
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
             return
-        polygon = self.tool is not None and self.tool.overlay == POLYGON
-        if polygon and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        finishes = self.tool is not None and self.tool.overlay in (POLYGON, PROMPT)
+        if finishes and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.tool.finish()
             self._show_path()
             return
-        if polygon and event.key() == Qt.Key.Key_Escape:
+        if finishes and event.key() == Qt.Key.Key_Escape:
             self.tool.cancel()
             self._show_path()
             return
@@ -342,6 +415,7 @@ class CanvasView(QGraphicsView):
                 path.lineTo(x, y)
         self._path.setPath(path)
         self._show_polygon_guides()
+        self._show_prompt_marks()
 
     def _show_polygon_guides(self) -> None:
         """While a polygon is drawn: a dashed line from its last vertex to the pointer, and a

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from seggui.controllers.jobs import Jobs
 from model.composite import ChannelView, composite
+from seggui.controllers.jobs import Jobs
 from seggui.rendering.labels import rgb_qimage
 from seggui.state.app_state import AppState
 from seggui.state.channel_display import ChannelDisplay

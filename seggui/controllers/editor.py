@@ -142,6 +142,17 @@ class MaskEditor(QObject):
         if self.document is not None:
             self._changed(self.document.fill_polygon(points, value))
 
+    def paint_where(self, rect: Rect, where: np.ndarray, value: int, label: str) -> bool:
+        """Paint ``value`` where ``where`` (``rect``'s size) as one undoable edit, under the
+        rules of a stroke; False if nothing changed."""
+        if not self.begin_edit(label):
+            return False
+        assert self.document is not None
+        changed = self.document.paint_where(rect, where, value)
+        self._changed(changed)
+        self.end_edit()
+        return bool(changed.width and changed.height)
+
     def replace_where(
         self, where: np.ndarray, values: np.ndarray, label: str, rect: Rect | None = None
     ) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from model.classes import IGNORE_INDEX, ClassInfo
+from model.composite import ChannelView, Histogram, carried_views, channel_statistics, composite
 from model.compute.memory import release_freed_memory
 from model.compute.memory_budget import MemoryBudget
 from model.errors import SegGUIError
@@ -20,7 +21,6 @@ from model.storage.nodata import nodata_pixels
 from model.storage.slide import SlideReader, TileCache, opens_as_slide
 from model.storage.slide_masks import open_or_plan
 from model.storage.tiff_files import TiffLayout, is_tiff, read_plane, split_plane, tiff_layout
-from model.composite import ChannelView, Histogram, carried_views, channel_statistics, composite
 from seggui.rendering.labels import render_labels, rgb_qimage
 from seggui.state.loaded_image import LoadedImage
 from seggui.state.loaded_slide import LoadedSlide

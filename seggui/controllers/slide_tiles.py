@@ -17,9 +17,9 @@ from typing import NamedTuple
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from model.composite import ChannelView, composite
 from model.errors import SegGUIError
 from model.storage.slide import SlideReader
-from model.composite import ChannelView, composite
 from seggui.rendering.labels import rgb_qimage
 
 log = logging.getLogger(__name__)

@@ -11,12 +11,12 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from model.composite import channel_statistics, composite, default_views
 from model.compute.memory import LARGE_BYTES, release_freed_memory
 from model.errors import ImageReadError, SegGUIError
 from model.storage.imageio import read_image, read_mask
 from model.storage.slide import slide_overview
 from seggui.controllers.jobs import Jobs
-from model.composite import channel_statistics, composite, default_views
 from seggui.rendering.labels import rgb_qimage
 from seggui.state.image_list import THUMBNAIL_SIZE
 from seggui.state.label_status import Status, status_of_mask

@@ -146,3 +146,24 @@ def render_prediction(
     prediction costs the GUI nothing."""
     heat = render_uncertainty(uncertainty) if uncertainty is not None else None
     return Rendered(render_labels(labels, classes, background=False, drawing=drawing), drawing, heat)
+
+
+PROPOSAL_ALPHA = 110
+"""How opaque a prompt's proposal is inside; its outline is drawn opaque."""
+
+
+def render_proposal(mask: np.ndarray, colour: tuple[int, int, int]) -> QImage:
+    """A prompt's proposal (``H x W`` bool) in the class's ``colour``: a see-through fill with an
+    opaque outline, so it reads as proposed, not yet painted."""
+    inside = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), bool)
+    inside[1:-1, 1:-1] = mask
+    core = inside[1:-1, 1:-1] & inside[:-2, 1:-1] & inside[2:, 1:-1] & inside[1:-1, :-2] & inside[1:-1, 2:]
+    indices = mask.astype(np.uint8)
+    indices[mask & ~core] = 2
+    lut = np.zeros(256, np.uint32)
+    r, g, b = colour
+    for index, alpha in ((1, PROPOSAL_ALPHA), (2, 255)):
+        lut[index] = (
+            (alpha << 24) | ((r * alpha // 255) << 16) | ((g * alpha // 255) << 8) | (b * alpha // 255)
+        )
+    return _lut_image(indices, lut)

@@ -273,6 +273,15 @@ class MaskDocument:
         where = region[inner.y : inner.y + inner.height, inner.x : inner.x + inner.width]
         return self._write(rect, where, value)
 
+    def paint_where(self, rect: Rect, where: np.ndarray, value: int) -> Rect:
+        """Paint ``value`` where ``where`` (``rect``'s size) is true, under the rules of a
+        stroke (Paint Only Unlabelled Pixels, no class on nodata): a prompt's object accepted."""
+        clipped = self._clip(rect.x, rect.y, rect.x + rect.width, rect.y + rect.height)
+        if clipped == EMPTY:
+            return EMPTY
+        dy, dx = clipped.y - rect.y, clipped.x - rect.x
+        return self._write(clipped, where[dy : dy + clipped.height, dx : dx + clipped.width], value)
+
     def read(self, rect: Rect) -> np.ndarray:
         """A copy of the pixels of ``rect``."""
         return self._region(rect).copy()

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtGui import QImage
 
+from model.composite import ChannelView, Histogram
 from model.storage.chunked_mask import ChunkedMask
 from model.storage.slide import SlideReader
-from model.composite import ChannelView, Histogram
 
 
 @dataclass(frozen=True)

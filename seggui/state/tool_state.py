@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 from model.storage.project import Project
 from seggui.state.app_state import AppState
 
-TOOL_NAMES = ("brush", "eraser", "fill", "polygon", "lasso")
+TOOL_NAMES = ("brush", "eraser", "fill", "polygon", "lasso", "prompt")
 SIMILAR, SAME_LABEL = "similar pixels", "same label"
 """Fill modes: the connected pixels that look alike in the image (a magic wand), or the
 connected area of the clicked label (such as the inside of an outline)."""

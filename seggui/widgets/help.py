@@ -14,6 +14,8 @@ SHORTCUTS = [
     ("F", "Fill"),
     ("P", "Polygon (double-click or Enter closes)"),
     ("L", "Lasso"),
+    ("O", "Object prompt: click an object, shift+click leaves a part out, drag a box"),
+    ("Enter / Esc", "Keep / drop the proposed object (polygon: close / cancel)"),
     ("0, 1-9", "Pick class (0: background)"),
     ("I", "Pick the class under the pointer"),
     ("[ / ]", "Brush size"),

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 from model.errors import SegGUIError
 from model.storage.project import save_project
 from seggui.bundled import ICON
-from seggui.canvas.following import follow_state
+from seggui.canvas.following import follow_prompts, follow_state
 from seggui.canvas.tools import TOOLS
 from seggui.canvas.view import CanvasView
 from seggui.controllers.acceptance import Acceptance
@@ -31,6 +31,7 @@ from seggui.controllers.memory_use import follow_budget
 from seggui.controllers.model_choice import ModelChoice
 from seggui.controllers.model_context import ModelContext
 from seggui.controllers.predictions import PredictionService
+from seggui.controllers.prompting import PromptController
 from seggui.controllers.ranking import Ranking
 from seggui.controllers.slide_prediction import SlidePredictions
 from seggui.controllers.slide_tiles import SlideTiles
@@ -50,6 +51,7 @@ from seggui.widgets.dialogs import WindowDialogs
 from seggui.widgets.docks import fit_widths, lay_out_docks
 from seggui.widgets.field_keys import FieldKeys
 from seggui.widgets.plane_bar import PlaneBar, under_canvas
+from seggui.widgets.prompt_model_dialog import WeightsAsker
 from seggui.widgets.recent_folders import RecentFolders
 from seggui.widgets.tool_bar import ToolBar
 from seggui.widgets.training_panel import TrainingPanel, scrolling
@@ -137,7 +139,10 @@ class MainWindow(QMainWindow):
         self.plane_bar.plane_chosen.connect(self.session.open_image)
         self.state.image_opened.connect(lambda loaded: self.plane_bar.show_image(loaded.path, loaded.planes))
         self.state.slide_opened.connect(lambda slide: self.plane_bar.show_image(slide.path, 1))
-        self.tools = {info.name: info.make(self.editor) for info in TOOLS}
+        wiring = {"session": self.session, "image_list": self.images, "settings": self.settings}
+        self.prompting = PromptController(self.state, self.tool_state, self.editor, self.display, **wiring)
+        self.weights = WeightsAsker(self.prompting, self)
+        self.tools = {info.name: info.make(self.editor, self.prompting) for info in TOOLS}
         follow_state(
             self.canvas,
             app=self.state,
@@ -152,6 +157,7 @@ class MainWindow(QMainWindow):
             slide_tiles=self.slide_tiles,
             slide_predictions=self.slide_predictions,
         )
+        follow_prompts(self.canvas, self.state, self.tool_state, self.prompting)
         self.status = WindowStatus(
             self.statusBar(),
             app=self.state,
@@ -175,6 +181,7 @@ class MainWindow(QMainWindow):
                 acceptance=self.acceptance,
                 choice=self.choice,
             ),
+            prompts=wa.prompt_actions(self, self.prompting, self.weights.ask, self.canvas, self.tools),
             help=wa.help_actions(self),
         )
         self.addActions(self.actions.all())
@@ -228,6 +235,7 @@ class MainWindow(QMainWindow):
         self.slide_tiles.close()
         self.session.close()
         self.training.shutdown()
+        self.prompting.shutdown()
         self.service.shutdown()
         self.jobs.wait(5000)
         project = self.state.project

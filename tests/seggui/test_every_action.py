@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tifffile
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QFileDialog, QMenu, QMessageBox
 
@@ -436,3 +437,74 @@ def test_every_action_of_the_window_is_pressed_by_a_test(window, capsys):
     assert not set(PRESSED_BY) - names, f"tests press actions the window lacks: {set(PRESSED_BY) - names}"
     with capsys.disabled():
         print(f"\n{len(names)} of {len(names)} actions triggered by a test")
+
+
+# -- Prompts -------------------------------------------------------------------------------------------
+@presses(
+    "Tools > Object Prompt",
+    "Tools > Keep Proposed Object",
+    "Tools > Drop Proposed Object",
+    "Tools > Proposed Object to Polygon",
+)
+def test_object_prompt_keep_drop_and_to_polygon(qtbot, started, tmp_path, press, prompt_model):
+    from model.prompts.stand_in import expected_mask
+
+    window = started(_project(tmp_path, masks=0))
+    window.prompting.set_model(prompt_model)
+    window.canvas.actual_size()
+    press(window, "Tools > Object Prompt")
+    qtbot.waitUntil(lambda: window.prompting._embedding is not None, timeout=20000)
+    shape = window.state.document.shape
+
+    def propose(x: float, y: float) -> None:
+        _click(qtbot, window, x, y)
+        qtbot.waitUntil(lambda: window.prompting.proposal is not None, timeout=10000)
+
+    propose(30.5, 30.5)
+    press(window, "Tools > Drop Proposed Object")
+    assert window.prompting.proposal is None and (window.state.document.mask == IGNORE_INDEX).all()
+    propose(30.5, 30.5)
+    kept = window.prompting.proposal.mask
+    press(window, "Tools > Keep Proposed Object")
+    assert np.array_equal(window.state.document.mask == 1, kept)
+    far = (shape[1] - 20.5, shape[0] - 20.5)
+    propose(*far)
+    press(window, "Tools > Proposed Object to Polygon")
+    assert window.tool_state.tool == "polygon" and len(window.tools["polygon"].points) > 8
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    near = expected_mask(shape, [far], [1])
+    painted = (window.state.document.mask == 1) & ~kept
+    assert (painted & near).sum() >= 0.8 * near.sum() and (painted & ~near).sum() <= 0.2 * near.sum()
+
+
+@presses(
+    "Model > Prompt Model > EfficientSAM 10m",
+    "Model > Prompt Model > EfficientSAM 30m",
+    "Model > Prompt Model > SAM 2.1 tiny",
+    "Model > Prompt Model > SAM 2.1 small",
+    "Model > Prompt Model > SAM 2.1 base+",
+    "Model > Prompt Model > SAM 2.1 large",
+    "Model > Prompt Model > Load From File...",
+)
+def test_prompt_model_choice_and_load_from_file(qtbot, started, tmp_path, press, served_prompt_model):
+    window = started(_project(tmp_path))
+    for name, title in (
+        ("efficientsam:latest", "EfficientSAM 30m"),
+        ("sam2:tiny", "SAM 2.1 tiny"),
+        ("sam2:small", "SAM 2.1 small"),
+        ("sam2:latest", "SAM 2.1 base+"),
+        ("sam2:large", "SAM 2.1 large"),
+        ("efficientsam:10m", "EfficientSAM 10m"),
+    ):
+        press(window, f"Model > Prompt Model > {title}")
+        assert window.prompting.model_name == name
+    assert not window.weights.dialog  # choosing a model fetches nothing
+    window.prompting.set_model(served_prompt_model.name)  # the stand-in, served from 127.0.0.1
+    press(window, "Model > Prompt Model > Load From File...")
+    dialog = window.weights.dialog
+    assert dialog is not None and dialog.isVisible() and dialog.name == served_prompt_model.name
+    with qtbot.waitSignal(dialog.ready, timeout=20000):
+        dialog.load_files(list(served_prompt_model.files.values()))
+    assert not dialog.isVisible()
+    assert all(request.startswith("/files/") for request in served_prompt_model.requests)  # HEAD only
