@@ -57,3 +57,16 @@ def prompt_model(served_prompt_model):
 
     download(served_prompt_model.name)
     return served_prompt_model.name
+
+
+@pytest.fixture
+def stand_in_as_default(tmp_path, monkeypatch):
+    """The stand-in served from 127.0.0.1 under the name of the default prompt model (what the
+    command line uses without --model), not downloaded yet, osam's cache in a throw-away home."""
+    from model.prompts.catalogue import DEFAULT_MODEL
+    from tests.fake_osam import serve_stand_in
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("OSAM_BLOB_ENDPOINT", raising=False)
+    with serve_stand_in(tmp_path / "stand-in", name=DEFAULT_MODEL) as served:
+        yield served

@@ -40,11 +40,16 @@ class ServedModel:
 
 
 @contextmanager
-def serve_stand_in(folder: Path, *, chunk: int = 256) -> Iterator[ServedModel]:
-    """Register the stand-in with osam, its files served from 127.0.0.1 while the block runs."""
+def serve_stand_in(folder: Path, *, chunk: int = 256, name: str | None = None) -> Iterator[ServedModel]:
+    """Register the stand-in with osam (as ``name``: one of the models offered, for the
+    command line), its files served from 127.0.0.1 while the block runs; osam's list of
+    models is as before afterwards."""
+    from osam import apis
+
+    registered = list(apis.registered_model_types)
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    name = register_stand_in(f"{base}/files", folder / "made")
+    name = register_stand_in(f"{base}/files", folder / "made", *([name] if name else []))
     made = folder / "made"
     files = {role: made / f"stand_in_{role}.onnx" for role in ("encoder", "decoder")}
     served = ServedModel(name, base, files)
@@ -102,6 +107,7 @@ def serve_stand_in(folder: Path, *, chunk: int = 256) -> Iterator[ServedModel]:
     try:
         yield served
     finally:
+        apis.registered_model_types[:] = registered
         served.release.set()
         server.shutdown()
         server.server_close()

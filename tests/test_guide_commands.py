@@ -159,7 +159,10 @@ def _minutes_as_seconds(monkeypatch) -> None:
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if program_commands(p)], ids=lambda p: p.name)
-def test_the_programs_commands_of_each_page_run_as_written(page, tmp_path, monkeypatch, capsys):
+def test_the_programs_commands_of_each_page_run_as_written(
+    page, tmp_path, monkeypatch, capsys, stand_in_as_default
+):
+    """(``prompt`` runs with the stand-in prompt model, served from 127.0.0.1.)"""
     write_guide_data(tmp_path)
     monkeypatch.chdir(tmp_path)  # where the page's commands are typed
     _minutes_as_seconds(monkeypatch)

@@ -12,7 +12,7 @@ from model.networks.config import AUTO_PRESET, PRESET_INFO
 from model.training.settings import LOSSES
 from model.words import parse_duration
 
-COMMANDS = ("train", "train-slide", "predict", "predict-slide", "evaluate", "export", "import")
+COMMANDS = ("train", "train-slide", "predict", "predict-slide", "evaluate", "export", "import", "prompt")
 
 
 def duration(text: str) -> float:
@@ -210,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--add-classes", action="store_true", help="labels the project does not have become new classes"
     )
     _class_options(imp, "declares the project's classes before importing")
+    from model.prompts import headless
+
+    headless.add_parser(sub)
     return parser
 
 

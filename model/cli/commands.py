@@ -382,6 +382,12 @@ def _import(args: argparse.Namespace) -> int:
     return 1 if report.skipped else 0
 
 
+def _prompt(args: argparse.Namespace) -> int:
+    from model.prompts.headless import prompt_command
+
+    return prompt_command(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one CLI command; returns the process exit code."""
     started = time.perf_counter()  # a time limit counts from here, as the user counts it
@@ -400,6 +406,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "evaluate": _evaluate,
         "export": _export,
         "import": _import,
+        "prompt": _prompt,
     }
     try:
         return handlers[args.command](args)

@@ -124,16 +124,13 @@ def cached_bytes(name: str) -> int | None:
 
 def download_bytes(name: str, timeout: float = 5.0) -> int | None:
     """The size of ``name``'s weights as the first mirror (or their home) announces it, or None
-    when it does not say or cannot be reached in ``timeout`` seconds."""
+    when it does not say; OSError when it cannot be reached in ``timeout`` seconds."""
     total = 0
     for blob in blobs(name).values():
         url = _first_source(blob.url, blob.hash)
-        try:
-            request = urllib.request.Request(url, method="HEAD")
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                length = response.headers.get("Content-Length")
-        except (OSError, ValueError):
-            return None
+        request = urllib.request.Request(url, method="HEAD")
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            length = response.headers.get("Content-Length")
         if length is None or not length.isdigit():
             return None
         total += int(length)
@@ -175,19 +172,26 @@ def download(
     except Exception as exc:  # osam and gdown raise RuntimeError, OSError, AssertionError (SHA)
         if cancel is not None and cancel.is_set():
             raise DownloadCancelled(f"The download of {model_info(name).title} was cancelled.") from exc
-        raise SegGUIError(download_failure(name, exc)) from exc
+        raise download_failure(name, exc) from exc
 
 
-def download_failure(name: str, error: BaseException) -> str:
+class DownloadFailed(SegGUIError):
+    """The weights could not be fetched: ``reason`` (the network's words) and ``ways_round``."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.reason = reason
+        self.ways_round = (
+            f"Two ways round: set {MIRROR_VARIABLE} to a mirror that serves the files under their "
+            "SHA-256 and start SegGUI again, or download the files yourself ("
+            + ", ".join(blob.url for blob in blobs(name).values())
+            + ") and choose Model > Prompt Model > Load From File."
+        )
+        super().__init__(f"Cannot download {model_info(name).title}: {reason}\n\n{self.ways_round}")
+
+
+def download_failure(name: str, error: BaseException) -> DownloadFailed:
     """Why ``name``'s weights could not be fetched, and the two ways round."""
-    reason = " ".join(str(error).split()) or type(error).__name__
-    return (
-        f"Cannot download {model_info(name).title}: {reason}\n\n"
-        f"Two ways round: set {MIRROR_VARIABLE} to a mirror that serves the files under their "
-        "SHA-256 and start SegGUI again, or download the files yourself (their addresses: "
-        + ", ".join(blob.url for blob in blobs(name).values())
-        + ") and choose Model > Prompt Model > Load From File."
-    )
+    return DownloadFailed(name, " ".join(str(error).split()) or type(error).__name__)
 
 
 def load_from_files(name: str, paths: Sequence[Path]) -> list[str]:

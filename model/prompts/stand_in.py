@@ -50,9 +50,10 @@ def expected_mask(
     return positive & ~negative
 
 
-def register_stand_in(base_url: str, folder: Path) -> str:
-    """Register the stand-in with osam, its files (written into ``folder``) served at
-    ``base_url``; returns its osam name. Registering again replaces the earlier one."""
+def register_stand_in(base_url: str, folder: Path, name: str = STAND_IN_NAME) -> str:
+    """Register the stand-in with osam as ``name``, its files (written into ``folder``) served
+    at ``base_url``; returns the name. A model type registered as ``name`` before is replaced
+    (a test restores osam's list after)."""
     from osam import apis, types
 
     efficient_sam = apis.get_model_type_by_name("efficientsam:10m")  # its pre- and postprocessing
@@ -68,11 +69,11 @@ def register_stand_in(base_url: str, folder: Path) -> str:
     stand_in = type(
         "SegGUIStandIn",
         (efficient_sam,),
-        {"name": STAND_IN_NAME, "_blobs": files, "__module__": __name__},
+        {"name": name, "_blobs": files, "__module__": __name__},
     )
-    apis.registered_model_types[:] = [t for t in apis.registered_model_types if t.name != STAND_IN_NAME]
+    apis.registered_model_types[:] = [t for t in apis.registered_model_types if t.name != name]
     apis.registered_model_types.append(stand_in)
-    return STAND_IN_NAME
+    return name
 
 
 def _model_bytes(nodes, inputs, outputs, initializers=()) -> bytes:

@@ -19,6 +19,7 @@ from model.errors import SegGUIError
 from model.labels.polygons import mask_to_polygons
 from model.prompts.catalogue import DEFAULT_MODEL, is_cached, model_info
 from model.prompts.embeddings import EmbeddingCache
+from model.prompts.headless import CACHE_FOLDER
 from model.prompts.prompter import (
     EXCLUDE,
     INCLUDE,
@@ -47,8 +48,6 @@ PROMPT_TOOL = "prompt"
 WARM_UP_MS = 3000
 MODEL_SETTING = "prompts/model"
 READY = "Ready for prompts: click an object, shift+click to leave a part out, or drag a box"
-CACHE_FOLDER = Path(".seggui-cache") / "embeddings"
-"""Where a project keeps its embeddings on disk, inside its folder."""
 
 
 @dataclass(frozen=True)

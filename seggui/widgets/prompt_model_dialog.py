@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QLabel,
+    QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 from model.errors import SegGUIError
 from model.prompts.catalogue import (
     DownloadCancelled,
+    DownloadFailed,
     DownloadProgress,
     download,
     download_bytes,
@@ -83,12 +85,21 @@ class PromptModelDialog(QDialog):
         buttons.addButton(self.download_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.file_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.cancel_button, QDialogButtonBox.ButtonRole.RejectRole)
-        layout.addWidget(buttons)
         self.download_button.clicked.connect(self.start_download)
         self.file_button.clicked.connect(self.choose_files)
         self.cancel_button.clicked.connect(self.cancel)
         self.setMinimumWidth(520)
-        self.jobs.submit(lambda: download_bytes(name), self._show_size, lambda _: self._show_size(None))
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setMaximumHeight(80)
+        self.details.setVisible(False)
+        layout.addWidget(self.details)
+        layout.addWidget(buttons)
+        self.jobs.submit(lambda: download_bytes(name), self._show_size, self._size_unknown)
+
+    def _size_unknown(self, error: BaseException) -> None:
+        reason = getattr(error, "reason", None) or error
+        self.size_label.setText(f"Size: unknown, the server cannot be reached now ({reason})")
 
     def _show_size(self, count: int | None) -> None:
         self.size_label.setText(
@@ -139,8 +150,14 @@ class PromptModelDialog(QDialog):
         if isinstance(error, DownloadCancelled):
             self._say("The download was cancelled; nothing of it was kept.", error=False)
             return
-        self._say(str(error), error=True)
+        if isinstance(error, DownloadFailed):
+            self._say(f"Cannot download {model_info(self.name).title}. {error.ways_round}", error=True)
+            self.details.setPlainText(error.reason)
+            self.details.setVisible(True)
+        else:
+            self._say(str(error), error=True)
         self.download_button.setText("Try Again")
+        self.adjustSize()
 
     def _done(self) -> None:
         self._cancel = None
@@ -182,6 +199,7 @@ class PromptModelDialog(QDialog):
         self.message.setText(text)
         self.message.setStyleSheet("color: rgb(200, 30, 30);" if error else "")
         self.message.setVisible(True)
+        self.adjustSize()
 
     def done(self, result: int) -> None:
         if self._cancel is not None:

@@ -14,6 +14,7 @@ from model.errors import SegGUIError
 from model.prompts import catalogue
 from model.prompts.catalogue import DownloadCancelled, download, is_cached, load_from_files
 from model.prompts.embeddings import EmbeddingCache
+from model.prompts.headless import CACHE_FOLDER as CACHE
 from model.prompts.prompter import EXCLUDE, INCLUDE, Prompter, PromptModel, Prompts, Window, prompt_window
 from model.prompts.stand_in import RADIUS, expected_mask
 
@@ -185,3 +186,54 @@ def test_a_damaged_cache_file_is_computed_again(prompt_model, tmp_path, caplog):
     fresh = Prompter(PromptModel(prompt_model), EmbeddingCache(tmp_path / "cache")).embedding(pixels)
     assert fresh.embedding.shape == (32, 64, 64)
     assert "computed again" in caplog.text
+
+
+def test_the_command_line_writes_the_object_into_the_mask(stand_in_as_default, tmp_path, capsys):
+    from model.classes import IGNORE_INDEX, default_classes
+    from model.cli import main
+    from model.storage.imageio import read_mask, write_mask
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(2)
+    tifffile_image = rng.integers(0, 60000, (90, 120, 4), dtype=np.uint16)  # 16-bit, 4 channels
+    import tifffile
+
+    tifffile.imwrite(folder / "cells.tif", tifffile_image, photometric="minisblack", planarconfig="contig")
+    (folder / "masks").mkdir()
+    before = np.full((90, 120), IGNORE_INDEX, np.uint8)
+    before[40:44, 30:34] = 0
+    write_mask(folder / "masks" / "cells.png", before, default_classes(3))
+    argv = ["prompt", "--image", str(folder / "cells.tif"), "--point", "30,40", "--exclude", "36,40"]
+    assert main([*argv, "--class", "2", "--only-unlabelled"]) == 0
+    said = capsys.readouterr()
+    assert "downloading" in said.err  # the first use fetched the weights (from 127.0.0.1)
+    mask = read_mask(folder / "masks" / "cells.png")
+    wanted = expected_mask((90, 120), [(30, 40), (36, 40)], [1, 0]) & (before == IGNORE_INDEX)
+    assert np.array_equal(mask == 2, wanted) and (mask[40:44, 30:34] == 0).all()
+    assert f"{int(wanted.sum()):,} pixels of class 2" in said.out
+    assert (
+        main(["prompt", "--image", str(folder / "cells.tif"), "--box", "80,10,100,30", "--class", "1"]) == 0
+    )
+    assert (read_mask(folder / "masks" / "cells.png")[10:31, 80:101] == 1).all()
+    assert len(list((folder / CACHE).glob("*.npz"))) == 1  # the same pixels: encoded once
+
+
+def test_the_command_line_names_what_is_wrong(stand_in_as_default, tmp_path, capsys):
+    from model.cli import main
+
+    image = tmp_path / "a.png"
+    from PIL import Image
+
+    Image.fromarray(np.zeros((20, 30, 3), np.uint8)).save(image)
+    assert main(["prompt", "--image", str(image), "--point", "50,5", "--class", "1"]) == 2
+    assert "outside a.png (30 x 20)" in capsys.readouterr().err
+    assert main(["prompt", "--image", str(image), "--exclude", "5,5", "--class", "1"]) == 2
+    assert "at least one --point" in capsys.readouterr().err
+    from model.classes import default_classes
+    from model.storage.project import Project, save_project
+
+    save_project(Project(tmp_path, classes=tuple(default_classes(3))))
+    assert main(["prompt", "--image", str(image), "--point", "5,5", "--class", "7"]) == 2
+    assert "--class 7" in capsys.readouterr().err
+    assert stand_in_as_default.requests == []  # nothing fetched for a command that cannot run

@@ -220,6 +220,7 @@ def test_a_failed_download_says_why_and_load_from_file_works(qtbot, started, tmp
     qtbot.waitUntil(lambda: dialog.download_button.isEnabled(), timeout=30000)
     text = dialog.message.text()
     assert "Cannot download" in text and "OSAM_BLOB_ENDPOINT" in text and "Load From File" in text
+    assert "404" in dialog.details.toPlainText() and dialog.details.isVisible()
     with qtbot.waitSignal(dialog.ready, timeout=20000):
         dialog.load_files(list(served_prompt_model.files.values()))
     assert is_cached(served_prompt_model.name)
