@@ -67,6 +67,7 @@ class PromptModelDialog(QDialog):
         about.setOpenExternalLinks(True)
         layout.addWidget(about)
         self.size_label = QLabel("Size: asking the server...")
+        self.size_label.setWordWrap(True)  # "unknown, the server cannot be reached now (why)"
         layout.addWidget(self.size_label)
         self.progress = QProgressBar()
         self.progress.setVisible(False)
