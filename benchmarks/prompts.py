@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -25,21 +24,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from limit_share import cpu_name
 
 from model.prompts.catalogue import PROMPT_MODELS, is_cached, load_from_files, model_info
 from model.prompts.embeddings import EmbeddingCache, embedding_bytes
 from model.prompts.prompter import INCLUDE, WINDOW, Prompter, PromptModel, Prompts, Window
 from model.prompts.stand_in import register_stand_in, stand_in_files
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def engine_figures(name: str, images: int, clicks: int) -> dict[str, float]:

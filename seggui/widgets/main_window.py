@@ -51,6 +51,7 @@ from seggui.widgets.dialogs import WindowDialogs
 from seggui.widgets.docks import fit_widths, lay_out_docks
 from seggui.widgets.field_keys import FieldKeys
 from seggui.widgets.plane_bar import PlaneBar, under_canvas
+from seggui.widgets.prompt_actions import prompt_actions
 from seggui.widgets.prompt_model_dialog import WeightsAsker
 from seggui.widgets.recent_folders import RecentFolders
 from seggui.widgets.tool_bar import ToolBar
@@ -181,7 +182,7 @@ class MainWindow(QMainWindow):
                 acceptance=self.acceptance,
                 choice=self.choice,
             ),
-            prompts=wa.prompt_actions(self, self.prompting, self.weights.ask, self.canvas, self.tools),
+            prompts=prompt_actions(self, self.prompting, self.weights.ask, self.canvas, self.tools),
             help=wa.help_actions(self),
         )
         self.addActions(self.actions.all())

@@ -12,14 +12,12 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import QFileDialog, QMenuBar, QWidget
 
-from model.prompts.catalogue import PROMPT_MODELS, licence
-from seggui.canvas.tools import TOOLS, Tool
+from seggui.canvas.tools import TOOLS
 from seggui.canvas.view import CanvasView
 from seggui.controllers.acceptance import Acceptance
 from seggui.controllers.image_session import ImageSession
 from seggui.controllers.model_choice import ModelChoice
 from seggui.controllers.model_files import MODEL_SUFFIX
-from seggui.controllers.prompting import PromptController
 from seggui.controllers.ranking import Ranking
 from seggui.controllers.training import TrainingController
 from seggui.controllers.transfer import LabelTransfer
@@ -32,6 +30,7 @@ from seggui.widgets.actions import make_action
 from seggui.widgets.help import show_about, show_shortcuts
 from seggui.widgets.memory_dialog import choose_memory_budget
 from seggui.widgets.plane_bar import PlaneBar
+from seggui.widgets.prompt_actions import PromptActions, show_licences
 from seggui.widgets.transfer_dialogs import ask_classes_file, ask_export, ask_import
 
 
@@ -86,15 +85,6 @@ class ModelActions(NamedTuple):
     predict_all: QAction
     next_uncertain: QAction
     load_model: QAction
-
-
-class PromptActions(NamedTuple):
-    accept: QAction
-    drop: QAction
-    to_polygon: QAction
-    models: dict[str, QAction]
-    """Model > Prompt Model: one checkable action per offered model."""
-    load_from_file: QAction
 
 
 class HelpActions(NamedTuple):
@@ -343,54 +333,6 @@ def model_actions(
     return actions
 
 
-def prompt_actions(
-    parent: QWidget,
-    prompts: PromptController,
-    ask_weights: Callable[[str], None],
-    canvas: CanvasView,
-    tool_objects: dict[str, Tool],
-) -> PromptActions:
-    """Keep, drop or outline the proposal; choose the prompt model, or load its files."""
-    group = QActionGroup(parent)
-    models: dict[str, QAction] = {}
-    for info in PROMPT_MODELS:
-        action = make_action(
-            parent, info.title, lambda _=False, n=info.name: prompts.set_model(n), checkable=True
-        )
-        action.setStatusTip(f"{info.parameters} parameters; {info.advice}")
-        group.addAction(action)
-        models[info.name] = action
-    if prompts.model_name in models:
-        models[prompts.model_name].setChecked(True)
-    prompts.model_changed.connect(lambda name: models[name].setChecked(True) if name in models else None)
-    accept = make_action(parent, "&Keep Proposed Object", prompts.accept)
-    accept.setToolTip("Paint the proposed object in the current class (Enter)")
-    drop = make_action(parent, "&Drop Proposed Object", prompts.drop)
-    drop.setToolTip("Forget the proposed object and its prompts (Esc)")
-
-    def to_polygon() -> None:
-        """The proposed object's outline as the polygon tool's points, to correct and close."""
-        points = prompts.outline()
-        if points:
-            polygon = tool_objects["polygon"]
-            prompts.tools.set_tool("polygon")
-            polygon.points = points
-            canvas.set_tool(polygon)
-
-    outline = make_action(parent, "Proposed Object to P&olygon", to_polygon)
-    outline.setToolTip("Turn the proposed object's outline into polygon points to correct, then Enter")
-
-    def follow(proposal: object) -> None:
-        for action in (accept, drop, outline):
-            action.setEnabled(proposal is not None)
-
-    prompts.proposal_changed.connect(follow)
-    follow(None)
-    load = make_action(parent, "Load From &File...", lambda: ask_weights(prompts.model_name))
-    load.setToolTip("The chosen prompt model's files, downloaded yourself (checked against their SHA-256)")
-    return PromptActions(accept, drop, outline, models, load)
-
-
 def _choose_model_file(parent: QWidget, app: AppState, choice: ModelChoice) -> None:
     project = app.project
     start = str(project.models_dir if project is not None else Path.home())
@@ -399,14 +341,6 @@ def _choose_model_file(parent: QWidget, app: AppState, choice: ModelChoice) -> N
     )
     if path:
         choice.load_model(Path(path))
-
-
-def _show_licences(models: dict[str, QAction]) -> None:
-    """Each prompt model's licence beside its name (osam is imported when the menu first opens,
-    not when the window starts)."""
-    for name, action in models.items():
-        if "(" not in action.text():
-            action.setText(f"{action.text()} ({licence(name)[0]})")
 
 
 def build_menus(bar: QMenuBar, actions: WindowActions, extra_image: list[QAction], recent_menu_title: str):
@@ -472,7 +406,7 @@ def build_menus(bar: QMenuBar, actions: WindowActions, extra_image: list[QAction
         prompt_menu.addAction(action)
     prompt_menu.addSeparator()
     prompt_menu.addAction(actions.prompts.load_from_file)
-    prompt_menu.aboutToShow.connect(lambda: _show_licences(actions.prompts.models))
+    prompt_menu.aboutToShow.connect(lambda: show_licences(actions.prompts.models))
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(actions.help.shortcuts)
     help_menu.addAction(actions.help.about)
