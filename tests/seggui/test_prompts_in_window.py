@@ -5,6 +5,8 @@ prompt model is served from 127.0.0.1 (its mask: a disk of ``RADIUS`` around eac
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tifffile
@@ -257,3 +259,67 @@ def test_the_prompt_model_menu_names_each_model_and_its_licence(qtbot, started, 
     action.trigger()
     assert window.prompting.model_name == name
     assert window.settings.value("prompts/model") == name
+
+
+PROMPT_DRIVER = """
+import sys, time
+from pathlib import Path
+from PySide6.QtCore import QSettings
+from model.prompts.catalogue import load_from_files
+from model.prompts.stand_in import register_stand_in, stand_in_files
+from seggui import app
+
+folder, log, made = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+name = register_stand_in("http://127.0.0.1:9/not-served", made / "registered")
+load_from_files(name, list(stand_in_files(made / "files").values()))
+qt = app.application()
+window = app.start(folder, QSettings(str(made / "settings.ini"), QSettings.Format.IniFormat))
+window.store.autosave_timer.setInterval(3_600_000)  # no save: only the journal can keep the object
+
+
+def until(condition):
+    while not condition():
+        qt.processEvents()
+        time.sleep(0.005)
+
+
+until(lambda: window.state.current is not None)
+window.prompting.set_model(name)
+window.tool_state.set_tool("prompt")
+until(lambda: window.prompting._embedding is not None)
+window.prompting.add_point(60.0, 70.0)
+until(lambda: window.prompting.proposal is not None)
+window.prompting.accept()
+until(lambda: (folder / ".seggui-journal").exists())
+log.write_text("kept")
+until(lambda: False)
+"""
+
+
+def test_a_kept_object_survives_kill_9(qtbot, window, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.seggui.conftest import open_folder
+
+    folder = _photo_folder(tmp_path)
+    script, log = tmp_path / "driver.py", tmp_path / "kept.log"
+    script.write_text(PROMPT_DRIVER.replace('".seggui-journal"', repr(JOURNAL_FILE)))
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path / "home")}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
+    driver = subprocess.Popen(
+        [sys.executable, str(script), str(folder), str(log), str(tmp_path / "made")], env=env
+    )
+    try:
+        qtbot.waitUntil(lambda: log.exists() or driver.poll() is not None, timeout=60000)
+    finally:
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    assert log.exists(), "the driver ended before keeping the object"
+    assert not (folder / "masks" / "a.png").exists()  # never saved: the journal holds it
+    open_folder(qtbot, window, folder)
+    wanted = expected_mask((160, 200), [(60.0, 70.0)], [1])
+    assert np.array_equal(window.state.document.mask == 1, wanted)
+    assert "Restored strokes" in window.statusBar().currentMessage()
