@@ -202,3 +202,4 @@ def follow_prompts(canvas: CanvasView, app: AppState, tools: ToolState, prompts:
     tools.class_changed.connect(show)
     app.classes_changed.connect(show)
     prompts.prompts_changed.connect(lambda p: canvas.mark_prompts(p.points, p.labels, p.box))
+    prompts.objects.region_wanted.connect(lambda r: canvas.show_region(QRectF(r.x, r.y, r.width, r.height)))

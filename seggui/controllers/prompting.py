@@ -36,10 +36,12 @@ from seggui.controllers.editor import MaskEditor
 from seggui.controllers.image_session import ImageSession
 from seggui.controllers.jobs import Jobs
 from seggui.controllers.loading import load_image
+from seggui.controllers.next_object import NextUncertainObject
 from seggui.state.app_state import AppState
 from seggui.state.channel_display import ChannelDisplay
 from seggui.state.document import Rect
 from seggui.state.image_list import ImageListModel
+from seggui.state.model_state import ModelState
 from seggui.state.tool_state import ToolState
 
 log = logging.getLogger(__name__)
@@ -101,6 +103,7 @@ class PromptController(QObject):
         session: ImageSession,
         image_list: ImageListModel,
         settings: QSettings,
+        models: ModelState,
     ) -> None:
         super().__init__(app)
         self.app, self.tools, self.editor, self.display = app, tools, editor, display
@@ -108,6 +111,8 @@ class PromptController(QObject):
         chosen = str(settings.value(MODEL_SETTING, DEFAULT_MODEL))
         self.model_name = chosen if _known(chosen) else DEFAULT_MODEL
         self.jobs = Jobs("prompts", 2, self)  # one encodes (or loads the model), one decodes
+        self._hint: str | None = None  # said instead of READY once the image is prepared
+        self.objects = NextUncertainObject(app, models, editor, tools, self.jobs, self.tell_when_ready)
         QTimer.singleShot(WARM_UP_MS, self._warm_up)
         self.prompts = Prompts()
         self.proposal: Proposal | None = None
@@ -291,13 +296,20 @@ class PromptController(QObject):
         if seconds > 0.2:  # an encoding, not a cache hit
             self.encode_seconds = seconds
         self._embedding = embedding
-        self.app.tell(
-            "Ready for prompts: click an object, shift+click to leave a part out, or drag a box", 5000
-        )
+        hint, self._hint = self._hint, None
+        self.app.tell(hint or READY, 15000 if hint else 5000)
         if self._waiting:
             self._waiting = False
             self._decode()
         self._prefetch_next()
+
+    def tell_when_ready(self, text: str) -> None:
+        """Say ``text`` now, or instead of "Ready for prompts" once the image is prepared (so
+        that the readiness does not replace it)."""
+        if self.active and self._embedding is None:
+            self._hint = text
+        else:
+            self.app.tell(text, 15000)
 
     def _decode(self) -> None:
         window, embedding = self._window, self._embedding

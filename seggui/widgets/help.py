@@ -30,6 +30,7 @@ SHORTCUTS = [
     ("R", "Show/hide the prediction"),
     ("A / Shift+A", "Accept the prediction into unpainted pixels / replace the mask"),
     ("U", "Next most uncertain image"),
+    ("N", "Next uncertain object of the prediction (the prompt tool, there)"),
     ("Shift+U", "Show/hide where the model is unsure"),
     ("Ctrl+Shift+P", "Predict all images"),
     ("Ctrl+E / Ctrl+I", "Export masks / import labels"),

@@ -140,8 +140,8 @@ class MainWindow(QMainWindow):
         self.plane_bar.plane_chosen.connect(self.session.open_image)
         self.state.image_opened.connect(lambda loaded: self.plane_bar.show_image(loaded.path, loaded.planes))
         self.state.slide_opened.connect(lambda slide: self.plane_bar.show_image(slide.path, 1))
-        wiring = {"session": self.session, "image_list": self.images, "settings": self.settings}
-        self.prompting = PromptController(self.state, self.tool_state, self.editor, self.display, **wiring)
+        tie = dict(session=self.session, image_list=self.images, settings=self.settings, models=self.models)
+        self.prompting = PromptController(self.state, self.tool_state, self.editor, self.display, **tie)
         self.weights = WeightsAsker(self.prompting, self)
         self.tools = {info.name: info.make(self.editor, self.prompting) for info in TOOLS}
         follow_state(

@@ -23,6 +23,7 @@ class PromptActions(NamedTuple):
     models: dict[str, QAction]
     """Model > Prompt Model: one checkable action per offered model."""
     load_from_file: QAction
+    next_object: QAction
 
 
 def prompt_actions(
@@ -70,7 +71,12 @@ def prompt_actions(
     follow(None)
     load = make_action(parent, "Load From &File...", lambda: ask_weights(prompts.model_name))
     load.setToolTip("The chosen prompt model's files, downloaded yourself (checked against their SHA-256)")
-    return PromptActions(accept, drop, outline, models, load)
+    next_object = make_action(parent, "Next Uncertain &Object", prompts.objects.step, "N")
+    next_object.setToolTip(
+        "Bring the predicted object the model is least sure of into view, with the prompt tool: "
+        "the next place to click (N)"
+    )
+    return PromptActions(accept, drop, outline, models, load, next_object)
 
 
 def show_licences(models: dict[str, QAction]) -> None:

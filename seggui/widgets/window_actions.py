@@ -393,7 +393,7 @@ def build_menus(bar: QMenuBar, actions: WindowActions, extra_image: list[QAction
             model.accept_sure_only,
             model.accept_all,
         ),
-        (model.predict_all, model.next_uncertain),
+        (model.predict_all, model.next_uncertain, actions.prompts.next_object),
         (model.load_model,),
     ):
         if not model_menu.isEmpty():

@@ -508,3 +508,31 @@ def test_prompt_model_choice_and_load_from_file(qtbot, started, tmp_path, press,
         dialog.load_files(list(served_prompt_model.files.values()))
     assert not dialog.isVisible()
     assert all(request.startswith("/files/") for request in served_prompt_model.requests)  # HEAD only
+
+
+@presses("Model > Next Uncertain Object")
+def test_next_uncertain_object_shows_the_least_sure_object(qtbot, started, tmp_path, press, prompt_model):
+    from model.prediction.predict import Prediction
+    from seggui.state.model_state import PredictionOnScreen
+
+    window = started(_project(tmp_path, masks=0))
+    window.prompting.set_model(prompt_model)  # downloaded: the prompt tool asks for nothing
+    press(window, "Model > Next Uncertain Object")  # no prediction yet: it says what it needs
+    assert "needs a prediction" in window.statusBar().currentMessage()
+    shape = window.state.document.shape
+    classes = np.zeros(shape, np.uint8)
+    heat = np.zeros(shape, np.uint8)
+    classes[4:14, 4:14], heat[4:14, 4:14] = 1, 40  # sure
+    classes[30:44, 20:40], heat[30:44, 20:40] = 2, 200  # the least sure
+    classes[50:58, 4:12], heat[50:58, 4:12] = 1, 150
+    prediction = Prediction(classes, None, 0.3, heat)
+    window.models.show_prediction(PredictionOnScreen(window.state.current.path, prediction))
+    window.canvas.fit_to_window()
+    press(window, "Model > Next Uncertain Object")
+    qtbot.waitUntil(lambda: "Uncertain object 1 of 2" in window.statusBar().currentMessage(), timeout=10000)
+    assert window.tool_state.tool == "prompt"
+    seen = window.canvas.visible_scene_rect()
+    assert seen.contains(20, 30) and seen.contains(39, 43) and seen.width() < shape[1] * 0.9
+    press(window, "Model > Next Uncertain Object")
+    qtbot.waitUntil(lambda: "Uncertain object 2 of 2" in window.statusBar().currentMessage(), timeout=10000)
+    assert window.canvas.visible_scene_rect().contains(8, 54)
