@@ -84,7 +84,7 @@ class NextUncertainObject(QObject):
             classes[item.class_index].name if item.class_index < len(classes) else f"class {item.class_index}"
         )
         self.tell(
-            f"Uncertain object {number} of {len(found)}: {name}, {item.pixels:,} pixels, "
-            f"{100 * item.uncertainty:.0f} % unsure; click inside it at ({item.x}, {item.y}) to correct it, "
+            f"Uncertain object {number} of {len(found)}: {name}, unsure of {item.unsure:,} of its "
+            f"{item.pixels:,} pixels; click inside it at ({item.x}, {item.y}) to correct it, "
             "or paint it"
         )
