@@ -21,7 +21,9 @@ import numpy as np
 from model.classes import IGNORE_COLOR, IGNORE_INDEX, ClassInfo
 from model.errors import SegGUIError
 from model.labels.formats import EXPORT_FORMATS, FORMATS, coco, labelme
+from model.labels.formats.ome_zarr import zarr_name
 from model.labels.label_formats import CLASSES_FILE, ExportContext, classes_json, write_text
+from model.labels.ome_zarr_masks import write_slide_masks
 from model.labels.slide_export import (
     SLIDE_EXPORT_FORMAT,
     is_complete,
@@ -36,6 +38,7 @@ from model.storage.chunked_mask import ChunkedMask
 from model.storage.imageio import check_mask, image_size, read_image, read_mask
 from model.storage.mask_names import MaskNames
 from model.storage.nodata import nodata_pixels, nodata_rule
+from model.storage.slide import SlideReader
 from model.storage.tiff_files import image_title, split_plane
 from model.storage.tiled_tiff import write_tiled_mask
 from model.storage.write_guard import check_apart
@@ -138,6 +141,8 @@ def planned_files(
     for image in names.usable(images):
         if image in slides and options.format == SLIDE_EXPORT_FORMAT:
             files.append(slide_export_name(names.key(image)))
+        elif image in slides and options.format == "ome-zarr":
+            files.append(zarr_name(names.key(image)))
         else:
             files += fmt.item_paths(names.key(image))
     return files
@@ -282,7 +287,7 @@ def _export_slide(
     report: ExportReport,
 ) -> None:
     """Write a slide's mask as a tiled index TIFF, labelme or COCO, or say why it is left out."""
-    if options.format not in (SLIDE_EXPORT_FORMAT, "labelme", "coco"):
+    if options.format not in (SLIDE_EXPORT_FORMAT, "labelme", "coco", "ome-zarr"):
         report.skipped.append(refusal(image, format_title))
         return
     runs = options.format == "coco" and not options.coco_polygons
@@ -297,6 +302,15 @@ def _export_slide(
         if options.format == SLIDE_EXPORT_FORMAT:
             unlabelled = 0 if background else IGNORE_INDEX
             write_tiled_mask(mask, ctx.root / slide_export_name(key), ctx.classes, unlabelled=unlabelled)
+        elif options.format == "ome-zarr":
+            with SlideReader(image) as reader:
+                write_slide_masks(
+                    ctx.root / zarr_name(key),
+                    reader,
+                    mask,
+                    ctx.classes,
+                    unlabelled=0 if background else IGNORE_INDEX,
+                )
         elif runs:
             coco.collect_runs(
                 ctx, image, slide_runs(mask, len(ctx.classes), background=background), mask.shape

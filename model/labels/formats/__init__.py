@@ -6,7 +6,7 @@ A new format is one module defining ``FORMAT`` (a ``base.LabelFormat``) and one 
 
 from __future__ import annotations
 
-from model.labels.formats import coco, colour, geotiff, index, labelme, voc, yolo
+from model.labels.formats import coco, colour, geotiff, index, labelme, ome_zarr, voc, yolo
 from model.labels.formats.base import LabelFormat, MaskMaker, ReadContext
 
 REGISTERED: tuple[LabelFormat, ...] = (
@@ -17,6 +17,7 @@ REGISTERED: tuple[LabelFormat, ...] = (
     voc.FORMAT,
     yolo.FORMAT,
     labelme.FORMAT,
+    ome_zarr.FORMAT,
 )
 EXPORT_FORMATS: dict[str, LabelFormat] = {f.name: f for f in REGISTERED if f.write_item is not None}
 IMPORT_FORMATS: dict[str, LabelFormat] = {f.import_kind: f for f in REGISTERED if f.import_kind}

@@ -1,0 +1,158 @@
+"""Masks as OME-Zarr (NGFF) label images, written with ome-zarr-py: one ``<name>.ome.zarr`` per
+image, the image as a multiscale pyramid and the mask under ``labels/segmentation`` with its own
+pyramid and ``image-label`` metadata (each class's colour, a property naming each class), so
+napari-ome-zarr, QuPath, Fiji's MoBIE and vizarr show the classes as SegGUI does. A slide's
+image and chunked mask are streamed window by window (dask arrays over the readers), never whole.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from model.classes import IGNORE_INDEX, ClassInfo
+
+LABEL_NAME = "segmentation"
+SMALLEST_LEVEL = 256
+"""The pyramid halves until its smallest level is under this many pixels a side."""
+CHUNK = 1024
+UNLABELLED_NAME = "not labelled"
+
+
+def pyramid_factors(shape: tuple[int, int]) -> tuple[int, ...]:
+    """Downscale factors of the levels after the first: 2, 4, 8, ... while a level keeps at
+    least ``SMALLEST_LEVEL`` pixels on its longer side."""
+    factors, factor = [], 2
+    while max(shape) // factor >= SMALLEST_LEVEL:
+        factors.append(factor)
+        factor *= 2
+    return tuple(factors)
+
+
+def label_metadata(classes: Sequence[ClassInfo], values: Sequence[int]) -> dict[str, object]:
+    """NGFF ``image-label`` metadata: a colour and a class name for each value the mask may
+    hold (``IGNORE_INDEX``, "not labelled", see-through)."""
+    colours, properties = [], []
+    for value in values:
+        if value == IGNORE_INDEX:
+            colours.append({"label-value": IGNORE_INDEX, "rgba": [0, 0, 0, 0]})
+            properties.append({"label-value": IGNORE_INDEX, "class": UNLABELLED_NAME})
+        elif value < len(classes):
+            colours.append({"label-value": int(value), "rgba": [*classes[value].color, 255]})
+            properties.append({"label-value": int(value), "class": classes[value].name})
+    return {"colors": colours, "properties": properties}
+
+
+def _axes(raw_ndim: int) -> str:
+    return "yx" if raw_ndim == 2 else "cyx"
+
+
+def write_image_masks(path: Path, raw: np.ndarray, mask: np.ndarray, classes: Sequence[ClassInfo]) -> None:
+    """``raw`` (H x W or H x W x C, its own dtype: no channel dropped, 16-bit kept) and ``mask``
+    (H x W) as the OME-Zarr ``path``."""
+    import zarr
+    from ome_zarr.writer import write_image, write_labels
+
+    image = raw if raw.ndim == 2 else np.moveaxis(raw, -1, 0)
+    factors = pyramid_factors(mask.shape)
+    root = zarr.open_group(str(path), mode="w")
+    chunks = (CHUNK, CHUNK) if raw.ndim == 2 else (1, CHUNK, CHUNK)
+    write_image(image, root, scale_factors=factors, axes=_axes(raw.ndim), storage_options={"chunks": chunks})
+    values = [int(v) for v in np.unique(mask)] + [
+        v for v in range(len(classes)) if v not in set(np.unique(mask))
+    ]
+    write_labels(
+        np.ascontiguousarray(mask, np.uint8),
+        root,
+        name=LABEL_NAME,
+        scaler=None,
+        scale_factors=factors,
+        axes="yx",
+        label_metadata=label_metadata(classes, sorted(set(values))),
+        storage_options={"chunks": (CHUNK, CHUNK)},
+    )
+
+
+class _Windows:
+    """A large array read window by window, as dask's ``from_array`` asks for it: ``read(top,
+    left, height, width)`` gives one window of ``shape``."""
+
+    def __init__(self, shape: tuple[int, ...], dtype: np.dtype, read) -> None:
+        self.shape, self.dtype, self.ndim, self._read = shape, np.dtype(dtype), len(shape), read
+
+    def __getitem__(self, key: tuple[slice, ...]) -> np.ndarray:
+        rows, columns = key[0], key[1]
+        top, left = rows.start or 0, columns.start or 0
+        bottom = self.shape[0] if rows.stop is None else rows.stop
+        right = self.shape[1] if columns.stop is None else columns.stop
+        window = self._read(top, left, bottom - top, right - left)
+        return window[(slice(None), slice(None), *key[2:])] if len(key) > 2 else window
+
+
+def write_slide_masks(
+    path: Path, reader, mask, classes: Sequence[ClassInfo], *, unlabelled: int = IGNORE_INDEX
+) -> None:
+    """A slide (``model.storage.slide.SlideReader``) and its chunked mask as the OME-Zarr
+    ``path``, streamed: the image pyramid is the slide's own levels, each read once window by
+    window; the mask's levels are every 2nd, 4th, ... pixel of its chunks (nearest). Memory
+    holds a few windows at a time, whatever the slide's size. ``unlabelled``: what
+    not-labelled pixels are written as (``IGNORE_INDEX``, or 0 for background)."""
+    import dask.array as da
+    import zarr
+    from ome_zarr.writer import write_multiscale, write_multiscale_labels
+
+    height, width = reader.shape
+    channels = reader.channels
+    root = zarr.open_group(str(path), mode="w")
+    images, image_scales = [], []
+    for level in reader.levels:
+        shape = (level.height, level.width) if channels == 1 else (level.height, level.width, channels)
+
+        def read(top, left, h, w, index=level.index):
+            return reader.read_region(index, top, left, h, w)
+
+        chunks = (CHUNK, CHUNK) if channels == 1 else (CHUNK, CHUNK, channels)
+        array = da.from_array(_Windows(shape, reader.dtype, read), chunks=chunks, asarray=False)
+        images.append(array if channels == 1 else da.moveaxis(array, -1, 0))
+        scale = [height / level.height, width / level.width]
+        image_scales.append([{"type": "scale", "scale": scale if channels == 1 else [1.0, *scale]}])
+    axes = _axes(2 if channels == 1 else 3)
+    image_chunks = (CHUNK, CHUNK) if channels == 1 else (channels, CHUNK, CHUNK)
+    labels, label_scales = [], []
+    for factor in (1, *pyramid_factors((height, width))):
+        shape = (-(-height // factor), -(-width // factor))
+
+        def read_mask(top, left, h, w, step=factor):
+            window = mask.read_strided(top * step, left * step, h * step, w * step, step)[:h, :w]
+            if unlabelled != IGNORE_INDEX:
+                window[window == IGNORE_INDEX] = unlabelled
+            return window
+
+        windows = _Windows(shape, np.uint8, read_mask)
+        labels.append(da.from_array(windows, chunks=(CHUNK, CHUNK), asarray=False))
+        label_scales.append([{"type": "scale", "scale": [float(factor), float(factor)]}])
+    with warnings.catch_warnings():
+        # ome-zarr-py 0.18 would rather derive each level's scale from one factor; a slide's own
+        # levels need not be halvings (an SVS's are 4x apart), so each level's scale is given as
+        # NGFF states it.
+        warnings.filterwarnings("ignore", "The 'coordinate_transformations' argument", DeprecationWarning)
+        write_multiscale(
+            images,
+            root,
+            axes=axes,
+            coordinate_transformations=image_scales,
+            storage_options={"chunks": image_chunks},
+            name="image",
+        )
+        write_multiscale_labels(
+            labels,
+            root,
+            name=LABEL_NAME,
+            axes="yx",
+            coordinate_transformations=label_scales,
+            storage_options={"chunks": (CHUNK, CHUNK)},
+            label_metadata=label_metadata(classes, [*range(len(classes)), IGNORE_INDEX]),
+        )

@@ -1,0 +1,114 @@
+"""Masks exported as OME-Zarr label images and read back with ome-zarr-py's own reader: the
+image's pixels (every channel, 16-bit kept), the mask's, each class's colour and name; a slide
+streamed from its reader and chunked mask; the command line's format."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+from PIL import Image
+
+from model.classes import IGNORE_INDEX, ClassInfo
+from model.cli import main
+from model.labels.export_labels import ExportOptions, export_labels
+from model.storage import tiff_files
+from model.storage.chunked_mask import ChunkedMask
+from model.storage.imageio import write_mask
+from model.storage.project import Project, save_project
+
+CLASSES = [
+    ClassInfo("background", (0, 0, 0)),
+    ClassInfo("cell", (230, 25, 75)),
+    ClassInfo("nucleus", (0, 130, 200)),
+]
+
+
+def _read(path):
+    """ome-zarr-py's reader on ``path``: (image levels, label levels, label metadata)."""
+    from ome_zarr.io import parse_url
+    from ome_zarr.reader import Reader
+
+    nodes = list(Reader(parse_url(str(path)))())
+    image = nodes[0]
+    label = next(n for n in nodes if n.metadata.get("name") == "segmentation")
+    return [np.asarray(a) for a in image.data], [np.asarray(a) for a in label.data], label.metadata
+
+
+def _folder(tmp_path):
+    folder = tmp_path / "project"
+    (folder / "masks").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    cells = rng.integers(0, 60000, (4, 600, 800), dtype=np.uint16)
+    tifffile.imwrite(folder / "cells.tif", cells, photometric="minisblack", metadata={"axes": "CYX"})
+    photo = rng.integers(0, 255, (90, 120, 3), dtype=np.uint8)
+    Image.fromarray(photo).save(folder / "photo.png")
+    mask = np.full((600, 800), IGNORE_INDEX, np.uint8)
+    mask[20:120, 30:200], mask[150:200, 50:60] = 1, 2
+    write_mask(folder / "masks" / "cells.png", mask, CLASSES)
+    small = np.zeros((90, 120), np.uint8)
+    small[10:40, 10:40] = 1
+    write_mask(folder / "masks" / "photo.png", small, CLASSES)
+    save_project(Project(folder, classes=tuple(CLASSES)))
+    return folder, cells, photo, mask, small
+
+
+def test_the_export_reads_back_with_ome_zarr_py_pixels_and_colours_equal(tmp_path):
+    folder, cells, photo, mask, small = _folder(tmp_path)
+    out = tmp_path / "export"
+    images = [folder / "cells.tif", folder / "photo.png"]
+    report = export_labels(images, folder / "masks", CLASSES, out, ExportOptions(format="ome-zarr"))
+    assert report.exported == images and not report.skipped
+    levels, labels, metadata = _read(out / "cells.ome.zarr")
+    assert levels[0].dtype == np.uint16 and np.array_equal(levels[0], cells)  # all four channels, 16-bit
+    assert np.array_equal(labels[0], mask)
+    assert labels[0].shape == (600, 800) and len(labels) == len(levels) == 2  # and 300 x 400
+    assert np.array_equal(labels[1], mask[::2, ::2])
+    for index, info in enumerate(CLASSES):
+        assert metadata["color"][index] == pytest.approx([*(c / 255 for c in info.color), 1.0])
+        assert metadata["properties"][index] == {"class": info.name}
+    assert (
+        metadata["color"][IGNORE_INDEX][3] == 0
+        and metadata["properties"][IGNORE_INDEX]["class"] == "not labelled"
+    )
+    levels, labels, _ = _read(out / "photo.ome.zarr")
+    assert np.array_equal(np.moveaxis(levels[0], 0, -1), photo) and np.array_equal(labels[0], small)
+
+
+def test_unlabelled_as_background_and_the_command_line(tmp_path, capsys):
+    folder, _, _, mask, _ = _folder(tmp_path)
+    out = tmp_path / "cli"
+    argv = ["export", "masks", "--project", str(folder), "--format", "ome-zarr", "--out", str(out)]
+    assert main([*argv, "--unlabelled", "background"]) == 0
+    _, labels, _ = _read(out / "cells.ome.zarr")
+    assert np.array_equal(labels[0], np.where(mask == IGNORE_INDEX, 0, mask))
+    assert main(argv) == 2  # would replace what is there
+    assert "already exist" in capsys.readouterr().err
+
+
+def test_a_slide_is_streamed_from_its_reader_and_chunked_mask(tmp_path, monkeypatch):
+    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 100_000)  # this 1700 x 1300 slide is "huge"
+    folder = tmp_path / "slides"
+    (folder / "masks").mkdir(parents=True)
+    image = np.random.default_rng(3).integers(0, 256, (1300, 1700, 3), dtype=np.uint8)
+    with tifffile.TiffWriter(folder / "biopsy.tif") as tif:  # a pyramid of three levels
+        tif.write(image, subifds=2, tile=(256, 256), photometric="rgb")
+        tif.write(image[::2, ::2], subfiletype=1, tile=(256, 256), photometric="rgb")
+        tif.write(image[::4, ::4], subfiletype=1, tile=(256, 256), photometric="rgb")
+    chunked = ChunkedMask.create(folder / "masks" / "biopsy.zarr", (1300, 1700))
+    painted = np.full((1300, 1700), IGNORE_INDEX, np.uint8)
+    painted[100:900, 1200:1650], painted[1000:1250, 10:300] = 1, 2
+    chunked.write(0, 0, painted)
+    chunked.save()
+    out = tmp_path / "export"
+    report = export_labels(
+        [folder / "biopsy.tif"], folder / "masks", CLASSES, out, ExportOptions(format="ome-zarr")
+    )
+    assert report.exported == [folder / "biopsy.tif"], report.skipped
+    levels, labels, metadata = _read(out / "biopsy.ome.zarr")
+    assert [level.shape[1:] for level in levels] == [(1300, 1700), (650, 850), (325, 425)]  # the slide's own
+    for level, step in zip(levels, (1, 2, 4)):
+        assert np.array_equal(np.moveaxis(level, 0, -1), image[::step, ::step])
+    assert np.array_equal(labels[0], painted)
+    assert np.array_equal(labels[1], painted[::2, ::2]) and np.array_equal(labels[2], painted[::4, ::4])
+    assert metadata["properties"][2] == {"class": "nucleus"}
