@@ -19,6 +19,8 @@ from model.classes import IGNORE_INDEX, ClassInfo, palette_bytes
 from model.errors import ImageReadError, MaskError
 from model.storage.atomic import atomic_write
 from model.storage.geotiff import GeoTags, write_palette_geotiff
+from model.storage.ome_zarr_images import SUFFIX as OME_ZARR_SUFFIX
+from model.storage.ome_zarr_images import is_ome_zarr, ome_zarr_header, read_ome_zarr
 from model.storage.tiff_files import (
     MAX_PIXELS,
     TIFF_SUFFIXES,
@@ -58,6 +60,9 @@ def list_images(folder: str | os.PathLike[str], left_out: list[str] | None = Non
     with os.scandir(root) as entries:  # file types from the listing: no stat per file
         for entry in entries:
             if entry.name.startswith("."):
+                continue
+            if entry.name.lower().endswith(OME_ZARR_SUFFIX) and is_ome_zarr(root / entry.name):
+                names.append(entry.name)  # an OME-Zarr image: a folder
                 continue
             if not is_image_name(entry.name):
                 if left_out is not None and entry.name not in OWN_FILES and _is_file(entry):
@@ -228,6 +233,8 @@ def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
     """``(width, height)`` as displayed (after EXIF orientation), read from the header only
     (a TIFF's whatever its axes)."""
     path = split_plane(Path(path))[0]
+    if is_ome_zarr(path):
+        return ome_zarr_header(path).size
     try:
         size = tiff_size(path) if is_tiff(path) else None
     except TiffHeaderError:
@@ -245,6 +252,9 @@ def image_header(path: str | os.PathLike[str], axes: str | None = None) -> tuple
     """``(width, height, channels)`` of what ``read_image`` gives, from one read of the header
     (``AxesUnsettled`` for a TIFF whose axes the folder must say)."""
     path = split_plane(Path(path))[0]
+    if is_ome_zarr(path):
+        zarr_header = ome_zarr_header(path)
+        return (*zarr_header.size, zarr_header.channels)
     layout = _tiff_layout(path, axes)
     header = (*layout.size, layout.channels) if layout is not None else _pillow_header(path)
     if not (header[0] and header[1]):
@@ -293,6 +303,8 @@ def _read_image(path: str | os.PathLike[str], axes: str | None = None, plane: in
     """
     path, stack_plane = split_plane(Path(path))
     plane += stack_plane
+    if is_ome_zarr(path) and not plane:
+        return read_ome_zarr(path, MAX_PIXELS)
     layout = _tiff_layout(path, axes)
     if layout is not None:
         return read_plane(layout, plane)

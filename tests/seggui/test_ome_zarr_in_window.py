@@ -1,0 +1,33 @@
+"""An exported OME-Zarr opened back in the window as ``python main.py FOLDER`` opens it: shown
+with every channel, listed as readable, painted and saved like any image."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.classes import IGNORE_INDEX, default_classes
+from model.labels.ome_zarr_masks import write_image_masks
+from model.storage.imageio import read_mask
+from seggui.state.label_status import Status
+from tests.seggui.conftest import drag
+
+
+def test_an_ome_zarr_opens_paints_and_saves(qtbot, started, tmp_path):
+    folder = tmp_path / "export"
+    folder.mkdir()
+    raw = np.random.default_rng(0).integers(0, 4000, (120, 160, 3), dtype=np.uint16)
+    write_image_masks(folder / "cells.ome.zarr", raw, np.zeros((120, 160), np.uint8), default_classes(2))
+    window = started(folder)
+    assert window.state.current.path == folder / "cells.ome.zarr"
+    assert np.array_equal(window.state.current.raw, raw) and len(window.display.views) == 3
+    thumbnails = window.session.thumbnails
+    with qtbot.waitSignal(thumbnails.loaded, timeout=10000):  # its thumbnail is read as its image is
+        thumbnails.get(folder / "cells.ome.zarr")
+    assert window.images.record(0).status != Status.UNREADABLE, window.images.record(0).error
+    window.canvas.actual_size()
+    window.tool_state.set_class(1)
+    drag(qtbot, window, [(20.5, 30.5), (60.5, 30.5)])
+    with qtbot.waitSignal(window.store.saved, timeout=10000):
+        window.store.save_current()
+    mask = read_mask(folder / "masks" / "cells.ome.png")
+    assert mask[30, 40] == 1 and mask[100, 100] == IGNORE_INDEX
