@@ -38,7 +38,7 @@ from model.storage.chunked_mask import ChunkedMask
 from model.storage.imageio import check_mask, image_size, read_image, read_mask
 from model.storage.mask_names import MaskNames
 from model.storage.nodata import nodata_pixels, nodata_rule
-from model.storage.slide import SlideReader
+from model.storage.slide import SlideReader, TileCache
 from model.storage.tiff_files import image_title, split_plane
 from model.storage.tiled_tiff import write_tiled_mask
 from model.storage.write_guard import check_apart
@@ -250,6 +250,8 @@ def export_labels(
 
 
 STAGING_PREFIX = ".seggui-export-"
+EXPORT_TILE_BYTES = 32 * 1024 * 1024
+"""A slide exported as OME-Zarr is read window by window, each tile once: a small tile cache."""
 _REPLACED = "-replaced"
 
 
@@ -303,7 +305,7 @@ def _export_slide(
             unlabelled = 0 if background else IGNORE_INDEX
             write_tiled_mask(mask, ctx.root / slide_export_name(key), ctx.classes, unlabelled=unlabelled)
         elif options.format == "ome-zarr":
-            with SlideReader(image) as reader:
+            with SlideReader(image, TileCache(EXPORT_TILE_BYTES)) as reader:
                 write_slide_masks(
                     ctx.root / zarr_name(key),
                     reader,

@@ -76,7 +76,7 @@ def write_image_masks(path: Path, raw: np.ndarray, mask: np.ndarray, classes: Se
     )
 
 
-class _Windows:
+class WindowedArray:
     """A large array read window by window, as dask's ``from_array`` asks for it: ``read(top,
     left, height, width)`` gives one window of ``shape``."""
 
@@ -115,7 +115,7 @@ def write_slide_masks(
             return reader.read_region(index, top, left, h, w)
 
         chunks = (CHUNK, CHUNK) if channels == 1 else (CHUNK, CHUNK, channels)
-        array = da.from_array(_Windows(shape, reader.dtype, read), chunks=chunks, asarray=False)
+        array = da.from_array(WindowedArray(shape, reader.dtype, read), chunks=chunks, asarray=False)
         images.append(array if channels == 1 else da.moveaxis(array, -1, 0))
         scale = [height / level.height, width / level.width]
         image_scales.append([{"type": "scale", "scale": scale if channels == 1 else [1.0, *scale]}])
@@ -131,7 +131,7 @@ def write_slide_masks(
                 window[window == IGNORE_INDEX] = unlabelled
             return window
 
-        windows = _Windows(shape, np.uint8, read_mask)
+        windows = WindowedArray(shape, np.uint8, read_mask)
         labels.append(da.from_array(windows, chunks=(CHUNK, CHUNK), asarray=False))
         label_scales.append([{"type": "scale", "scale": [float(factor), float(factor)]}])
     with warnings.catch_warnings():
