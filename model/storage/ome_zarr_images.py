@@ -115,3 +115,31 @@ def read_ome_zarr(path: str | Path, max_pixels: int) -> np.ndarray:
     if pixels.ndim == 3 and pixels.shape[2] == 1:
         pixels = pixels[..., 0]
     return np.ascontiguousarray(pixels)
+
+
+def read_label_image(path: str | Path, name: str | None = None) -> tuple[str, np.ndarray]:
+    """An OME-Zarr's label image (``name``; else ``segmentation``, else the first listed) at
+    full resolution, ``H x W`` uint8: (its name, its values)."""
+    folder = Path(path)
+    labels = _attributes(folder / "labels") if (folder / "labels").is_dir() else None
+    names = [str(n) for n in (labels or {}).get("ome", labels or {}).get("labels", [])]
+    if not names:
+        raise ImageReadError(f"{folder}: holds no label image (no labels/ group listing one)")
+    chosen = name or ("segmentation" if "segmentation" in names else names[0])
+    header = ome_zarr_header(folder / "labels" / chosen)
+    if not {a for a, n in zip(header.axes, header.shape) if n > 1} <= {"y", "x"}:
+        raise ImageReadError(
+            f"{folder}: its label image {chosen!r} is not 2-D (axes {header.axes}, shape {header.shape})"
+        )
+    import zarr
+
+    values = np.asarray(zarr.open_array(str(folder / "labels" / chosen / header.level), mode="r")[...])
+    values = values.reshape(header.shape[header.axes.index("y")], header.shape[header.axes.index("x")])
+    if header.axes.index("x") < header.axes.index("y"):
+        values = values.T
+    if values.size and (values.min() < 0 or values.max() > 255):
+        raise ImageReadError(
+            f"{folder}: its label image {chosen!r} holds values up to {values.max()}; SegGUI's classes "
+            "are 0..254 (255: not labelled): an instance label image needs its objects mapped to classes"
+        )
+    return chosen, values.astype(np.uint8)

@@ -4,6 +4,8 @@ streamed from its reader and chunked mask; the command line's format."""
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 import tifffile
@@ -14,7 +16,7 @@ from model.cli import main
 from model.labels.export_labels import ExportOptions, export_labels
 from model.storage import tiff_files
 from model.storage.chunked_mask import ChunkedMask
-from model.storage.imageio import write_mask
+from model.storage.imageio import read_mask, write_mask
 from model.storage.project import Project, save_project
 
 CLASSES = [
@@ -112,3 +114,24 @@ def test_a_slide_is_streamed_from_its_reader_and_chunked_mask(tmp_path, monkeypa
     assert np.array_equal(labels[0], painted)
     assert np.array_equal(labels[1], painted[::2, ::2]) and np.array_equal(labels[2], painted[::4, ::4])
     assert metadata["properties"][2] == {"class": "nucleus"}
+
+
+def test_label_images_import_as_masks_from_an_export_or_the_project_itself(tmp_path, capsys):
+    folder, _, _, mask, small = _folder(tmp_path)
+    out = tmp_path / "export"
+    export_labels(
+        [folder / "cells.tif", folder / "photo.png"],
+        folder / "masks",
+        CLASSES,
+        out,
+        ExportOptions(format="ome-zarr"),
+    )
+    shutil.rmtree(folder / "masks")
+    argv = ["import", "--project", str(folder), "--from", str(out), "--kind", "ome-zarr"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert np.array_equal(read_mask(folder / "masks" / "cells.png"), mask)
+    assert np.array_equal(read_mask(folder / "masks" / "photo.png"), small)
+    # the exported OME-Zarrs as a project of their own: their label images become its masks
+    save_project(Project(out, classes=tuple(CLASSES)))
+    assert main(["import", "--project", str(out), "--from", str(out), "--kind", "ome-zarr"]) == 0
+    assert np.array_equal(read_mask(out / "masks" / "cells.ome.png"), mask)
