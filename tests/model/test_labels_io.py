@@ -70,6 +70,7 @@ def _reimport(tmp_path, export_dir, kind, images, source=None):
         ("voc", "masks", True),
         ("labelme", "labelme", True),
         ("yolo", "yolo", False),  # background and not labelled are one thing in YOLO
+        ("ome-zarr", "ome-zarr", True),
     ],
 )
 def test_every_format_round_trips(tmp_path, project, fmt, kind, lossless):
