@@ -52,13 +52,17 @@ def _example_input(checkpoint: Checkpoint, size: int = 64) -> torch.Tensor:
 
 def export_torchscript(checkpoint: Checkpoint, path: str | os.PathLike[str]) -> Path:
     """Write a traced TorchScript module (load with ``torch.jit.load``)."""
-    module = StandaloneSegmenter(checkpoint).eval()
+    return export_torchscript_module(StandaloneSegmenter(checkpoint).eval(), _example_input(checkpoint), path)
+
+
+def export_torchscript_module(module: nn.Module, example: torch.Tensor, path: str | os.PathLike[str]) -> Path:
+    """Trace ``module`` on ``example`` and write it atomically."""
     with torch.no_grad(), warnings.catch_warnings():
         # torch.jit is deprecated in favour of torch.export but is what TorchScript users load;
         # the traced size check in Up.forward is constant for sizes that are multiples of 2**depth.
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        traced = torch.jit.trace(module, _example_input(checkpoint))
+        traced = torch.jit.trace(module, example)
         atomic_write(path, lambda fh: torch.jit.save(traced, fh))
     return Path(path)
 
@@ -73,9 +77,22 @@ def export_onnx(checkpoint: Checkpoint, path: str | os.PathLike[str], *, verify:
     except ImportError:
         raise SegGUIError("ONNX export needs the onnx package: pip install 'seggui[onnx]'") from None
     module = StandaloneSegmenter(checkpoint).eval()
-    example = _example_input(checkpoint)
     target = Path(path)
     tmp = target.with_name(f".{target.name}.partial")
+    try:
+        export_onnx_module(module, _example_input(checkpoint), tmp, output_name="probabilities")
+        if verify:
+            verify_onnx(module, tmp, checkpoint)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def export_onnx_module(
+    module: nn.Module, example: torch.Tensor, path: str | os.PathLike[str], *, output_name: str = "scores"
+) -> Path:
+    """Write ``module`` as ONNX (opset 17) with dynamic batch and spatial axes."""
     try:
         with warnings.catch_warnings():
             # The TorchScript-based exporter needs only the onnx package; the dynamo one also needs
@@ -85,22 +102,20 @@ def export_onnx(checkpoint: Checkpoint, path: str | os.PathLike[str], *, verify:
             torch.onnx.export(
                 module,
                 (example,),
-                str(tmp),
+                str(path),
                 dynamo=False,
                 input_names=["image"],
-                output_names=["probabilities"],
+                output_names=[output_name],
                 opset_version=17,
                 dynamic_axes={
                     "image": {0: "batch", 2: "height", 3: "width"},
-                    "probabilities": {0: "batch", 2: "height", 3: "width"},
+                    output_name: {0: "batch", 2: "height", 3: "width"},
                 },
             )
-        if verify:
-            verify_onnx(module, tmp, checkpoint)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+    except Exception:
+        Path(path).unlink(missing_ok=True)
+        raise
+    return Path(path)
 
 
 def verify_onnx(module: nn.Module, path: str | os.PathLike[str], checkpoint: Checkpoint) -> bool:

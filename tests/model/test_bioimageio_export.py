@@ -1,0 +1,84 @@
+"""SegGUI models as bioimage.io packages, checked as the zoo checks them: bioimageio.core's
+model test (both weights formats reproduce the package's test output from its test input
+through its own pre- and postprocessing) on a 1-channel scratch network, a 3-channel pretrained
+encoder and a 4-channel 16-bit model."""
+
+from __future__ import annotations
+
+import zipfile
+
+import numpy as np
+import pytest
+import yaml
+
+from model.classes import default_classes
+from model.networks.bioimageio_export import PackageInfo, export_bioimageio
+from model.networks.checkpoint import Checkpoint, load_checkpoint
+from model.networks.config import preset
+from model.networks.unet import build_unet
+from tests.synthetic import shapes_image
+
+CLASSES = default_classes(3)
+
+
+def _four_channel_checkpoint() -> Checkpoint:
+    config = preset("fast", num_classes=3, in_channels=4)
+    net = build_unet(config)
+    return Checkpoint(config, net.state_dict(), CLASSES, (0.4, 0.5, 0.3, 0.2), (0.2, 0.25, 0.1, 0.3))
+
+
+def _cases(shapes_model):
+    rng = np.random.default_rng(7)
+    grey, _ = shapes_image(rng, 200)
+    yield "1-channel scratch", load_checkpoint(shapes_model), grey
+    from model.networks.weights import initial_checkpoint
+
+    pretrained = initial_checkpoint("lite0", CLASSES, "imagenet", allow_download=False)
+    yield "3-channel pretrained", pretrained, rng.integers(0, 255, (150, 180, 3), dtype=np.uint8)
+    sixteen = rng.integers(0, 60000, (160, 170, 4), dtype=np.uint16)
+    yield "4-channel 16-bit", _four_channel_checkpoint(), sixteen
+
+
+CASES = ["1-channel scratch", "3-channel pretrained", "4-channel 16-bit"]
+
+
+@pytest.mark.parametrize("case", range(3), ids=CASES)
+def test_the_package_passes_bioimageio_cores_model_test(case, shapes_model, tmp_path):
+    from bioimageio.core import test_model
+
+    title, checkpoint, image = list(_cases(shapes_model))[case]
+    assert checkpoint is not None, title
+    out = export_bioimageio(checkpoint, image, tmp_path / "model.zip", PackageInfo(name=f"SegGUI {title}"))
+    summary = test_model(out)
+    failed = [(d.name, [e.msg for e in d.errors]) for d in summary.details if d.status != "passed"]
+    assert summary.status == "passed", failed
+    with zipfile.ZipFile(out) as package:
+        description = yaml.safe_load(package.read("rdf.yaml"))
+        assert {"cover.png", "README.md", "test_input.npy", "test_output.npy"} <= set(package.namelist())
+    (output,) = description["outputs"]
+    channel_axis = next(a for a in output["axes"] if a["type"] == "channel")
+    assert channel_axis["channel_names"] == ["background", "class_1", "class_2"]
+    assert [p["id"] for p in output["postprocessing"] if p["id"] != "ensure_dtype"] == ["softmax"]
+    (inputs,) = description["inputs"]
+    steps = [p["id"] for p in inputs["preprocessing"] if p["id"] != "ensure_dtype"]
+    scaling = ["scale_linear"] if image.dtype == np.uint8 else ["scale_range", "clip"]
+    assert steps == [*scaling, "fixed_zero_mean_unit_variance"]
+    assert set(description["weights"]) == {"torchscript", "onnx"}
+
+
+def test_the_command_line_writes_a_package(shapes_model, tmp_path, capsys):
+    from PIL import Image
+
+    from model.cli import main
+
+    grey, _ = shapes_image(np.random.default_rng(3), 128)
+    Image.fromarray(grey).save(tmp_path / "cells.png")
+    out = tmp_path / "shapes.zip"
+    argv = ["export", "model", "--model", str(shapes_model), "--format", "bioimageio", "--out", str(out)]
+    assert main(argv) == 2 and "needs --image" in capsys.readouterr().err
+    extra = ["--image", str(tmp_path / "cells.png"), "--author", "Ada Lovelace", "--license", "MIT"]
+    assert main([*argv, *extra, "--name", "Shapes"]) == 0
+    with zipfile.ZipFile(out) as package:
+        description = yaml.safe_load(package.read("rdf.yaml"))
+    assert description["name"] == "Shapes" and description["license"] == "MIT"
+    assert [a["name"] for a in description["authors"]] == ["Ada Lovelace"]
