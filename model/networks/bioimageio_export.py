@@ -45,6 +45,34 @@ class PackageInfo:
     tags: tuple[str, ...] = field(default=("segmentation", "semantic-segmentation", "unet", "seggui"))
 
 
+def package_info(settings: dict[str, object], default_name: str) -> PackageInfo:
+    """A ``PackageInfo`` from the project's saved answers (``Project.package``)."""
+    base = PackageInfo(name=default_name)
+    authors = settings.get("authors")
+    return PackageInfo(
+        name=str(settings.get("name") or base.name),
+        description=str(settings.get("description") or base.description),
+        authors=tuple(str(a) for a in authors) if isinstance(authors, list) and authors else base.authors,
+        license=str(settings.get("license") or base.license),
+        citation=str(settings.get("citation") or base.citation),
+        citation_url=str(settings.get("citation_url") or base.citation_url),
+        training_data=str(settings.get("training_data") or ""),
+    )
+
+
+def package_settings(info: PackageInfo) -> dict[str, object]:
+    """What the project file keeps of ``info`` (``package_info`` reads it back)."""
+    return {
+        "name": info.name,
+        "description": info.description,
+        "authors": list(info.authors),
+        "license": info.license,
+        "citation": info.citation,
+        "citation_url": info.citation_url,
+        "training_data": info.training_data,
+    }
+
+
 class _Scores(nn.Module):
     """The network as the package runs it: standardised input (multiples of the size step) to
     per-class scores; padding, standardising and softmax are the package's own operations."""
@@ -82,7 +110,20 @@ def export_bioimageio(
     channel_names: tuple[str, ...] = (),
 ) -> Path:
     """Write ``out`` (``NAME.zip``): the package of ``checkpoint`` with ``test_image`` (H x W [x
-    C], the file's own values; the channels the model reads) as its test input."""
+    C], the file's own values; the channels the model reads) as its test input. Its files are
+    made in a temporary folder, removed after."""
+    with tempfile.TemporaryDirectory(prefix="seggui-bioimageio-") as folder:
+        return _write_package(checkpoint, test_image, out, info, channel_names, Path(folder))
+
+
+def _write_package(
+    checkpoint: Checkpoint,
+    test_image: np.ndarray,
+    out: Path,
+    info: PackageInfo,
+    channel_names: tuple[str, ...],
+    work: Path,
+) -> Path:
     import bioimageio.spec.model.v0_5 as spec
     from bioimageio.core import predict
     from bioimageio.spec import save_bioimageio_package
@@ -102,7 +143,6 @@ def export_bioimageio(
         else [f"channel{c + 1}" for c in range(channels)]
     )
     module = _Scores(checkpoint).eval()
-    work = Path(tempfile.mkdtemp(prefix="seggui-bioimageio-"))
     torchscript, onnx = work / "weights.torchscript.pt", work / "weights.onnx"
     export_torchscript_module(module, torch.from_numpy(crop[None]), torchscript)
     export_onnx_module(module, torch.from_numpy(crop[None]), onnx)
@@ -141,7 +181,7 @@ def export_bioimageio(
             id=raw_id,
             axes=[
                 spec.BatchAxis(),
-                spec.ChannelAxis(channel_names=[spec.Identifier(n) for n in names]),
+                spec.ChannelAxis(channel_names=[spec.Identifier(_identifier(n)) for n in names]),
                 spec.SpaceInputAxis(id=spec.AxisId("y"), size=size),
                 spec.SpaceInputAxis(id=spec.AxisId("x"), size=size),
             ],
@@ -185,23 +225,27 @@ def export_bioimageio(
             ),
         )
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        draft = describe(None)
-        sample = predict(model=draft, inputs=crop[None], skip_postprocessing=False)
-    probabilities = np.asarray(sample.members[spec.TensorId("probabilities")].data, np.float32)
-    np.save(test_output, probabilities)
-    cover = work / "cover.png"
-    _write_cover(cover, crop, probabilities, checkpoint)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        save_bioimageio_package(describe(cover), output_path=out)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            draft = describe(None)
+            sample = predict(model=draft, inputs=crop[None], skip_postprocessing=False)
+        probabilities = np.asarray(sample.members[spec.TensorId("probabilities")].data, np.float32)
+        np.save(test_output, probabilities)
+        cover = work / "cover.png"
+        _write_cover(cover, crop, probabilities, checkpoint)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            save_bioimageio_package(describe(cover), output_path=out)
+    except ValueError as exc:  # pydantic's validation errors: what the format refuses, and why
+        raise SegGUIError(f"{out}: the package does not validate as bioimage.io ({exc})") from exc
     return out
 
 
 def _identifier(name: str) -> str:
-    cleaned = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in name).strip("_")
-    return cleaned or "class"
+    """``name`` as a Python identifier, as the format names channels ("channel 1": channel_1)."""
+    cleaned = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in name).strip("_") or "channel"
+    return cleaned if cleaned.isidentifier() else f"c_{cleaned}"
 
 
 def _readme(checkpoint: Checkpoint, info: PackageInfo) -> str:

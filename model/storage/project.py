@@ -43,6 +43,9 @@ class Project:
     image_axes: str | None = None
     """The folder's answer for TIFFs without axes in their metadata, such as "CYX" or "ZYX"
     (``model.storage.tiff_files``): asked once, used for every such file of the folder."""
+    package: dict[str, object] = field(default_factory=dict)
+    """What a bioimage.io package of this project's models says about itself (name, authors,
+    licence, citation, training data), asked once (``model.networks.bioimageio_export``)."""
     extra: dict[str, object] = field(default_factory=dict)
     """Fields this version does not know (a newer SegGUI's): kept as they are on every rewrite."""
     version: int = PROJECT_VERSION
@@ -86,6 +89,7 @@ class Project:
             "train_settings": dict(self.train_settings),
             **({"model": self.model_in_use} if self.model_in_use else {}),
             **({"image_axes": self.image_axes} if self.image_axes else {}),
+            **({"bioimageio": dict(self.package)} if self.package else {}),
         }
 
 
@@ -99,6 +103,7 @@ KNOWN_FIELDS = (
     "train_settings",
     "model",
     "image_axes",
+    "bioimageio",
 )
 MAX_CLASSES = 255
 """Mask value 255 means "not labelled", so classes are 0..254."""
@@ -131,6 +136,7 @@ def load_project(folder: str | os.PathLike[str]) -> Project:
             train_settings=_settings(data.get("train_settings", {})),
             model_in_use=_model_name(data.get("model")),
             image_axes=_image_axes(data.get("image_axes")),
+            package=_package(data.get("bioimageio", {})),
             extra={k: v for k, v in data.items() if k not in KNOWN_FIELDS},
             version=_version(data.get("version", PROJECT_VERSION)),
         )
@@ -230,6 +236,12 @@ def _settings(value: object) -> dict[str, object]:
         TrainSettings.from_dict(value)
     except (ValueError, TypeError) as exc:
         raise ValueError(f"'train_settings': {exc}") from exc
+    return dict(value)
+
+
+def _package(value: object) -> dict[str, object]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise ValueError(f"'bioimageio' must be an object, not {value!r}")
     return dict(value)
 
 

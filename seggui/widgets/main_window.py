@@ -30,6 +30,7 @@ from seggui.controllers.mask_store import MaskStore
 from seggui.controllers.memory_use import follow_budget
 from seggui.controllers.model_choice import ModelChoice
 from seggui.controllers.model_context import ModelContext
+from seggui.controllers.package_export import PackageExport
 from seggui.controllers.predictions import PredictionService
 from seggui.controllers.prompting import PromptController
 from seggui.controllers.ranking import Ranking
@@ -51,8 +52,7 @@ from seggui.widgets.dialogs import WindowDialogs
 from seggui.widgets.docks import fit_widths, lay_out_docks
 from seggui.widgets.field_keys import FieldKeys
 from seggui.widgets.plane_bar import PlaneBar, under_canvas
-from seggui.widgets.prompt_actions import prompt_actions
-from seggui.widgets.prompt_model_dialog import WeightsAsker
+from seggui.widgets.prompt_actions import WeightsAsker, prompt_actions
 from seggui.widgets.recent_folders import RecentFolders
 from seggui.widgets.tool_bar import ToolBar
 from seggui.widgets.training_panel import TrainingPanel, scrolling
@@ -181,6 +181,7 @@ class MainWindow(QMainWindow):
                 ranking=self.ranking,
                 acceptance=self.acceptance,
                 choice=self.choice,
+                package=PackageExport(self.state, self.models, self.display, self),
             ),
             prompts=prompt_actions(self, self.prompting, self.weights.ask, self.canvas, self.tools),
             help=wa.help_actions(self),

@@ -14,6 +14,9 @@ from seggui.canvas.tools import Tool
 from seggui.canvas.view import CanvasView
 from seggui.controllers.prompting import PromptController
 from seggui.widgets.actions import make_action
+from seggui.widgets.prompt_model_dialog import WeightsAsker
+
+__all__ = ["PromptActions", "WeightsAsker", "prompt_actions", "show_licences"]
 
 
 class PromptActions(NamedTuple):

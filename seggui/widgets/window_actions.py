@@ -18,6 +18,7 @@ from seggui.controllers.acceptance import Acceptance
 from seggui.controllers.image_session import ImageSession
 from seggui.controllers.model_choice import ModelChoice
 from seggui.controllers.model_files import MODEL_SUFFIX
+from seggui.controllers.package_export import PackageExport
 from seggui.controllers.ranking import Ranking
 from seggui.controllers.training import TrainingController
 from seggui.controllers.transfer import LabelTransfer
@@ -29,6 +30,7 @@ from seggui.state.tool_state import ToolState
 from seggui.widgets.actions import make_action
 from seggui.widgets.help import show_about, show_shortcuts
 from seggui.widgets.memory_dialog import choose_memory_budget
+from seggui.widgets.package_dialog import ask_package_export
 from seggui.widgets.plane_bar import PlaneBar
 from seggui.widgets.prompt_actions import PromptActions, show_licences
 from seggui.widgets.transfer_dialogs import ask_classes_file, ask_export, ask_import
@@ -85,6 +87,7 @@ class ModelActions(NamedTuple):
     predict_all: QAction
     next_uncertain: QAction
     load_model: QAction
+    export_package: QAction
 
 
 class HelpActions(NamedTuple):
@@ -245,6 +248,7 @@ def model_actions(
     ranking: Ranking,
     acceptance: Acceptance,
     choice: ModelChoice,
+    package: PackageExport,
 ) -> ModelActions:
     """The Model menu, enabled as the model state allows."""
 
@@ -268,6 +272,7 @@ def model_actions(
         predict_all=a("&Predict All", lambda: ranking.predict_all(), "Ctrl+Shift+P"),
         next_uncertain=a("&Next Most Uncertain", ranking.next_uncertain, "U"),
         load_model=a("Load...", lambda: _choose_model_file(parent, app, choice)),
+        export_package=a("Export Model as &bioimage.io...", lambda: ask_package_export(parent, package)),
     )
     # Short captions on the panel's buttons (menus keep the whole text): the Model dock fits
     # beside a canvas on a 1024-pixel screen.
@@ -394,7 +399,7 @@ def build_menus(bar: QMenuBar, actions: WindowActions, extra_image: list[QAction
             model.accept_all,
         ),
         (model.predict_all, model.next_uncertain, actions.prompts.next_object),
-        (model.load_model,),
+        (model.load_model, model.export_package),
     ):
         if not model_menu.isEmpty():
             model_menu.addSeparator()

@@ -536,3 +536,41 @@ def test_next_uncertain_object_shows_the_least_sure_object(qtbot, started, tmp_p
     press(window, "Model > Next Uncertain Object")
     qtbot.waitUntil(lambda: "Uncertain object 2 of 2" in window.statusBar().currentMessage(), timeout=10000)
     assert window.canvas.visible_scene_rect().contains(8, 54)
+
+
+@presses("Model > Export Model as bioimage.io...")
+def test_export_model_as_bioimageio(qtbot, started, tmp_path, press, shapes_model, monkeypatch):
+    import zipfile
+
+    import yaml
+
+    from model.storage.project import load_project
+    from seggui.controllers.package_export import PackageExport
+    from seggui.widgets import package_dialog
+
+    folder = _project(tmp_path, n=2, masks=0)
+    window = started(folder)
+    press(window, "Model > Export Model as bioimage.io...")  # no model yet: it says what it needs
+    assert "needs a model" in window.statusBar().currentMessage()
+    with qtbot.waitSignal(window.models.prediction_shown, timeout=30000):
+        window.choice.load_model(shapes_model)
+
+    def answer(dialog):
+        dialog.name.setText("Shapes")
+        dialog.authors.setText("Ada Lovelace, Alan Turing")
+        dialog.licence.setCurrentText("MIT")
+        dialog.training_data.setPlainText("synthetic shapes")
+        return QDialog.DialogCode.Accepted
+
+    out = tmp_path / "Shapes.zip"
+    monkeypatch.setattr(package_dialog.PackageDialog, "exec", answer)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    exporter = window.findChild(PackageExport)
+    with qtbot.waitSignal(exporter.finished, timeout=120000):
+        press(window, "Model > Export Model as bioimage.io...")
+    with zipfile.ZipFile(out) as package:
+        description = yaml.safe_load(package.read("rdf.yaml"))
+    assert description["name"] == "Shapes" and description["license"] == "MIT"
+    assert [a["name"] for a in description["authors"]] == ["Ada Lovelace", "Alan Turing"]
+    kept = load_project(folder).package  # asked once: kept in the project file for next time
+    assert kept["authors"] == ["Ada Lovelace", "Alan Turing"] and kept["training_data"] == "synthetic shapes"
