@@ -23,9 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from limit_share import cpu_name
 
 from model.classes import default_classes
-from model.networks.bioimageio_export import PackageInfo, export_bioimageio
+from model.networks.bioimageio_export import export_bioimageio
 from model.networks.checkpoint import Checkpoint
 from model.networks.config import preset
+from model.networks.package_info import PackageInfo
 from model.networks.unet import build_unet
 from model.prediction.predict import Predictor
 

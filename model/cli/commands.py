@@ -321,7 +321,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _export_bioimageio(args: argparse.Namespace, checkpoint) -> Path:
-    from model.networks.bioimageio_export import PackageInfo, export_bioimageio
+    from model.networks.bioimageio_export import export_bioimageio
+    from model.networks.package_info import PackageInfo
     from model.storage.imageio import read_image
     from model.storage.intensity import select_channels
 

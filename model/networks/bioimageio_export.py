@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import tempfile
 import warnings
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,53 +23,12 @@ from torch import nn
 
 from model.errors import SegGUIError
 from model.networks.checkpoint import Checkpoint
+from model.networks.package_info import PackageInfo
 
 PERCENTILES = (0.1, 99.9)
 """What ``model.storage.intensity.intensity_range`` scales non-8-bit channels between."""
 TEST_SIDE = 256
 """The side of the test input crop (a multiple of the network's size step)."""
-
-
-@dataclass(frozen=True)
-class PackageInfo:
-    """What the package says about itself, asked once and kept in the project file."""
-
-    name: str
-    description: str = "A U-Net for semantic segmentation, trained in SegGUI"
-    authors: tuple[str, ...] = ("SegGUI user",)
-    license: str = "CC-BY-4.0"
-    citation: str = "SegGUI: label images for semantic segmentation with a U-Net in the loop"
-    citation_url: str = "https://github.com/seggui/seggui"
-    training_data: str = ""
-    tags: tuple[str, ...] = field(default=("segmentation", "semantic-segmentation", "unet", "seggui"))
-
-
-def package_info(settings: dict[str, object], default_name: str) -> PackageInfo:
-    """A ``PackageInfo`` from the project's saved answers (``Project.package``)."""
-    base = PackageInfo(name=default_name)
-    authors = settings.get("authors")
-    return PackageInfo(
-        name=str(settings.get("name") or base.name),
-        description=str(settings.get("description") or base.description),
-        authors=tuple(str(a) for a in authors) if isinstance(authors, list) and authors else base.authors,
-        license=str(settings.get("license") or base.license),
-        citation=str(settings.get("citation") or base.citation),
-        citation_url=str(settings.get("citation_url") or base.citation_url),
-        training_data=str(settings.get("training_data") or ""),
-    )
-
-
-def package_settings(info: PackageInfo) -> dict[str, object]:
-    """What the project file keeps of ``info`` (``package_info`` reads it back)."""
-    return {
-        "name": info.name,
-        "description": info.description,
-        "authors": list(info.authors),
-        "license": info.license,
-        "citation": info.citation,
-        "citation_url": info.citation_url,
-        "training_data": info.training_data,
-    }
 
 
 class _Scores(nn.Module):

@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from model.errors import SegGUIError
-from model.networks.bioimageio_export import PackageInfo, package_info, package_settings
+from model.networks.package_info import PackageInfo, package_info, package_settings
 from seggui.controllers.jobs import Jobs
 from seggui.state.app_state import AppState
 from seggui.state.channel_display import ChannelDisplay

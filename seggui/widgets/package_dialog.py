@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from model.networks.bioimageio_export import PackageInfo
+from model.networks.package_info import PackageInfo
 from seggui.controllers.package_export import PackageExport
 
 LICENCES = ("CC-BY-4.0", "MIT", "Apache-2.0", "BSD-3-Clause", "CC0-1.0")

@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from model.classes import default_classes
-from model.networks.bioimageio_export import PackageInfo, export_bioimageio
+from model.networks.bioimageio_export import export_bioimageio
 from model.networks.checkpoint import Checkpoint, load_checkpoint
 from model.networks.config import preset
+from model.networks.package_info import PackageInfo
 from model.networks.unet import build_unet
 from tests.synthetic import shapes_image
 
