@@ -168,7 +168,7 @@ def _write_package(
             name=info.name,
             description=info.description,
             authors=[spec.Author(name=a) for a in info.authors],
-            cite=[spec.CiteEntry(text=info.citation, url=spec.HttpUrl(info.citation_url))],
+            cite=[_cite(spec, info)],
             license=spec.LicenseId(info.license),
             documentation=spec.FileDescr(source=readme),
             covers=[spec.FileDescr(source=cover)] if cover is not None else [],
@@ -198,6 +198,14 @@ def _write_package(
     except ValueError as exc:  # pydantic's validation errors: what the format refuses, and why
         raise SegGUIError(f"{out}: the package does not validate as bioimage.io ({exc})") from exc
     return out
+
+
+def _cite(spec, info: PackageInfo):
+    """The citation with its DOI (``10.``...) or its address."""
+    link = info.citation_link.strip()
+    if link.startswith("10."):
+        return spec.CiteEntry(text=info.citation, doi=spec.Doi(link))
+    return spec.CiteEntry(text=info.citation, url=spec.HttpUrl(link))
 
 
 def _identifier(name: str) -> str:

@@ -14,8 +14,12 @@ class PackageInfo:
     description: str = "A U-Net for semantic segmentation, trained in SegGUI"
     authors: tuple[str, ...] = ("SegGUI user",)
     license: str = "CC-BY-4.0"
-    citation: str = "SegGUI: label images for semantic segmentation with a U-Net in the loop"
-    citation_url: str = "https://github.com/seggui/seggui"
+    citation: str = (
+        "Ronneberger, Fischer and Brox: U-Net: Convolutional Networks for Biomedical Image "
+        "Segmentation. MICCAI 2015"
+    )
+    citation_link: str = "10.1007/978-3-319-24574-4_28"
+    """A DOI (10.xxxx/...) or an address; the default is the U-Net paper's DOI."""
     training_data: str = ""
     tags: tuple[str, ...] = field(default=("segmentation", "semantic-segmentation", "unet", "seggui"))
 
@@ -30,7 +34,7 @@ def package_info(settings: dict[str, object], default_name: str) -> PackageInfo:
         authors=tuple(str(a) for a in authors) if isinstance(authors, list) and authors else base.authors,
         license=str(settings.get("license") or base.license),
         citation=str(settings.get("citation") or base.citation),
-        citation_url=str(settings.get("citation_url") or base.citation_url),
+        citation_link=str(settings.get("citation_link") or base.citation_link),
         training_data=str(settings.get("training_data") or ""),
     )
 
@@ -43,6 +47,6 @@ def package_settings(info: PackageInfo) -> dict[str, object]:
         "authors": list(info.authors),
         "license": info.license,
         "citation": info.citation,
-        "citation_url": info.citation_url,
+        "citation_link": info.citation_link,
         "training_data": info.training_data,
     }

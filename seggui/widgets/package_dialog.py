@@ -39,7 +39,7 @@ class PackageDialog(QDialog):
         self.licence.setCurrentText(info.license)
         self.licence.setToolTip("An SPDX licence id for the weights")
         self.citation = QLineEdit(info.citation)
-        self.citation_url = QLineEdit(info.citation_url)
+        self.citation_link = QLineEdit(info.citation_link)
         self.training_data = QPlainTextEdit(info.training_data)
         self.training_data.setPlaceholderText("What the model was trained on: images, instrument, labels")
         self.training_data.setMaximumHeight(80)
@@ -49,7 +49,7 @@ class PackageDialog(QDialog):
             ("Authors", self.authors),
             ("Licence", self.licence),
             ("Citation", self.citation),
-            ("Citation address", self.citation_url),
+            ("Citation DOI or address", self.citation_link),
             ("Training data", self.training_data),
         ):
             form.addRow(label, field)
@@ -69,7 +69,7 @@ class PackageDialog(QDialog):
             authors=authors or PackageInfo("").authors,
             license=self.licence.currentText().strip() or "CC-BY-4.0",
             citation=self.citation.text().strip() or PackageInfo("").citation,
-            citation_url=self.citation_url.text().strip() or PackageInfo("").citation_url,
+            citation_link=self.citation_link.text().strip() or PackageInfo("").citation_link,
             training_data=self.training_data.toPlainText().strip(),
         )
 

@@ -83,3 +83,4 @@ def test_the_command_line_writes_a_package(shapes_model, tmp_path, capsys):
         description = yaml.safe_load(package.read("rdf.yaml"))
     assert description["name"] == "Shapes" and description["license"] == "MIT"
     assert [a["name"] for a in description["authors"]] == ["Ada Lovelace"]
+    assert description["cite"][0]["doi"] == "10.1007/978-3-319-24574-4_28"  # U-Net's, by default
