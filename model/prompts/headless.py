@@ -40,22 +40,9 @@ def _numbers(text: str, count: int, what: str) -> tuple[float, ...]:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     prompt = sub.add_parser("prompt", help="paint one object from clicks or a box (a SAM-family model)")
     prompt.add_argument("--image", required=True, type=Path, help="the image")
-    prompt.add_argument(
-        "--point",
-        action="append",
-        default=[],
-        type=lambda t: _numbers(t, 2, "point"),
-        metavar="X,Y",
-        help="x,y inside the object",
-    )
-    prompt.add_argument(
-        "--exclude",
-        action="append",
-        default=[],
-        type=lambda t: _numbers(t, 2, "point"),
-        metavar="X,Y",
-        help="x,y to leave out",
-    )
+    for flag, meaning in (("--point", "x,y inside the object"), ("--exclude", "x,y to leave out")):
+        point = lambda t: _numbers(t, 2, "point")  # noqa: E731
+        prompt.add_argument(flag, action="append", default=[], type=point, metavar="X,Y", help=meaning)
     prompt.add_argument(
         "--box", type=lambda t: _numbers(t, 4, "box"), metavar="X0,Y0,X1,Y1", help="a box around the object"
     )

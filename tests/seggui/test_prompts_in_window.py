@@ -262,9 +262,9 @@ def test_the_prompt_model_menu_names_each_model_and_its_licence(qtbot, started, 
 
 
 PROMPT_DRIVER = """
-import sys, time
+import sys
 from pathlib import Path
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QEventLoop, QSettings
 from model.prompts.catalogue import load_from_files
 from model.prompts.stand_in import register_stand_in, stand_in_files
 from seggui import app
@@ -278,9 +278,8 @@ window.store.autosave_timer.setInterval(3_600_000)  # no save: only the journal 
 
 
 def until(condition):
-    while not condition():
-        qt.processEvents()
-        time.sleep(0.005)
+    while not condition():  # each round waits for the next event (at most 5 ms), no sleep
+        qt.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 5)
 
 
 until(lambda: window.state.current is not None)
