@@ -120,7 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     predict = sub.add_parser("predict", help="predict masks for a folder (or one image)")
-    predict.add_argument("--model", required=True, type=Path)
+    predict.add_argument(
+        "--model", required=True, type=Path, help="a SegGUI model (.pt) or a bioimage.io package (NAME.zip)"
+    )
     predict.add_argument("--images", required=True, type=Path, help="folder of images, or one image")
     predict.add_argument("--out", required=True, type=Path, help="folder for the predicted masks")
     predict.add_argument("--overwrite", action="store_true", help="replace predictions already in --out")

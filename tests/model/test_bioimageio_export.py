@@ -84,3 +84,59 @@ def test_the_command_line_writes_a_package(shapes_model, tmp_path, capsys):
     assert description["name"] == "Shapes" and description["license"] == "MIT"
     assert [a["name"] for a in description["authors"]] == ["Ada Lovelace"]
     assert description["cite"][0]["doi"] == "10.1007/978-3-319-24574-4_28"  # U-Net's, by default
+
+
+def test_a_package_predicts_from_the_command_line_as_the_model_it_came_from(shapes_model, tmp_path, capsys):
+    from PIL import Image
+
+    from model.cli import main
+    from model.storage.imageio import read_mask
+
+    rng = np.random.default_rng(11)
+    images = tmp_path / "images"
+    images.mkdir()
+    for i in range(2):
+        Image.fromarray(shapes_image(rng, 160)[0]).save(images / f"held{i}.png")
+    package = tmp_path / "shapes.zip"
+    export_bioimageio(
+        load_checkpoint(shapes_model), shapes_image(rng, 128)[0], package, PackageInfo(name="Shapes")
+    )
+    argv = ["predict", "--images", str(images)]
+    assert main([*argv, "--model", str(shapes_model), "--out", str(tmp_path / "ours")]) == 0
+    assert main([*argv, "--model", str(package), "--out", str(tmp_path / "package")]) == 0
+    for i in range(2):
+        ours = read_mask(tmp_path / "ours" / f"held{i}.png")
+        theirs = read_mask(tmp_path / "package" / f"held{i}.png")
+        assert np.mean(ours != theirs) < 0.001  # the same classes but where engines round apart
+    broken = tmp_path / "broken.zip"
+    broken.write_bytes(b"not a zip")
+    assert main([*argv, "--model", str(broken), "--out", str(tmp_path / "x")]) == 2
+    assert "not a bioimage.io model package SegGUI can read" in capsys.readouterr().err
+
+
+def test_a_package_seggui_cannot_use_is_refused_with_why():
+    from pathlib import Path
+    from types import SimpleNamespace as Described
+
+    from model.errors import SegGUIError
+    from model.prediction.package_predictor import _check_usable
+
+    def axis(kind, **fields):
+        return Described(type=kind, **fields)
+
+    image = Described(
+        axes=[axis("batch"), axis("channel", channel_names=["c"]), axis("space"), axis("space")]
+    )
+    per_class = Described(
+        axes=[axis("batch"), axis("channel", channel_names=["a", "b"]), axis("space"), axis("space")]
+    )
+    instances = Described(axes=[axis("batch"), axis("space"), axis("space")])
+    volume = Described(axes=[*per_class.axes, axis("space")])
+    package = Path("model.zip")
+    assert _check_usable(package, Described(inputs=[image], outputs=[per_class]))[0] == 1
+    with pytest.raises(SegGUIError, match="no channel axis .* instance labels"):
+        _check_usable(package, Described(inputs=[image], outputs=[instances]))
+    with pytest.raises(SegGUIError, match="SegGUI uses 2-D models"):
+        _check_usable(package, Described(inputs=[image], outputs=[volume]))
+    with pytest.raises(SegGUIError, match="2 inputs and 1 outputs"):
+        _check_usable(package, Described(inputs=[image, image], outputs=[per_class]))
