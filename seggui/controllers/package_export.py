@@ -35,10 +35,6 @@ class PackageExport(QObject):
         default = self.models.model_path.stem if self.models.model_path is not None else "SegGUI model"
         return package_info(project.package if project is not None else {}, default)
 
-    def display_views(self) -> tuple:
-        """The channels on screen (their names name the package's input channels)."""
-        return self.display.views
-
     def problem(self) -> str | None:
         """Why no package can be written now, or None."""
         if self.models.checkpoint is None:
@@ -63,8 +59,7 @@ class PackageExport(QObject):
         project = self.app.project
         if project is not None:
             self.app.update_project(dataclasses.replace(project, package=package_settings(info)))
-        views = self.display_views()
-        names = tuple(view.name for view in views) if len(views) == checkpoint.config.in_channels else ()
+        names = self._channel_names(checkpoint)
         self.app.tell(f"Writing the bioimage.io package {out.name}...", 120_000)
 
         def work() -> Path:
@@ -73,6 +68,15 @@ class PackageExport(QObject):
             return export_bioimageio(checkpoint, raw, out, info, names)
 
         self.jobs.submit(work, self._done, self._failed)
+
+    def _channel_names(self, checkpoint) -> tuple[str, ...]:
+        """The names of the channels the model reads, as the Channels panel names them (the
+        channels it picks, when it picks some); none when they do not fit."""
+        views = self.display.views
+        picked = checkpoint.input_channels or tuple(range(1, len(views) + 1))
+        if len(picked) != checkpoint.config.in_channels or max(picked, default=0) > len(views):
+            return ()
+        return tuple(views[number - 1].name for number in picked)
 
     def _done(self, path: Path) -> None:
         self.app.tell(f"Wrote the bioimage.io package {path}", 10000)
