@@ -73,23 +73,21 @@ def serve_stand_in(folder: Path, *, chunk: int = 256, name: str | None = None) -
                 data = bytes([data[0] ^ 0xFF]) + data[1:]
             return data
 
-        def do_HEAD(self) -> None:
+        def do_HEAD(self) -> bytes | None:
+            """The headers of the file asked for (404 if none); the file's bytes, for GET."""
             data = self._find()
             if data is None:
                 self.send_error(404)
-                return
+                return None
             self.send_response(200)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
+            return data
 
         def do_GET(self) -> None:
-            data = self._find()
+            data = self.do_HEAD()
             if data is None:
-                self.send_error(404)
                 return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
             try:
                 for offset in range(0, len(data), chunk):
                     if served.hold_after is not None and offset >= served.hold_after:

@@ -319,36 +319,14 @@ def _export(args: argparse.Namespace) -> int:
     check_not_edited(args.out)
     check_may_replace([args.out], args.overwrite, args.out.parent)
     if args.format == "bioimageio":
-        path = _export_bioimageio(args, load_checkpoint(args.model))
+        from model.cli.packages import export_package
+
+        path = export_package(args, load_checkpoint(args.model))
         print(f"wrote {path}")
         return 0
     path = export_model(load_checkpoint(args.model), args.out, args.format)
     print(f"wrote {path}")
     return 0
-
-
-def _export_bioimageio(args: argparse.Namespace, checkpoint) -> Path:
-    from model.networks.bioimageio_export import export_bioimageio
-    from model.networks.package_info import PackageInfo
-    from model.storage.imageio import read_image
-    from model.storage.intensity import select_channels
-
-    if args.image is None:
-        raise SegGUIError(
-            "--format bioimageio needs --image: an image of the project, the package's test input"
-        )
-    raw = read_image(args.image)
-    if checkpoint.input_channels:
-        raw = select_channels(raw, checkpoint.input_channels)
-    defaults = PackageInfo(name=args.name or args.model.stem)
-    info = dataclasses.replace(
-        defaults,
-        description=args.description or defaults.description,
-        authors=tuple(args.author) or defaults.authors,
-        license=args.license,
-        training_data=args.training_data,
-    )
-    return export_bioimageio(checkpoint, raw, args.out, info)
 
 
 def _export_masks(args: argparse.Namespace) -> int:
