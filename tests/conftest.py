@@ -38,6 +38,23 @@ def shapes_model(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def shapes_package(shapes_model, tmp_path_factory) -> Path:
+    """``shapes_model`` exported as a bioimage.io package (``shapes.zip``), shared by the tests."""
+    import numpy as np
+
+    from model.networks.bioimageio_export import export_bioimageio
+    from model.networks.checkpoint import load_checkpoint
+    from model.networks.package_info import PackageInfo
+    from tests.synthetic import shapes_image
+
+    test_image = shapes_image(np.random.default_rng(21), 96)[0]
+    path = tmp_path_factory.mktemp("packages") / "shapes.zip"
+    return export_bioimageio(
+        load_checkpoint(shapes_model), test_image, path, PackageInfo(name="Shapes package")
+    )
+
+
 @pytest.fixture
 def served_prompt_model(tmp_path, monkeypatch):
     """The stand-in prompt model served from 127.0.0.1, osam's cache in a throw-away home (no

@@ -158,7 +158,7 @@ def _train(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     from model.compute import distributed
-    from model.networks.checkpoint import load_checkpoint
+    from model.networks.package_model import load_model_file
     from model.prediction.predict import machine_devices, machine_predictors
     from model.prediction.predict_folder import ImagePredicted, predict_folder
     from model.storage.imageio import list_images
@@ -166,11 +166,8 @@ def _predict(args: argparse.Namespace) -> int:
 
     if args.out.exists() and not args.out.is_dir():
         raise SegGUIError(f"{args.out}: a file, not a folder (--out names the folder for the predictions)")
-    from model.prediction.package_predictor import PackagePredictor, is_package
-
-    package = PackagePredictor(args.model) if is_package(args.model) else None
-    checkpoint = load_checkpoint(args.model) if package is None else None
-    classes = package.classes if package is not None else checkpoint.classes
+    checkpoint = load_model_file(args.model)  # ours, or a bioimage.io package
+    classes = checkpoint.classes
     left_out: list[str] = []
     paths = [args.images] if args.images.is_file() else list_images(args.images, left_out)
     paths = expand_stacks(paths, _folder_axes(args))
@@ -180,10 +177,7 @@ def _predict(args: argparse.Namespace) -> int:
         raise SegGUIError(f"{args.images}: no images found")
     _check_prediction_folder(args.out, paths, args.probabilities, args.overwrite)
     distributed.init_from_environment(machine_devices(args.device)[0])
-    if package is not None:  # a bioimage.io package: bioimageio.core runs it, on one device
-        predictors = [package]
-    else:
-        predictors = machine_predictors(checkpoint, args.device, tile=args.tile, overlap=args.overlap)
+    predictors = machine_predictors(checkpoint, args.device, tile=args.tile, overlap=args.overlap)
     rank, world = distributed.rank(), distributed.world_size()
     who = f"rank {rank}: " if world > 1 else ""
     if len(predictors) > 1:

@@ -18,7 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "predict-slide",
         help="predict a whole slide (tiled or pyramidal TIFF) in bounded memory; rerun to resume",
     )
-    slide.add_argument("--model", required=True, type=Path)
+    slide.add_argument(
+        "--model", required=True, type=Path, help="a SegGUI model (.pt) or a bioimage.io package (NAME.zip)"
+    )
     slide.add_argument("--image", required=True, type=Path, help="the slide: a tiled or pyramidal TIFF")
     slide.add_argument(
         "--out", required=True, type=Path, help="folder for the prediction (classes.zarr, uncertainty.zarr)"
@@ -30,17 +32,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def predict_slide_command(args: argparse.Namespace) -> int:
-    from model.networks.checkpoint import load_checkpoint
-    from model.prediction.predict import Predictor
+    from model.networks.package_model import load_model_file
+    from model.prediction.predict import machine_predictors
     from model.prediction.predict_slide import predict_slide
     from model.storage.atomic import file_stamp
     from model.storage.slide import SlideReader
     from model.storage.tiled_tiff import write_tiled_mask
 
     check_slide_outputs(args)
-    checkpoint = load_checkpoint(args.model)
+    checkpoint = load_model_file(args.model)  # ours, or a bioimage.io package
     stamp = file_stamp(args.model)
-    predictor = Predictor(checkpoint, args.device)
+    predictor = machine_predictors(checkpoint, args.device)[0]
     with SlideReader(args.image) as reader:
         problem = predictor.channel_problem(reader.channels)
         if problem is not None:

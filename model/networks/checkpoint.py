@@ -50,6 +50,10 @@ class Checkpoint:
         model.load_state_dict(self.state_dict)
         return model.eval()
 
+    def describe(self) -> str:
+        """The network in words (``UNetConfig.describe``)."""
+        return self.config.describe()
+
     def fingerprint(self) -> str:
         """A short digest of the weights, classes and inputs: the same for the same model, saved
         or not, so a prediction written by it can be known again (a slide's, resumed)."""

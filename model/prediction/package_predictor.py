@@ -1,47 +1,48 @@
 """A bioimage.io model package predicting as SegGUI's own models do (``Predictor``'s interface:
-``predict`` and ``channel_problem``), its pre- and postprocessing run by bioimageio.core. Only a
-package whose output is a per-class map of a 2-D image is used; any other is refused with what
-it is and why."""
+``predict``, ``channel_problem``, ``picked``). bioimageio.core runs the package's preprocessing
+over the whole image, its weights tile by tile (tiles of a size the package accepts, blended
+where they overlap, so any image size works) and its postprocessing."""
 
 from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 
 import numpy as np
 
-from model.classes import ClassInfo, distinct_color
 from model.errors import SegGUIError
-from model.prediction.predict import Prediction, without_nodata
+from model.networks.package_model import TILE_SIDE, PackageModel
+from model.prediction.predict import (
+    DEFAULT_OVERLAP,
+    SINGLE_PASS_PIXELS,
+    Prediction,
+    _blend_window,
+    _positions,
+    without_nodata,
+)
 from model.storage.intensity import channel_count, channel_problem
-
-PACKAGE_SUFFIXES = (".zip", ".yaml")
-
-
-def is_package(path: str | Path) -> bool:
-    """A bioimage.io package by its name: ``NAME.zip``, or its ``rdf.yaml`` / ``bioimageio.yaml``."""
-    return Path(path).suffix.lower() in PACKAGE_SUFFIXES
 
 
 class PackagePredictor:
-    """Predicts raw images with a bioimage.io package (``path``: its zip or description)."""
+    """Predicts raw images with a package from ``model.networks.package_model.load_package``."""
 
-    def __init__(self, path: str | Path) -> None:
-        from bioimageio.core import load_model_description
-
-        self.path = Path(path)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model = load_model_description(self.path)
-        except Exception as exc:  # bioimageio raises its own and pydantic's errors for a bad package
-            raise SegGUIError(
-                f"{self.path}: not a bioimage.io model package SegGUI can read ({exc})"
-            ) from exc
-        self.model = model
-        self.in_channels, self.classes = _check_usable(self.path, model)
+    def __init__(
+        self,
+        package: PackageModel,
+        device: str | None = None,
+        tile: int = TILE_SIDE,
+        overlap: int = DEFAULT_OVERLAP,
+        single_pass_pixels: int = SINGLE_PASS_PIXELS,
+    ) -> None:
+        self.package = package
+        self.classes = package.classes
+        self.in_channels = package.in_channels
         self.picked: tuple[int, ...] = ()
+        self.tile, self.overlap, self.single_pass_pixels = tile, overlap, single_pass_pixels
+        self.device = device
+        """The torch device the weights run on (None: bioimageio.core's choice)."""
+        description = package.description
+        (self._input,), (self._output,) = description.inputs, description.outputs  # type: ignore[attr-defined]
         self._pipeline = None
 
     def channel_problem(self, image_channels: int) -> str | None:
@@ -57,25 +58,24 @@ class PackagePredictor:
         nodata: np.ndarray | None = None,
     ) -> Prediction:
         """The package's prediction of ``raw`` (H x W [x C], the file's values); its own
-        preprocessing normalises it (``intensity`` is SegGUI's, not used)."""
-        from bioimageio.core import create_prediction_pipeline, predict
+        preprocessing normalises it (``intensity``, SegGUI's, is not used)."""
+        from bioimageio.core.sample import Sample
 
         problem = self.channel_problem(channel_count(raw))
         if problem is not None:
             raise SegGUIError(f"the image {problem}")
         image = raw if raw.ndim == 3 else raw[..., None]
-        tensor = np.moveaxis(image, -1, 0)[None].astype(np.float32)
+        height, width = image.shape[:2]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if self._pipeline is None:
-                self._pipeline = create_prediction_pipeline(self.model)
-            sample = predict(model=self._pipeline, inputs=tensor)
-        (output,) = sample.members.values()
-        scores = np.asarray(output.data, np.float32)[0]
-        if on_tiles is not None:
-            on_tiles(1, 1)
-        sums = scores.sum(axis=0)
-        if scores.min() < 0 or not np.allclose(sums, 1.0, atol=1e-3):  # scores, not probabilities
+            pipeline = self._pipeline_once()
+            sample = Sample(
+                members={self._input.id: self._tensor(np.moveaxis(image, -1, 0))}, stat={}, id="image"
+            )
+            pipeline.apply_preprocessing(sample)  # over the whole image: every tile scaled alike
+            ready = self._channels_first(sample.members[self._input.id], self._input)
+            scores = self._predict_tiles(pipeline, ready, sample.stat, on_tiles)[:, :height, :width]
+        if scores.min() < 0 or not np.allclose(scores.sum(axis=0), 1.0, atol=1e-3):  # not probabilities
             scores = np.exp(scores - scores.max(axis=0, keepdims=True))
             scores /= scores.sum(axis=0, keepdims=True)
         entropy = -(scores * np.log(np.maximum(scores, 1e-8))).sum(axis=0)
@@ -89,37 +89,96 @@ class PackagePredictor:
         )
         return without_nodata(prediction, nodata)
 
+    def _pipeline_once(self):
+        from bioimageio.core import create_prediction_pipeline
 
-def _check_usable(path: Path, model) -> tuple[int, list[ClassInfo]]:
-    """(input channels, classes) of a package SegGUI can use, else why not."""
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise SegGUIError(
-            f"{path}: a model of {len(model.inputs)} inputs and {len(model.outputs)} outputs; SegGUI "
-            "uses packages of one image in and one per-class map out"
-        )
-    (inputs,), (output,) = model.inputs, model.outputs
-    in_kinds = [str(a.type) for a in inputs.axes]
-    out_kinds = [str(a.type) for a in output.axes]
-    if in_kinds.count("space") != 2 or out_kinds.count("space") != 2:
-        raise SegGUIError(
-            f"{path}: its tensors have axes {in_kinds} in and {out_kinds} out; SegGUI uses 2-D models (y, x)"
-        )
-    channel_in = next((a for a in inputs.axes if str(a.type) == "channel"), None)
-    channel_out = next((a for a in output.axes if str(a.type) == "channel"), None)
-    if channel_out is None:
-        raise SegGUIError(
-            f"{path}: its output has no channel axis (one value per pixel, such as instance labels); "
-            "SegGUI uses packages whose output is a map per class"
-        )
-    names = [str(n) for n in channel_out.channel_names]
-    if len(names) < 2:
-        raise SegGUIError(
-            f"{path}: its output has {len(names)} channel; SegGUI needs one per class, two or more"
-        )
-    colours: list[tuple[int, int, int]] = []
-    classes = []
-    for index, name in enumerate(names):
-        colour = distinct_color(index, colours)
-        colours.append(colour)
-        classes.append(ClassInfo(name.replace("_", " "), colour))
-    return (len(channel_in.channel_names) if channel_in is not None else 1), classes
+        if self._pipeline is None:
+            devices = [self.device] if self.device is not None else None
+            self._pipeline = create_prediction_pipeline(self.package.description, devices=devices)
+        return self._pipeline
+
+    def _predict_tiles(self, pipeline, ready: np.ndarray, stat, on_tiles) -> np.ndarray:
+        """Class scores (classes x H x W, at least the tile's size) of the preprocessed image."""
+        from bioimageio.core.sample import Sample
+
+        _, height, width = ready.shape
+        whole = height * width <= self.single_pass_pixels
+        space = [axis for axis in self._input.axes if str(axis.type) == "space"]
+        tile_h, tile_w = (self._tile_side(axis, side, whole) for axis, side in zip(space, (height, width)))
+        pad_h, pad_w = max(tile_h - height, 0), max(tile_w - width, 0)
+        if pad_h or pad_w:
+            ready = np.pad(ready, ((0, 0), (0, pad_h), (0, pad_w)), mode="symmetric")
+        full_h, full_w = ready.shape[1:]
+        overlap = min(self.overlap, tile_h // 4, tile_w // 4)
+        rows = _positions(full_h, tile_h, tile_h - overlap)
+        columns = _positions(full_w, tile_w, tile_w - overlap)
+        blend = _blend_window(tile_h, tile_w, overlap).numpy()
+        total, done = len(rows) * len(columns), 0
+        scores = np.zeros((len(self.classes), full_h, full_w), np.float32)
+        weights = np.zeros((full_h, full_w), np.float32)
+        for top in rows:
+            for left in columns:
+                block = ready[:, top : top + tile_h, left : left + tile_w]
+                tile = Sample(members={self._input.id: self._tensor(block)}, stat=stat, id="tile")
+                out = pipeline.predict_sample_without_blocking(tile, skip_preprocessing=True)
+                (tensor,) = out.members.values()
+                tile_scores = self._channels_first(tensor, self._output)
+                if tile_scores.shape != (len(self.classes), tile_h, tile_w):
+                    raise SegGUIError(
+                        f"{self.package.path.name}: a {tile_h} x {tile_w} tile gave an output of shape "
+                        f"{tile_scores.shape}; SegGUI needs one per class and pixel"
+                    )
+                scores[:, top : top + tile_h, left : left + tile_w] += tile_scores * blend
+                weights[top : top + tile_h, left : left + tile_w] += blend
+                done += 1
+                if on_tiles is not None:
+                    on_tiles(done, total)
+        return scores / weights
+
+    def _tile_side(self, axis, side: int, whole: bool) -> int:
+        """The side along ``axis`` of the tiles: the package's fixed size, or the smallest size
+        it accepts of at least the image's side (``whole``) or our tile's."""
+        size = axis.size
+        if isinstance(size, int):
+            return size
+        if not hasattr(size, "step"):
+            raise SegGUIError(
+                f"{self.package.path.name}: its input's {axis.id} size is given by another tensor; "
+                "SegGUI gives a model one image"
+            )
+        wanted = side if whole else min(side, self.tile)
+        steps = math.ceil(max(wanted - size.min, 0) / size.step) if size.step else 0
+        return int(size.min + steps * size.step)
+
+    def _tensor(self, channels_first: np.ndarray):
+        """(channels, y, x) as the package's input tensor: its axes, in its order, a batch of one."""
+        import xarray as xr
+        from bioimageio.core.tensor import Tensor
+
+        planes = xr.DataArray(channels_first.astype(np.float32, copy=False), dims=("_c", "_y", "_x"))
+        spaces = iter(("_y", "_x"))
+        names, order = {}, []
+        for axis in self._input.axes:
+            kind, name = str(axis.type), str(axis.id)
+            if kind == "channel":
+                names["_c"] = name
+            elif kind == "space":
+                names[next(spaces)] = name
+            else:  # the batch
+                planes = planes.expand_dims(name)
+            order.append(name)
+        if "_c" not in names:  # no channel axis: one channel
+            planes = planes.isel(_c=0)
+        return Tensor.from_xarray(planes.rename(names).transpose(*order))
+
+    @staticmethod
+    def _channels_first(tensor, described) -> np.ndarray:
+        """A tensor as (channels, y, x) float32, in the order its description gives."""
+        data = tensor.data
+        channel = [str(a.id) for a in described.axes if str(a.type) == "channel"]
+        space = [str(a.id) for a in described.axes if str(a.type) == "space"]
+        others = [d for d in data.dims if str(d) not in channel + space]
+        data = data.isel({d: 0 for d in others})
+        if channel:
+            return np.asarray(data.transpose(*channel, *space).values, np.float32)
+        return np.asarray(data.transpose(*space).values, np.float32)[None]

@@ -16,6 +16,7 @@ from model.compute.device import choose_device
 from model.compute.precision import autocast_dtype, precision_name
 from model.networks.checkpoint import Checkpoint
 from model.networks.inference import fold_batchnorm, fuse_conv_relu
+from model.networks.package_model import PackageModel
 from model.networks.unet import SegmentationNet
 from model.storage.intensity import (
     ChannelMismatch,
@@ -161,10 +162,16 @@ def machine_devices(preference: str | torch.device = "auto") -> list[torch.devic
 
 
 def machine_predictors(
-    checkpoint: Checkpoint, preference: str | torch.device = "auto", **options: int
+    checkpoint: Checkpoint | PackageModel, preference: str | torch.device = "auto", **options: int
 ) -> list[Predictor]:
-    """One ``Predictor`` per device of ``machine_devices`` (for ``predict_folder``)."""
-    return [Predictor(checkpoint, device, **options) for device in machine_devices(preference)]
+    """One ``Predictor`` per device of ``machine_devices`` (for ``predict_folder``); a bioimage.io
+    package, one predictor on the first device (bioimageio.core runs it)."""
+    devices = machine_devices(preference)
+    if isinstance(checkpoint, PackageModel):
+        from model.prediction.package_predictor import PackagePredictor
+
+        return [PackagePredictor(checkpoint, str(devices[0]), **options)]  # type: ignore[list-item]
+    return [Predictor(checkpoint, device, **options) for device in devices]
 
 
 def _positions(length: int, tile: int, step: int) -> list[int]:

@@ -23,7 +23,7 @@ NO_MODEL_YET = "No model yet: paint a few strokes of each class, then Train."
 class ModelChoice(QObject):
     """Loads models into ``ModelState`` and the prediction service."""
 
-    model_loaded = Signal(object)  # Checkpoint: read from a file and in use
+    model_loaded = Signal(object)  # Checkpoint or PackageModel: read from a file and in use
     model_failed = Signal(str)  # why a model file could not be used
 
     def __init__(self, context: ModelContext, parent: QObject | None = None) -> None:
@@ -73,7 +73,7 @@ class ModelChoice(QObject):
         checkpoint, note = result  # type: ignore[misc]
         self.use(checkpoint, path)
         self.refresh_models()
-        network = checkpoint.config.describe()
+        network = checkpoint.describe()
         self.models.set_status(f"Using {path.name}: {network}" + (f". {note}" if note else ""))
         if note:
             self.app.tell(note, 10000)

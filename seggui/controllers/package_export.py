@@ -38,7 +38,12 @@ class PackageExport(QObject):
     def problem(self) -> str | None:
         """Why no package can be written now, or None."""
         if self.models.checkpoint is None:
-            return "Export Model needs a model: train one, or load one (Model > Load)"
+            return "Export Model needs a model: train one, or open one (Model > Open Model)"
+        if self.models.is_package:
+            return (
+                f"The model in use is a bioimage.io package already ({self.models.model_path}): "
+                "share that file, or train a model of your own to export"
+            )
         if self.app.current is None:
             return "Export Model needs an image on screen: it becomes the package's test input"
         return None

@@ -155,10 +155,16 @@ class TrainingController(QObject):
         if project is None or self.models.training:
             return
         settings = window_settings(project.train_settings)
-        has_model = self.models.checkpoint is not None
+        has_model = self.models.checkpoint is not None and not self.models.is_package
         start = start_of_run(
             str(settings.get("start_from", START_CURRENT)), str(settings["preset"]), has_model
         )
+        if self.models.is_package:
+            self.app.tell(
+                "The model in use is a bioimage.io package, trained elsewhere: Train trains a SegGUI "
+                "network of its own on what is painted (the package stays as it is)",
+                10000,
+            )
         request = TrainRequest(
             image_dir=project.folder,
             mask_dir=project.mask_dir,

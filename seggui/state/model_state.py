@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from model.networks.package_model import is_package
 from seggui.rendering.labels import Rendered
 
 if TYPE_CHECKING:  # torch behind them: imported on a worker thread, never here
     from model.networks.checkpoint import Checkpoint
+    from model.networks.package_model import PackageModel
     from model.prediction.predict import Prediction
 
 
@@ -48,7 +50,8 @@ class ModelState(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.checkpoint: Checkpoint | None = None
+        self.checkpoint: Checkpoint | PackageModel | None = None
+        """The model in use: SegGUI's own, or a bioimage.io package (predicts, never trained)."""
         self.model_path: Path | None = None
         self.models: list[Path] = []
         self.training = False
@@ -66,7 +69,12 @@ class ModelState(QObject):
     def has_model(self) -> bool:
         return self.checkpoint is not None
 
-    def set_model(self, checkpoint: Checkpoint | None, path: Path | None) -> None:
+    @property
+    def is_package(self) -> bool:
+        """Whether the model in use is a bioimage.io package (Train starts a network of ours)."""
+        return self.model_path is not None and is_package(self.model_path)
+
+    def set_model(self, checkpoint: Checkpoint | PackageModel | None, path: Path | None) -> None:
         """Use ``checkpoint`` (read from ``path``, None if unsaved), or no model."""
         if checkpoint is None and path is not None:
             raise ValueError("a model path without a model")

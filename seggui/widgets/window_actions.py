@@ -17,7 +17,7 @@ from seggui.canvas.view import CanvasView
 from seggui.controllers.acceptance import Acceptance
 from seggui.controllers.image_session import ImageSession
 from seggui.controllers.model_choice import ModelChoice
-from seggui.controllers.model_files import MODEL_SUFFIX
+from seggui.controllers.model_files import MODEL_FILE_PATTERNS
 from seggui.controllers.package_export import PackageExport
 from seggui.controllers.ranking import Ranking
 from seggui.controllers.training import TrainingController
@@ -271,11 +271,12 @@ def model_actions(
         accept_all=a("&Replace Mask with Prediction", acceptance.accept_all, "Shift+A"),
         predict_all=a("&Predict All", lambda: ranking.predict_all(), "Ctrl+Shift+P"),
         next_uncertain=a("&Next Most Uncertain", ranking.next_uncertain, "U"),
-        load_model=a("Load...", lambda: _choose_model_file(parent, app, choice)),
+        load_model=a("Open Model...", lambda: _choose_model_file(parent, app, choice)),
         export_package=a("Export Model as &bioimage.io...", lambda: ask_package_export(parent, package)),
     )
     # Short captions on the panel's buttons (menus keep the whole text): the Model dock fits
     # beside a canvas on a 1024-pixel screen.
+    actions.load_model.setIconText("Open...")
     actions.accept_unpainted.setIconText("Accept Prediction")
     actions.accept_all.setIconText("Replace Mask")
     actions.train.setToolTip("Fine-tune the model on every painted pixel (Ctrl+T)")
@@ -342,7 +343,10 @@ def _choose_model_file(parent: QWidget, app: AppState, choice: ModelChoice) -> N
     project = app.project
     start = str(project.models_dir if project is not None else Path.home())
     path, _ = QFileDialog.getOpenFileName(
-        parent, "Load model", start, f"SegGUI models (*{MODEL_SUFFIX});;All files (*)"
+        parent,
+        "Open model",
+        start,
+        f"SegGUI models and bioimage.io packages ({MODEL_FILE_PATTERNS});;All files (*)",
     )
     if path:
         choice.load_model(Path(path))

@@ -95,8 +95,10 @@ def test_a_package_predicts_from_the_command_line_as_the_model_it_came_from(shap
     rng = np.random.default_rng(11)
     images = tmp_path / "images"
     images.mkdir()
-    for i in range(2):
-        Image.fromarray(shapes_image(rng, 160)[0]).save(images / f"held{i}.png")
+    for i in range(2):  # the second of a size the package takes only padded (its step is 16)
+        Image.fromarray(shapes_image(rng, 160)[0][: 160 - 3 * i, : 160 - 11 * i]).save(
+            images / f"held{i}.png"
+        )
     package = tmp_path / "shapes.zip"
     export_bioimageio(
         load_checkpoint(shapes_model), shapes_image(rng, 128)[0], package, PackageInfo(name="Shapes")
@@ -119,13 +121,13 @@ def test_a_package_seggui_cannot_use_is_refused_with_why():
     from types import SimpleNamespace as Described
 
     from model.errors import SegGUIError
-    from model.prediction.package_predictor import _check_usable
+    from model.networks.package_model import check_usable
 
     def axis(kind, **fields):
         return Described(type=kind, **fields)
 
     image = Described(
-        axes=[axis("batch"), axis("channel", channel_names=["c"]), axis("space"), axis("space")]
+        id="raw", axes=[axis("batch"), axis("channel", channel_names=["c"]), axis("space"), axis("space")]
     )
     per_class = Described(
         axes=[axis("batch"), axis("channel", channel_names=["a", "b"]), axis("space"), axis("space")]
@@ -133,10 +135,35 @@ def test_a_package_seggui_cannot_use_is_refused_with_why():
     instances = Described(axes=[axis("batch"), axis("space"), axis("space")])
     volume = Described(axes=[*per_class.axes, axis("space")])
     package = Path("model.zip")
-    assert _check_usable(package, Described(inputs=[image], outputs=[per_class]))[0] == 1
+    assert check_usable(package, Described(inputs=[image], outputs=[per_class]))[0] == 1
     with pytest.raises(SegGUIError, match="no channel axis .* instance labels"):
-        _check_usable(package, Described(inputs=[image], outputs=[instances]))
+        check_usable(package, Described(inputs=[image], outputs=[instances]))
     with pytest.raises(SegGUIError, match="SegGUI uses 2-D models"):
-        _check_usable(package, Described(inputs=[image], outputs=[volume]))
+        check_usable(package, Described(inputs=[image], outputs=[volume]))
     with pytest.raises(SegGUIError, match="2 inputs and 1 outputs"):
-        _check_usable(package, Described(inputs=[image, image], outputs=[per_class]))
+        check_usable(package, Described(inputs=[image, image], outputs=[per_class]))
+    shrunk = Described(axes=[*per_class.axes[:2], axis("space", id="y", scale=2.0), axis("space")])
+    with pytest.raises(SegGUIError, match="scaled 2.0x along y"):
+        check_usable(package, Described(inputs=[image], outputs=[shrunk]))
+    old = Described(format_version="0.4.10", inputs=[Described(axes="bcyx")], outputs=[per_class])
+    with pytest.raises(SegGUIError, match="format 0.4.10; SegGUI reads format 0.5"):
+        check_usable(package, old)
+
+
+def test_a_package_predicts_a_large_image_tile_by_tile_as_it_does_in_one_pass(shapes_package):
+    from model.networks.package_model import load_package
+    from model.prediction.package_predictor import PackagePredictor
+
+    image = np.vstack(
+        [np.hstack([shapes_image(np.random.default_rng(i + j), 80)[0] for j in range(3)]) for i in range(3)]
+    )
+    image = image[:229, :237]  # no multiple of the tile or of the package's step
+    package = load_package(shapes_package)
+    whole = PackagePredictor(package, "cpu").predict(image)
+    tiles = []
+    tiled = PackagePredictor(package, "cpu", tile=96, overlap=24, single_pass_pixels=0).predict(
+        image, on_tiles=lambda done, total: tiles.append((done, total))
+    )
+    assert tiles[-1] == (9, 9) and tiled.classes.shape == image.shape
+    assert np.mean(tiled.classes != whole.classes) < 0.01  # blended seams, the same classes
+    assert abs(tiled.uncertainty - whole.uncertainty) < 0.02

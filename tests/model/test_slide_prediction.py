@@ -138,6 +138,22 @@ def test_the_command_line_predicts_a_slide_writes_its_tiff_and_a_rerun_resumes(
     assert "another window" in capsys.readouterr().err
 
 
+def test_the_command_line_predicts_a_slide_with_a_bioimageio_package_as_with_its_model(
+    shapes_model, shapes_package, grey_slide, tmp_path, capsys
+):
+    from model.cli import main
+
+    path, _ = grey_slide
+    written = {}
+    for model in (shapes_model, shapes_package):
+        out, tiff = tmp_path / model.name.replace(".", "-"), tmp_path / f"{model.name}.tif"
+        argv = ["predict-slide", "--model", str(model), "--image", str(path), "--out", str(out)]
+        assert main([*argv, "--window", "1024", "--tiff", str(tiff), "--device", "cpu"]) == 0
+        written[model.suffix] = tifffile.imread(tiff)
+    assert "[4/4] windows" in capsys.readouterr().out
+    assert np.mean(written[".pt"] != written[".zip"]) < 0.001
+
+
 def test_the_command_line_trains_on_a_slide_and_its_label_tiff_then_predicts_it(grey_slide, tmp_path, capsys):
     """The headless loop on a slide: a label TIFF as QuPath exports one (0 not labelled here,
     said by --ignore-value), train-slide, then predict-slide with the model it wrote."""

@@ -368,7 +368,7 @@ def test_train_and_stop(qtbot, started, tmp_path, press):
 
 
 @presses(
-    "Model > Load...",
+    "Model > Open Model...",
     "Model > Show Prediction",
     "Model > Show Uncertainty",
     "Model > Accept Only Where the Model Is Sure",
@@ -382,7 +382,7 @@ def test_the_model_actions(qtbot, started, tmp_path, press, shapes_model, monkey
     window = started(folder)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(shapes_model), ""))
     with qtbot.waitSignal(window.models.prediction_shown, timeout=30000):
-        press(window, "Model > Load...")
+        press(window, "Model > Open Model...")
     assert window.models.model_path == shapes_model
     press(window, "Model > Show Prediction")
     assert not window.canvas.prediction_layer.isVisible()
