@@ -238,6 +238,8 @@ class TrainingPanel(QWidget):
         the live charts drew them (losses of the steps, scores at the model's epochs)."""
         self.loss_chart.set_series([("training loss", QColor(0, 130, 200))])
         self.iou_chart.set_series(_score_lines(classes))
+        self.iou_label.setText("")  # the last run's scores: its history draws them again, if any
+        self.change_label.setText("")
         names = [c.name for c in classes]
         offset = last = 0  # each run counts its steps from 1: runs follow one another on the chart
         for number, entry in enumerate(history, 1):

@@ -277,6 +277,7 @@ def model_actions(
     # Short captions on the panel's buttons (menus keep the whole text): the Model dock fits
     # beside a canvas on a 1024-pixel screen.
     actions.load_model.setIconText("Open...")
+    package.finished.connect(lambda _: choice.refresh_models())  # a package in the models folder is listed
     actions.accept_unpainted.setIconText("Accept Prediction")
     actions.accept_all.setIconText("Replace Mask")
     actions.train.setToolTip("Fine-tune the model on every painted pixel (Ctrl+T)")

@@ -562,12 +562,13 @@ def test_export_model_as_bioimageio(qtbot, started, tmp_path, press, shapes_mode
         dialog.training_data.setPlainText("synthetic shapes")
         return QDialog.DialogCode.Accepted
 
-    out = tmp_path / "Shapes.zip"
+    out = folder / "models" / "Shapes.zip"  # where the dialog proposes, a folder not made yet
     monkeypatch.setattr(package_dialog.PackageDialog, "exec", answer)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
     exporter = window.findChild(PackageExport)
     with qtbot.waitSignal(exporter.finished, timeout=120000):
         press(window, "Model > Export Model as bioimage.io...")
+    assert out in window.models.models  # listed beside the project's models, to pick
     with zipfile.ZipFile(out) as package:
         description = yaml.safe_load(package.read("rdf.yaml"))
     assert description["name"] == "Shapes" and description["license"] == "MIT"
