@@ -1,14 +1,15 @@
 """Masks as OME-Zarr (NGFF) label images, written with ome-zarr-py: one ``<name>.ome.zarr`` per
-image, the image as a multiscale pyramid and the mask under ``labels/segmentation`` with its own
-pyramid and ``image-label`` metadata (each class's colour, a property naming each class), so
-napari-ome-zarr, QuPath, Fiji's MoBIE and vizarr show the classes as SegGUI does. A slide's
-image and chunked mask are streamed window by window (dask arrays over the readers), never whole.
+image (per stack, its planes as z), the image as a multiscale pyramid and the mask under
+``labels/segmentation`` with its own pyramid and ``image-label`` metadata (each class's colour,
+a property naming each class), so napari-ome-zarr, QuPath, Fiji's MoBIE and vizarr show the
+classes as SegGUI does. A slide's image and chunked mask are streamed window by window (dask
+arrays over the readers), never whole.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +74,51 @@ def write_image_masks(path: Path, raw: np.ndarray, mask: np.ndarray, classes: Se
         axes="yx",
         label_metadata=label_metadata(classes, sorted(set(values))),
         storage_options={"chunks": (CHUNK, CHUNK)},
+    )
+
+
+def write_stack_masks(
+    path: Path,
+    planes: int,
+    read_plane: Callable[[int], np.ndarray],
+    masks: Mapping[int, np.ndarray],
+    classes: Sequence[ClassInfo],
+) -> None:
+    """A stack of ``planes`` planes as the OME-Zarr ``path``, its planes as z: the image
+    (``read_plane(z)``, each H x W or H x W x C, its own dtype, read as it is written) as a
+    (c,) z, y, x pyramid, the masks (``masks``: plane -> H x W; a plane without one is not
+    labelled) as a z, y, x label image."""
+    import dask
+    import dask.array as da
+    import zarr
+    from ome_zarr.writer import write_image, write_labels
+
+    first = read_plane(0)
+    height, width = first.shape[:2]
+    lazy = [da.from_array(first)] + [
+        da.from_delayed(dask.delayed(read_plane)(z), first.shape, first.dtype) for z in range(1, planes)
+    ]
+    image = da.stack(lazy)  # z, y, x (, c)
+    if first.ndim == 3:
+        image = da.moveaxis(image, -1, 0)  # c, z, y, x
+    labels = np.full((planes, height, width), IGNORE_INDEX, np.uint8)
+    for z, mask in masks.items():
+        labels[z] = mask
+    factors = pyramid_factors((height, width))
+    root = zarr.open_group(str(path), mode="w")
+    axes = "zyx" if first.ndim == 2 else "czyx"
+    chunks = (1, CHUNK, CHUNK) if first.ndim == 2 else (1, 1, CHUNK, CHUNK)
+    write_image(image, root, scale_factors=factors, axes=axes, storage_options={"chunks": chunks})
+    values = sorted({*np.unique(labels).tolist(), *range(len(classes))})
+    write_labels(
+        labels,
+        root,
+        name=LABEL_NAME,
+        scaler=None,
+        scale_factors=factors,
+        axes="zyx",
+        label_metadata=label_metadata(classes, values),
+        storage_options={"chunks": (1, CHUNK, CHUNK)},
     )
 
 

@@ -303,8 +303,8 @@ def _read_image(path: str | os.PathLike[str], axes: str | None = None, plane: in
     """
     path, stack_plane = split_plane(Path(path))
     plane += stack_plane
-    if is_ome_zarr(path) and not plane:
-        return read_ome_zarr(path, MAX_PIXELS)
+    if is_ome_zarr(path):
+        return read_ome_zarr(path, MAX_PIXELS, plane)
     layout = _tiff_layout(path, axes)
     if layout is not None:
         return read_plane(layout, plane)

@@ -1,7 +1,8 @@
 """OME-Zarr (NGFF) images as SegGUI reads them: a ``*.zarr`` folder whose metadata declares
-multiscales (version 0.4 or 0.5), 2-D with or without channels; its full-resolution level is the
-image. Read with zarr, the library OME-Zarr is written in; a z-stack, a time series or an image
-too large to decode whole is refused with what it is and what to do."""
+multiscales (version 0.4 or 0.5), 2-D with or without channels, z-stacks and time series as stacks
+of planes (``model.storage.tiff_files.plane_path``); its full-resolution level is the image. Read
+with zarr, the library OME-Zarr is written in, one plane at a time; a plane too large to decode
+whole is refused with what to do."""
 
 from __future__ import annotations
 
@@ -33,6 +34,21 @@ class OmeZarrHeader:
     @property
     def channels(self) -> int:
         return self.shape[self.axes.index("c")] if "c" in self.axes else 1
+
+    @property
+    def plane_sizes(self) -> dict[str, int]:
+        """The axes beside channels, y and x (time, z), in the file's order, with their sizes."""
+        return {a: n for a, n in zip(self.axes, self.shape) if a not in "cyx"}
+
+    @property
+    def planes(self) -> int:
+        """The 2-D planes (of every channel) it holds: its time points times its z planes."""
+        return int(np.prod(list(self.plane_sizes.values()), dtype=np.int64))
+
+    def describe_planes(self) -> str:
+        """ "31 planes (z)", "5 time points x 31 planes (z)", or "" for a 2-D image."""
+        words = {"z": "planes (z)", "t": "time points"}
+        return " x ".join(f"{n} {words.get(a, a)}" for a, n in self.plane_sizes.items() if n > 1)
 
 
 def _attributes(folder: Path) -> dict | None:
@@ -80,19 +96,13 @@ def ome_zarr_header(path: str | Path) -> OmeZarrHeader:
     return OmeZarrHeader(axes, tuple(int(n) for n in array.shape), np.dtype(array.dtype), level)
 
 
-def read_ome_zarr(path: str | Path, max_pixels: int) -> np.ndarray:
-    """The full-resolution level as ``H x W`` or ``H x W x C``, its own dtype."""
+def read_ome_zarr(path: str | Path, max_pixels: int, plane: int = 0) -> np.ndarray:
+    """Plane ``plane`` (from 0; time points then z, as the file orders them) of the
+    full-resolution level as ``H x W`` or ``H x W x C``, its own dtype."""
     folder = Path(path)
     header = ome_zarr_header(folder)
-    extra = {a: n for a, n in zip(header.axes, header.shape) if a not in "cyx" and n > 1}
-    if extra:
-        said = ", ".join(
-            f"{n} {'planes (z)' if a == 'z' else 'time points' if a == 't' else a}" for a, n in extra.items()
-        )
-        raise ImageReadError(
-            f"{folder}: an OME-Zarr with {said}; SegGUI opens 2-D OME-Zarr images (with channels): "
-            "save the planes you label as 2-D images"
-        )
+    if not 0 <= plane < header.planes:
+        raise ImageReadError(f"{folder}: holds {header.planes} plane(s), no plane {plane + 1}")
     width, height = header.size
     if width * height > max_pixels:
         raise ImageReadError(
@@ -103,9 +113,8 @@ def read_ome_zarr(path: str | Path, max_pixels: int) -> np.ndarray:
     import zarr
 
     array = zarr.open_array(str(folder / header.level), mode="r")
-    pixels = np.asarray(array[...])
-    order = [header.axes.index(a) for a in header.axes if a not in "cyx"]
-    pixels = pixels.reshape([n for a, n in zip(header.axes, pixels.shape) if a in "cyx"]) if order else pixels
+    at = iter(np.unravel_index(plane, tuple(header.plane_sizes.values())) if header.plane_sizes else ())
+    pixels = np.asarray(array[tuple(slice(None) if a in "cyx" else int(next(at)) for a in header.axes)])
     kept = "".join(a for a in header.axes if a in "cyx")
     if "c" in kept:
         pixels = np.moveaxis(pixels, kept.index("c"), -1)
@@ -117,26 +126,33 @@ def read_ome_zarr(path: str | Path, max_pixels: int) -> np.ndarray:
     return np.ascontiguousarray(pixels)
 
 
-def read_label_image(path: str | Path, name: str | None = None) -> tuple[str, np.ndarray]:
-    """An OME-Zarr's label image (``name``; else ``segmentation``, else the first listed) at
-    full resolution, ``H x W`` uint8: (its name, its values)."""
-    folder = Path(path)
+def _label_header(folder: Path, name: str | None) -> tuple[str, OmeZarrHeader]:
+    """(name, header) of an OME-Zarr's label image ``name``; else ``segmentation``, else the first."""
     labels = _attributes(folder / "labels") if (folder / "labels").is_dir() else None
     names = [str(n) for n in (labels or {}).get("ome", labels or {}).get("labels", [])]
     if not names:
         raise ImageReadError(f"{folder}: holds no label image (no labels/ group listing one)")
     chosen = name or ("segmentation" if "segmentation" in names else names[0])
     header = ome_zarr_header(folder / "labels" / chosen)
-    if not {a for a, n in zip(header.axes, header.shape) if n > 1} <= {"y", "x"}:
+    if header.channels != 1:
         raise ImageReadError(
-            f"{folder}: its label image {chosen!r} is not 2-D (axes {header.axes}, shape {header.shape})"
+            f"{folder}: its label image {chosen!r} has {header.channels} channels (axes {header.axes}); "
+            "a label image holds one value per pixel"
         )
-    import zarr
+    return chosen, header
 
-    values = np.asarray(zarr.open_array(str(folder / "labels" / chosen / header.level), mode="r")[...])
-    values = values.reshape(header.shape[header.axes.index("y")], header.shape[header.axes.index("x")])
-    if header.axes.index("x") < header.axes.index("y"):
-        values = values.T
+
+def label_planes(path: str | Path, name: str | None = None) -> int:
+    """The planes (z, time) of an OME-Zarr's label image: 1 for a 2-D one."""
+    return _label_header(Path(path), name)[1].planes
+
+
+def read_label_image(path: str | Path, name: str | None = None, plane: int = 0) -> tuple[str, np.ndarray]:
+    """Plane ``plane`` of an OME-Zarr's label image (``name``; else ``segmentation``, else the
+    first listed) at full resolution, ``H x W`` uint8: (its name, its values)."""
+    folder = Path(path)
+    chosen = _label_header(folder, name)[0]
+    values = read_ome_zarr(folder / "labels" / chosen, max_pixels=2**62, plane=plane)
     if values.size and (values.min() < 0 or values.max() > 255):
         raise ImageReadError(
             f"{folder}: its label image {chosen!r} holds values up to {values.max()}; SegGUI's classes "

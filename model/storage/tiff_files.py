@@ -20,6 +20,7 @@ import tifffile
 
 from model.errors import ImageReadError
 from model.storage.geotiff import GeoTags, geo_tags_of
+from model.storage.ome_zarr_images import is_ome_zarr, ome_zarr_header
 
 TIFF_SUFFIXES = frozenset(
     "." + ext.rsplit(".", 1)[-1] for ext in (*tifffile.TIFF.FILE_EXTENSIONS, "gtif", "gtiff", "tiff")
@@ -144,11 +145,16 @@ def plane_path(stack: Path, plane: int) -> Path:
 
 
 def split_plane(path: Path) -> tuple[Path, int]:
-    """``(file, plane from 0)`` of an image path (``plane_path``'s inverse)."""
+    """``(file, plane from 0)`` of an image path (``plane_path``'s inverse): a plane of a TIFF
+    stack, or of an OME-Zarr (``*.zarr``) with z or time."""
     name = path.name
-    if name.startswith(PLANE_PREFIX) and name[len(PLANE_PREFIX) :].isdigit() and is_tiff(path.parent):
+    if name.startswith(PLANE_PREFIX) and name[len(PLANE_PREFIX) :].isdigit() and _holds_planes(path.parent):
         return path.parent, int(name[len(PLANE_PREFIX) :]) - 1
     return path, 0
+
+
+def _holds_planes(path: Path) -> bool:
+    return is_tiff(path) or path.name.lower().endswith(".zarr")
 
 
 def image_title(path: Path, planes: int | None = None) -> str:
@@ -160,12 +166,18 @@ def image_title(path: Path, planes: int | None = None) -> str:
 
 
 def expand_stacks(images: list[Path], axes: str | None = None) -> list[Path]:
-    """``images`` with each stack's planes after it (``plane_path``), from the TIFF headers. A
-    TIFF whose header cannot be read, or whose axes the folder has not said yet, stays one image
-    (opening it names the problem, or asks)."""
+    """``images`` with each stack's planes after it (``plane_path``), from the TIFF headers and
+    OME-Zarr metadata. A TIFF whose header cannot be read, or whose axes the folder has not said
+    yet, stays one image (opening it names the problem, or asks); so does a damaged OME-Zarr."""
     out: list[Path] = []
     for image in images:
         out.append(image)
+        if is_ome_zarr(image):
+            try:
+                planes = ome_zarr_header(image).planes
+            except ImageReadError:
+                continue
+            out.extend(plane_path(image, plane) for plane in range(1, planes))
         if not is_tiff(image):
             continue
         try:

@@ -18,6 +18,7 @@ from model.storage.chunked_mask import ChunkedMask, slide_mask_folder
 from model.storage.imageio import read_image, read_mask
 from model.storage.intensity import channel_count
 from model.storage.nodata import nodata_pixels
+from model.storage.ome_zarr_images import OmeZarrHeader, is_ome_zarr, ome_zarr_header
 from model.storage.slide import SlideReader, TileCache, opens_as_slide
 from model.storage.slide_masks import open_or_plan
 from model.storage.tiff_files import TiffLayout, is_tiff, read_plane, split_plane, tiff_layout
@@ -114,6 +115,7 @@ def load_image(
         if layout is not None and layout.photographic:
             layout = None
         raw = read_plane(layout, plane) if layout is not None else read_image(path)
+        zarr_header = ome_zarr_header(source) if layout is None and is_ome_zarr(source) else None
         nodata = nodata_pixels(path, raw)
         limits, channel_histograms = channel_statistics(raw, nodata)
         if layout is not None and layout.planes > 1:  # one set of limits for the stack, as Fiji's
@@ -146,8 +148,8 @@ def load_image(
         problem,
         mask_image,
         stamp,
-        _description(raw, layout, channel_histograms, nodata),
-        layout.planes if layout is not None else 1,
+        _description(raw, layout, channel_histograms, nodata, zarr_header),
+        layout.planes if layout is not None else zarr_header.planes if zarr_header is not None else 1,
         layout is not None and layout.geo is not None,
         nodata,
     )
@@ -200,6 +202,7 @@ def _description(
     layout: TiffLayout | None,
     histograms: tuple[Histogram, ...] = (),
     nodata: np.ndarray | None = None,
+    zarr_header: OmeZarrHeader | None = None,
 ) -> str:
     """ "512 x 512, 4 channels, 16-bit integer; ...; channel 4 is constant (10000); 12 % nodata"."""
     height, width = raw.shape[:2]
@@ -209,6 +212,8 @@ def _description(
         channels = channel_count(raw)
         kind = {1: "grey", 3: "colour"}.get(channels, f"{channels} channels")
         text = f"{width} x {height}, {kind}, {raw.dtype.itemsize * 8}-bit"
+        if zarr_header is not None:
+            text += ", OME-Zarr" + (f", {zarr_header.describe_planes()}" if zarr_header.planes > 1 else "")
     constant = [(c, h.constant) for c, h in enumerate(histograms, 1) if h.constant is not None]
     for channel, value in constant:
         text += f"; channel {channel} is constant ({_number(value)}), it shows nothing"

@@ -135,3 +135,45 @@ def test_label_images_import_as_masks_from_an_export_or_the_project_itself(tmp_p
     save_project(Project(out, classes=tuple(CLASSES)))
     assert main(["import", "--project", str(out), "--from", str(out), "--kind", "ome-zarr"]) == 0
     assert np.array_equal(read_mask(out / "masks" / "cells.ome.png"), mask)
+
+
+def test_a_stack_exports_as_one_ome_zarr_its_planes_as_z_and_imports_back_plane_by_plane(tmp_path, capsys):
+    from model.storage.project import load_project, project_images
+    from model.storage.tiff_files import plane_path
+
+    folder = tmp_path / "stacks"
+    (folder / "masks").mkdir(parents=True)
+    rng = np.random.default_rng(4)
+    stack = rng.integers(0, 60000, (3, 2, 70, 90), dtype=np.uint16)  # z, c, y, x
+    tifffile.imwrite(folder / "embryo.tif", stack, photometric="minisblack", metadata={"axes": "ZCYX"})
+    Image.fromarray(rng.integers(0, 255, (40, 50), dtype=np.uint8)).save(folder / "flat.png")
+    save_project(Project(folder, classes=tuple(CLASSES)))
+    masks = {}
+    for z in (0, 2):  # the middle plane not labelled
+        masks[z] = np.full((70, 90), IGNORE_INDEX, np.uint8)
+        masks[z][5 + z : 30, 10 : 40 + z] = 1 + z // 2
+    write_mask(folder / "masks" / "embryo.png", masks[0], CLASSES)
+    write_mask(folder / "masks" / "embryo.z003.png", masks[2], CLASSES)
+    images = project_images(load_project(folder))
+    assert images[:3] == [plane_path(folder / "embryo.tif", z) for z in range(3)]
+    out = tmp_path / "export"
+    report = export_labels(images, folder / "masks", CLASSES, out, ExportOptions(format="ome-zarr"))
+    assert not report.skipped
+    assert sorted(p.name for p in out.glob("*.ome.zarr")) == ["embryo.ome.zarr"]  # flat.png has no mask
+    levels, labels, metadata = _read(out / "embryo.ome.zarr")
+    assert np.array_equal(levels[0], np.moveaxis(stack, 0, 1))  # c, z, y, x: every channel, 16-bit
+    assert labels[0].shape == (3, 70, 90) and np.array_equal(labels[0][0], masks[0])
+    assert (labels[0][1] == IGNORE_INDEX).all() and np.array_equal(labels[0][2], masks[2])
+    assert metadata["properties"][1] == {"class": "cell"}
+
+    shutil.rmtree(folder / "masks")
+    argv = ["import", "--project", str(folder), "--from", str(out), "--kind", "ome-zarr"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert np.array_equal(read_mask(folder / "masks" / "embryo.png"), masks[0])
+    assert np.array_equal(read_mask(folder / "masks" / "embryo.z003.png"), masks[2])
+
+    # the export as a project of its own: the OME-Zarr is a stack of 3 planes with their labels
+    save_project(Project(out, classes=tuple(CLASSES)))
+    assert project_images(load_project(out)) == [plane_path(out / "embryo.ome.zarr", z) for z in range(3)]
+    assert main(["import", "--project", str(out), "--from", str(out), "--kind", "ome-zarr"]) == 0
+    assert np.array_equal(read_mask(out / "masks" / "embryo.ome.z003.png"), masks[2])

@@ -1,5 +1,6 @@
 """OME-Zarr images opened as SegGUI opens images: listed in a folder, read whole with every
-channel and their dtype; a z-stack, a time series, a damaged one refused with what to do."""
+channel and their dtype; a z-stack and a time series as stacks of planes, read one plane at a
+time; a damaged one refused with what to do."""
 
 from __future__ import annotations
 
@@ -26,14 +27,27 @@ def test_an_exported_ome_zarr_is_listed_and_read_as_it_was_written(tmp_path):
     assert np.array_equal(read_image(tmp_path / "grey.zarr"), grey)
 
 
-def test_a_z_stack_and_a_damaged_one_are_refused_with_what_to_do(tmp_path):
+def test_a_z_stack_and_a_time_series_open_as_planes_and_a_damaged_one_is_refused(tmp_path):
     import zarr
     from ome_zarr.writer import write_image
 
-    root = zarr.open_group(str(tmp_path / "stack.zarr"), mode="w")
-    write_image(np.zeros((5, 40, 50), np.uint8), root, axes="zyx", scale_factors=())
-    with pytest.raises(ImageReadError, match="5 planes"):
-        read_image(tmp_path / "stack.zarr")
+    from model.storage.tiff_files import expand_stacks, image_title, plane_path
+
+    stack = np.random.default_rng(2).integers(0, 4000, (2, 5, 40, 50), dtype=np.uint16)  # c, z, y, x
+    write_image(stack, zarr.open_group(str(tmp_path / "stack.zarr"), mode="w"), axes="czyx", scale_factors=())
+    series = np.random.default_rng(3).integers(0, 255, (3, 4, 30, 20), dtype=np.uint8)  # t, z, y, x
+    write_image(series, zarr.open_group(str(tmp_path / "time.zarr"), mode="w"), axes="tzyx", scale_factors=())
+    listed = expand_stacks(list_images(tmp_path))
+    assert listed == [
+        *(plane_path(tmp_path / "stack.zarr", z) for z in range(5)),
+        *(plane_path(tmp_path / "time.zarr", i) for i in range(12)),
+    ]
+    assert np.array_equal(read_image(plane_path(tmp_path / "stack.zarr", 3)), np.moveaxis(stack[:, 3], 0, -1))
+    assert image_header(plane_path(tmp_path / "stack.zarr", 3)) == (50, 40, 2)
+    assert np.array_equal(read_image(plane_path(tmp_path / "time.zarr", 6)), series[1, 2])  # t 2, z 3
+    assert image_title(plane_path(tmp_path / "time.zarr", 6), 12) == "time.zarr, plane 7 of 12"
+    with pytest.raises(ImageReadError, match="stack.zarr: holds 5 plane"):
+        read_image(tmp_path / "stack.zarr", plane=5)
     (tmp_path / "broken.zarr").mkdir()
     (tmp_path / "broken.zarr" / "zarr.json").write_text("{not json")
     assert tmp_path / "broken.zarr" in list_images(tmp_path)  # listed, so that opening it says why

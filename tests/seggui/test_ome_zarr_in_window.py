@@ -31,3 +31,31 @@ def test_an_ome_zarr_opens_paints_and_saves(qtbot, started, tmp_path):
         window.store.save_current()
     mask = read_mask(folder / "masks" / "cells.ome.png")
     assert mask[30, 40] == 1 and mask[100, 100] == IGNORE_INDEX
+
+
+def test_an_ome_zarr_z_stack_opens_as_planes_each_painted_into_its_own_mask(qtbot, started, tmp_path):
+    import zarr
+    from ome_zarr.writer import write_image
+
+    folder = tmp_path / "zstack"
+    folder.mkdir()
+    stack = np.random.default_rng(1).integers(0, 4000, (2, 4, 60, 80), dtype=np.uint16)  # c, z, y, x
+    write_image(stack, zarr.open_group(str(folder / "embryo.zarr"), mode="w"), axes="czyx", scale_factors=())
+    window = started(folder)
+    model = window.browser.model
+    assert [model.data(model.index(r)) for r in range(model.rowCount())] == [
+        f"embryo.zarr, plane {z}" for z in range(1, 5)
+    ]
+    assert window.plane_bar.isVisible() and window.plane_bar.label.text() == "1 of 4"
+    assert np.array_equal(window.state.current.raw, np.moveaxis(stack[:, 0], 0, -1))
+    with qtbot.waitSignal(window.state.image_opened, timeout=10000):
+        window.plane_bar.slider.setValue(3)
+    assert np.array_equal(window.state.current.raw, np.moveaxis(stack[:, 2], 0, -1))
+    assert "OME-Zarr, 4 planes (z)" in window.statusBar().currentMessage()
+    window.canvas.actual_size()
+    window.tool_state.set_class(1)
+    drag(qtbot, window, [(10.5, 12.5), (30.5, 12.5)])
+    with qtbot.waitSignal(window.store.saved, timeout=10000):
+        window.store.save_current()
+    assert read_mask(folder / "masks" / "embryo.z003.png")[12, 20] == 1
+    assert not (folder / "masks" / "embryo.png").exists()  # plane 1 was not painted
