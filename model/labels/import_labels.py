@@ -21,7 +21,7 @@ from model.storage.imageio import image_size, write_mask
 from model.storage.mask_names import MaskNames
 from model.storage.project import MAX_CLASSES
 from model.storage.slide import opens_as_slide
-from model.storage.tiff_files import is_tiff, split_plane
+from model.storage.tiff_files import split_plane
 from model.words import TO_REPLACE
 
 __all__ = ["IMPORT_KINDS", "ImportProgress", "ImportReport", "import_labels"]
@@ -110,7 +110,7 @@ def import_labels(
         if on_progress is not None:
             on_progress(ImportProgress(index, len(jobs), name))
         target = mask_names.mask_path(image, mask_dir)
-        if is_tiff(image) and opens_as_slide(image):
+        if opens_as_slide(image):
 
             def along(share: float, index: int = index, name: str = name) -> None:
                 if on_progress is not None:

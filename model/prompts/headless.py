@@ -21,7 +21,6 @@ from model.storage.mask_names import MaskNames
 from model.storage.nodata import nodata_pixels
 from model.storage.project import PROJECT_FILE, load_project
 from model.storage.slide import opens_as_slide
-from model.storage.tiff_files import is_tiff
 
 CACHE_FOLDER = Path(".seggui-cache") / "embeddings"
 """A project's embeddings on disk, inside its folder (the window's place too)."""
@@ -61,7 +60,7 @@ def prompt_command(args: argparse.Namespace) -> int:
     image: Path = args.image
     if not image.is_file():
         raise SegGUIError(f"{image}: no such image (--image)")
-    if is_tiff(image) and opens_as_slide(image):
+    if opens_as_slide(image):
         raise SegGUIError(f"{image}: a slide; prompt on slides in the window (the tool O)")
     prompts = Prompts(
         [tuple(p) for p in args.point] + [tuple(p) for p in args.exclude],

@@ -96,6 +96,53 @@ def ome_zarr_header(path: str | Path) -> OmeZarrHeader:
     return OmeZarrHeader(axes, tuple(int(n) for n in array.shape), np.dtype(array.dtype), level)
 
 
+def ome_zarr_levels(path: str | Path) -> tuple[OmeZarrHeader, list]:
+    """(the header, every level of the first multiscale as a zarr array, largest first), for
+    reading a 2-D one region by region (``model.storage.slide.SlideReader``)."""
+    folder = Path(path)
+    header = ome_zarr_header(folder)
+    if header.planes > 1:
+        raise ImageReadError(
+            f"{folder}: an OME-Zarr of {header.describe_planes()} is a stack; SegGUI reads a slide "
+            "region by region only as one 2-D plane (with channels)"
+        )
+    attributes = _attributes(folder) or {}
+    datasets = attributes.get("ome", attributes)["multiscales"][0]["datasets"]
+    import zarr
+
+    levels = []
+    for dataset in datasets:
+        try:
+            array = zarr.open_array(str(folder / str(dataset["path"])), mode="r")
+        except Exception as exc:  # zarr raises its own errors for a damaged array
+            raise ImageReadError(f"{folder}: its level {dataset['path']!r} cannot be opened ({exc})") from exc
+        if array.ndim != len(header.axes):
+            raise ImageReadError(
+                f"{folder}: its level {dataset['path']!r} has {array.ndim} axes, not {header.axes}"
+            )
+        levels.append(array)
+    return header, levels
+
+
+def read_zarr_window(array, axes: str, top: int, left: int, height: int, width: int) -> np.ndarray:
+    """``height x width x channels`` of a 2-D OME-Zarr level from (``top``, ``left``), cut at its edges."""
+    index = tuple(
+        slice(top, top + height)
+        if a == "y"
+        else slice(left, left + width)
+        if a == "x"
+        else slice(None)
+        if a == "c"
+        else 0
+        for a in axes
+    )
+    data = np.asarray(array[index])
+    kept = "".join(a for a in axes if a in "cyx")
+    if "c" not in kept:
+        data, kept = data[..., None], kept + "c"
+    return np.transpose(data, [kept.index(a) for a in "yxc"])
+
+
 def read_ome_zarr(path: str | Path, max_pixels: int, plane: int = 0) -> np.ndarray:
     """Plane ``plane`` (from 0; time points then z, as the file orders them) of the
     full-resolution level as ``H x W`` or ``H x W x C``, its own dtype."""
@@ -105,10 +152,14 @@ def read_ome_zarr(path: str | Path, max_pixels: int, plane: int = 0) -> np.ndarr
         raise ImageReadError(f"{folder}: holds {header.planes} plane(s), no plane {plane + 1}")
     width, height = header.size
     if width * height > max_pixels:
+        where = (
+            "the window opens it as a slide, region by region, and train-slide and predict-slide read it"
+            if header.planes == 1
+            else "SegGUI reads slides region by region only as one 2-D plane: save the planes you "
+            "label as 2-D OME-Zarr images"
+        )
         raise ImageReadError(
-            f"{folder}: a {width:,} x {height:,} OME-Zarr is too large to open whole; SegGUI opens "
-            "larger images as slides from tiled TIFF pyramids (for example: vips tiffsave IN OUT.tif "
-            "--tile --pyramid)"
+            f"{folder}: a {width:,} x {height:,} OME-Zarr is too large to open whole; {where}"
         )
     import zarr
 

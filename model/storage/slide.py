@@ -1,6 +1,6 @@
 """Very large images read region by region: tiled and pyramidal TIFFs (OME-TIFF, SVS-style,
-plain tiled or striped TIFF), decoded one tile or strip at a time through a bounded cache and
-never whole.
+plain tiled or striped TIFF) and 2-D OME-Zarr images (their multiscales as the pyramid, a chunk
+as a tile), decoded one tile or strip at a time through a bounded cache and never whole.
 
 A ``SlideReader`` lists the file's resolution levels (the full image first, then each reduced
 level of its pyramid) and reads any window of any level: the tiles it overlaps are decoded with
@@ -23,6 +23,7 @@ import numpy as np
 import tifffile
 
 from model.errors import ImageReadError
+from model.storage.ome_zarr_images import is_ome_zarr, ome_zarr_levels, read_zarr_window
 
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 OVERVIEW_PIXELS = 4096 * 4096
@@ -106,6 +107,10 @@ class SlideReader:
         self.max_region_pixels = max_region_pixels
         self.largest_regions: dict[int, int] = {}
         """Per level, the most pixels one ``read_region`` call has returned (tests assert on it)."""
+        self._zarr: list | None = None
+        if is_ome_zarr(self.path):
+            self._open_zarr()
+            return
         try:
             self._tif = tifffile.TiffFile(self.path)
         except (OSError, ValueError, tifffile.TiffFileError) as exc:
@@ -145,8 +150,29 @@ class SlideReader:
         self._tif.filehandle.set_lock(True)
         self._read_lock = self._tif.filehandle.lock
 
+    def _open_zarr(self) -> None:
+        """An OME-Zarr's levels, each read a chunk at a time (its chunks are the tiles)."""
+        header, self._zarr = ome_zarr_levels(self.path)
+        self._zarr_axes = header.axes
+        self.dtype = header.dtype
+        self.channels = header.channels
+        y, x = header.axes.index("y"), header.axes.index("x")
+        full_width = header.shape[x]
+        self.levels = [
+            SlideLevel(
+                index,
+                int(array.shape[y]),
+                int(array.shape[x]),
+                int(array.chunks[y]),
+                int(array.chunks[x]),
+                full_width / array.shape[x],
+            )
+            for index, array in enumerate(self._zarr)
+        ]
+
     def close(self) -> None:
-        self._tif.close()
+        if self._zarr is None:
+            self._tif.close()
 
     def __getstate__(self) -> dict:
         """What a loader process needs to open the slide itself (a file handle, locks and the
@@ -207,8 +233,10 @@ class SlideReader:
 
     def _decode(self, level: int, ty: int, tx: int) -> np.ndarray:
         """One tile (or strip) of ``level`` as ``tile_height x tile_width x C``."""
-        page = self._pages[level]
         spec = self.levels[level]
+        if self._zarr is not None:
+            return self._decode_chunk(level, ty, tx)
+        page = self._pages[level]
         across = -(-spec.width // spec.tile_width)
         index = ty * across + tx
         offset, count = page.dataoffsets[index], page.databytecounts[index]
@@ -234,6 +262,25 @@ class SlideReader:
             tile[:rows, :cols] = segment[0, :rows, :cols]
         return tile
 
+    def _decode_chunk(self, level: int, ty: int, tx: int) -> np.ndarray:
+        """One chunk of an OME-Zarr level as ``tile_height x tile_width x C``."""
+        assert self._zarr is not None
+        spec = self.levels[level]
+        top, left = ty * spec.tile_height, tx * spec.tile_width
+        try:
+            data = read_zarr_window(
+                self._zarr[level], self._zarr_axes, top, left, spec.tile_height, spec.tile_width
+            )
+        except Exception as exc:  # zarr and its codecs raise their own errors for a damaged chunk
+            raise ImageReadError(
+                f"{self.path}: the chunk of level {level} from x {left}, y {top} cannot be read, the "
+                "OME-Zarr is damaged there: copy it again from where it came from "
+                f"({type(exc).__name__}: {exc})"
+            ) from exc
+        tile = np.zeros((spec.tile_height, spec.tile_width, self.channels), dtype=self.dtype)
+        tile[: data.shape[0], : data.shape[1]] = data
+        return tile
+
 
 def _keyframe(level: tifffile.TiffPageSeries) -> tifffile.TiffPage:
     page = level.keyframe
@@ -250,7 +297,10 @@ def _segment_size(page: tifffile.TiffPage) -> tuple[int, int]:
 
 
 def is_slide(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` is a TIFF that can be read region by region (tiled, or a pyramid)."""
+    """Whether ``path`` is a TIFF that can be read region by region (tiled, or a pyramid), or a
+    2-D OME-Zarr."""
+    if is_ome_zarr(path):
+        return _zarr_plane_pixels(path) is not None
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
@@ -260,11 +310,15 @@ def is_slide(path: str | os.PathLike[str]) -> bool:
 
 
 def opens_as_slide(path: str | os.PathLike[str]) -> bool:
-    """Whether the window opens ``path`` as a slide, region by region: a tiled or pyramidal TIFF
-    whose full image is over ``model.storage.tiff_files.MAX_PIXELS`` (smaller ones are decoded
-    whole, which every tool and the model's training can use)."""
-    from model.storage.tiff_files import MAX_PIXELS
+    """Whether the window opens ``path`` as a slide, region by region: a tiled or pyramidal
+    TIFF, or a 2-D OME-Zarr, whose full image is over ``model.storage.tiff_files.MAX_PIXELS``
+    (smaller ones are decoded whole, which every tool and the model's training can use)."""
+    from model.storage.tiff_files import MAX_PIXELS, is_tiff
 
+    if is_ome_zarr(path):
+        return (_zarr_plane_pixels(path) or 0) > MAX_PIXELS
+    if not is_tiff(path):
+        return False
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
@@ -274,6 +328,18 @@ def opens_as_slide(path: str | os.PathLike[str]) -> bool:
             return int(page.imagelength) * int(page.imagewidth) > MAX_PIXELS
     except (OSError, ValueError, IndexError, tifffile.TiffFileError):  # IndexError: no series
         return False
+
+
+def _zarr_plane_pixels(path: str | os.PathLike[str]) -> int | None:
+    """The pixels of a 2-D OME-Zarr; None for a stack, or one whose metadata cannot be read."""
+    from model.storage.ome_zarr_images import ome_zarr_header
+
+    try:
+        header = ome_zarr_header(path)
+    except ImageReadError:
+        return None
+    width, height = header.size
+    return width * height if header.planes == 1 else None
 
 
 def slide_overview(path: str | os.PathLike[str], max_pixels: int = OVERVIEW_PIXELS) -> np.ndarray | None:

@@ -39,7 +39,7 @@ def load_document(
     """``load_slide`` for a slide too large to decode whole, else ``load_image``; a slide's
     caches keep to ``budget``'s shares (the machine's default budget if None)."""
     source, plane = split_plane(path)
-    if plane == 0 and is_tiff(source) and opens_as_slide(source):
+    if plane == 0 and opens_as_slide(source):
         folder = slide_mask_folder(mask_path)
         return load_slide(path, folder, previous_views, (open_masks or {}).get(folder), budget)
     return load_image(path, mask_path, classes, axes, previous_views)

@@ -204,9 +204,8 @@ class PredictionService(QObject):
         def work(report) -> FolderPrediction:
             from model.prediction.predict_folder import predict_folder
             from model.storage.slide import opens_as_slide
-            from model.storage.tiff_files import is_tiff
 
-            slides = [p for p in images if is_tiff(p) and opens_as_slide(p)] if self.slide_predictor else []
+            slides = [p for p in images if opens_as_slide(p)] if self.slide_predictor else []
             whole = set(slides)
             result = predict_folder(
                 self.predictors_for(generation, checkpoint),

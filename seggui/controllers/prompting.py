@@ -31,7 +31,7 @@ from model.prompts.prompter import (
     prompt_window,
 )
 from model.storage.slide import SlideReader, opens_as_slide
-from model.storage.tiff_files import is_tiff, split_plane
+from model.storage.tiff_files import split_plane
 from seggui.controllers.editor import MaskEditor
 from seggui.controllers.image_session import ImageSession
 from seggui.controllers.jobs import Jobs
@@ -349,7 +349,7 @@ class PromptController(QObject):
             return
         following = self.image_list.record(row + 1).path
         source, _plane = split_plane(following)
-        if is_tiff(source) and opens_as_slide(source):
+        if opens_as_slide(source):
             return
         mask_path, classes = self.session.mask_path(following), self.app.classes
         axes, views = self.session.image_axes, self.display.views

@@ -53,3 +53,45 @@ def test_a_z_stack_and_a_time_series_open_as_planes_and_a_damaged_one_is_refused
     assert tmp_path / "broken.zarr" in list_images(tmp_path)  # listed, so that opening it says why
     with pytest.raises(ImageReadError, match="broken.zarr: its zarr metadata"):
         read_image(tmp_path / "broken.zarr")
+
+
+def test_a_large_ome_zarr_is_read_region_by_region_from_its_own_levels(tmp_path, monkeypatch):
+    import zarr
+    from ome_zarr.writer import write_image
+
+    from model.storage import tiff_files
+    from model.storage.slide import SlideReader, opens_as_slide
+
+    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 100_000)  # the window's limit, made small
+    image = np.random.default_rng(5).integers(0, 4000, (3, 700, 900), dtype=np.uint16)  # c, y, x
+    root = zarr.open_group(str(tmp_path / "big.zarr"), mode="w")
+    write_image(image, root, axes="cyx", scale_factors=(2, 4), storage_options={"chunks": (1, 128, 256)})
+    small = tmp_path / "small.zarr"
+    write_image(image[:, :100, :100], zarr.open_group(str(small), mode="w"), axes="cyx", scale_factors=())
+    assert opens_as_slide(tmp_path / "big.zarr") and not opens_as_slide(small)
+    with SlideReader(tmp_path / "big.zarr") as reader:
+        assert reader.shape == (700, 900) and reader.channels == 3 and reader.dtype == np.uint16
+        assert [(lv.height, lv.width, lv.downsample) for lv in reader.levels] == [
+            (700, 900, 1.0),
+            (350, 450, 2.0),
+            (175, 225, 4.0),
+        ]
+        assert (reader.levels[0].tile_height, reader.levels[0].tile_width) == (128, 256)
+        window = reader.read_region(0, 100, 200, 300, 400)  # across chunk borders
+        assert np.array_equal(window, np.moveaxis(image[:, 100:400, 200:600], 0, -1))
+        edge = reader.read_region(0, 650, 850, 100, 100)  # past the edge: 0
+        assert (
+            np.array_equal(edge[:50, :50], np.moveaxis(image[:, 650:, 850:], 0, -1)) and not edge[50:].any()
+        )
+        level = np.asarray(zarr.open_array(str(tmp_path / "big.zarr" / "s1"), mode="r"))
+        assert np.array_equal(reader.read_region(1, 0, 0, 350, 450), np.moveaxis(level, 0, -1))
+        assert reader.overview().shape == (175, 225, 3)
+    chunk = next(
+        p for p in (tmp_path / "big.zarr" / "s0").rglob("*") if p.is_file() and p.name != "zarr.json"
+    )
+    chunk.write_bytes(b"damaged")
+    with (
+        SlideReader(tmp_path / "big.zarr") as reader,
+        pytest.raises(ImageReadError, match="big.zarr: the chunk"),
+    ):
+        reader.read_region(0, 0, 0, 700, 900)

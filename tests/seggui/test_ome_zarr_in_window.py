@@ -59,3 +59,36 @@ def test_an_ome_zarr_z_stack_opens_as_planes_each_painted_into_its_own_mask(qtbo
         window.store.save_current()
     assert read_mask(folder / "masks" / "embryo.z003.png")[12, 20] == 1
     assert not (folder / "masks" / "embryo.png").exists()  # plane 1 was not painted
+
+
+def test_a_large_ome_zarr_opens_as_a_slide_from_its_levels_and_strokes_land_in_its_chunked_mask(
+    qtbot, window, tmp_path, monkeypatch
+):
+    import zarr
+    from ome_zarr.writer import write_image
+
+    from model.storage import tiff_files
+    from model.storage.project import Project, save_project
+
+    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 1_000_000)
+    folder = tmp_path / "big"
+    folder.mkdir()
+    image = np.random.default_rng(6).integers(0, 255, (3, 1900, 2600), dtype=np.uint8)
+    root = zarr.open_group(str(folder / "tissue.ome.zarr"), mode="w")
+    write_image(image, root, axes="cyx", scale_factors=(2, 4), storage_options={"chunks": (1, 512, 512)})
+    save_project(Project(folder, classes=tuple(default_classes(3))))
+    window.resize(1900, 1000)
+    qtbot.waitUntil(lambda: window.canvas.viewport().width() > 900, timeout=5000)
+    with qtbot.waitSignal(window.state.slide_opened, timeout=10000):
+        window.session.open_folder(folder)
+    slide = window.state.slide
+    assert slide is not None and window.state.current is None
+    assert [lv.downsample for lv in slide.reader.levels] == [1.0, 2.0, 4.0]
+    assert 0 not in slide.reader.largest_regions or slide.reader.largest_regions[0] < 1900 * 2600
+    window.canvas.actual_size()
+    window.tool_state.set_class(2)
+    window.tool_state.set_brush_radius(5)
+    with qtbot.waitSignal(window.store.saved, timeout=10000):
+        drag(qtbot, window, [(100.5, 40.5), (140.5, 40.5)])
+    saved = zarr.open_array(str(folder / "masks" / "tissue.ome.zarr"), mode="r")
+    assert saved.shape == (1900, 2600) and saved[40, 120] == 2 and saved[400, 400] == IGNORE_INDEX
