@@ -177,3 +177,35 @@ def test_a_stack_exports_as_one_ome_zarr_its_planes_as_z_and_imports_back_plane_
     assert project_images(load_project(out)) == [plane_path(out / "embryo.ome.zarr", z) for z in range(3)]
     assert main(["import", "--project", str(out), "--from", str(out), "--kind", "ome-zarr"]) == 0
     assert np.array_equal(read_mask(out / "masks" / "embryo.ome.z003.png"), masks[2])
+
+
+def test_napari_ome_zarrs_reader_gives_napari_the_image_the_classes_colours_and_names(tmp_path):
+    """What napari shows when a user drops an export on it: napari-ome-zarr's reader function
+    (no window opened), on a 4-channel 16-bit image and a stack."""
+    reader = pytest.importorskip("napari_ome_zarr").napari_get_reader  # Python 3.10 lacks it
+    from model.storage.project import load_project, project_images
+
+    folder, cells, _, mask, _ = _folder(tmp_path)
+    stack = np.random.default_rng(9).integers(0, 255, (3, 64, 80), dtype=np.uint8)
+    tifffile.imwrite(folder / "z.tif", stack, metadata={"axes": "ZYX"})
+    write_mask(folder / "masks" / "z.z002.png", np.where(stack[1] > 128, 1, 0).astype(np.uint8), CLASSES)
+    out = tmp_path / "export"
+    images = project_images(load_project(folder))
+    export_labels(images, folder / "masks", CLASSES, out, ExportOptions(format="ome-zarr"))
+
+    image, labels = reader(str(out / "cells.ome.zarr"))(str(out / "cells.ome.zarr"))
+    data, options, kind = image
+    assert kind == "image" and options["channel_axis"] == 0 and np.array_equal(np.asarray(data[0]), cells)
+    data, options, kind = labels
+    assert kind == "labels" and np.array_equal(np.asarray(data[0]), mask)
+    for value, info in enumerate(CLASSES):
+        assert options["colormap"][value] == pytest.approx([*(c / 255 for c in info.color), 1.0])
+    assert options["colormap"][IGNORE_INDEX][3] == 0  # not labelled: see-through
+    names = dict(zip(options["properties"]["index"], options["properties"]["class"]))
+    assert names == {0: "background", 1: "cell", 2: "nucleus", IGNORE_INDEX: "not labelled"}
+
+    image, labels = reader(str(out / "z.ome.zarr"))(str(out / "z.ome.zarr"))
+    assert np.array_equal(np.asarray(image[0][0]), stack) and image[1]["axis_labels"] == ("z", "y", "x")
+    planes = np.asarray(labels[0][0])
+    assert planes.shape == (3, 64, 80) and (planes[0] == IGNORE_INDEX).all()
+    assert np.array_equal(planes[1], np.where(stack[1] > 128, 1, 0))
