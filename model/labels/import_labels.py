@@ -130,7 +130,11 @@ def import_labels(
                 )
             bad = np.unique(mask[(mask >= len(report.classes)) & (mask != IGNORE_INDEX)])
             if bad.size:
-                raise MaskError(f"{name}: values {bad[:8].tolist()} are not classes of this project")
+                raise MaskError(
+                    f"{name}: values {bad[:8].tolist()} are not classes of this project "
+                    f"({len(report.classes)} classes): declare its classes first (File > Classes from a "
+                    "Labels File, or --labels with an export's classes.json), then import again"
+                )
             mask_dir.mkdir(parents=True, exist_ok=True)
             write_mask(target, mask, report.classes)
         except (SegGUIError, ValueError, KeyError, TypeError) as exc:

@@ -131,9 +131,15 @@ def test_label_images_import_as_masks_from_an_export_or_the_project_itself(tmp_p
     assert main(argv) == 0, capsys.readouterr().err
     assert np.array_equal(read_mask(folder / "masks" / "cells.png"), mask)
     assert np.array_equal(read_mask(folder / "masks" / "photo.png"), small)
-    # the exported OME-Zarrs as a project of their own: their label images become its masks
+    # the exported OME-Zarrs as a project of their own: their label images become its masks,
+    # once the project has the classes (a new folder has two: it is told how to declare them)
+    assert main(["import", "--project", str(out), "--from", str(out), "--kind", "ome-zarr"]) == 1
+    told = capsys.readouterr().err
+    assert "values [2] are not classes of this project (2 classes)" in told and "classes.json" in told
     save_project(Project(out, classes=tuple(CLASSES)))
-    assert main(["import", "--project", str(out), "--from", str(out), "--kind", "ome-zarr"]) == 0
+    assert (
+        main(["import", "--project", str(out), "--from", str(out), "--kind", "ome-zarr", "--overwrite"]) == 0
+    )
     assert np.array_equal(read_mask(out / "masks" / "cells.ome.png"), mask)
 
 
