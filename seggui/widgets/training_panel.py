@@ -156,7 +156,7 @@ class TrainingPanel(QWidget):
         training.ended.connect(lambda _: self.end_run())
         training.finished.connect(lambda outcome: self._on_run_finished(outcome, app.classes))
         self.overlay_opacity.valueChanged.connect(lambda v: labels.set_opacity(PREDICTION, v / 100))
-        choice.model_loaded.connect(lambda checkpoint: self.show_history(checkpoint.history, app.classes))
+        choice.model_loaded.connect(lambda checkpoint: self.show_loaded(checkpoint.history, app.classes))
 
     # -- models ------------------------------------------------------------------------------
     def set_models(self, paths: list[Path], current: Path | None) -> None:
@@ -239,7 +239,6 @@ class TrainingPanel(QWidget):
         self.loss_chart.set_series([("training loss", QColor(0, 130, 200))])
         self.iou_chart.set_series(_score_lines(classes))
         self.iou_label.setText("")  # the last run's scores: its history draws them again, if any
-        self.change_label.setText("")
         names = [c.name for c in classes]
         offset = last = 0  # each run counts its steps from 1: runs follow one another on the chart
         for number, entry in enumerate(history, 1):
@@ -261,6 +260,11 @@ class TrainingPanel(QWidget):
         self._steps_before = offset + last
         self.loss_chart.redraw()
         self.iou_chart.redraw()
+
+    def show_loaded(self, history: list[dict[str, object]], classes: tuple[ClassInfo, ...]) -> None:
+        """A model read from a file is in use: its charts; the last run's previews say nothing of it."""
+        self.change_label.setText("")
+        self.show_history(history, classes)
 
     def show_change(self, image_name: str, changed: float) -> None:
         """How much of the preview of ``image_name`` changed class since the previous one."""

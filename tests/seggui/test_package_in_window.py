@@ -32,10 +32,12 @@ def test_a_package_opened_in_the_window_predicts_accepts_and_predicts_all_as_the
     folder = _folder(tmp_path)
     window = started(folder)
     window.model_panel.iou_label.setText("IoU: background 0.99 (the last run's)")
+    window.model_panel.change_label.setText("Still changing: 0.0 % of img00.png's pixels (the last run's)")
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(shapes_package), ""))
     with qtbot.waitSignal(window.models.prediction_shown, timeout=60000):
         window.actions.model.load_model.trigger()  # Model > Open Model...
     assert window.model_panel.iou_label.text() == ""  # no training history: no scores of another model
+    assert window.model_panel.change_label.text() == ""
     assert window.models.model_path == shapes_package and window.models.is_package
     assert "bioimage.io package 'Shapes package'" in window.models.status
     assert window.model_panel.model_combo.currentText() == "shapes.zip"
