@@ -107,7 +107,8 @@ class PackagePredictor:
         tile_h, tile_w = (self._tile_side(axis, side, whole) for axis, side in zip(space, (height, width)))
         pad_h, pad_w = max(tile_h - height, 0), max(tile_w - width, 0)
         if pad_h or pad_w:
-            ready = np.pad(ready, ((0, 0), (0, pad_h), (0, pad_w)), mode="symmetric")
+            mode = "reflect" if pad_h < height and pad_w < width else "edge"  # as our own Predictor pads
+            ready = np.pad(ready, ((0, 0), (0, pad_h), (0, pad_w)), mode=mode)
         full_h, full_w = ready.shape[1:]
         overlap = min(self.overlap, tile_h // 4, tile_w // 4)
         rows = _positions(full_h, tile_h, tile_h - overlap)
