@@ -82,7 +82,10 @@ def load_package(path: str | Path) -> PackageModel:
             warnings.simplefilter("ignore")
             description = load_model_description(path, format_version="latest")
     except Exception as exc:  # bioimageio raises its own and pydantic's errors for a bad package
-        raise SegGUIError(f"{path}: not a bioimage.io model package SegGUI can read ({exc})") from exc
+        raise SegGUIError(
+            f"{path}: not a bioimage.io model package SegGUI can read ({exc}); if it is one, it is "
+            "damaged or cut short: download or export it again"
+        ) from exc
     in_channels, classes = check_usable(path, description)
     return PackageModel(path, description, str(description.name), classes, in_channels)
 

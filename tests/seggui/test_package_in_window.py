@@ -104,6 +104,7 @@ def test_a_package_that_cannot_be_read_is_refused_and_the_model_in_use_stays(
     with qtbot.waitSignal(window.choice.model_failed, timeout=30000):
         window.choice.load_model(broken)
     assert "damaged.zip: not a bioimage.io model package SegGUI can read" in errors[0]
+    assert "download or export it again" in errors[0]
     assert window.models.model_path == shapes_model
 
 
