@@ -499,6 +499,20 @@ def import_(s: Shooter) -> None:
 SHOTS["import"] = SHOTS.pop("import-")
 
 
+@shot
+def ome_zarr_opened(s: Shooter) -> None:
+    """The sample exported as OME-Zarr, opened as a folder of its own, its label images imported."""
+    export = s.work / "ome-zarr-export"
+    cli_main("export", "masks", "--project", str(s.sample()), "--format", "ome-zarr", "--out", str(export))
+    classes = str(export / "classes.json")
+    cli_main(
+        "import", "--project", str(export), "--from", str(export), "--kind", "ome-zarr", "--labels", classes
+    )
+    window = s.start(export)
+    s.wait(lambda: window.state.shown_path == export / "cells_01.ome.zarr")
+    s.save(window, "ome-zarr-opened")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", metavar="NAME", help="these pictures (default: all)")
