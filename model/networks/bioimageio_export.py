@@ -5,7 +5,9 @@ as it is.
 The package states SegGUI's preprocessing as the format's own operations: each channel scaled
 to [0, 1] (8-bit images: divided by 255; others: between their 0.1 and 99.9 percentiles, then
 clipped), then standardised with the model's mean and deviation. The weights (TorchScript and
-ONNX) give per-class scores, and the package's postprocessing is a softmax over the classes.
+ONNX, and for the classic U-Net its state dict with ``model.networks.plain_unet`` as the
+architecture's source) give per-class scores, and the package's postprocessing is a softmax over
+the classes.
 The output's channels are named after the classes. The test tensors are a crop of a project
 image and the package's own prediction of it; the cover shows that image with the prediction
 drawn over it.
@@ -110,6 +112,7 @@ def _write_package(
     np.save(test_output, np.full((1, classes, *crop.shape[1:]), 1 / classes, np.float32))  # until predicted
     readme = work / "README.md"
     readme.write_text(_readme(checkpoint, info), encoding="utf-8")
+    state_dict = None if config.encoder else _state_dict_weights(spec, checkpoint, work)
 
     def describe(cover: Path | None) -> spec.ModelDescr:
         scaling = (
@@ -176,8 +179,11 @@ def _write_package(
             inputs=[inputs],
             outputs=[outputs],
             weights=spec.WeightsDescr(
+                **({"pytorch_state_dict": state_dict} if state_dict is not None else {}),
                 torchscript=spec.TorchscriptWeightsDescr(
-                    source=torchscript, pytorch_version=spec.Version(torch.__version__.split("+")[0])
+                    source=torchscript,
+                    pytorch_version=_torch_version(spec),
+                    **({"parent": "pytorch_state_dict"} if state_dict is not None else {}),
                 ),
                 onnx=spec.OnnxWeightsDescr(source=onnx, opset_version=17, parent="torchscript"),
             ),
@@ -198,6 +204,40 @@ def _write_package(
     except ValueError as exc:  # pydantic's validation errors: what the format refuses, and why
         raise SegGUIError(f"{out}: the package does not validate as bioimage.io ({exc})") from exc
     return out
+
+
+def _torch_version(spec):
+    return spec.Version(torch.__version__.split("+")[0])
+
+
+def _state_dict_weights(spec, checkpoint: Checkpoint, work: Path):
+    """The classic U-Net's weights as a state dict, its architecture the self-contained source
+    of ``model.networks.plain_unet`` (``PackagedUNet``): what ilastik and bioimageio.core
+    rebuild without SegGUI."""
+    from model.networks import plain_unet
+
+    config = checkpoint.config
+    source = work / "seggui_unet.py"
+    source.write_text(Path(plain_unet.__file__).read_text(encoding="utf-8"), encoding="utf-8")
+    weights = work / "weights.pt"
+    torch.save({k: v.detach().cpu() for k, v in checkpoint.state_dict.items()}, weights)
+    network = {
+        "in_channels": config.in_channels,
+        "num_classes": config.num_classes,
+        "depth": config.depth,
+        "base_channels": config.base_channels,
+        "norm": config.norm,
+        "upsampling": config.upsampling,
+        "dropout": float(config.dropout),
+        "temperature": float(checkpoint.temperature),
+    }
+    return spec.PytorchStateDictWeightsDescr(
+        source=weights,
+        architecture=spec.ArchitectureFromFileDescr(
+            source=source, callable=spec.Identifier("PackagedUNet"), kwargs=network
+        ),
+        pytorch_version=_torch_version(spec),
+    )
 
 
 def _cite(spec, info: PackageInfo):

@@ -64,7 +64,20 @@ def test_the_package_passes_bioimageio_cores_model_test(case, shapes_model, tmp_
     steps = [p["id"] for p in inputs["preprocessing"] if p["id"] != "ensure_dtype"]
     scaling = ["scale_linear"] if image.dtype == np.uint8 else ["scale_range", "clip"]
     assert steps == [*scaling, "fixed_zero_mean_unit_variance"]
-    assert set(description["weights"]) == {"torchscript", "onnx"}
+    if checkpoint.config.encoder:  # a timm encoder: its source is timm's, not the package's
+        assert set(description["weights"]) == {"torchscript", "onnx"}
+    else:  # the classic U-Net also as a state dict, rebuilt from the source the package carries
+        assert set(description["weights"]) == {"pytorch_state_dict", "torchscript", "onnx"}
+        architecture = description["weights"]["pytorch_state_dict"]["architecture"]
+        assert architecture["callable"] == "PackagedUNet"
+        with zipfile.ZipFile(out) as package:
+            source = package.read(architecture["source"]).decode()
+        imported = {
+            line.split()[1].split(".")[0]
+            for line in source.splitlines()
+            if line.startswith(("import ", "from "))
+        }
+        assert imported == {"__future__", "torch"}  # nothing of SegGUI: it runs without it
 
 
 def test_the_command_line_writes_a_package(shapes_model, tmp_path, capsys):
