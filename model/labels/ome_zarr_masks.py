@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from model.classes import IGNORE_INDEX, ClassInfo
+from model.composite import default_colours
 
 LABEL_NAME = "segmentation"
 SMALLEST_LEVEL = 256
@@ -51,9 +52,36 @@ def _axes(raw_ndim: int) -> str:
     return "yx" if raw_ndim == 2 else "cyx"
 
 
-def write_image_masks(path: Path, raw: np.ndarray, mask: np.ndarray, classes: Sequence[ClassInfo]) -> None:
-    """``raw`` (H x W or H x W x C, its own dtype: no channel dropped, 16-bit kept) and ``mask``
-    (H x W) as the OME-Zarr ``path``."""
+def channel_metadata(raw: np.ndarray, names: Sequence[str]) -> dict[str, object]:
+    """NGFF ``omero`` metadata naming each channel of ``raw`` (H x W x C, or H x W), with the
+    colour SegGUI shows it in and its display window (its 0.1 and 99.9 percentiles, within the
+    dtype's range); none without names."""
+    planes = raw if raw.ndim == 3 else raw[..., None]
+    if not names or len(names) != planes.shape[2] or not all(names):
+        return {}
+    if np.issubdtype(raw.dtype, np.integer):
+        low, high = float(np.iinfo(raw.dtype).min), float(np.iinfo(raw.dtype).max)
+    else:
+        low, high = float(np.nanmin(planes)), float(np.nanmax(planes))
+    channels = []
+    for index, (name, colour) in enumerate(zip(names, default_colours(len(names)))):
+        sample = planes[::4, ::4, index]
+        start, end = (float(v) for v in np.nanpercentile(sample, (0.1, 99.9)))
+        window = {"start": start, "end": max(end, start + 1e-6), "min": low, "max": high}
+        hex_colour = "".join(f"{c:02X}" for c in colour)
+        channels.append({"label": str(name), "color": hex_colour, "active": True, "window": window})
+    return {"omero": {"channels": channels}}
+
+
+def write_image_masks(
+    path: Path,
+    raw: np.ndarray,
+    mask: np.ndarray,
+    classes: Sequence[ClassInfo],
+    channel_names: Sequence[str] = (),
+) -> None:
+    """``raw`` (H x W or H x W x C, its own dtype: no channel dropped, 16-bit kept; its channels
+    named ``channel_names``, if given) and ``mask`` (H x W) as the OME-Zarr ``path``."""
     import zarr
     from ome_zarr.writer import write_image, write_labels
 
@@ -61,7 +89,14 @@ def write_image_masks(path: Path, raw: np.ndarray, mask: np.ndarray, classes: Se
     factors = pyramid_factors(mask.shape)
     root = zarr.open_group(str(path), mode="w")
     chunks = (CHUNK, CHUNK) if raw.ndim == 2 else (1, CHUNK, CHUNK)
-    write_image(image, root, scale_factors=factors, axes=_axes(raw.ndim), storage_options={"chunks": chunks})
+    write_image(
+        image,
+        root,
+        scale_factors=factors,
+        axes=_axes(raw.ndim),
+        storage_options={"chunks": chunks},
+        **channel_metadata(raw, channel_names),  # type: ignore[arg-type]
+    )
     values = [int(v) for v in np.unique(mask)] + [
         v for v in range(len(classes)) if v not in set(np.unique(mask))
     ]
@@ -83,11 +118,12 @@ def write_stack_masks(
     read_plane: Callable[[int], np.ndarray],
     masks: Mapping[int, np.ndarray],
     classes: Sequence[ClassInfo],
+    channel_names: Sequence[str] = (),
 ) -> None:
     """A stack of ``planes`` planes as the OME-Zarr ``path``, its planes as z: the image
-    (``read_plane(z)``, each H x W or H x W x C, its own dtype, read as it is written) as a
-    (c,) z, y, x pyramid, the masks (``masks``: plane -> H x W; a plane without one is not
-    labelled) as a z, y, x label image."""
+    (``read_plane(z)``, each H x W or H x W x C, its own dtype, read as it is written; its
+    channels named ``channel_names``, if given) as a (c,) z, y, x pyramid, the masks (``masks``:
+    plane -> H x W; a plane without one is not labelled) as a z, y, x label image."""
     import dask
     import dask.array as da
     import zarr
@@ -108,7 +144,14 @@ def write_stack_masks(
     root = zarr.open_group(str(path), mode="w")
     axes = "zyx" if first.ndim == 2 else "czyx"
     chunks = (1, CHUNK, CHUNK) if first.ndim == 2 else (1, 1, CHUNK, CHUNK)
-    write_image(image, root, scale_factors=factors, axes=axes, storage_options={"chunks": chunks})
+    write_image(
+        image,
+        root,
+        scale_factors=factors,
+        axes=axes,
+        storage_options={"chunks": chunks},
+        **channel_metadata(first, channel_names),  # type: ignore[arg-type]
+    )
     values = sorted({*np.unique(labels).tolist(), *range(len(classes))})
     write_labels(
         labels,

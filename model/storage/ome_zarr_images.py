@@ -25,6 +25,8 @@ class OmeZarrHeader:
     dtype: np.dtype
     level: str
     """The full-resolution level's path inside the group (``"0"``, ``"s0"``)."""
+    channel_names: tuple[str, ...] = ()
+    """The channels' labels from the ``omero`` metadata, when it names every channel."""
 
     @property
     def size(self) -> tuple[int, int]:
@@ -93,7 +95,12 @@ def ome_zarr_header(path: str | Path) -> OmeZarrHeader:
         raise ImageReadError(f"{folder}: its level {level!r} cannot be opened ({exc})") from exc
     if len(axes) != array.ndim or "y" not in axes or "x" not in axes:
         raise ImageReadError(f"{folder}: axes {axes!r} do not fit its {array.ndim}-D level {level!r}")
-    return OmeZarrHeader(axes, tuple(int(n) for n in array.shape), np.dtype(array.dtype), level)
+    shape = tuple(int(n) for n in array.shape)
+    channels = shape[axes.index("c")] if "c" in axes else 1
+    omero = attributes.get("ome", attributes).get("omero") or attributes.get("omero") or {}
+    labels = [str(c.get("label", "")) for c in omero.get("channels", []) if isinstance(c, dict)]
+    names = tuple(labels) if len(labels) == channels and all(labels) else ()
+    return OmeZarrHeader(axes, shape, np.dtype(array.dtype), level, names)
 
 
 def ome_zarr_levels(path: str | Path) -> tuple[OmeZarrHeader, list]:

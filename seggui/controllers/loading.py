@@ -4,6 +4,8 @@ a slide (its reader, its chunked mask and an overview), never read whole."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ from model.storage.nodata import nodata_pixels
 from model.storage.ome_zarr_images import OmeZarrHeader, is_ome_zarr, ome_zarr_header
 from model.storage.slide import SlideReader, TileCache, opens_as_slide
 from model.storage.slide_masks import open_or_plan
-from model.storage.tiff_files import TiffLayout, is_tiff, read_plane, split_plane, tiff_layout
+from model.storage.tiff_files import TiffLayout, is_tiff, plane_path, read_plane, split_plane, tiff_layout
 from seggui.rendering.labels import render_labels, rgb_qimage
 from seggui.state.loaded_image import LoadedImage
 from seggui.state.loaded_slide import LoadedSlide
@@ -119,8 +121,13 @@ def load_image(
         nodata = nodata_pixels(path, raw)
         limits, channel_histograms = channel_statistics(raw, nodata)
         if layout is not None and layout.planes > 1:  # one set of limits for the stack, as Fiji's
-            limits = stack_limits(layout, plane, raw)
-        views = carried_views(previous_views, limits, layout.channel_names if layout else ())
+            read = partial(read_plane, layout)
+            limits = stack_limits(source, layout.planes, plane, raw, read, layout.axes)
+        elif zarr_header is not None and zarr_header.planes > 1:
+            read = lambda index: read_image(plane_path(source, index))  # noqa: E731
+            limits = stack_limits(source, zarr_header.planes, plane, raw, read)
+        names = layout.channel_names if layout else zarr_header.channel_names if zarr_header else ()
+        views = carried_views(previous_views, limits, names)
         display = rgb_qimage(composite(raw, views))
         problem = None
         mask = np.full(raw.shape[:2], IGNORE_INDEX, np.uint8)
@@ -159,27 +166,30 @@ STACK_SAMPLE_PLANES = 5
 """Planes of a stack (the one opened among them) whose values set the stack's contrast limits."""
 
 
-def stack_limits(layout: TiffLayout, plane: int, raw: np.ndarray) -> list[tuple[float, float]]:
-    """The automatic contrast limits of a whole stack (``raw``: its plane ``plane``), from up to
-    ``STACK_SAMPLE_PLANES`` planes spread over it: every plane is shown alike, so paging through
-    the stack compares planes instead of stretching each (limits jumped from plane to plane)."""
-    stamp = layout.path.stat()
-    return list(_stack_limits(layout, plane, raw, (stamp.st_mtime_ns, stamp.st_size)))
-
-
-def _stack_limits(
-    layout: TiffLayout, plane: int, raw: np.ndarray, stamp: tuple[int, int]
-) -> tuple[tuple[float, float], ...]:
-    key = (layout.path, layout.axes, stamp)
+def stack_limits(
+    stack: Path,
+    planes: int,
+    plane: int,
+    raw: np.ndarray,
+    read: Callable[[int], np.ndarray],
+    reading: str = "",
+) -> list[tuple[float, float]]:
+    """The automatic contrast limits of a whole stack of ``planes`` (``raw``: its plane
+    ``plane``; ``read(index)``: another plane; ``reading``: how the file is read, such as a
+    TIFF's axes), from up to ``STACK_SAMPLE_PLANES`` planes spread over it: every plane is shown
+    alike, so paging through the stack compares planes instead of stretching each (limits jumped
+    from plane to plane)."""
+    stamp = stack.stat()
+    key = (stack, reading, stamp.st_mtime_ns, stamp.st_size)
     with _STACK_LOCK:
         known = _STACK_LIMITS.get(key)
     if known is not None:
-        return known
-    picked = sorted({plane, *np.linspace(0, layout.planes - 1, STACK_SAMPLE_PLANES).round().astype(int)})
+        return list(known)
+    picked = sorted({plane, *np.linspace(0, planes - 1, STACK_SAMPLE_PLANES).round().astype(int)})
     channels = channel_count(raw)
     samples = []
     for index in picked:
-        values = raw if index == plane else read_plane(layout, int(index))
+        values = raw if index == plane else read(int(index))
         flat = values.reshape(-1, channels)
         samples.append(flat[:: max(1, flat.shape[0] // 200_000)])
     stacked = np.concatenate(samples)
@@ -190,7 +200,7 @@ def _stack_limits(
         _STACK_LIMITS[key] = limits
         while len(_STACK_LIMITS) > 32:
             _STACK_LIMITS.pop(next(iter(_STACK_LIMITS)))
-    return limits
+    return list(limits)
 
 
 _STACK_LIMITS: dict[tuple, tuple[tuple[float, float], ...]] = {}

@@ -144,6 +144,7 @@ def test_label_images_import_as_masks_from_an_export_or_the_project_itself(tmp_p
 
 
 def test_a_stack_exports_as_one_ome_zarr_its_planes_as_z_and_imports_back_plane_by_plane(tmp_path, capsys):
+    from model.storage.ome_zarr_images import ome_zarr_header
     from model.storage.project import load_project, project_images
     from model.storage.tiff_files import plane_path
 
@@ -151,7 +152,8 @@ def test_a_stack_exports_as_one_ome_zarr_its_planes_as_z_and_imports_back_plane_
     (folder / "masks").mkdir(parents=True)
     rng = np.random.default_rng(4)
     stack = rng.integers(0, 60000, (3, 2, 70, 90), dtype=np.uint16)  # z, c, y, x
-    tifffile.imwrite(folder / "embryo.tif", stack, photometric="minisblack", metadata={"axes": "ZCYX"})
+    names = {"axes": "ZCYX", "Channel": {"Name": ["DAPI", "GFP"]}}
+    tifffile.imwrite(folder / "embryo.tif", stack, photometric="minisblack", ome=True, metadata=names)
     Image.fromarray(rng.integers(0, 255, (40, 50), dtype=np.uint8)).save(folder / "flat.png")
     save_project(Project(folder, classes=tuple(CLASSES)))
     masks = {}
@@ -171,6 +173,7 @@ def test_a_stack_exports_as_one_ome_zarr_its_planes_as_z_and_imports_back_plane_
     assert labels[0].shape == (3, 70, 90) and np.array_equal(labels[0][0], masks[0])
     assert (labels[0][1] == IGNORE_INDEX).all() and np.array_equal(labels[0][2], masks[2])
     assert metadata["properties"][1] == {"class": "cell"}
+    assert ome_zarr_header(out / "embryo.ome.zarr").channel_names == ("DAPI", "GFP")  # names travel
 
     shutil.rmtree(folder / "masks")
     argv = ["import", "--project", str(folder), "--from", str(out), "--kind", "ome-zarr"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from model.classes import IGNORE_INDEX, default_classes
-from model.labels.ome_zarr_masks import write_image_masks
+from model.labels.ome_zarr_masks import channel_metadata, write_image_masks
 from model.storage.imageio import read_mask
 from seggui.state.label_status import Status
 from tests.seggui.conftest import drag
@@ -39,18 +39,25 @@ def test_an_ome_zarr_z_stack_opens_as_planes_each_painted_into_its_own_mask(qtbo
 
     folder = tmp_path / "zstack"
     folder.mkdir()
-    stack = np.random.default_rng(1).integers(0, 4000, (2, 4, 60, 80), dtype=np.uint16)  # c, z, y, x
-    write_image(stack, zarr.open_group(str(folder / "embryo.zarr"), mode="w"), axes="czyx", scale_factors=())
+    stack = np.random.default_rng(1).integers(0, 1000, (2, 4, 60, 80), dtype=np.uint16)  # c, z, y, x
+    stack *= np.arange(1, 5, dtype=np.uint16)[None, :, None, None]  # each plane brighter than the last
+    names = channel_metadata(np.moveaxis(stack[:, 0], 0, -1), ["DAPI", "GFP"])  # as exports name them
+    write_image(
+        stack, zarr.open_group(str(folder / "embryo.zarr"), mode="w"), axes="czyx", scale_factors=(), **names
+    )
     window = started(folder)
     model = window.browser.model
     assert [model.data(model.index(r)) for r in range(model.rowCount())] == [
         f"embryo.zarr, plane {z}" for z in range(1, 5)
     ]
     assert window.plane_bar.isVisible() and window.plane_bar.label.text() == "1 of 4"
+    assert [row.visible.text() for row in window.channel_dock.widget().rows] == ["DAPI", "GFP"]
+    limits = [(v.low, v.high) for v in window.display.views]
     assert np.array_equal(window.state.current.raw, np.moveaxis(stack[:, 0], 0, -1))
     with qtbot.waitSignal(window.state.image_opened, timeout=10000):
         window.plane_bar.slider.setValue(3)
     assert np.array_equal(window.state.current.raw, np.moveaxis(stack[:, 2], 0, -1))
+    assert [(v.low, v.high) for v in window.display.views] == limits  # one contrast for the whole stack
     assert "OME-Zarr, 4 planes (z)" in window.statusBar().currentMessage()
     window.canvas.actual_size()
     window.tool_state.set_class(1)

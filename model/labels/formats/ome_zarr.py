@@ -45,6 +45,14 @@ def _image_pixels(image: Path) -> np.ndarray:
     return read_image(image)
 
 
+def _channel_names(source: Path) -> tuple[str, ...]:
+    """The channels' names the image file gives (a TIFF's metadata, an OME-Zarr's), or none."""
+    if is_ome_zarr(source):
+        return ome_zarr_header(source).channel_names
+    layout = tiff_layout(source) if is_tiff(source) else None
+    return layout.channel_names if layout is not None and not layout.photographic else ()
+
+
 def _planes(source: Path) -> int:
     if is_ome_zarr(source):
         return ome_zarr_header(source).planes
@@ -61,7 +69,7 @@ def _write(ctx: ExportContext, image: Path, mask: np.ndarray, stem: str) -> None
     if planes <= 1:
         path = ctx.root / zarr_name(stem)
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_image_masks(path, _image_pixels(image), mask, ctx.classes)
+        write_image_masks(path, _image_pixels(image), mask, ctx.classes, _channel_names(source))
         return
     stack_stem = stem.rsplit(".z", 1)[0] if plane else stem  # a plane's key: the stack's, ".z002"
     stacks.setdefault(source, _Stack(stack_stem, planes)).masks[plane] = mask
@@ -70,9 +78,8 @@ def _write(ctx: ExportContext, image: Path, mask: np.ndarray, stem: str) -> None
 def _write_stack(ctx: ExportContext, source: Path, stack: _Stack) -> None:
     path = ctx.root / zarr_name(stack.stem)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_stack_masks(
-        path, stack.planes, lambda z: _image_pixels(plane_path(source, z)), stack.masks, ctx.classes
-    )
+    read = lambda z: _image_pixels(plane_path(source, z))  # noqa: E731
+    write_stack_masks(path, stack.planes, read, stack.masks, ctx.classes, _channel_names(source))
 
 
 def _finish(ctx: ExportContext) -> None:
