@@ -163,7 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     _class_options(train_slide, "names the classes, class 0 first")
 
     evaluate = sub.add_parser("evaluate", help="per-class IoU and Dice of a model on labelled images")
-    evaluate.add_argument("--model", required=True, type=Path)
+    evaluate.add_argument(
+        "--model", required=True, type=Path, help="a SegGUI model (.pt) or a bioimage.io package (NAME.zip)"
+    )
     evaluate.add_argument("--images", required=True, type=Path)
     evaluate.add_argument("--masks", type=Path, help="default: IMAGES/masks")
     evaluate.add_argument("--confusion", action="store_true", help="also print the confusion matrix")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import sys
 import threading
@@ -251,15 +250,20 @@ def _check_prediction_folder(out: Path, images: list[Path], probabilities: bool,
 def _evaluate(args: argparse.Namespace) -> int:
     from model.compute.device import choose_device
     from model.networks.checkpoint import load_checkpoint
+    from model.networks.package_model import is_package
     from model.storage.image_cache import DecodedCache, default_cache_bytes
     from model.training.data import check_class_values, find_samples, mask_values
     from model.training.train import evaluate_images
     from model.training.training_images import load_training_set
 
-    checkpoint = load_checkpoint(args.model)
     mask_dir = args.masks or args.images / "masks"
     check_folders(args.images, mask_dir)
     samples = find_samples(args.images, mask_dir, _folder_axes(args))
+    if is_package(args.model):  # a bioimage.io package: scored on what it predicts
+        from model.cli.packages import evaluate_package
+
+        return evaluate_package(args, samples, mask_dir)
+    checkpoint = load_checkpoint(args.model)
     check_class_values(mask_values(samples, args.ignore_value), checkpoint.classes, mask_dir)
     images, problems = load_training_set(
         samples,
@@ -285,23 +289,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     model = checkpoint.build_model().to(device)
     metrics = evaluate_images(model, images, checkpoint.mean, checkpoint.std, device, on_problem=skipped)
     assert metrics is not None
-    if args.json:
-        print(json.dumps(cli_output.metrics_json(metrics, checkpoint.classes, readable, problems), indent=1))
-        return 1 if problems else 0
-    print(f"{readable} images, {len(problems)} skipped")
-    print(f"{'class':<20} {'IoU':>8} {'Dice':>8} {'accuracy':>9}")
-    for info, iou, dice, acc in zip(checkpoint.classes, metrics.iou, metrics.dice, metrics.class_accuracy):
-        print(f"{info.name:<20} {iou:>8.4f} {dice:>8.4f} {acc:>9.4f}")
-    means = f"{metrics.mean_iou:>8.4f} {metrics.mean_dice:>8.4f} {metrics.mean_class_accuracy:>9.4f}"
-    print(f"{'mean':<20} {means}")
-    print(f"pixel accuracy {metrics.pixel_accuracy:.4f}")
-    if args.confusion and metrics.confusion is not None:
-        width = max(8, *(len(c.name) for c in checkpoint.classes)) + 1
-        print("confusion (rows: true class, columns: predicted; labelled pixels)")
-        print(" " * width + "".join(f"{c.name:>{width}}" for c in checkpoint.classes))
-        for info, row in zip(checkpoint.classes, metrics.confusion):
-            print(f"{info.name:<{width}}" + "".join(f"{int(v):>{width}}" for v in row))
-    return 1 if problems else 0
+    return cli_output.print_metrics(args, metrics, checkpoint.classes, readable, problems)
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@ tile and item counts, and ``evaluate --json``. Terminal or log, the same facts."
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from collections.abc import Callable
@@ -166,3 +167,24 @@ def tile_progress() -> Callable[[Path, int, int], None]:
             last_line[0] = now
 
     return show
+
+
+def print_metrics(args, metrics, classes: list[ClassInfo], readable: int, problems: list[str]) -> int:
+    """``evaluate``'s report (``--json``, or a table; ``--confusion``); its exit status."""
+    if args.json:
+        print(json.dumps(metrics_json(metrics, classes, readable, problems), indent=1))
+        return 1 if problems else 0
+    print(f"{readable} images, {len(problems)} skipped")
+    print(f"{'class':<20} {'IoU':>8} {'Dice':>8} {'accuracy':>9}")
+    for info, iou, dice, acc in zip(classes, metrics.iou, metrics.dice, metrics.class_accuracy):
+        print(f"{info.name:<20} {iou:>8.4f} {dice:>8.4f} {acc:>9.4f}")
+    means = f"{metrics.mean_iou:>8.4f} {metrics.mean_dice:>8.4f} {metrics.mean_class_accuracy:>9.4f}"
+    print(f"{'mean':<20} {means}")
+    print(f"pixel accuracy {metrics.pixel_accuracy:.4f}")
+    if args.confusion and metrics.confusion is not None:
+        width = max(8, *(len(c.name) for c in classes)) + 1
+        print("confusion (rows: true class, columns: predicted; labelled pixels)")
+        print(" " * width + "".join(f"{c.name:>{width}}" for c in classes))
+        for info, row in zip(classes, metrics.confusion):
+            print(f"{info.name:<{width}}" + "".join(f"{int(v):>{width}}" for v in row))
+    return 1 if problems else 0

@@ -5,6 +5,7 @@ encoder and a 4-channel 16-bit model."""
 
 from __future__ import annotations
 
+import json
 import zipfile
 
 import numpy as np
@@ -103,15 +104,17 @@ def test_a_package_predicts_from_the_command_line_as_the_model_it_came_from(shap
     from PIL import Image
 
     from model.cli import main
-    from model.storage.imageio import read_mask
+    from model.storage.imageio import read_mask, write_mask
 
     rng = np.random.default_rng(11)
     images = tmp_path / "images"
     images.mkdir()
+    (images / "masks").mkdir()
     for i in range(2):  # the second of a size the package takes only padded (its step is 16)
-        Image.fromarray(shapes_image(rng, 160)[0][: 160 - 3 * i, : 160 - 11 * i]).save(
-            images / f"held{i}.png"
-        )
+        image, truth = shapes_image(rng, 160)
+        crop = (slice(0, 160 - 3 * i), slice(0, 160 - 11 * i))
+        Image.fromarray(image[crop]).save(images / f"held{i}.png")
+        write_mask(images / "masks" / f"held{i}.png", truth[crop], CLASSES)
     package = tmp_path / "shapes.zip"
     export_bioimageio(
         load_checkpoint(shapes_model), shapes_image(rng, 128)[0], package, PackageInfo(name="Shapes")
@@ -123,6 +126,13 @@ def test_a_package_predicts_from_the_command_line_as_the_model_it_came_from(shap
         ours = read_mask(tmp_path / "ours" / f"held{i}.png")
         theirs = read_mask(tmp_path / "package" / f"held{i}.png")
         assert np.mean(ours != theirs) < 0.001  # the same classes but where engines round apart
+    capsys.readouterr()
+    scores = {}
+    for model in (shapes_model, package):  # evaluate scores the package as the model it came from
+        assert main(["evaluate", "--images", str(images), "--model", str(model), "--json"]) == 0
+        scores[model.suffix] = json.loads(capsys.readouterr().out)
+    assert scores[".zip"]["images"] == 2 and scores[".zip"]["classes"][1]["name"] == "class 1"
+    assert scores[".zip"]["mean_iou"] == pytest.approx(scores[".pt"]["mean_iou"], abs=1e-3)
     broken = tmp_path / "broken.zip"
     broken.write_bytes(b"not a zip")
     assert main([*argv, "--model", str(broken), "--out", str(tmp_path / "x")]) == 2
