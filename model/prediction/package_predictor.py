@@ -6,6 +6,7 @@ where they overlap, so any image size works) and its postprocessing."""
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 
 import numpy as np
@@ -16,8 +17,8 @@ from model.prediction.predict import (
     DEFAULT_OVERLAP,
     SINGLE_PASS_PIXELS,
     Prediction,
-    _blend_window,
-    _positions,
+    blend_window,
+    tile_positions,
     without_nodata,
 )
 from model.storage.intensity import channel_count, channel_problem
@@ -44,6 +45,7 @@ class PackagePredictor:
         description = package.description
         (self._input,), (self._output,) = description.inputs, description.outputs  # type: ignore[attr-defined]
         self._pipeline = None
+        self._lock = threading.Lock()  # one image at a time through the package's pipeline
 
     def channel_problem(self, image_channels: int) -> str | None:
         return channel_problem(image_channels, (), self.in_channels)
@@ -66,7 +68,7 @@ class PackagePredictor:
             raise SegGUIError(f"the image {problem}")
         image = raw if raw.ndim == 3 else raw[..., None]
         height, width = image.shape[:2]
-        with warnings.catch_warnings():
+        with self._lock, warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pipeline = self._pipeline_once()
             sample = Sample(
@@ -111,9 +113,9 @@ class PackagePredictor:
             ready = np.pad(ready, ((0, 0), (0, pad_h), (0, pad_w)), mode=mode)
         full_h, full_w = ready.shape[1:]
         overlap = min(self.overlap, tile_h // 4, tile_w // 4)
-        rows = _positions(full_h, tile_h, tile_h - overlap)
-        columns = _positions(full_w, tile_w, tile_w - overlap)
-        blend = _blend_window(tile_h, tile_w, overlap).numpy()
+        rows = tile_positions(full_h, tile_h, tile_h - overlap)
+        columns = tile_positions(full_w, tile_w, tile_w - overlap)
+        blend = blend_window(tile_h, tile_w, overlap).numpy()
         total, done = len(rows) * len(columns), 0
         scores = np.zeros((len(self.classes), full_h, full_w), np.float32)
         weights = np.zeros((full_h, full_w), np.float32)

@@ -174,7 +174,7 @@ def machine_predictors(
     return [Predictor(checkpoint, device, **options) for device in devices]
 
 
-def _positions(length: int, tile: int, step: int) -> list[int]:
+def tile_positions(length: int, tile: int, step: int) -> list[int]:
     """Tile start offsets covering ``length``; the last tile ends exactly at the border."""
     if length <= tile:
         return [0]
@@ -183,7 +183,7 @@ def _positions(length: int, tile: int, step: int) -> list[int]:
     return starts
 
 
-def _blend_window(tile_h: int, tile_w: int, overlap: int) -> torch.Tensor:
+def blend_window(tile_h: int, tile_w: int, overlap: int) -> torch.Tensor:
     """Weights that fall smoothly to near zero over ``overlap`` pixels at each tile edge."""
 
     def ramp(n: int) -> torch.Tensor:
@@ -329,9 +329,9 @@ def predict_planes(
     if tile_h % multiple or tile_w % multiple:
         raise ValueError(f"tile size {tile} must be a multiple of {multiple} for this model")
     overlap = min(overlap, tile_h // 2, tile_w // 2)
-    ys = _positions(height, tile_h, tile_h - overlap)
-    xs = _positions(width, tile_w, tile_w - overlap)
-    window = _blend_window(tile_h, tile_w, overlap if len(ys) * len(xs) > 1 else 0).to(device)
+    ys = tile_positions(height, tile_h, tile_h - overlap)
+    xs = tile_positions(width, tile_w, tile_w - overlap)
+    window = blend_window(tile_h, tile_w, overlap if len(ys) * len(xs) > 1 else 0).to(device)
 
     classes = np.empty((height, width), dtype=np.uint8)
     entropy_map = np.empty((height, width), dtype=np.uint8)
