@@ -15,6 +15,8 @@ import numpy as np
 from model.errors import ImageReadError
 
 SUFFIX = ".zarr"
+AGAIN = "copy it again from where it came from, or write it again with the tool that made it"
+"""What to do about an OME-Zarr that is damaged or cut short."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,9 @@ def _attributes(folder: Path) -> dict | None:
         except FileNotFoundError:
             continue
         except (OSError, ValueError, AttributeError) as exc:
-            raise ImageReadError(f"{folder}: its zarr metadata ({name}) cannot be read ({exc})") from exc
+            raise ImageReadError(
+                f"{folder}: its zarr metadata ({name}) cannot be read ({exc}); {AGAIN}"
+            ) from exc
     return None
 
 
@@ -86,13 +90,15 @@ def ome_zarr_header(path: str | Path) -> OmeZarrHeader:
         level = str(first["datasets"][0]["path"])
         axes = "".join(str(a["name"] if isinstance(a, dict) else a).lower()[0] for a in first["axes"])
     except (TypeError, KeyError, IndexError) as exc:
-        raise ImageReadError(f"{folder}: its OME-Zarr multiscales metadata is incomplete ({exc!r})") from exc
+        raise ImageReadError(
+            f"{folder}: its OME-Zarr multiscales metadata is incomplete ({exc!r}); {AGAIN}"
+        ) from exc
     import zarr
 
     try:
         array = zarr.open_array(str(folder / level), mode="r")
     except Exception as exc:  # zarr raises its own errors for a damaged array
-        raise ImageReadError(f"{folder}: its level {level!r} cannot be opened ({exc})") from exc
+        raise ImageReadError(f"{folder}: its level {level!r} cannot be opened ({exc}); {AGAIN}") from exc
     if len(axes) != array.ndim or "y" not in axes or "x" not in axes:
         raise ImageReadError(f"{folder}: axes {axes!r} do not fit its {array.ndim}-D level {level!r}")
     shape = tuple(int(n) for n in array.shape)
@@ -122,7 +128,9 @@ def ome_zarr_levels(path: str | Path) -> tuple[OmeZarrHeader, list]:
         try:
             array = zarr.open_array(str(folder / str(dataset["path"])), mode="r")
         except Exception as exc:  # zarr raises its own errors for a damaged array
-            raise ImageReadError(f"{folder}: its level {dataset['path']!r} cannot be opened ({exc})") from exc
+            raise ImageReadError(
+                f"{folder}: its level {dataset['path']!r} cannot be opened ({exc}); {AGAIN}"
+            ) from exc
         if array.ndim != len(header.axes):
             raise ImageReadError(
                 f"{folder}: its level {dataset['path']!r} has {array.ndim} axes, not {header.axes}"
