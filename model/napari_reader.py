@@ -1,8 +1,10 @@
 """napari's reader for SegGUI projects (an npe2 plugin, ``model/napari.yaml``): a project folder,
 or one image of it, opens as the image layer, its mask as a Labels layer in the class colours
-with the class names as features, and its prediction as a second Labels layer. A slide's image
-and chunked mask open lazily (dask arrays read window by window). napari is not imported here:
-the layers are returned as napari's layer-data tuples."""
+with the class names as features, and its prediction as a second Labels layer. A stack (a TIFF's
+planes, an OME-Zarr's z or time) opens as one 3-D image, its planes read as napari shows them,
+with each plane's mask in its place. A slide's image and chunked mask open lazily (dask arrays
+read window by window). napari is not imported here: the layers are returned as napari's
+layer-data tuples."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import numpy as np
 from model.classes import IGNORE_INDEX, ClassInfo
 from model.storage.imageio import list_images, read_image, read_mask
 from model.storage.mask_names import MaskNames
-from model.storage.project import PROJECT_FILE, load_project
+from model.storage.project import PROJECT_FILE, Project, load_project
+from model.storage.tiff_files import expand_stacks, split_plane
 
 LayerData = tuple[object, dict, str]
 
@@ -49,11 +52,12 @@ def class_features(classes: tuple[ClassInfo, ...] | list[ClassInfo]) -> dict[str
 def read_project(folder: Path, image: Path | None = None, _path: object = None) -> list[LayerData]:
     """The layers of ``image`` (default: the project's first image) of the project ``folder``."""
     project = load_project(folder)
-    images = list_images(folder)
+    images = expand_stacks(list_images(folder), project.image_axes)
     if image is None:
         if not images:
             return []
         image = images[0]
+    image = split_plane(image)[0]
     names = MaskNames(images or [image])
     key = names.key(image)
     classes = project.classes
@@ -61,6 +65,9 @@ def read_project(folder: Path, image: Path | None = None, _path: object = None) 
     slide_mask = project.mask_dir / f"{key}.zarr"
     if slide_mask.is_dir():
         return _slide_layers(image, slide_mask, key, labels_meta)
+    planes = expand_stacks([image], project.image_axes)
+    if len(planes) > 1:
+        return _stack_layers(planes, names, project, labels_meta, key)
     raw = read_image(image)
     layers: list[LayerData] = [(raw, _image_meta(raw, image.name), "image")]
     shape = raw.shape[:2]
@@ -73,6 +80,38 @@ def read_project(folder: Path, image: Path | None = None, _path: object = None) 
         else:
             continue
         layers.append((mask, {"name": f"{key} {title}", **labels_meta}, "labels"))
+    return layers
+
+
+def _stack_layers(
+    planes: list[Path], names: MaskNames, project: Project, labels_meta: dict, key: str
+) -> list[LayerData]:
+    """A stack: its planes as one z, y, x (, c) image read plane by plane as napari shows them,
+    and each plane's mask (and prediction) in its place; a plane without one is not labelled."""
+    import dask
+    import dask.array as da
+
+    axes = project.image_axes
+    first = read_image(planes[0], axes)
+    lazy = [da.from_array(first)] + [
+        da.from_delayed(dask.delayed(read_image)(plane, axes), first.shape, first.dtype)
+        for plane in planes[1:]
+    ]
+    pixels = da.stack(lazy)
+    meta = _image_meta(first, planes[0].name)
+    if "channel_axis" in meta:
+        meta["channel_axis"] = 3
+    layers: list[LayerData] = [(pixels, meta, "image")]
+    shape = first.shape[:2]
+    for title, mask_dir in (("mask", project.mask_dir), ("prediction", project.predictions_dir)):
+        paths = [names.mask_path(plane, mask_dir) for plane in planes]
+        if title == "prediction" and not any(path.is_file() for path in paths):
+            continue
+        stacked = np.full((len(planes), *shape), IGNORE_INDEX, np.uint8)
+        for index, path in enumerate(paths):
+            if path.is_file():
+                stacked[index] = read_mask(path, shape=shape, num_classes=len(project.classes))
+        layers.append((stacked, {"name": f"{key} {title}", **labels_meta}, "labels"))
     return layers
 
 

@@ -89,3 +89,46 @@ def test_a_slide_opens_lazily(tmp_path, monkeypatch):
         np.asarray(labels[100:150, 200:260]).min() == 1
         and np.asarray(labels[0:10, 0:10]).max() == IGNORE_INDEX
     )
+
+
+def test_a_stack_opens_as_one_3d_image_with_each_planes_mask_in_its_place(tmp_path):
+    folder = tmp_path / "stacks"
+    (folder / "masks").mkdir(parents=True)
+    stack = np.random.default_rng(4).integers(0, 4000, (4, 2, 30, 40), dtype=np.uint16)  # z, c, y, x
+    tifffile.imwrite(folder / "z.tif", stack, photometric="minisblack", metadata={"axes": "ZCYX"})
+    classes = (ClassInfo("background", (0, 0, 0)), ClassInfo("cell", (230, 25, 75)))
+    save_project(Project(folder, classes=classes))
+    third = np.full((30, 40), IGNORE_INDEX, np.uint8)
+    third[5:10, 5:20] = 1
+    write_mask(folder / "masks" / "z.z003.png", third, list(classes))
+    for opened in (folder, folder / "z.tif"):  # the project, or its stack
+        (image, meta, kind), (mask, mask_meta, mask_kind) = get_reader(str(opened))(str(opened))
+        assert mask_meta["name"] == "z mask"
+        assert kind == "image" and image.shape == (4, 30, 40, 2) and meta["channel_axis"] == 3
+        assert np.array_equal(np.asarray(image[2]), np.moveaxis(stack[2], 0, -1))  # read as shown
+        assert mask_kind == "labels" and mask.shape == (4, 30, 40)
+        assert np.array_equal(mask[2], third) and (mask[[0, 1, 3]] == IGNORE_INDEX).all()
+
+
+def test_napari_itself_takes_every_layer_the_reader_gives(tmp_path, monkeypatch):
+    """napari's own viewer model (no window) adds the layers of a project, a stack and a slide:
+    the class colours as its Labels colormap, the class names as features."""
+    viewer_model = pytest.importorskip("napari.components").ViewerModel  # Python 3.11 and newer
+    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 100_000)
+    folder = _project(tmp_path)
+    stack = np.random.default_rng(4).integers(0, 255, (3, 30, 40), dtype=np.uint8)
+    tifffile.imwrite(folder / "z.tif", stack, photometric="minisblack", metadata={"axes": "ZYX"})
+    slide = np.random.default_rng(5).integers(0, 255, (700, 900, 3), dtype=np.uint8)
+    tifffile.imwrite(folder / "s.tif", slide, tile=(256, 256), photometric="rgb")
+    mask = ChunkedMask.create(folder / "masks" / "s.zarr", (700, 900))
+    mask.write(10, 10, np.ones((5, 5), np.uint8))
+    mask.save()
+    for opened in (folder, folder / "z.tif", folder / "s.tif"):
+        viewer = viewer_model()
+        for data, meta, kind in get_reader(str(opened))(str(opened)):
+            viewer._add_layer_from_data(data, meta, kind)
+        labels = next(layer for layer in viewer.layers if type(layer).__name__ == "Labels")
+        assert labels.colormap.map(np.array([1]))[0] == pytest.approx([230 / 255, 25 / 255, 75 / 255, 1.0])
+        assert labels.colormap.map(np.array([IGNORE_INDEX]))[0][3] == 0
+        assert list(labels.features["class"]) == ["background", "cell"]
+    assert viewer.layers[0].data.shape[:2] == (700, 900)  # the slide, read as napari draws it
