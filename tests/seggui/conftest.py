@@ -121,3 +121,27 @@ def write_svs(path: Path, image: np.ndarray, tile: int = 128, compression: str =
             extra = {"tile": (tile, tile)} if tiled else {}
             described = f"{head}{width}x{height} -> {small.shape[1]}x{small.shape[0]} - |"
             tif.write(small, description=described, **options, **extra)
+
+
+def grey_slide_with_model(root: Path, model: Path, monkeypatch) -> tuple[Path, np.ndarray]:
+    """A 2600 x 1900 slide of grey shapes in ``root / "grey"`` with ``model`` (a model file or a
+    bioimage.io package) in its project's models, predicted in 512-pixel windows (24 of them):
+    (the folder, the slide's pixels)."""
+    import shutil
+
+    from model.classes import default_classes
+    from model.storage import tiff_files
+    from model.storage.project import Project, save_project
+    from tests.model.test_slides import write_pyramid
+    from tests.synthetic import shapes_image
+
+    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 1_000_000)
+    monkeypatch.setattr("seggui.controllers.slide_prediction.SLIDE_WINDOW", 512)
+    rng = np.random.default_rng(5)
+    image = np.vstack([np.hstack([shapes_image(rng, 100)[0] for _ in range(26)]) for _ in range(19)])
+    folder = root / "grey"
+    (folder / "models").mkdir(parents=True)
+    write_pyramid(folder / "slide.tif", image, levels=3, tile=256)
+    save_project(Project(folder, classes=tuple(default_classes(3))))
+    shutil.copy(model, folder / "models" / model.name)
+    return folder, image

@@ -13,11 +13,10 @@ from PySide6.QtWidgets import QFileDialog
 from model.classes import default_classes
 from model.networks.checkpoint import load_checkpoint
 from model.prediction.predict import Predictor
-from model.storage import tiff_files
 from model.storage.imageio import read_image, read_mask
 from model.storage.project import Project, load_project, save_project
-from tests.model.test_slides import write_pyramid
-from tests.synthetic import shapes_image, write_shapes_folder
+from tests.seggui.conftest import grey_slide_with_model
+from tests.synthetic import write_shapes_folder
 
 
 def _folder(root):
@@ -112,16 +111,7 @@ def test_a_package_that_cannot_be_read_is_refused_and_the_model_in_use_stays(
 def slide_with_package(tmp_path, monkeypatch, shapes_package):
     """A 2600 x 1900 slide of grey shapes, the shapes package in its project's models, predicted
     in 512-pixel windows."""
-    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 1_000_000)
-    monkeypatch.setattr("seggui.controllers.slide_prediction.SLIDE_WINDOW", 512)
-    rng = np.random.default_rng(5)
-    image = np.vstack([np.hstack([shapes_image(rng, 100)[0] for _ in range(26)]) for _ in range(19)])
-    folder = tmp_path / "grey"
-    (folder / "models").mkdir(parents=True)
-    write_pyramid(folder / "slide.tif", image, levels=3, tile=256)
-    save_project(Project(folder, classes=tuple(default_classes(3))))
-    shutil.copy(shapes_package, folder / "models" / "shapes.zip")
-    return folder, image
+    return grey_slide_with_model(tmp_path, shapes_package, monkeypatch)
 
 
 def test_a_package_predicts_a_slides_windows_on_screen_as_the_model_it_came_from(

@@ -31,7 +31,7 @@ from seggui.state.tool_state import SAME_LABEL, SIMILAR
 from seggui.widgets.main_window import MainWindow
 from seggui.widgets.memory_dialog import MemoryDialog, apply_choice
 from tests.model.test_slides import write_pyramid
-from tests.seggui.conftest import capsule, drag, landed, open_folder, view_point
+from tests.seggui.conftest import capsule, drag, grey_slide_with_model, landed, open_folder, view_point
 from tests.synthetic import shapes_image
 
 HEIGHT, WIDTH = 1900, 2600
@@ -282,16 +282,7 @@ def test_a_slides_mask_is_exported_as_a_tiled_tiff_that_tifffile_reads_back_equa
 def grey_slide_project(tmp_path, monkeypatch, shapes_model):
     """A 2600 x 1900 slide of grey shapes with the shapes model in its project, predicted in
     512-pixel windows (24 of them)."""
-    monkeypatch.setattr(tiff_files, "MAX_PIXELS", 1_000_000)
-    monkeypatch.setattr("seggui.controllers.slide_prediction.SLIDE_WINDOW", 512)
-    rng = np.random.default_rng(5)
-    image = np.vstack([np.hstack([shapes_image(rng, 100)[0] for _ in range(26)]) for _ in range(19)])
-    folder = tmp_path / "grey"
-    (folder / "models").mkdir(parents=True)
-    write_pyramid(folder / "slide.tif", image, levels=3, tile=256)
-    save_project(Project(folder, classes=tuple(default_classes(3))))
-    shutil.copy(shapes_model, folder / "models" / "shapes.pt")
-    return folder
+    return grey_slide_with_model(tmp_path, shapes_model, monkeypatch)[0]
 
 
 def test_a_slide_is_predicted_on_screen_first_then_whole_and_next_most_uncertain_shows_its_regions(
