@@ -23,7 +23,7 @@ import numpy as np
 import tifffile
 
 from model.errors import ImageReadError
-from model.storage.ome_zarr_images import is_ome_zarr, ome_zarr_levels, read_zarr_window
+from model.storage.ome_zarr_images import is_ome_zarr, ome_zarr_header, ome_zarr_levels, read_zarr_window
 
 DEFAULT_CACHE_BYTES = 256 * 1024 * 1024
 OVERVIEW_PIXELS = 4096 * 4096
@@ -332,8 +332,6 @@ def opens_as_slide(path: str | os.PathLike[str]) -> bool:
 
 def _zarr_plane_pixels(path: str | os.PathLike[str]) -> int | None:
     """The pixels of a 2-D OME-Zarr; None for a stack, or one whose metadata cannot be read."""
-    from model.storage.ome_zarr_images import ome_zarr_header
-
     try:
         header = ome_zarr_header(path)
     except ImageReadError:
